@@ -1,0 +1,112 @@
+"""The base class of monitoring applications and the code that runs one on a context."""
+
+from __future__ import annotations
+
+import abc
+import inspect
+from collections.abc import Iterable
+from typing import Any
+
+from modelmon.application.context import MonitoringApplicationContext
+from modelmon.results import ModelMonitoringApplicationMetric, ModelMonitoringApplicationResult
+
+#: The parameters of MLRun 1.6's ``do_tracking``; an app whose method takes them is called that way.
+LEGACY_PARAMETERS = (
+    "application_name",
+    "sample_df_stats",
+    "feature_stats",
+    "sample_df",
+    "start_infer_time",
+    "end_infer_time",
+    "latest_request",
+    "endpoint_id",
+    "output_stream_uri",
+)
+
+Output = tuple[list[ModelMonitoringApplicationResult], list[ModelMonitoringApplicationMetric]]
+
+
+class _LegacyContext:
+    """``self.context`` of a 1.6-style app: a logger and ``log_artifact`` bound to the current window."""
+
+    def __init__(self, monitoring_context: MonitoringApplicationContext) -> None:
+        self.logger = monitoring_context.logger
+        self._monitoring_context = monitoring_context
+
+    def log_artifact(self, name: str, body: Any = None, **kwargs: Any) -> str:
+        return self._monitoring_context.log_artifact(name, body, **kwargs)
+
+    def log_dataset(self, name: str, df: Any, **kwargs: Any) -> str:
+        return self._monitoring_context.log_dataset(name, df, **kwargs)
+
+
+class ModelMonitoringApplicationBase(abc.ABC):
+    """Subclass this and implement ``do_tracking(self, monitoring_context)``.
+
+    ``do_tracking`` returns a result, a metric, a list of them, or a ``dict[str, float]`` of metrics.
+    """
+
+    context: Any = None  # set for 1.6-style apps while they run
+
+    @abc.abstractmethod
+    def do_tracking(self, *args: Any, **kwargs: Any) -> Any:
+        """Analyse one window; see the class docstring for what to return."""
+
+
+def is_legacy(app: ModelMonitoringApplicationBase) -> bool:
+    """True when the app's ``do_tracking`` has MLRun 1.6's long signature."""
+    params = inspect.signature(app.do_tracking).parameters
+    return "application_name" in params and "sample_df" in params
+
+
+def run_application(app: ModelMonitoringApplicationBase, context: MonitoringApplicationContext) -> Output:
+    """Call ``app.do_tracking`` for ``context`` (either signature) and normalise what it returns.
+
+    Raises ``ValueError`` when the app returns something that is not a result or metric.
+    """
+    if is_legacy(app):
+        app.context = _LegacyContext(context)
+        try:
+            returned = app.do_tracking(
+                application_name=context.application_name,
+                sample_df_stats=context.sample_df_stats,
+                feature_stats=context.feature_stats,
+                sample_df=context.sample_df,
+                start_infer_time=context.start_infer_time,
+                end_infer_time=context.end_infer_time,
+                latest_request=context.latest_request,
+                endpoint_id=context.endpoint_id,
+                output_stream_uri=context.output_stream_uri,
+            )
+        finally:
+            app.context = None
+    else:
+        returned = app.do_tracking(context)
+    return normalise_output(returned)
+
+
+def normalise_output(returned: Any) -> Output:
+    """Results and metrics from whatever ``do_tracking`` returned."""
+    results: list[ModelMonitoringApplicationResult] = []
+    metrics: list[ModelMonitoringApplicationMetric] = []
+    if returned is None:
+        return results, metrics
+    if isinstance(returned, dict):
+        items: Iterable[Any] = [ModelMonitoringApplicationMetric(k, v) for k, v in returned.items()]
+    elif isinstance(returned, ModelMonitoringApplicationResult | ModelMonitoringApplicationMetric):
+        items = [returned]
+    elif isinstance(returned, list | tuple):
+        items = returned
+    else:
+        raise ValueError(f"do_tracking returned {type(returned).__name__}; expected results or metrics")
+    for item in items:
+        if isinstance(item, ModelMonitoringApplicationResult):
+            results.append(item)
+        elif isinstance(item, ModelMonitoringApplicationMetric):
+            metrics.append(item)
+        else:
+            raise ValueError(f"do_tracking returned a {type(item).__name__} in its list")
+    names = [r.name for r in results] + [m.name for m in metrics]
+    if len(set(names)) != len(names):
+        raise ValueError(f"do_tracking returned duplicate names: {sorted(names)}")
+    return results, metrics

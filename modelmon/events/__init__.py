@@ -1,0 +1,23 @@
+"""The messages that travel on modelmon's streams; each has ``kind`` and ``schema``."""
+
+from __future__ import annotations
+
+from modelmon.events.dead_letter import DeadLetter
+from modelmon.events.envelope import SCHEMA_VERSIONS, MessageKind, decode_json, encode
+from modelmon.events.tracking import TrackingEvent, endpoint_uid, parse_tracking, tracking_body
+from modelmon.events.window import WindowEvent
+from modelmon.events.writer import WriterEvent
+
+__all__ = [
+    "SCHEMA_VERSIONS",
+    "DeadLetter",
+    "MessageKind",
+    "TrackingEvent",
+    "WindowEvent",
+    "WriterEvent",
+    "decode_json",
+    "encode",
+    "endpoint_uid",
+    "parse_tracking",
+    "tracking_body",
+]

@@ -1,0 +1,220 @@
+"""Tracking events: what a model server reports about each request, in MLRun's serving format.
+
+Accepted shapes (all JSON objects):
+
+* single:  ``{class, worker, model, version, host, function_uri, request: {id, inputs}, op,
+  resp: {id, model_name, model_version, outputs}, when, microsec, metrics?, labels?, endpoint_id?}``
+* batched: the same metadata plus ``headers: [request, op, resp, when, microsec, metrics]`` and
+  ``values: [[...], ...]`` (one list per request, in header order);
+* error:   metadata plus ``request``, ``when`` and ``error`` (the model raised; no ``resp``).
+
+modelmon's own tracking client writes the same shapes and adds ``kind``/``schema``. Columns stay
+as Python lists here; the stream function turns them into arrays once per record.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from modelmon.errors import InvalidEvent
+from modelmon.events.envelope import MessageKind, decode_json
+
+_KIND = MessageKind.TRACKING
+
+
+def parse_function_uri(function_uri: str, default_project: str) -> tuple[str, str, str | None, str | None]:
+    """``(project, function, tag, hash)`` from ``[project/]function[:tag][@hash]``."""
+    project, _, rest = function_uri.rpartition("/")
+    rest, _, hash_key = rest.partition("@")
+    function, _, tag = rest.partition(":")
+    return project or default_project, function, tag or None, hash_key or None
+
+
+def endpoint_uid(project: str, function_uri: str, model: str, version: str | None) -> str:
+    """The endpoint id MLRun computes for ``model``/``version`` served by ``function_uri``.
+
+    sha1 of ``{project}_{function}_{tag or hash or 'N/A'}_{model}_{version}``, where a model served
+    without a version is ``latest`` (MLRun registers such endpoints as ``model:latest``).
+
+    >>> endpoint_uid("p", "p/serving", "m", "1") == hashlib.sha1(b"p_serving_N/A_m_1").hexdigest()
+    True
+    """
+    proj, function, tag, hash_key = parse_function_uri(function_uri, project)
+    if not proj or not function or not model:
+        raise ValueError("an endpoint id needs a project, a function and a model name")
+    function_ref = f"{function}_{tag or hash_key or 'N/A'}"
+    unique = f"{proj}_{function_ref}_{model}_{version or 'latest'}"
+    return hashlib.sha1(unique.encode("utf-8")).hexdigest()
+
+
+@dataclasses.dataclass
+class TrackingEvent:
+    """One tracking record: endpoint metadata plus one or more tracked requests, as columns."""
+
+    endpoint_id: str
+    function_uri: str
+    model: str
+    version: str | None
+    model_class: str
+    labels: dict[str, Any]
+    request_ids: list[str | None]
+    inputs: list[list[Any]]  # per request: its rows of features
+    outputs: list[list[Any] | None]  # per request: its rows of predictions (None for errors)
+    when: list[Any]  # per request: the start time as sent (text or epoch)
+    microsec: list[int | None]
+    errors: list[str | None]
+
+    def __len__(self) -> int:
+        return len(self.request_ids)
+
+
+def parse_tracking(body: bytes | str | dict[str, Any], project: str) -> TrackingEvent:
+    """Read one tracking record in any MLRun serving shape, or raise :class:`InvalidEvent`."""
+    data = decode_json(body, _KIND)
+    if data.get("kind") not in (None, _KIND.value):
+        raise InvalidEvent(f"expected a tracking event, got kind={data.get('kind')!r}", kind=_KIND)
+    model = data.get("model")
+    if not isinstance(model, str) or not model:
+        raise InvalidEvent("tracking event has no model name ('model')", kind=_KIND)
+    function_uri = data.get("function_uri") or f"{project}/{data.get('function') or 'serving'}"
+    if not isinstance(function_uri, str):
+        raise InvalidEvent("tracking event field 'function_uri' must be text", kind=_KIND)
+    version = data.get("version")
+    version = str(version) if version not in (None, "") else None
+    endpoint_id = data.get("endpoint_id") or endpoint_uid(project, function_uri, model, version)
+    if not isinstance(endpoint_id, str):
+        raise InvalidEvent("tracking event field 'endpoint_id' must be text", kind=_KIND)
+    labels = data.get("labels") or {}
+    if not isinstance(labels, dict):
+        raise InvalidEvent("tracking event field 'labels' must be an object", kind=_KIND)
+    event = TrackingEvent(
+        endpoint_id=endpoint_id,
+        function_uri=function_uri,
+        model=model,
+        version=version,
+        model_class=str(data.get("class") or ""),
+        labels=labels,
+        request_ids=[],
+        inputs=[],
+        outputs=[],
+        when=[],
+        microsec=[],
+        errors=[],
+    )
+    if "headers" in data or "values" in data:
+        for i, entry in enumerate(_batched_entries(data)):
+            _add_request(event, entry, where=f"values[{i}]")
+    else:
+        _add_request(event, data, where="event")
+    return event
+
+
+def _batched_entries(data: dict[str, Any]) -> list[dict[str, Any]]:
+    headers, values = data.get("headers"), data.get("values")
+    if not isinstance(headers, list) or not all(isinstance(h, str) for h in headers):
+        raise InvalidEvent("batched tracking event: 'headers' must be a list of names", kind=_KIND)
+    if not isinstance(values, list):
+        raise InvalidEvent("batched tracking event: 'values' must be a list", kind=_KIND)
+    entries = []
+    for i, row in enumerate(values):
+        if not isinstance(row, list) or len(row) != len(headers):
+            raise InvalidEvent(
+                f"batched tracking event: values[{i}] must be a list of {len(headers)} items", kind=_KIND
+            )
+        entries.append(dict(zip(headers, row, strict=True)))
+    return entries
+
+
+def _add_request(event: TrackingEvent, entry: dict[str, Any], where: str) -> None:
+    request = entry.get("request")
+    if not isinstance(request, dict):
+        raise InvalidEvent(f"{where}: tracking event has no 'request' object", kind=_KIND)
+    inputs = _rows(request.get("inputs"), f"{where}: request.inputs")
+    when = entry.get("when")
+    if not isinstance(when, str | int | float) or isinstance(when, bool):
+        raise InvalidEvent(f"{where}: 'when' must be a timestamp", kind=_KIND)
+    error = entry.get("error")
+    if error is not None:
+        outputs, microsec = None, None
+    else:
+        resp = entry.get("resp")
+        if not isinstance(resp, dict):
+            raise InvalidEvent(f"{where}: tracking event has no 'resp' object", kind=_KIND)
+        outputs = _rows(resp.get("outputs"), f"{where}: resp.outputs")
+        if len(outputs) != len(inputs):
+            raise InvalidEvent(
+                f"{where}: {len(inputs)} input rows but {len(outputs)} output rows", kind=_KIND
+            )
+        microsec = entry.get("microsec")
+        if microsec is not None and (isinstance(microsec, bool) or not isinstance(microsec, int | float)
+                                     or not math.isfinite(microsec) or microsec < 0):
+            raise InvalidEvent(f"{where}: 'microsec' must be a non-negative number", kind=_KIND)
+    request_id = request.get("id") or (entry.get("resp") or {}).get("id")
+    event.request_ids.append(None if request_id is None else str(request_id))
+    event.inputs.append(inputs)
+    event.outputs.append(outputs)
+    event.when.append(when)
+    event.microsec.append(None if microsec is None else int(microsec))
+    event.errors.append(None if error is None else str(error))
+
+
+def _rows(value: Any, where: str) -> list[list[Any]]:
+    """``value`` as a list of rows: a flat list of scalars is one row."""
+    if not isinstance(value, list) or not value:
+        raise InvalidEvent(f"{where} must be a non-empty list", kind=_KIND)
+    rows = value if isinstance(value[0], list) else [value]
+    width = len(rows[0])
+    for row in rows:
+        if not isinstance(row, list) or len(row) != width:
+            raise InvalidEvent(f"{where}: every row must be a list of {width} values", kind=_KIND)
+        for item in row:
+            if isinstance(item, float) and not math.isfinite(item):
+                raise InvalidEvent(f"{where}: contains a non-finite number", kind=_KIND)
+            if not isinstance(item, int | float | str | None) or isinstance(item, bool):
+                raise InvalidEvent(f"{where}: values must be numbers or text, got {type(item).__name__}",
+                                   kind=_KIND)
+    return rows
+
+
+def tracking_body(
+    *,
+    model: str,
+    function_uri: str,
+    requests: Sequence[dict[str, Any]],
+    version: str | None = None,
+    model_class: str = "",
+    endpoint_id: str | None = None,
+    labels: dict[str, Any] | None = None,
+    host: str = "",
+    worker: int = 0,
+) -> dict[str, Any]:
+    """A tracking record in MLRun's batched ``headers/values`` shape (as modelmon's client writes it).
+
+    Each of ``requests`` has ``request``, ``resp``, ``when``, ``microsec`` (and optionally ``error``).
+    """
+    data: dict[str, Any] = {
+        "kind": _KIND.value,
+        "schema": 1,
+        "class": model_class,
+        "worker": worker,
+        "model": model,
+        "version": version,
+        "host": host,
+        "function_uri": function_uri,
+    }
+    if endpoint_id:
+        data["endpoint_id"] = endpoint_id
+    if labels:
+        data["labels"] = labels
+    headers = ["request", "op", "resp", "when", "microsec", "metrics", "error"]
+    data["headers"] = headers
+    data["values"] = [
+        [r.get("request"), r.get("op", "infer"), r.get("resp"), r.get("when"), r.get("microsec"),
+         r.get("metrics"), r.get("error")]
+        for r in requests
+    ]
+    return data

@@ -1,0 +1,50 @@
+"""The window event: the controller asks one application to analyse one closed window."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from modelmon.errors import InvalidEvent
+from modelmon.events.envelope import MessageKind, check_envelope, decode_json, encode, envelope, require
+
+_KIND = MessageKind.WINDOW
+
+
+@dataclasses.dataclass(frozen=True)
+class WindowEvent:
+    """Analyse ``[start_ms, end_ms)`` of ``endpoint_id`` with ``app_name``.
+
+    A window is identified by (endpoint, app, start, end): delivering it twice is harmless.
+    """
+
+    project: str
+    endpoint_id: str
+    app_name: str
+    start_ms: int
+    end_ms: int
+    endpoint_name: str = ""
+
+    def __post_init__(self) -> None:
+        if self.end_ms <= self.start_ms:
+            raise InvalidEvent(f"window end {self.end_ms} is not after its start {self.start_ms}", kind=_KIND)
+
+    @property
+    def key(self) -> tuple[str, str, int, int]:
+        return (self.endpoint_id, self.app_name, self.start_ms, self.end_ms)
+
+    def to_body(self) -> bytes:
+        return encode({**envelope(_KIND), **dataclasses.asdict(self)})
+
+    @classmethod
+    def from_body(cls, body: bytes | str | dict[str, Any]) -> WindowEvent:
+        data = decode_json(body, _KIND)
+        check_envelope(data, _KIND)
+        return cls(
+            project=require(data, "project", str, _KIND),
+            endpoint_id=require(data, "endpoint_id", str, _KIND),
+            app_name=require(data, "app_name", str, _KIND),
+            start_ms=require(data, "start_ms", int, _KIND),
+            end_ms=require(data, "end_ms", int, _KIND),
+            endpoint_name=data.get("endpoint_name") or "",
+        )

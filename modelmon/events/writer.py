@@ -1,0 +1,78 @@
+"""The writer event: what one application found for one window (or that it failed)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from modelmon.errors import InvalidEvent
+from modelmon.events.envelope import MessageKind, check_envelope, decode_json, encode, envelope, require
+from modelmon.results import ModelMonitoringApplicationMetric, ModelMonitoringApplicationResult
+
+_KIND = MessageKind.WRITER
+
+
+@dataclasses.dataclass(frozen=True)
+class WriterEvent:
+    """Results and metrics of ``app_name`` for window ``[start_ms, end_ms)`` of ``endpoint_id``.
+
+    ``error`` is set (and the lists are empty) when the application raised for this window.
+    """
+
+    project: str
+    endpoint_id: str
+    app_name: str
+    start_ms: int
+    end_ms: int
+    results: tuple[ModelMonitoringApplicationResult, ...] = ()
+    metrics: tuple[ModelMonitoringApplicationMetric, ...] = ()
+    error: str | None = None
+    endpoint_name: str = ""
+
+    def to_body(self) -> bytes:
+        return encode(
+            {
+                **envelope(_KIND),
+                "project": self.project,
+                "endpoint_id": self.endpoint_id,
+                "endpoint_name": self.endpoint_name,
+                "app_name": self.app_name,
+                "start_ms": self.start_ms,
+                "end_ms": self.end_ms,
+                "results": [r.to_dict() for r in self.results],
+                "metrics": [m.to_dict() for m in self.metrics],
+                "error": self.error,
+            }
+        )
+
+    @classmethod
+    def from_body(cls, body: bytes | str | dict[str, Any]) -> WriterEvent:
+        data = decode_json(body, _KIND)
+        check_envelope(data, _KIND)
+        try:
+            results = tuple(
+                ModelMonitoringApplicationResult(
+                    r["name"], r["value"], r["kind"], r["status"], r.get("extra_data") or {}
+                )
+                for r in require(data, "results", list, _KIND)
+            )
+            metrics = tuple(
+                ModelMonitoringApplicationMetric(m["name"], m["value"])
+                for m in require(data, "metrics", list, _KIND)
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InvalidEvent(f"writer message has a bad result or metric: {exc}", kind=_KIND) from None
+        error = data.get("error")
+        if error is not None and not isinstance(error, str):
+            raise InvalidEvent("writer message field 'error' must be text or null", kind=_KIND)
+        return cls(
+            project=require(data, "project", str, _KIND),
+            endpoint_id=require(data, "endpoint_id", str, _KIND),
+            app_name=require(data, "app_name", str, _KIND),
+            start_ms=require(data, "start_ms", int, _KIND),
+            end_ms=require(data, "end_ms", int, _KIND),
+            results=results,
+            metrics=metrics,
+            error=error,
+            endpoint_name=data.get("endpoint_name") or "",
+        )

@@ -1,0 +1,110 @@
+"""Where everything lives: the one place that derives stream, table and file paths.
+
+Paths follow MLRun's V3IO layout (``<container>/<path>``) so that MLRun's dashboards can read
+modelmon's tables. The local backend uses the same strings as logical names.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def check_name(value: str, what: str) -> str:
+    """``value`` if it is a safe path segment (no '/', no '..'), else ``ValueError`` naming ``what``."""
+    if not isinstance(value, str) or not _NAME.match(value) or ".." in value:
+        raise ValueError(f"{what} {value!r} is not a valid name: use letters, digits, '_', '-', '.'")
+    return value
+
+
+@dataclasses.dataclass(frozen=True)
+class ProjectPaths:
+    """Every stream, KV table, TSDB table and object prefix of one project."""
+
+    project: str
+
+    def __post_init__(self) -> None:
+        check_name(self.project, "project")
+
+    @property
+    def _streams(self) -> str:
+        return f"projects/{self.project}/model-endpoints"
+
+    @property
+    def _pipelines(self) -> str:
+        return f"users/pipelines/{self.project}"
+
+    # streams
+    @property
+    def tracking_stream(self) -> str:
+        return f"{self._streams}/stream"
+
+    def app_stream(self, app_name: str) -> str:
+        return f"{self._streams}/stream-{check_name(app_name, 'application name')}"
+
+    @property
+    def writer_stream(self) -> str:
+        return f"{self._streams}/stream-model-monitoring-writer"
+
+    @property
+    def labels_stream(self) -> str:
+        return f"{self._streams}/stream-labels"
+
+    @property
+    def dead_letter_stream(self) -> str:
+        return f"{self._streams}/stream-dead-letter"
+
+    # KV tables
+    @property
+    def endpoints_table(self) -> str:
+        return f"{self._pipelines}/model-endpoints/endpoints"
+
+    @property
+    def app_results_table(self) -> str:
+        return f"{self._pipelines}/monitoring-apps/app-results"
+
+    @property
+    def apps_table(self) -> str:
+        """Registered monitoring applications (the controller's list)."""
+        return f"{self._pipelines}/monitoring-apps/registry"
+
+    @property
+    def schedules_table(self) -> str:
+        """Per endpoint × app: ``last_analyzed`` (the controller's progress)."""
+        return f"{self._pipelines}/monitoring-schedules/last-analyzed"
+
+    @property
+    def app_failures_table(self) -> str:
+        return f"{self._pipelines}/monitoring-apps/failures"
+
+    @property
+    def labels_table(self) -> str:
+        """Ground-truth labels for request ids not (yet) matched to a prediction."""
+        return f"{self._pipelines}/model-endpoints/labels"
+
+    # TSDB tables
+    @property
+    def predictions_tsdb(self) -> str:
+        return f"{self._pipelines}/model-endpoints/predictions"
+
+    @property
+    def errors_tsdb(self) -> str:
+        return f"{self._pipelines}/model-endpoints/errors"
+
+    @property
+    def app_results_tsdb(self) -> str:
+        return f"{self._pipelines}/monitoring-apps/app-results-history"
+
+    @property
+    def metrics_tsdb(self) -> str:
+        return f"{self._pipelines}/monitoring-apps/metrics"
+
+    # objects (sample store and artifacts)
+    def samples_prefix(self, endpoint_id: str) -> str:
+        return f"{self._pipelines}/model-endpoints/parquet/{check_name(endpoint_id, 'endpoint id')}"
+
+    @property
+    def artifacts_prefix(self) -> str:
+        return f"{self._pipelines}/artifacts"
