@@ -144,7 +144,7 @@ def _add_request(event: TrackingEvent, entry: dict[str, Any], where: str) -> Non
         resp = entry.get("resp")
         if not isinstance(resp, dict):
             raise InvalidEvent(f"{where}: tracking event has no 'resp' object", kind=_KIND)
-        outputs = _rows(resp.get("outputs"), f"{where}: resp.outputs")
+        outputs = _rows(resp.get("outputs"), f"{where}: resp.outputs", flat_is_column=True)
         if len(outputs) != len(inputs):
             raise InvalidEvent(
                 f"{where}: {len(inputs)} input rows but {len(outputs)} output rows", kind=_KIND
@@ -162,11 +162,15 @@ def _add_request(event: TrackingEvent, entry: dict[str, Any], where: str) -> Non
     event.errors.append(None if error is None else str(error))
 
 
-def _rows(value: Any, where: str) -> list[list[Any]]:
-    """``value`` as a list of rows: a flat list of scalars is one row."""
+def _rows(value: Any, where: str, flat_is_column: bool = False) -> list[list[Any]]:
+    """``value`` as a list of rows. A flat list of scalars is one row of inputs, but one prediction per
+    row of outputs (MLRun's convention: ``outputs: [0, 1]`` answers two input rows)."""
     if not isinstance(value, list) or not value:
         raise InvalidEvent(f"{where} must be a non-empty list", kind=_KIND)
-    rows = value if isinstance(value[0], list) else [value]
+    if isinstance(value[0], list):
+        rows = value
+    else:
+        rows = [[v] for v in value] if flat_is_column else [value]
     width = len(rows[0])
     for row in rows:
         if not isinstance(row, list) or len(row) != width:
