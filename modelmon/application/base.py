@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import abc
+import functools
 import inspect
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
+import pandas as pd
+
 from modelmon.application.context import MonitoringApplicationContext
+from modelmon.application.evaluate import evaluate_app
 from modelmon.results import ModelMonitoringApplicationMetric, ModelMonitoringApplicationResult
 
 #: The parameters of MLRun 1.6's ``do_tracking``; an app whose method takes them is called that way.
@@ -40,17 +44,74 @@ class _LegacyContext:
         return self._monitoring_context.log_dataset(name, df, **kwargs)
 
 
+class _InstanceOrClassMethod:
+    """A method callable on an instance, or on the class (then on a default-constructed instance)."""
+
+    def __init__(self, func: Callable[..., Any]) -> None:
+        self.func = func
+        functools.update_wrapper(self, func)  # type: ignore[arg-type]
+
+    def __get__(self, instance: Any, owner: type) -> Callable[..., Any]:
+        if instance is not None:
+            return functools.partial(self.func, instance)
+
+        @functools.wraps(self.func)
+        def on_default_instance(*args: Any, **kwargs: Any) -> Any:
+            try:
+                app = owner()
+            except TypeError as exc:
+                raise TypeError(
+                    f"{owner.__name__}.{self.func.__name__}() on the class needs an app constructible without "
+                    f"arguments ({exc}); call {owner.__name__}(...).{self.func.__name__}(...) instead"
+                ) from None
+            return self.func(app, *args, **kwargs)
+
+        return on_default_instance
+
+
 class ModelMonitoringApplicationBase(abc.ABC):
     """Subclass this and implement ``do_tracking(self, monitoring_context)``.
 
     ``do_tracking`` returns a result, a metric, a list of them, or a ``dict[str, float]`` of metrics.
+    Apps may take constructor arguments (deployed apps get them from the function's configuration).
+    ``NAME`` is the app's default registered name.
     """
 
+    NAME: str | None = None
     context: Any = None  # set for 1.6-style apps while they run
 
     @abc.abstractmethod
     def do_tracking(self, *args: Any, **kwargs: Any) -> Any:
         """Analyse one window; see the class docstring for what to return."""
+
+    @_InstanceOrClassMethod
+    def evaluate(
+        self,
+        sample_df: pd.DataFrame,
+        *,
+        reference_df: pd.DataFrame | None = None,
+        feature_stats: dict[str, dict[str, Any]] | None = None,
+        start: Any = None,
+        end: Any = None,
+        base_period: int | None = None,
+        **options: Any,
+    ) -> pd.DataFrame:
+        """Run this app on DataFrames, with no infrastructure, and return its results and metrics.
+
+        One row per window × result/metric, with columns ``application_name, endpoint_id,
+        start_infer_time, end_infer_time, type ('result'|'metric'), name, value, kind, status,
+        extra_data``. With ``base_period`` (minutes) the rows of ``sample_df`` are split into windows
+        by their ``timestamp`` column (epoch ms or datetimes) from ``start`` (default: the first row)
+        to ``end`` (default: just after the last row). The reference comes from ``reference_df`` (via
+        ``modelmon.stats.feature_stats``) or ``feature_stats``. ``options`` fill the rest of the
+        context: ``endpoint_id``, ``feature_names``, ``label_names``, ``model_endpoint`` (e.g. with
+        ``reference_performance``), ``labels_df``, ``error_count`` and ``objects`` (an ObjectStore that
+        keeps logged artifacts). Callable on the class too, when the app needs no constructor arguments.
+        """
+        return evaluate_app(
+            self, sample_df, reference_df=reference_df, feature_stats=feature_stats,
+            start=start, end=end, base_period=base_period, **options,
+        )
 
 
 def is_legacy(app: ModelMonitoringApplicationBase) -> bool:
