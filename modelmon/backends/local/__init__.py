@@ -1,0 +1,61 @@
+"""The embedded ``local`` backend: one SQLite file (WAL) plus parquet and plain files under a home.
+
+Layout of ``<home>`` (default ``./.modelmon/``, created on first use)::
+
+    modelmon.db   streams, KV tables, TSDB tables (SQLite, WAL mode)
+    samples/      <endpoint_id>/hour=<YYYYMMDDHH>/<batch>.parquet
+    objects/      artifacts and other named blobs
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+from collections.abc import Callable
+
+from modelmon.backends.base import Backend
+from modelmon.backends.local.database import Database
+from modelmon.backends.local.kv import LocalKV
+from modelmon.backends.local.objects import LocalObjectStore
+from modelmon.backends.local.samples import LocalSampleStore
+from modelmon.backends.local.streams import LocalStream, shard_for_key
+from modelmon.backends.local.tsdb import LocalTSDB
+from modelmon.errors import CorruptStore
+from modelmon.timeutil import now_ms
+
+DB_FILE = "modelmon.db"
+
+
+def open_local_backend(
+    home: str | os.PathLike[str], *, timeout_s: float = 30.0, clock: Callable[[], int] = now_ms
+) -> Backend:
+    """The local backend rooted at ``home``, created on first use.
+
+    ``timeout_s`` bounds how long a call waits for other processes' writes before
+    ``BackendUnavailable``; ``clock`` (epoch ms) drives stream arrival times and retention.
+    """
+    root = pathlib.Path(home)
+    if root.exists() and not root.is_dir():
+        raise CorruptStore(f"{root}: modelmon home is a file, expected a directory")
+    root.mkdir(parents=True, exist_ok=True)
+    db = Database(root / DB_FILE, timeout_s=timeout_s)
+    return Backend(
+        name="local",
+        streams=LocalStream(db, clock=clock),
+        kv=LocalKV(db),
+        tsdb=LocalTSDB(db),
+        samples=LocalSampleStore(root / "samples"),
+        objects=LocalObjectStore(root / "objects"),
+    )
+
+
+__all__ = [
+    "Database",
+    "LocalKV",
+    "LocalObjectStore",
+    "LocalSampleStore",
+    "LocalStream",
+    "LocalTSDB",
+    "open_local_backend",
+    "shard_for_key",
+]

@@ -1,0 +1,165 @@
+"""KV tables in SQLite: one row per (table, key), the item stored as JSON text.
+
+A conditional update reads, checks and writes the item inside one ``BEGIN IMMEDIATE`` transaction,
+which holds the database's write lock: concurrent compare-and-set calls from any process serialise,
+and exactly one of several racing on the same old value wins.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from modelmon.backends.base import Condition, Item
+from modelmon.backends.local.conditions import check_condition, matches
+from modelmon.backends.local.database import Database
+
+_SCAN_CHUNK = 500
+_UPSERT = "INSERT INTO kv (tbl, key, item) VALUES (?, ?, ?) ON CONFLICT (tbl, key) DO UPDATE SET item = excluded.item"
+
+
+class LocalKV:
+    """The ``KV`` role on a :class:`Database` (see ``modelmon.backends.base.KV``)."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def put(self, table: str, key: str, item: Mapping[str, Any]) -> None:
+        _check_key(table, key)
+        text = _dumps(table, key, item)
+        self._db.write(
+            lambda conn: conn.execute(
+                _UPSERT,
+                (table, key, text),
+            )
+        )
+
+    def update(
+        self,
+        table: str,
+        key: str,
+        set_: Mapping[str, Any] | None = None,
+        *,
+        increment: Mapping[str, int | float] | None = None,
+        condition: Condition = (),
+        create: bool = True,
+    ) -> bool:
+        _check_key(table, key)
+        conds = check_condition(condition)
+        changes = _normalise(table, key, set_ or {})
+        steps = dict(increment or {})
+        for attr, step in steps.items():
+            if isinstance(step, np.generic):
+                steps[attr] = step = step.item()
+            if not isinstance(step, int | float) or isinstance(step, bool):
+                raise TypeError(f"KV {table!r} key {key!r}: increment of {attr!r} must be a number, not {step!r}")
+
+        def update(conn: sqlite3.Connection) -> bool:
+            item = _load(conn, table, key)
+            if (item is None and not create) or not matches(item, conds):
+                return False
+            new = dict(item or {})
+            new.update(changes)
+            for attr, step in steps.items():
+                current = new.get(attr, 0)
+                if current is None:
+                    current = 0
+                if not isinstance(current, int | float) or isinstance(current, bool):
+                    raise ValueError(f"KV {table!r} key {key!r}: cannot increment {attr!r}, it holds {current!r}")
+                new[attr] = current + step
+            conn.execute(
+                _UPSERT,
+                (table, key, json.dumps(new)),
+            )
+            return True
+
+        return self._db.write(update)
+
+    def get(self, table: str, key: str) -> Item | None:
+        _check_key(table, key)
+        return self._db.read(lambda conn: _load(conn, table, key))
+
+    def scan(
+        self, table: str, *, condition: Condition = (), limit: int = 1000, marker: str | None = None
+    ) -> tuple[list[tuple[str, Item]], str | None]:
+        _check_table(table)
+        conds = check_condition(condition)
+        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+            raise ValueError(f"KV {table!r}: scan limit must be a whole number >= 1, not {limit!r}")
+        if marker is not None and not isinstance(marker, str):
+            raise TypeError(f"KV {table!r}: scan marker must be a str from a previous page, not {marker!r}")
+
+        def scan(conn: sqlite3.Connection) -> tuple[list[tuple[str, Item]], str | None]:
+            page: list[tuple[str, Item]] = []
+            after = marker
+            while True:
+                sql = "SELECT key, item FROM kv WHERE tbl = ?" + ("" if after is None else " AND key > ?")
+                params: tuple[Any, ...] = (table,) if after is None else (table, after)
+                rows = conn.execute(sql + " ORDER BY key LIMIT ?", (*params, _SCAN_CHUNK)).fetchall()
+                for key, text in rows:
+                    after = key
+                    item = json.loads(text)
+                    if matches(item, conds):
+                        page.append((key, item))
+                        if len(page) == limit:
+                            more = conn.execute(
+                                "SELECT 1 FROM kv WHERE tbl = ? AND key > ? LIMIT 1", (table, key)
+                            ).fetchone()
+                            return page, (key if more else None)
+                if len(rows) < _SCAN_CHUNK:
+                    return page, None
+
+        return self._db.read(scan)
+
+    def delete(self, table: str, key: str) -> None:
+        _check_key(table, key)
+        self._db.write(lambda conn: conn.execute("DELETE FROM kv WHERE tbl = ? AND key = ?", (table, key)))
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def _load(conn: sqlite3.Connection, table: str, key: str) -> Item | None:
+    row = conn.execute("SELECT item FROM kv WHERE tbl = ? AND key = ?", (table, key)).fetchone()
+    return None if row is None else json.loads(row[0])
+
+
+def _dumps(table: str, key: str, item: Mapping[str, Any]) -> str:
+    return json.dumps(_normalise(table, key, item))
+
+
+def _normalise(table: str, key: str, item: Mapping[str, Any]) -> dict[str, Any]:
+    """``item`` as a dict of plain values (numpy scalars become Python ones), or an error naming the attribute."""
+    if not isinstance(item, Mapping):
+        raise TypeError(f"KV {table!r} key {key!r}: an item is a mapping of attributes, not a {type(item).__name__}")
+    plain: dict[str, Any] = {}
+    for attr, value in item.items():
+        if isinstance(value, np.generic):
+            value = value.item()
+        if not isinstance(attr, str) or not attr:
+            raise TypeError(f"KV {table!r} key {key!r}: attribute names must be non-empty str, not {attr!r}")
+        if value is not None and not isinstance(value, str | int | float | bool):
+            raise TypeError(
+                f"KV {table!r} key {key!r}: attribute {attr!r} is a {type(value).__name__}; "
+                "values are str, int, float, bool or None (store nested data as JSON text)"
+            )
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"KV {table!r} key {key!r}: attribute {attr!r} is {value!r}; values must be finite")
+        plain[attr] = value
+    return plain
+
+
+def _check_table(table: str) -> None:
+    if not isinstance(table, str) or not table:
+        raise ValueError(f"KV table must be a non-empty string, not {table!r}")
+
+
+def _check_key(table: str, key: str) -> None:
+    _check_table(table)
+    if not isinstance(key, str) or not key:
+        raise ValueError(f"KV {table!r}: key must be a non-empty string, not {key!r}")

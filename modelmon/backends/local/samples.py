@@ -1,0 +1,126 @@
+"""Endpoint samples as parquet: ``<root>/<endpoint_id>/hour=<YYYYMMDDHH>/<batch file>.parquet``.
+
+A batch is split by the UTC hour of each row's ``timestamp``; each part goes to a file named after the
+batch id, so appending the same batch again overwrites the same files. Files are written to a hidden
+temp name and renamed, so readers (and a process killed mid-write) never see a partial file. A read of
+``[start, end)`` lists the endpoint's hour directories once, opens only those that overlap the range and
+pushes the time filter down to pyarrow.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import pathlib
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as pads
+import pyarrow.parquet as pq
+
+from modelmon.backends.local.files import write_atomically
+from modelmon.errors import CorruptStore
+from modelmon.paths import check_name
+
+HOUR_MS = 3_600_000
+_HOUR_DIR = "hour="
+
+
+class LocalSampleStore:
+    """The ``SampleStore`` role on a directory of parquet files."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = pathlib.Path(root)
+
+    def append(self, endpoint_id: str, df: pd.DataFrame, batch_id: str) -> None:
+        check_name(endpoint_id, "endpoint id")
+        if not isinstance(batch_id, str) or not batch_id:
+            raise ValueError(f"samples of {endpoint_id!r}: batch_id must be a non-empty string, not {batch_id!r}")
+        if not isinstance(df, pd.DataFrame):
+            raise TypeError(f"samples of {endpoint_id!r}: expected a DataFrame, not {type(df).__name__}")
+        if "timestamp" not in df.columns:
+            raise ValueError(f"samples of {endpoint_id!r}: the frame has no 'timestamp' column (epoch ms)")
+        if df.empty:
+            return
+        frame = df.reset_index(drop=True)
+        frame["timestamp"] = _as_ms(endpoint_id, frame["timestamp"])
+        hours = frame["timestamp"].to_numpy() // HOUR_MS
+        name = _file_name(batch_id)
+        for hour in np.unique(hours):
+            part = frame[hours == hour]
+            table = pa.Table.from_pandas(part, preserve_index=False)
+            target = self.root / endpoint_id / _hour_dir(int(hour)) / name
+            write_atomically(target, writer=lambda temp, table=table: pq.write_table(table, temp))
+
+    def read(
+        self, endpoint_id: str, start: int, end: int, columns: Sequence[str] | None = None
+    ) -> pd.DataFrame:
+        check_name(endpoint_id, "endpoint id")
+        wanted = None if columns is None else list(dict.fromkeys(["timestamp", *columns]))
+        files = self._files(endpoint_id, start, end)
+        if not files:
+            return pd.DataFrame({name: pd.Series(dtype="int64" if name == "timestamp" else "object")
+                                 for name in (wanted or ["timestamp"])})
+        try:
+            schema = pa.unify_schemas([pq.read_schema(file) for file in files], promote_options="permissive")
+            dataset = pads.dataset([str(f) for f in files], schema=schema, format="parquet")
+            present = None if wanted is None else [c for c in wanted if c in schema.names]
+            field = pads.field("timestamp")
+            table = dataset.to_table(columns=present, filter=(field >= start) & (field < end))
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise CorruptStore(f"{self.root / endpoint_id}: unreadable sample file ({exc})") from exc
+        frame = table.to_pandas()
+        for missing in [] if wanted is None else [c for c in wanted if c not in frame.columns]:
+            frame[missing] = None
+        frame = frame.sort_values("timestamp", kind="stable", ignore_index=True)
+        return frame if wanted is None else frame[wanted]
+
+    def close(self) -> None:
+        """Nothing to release: every call opens and closes its own files."""
+
+    def _files(self, endpoint_id: str, start: int, end: int) -> list[pathlib.Path]:
+        base = self.root / endpoint_id
+        if not base.is_dir() or end <= start:
+            return []
+        first, last = start // HOUR_MS, (end - 1) // HOUR_MS
+        files = []
+        for entry in sorted(os.listdir(base)):
+            hour = _parse_hour(entry)
+            if hour is not None and first <= hour <= last:
+                files.extend(sorted(p for p in (base / entry).glob("*.parquet") if not p.name.startswith(".")))
+        return files
+
+
+def _as_ms(endpoint_id: str, column: pd.Series) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(column):
+        if getattr(column.dt, "tz", None) is not None:
+            column = column.dt.tz_convert("UTC").dt.tz_localize(None)
+        return column.astype("datetime64[ms]").astype("int64")
+    if pd.api.types.is_integer_dtype(column) and not column.isna().any():
+        return column.astype("int64")
+    raise ValueError(
+        f"samples of {endpoint_id!r}: 'timestamp' must hold int epoch milliseconds or datetimes, "
+        f"not {column.dtype}{' with missing values' if column.isna().any() else ''}"
+    )
+
+
+def _file_name(batch_id: str) -> str:
+    """A file name for ``batch_id``: safe whatever the id holds, and the same for the same id."""
+    return hashlib.sha1(batch_id.encode()).hexdigest()[:24] + ".parquet"
+
+
+def _hour_dir(hour: int) -> str:
+    return _HOUR_DIR + dt.datetime.fromtimestamp(hour * 3600, dt.UTC).strftime("%Y%m%d%H")
+
+
+def _parse_hour(name: str) -> int | None:
+    if not name.startswith(_HOUR_DIR):
+        return None
+    try:
+        moment = dt.datetime.strptime(name[len(_HOUR_DIR):], "%Y%m%d%H").replace(tzinfo=dt.UTC)
+    except ValueError:
+        return None
+    return int(moment.timestamp()) // 3600

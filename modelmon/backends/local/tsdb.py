@@ -1,0 +1,212 @@
+"""TSDB tables in SQLite: one SQL table per TSDB table, columns ``time``, the labels, then the values.
+
+The label set of a table is fixed by its first write; value columns are added as they appear. A
+unique index on (labels, time) makes a rewrite of the same point replace it. Reads select the range
+in SQL and aggregate by step with one pandas ``groupby``.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Mapping, Sequence
+
+import pandas as pd
+
+from modelmon.backends.base import AGGREGATORS
+from modelmon.backends.local.database import Database
+from modelmon.errors import NotFound
+
+_PANDAS_AGG = {"count": "count", "sum": "sum", "avg": "mean", "min": "min", "max": "max", "last": "last"}
+
+
+class _Meta:
+    """What the registry knows of one table."""
+
+    def __init__(self, row: tuple[int, str | None, str]) -> None:
+        self.sql_name = f"tsdb_{row[0]}"
+        self.labels: list[str] | None = None if row[1] is None else json.loads(row[1])
+        self.columns: list[str] = json.loads(row[2])
+
+
+class LocalTSDB:
+    """The ``TSDB`` role on a :class:`Database` (see ``modelmon.backends.base.TSDB``)."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def create_table(self, table: str) -> None:
+        _check_table(table)
+        self._db.write(lambda conn: conn.execute("INSERT OR IGNORE INTO tsdb_tables (name) VALUES (?)", (table,)))
+
+    def write(self, table: str, df: pd.DataFrame, labels: Sequence[str]) -> None:
+        _check_table(table)
+        labels = [labels] if isinstance(labels, str) else list(labels)
+        frame, columns = _prepare(table, df, labels)
+        if frame.empty:
+            return
+        rows = frame.to_numpy(dtype=object).tolist()
+
+        def write(conn: sqlite3.Connection) -> None:
+            meta = _meta(conn, table)
+            if meta.labels is None:
+                meta.labels = labels
+                _create_physical(conn, meta)
+            elif sorted(meta.labels) != sorted(labels):
+                raise ValueError(f"TSDB {table!r} has labels {meta.labels}; this write uses {labels}")
+            for column in columns:
+                if column not in meta.columns:
+                    conn.execute(f"ALTER TABLE {meta.sql_name} ADD COLUMN {_q(column)}")
+                    meta.columns.append(column)
+            conn.execute(
+                "UPDATE tsdb_tables SET labels = ?, columns = ? WHERE name = ?",
+                (json.dumps(meta.labels), json.dumps(meta.columns), table),
+            )
+            names = ", ".join(_q(name) for name in frame.columns)
+            marks = ", ".join("?" * len(frame.columns))
+            conn.executemany(f"INSERT OR REPLACE INTO {meta.sql_name} ({names}) VALUES ({marks})", rows)
+
+        self._db.write(write)
+
+    def read(
+        self,
+        table: str,
+        start: int,
+        end: int,
+        *,
+        filters: Mapping[str, str | Sequence[str]] | None = None,
+        columns: Sequence[str] | None = None,
+        step: int | None = None,
+        aggregators: Sequence[str] = (),
+    ) -> pd.DataFrame:
+        _check_table(table)
+        aggregators = _check_aggregation(table, step, aggregators)
+
+        def select(conn: sqlite3.Connection) -> tuple[_Meta, list[str], list[tuple]]:
+            meta = _meta(conn, table)
+            if meta.labels is None:
+                return meta, list(columns or ()), []
+            wanted = list(meta.columns if columns is None else columns)
+            for column in wanted:
+                if column not in meta.columns:
+                    raise ValueError(f"TSDB {table!r} has no column {column!r} (it has {meta.columns})")
+            where, params = _where(table, meta.labels, start, end, filters or {})
+            names = ", ".join(_q(n) for n in ["time", *meta.labels, *wanted])
+            order = ", ".join(_q(n) for n in [*meta.labels, "time"])
+            sql = f"SELECT {names} FROM {meta.sql_name} WHERE {where} ORDER BY {order}"
+            return meta, wanted, conn.execute(sql, params).fetchall()
+
+        meta, wanted, rows = self._db.read(select)
+        labels = meta.labels or []
+        frame = pd.DataFrame.from_records(rows, columns=["time", *labels, *wanted])
+        frame["time"] = frame["time"].astype("int64")
+        for column in wanted:
+            frame[column] = pd.to_numeric(frame[column])
+        if not aggregators:
+            return frame
+        return _aggregate(frame, labels, wanted, start, end if step is None else step, aggregators)
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def _aggregate(
+    frame: pd.DataFrame, labels: list[str], columns: list[str], start: int, step: int, aggregators: Sequence[str]
+) -> pd.DataFrame:
+    """One row per label set and bucket ``[start + k*step, start + (k+1)*step)``; ``time`` = bucket start."""
+    out_columns = [f"{agg}({column})" for agg in aggregators for column in columns]
+    if frame.empty:
+        return pd.DataFrame({name: pd.Series(dtype="int64" if name == "time" else "float64")
+                             for name in ["time", *labels, *out_columns]})
+    frame = frame.assign(time=start + (frame["time"] - start) // step * step)
+    grouped = frame.groupby([*labels, "time"], sort=True)[columns]
+    parts = []
+    for agg in aggregators:
+        part = grouped.agg(_PANDAS_AGG[agg])
+        part.columns = [f"{agg}({column})" for column in columns]
+        parts.append(part)
+    result = pd.concat(parts, axis=1).reset_index()
+    return result[["time", *labels, *out_columns]]
+
+
+def _prepare(table: str, df: pd.DataFrame, labels: list[str]) -> tuple[pd.DataFrame, list[str]]:
+    """The frame in column order (time, labels, values) with checked types, and its value columns."""
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"TSDB {table!r}: expected a DataFrame, not {type(df).__name__}")
+    if "time" not in df.columns:
+        raise ValueError(f"TSDB {table!r}: the frame has no 'time' column (int epoch ms)")
+    for label in labels:
+        if not isinstance(label, str) or label == "time":
+            raise ValueError(f"TSDB {table!r}: bad label name {label!r}")
+        if label not in df.columns:
+            raise ValueError(f"TSDB {table!r}: label column {label!r} is missing from the frame")
+        if df[label].isna().any():
+            raise ValueError(f"TSDB {table!r}: label column {label!r} has missing values")
+    columns = [c for c in df.columns if c != "time" and c not in labels]
+    for column in columns:
+        if not isinstance(column, str) or not column:
+            raise ValueError(f"TSDB {table!r}: bad column name {column!r}")
+        if not (pd.api.types.is_numeric_dtype(df[column]) or df[column].isna().all()):
+            raise ValueError(f"TSDB {table!r}: column {column!r} must be numeric, not {df[column].dtype}")
+    if not pd.api.types.is_integer_dtype(df["time"]):
+        raise ValueError(f"TSDB {table!r}: 'time' must be int epoch milliseconds, not {df['time'].dtype}")
+    frame = df[["time", *labels, *columns]].copy()
+    for label in labels:
+        frame[label] = frame[label].astype(str)
+    for column in columns:
+        if pd.api.types.is_bool_dtype(frame[column]):
+            frame[column] = frame[column].astype("int64")
+    return frame, columns
+
+
+def _where(
+    table: str, labels: list[str], start: int, end: int, filters: Mapping[str, str | Sequence[str]]
+) -> tuple[str, list]:
+    clauses, params = ["time >= ?", "time < ?"], [int(start), int(end)]
+    for label, value in filters.items():
+        if label not in labels:
+            raise ValueError(f"TSDB {table!r}: cannot filter on {label!r}, the labels are {labels}")
+        values = [value] if isinstance(value, str) else list(value)
+        clauses.append(f"{_q(label)} IN ({', '.join('?' * len(values))})" if values else "0")
+        params.extend(str(v) for v in values)
+    return " AND ".join(clauses), params
+
+
+def _check_aggregation(table: str, step: int | None, aggregators: Sequence[str]) -> list[str]:
+    aggregators = [aggregators] if isinstance(aggregators, str) else list(aggregators)
+    for agg in aggregators:
+        if agg not in AGGREGATORS:
+            raise ValueError(f"TSDB {table!r}: unknown aggregator {agg!r}; use {', '.join(AGGREGATORS)}")
+    if step is not None:
+        if not isinstance(step, int) or isinstance(step, bool) or step < 1:
+            raise ValueError(f"TSDB {table!r}: step must be a whole number of ms >= 1, not {step!r}")
+        if not aggregators:
+            raise ValueError(f"TSDB {table!r}: a step needs aggregators ({', '.join(AGGREGATORS)})")
+    return aggregators
+
+
+def _meta(conn: sqlite3.Connection, table: str) -> _Meta:
+    row = conn.execute("SELECT id, labels, columns FROM tsdb_tables WHERE name = ?", (table,)).fetchone()
+    if row is None:
+        raise NotFound(f"TSDB table {table!r} does not exist (call create_table first)")
+    return _Meta(row)
+
+
+def _create_physical(conn: sqlite3.Connection, meta: _Meta) -> None:
+    assert meta.labels is not None
+    label_defs = "".join(f", {_q(label)} TEXT NOT NULL" for label in meta.labels)
+    conn.execute(f"CREATE TABLE IF NOT EXISTS {meta.sql_name} (time INTEGER NOT NULL{label_defs})")
+    keys = ", ".join(_q(n) for n in [*meta.labels, "time"])
+    conn.execute(f"CREATE UNIQUE INDEX IF NOT EXISTS {meta.sql_name}_key ON {meta.sql_name} ({keys})")
+
+
+def _q(name: str) -> str:
+    """``name`` as a quoted SQL identifier."""
+    if "\0" in name:
+        raise ValueError(f"bad column name {name!r}")
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _check_table(table: str) -> None:
+    if not isinstance(table, str) or not table:
+        raise ValueError(f"TSDB table must be a non-empty string, not {table!r}")
