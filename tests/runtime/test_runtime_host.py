@@ -1,0 +1,193 @@
+"""A function host run in-process: cron, HTTP and stream triggers with real workers and contexts."""
+
+from __future__ import annotations
+
+import http.client
+import itertools
+import json
+import time
+
+import pytest
+from runtime_memory_stream import MemoryStream
+
+from modelmon.backends.base import OutRecord, SeekTo
+from modelmon.events import DeadLetter
+from modelmon.paths import ProjectPaths
+from modelmon.runtime.handler import load_handler
+from modelmon.runtime.host import FunctionHost
+from modelmon.runtime.spec import load_bundle
+from modelmon.runtime.worker import make_logger
+
+STREAM = "projects/test/model-endpoints/stream"
+
+
+def start_host(bundles, name, streams=None, **kwargs) -> FunctionHost:
+    """Start function ``name`` of the demo bundle after clearing its handler module's recorded state."""
+    (spec,) = load_bundle(bundles / "demo", [name])
+    handler = load_handler(spec)
+    for attr in ("SEEN", "ATTEMPTS", "TERMINATED", "TICKS", "FIRED"):
+        getattr(handler.module, attr, {}).clear()
+    host = FunctionHost(spec, handler, project="test", logger=make_logger(name), streams=streams,
+                        retry_backoff_s=0.01, **kwargs)
+    host.start()
+    return host
+
+
+def wait_for(predicate, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        time.sleep(0.01)
+
+
+def test_cron_interval_fires_with_configured_body(bundles):
+    host = start_host(bundles, "ticker")
+    ticks = host.handler.module.TICKS
+    try:
+        wait_for(lambda: len(ticks) >= 4)
+    finally:
+        host.stop()
+    count = len(ticks)
+    assert {(body, headers["X-Source"]) for _, body, headers in ticks} == {(b"tick", "cron")}
+    gaps = [b[0] - a[0] for a, b in itertools.pairwise(ticks)]
+    assert all(0.05 < gap < 0.5 for gap in gaps), gaps
+    time.sleep(0.25)
+    assert len(ticks) == count  # stopped: no more ticks
+
+
+def test_cron_schedule_fires_on_second_boundaries_with_json_body(bundles):
+    host = start_host(bundles, "scheduled")
+    fired = host.handler.module.FIRED
+    try:
+        wait_for(lambda: len(fired) >= 2, timeout=4)
+    finally:
+        host.stop()
+    assert fired[0][1] == {"job": "sweep"}
+    assert all(t % 1.0 < 0.3 for t, _ in fired)  # fired just after a whole second
+    assert round(fired[1][0] - fired[0][0]) == 1
+
+
+def request(port, method, path, body=None, headers=None):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        resp = conn.getresponse()
+        return resp.status, resp.getheader("Content-Type"), resp.read(), dict(resp.getheaders())
+    finally:
+        conn.close()
+
+
+def test_http_round_trip(bundles, monkeypatch):
+    monkeypatch.setenv("GREETING", "hello")
+    host = start_host(bundles, "echo")
+    try:
+        (info,) = host.info()
+        port = info["port"]
+        assert info["host"] == "127.0.0.1" and port > 0
+        status, ctype, body, _ = request(port, "POST", "/predict?model=m1", b'{"inputs": [1, 2]}',
+                                         {"Content-Type": "application/json"})
+        assert (status, ctype) == (200, "application/json")
+        echoed = json.loads(body)
+        assert echoed["method"] == "POST" and echoed["path"] == "/predict"
+        assert echoed["fields"] == {"model": "m1"} and echoed["body"] == {"inputs": [1, 2]}
+        assert echoed["greeting"] == "hello" and echoed["trigger"] == ["http", "http"]
+        assert json.loads(request(port, "PUT", "/", b"plain")[2])["body"] == "plain"
+        assert request(port, "GET", "/text?name=ann")[:3] == (200, "text/plain", b"hello ann")
+        assert request(port, "GET", "/bytes")[:3] == (200, "application/octet-stream", b"\x00\x01raw")
+        status, ctype, body, headers = request(port, "GET", "/created")
+        assert (status, ctype, json.loads(body), headers["X-Made"]) == (201, "application/json", {"made": True}, "yes")
+        status, _, body, _ = request(port, "GET", "/fail")
+        assert (status, body) == (500, b"RuntimeError: asked to fail")
+        calls = sum(w.context.user_data.calls for w in host.triggers[0].workers)
+        assert calls == 6 and len(host.triggers[0].workers) == 2
+    finally:
+        host.stop()
+    with pytest.raises(OSError):
+        request(port, "GET", "/text")
+
+
+def put(streams, records):
+    """Put JSON records with explicit shards: ``records`` is a list of (shard, dict)."""
+    return streams.put_records(STREAM, [OutRecord(json.dumps(r).encode(), shard=s) for s, r in records])
+
+
+def test_stream_delivers_in_order_per_shard_split_across_workers(bundles):
+    streams = MemoryStream()
+    streams.create(STREAM, shards=4)
+    put(streams, [(i % 4, {"id": f"r{i}"}) for i in range(40)])
+    host = start_host(bundles, "consumer", streams)
+    seen = host.handler.module.SEEN
+    try:
+        wait_for(lambda: len(seen) == 40)
+    finally:
+        host.stop()
+    for shard in range(4):
+        offsets = [e["offset"] for e in seen if e["shard"] == shard]
+        assert offsets == list(range(1, 11))
+        assert {e["worker"] for e in seen if e["shard"] == shard} == {shard % 2}  # worker i owns i, i+2
+        assert streams.committed(STREAM, "consumer", shard) == 11
+    first = seen[0]
+    assert (first["topic"], first["body_type"], first["trigger"], first["num_shards"]) == (
+        STREAM, "bytes", ("v3ioStream", "tracking"), 4)
+    assert sorted(host.handler.module.TERMINATED) == [0, 1]  # one callback per worker
+
+
+def test_stream_resumes_from_committed_offset_and_redelivers_after_exception(bundles):
+    streams = MemoryStream()
+    streams.create(STREAM, shards=1)
+    put(streams, [(0, {"id": "a"}), (0, {"id": "b", "fail_times": 2}), (0, {"id": "c"})])
+    streams.commit(STREAM, "consumer", 0, 2)  # "a" was processed by an earlier run
+    host = start_host(bundles, "consumer", streams)
+    mod = host.handler.module
+    try:
+        wait_for(lambda: len(mod.SEEN) == 2)
+    finally:
+        host.stop()
+    assert [e["id"] for e in mod.SEEN] == ["b", "c"]
+    assert mod.ATTEMPTS == {"b": 3, "c": 1}  # b failed twice, then succeeded on the third delivery
+    assert streams.committed(STREAM, "consumer", 0) == 4
+    assert not _dead_letters(streams)
+
+
+def test_record_failing_max_retries_times_is_dead_lettered_and_skipped(bundles):
+    streams = MemoryStream()
+    streams.create(STREAM, shards=1)
+    put(streams, [(0, {"id": "bad", "fail_times": 99}), (0, {"id": "good"})])
+    host = start_host(bundles, "consumer", streams, max_retries=3)
+    mod = host.handler.module
+    try:
+        wait_for(lambda: len(mod.SEEN) == 1)
+    finally:
+        host.stop()
+    assert [e["id"] for e in mod.SEEN] == ["good"] and mod.ATTEMPTS["bad"] == 3
+    (letter,) = _dead_letters(streams)
+    assert letter.reason == "ValueError: record bad failed on attempt 3"
+    assert (letter.source, letter.shard, letter.sequence, letter.attempts, letter.function) == (
+        STREAM, 0, 1, 3, "consumer")
+    assert json.loads(letter.payload) == {"id": "bad", "fail_times": 99}
+    assert streams.committed(STREAM, "consumer", 0) == 3
+
+
+def test_latest_seek_pins_the_start_so_a_restart_misses_nothing(bundles, tmp_path):
+    text = (bundles / "demo" / "consumer" / "function.yaml").read_text().replace("earliest", "latest")
+    (tmp_path / "consumer").mkdir()
+    (tmp_path / "consumer" / "function.yaml").write_text(text)
+    (tmp_path / "consumer" / "consumer_handler.py").write_text(
+        (bundles / "demo" / "consumer" / "consumer_handler.py").read_text())
+    streams = MemoryStream()
+    streams.create(STREAM, shards=1)
+    put(streams, [(0, {"id": "old"})])
+    (spec,) = load_bundle(tmp_path)
+    host = FunctionHost(spec, load_handler(spec), project="test", logger=make_logger("c"), streams=streams)
+    host.start()
+    host.stop()
+    assert streams.committed(STREAM, "consumer", 0) == streams.seek(STREAM, 0, SeekTo.LATEST) == 2
+
+
+def _dead_letters(streams):
+    path = ProjectPaths("test").dead_letter_stream
+    try:
+        return [DeadLetter.from_body(r.data) for r in streams.read(path, 0, 1)]
+    except KeyError:
+        return []
