@@ -1,0 +1,139 @@
+"""The controller's progress per endpoint × app, and the plan of one run for one such pair.
+
+Item of KV ``paths.schedules_table``, key ``"{endpoint_id}.{app_name}"``:
+
+- ``last_analyzed_ms``: end of the last claimed window (windows before it are dispatched or
+  being dispatched);
+- ``claim_id``/``pending_from_ms``/``claimed_ms``: a run claimed ``[pending_from_ms,
+  last_analyzed_ms)`` and has not yet confirmed the push (``claim_id == ""`` when nothing is pending).
+  A claim older than the lease is taken to belong to a crashed run, and re-dispatched;
+- ``seen_watermark_ms``/``seen_at_ms``: the endpoint watermark last seen and the wall-clock time it
+  was first seen, which tells how long the endpoint has been idle.
+
+Every change is a compare-and-set on ``(last_analyzed_ms, claim_id)``, so of two controllers
+planning from the same state only one wins, and a window is dispatched once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+from modelmon.backends.base import Cond
+from modelmon.controller.windows import ClosingRule, ceil_to
+
+
+def schedule_key(endpoint_id: str, app_name: str) -> str:
+    return f"{endpoint_id}.{app_name}"
+
+
+@dataclasses.dataclass(frozen=True)
+class PairState:
+    """The stored progress of one endpoint × app (see the module docstring)."""
+
+    last_analyzed_ms: int
+    claim_id: str = ""
+    pending_from_ms: int | None = None
+    claimed_ms: int | None = None
+    seen_watermark_ms: int | None = None
+    seen_at_ms: int | None = None
+
+    @classmethod
+    def from_item(cls, item: Mapping[str, Any]) -> PairState | None:
+        if item.get("last_analyzed_ms") is None:
+            return None
+        return cls(
+            last_analyzed_ms=int(item["last_analyzed_ms"]),
+            claim_id=item.get("claim_id") or "",
+            pending_from_ms=item.get("pending_from_ms"),
+            claimed_ms=item.get("claimed_ms"),
+            seen_watermark_ms=item.get("seen_watermark_ms"),
+            seen_at_ms=item.get("seen_at_ms"),
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class PairPlan:
+    """What one run does for one pair: write ``set_`` if ``condition`` holds, then dispatch windows
+    ``[dispatch_from_ms, dispatch_to_ms)`` (those with rows) when ``claims`` is true."""
+
+    endpoint_id: str
+    app_name: str
+    period_ms: int
+    condition: tuple[Cond, ...]
+    set_: dict[str, Any]
+    dispatch_from_ms: int
+    dispatch_to_ms: int
+
+    @property
+    def key(self) -> str:
+        return schedule_key(self.endpoint_id, self.app_name)
+
+    @property
+    def window_range(self) -> range:
+        return range(self.dispatch_from_ms, self.dispatch_to_ms, self.period_ms)
+
+    def with_claim(self, claim_id: str, now_ms: int) -> PairPlan:
+        """This plan, marking its range pending under ``claim_id`` until the push is confirmed."""
+        set_ = {**self.set_, "claim_id": claim_id, "pending_from_ms": self.dispatch_from_ms, "claimed_ms": now_ms}
+        return dataclasses.replace(self, set_=set_)
+
+
+def plan_pair(
+    *,
+    endpoint_id: str,
+    app_name: str,
+    state: PairState | None,
+    first_request_ms: int | None,
+    watermark_ms: int | None,
+    rule: ClosingRule,
+    now_ms: int,
+    lease_ms: int,
+) -> PairPlan | None:
+    """The plan for one pair, or ``None`` when there is nothing to write.
+
+    Windows are dispatched from the end of the last analysed one (or from the start of an expired
+    claim, to redo what a crashed run may not have pushed) to the end of the last closed window.
+    A claim younger than ``lease_ms`` belongs to a run still pushing: the pair is left alone.
+    """
+    if first_request_ms is None or watermark_ms is None:
+        return None
+    period = rule.period_ms
+    if state is None:
+        last = rule.first_start(first_request_ms, now_ms)
+        condition: tuple[Cond, ...] = (Cond.not_exists("last_analyzed_ms"),)
+        dispatch_from = last
+    else:
+        last = ceil_to(state.last_analyzed_ms, period)
+        condition = (Cond.eq("last_analyzed_ms", state.last_analyzed_ms), Cond.eq("claim_id", state.claim_id))
+        if state.claim_id and state.claimed_ms is not None and now_ms - state.claimed_ms < lease_ms:
+            return None
+        pending = state.pending_from_ms if state.claim_id and state.pending_from_ms is not None else None
+        dispatch_from = ceil_to(pending, period) if pending is not None else last
+    if state is not None and state.seen_watermark_ms == watermark_ms and state.seen_at_ms is not None:
+        seen_at, idle_since = state.seen_at_ms, state.seen_at_ms
+    else:
+        seen_at, idle_since = now_ms, None
+    closed = rule.closed_until(watermark_ms, now_ms, idle_since)
+    new_last = max(last, closed) if closed is not None else last
+    unchanged = (
+        state is not None
+        and new_last == state.last_analyzed_ms
+        and dispatch_from >= new_last
+        and seen_at == state.seen_at_ms
+        and not state.claim_id
+    )
+    if unchanged:
+        return None
+    set_ = {
+        "endpoint_id": endpoint_id,
+        "app_name": app_name,
+        "last_analyzed_ms": new_last,
+        "claim_id": "",
+        "pending_from_ms": None,
+        "claimed_ms": None,
+        "seen_watermark_ms": watermark_ms,
+        "seen_at_ms": seen_at,
+    }
+    return PairPlan(endpoint_id, app_name, period, condition, set_, dispatch_from, max(dispatch_from, new_last))

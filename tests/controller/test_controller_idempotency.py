@@ -1,0 +1,136 @@
+"""A window is dispatched once per app: across repeated runs, concurrent processes, failed pushes and crashes."""
+
+from __future__ import annotations
+
+import collections
+import multiprocessing
+
+import pytest
+from conftest import MINUTE, PERIOD, T0, Clock, add_requests, dispatched, make_controller, put_endpoint, schedule
+
+from modelmon.backends import make_backend
+from modelmon.config import Settings
+from modelmon.controller import Controller
+from modelmon.errors import BackendUnavailable
+from modelmon.paths import ProjectPaths
+
+
+class _FailingPuts:
+    """A Stream whose put_records raises ``error`` (the other calls reach the real stream)."""
+
+    def __init__(self, stream, error: BaseException) -> None:
+        self._stream = stream
+        self.error = error
+
+    def put_records(self, path, records):
+        raise self.error
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+class _Crash(BaseException):
+    """Stands for the process dying between the claim and the push."""
+
+
+def _setup_traffic(backend, paths, registry, endpoints: int, periods: int) -> None:
+    registry.register("a1", "mod:App")
+    registry.register("a2", "mod:App")
+    for i in range(endpoints):
+        ep = f"ep{i:04d}"
+        put_endpoint(backend, paths, ep, first=T0, watermark=T0 + periods * PERIOD)
+        add_requests(backend, paths, ep, [T0 + k * PERIOD + MINUTE for k in range(periods)])
+
+
+def _window_counts(backend, paths, apps=("a1", "a2")) -> collections.Counter:
+    return collections.Counter(w.key for app in apps for w in dispatched(backend, paths, app))
+
+
+def test_running_twice_dispatches_nothing_new(backend, paths, clock, registry):
+    _setup_traffic(backend, paths, registry, endpoints=5, periods=3)
+    clock.now = T0 + 3 * PERIOD
+    controller = make_controller(backend, paths, clock)
+    first, second = controller.run(), controller.run()
+    assert (first.windows_dispatched, second.windows_dispatched) == (30, 0)
+    assert second.pairs_written == 0
+    counts = _window_counts(backend, paths)
+    assert len(counts) == 30 and set(counts.values()) == {1}
+
+
+def test_a_failed_push_gives_the_windows_back(backend, paths, clock, registry):
+    _setup_traffic(backend, paths, registry, endpoints=3, periods=2)
+    clock.now = T0 + 2 * PERIOD
+    real = backend.streams
+    backend.streams = _FailingPuts(real, BackendUnavailable("stream down"))
+    report = make_controller(backend, paths, clock).run()
+    assert report.push_failures == 2 and report.windows_dispatched == 0
+    assert schedule(backend, paths, "ep0000", "a1")["last_analyzed_ms"] == T0
+    assert schedule(backend, paths, "ep0000", "a1")["claim_id"] == ""
+
+    backend.streams = real
+    assert make_controller(backend, paths, clock).run().windows_dispatched == 12
+    counts = _window_counts(backend, paths)
+    assert len(counts) == 12 and set(counts.values()) == {1}
+
+
+def test_a_crash_after_the_claim_is_redone_once_the_lease_expires(backend, paths, clock, registry):
+    _setup_traffic(backend, paths, registry, endpoints=2, periods=2)
+    clock.now = T0 + 2 * PERIOD
+    real = backend.streams
+    backend.streams = _FailingPuts(real, _Crash())
+    with pytest.raises(_Crash):
+        make_controller(backend, paths, clock, lease_ms=60_000).run()
+    backend.streams = real
+    pending = schedule(backend, paths, "ep0000", "a1")
+    assert pending["claim_id"] and pending["pending_from_ms"] == T0 and pending["last_analyzed_ms"] == T0 + 2 * PERIOD
+
+    clock.now += 59_999  # the claim might still belong to a live controller
+    assert make_controller(backend, paths, clock, lease_ms=60_000).run().windows_dispatched == 0
+    clock.now += 1
+    assert make_controller(backend, paths, clock, lease_ms=60_000).run().windows_dispatched == 8
+    assert schedule(backend, paths, "ep0000", "a1")["claim_id"] == ""
+    counts = _window_counts(backend, paths)
+    assert len(counts) == 8 and set(counts.values()) == {1}
+
+
+def test_recovery_also_dispatches_windows_closed_since_the_crash(backend, paths, clock, registry):
+    _setup_traffic(backend, paths, registry, endpoints=1, periods=3)
+    put_endpoint(backend, paths, "ep0000", first=T0, watermark=T0 + PERIOD)
+    clock.now = T0 + PERIOD
+    real = backend.streams
+    backend.streams = _FailingPuts(real, _Crash())
+    with pytest.raises(_Crash):
+        make_controller(backend, paths, clock, lease_ms=0).run()
+    backend.streams = real
+    put_endpoint(backend, paths, "ep0000", first=T0, watermark=T0 + 3 * PERIOD)
+    clock.now = T0 + 3 * PERIOD
+    make_controller(backend, paths, clock, lease_ms=0).run()
+    assert [w.start_ms for w in dispatched(backend, paths, "a1")] == [T0, T0 + PERIOD, T0 + 2 * PERIOD]
+
+
+def _run_controller(home: str, now: int, barrier, out) -> None:
+    backend = make_backend(Settings(home=home, project="test"))
+    controller = Controller(backend, ProjectPaths("test"), base_period_minutes=10, clock=Clock(now))
+    barrier.wait()
+    try:
+        out.put(controller.run().windows_dispatched)
+    finally:
+        backend.close()
+
+
+@pytest.mark.slow
+def test_concurrent_controllers_dispatch_each_window_exactly_once(backend, paths, registry, settings):
+    _setup_traffic(backend, paths, registry, endpoints=300, periods=2)
+    ctx = multiprocessing.get_context("spawn")
+    barrier, out = ctx.Barrier(3), ctx.Queue()
+    procs = [ctx.Process(target=_run_controller, args=(settings.home, T0 + 2 * PERIOD, barrier, out))
+             for _ in range(3)]
+    for p in procs:
+        p.start()
+    totals = [out.get(timeout=120) for _ in procs]
+    for p in procs:
+        p.join(timeout=30)
+        assert p.exitcode == 0
+    counts = _window_counts(backend, paths)
+    assert sum(totals) == 1200
+    assert len(counts) == 1200 and set(counts.values()) == {1}

@@ -1,0 +1,132 @@
+"""Window alignment and closing rules of the controller, on the local backend with a hand-moved clock."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import MINUTE, PERIOD, T0, add_requests, dispatched, make_controller, put_endpoint, schedule
+
+from modelmon.controller import ClosingRule, floor_to
+
+
+def test_windows_close_at_the_watermark_and_align_to_the_epoch(backend, paths, clock, registry):
+    registry.register("drift", "mod:App")
+    put_endpoint(backend, paths, "ep1", first=T0 + 7 * MINUTE, watermark=T0 + 2 * PERIOD + 5 * MINUTE)
+    add_requests(backend, paths, "ep1", [T0 + 7 * MINUTE, T0 + PERIOD + MINUTE, T0 + 2 * PERIOD + MINUTE])
+    clock.now = T0 + 2 * PERIOD + 6 * MINUTE
+
+    report = make_controller(backend, paths, clock).run()
+
+    windows = [(w.start_ms, w.end_ms) for w in dispatched(backend, paths, "drift")]
+    assert windows == [(T0, T0 + PERIOD), (T0 + PERIOD, T0 + 2 * PERIOD)]  # the third is still open
+    assert report.windows_dispatched == 2
+    item = schedule(backend, paths, "ep1", "drift")
+    assert item["last_analyzed_ms"] == T0 + 2 * PERIOD
+    assert item["claim_id"] == ""
+
+
+def test_empty_windows_are_skipped_but_advance_last_analyzed(backend, paths, clock, registry):
+    registry.register("drift", "mod:App")
+    put_endpoint(backend, paths, "ep1", first=T0, watermark=T0 + 4 * PERIOD)
+    add_requests(backend, paths, "ep1", [T0 + MINUTE, T0 + 3 * PERIOD + 9 * MINUTE])
+    clock.now = T0 + 4 * PERIOD
+
+    report = make_controller(backend, paths, clock).run()
+
+    assert [w.start_ms for w in dispatched(backend, paths, "drift")] == [T0, T0 + 3 * PERIOD]
+    assert report.windows_empty == 2
+    assert schedule(backend, paths, "ep1", "drift")["last_analyzed_ms"] == T0 + 4 * PERIOD
+
+
+def test_idle_endpoint_gets_its_last_window_closed_after_the_grace_period(backend, paths, clock, registry):
+    registry.register("drift", "mod:App")
+    put_endpoint(backend, paths, "ep1", first=T0, watermark=T0 + PERIOD + 4 * MINUTE)
+    add_requests(backend, paths, "ep1", [T0, T0 + PERIOD + 3 * MINUTE])
+    controller = make_controller(backend, paths, clock, grace_minutes=30)
+
+    clock.now = T0 + PERIOD + 5 * MINUTE
+    assert controller.run().windows_dispatched == 1  # [T0, T0+P): the watermark passed it
+    clock.now += 30 * MINUTE - 1  # the watermark has stood still for just under the grace period
+    assert controller.run().windows_dispatched == 0
+    clock.now += 1
+    assert controller.run().windows_dispatched == 1
+    assert [w.start_ms for w in dispatched(backend, paths, "drift")] == [T0, T0 + PERIOD]
+    # only the window holding the watermark is closed by the clock; later (empty) ones wait for traffic
+    assert schedule(backend, paths, "ep1", "drift")["last_analyzed_ms"] == T0 + 2 * PERIOD
+
+
+def test_a_moving_watermark_resets_the_idle_clock(backend, paths, clock, registry):
+    registry.register("drift", "mod:App")
+    put_endpoint(backend, paths, "ep1", first=T0, watermark=T0 + 2 * MINUTE)
+    add_requests(backend, paths, "ep1", [T0, T0 + 5 * MINUTE])
+    controller = make_controller(backend, paths, clock, grace_minutes=30)
+    clock.now = T0 + 3 * MINUTE
+    controller.run()
+    clock.now += 25 * MINUTE
+    put_endpoint(backend, paths, "ep1", first=T0, watermark=T0 + 6 * MINUTE)  # more samples flushed
+    controller.run()
+    clock.now += 25 * MINUTE  # 50 min after the first sight, 25 after the watermark last moved
+    assert controller.run().windows_dispatched == 0
+    clock.now += 5 * MINUTE
+    assert controller.run().windows_dispatched == 1
+
+
+def test_a_new_app_starts_at_the_later_of_first_request_and_backfill(backend, paths, clock, registry):
+    registry.register("drift", "mod:App")
+    put_endpoint(backend, paths, "old", first=T0 - 100 * PERIOD, watermark=T0)
+    put_endpoint(backend, paths, "new", first=T0 - 2 * PERIOD + 3 * MINUTE, watermark=T0)
+    for ep, first in (("old", T0 - 100 * PERIOD), ("new", T0 - 2 * PERIOD + 3 * MINUTE)):
+        add_requests(backend, paths, ep, list(range(first, T0, PERIOD)))
+    clock.now = T0 + MINUTE + 30_000
+
+    make_controller(backend, paths, clock, backfill_minutes=60).run()
+
+    by_endpoint: dict[str, list[int]] = {}
+    for w in dispatched(backend, paths, "drift"):
+        by_endpoint.setdefault(w.endpoint_id, []).append(w.start_ms)
+    assert by_endpoint["old"] == [T0 - 6 * PERIOD + k * PERIOD for k in range(6)]  # floor(now - 60 min)
+    assert by_endpoint["new"] == [T0 - 2 * PERIOD, T0 - PERIOD]  # its first request, floored
+
+
+def test_endpoints_without_flushed_samples_are_left_alone(backend, paths, clock, registry):
+    registry.register("drift", "mod:App")
+    put_endpoint(backend, paths, "ep1", first=T0, watermark=None)
+    clock.now = T0 + 5 * PERIOD
+    report = make_controller(backend, paths, clock).run()
+    assert (report.pairs_written, report.windows_dispatched) == (0, 0)
+    assert schedule(backend, paths, "ep1", "drift") is None
+
+
+def test_app_selection_period_and_enabled_flag(backend, paths, clock, registry):
+    registry.register("all", "mod:App")
+    registry.register("only_b", "mod:App", endpoints=["model-b"])
+    registry.register("prod", "mod:App", label_selector={"env": "prod"})
+    registry.register("hourly", "mod:App", base_period_minutes=60)
+    registry.register("off", "mod:App", enabled=False)
+    put_endpoint(backend, paths, "a", name="model-a", first=T0, watermark=T0 + 12 * PERIOD, labels={"env": "prod"})
+    put_endpoint(backend, paths, "b", name="model-b", first=T0, watermark=T0 + 12 * PERIOD, labels={"env": "dev"})
+    for ep in ("a", "b"):
+        add_requests(backend, paths, ep, list(range(T0, T0 + 12 * PERIOD, PERIOD)))
+    clock.now = T0 + 12 * PERIOD
+
+    make_controller(backend, paths, clock).run()
+
+    def endpoints_of(app):
+        return sorted({w.endpoint_id for w in dispatched(backend, paths, app)})
+
+    assert endpoints_of("all") == ["a", "b"]
+    assert endpoints_of("only_b") == ["b"]
+    assert endpoints_of("prod") == ["a"]
+    assert dispatched(backend, paths, "off") == []
+    hourly = [(w.start_ms, w.end_ms) for w in dispatched(backend, paths, "hourly") if w.endpoint_id == "a"]
+    hour = 6 * PERIOD
+    assert hourly == [(s, s + hour) for s in range(floor_to(T0, hour), floor_to(T0 + 12 * PERIOD, hour), hour)]
+
+
+def test_an_app_period_that_is_not_a_multiple_is_refused(registry):
+    with pytest.raises(ValueError, match="not a multiple"):
+        registry.register("odd", "mod:App", base_period_minutes=15)
+
+
+def test_closing_rule_rejects_bad_periods():
+    with pytest.raises(ValueError, match="period_ms"):
+        ClosingRule(period_ms=0, grace_ms=0, backfill_ms=0)
