@@ -27,7 +27,7 @@ DB_FILE = "modelmon.db"
 
 
 def open_local_backend(
-    home: str | os.PathLike[str], *, timeout_s: float = 30.0, clock: Callable[[], int] = now_ms
+    home: str | os.PathLike[str], *, timeout_s: float = 30.0, clock: Callable[[], int] | None = None
 ) -> Backend:
     """The local backend rooted at ``home``, created on first use.
 
@@ -41,7 +41,7 @@ def open_local_backend(
     db = Database(root / DB_FILE, timeout_s=timeout_s)
     return Backend(
         name="local",
-        streams=LocalStream(db, clock=clock),
+        streams=LocalStream(db, clock=clock or now_ms),
         kv=LocalKV(db),
         tsdb=LocalTSDB(db),
         samples=LocalSampleStore(root / "samples"),

@@ -43,17 +43,22 @@ class LocalSampleStore:
             raise TypeError(f"samples of {endpoint_id!r}: expected a DataFrame, not {type(df).__name__}")
         if "timestamp" not in df.columns:
             raise ValueError(f"samples of {endpoint_id!r}: the frame has no 'timestamp' column (epoch ms)")
-        if df.empty:
-            return
         frame = df.reset_index(drop=True)
-        frame["timestamp"] = _as_ms(endpoint_id, frame["timestamp"])
-        hours = frame["timestamp"].to_numpy() // HOUR_MS
+        if not frame.empty:  # an empty batch still replaces what an earlier append of it wrote
+            frame["timestamp"] = _as_ms(endpoint_id, frame["timestamp"])
+        hours = frame["timestamp"].to_numpy().astype(np.int64) // HOUR_MS
         name = _file_name(batch_id)
+        written: set[pathlib.Path] = set()
         for hour in np.unique(hours):
             part = frame[hours == hour]
             table = pa.Table.from_pandas(part, preserve_index=False)
             target = self.root / endpoint_id / _hour_dir(int(hour)) / name
             write_atomically(target, writer=lambda temp, table=table: pq.write_table(table, temp))
+            written.add(target)
+        # a re-append whose rows moved to other hours must not leave the old copy behind
+        for stale in (self.root / endpoint_id).glob(f"{_HOUR_DIR}*/{name}"):
+            if stale not in written:
+                stale.unlink(missing_ok=True)
 
     def read(
         self, endpoint_id: str, start: int, end: int, columns: Sequence[str] | None = None

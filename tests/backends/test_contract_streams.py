@@ -1,0 +1,167 @@
+"""Stream contract: ordering per shard, routing, seeks, consumer groups, retention, errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from modelmon.backends.base import OutRecord, SeekTo, StreamInfo
+from modelmon.errors import NotFound
+
+PATH = "projects/p/model-endpoints/stream"
+HOUR = 3_600_000
+
+
+def _read_all(streams, path, shard, start=1):
+    out, seq = [], start
+    while True:
+        page = streams.read(path, shard, seq, limit=7)
+        if not page:
+            return out
+        out.extend(page)
+        seq = page[-1].sequence + 1
+
+
+def test_create_is_idempotent_and_describe_reports_it(backend):
+    assert backend.streams.create(PATH, shards=3, retention_hours=5) is True
+    assert backend.streams.create(PATH, shards=1, retention_hours=1) is False
+    assert backend.streams.describe(PATH) == StreamInfo(shards=3, retention_hours=5)
+
+
+@pytest.mark.parametrize("call", ["describe", "put", "read", "seek", "commit", "committed"])
+def test_missing_stream_is_not_found(backend, call):
+    s = backend.streams
+    calls = {
+        "describe": lambda: s.describe("nope"),
+        "put": lambda: s.put_records("nope", [OutRecord(b"x", shard=0)]),
+        "read": lambda: s.read("nope", 0, 1),
+        "seek": lambda: s.seek("nope", 0, SeekTo.EARLIEST),
+        "commit": lambda: s.commit("nope", "g", 0, 1),
+        "committed": lambda: s.committed("nope", "g", 0),
+    }
+    with pytest.raises(NotFound, match="nope"):
+        calls[call]()
+
+
+def test_records_keep_put_order_per_shard_with_sequences_from_one(backend):
+    s = backend.streams
+    s.create(PATH, shards=2)
+    first = s.put_records(PATH, [OutRecord(b"a0", shard=0), OutRecord(b"b0", shard=1), OutRecord(b"a1", shard=0)])
+    second = s.put_records(PATH, [OutRecord(b"a2", shard=0), OutRecord(b"b1", shard=1)])
+    assert first == [(0, 1), (1, 1), (0, 2)]
+    assert second == [(0, 3), (1, 2)]
+    shard0 = _read_all(s, PATH, 0)
+    assert [(r.sequence, r.data, r.shard) for r in shard0] == [(1, b"a0", 0), (2, b"a1", 0), (3, b"a2", 0)]
+    assert [r.data for r in _read_all(s, PATH, 1)] == [b"b0", b"b1"]
+
+
+def test_read_starts_mid_batch_and_honours_limit(backend):
+    s = backend.streams
+    s.create(PATH)
+    s.put_records(PATH, [OutRecord(str(i).encode(), partition_key="k") for i in range(10)])
+    page = s.read(PATH, 0, 4, limit=3)
+    assert [(r.sequence, r.data, r.partition_key) for r in page] == [(4, b"3", "k"), (5, b"4", "k"), (6, b"5", "k")]
+    assert s.read(PATH, 0, 11) == []
+
+
+def test_partition_key_routes_to_the_same_shard_every_time(opener, clock):
+    keys = [f"endpoint-{i}" for i in range(40)]
+    first = opener(clock=clock)
+    first.streams.create(PATH, shards=4)
+    routes = {k: shard for k, (shard, _) in zip(keys, first.streams.put_records(
+        PATH, [OutRecord(b"x", partition_key=k) for k in keys]), strict=True)}
+    again = first.streams.put_records(PATH, [OutRecord(b"y", partition_key=k) for k in reversed(keys)])
+    first.close()
+    reopened = opener(clock=clock)
+    later = reopened.streams.put_records(PATH, [OutRecord(b"z", partition_key=k) for k in keys])
+    reopened.close()
+    assert [shard for shard, _ in again] == [routes[k] for k in reversed(keys)]
+    assert [shard for shard, _ in later] == [routes[k] for k in keys]
+    assert len(set(routes.values())) >= 3  # 40 keys over 4 shards: the hash spreads them
+
+
+def test_explicit_shard_wins_and_bad_shard_is_rejected(backend):
+    s = backend.streams
+    s.create(PATH, shards=2)
+    assert s.put_records(PATH, [OutRecord(b"x", partition_key="any", shard=1)]) == [(1, 1)]
+    with pytest.raises(ValueError, match="shard"):
+        s.put_records(PATH, [OutRecord(b"ok", shard=0), OutRecord(b"bad", shard=2)])
+    assert s.read(PATH, 0, 1) == []  # all or nothing: the good record of the failed put is not there
+
+
+def test_seek_variants(backend, clock):
+    s = backend.streams
+    s.create(PATH)
+    s.put_records(PATH, [OutRecord(b"a"), OutRecord(b"b")])  # arrive at t0
+    t0 = clock.now
+    clock.advance(1000)
+    s.put_records(PATH, [OutRecord(b"c"), OutRecord(b"d")])  # arrive at t0 + 1000
+    assert s.seek(PATH, 0, SeekTo.EARLIEST) == 1
+    assert s.seek(PATH, 0, SeekTo.LATEST) == 5
+    assert s.seek(PATH, 0, SeekTo.SEQUENCE, 3) == 3
+    assert s.seek(PATH, 0, SeekTo.TIME, t0 + 1) == 3
+    assert s.seek(PATH, 0, SeekTo.TIME, t0) == 1
+    assert s.seek(PATH, 0, SeekTo.TIME, t0 + 5000) == 5  # nothing that late yet: the next record
+    assert [r.data for r in s.read(PATH, 0, s.seek(PATH, 0, SeekTo.TIME, t0 + 1000))] == [b"c", b"d"]
+    assert [r.arrival_ms for r in s.read(PATH, 0, 1)] == [t0, t0, t0 + 1000, t0 + 1000]
+    with pytest.raises(ValueError, match="sequence"):
+        s.seek(PATH, 0, SeekTo.SEQUENCE)
+
+
+def test_seek_on_an_empty_shard_points_at_the_first_record_to_come(backend):
+    s = backend.streams
+    s.create(PATH)
+    assert s.seek(PATH, 0, SeekTo.EARLIEST) == 1
+    assert s.seek(PATH, 0, SeekTo.LATEST) == 1
+
+
+def test_consumer_group_offset_survives_reopening_the_backend(opener, clock):
+    first = opener(clock=clock)
+    first.streams.create(PATH, shards=2)
+    first.streams.put_records(PATH, [OutRecord(b"%d" % i, shard=1) for i in range(5)])
+    assert first.streams.committed(PATH, "group-a", 1) is None
+    first.streams.commit(PATH, "group-a", 1, 4)
+    first.streams.commit(PATH, "group-b", 1, 2)
+    first.close()
+
+    second = opener(clock=clock)
+    resume = second.streams.committed(PATH, "group-a", 1)
+    assert resume == 4
+    assert [r.data for r in second.streams.read(PATH, 1, resume)] == [b"3", b"4"]
+    assert second.streams.committed(PATH, "group-b", 1) == 2
+    assert second.streams.committed(PATH, "group-a", 0) is None
+    second.streams.commit(PATH, "group-a", 1, 6)
+    assert second.streams.committed(PATH, "group-a", 1) == 6
+    second.close()
+
+
+def test_retention_purges_expired_records(backend, clock):
+    s = backend.streams
+    s.create(PATH, retention_hours=1)
+    s.put_records(PATH, [OutRecord(b"old1"), OutRecord(b"old2")])
+    clock.advance(HOUR // 2)
+    s.put_records(PATH, [OutRecord(b"mid")])
+    clock.advance(HOUR // 2 + 1)  # the first batch is now older than the retention
+    assert [r.data for r in s.read(PATH, 0, 1)] == [b"mid"]
+    assert s.seek(PATH, 0, SeekTo.EARLIEST) == 3
+    s.put_records(PATH, [OutRecord(b"new")])
+    assert [(r.sequence, r.data) for r in s.read(PATH, 0, 1)] == [(3, b"mid"), (4, b"new")]
+    clock.advance(2 * HOUR)
+    assert s.read(PATH, 0, 1) == []
+    assert s.seek(PATH, 0, SeekTo.EARLIEST) == 5  # sequences continue after a purge
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"), [({"shards": 0}, "shards"), ({"retention_hours": 0}, "retention")]
+)
+def test_create_rejects_bad_arguments(backend, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        backend.streams.create(PATH, **kwargs)
+
+
+def test_large_batches_round_trip(backend):
+    s = backend.streams
+    s.create(PATH, shards=3)
+    payloads = [bytes([i % 251]) * (i % 2000) for i in range(3000)]
+    routed = s.put_records(PATH, [OutRecord(p, partition_key=f"k{i % 17}") for i, p in enumerate(payloads)])
+    got = {(r.shard, r.sequence): r.data for shard in range(3) for r in _read_all(s, PATH, shard)}
+    assert [got[pos] for pos in routed] == payloads
