@@ -1,0 +1,83 @@
+"""Per-record aggregates of one endpoint's requests, computed with numpy/pandas in one pass.
+
+TSDB idempotency: rows are keyed by (time, endpoint_id, batch_id), ``batch_id`` naming the stream
+record they came from. A record delivered again rewrites exactly its own rows; a minute that spans
+several records has one row per record, summed at read time (:func:`read_predictions`). A
+read-modify-write of one row per minute would double-count under redelivery.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+
+from modelmon.backends import TSDB
+
+MINUTE_MS = 60_000
+PREDICTION_LABELS = ("endpoint_id", "batch_id")
+ERROR_LABELS = ("endpoint_id", "batch_id")
+
+
+@dataclasses.dataclass(frozen=True)
+class Totals:
+    """What one record adds to its endpoint's record."""
+
+    requests: int  # successful tracked requests
+    errors: int  # error events
+    latency_sum_us: float  # over successful requests with a known latency
+    first_ms: int  # earliest event time of the record (requests and errors)
+    last_ms: int  # latest event time
+
+
+def totals(when_ms: np.ndarray, latency_us: np.ndarray, is_error: np.ndarray) -> Totals:
+    """Counts, latency sum and time range of one record's requests.
+
+    >>> totals(np.array([5.0, 9.0, 7.0]), np.array([10.0, np.nan, 30.0]), np.array([False, True, False]))
+    Totals(requests=2, errors=1, latency_sum_us=40.0, first_ms=5, last_ms=9)
+    """
+    ok = ~is_error
+    return Totals(
+        requests=int(ok.sum()),
+        errors=int(is_error.sum()),
+        latency_sum_us=float(np.nansum(latency_us[ok])),
+        first_ms=int(when_ms.min()),
+        last_ms=int(when_ms.max()),
+    )
+
+
+def predictions_frame(endpoint_id: str, batch_id: str, when_ms: np.ndarray, latency_us: np.ndarray,
+                      is_error: np.ndarray) -> pd.DataFrame:
+    """One row per minute of this record: ``count``, ``latency_sum_us``, ``latency_max_us``."""
+    ok = ~is_error
+    frame = pd.DataFrame({"time": (when_ms[ok] // MINUTE_MS * MINUTE_MS).astype(np.int64),
+                          "latency": latency_us[ok]})
+    per_minute = frame.groupby("time", sort=True)["latency"].agg(["size", "sum", "max"]).reset_index()
+    return pd.DataFrame({
+        "time": per_minute["time"].to_numpy(np.int64),
+        "endpoint_id": endpoint_id,
+        "batch_id": batch_id,
+        "count": per_minute["size"].to_numpy(np.int64),
+        "latency_sum_us": per_minute["sum"].to_numpy(np.float64),
+        "latency_max_us": per_minute["max"].fillna(0.0).to_numpy(np.float64),
+    })
+
+
+def errors_frame(endpoint_id: str, batch_id: str, when_ms: np.ndarray, is_error: np.ndarray) -> pd.DataFrame:
+    """One row per distinct error time of this record, with the number of errors at that time."""
+    times, counts = np.unique(when_ms[is_error].astype(np.int64), return_counts=True)
+    return pd.DataFrame({"time": times, "endpoint_id": endpoint_id, "batch_id": batch_id,
+                         "count": counts.astype(np.int64)})
+
+
+def read_predictions(tsdb: TSDB, table: str, endpoint_id: str, start: int, end: int) -> pd.DataFrame:
+    """Per-minute ``count``, ``latency_sum_us``, ``latency_max_us`` of one endpoint (records summed)."""
+    rows = tsdb.read(table, start, end, filters={"endpoint_id": endpoint_id},
+                     columns=["count", "latency_sum_us", "latency_max_us"])
+    if rows.empty:
+        return pd.DataFrame({"time": [], "count": [], "latency_sum_us": [], "latency_max_us": []})
+    return (rows.groupby("time", sort=True)
+            .agg(count=("count", "sum"), latency_sum_us=("latency_sum_us", "sum"),
+                 latency_max_us=("latency_max_us", "max"))
+            .reset_index())

@@ -1,0 +1,50 @@
+"""One stream record as the stream function receives it, and the identity that makes it idempotent."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from typing import Any
+
+import orjson
+
+
+@dataclasses.dataclass(frozen=True)
+class RawRecord:
+    """The body of one stream record plus where it came from.
+
+    ``shard`` and ``sequence`` are the record's position in its stream (Nuclio's ``event.shard_id`` and
+    ``event.offset``); they are ``None`` when the record did not come from a stream (HTTP, tests).
+    """
+
+    body: bytes | str | dict[str, Any] | list[Any]
+    shard: int | None = None
+    sequence: int | None = None
+
+    @property
+    def positioned(self) -> bool:
+        """Whether the record has a stream position (then redelivery is detected by sequence number)."""
+        return self.shard is not None and self.sequence is not None
+
+    @property
+    def batch_id(self) -> str:
+        """A stable id for this record: the same record delivered again gets the same id.
+
+        ``s{shard}-{sequence}`` for stream records, else ``h`` + a hash of the body.
+
+        >>> RawRecord(b"{}", shard=2, sequence=17).batch_id
+        's2-17'
+        >>> RawRecord(b"{}").batch_id == RawRecord("{}").batch_id
+        True
+        """
+        if self.positioned:
+            return f"s{self.shard}-{self.sequence}"
+        return "h" + hashlib.sha1(self.body_bytes()).hexdigest()[:20]
+
+    def body_bytes(self) -> bytes:
+        """The body as bytes (a body Nuclio already decoded from JSON is re-encoded, keys sorted)."""
+        if isinstance(self.body, bytes):
+            return self.body
+        if isinstance(self.body, str):
+            return self.body.encode("utf-8")
+        return orjson.dumps(self.body, option=orjson.OPT_SORT_KEYS)
