@@ -1,0 +1,143 @@
+"""Counting many numeric columns into their own fixed bins in one vectorised pass.
+
+Every feature has ``nb`` inner bins given by its edges; the last inner bin is closed (as in
+``np.histogram``). Around them sit two open-ended bins (below the first edge, above the last) and a
+NaN slot, so each feature has ``nb + 3`` *slots*, in this order::
+
+    [NaN, under, inner_1 … inner_nb, over]
+
+Evenly spaced edges (what ``np.histogram`` makes) are binned by arithmetic: the slot of ``x`` is
+``trunc(x * scale + shift)`` clamped to the feature's slot range, and every feature's slots get their
+own offset so that one ``np.bincount`` counts all features of a row chunk at once. Rows are processed
+in chunks so that the extra memory stays a few megabytes whatever the window size. Uneven edges, or
+edges so far from zero that the arithmetic would lose precision, fall back to ``np.searchsorted``
+(still vectorised over rows, one call per such feature).
+
+>>> binner = NumericBinner([np.array([0.0, 1.0, 2.0])])
+>>> binner.count([np.array([-5.0, 0.0, 0.5, 1.0, 2.0, 7.0, np.nan])]).tolist()
+[[1, 1, 2, 2, 1]]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+#: Rows per chunk are chosen so that one chunk of all features holds about this many values.
+_CHUNK_VALUES = 1 << 19
+#: Beyond this magnitude of ``x * scale`` the arithmetic binning is not precise to 1e-4 of a bin.
+_MAX_SCALED = float(1 << 38)
+
+
+def _is_even(edges: np.ndarray) -> bool:
+    widths = np.diff(edges)
+    return bool(widths.size) and float(np.ptp(widths)) <= 1e-9 * float(abs(widths.mean()))
+
+
+def _fit_affine(
+    lo: np.ndarray, hi: np.ndarray, nb: np.ndarray, offset: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``scale`` and ``shift`` such that ``trunc(lo*scale + shift) == offset + 2`` (first inner slot) and
+    ``trunc(hi*scale + shift) == offset + nb + 1`` (last inner slot), exactly, in floating point.
+
+    Nudging by a few ulps makes the range boundaries exact; interior edges are exact to rounding.
+    The third array says for which features that worked (the others must be binned another way).
+    """
+    scale = nb / (hi - lo)
+    first = offset + 2.0
+    last = offset + nb + 2.0
+    shift = first - lo * scale
+    for _ in range(16):
+        low_bad = lo * scale + shift < first
+        shift = np.where(low_bad, np.nextafter(shift, np.inf), shift)
+        high_bad = hi * scale + shift >= last
+        scale = np.where(high_bad, np.nextafter(scale, 0.0), scale)
+        shift = np.where(high_bad, first - lo * scale, shift)
+    ok = (lo * scale + shift >= first) & (hi * scale + shift < last)
+    return scale, shift, ok
+
+
+class NumericBinner:
+    """Counts values of many columns into each column's own bins (see the module docstring).
+
+    Parameters
+    ----------
+    edges:
+        One increasing edge array per feature (at least two edges each, finite).
+    """
+
+    def __init__(self, edges: Sequence[np.ndarray]) -> None:
+        self.edges = [np.asarray(e, dtype=np.float64) for e in edges]
+        for i, e in enumerate(self.edges):
+            if e.ndim != 1 or e.size < 2 or not np.all(np.isfinite(e)) or np.any(np.diff(e) < 0):
+                raise ValueError(f"bin edges #{i} must be at least two finite, non-decreasing numbers")
+            if e[-1] <= e[0]:  # zero-width range: one closed bin [lo, lo], binned exactly by searchsorted
+                self.edges[i] = e[:1].repeat(2)
+        #: Slots per feature in the output: NaN, under, inner bins, over.
+        self.width = max((e.size - 1 for e in self.edges), default=0) + 3
+        nb = np.array([e.size - 1 for e in self.edges], dtype=np.float64)
+        lo = np.array([e[0] for e in self.edges])
+        degenerate = np.array([e[-1] <= e[0] for e in self.edges], dtype=bool)
+        hi = np.where(degenerate, lo + 1.0, np.array([e[-1] for e in self.edges]))
+        offset = np.arange(len(self.edges), dtype=np.float64) * self.width
+        with np.errstate(over="ignore", invalid="ignore"):
+            scale, shift, exact = _fit_affine(lo, hi, nb, offset)
+            scaled = np.maximum(np.abs(lo * scale), np.abs(hi * scale))
+        even = np.array([_is_even(e) for e in self.edges], dtype=bool)
+        fast = even & exact & ~degenerate & (scaled < _MAX_SCALED)
+        self._fast = np.flatnonzero(fast)
+        self._slow = np.flatnonzero(~fast)
+        base = offset[self._fast]
+        self._scale = scale[self._fast]
+        self._shift = shift[self._fast][:, None]
+        self._lower = (base + 1.0)[:, None]
+        self._upper = (base + nb[self._fast] + 2.0)[:, None]
+        self._nan_slot = np.broadcast_to(base[:, None], (self._fast.size, 1))
+
+    def count(self, columns: Sequence[np.ndarray]) -> np.ndarray:
+        """Slot counts, shape ``(features, width)``: column 0 is NaN, then under, inner bins, over."""
+        if len(columns) != len(self.edges):
+            raise ValueError(f"expected {len(self.edges)} columns, got {len(columns)}")
+        counts = self._count_fast([columns[i] for i in self._fast])
+        for i in self._slow:
+            counts[i] = self._count_slow(np.asarray(columns[i], dtype=np.float64), i)
+        return counts
+
+    def _count_fast(self, columns: list[np.ndarray]) -> np.ndarray:
+        """Counts of the evenly binned features, all in one ``bincount`` per chunk of rows."""
+        n_features = len(columns)
+        n_rows = len(columns[0]) if columns else 0
+        if any(len(c) != n_rows for c in columns):
+            raise ValueError("all columns must have the same length")
+        total = np.zeros(len(self.edges) * self.width, dtype=np.int64)
+        rows = max(256, _CHUNK_VALUES // max(n_features, 1))
+        size = n_features * min(rows, max(n_rows, 1))
+        values, slots = np.empty(size), np.empty(size, dtype=np.intp)
+        scale = self._scale
+        for start in range(0, n_rows, rows):
+            stop = min(n_rows, start + rows)
+            block = values[: n_features * (stop - start)].reshape(n_features, stop - start)
+            for i, column in enumerate(columns):
+                np.multiply(column[start:stop], scale[i], out=block[i])
+            np.add(block, self._shift, out=block)
+            np.maximum(block, self._lower, out=block)  # NaN propagates through maximum/minimum
+            np.minimum(block, self._upper, out=block)
+            if np.isnan(block.sum()):
+                np.copyto(block, self._nan_slot, where=np.isnan(block))
+            flat = slots[: block.size]
+            np.copyto(flat.reshape(block.shape), block, casting="unsafe")
+            total += np.bincount(flat, minlength=total.size)
+        return total.reshape(len(self.edges), self.width)  # rows of the other features are zero
+
+    def _count_slow(self, values: np.ndarray, feature: int) -> np.ndarray:
+        """Counts of one unevenly binned (or zero-width) feature, by ``searchsorted``."""
+        edges = self.edges[feature]
+        nb = edges.size - 1
+        nan = np.isnan(values)
+        slot = np.searchsorted(edges, values, side="right") + 1  # under=1, inner 2..nb+1, at/over last=nb+2
+        slot[values == edges[-1]] = nb + 1  # the last inner bin is closed
+        slot[nan] = 0
+        out = np.zeros(self.width, dtype=np.int64)
+        out[: nb + 3] = np.bincount(slot, minlength=nb + 3)
+        return out

@@ -1,0 +1,86 @@
+"""Distances between histograms, vectorised across features.
+
+Every function takes two probability matrices of the same shape ``(features, bins)`` (each row sums to 1,
+or is all zero for a feature that cannot be compared) and returns one value per feature. By MLRun's
+convention ``p`` is the window ("actual") and ``q`` the reference ("expected"); all the distances here
+except PSI's sign convention are symmetric anyway.
+
+>>> p = np.array([[0.5, 0.5, 0.0]]); q = np.array([[0.0, 0.5, 0.5]])
+>>> float(tvd(p, q)[0]), round(float(hellinger(p, q)[0]), 4)
+(0.5, 0.7071)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+#: MLRun replaces zeros of the expected distribution by this in KL divergence (and we do in PSI).
+ZERO_SCALING = 1e-4
+
+Distance = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def normalise(counts: np.ndarray) -> np.ndarray:
+    """Rows of ``counts`` divided by their sums; rows that sum to 0 stay 0."""
+    counts = np.asarray(counts, dtype=np.float64)
+    totals = counts.sum(axis=-1, keepdims=True)
+    return np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
+
+
+def tvd(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Total variation distance ``Σ|p−q|/2``, in [0, 1]."""
+    return np.abs(p - q).sum(axis=-1) / 2.0
+
+
+def hellinger(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Hellinger distance ``sqrt(max(1 − Σ sqrt(p·q), 0))``, in [0, 1]."""
+    return np.sqrt(np.maximum(1.0 - np.sqrt(p * q).sum(axis=-1), 0.0))
+
+
+def _kl(actual: np.ndarray, expected: np.ndarray, zero_scaling: float) -> np.ndarray:
+    """MLRun's one-way KL: terms where ``actual`` is 0 are dropped, zeros of ``expected`` become ``zero_scaling``."""
+    safe_expected = np.where(expected > 0, expected, zero_scaling)
+    ratio = np.divide(actual, safe_expected, out=np.ones_like(actual), where=actual > 0)
+    return (actual * np.log(ratio)).sum(axis=-1)
+
+
+def kld(p: np.ndarray, q: np.ndarray, zero_scaling: float = ZERO_SCALING) -> np.ndarray:
+    """Symmetric Kullback–Leibler divergence ``KL(p‖q) + KL(q‖p)`` with MLRun's conventions (natural log)."""
+    return _kl(p, q, zero_scaling) + _kl(q, p, zero_scaling)
+
+
+def jensen_shannon(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Jensen–Shannon *distance* (square root of the divergence, base-2 logs), in [0, 1]."""
+    m = (p + q) / 2.0
+    divergence = (_kl(p, m, 1.0) + _kl(q, m, 1.0)) / (2.0 * np.log(2.0))  # m > 0 wherever p or q is
+    return np.sqrt(np.clip(divergence, 0.0, 1.0))
+
+
+def psi(p: np.ndarray, q: np.ndarray, zero_scaling: float = ZERO_SCALING) -> np.ndarray:
+    """Population stability index ``Σ (p−q)·ln(p/q)``, zeros replaced by ``zero_scaling`` in the log."""
+    safe_p = np.where(p > 0, p, zero_scaling)
+    safe_q = np.where(q > 0, q, zero_scaling)
+    return ((p - q) * np.log(safe_p / safe_q)).sum(axis=-1)
+
+
+def tvd_hellinger(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """``(TVD + Hellinger) / 2``: MLRun's per-feature drift score, in [0, 1]."""
+    return (tvd(p, q) + hellinger(p, q)) / 2.0
+
+
+#: The per-feature metrics an application can be configured with, by name.
+METRICS: dict[str, Distance] = {
+    "tvd": tvd,
+    "hellinger": hellinger,
+    "kld": kld,
+    "jensen_shannon": jensen_shannon,
+    "psi": psi,
+    "tvd_hellinger": tvd_hellinger,
+}
+
+
+def all_distances(p: np.ndarray, q: np.ndarray) -> dict[str, np.ndarray]:
+    """Every distance of :data:`METRICS` except the combined score, keyed by name."""
+    return {name: fn(p, q) for name, fn in METRICS.items() if name != "tvd_hellinger"}

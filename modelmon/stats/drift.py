@@ -1,0 +1,110 @@
+"""Per-feature drift of one window against a reference: distances, scores, thresholds, and why not.
+
+:func:`assess_drift` is the numeric core of the ``histogram-data-drift`` app, kept free of results and
+statuses so that it can be tested and reused on its own. Features that cannot be compared are not
+scored (NaN) and get a reason instead; nothing here raises for a missing, empty or constant feature.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+
+import numpy as np
+
+from modelmon.stats.distances import Distance, all_distances, normalise
+from modelmon.stats.null_threshold import null_thresholds
+from modelmon.stats.reference import Reference, WindowHistograms
+
+MISSING_IN_REFERENCE = "missing from the reference"
+MISSING_IN_WINDOW = "missing from the window"
+EMPTY_WINDOW = "empty window"
+NO_WINDOW_VALUES = "no values in the window (all missing)"
+CONSTANT_REFERENCE = "constant in the reference"
+
+
+@dataclasses.dataclass(frozen=True)
+class DriftAssessment:
+    """Per-feature drift figures; arrays follow ``names`` and hold NaN for features not scored."""
+
+    names: list[str]
+    kinds: list[str]
+    distances: dict[str, np.ndarray]
+    score: np.ndarray
+    threshold: np.ndarray
+    n_window: np.ndarray
+    n_reference: np.ndarray
+    reasons: dict[str, str]  #: why a feature is not scored
+    notes: dict[str, str]  #: remarks on scored features (e.g. constant in the reference)
+
+    @property
+    def scored(self) -> np.ndarray:
+        """Which features have a score."""
+        return ~np.isnan(self.score)
+
+    @property
+    def drifted(self) -> np.ndarray:
+        """Scored features whose score is above their threshold."""
+        with np.errstate(invalid="ignore"):
+            return self.scored & (self.score > self.threshold)
+
+
+def _unscored_reasons(reference: Reference, window: WindowHistograms) -> dict[int, str]:
+    reasons: dict[int, str] = {}
+    totals = window.totals
+    for i in range(len(reference)):
+        if not window.present[i]:
+            reasons[i] = MISSING_IN_WINDOW
+        elif window.n_rows == 0:
+            reasons[i] = EMPTY_WINDOW
+        elif totals[i] == 0:
+            reasons[i] = NO_WINDOW_VALUES
+    return reasons
+
+
+def assess_drift(reference: Reference, window: WindowHistograms, *, metric_name: str, metric: Distance,
+                 min_effect_size: float = 0.1, null_quantile: float | None = 0.99, null_draws: int = 1000,
+                 seed: int = 0, expected_features: Iterable[str] = ()) -> DriftAssessment:
+    """Distances and scores per feature, with the per-feature threshold ``max(min_effect_size, null quantile)``.
+
+    ``expected_features`` (e.g. the endpoint's feature names) are reported as missing from the reference
+    when the reference lacks them.
+    """
+    unscored = _unscored_reasons(reference, window)
+    rows = np.array([i for i in range(len(reference)) if i not in unscored], dtype=np.int64)
+    p = normalise(window.counts[rows])
+    q = reference.probs[rows]
+    n_window = window.totals.astype(np.float64)
+    nan_column = np.full(len(reference), np.nan)
+
+    def per_feature(values: np.ndarray) -> np.ndarray:
+        out = nan_column.copy()
+        out[rows] = values
+        return out
+
+    distances = {name: per_feature(values) for name, values in all_distances(p, q).items()}
+    score = per_feature(distances[metric_name] if metric_name in distances else metric(p, q))
+    floor = np.full(rows.size, float(min_effect_size))
+    if null_quantile is not None and rows.size:
+        noise = null_thresholds(reference, rows, window.totals[rows], metric_name=metric_name, metric=metric,
+                                quantile=null_quantile, draws=null_draws, seed=seed)
+        floor = np.maximum(floor, noise)
+    reasons = {reference.names[i]: why for i, why in unscored.items()}
+    reasons |= {name: f"unusable reference: {why}" for name, why in reference.invalid.items()}
+    extra = [name for name in dict.fromkeys(expected_features) if name not in reference.names and name not in reasons]
+    reasons |= dict.fromkeys(extra, MISSING_IN_REFERENCE)
+    constant = (reference.counts > 0).sum(axis=1) == 1
+    notes = {reference.names[i]: CONSTANT_REFERENCE for i in rows.tolist() if constant[i]}
+    invalid = list(reference.invalid) + extra
+    pad = np.full(len(invalid), np.nan)
+    return DriftAssessment(
+        names=reference.names + invalid,
+        kinds=reference.kinds + ["unknown"] * len(invalid),
+        distances={name: np.concatenate([values, pad]) for name, values in distances.items()},
+        score=np.concatenate([score, pad]),
+        threshold=np.concatenate([per_feature(floor), pad]),
+        n_window=np.concatenate([n_window, pad]),
+        n_reference=np.concatenate([reference.totals, pad]),
+        reasons=reasons,
+        notes=notes,
+    )

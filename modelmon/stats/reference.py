@@ -1,0 +1,193 @@
+"""The reference side of drift computations, prepared once from ``feature_stats`` and reused per window.
+
+A :class:`Reference` holds, for every usable feature, its bin edges (numeric) or categories
+(categorical) and the reference counts over *slots*: ``[under, inner bins…, over]`` for numeric
+features (open-ended bins around the reference range) and ``[categories…, other]`` for categorical
+ones. :meth:`Reference.histograms` counts a window over the same slots in one vectorised pass.
+:func:`reference_for` caches references by content, so an app holding many endpoints builds each once.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import hashlib
+import json
+import math
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from modelmon.stats.binning import NumericBinner
+from modelmon.stats.distances import normalise
+
+NUMERIC = "numeric"
+CATEGORICAL = "categorical"
+
+
+@dataclasses.dataclass(frozen=True)
+class WindowHistograms:
+    """A window counted over a reference's slots (rows follow ``Reference.names``)."""
+
+    counts: np.ndarray  #: (features, slots) counts, NaN excluded
+    nan_counts: np.ndarray  #: (features,) NaN / missing values per feature
+    present: np.ndarray  #: (features,) whether the window has the column at all
+    n_rows: int
+
+    @property
+    def totals(self) -> np.ndarray:
+        """Non-NaN values per feature."""
+        return self.counts.sum(axis=1)
+
+
+@dataclasses.dataclass
+class _Parsed:
+    kind: str
+    slots: np.ndarray  # reference counts over the feature's slots
+    edges: np.ndarray | None = None
+    categories: list[str] | None = None
+
+
+def _numbers(values: Any, what: str) -> np.ndarray:
+    try:
+        array = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what} must be numbers") from None
+    if array.ndim != 1:
+        raise ValueError(f"{what} must be a flat list")
+    return array
+
+
+def _parse(entry: Any) -> _Parsed:
+    """One feature's reference from its ``feature_stats`` entry; ``ValueError`` saying what is wrong."""
+    if not isinstance(entry, Mapping):
+        raise ValueError("its statistics are not a mapping")
+    hist = entry.get("hist")
+    if not isinstance(hist, list | tuple) or len(hist) != 2:
+        raise ValueError("no histogram ('hist': [[counts], [edges]])")
+    counts = _numbers(hist[0], "histogram counts")
+    if counts.size == 0 or counts.sum() <= 0:
+        raise ValueError("no values in the reference")
+    if not np.all(np.isfinite(counts)) or np.any(counts < 0):
+        raise ValueError("histogram counts must be finite and non-negative")
+    if "categories" in entry:
+        categories = [str(c) for c in entry["categories"]]
+        if counts.size != len(categories) + 1:
+            raise ValueError(f"{len(categories)} categories need {len(categories) + 1} counts (the last is 'other')")
+        return _Parsed(CATEGORICAL, counts, categories=categories)
+    edges = _numbers(hist[1], "histogram edges")
+    if edges.size != counts.size + 1:
+        raise ValueError(f"{counts.size} counts need {counts.size + 1} edges, got {edges.size}")
+    under = over = 0.0
+    if edges.size >= 4 and edges[0] == -math.inf and edges[-1] == math.inf:  # MLRun's padded histogram
+        under, over, counts, edges = counts[0], counts[-1], counts[1:-1], edges[1:-1]
+    if not np.all(np.isfinite(edges)) or np.any(np.diff(edges) < 0):
+        raise ValueError("histogram edges must be finite and increasing")
+    if edges[-1] <= edges[0]:  # a zero-width range is one closed bin
+        counts, edges = counts.sum(keepdims=True), edges[[0, -1]]
+    return _Parsed(NUMERIC, np.concatenate([[under], counts, [over]]), edges=edges)
+
+
+def as_float(series: pd.Series) -> np.ndarray:
+    """A column as numbers for binning: a view when it already is numeric, else NaN where not a number."""
+    dtype = series.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind in "fiub":
+        return series.to_numpy()
+    if pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
+        return series.to_numpy(dtype=np.float64, na_value=np.nan)
+    return pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def category_counts(series: pd.Series, categories: pd.Index) -> tuple[np.ndarray, int]:
+    """Counts over ``[categories…, other]`` and the number of missing values of a column."""
+    missing = series.isna().to_numpy()
+    codes = categories.get_indexer(series.astype(str))
+    codes[codes < 0] = len(categories)
+    return np.bincount(codes[~missing], minlength=len(categories) + 1), int(missing.sum())
+
+
+class Reference:
+    """Reference histograms of every usable feature, ready for windows (see the module docstring).
+
+    ``invalid`` maps the features that cannot be used to the reason.
+    """
+
+    def __init__(self, feature_stats: Mapping[str, Any]) -> None:
+        if not isinstance(feature_stats, Mapping):
+            raise ValueError(f"feature_stats must be a mapping of feature name to statistics, "
+                             f"got {type(feature_stats).__name__}")
+        parsed: dict[str, _Parsed] = {}
+        self.invalid: dict[str, str] = {}
+        for name, entry in feature_stats.items():
+            try:
+                parsed[str(name)] = _parse(entry)
+            except ValueError as exc:
+                self.invalid[str(name)] = str(exc)
+        self.names = list(parsed)
+        self.kinds = [p.kind for p in parsed.values()]
+        self.edges = [p.edges for p in parsed.values()]
+        self.categories = [pd.Index(p.categories) if p.categories is not None else None for p in parsed.values()]
+        self.n_slots = np.array([p.slots.size for p in parsed.values()], dtype=np.int64)
+        self.counts = np.zeros((len(parsed), int(self.n_slots.max(initial=1))))
+        for i, p in enumerate(parsed.values()):
+            self.counts[i, : p.slots.size] = p.slots
+        self.totals = self.counts.sum(axis=1)
+        self.probs = normalise(self.counts)
+        self._numeric = [i for i, k in enumerate(self.kinds) if k == NUMERIC]
+        self._binner = NumericBinner([self.edges[i] for i in self._numeric])
+        self.cache: dict[Any, Any] = {}  # for derived per-reference values, e.g. null-distribution quantiles
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def histograms(self, df: pd.DataFrame) -> WindowHistograms:
+        """Count ``df``'s columns over this reference's slots: one pass over the numeric columns."""
+        if not isinstance(df, pd.DataFrame):
+            raise ValueError(f"the window must be a pandas DataFrame, got {type(df).__name__}")
+        n_rows = len(df)
+        present = np.array([name in df.columns for name in self.names], dtype=bool)
+        counts = np.zeros_like(self.counts, dtype=np.int64)
+        nan_counts = np.zeros(len(self.names), dtype=np.int64)
+        absent = np.full(n_rows, np.nan)
+        columns = [as_float(df[self.names[i]]) if present[i] else absent for i in self._numeric]
+        numeric = self._binner.count(columns)
+        for row, i in enumerate(self._numeric):
+            width = self.n_slots[i]
+            counts[i, :width] = numeric[row, 1 : width + 1]
+            nan_counts[i] = numeric[row, 0]
+        for i, categories in enumerate(self.categories):
+            if categories is None:
+                continue
+            if present[i]:
+                counts[i, : len(categories) + 1], nan_counts[i] = category_counts(df[self.names[i]], categories)
+            else:
+                nan_counts[i] = n_rows
+        return WindowHistograms(counts, nan_counts, present, n_rows)
+
+
+_CACHE: collections.OrderedDict[str, Reference] = collections.OrderedDict()
+_CACHE_SIZE = 64
+_LOCK = threading.Lock()
+
+
+def _fingerprint(feature_stats: Mapping[str, Any]) -> str:
+    text = json.dumps(feature_stats, sort_keys=True, default=str)
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def reference_for(feature_stats: Mapping[str, Any]) -> Reference:
+    """The :class:`Reference` of ``feature_stats``, built once per distinct content (LRU of 64)."""
+    key = _fingerprint(feature_stats)
+    with _LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
+    reference = Reference(feature_stats)
+    with _LOCK:
+        _CACHE[key] = reference
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return reference
