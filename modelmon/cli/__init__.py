@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from modelmon.errors import ModelmonError
 
-COMMANDS: list[str] = []
+COMMANDS: list[str] = ["artifacts"]
 
 
 def build_parser() -> argparse.ArgumentParser:
