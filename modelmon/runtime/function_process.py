@@ -23,19 +23,11 @@ from modelmon.config import Settings
 from modelmon.errors import ConfigError, CorruptStore
 from modelmon.runtime.handler import load_handler
 from modelmon.runtime.host import FunctionHost
+from modelmon.runtime.run_files import EXIT_CONFIG, error_file, ready_file
 from modelmon.runtime.spec import STREAM_KINDS, load_function
 from modelmon.runtime.worker import LOG_FORMATS, make_logger
 
-EXIT_CONFIG = 78  # sysexits' EX_CONFIG
 STOP_TIMEOUT_S = 30.0
-
-
-def ready_file(run_dir: Path, function: str, pid: int) -> Path:
-    return Path(run_dir) / f"{function}.{pid}.ready"
-
-
-def error_file(run_dir: Path, function: str, pid: int) -> Path:
-    return Path(run_dir) / f"{function}.{pid}.error"
 
 
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:

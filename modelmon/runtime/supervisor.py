@@ -31,7 +31,7 @@ from typing import Any
 from modelmon.backends import make_backend
 from modelmon.config import ENV_HOME, ENV_V3IO_ACCESS_KEY, Settings
 from modelmon.errors import ConfigError
-from modelmon.runtime.function_process import EXIT_CONFIG, error_file, ready_file
+from modelmon.runtime.run_files import EXIT_CONFIG, error_file, ready_file
 from modelmon.runtime.spec import HTTP, FunctionSpec, load_bundle
 from modelmon.runtime.worker import LOG_FORMATS
 
