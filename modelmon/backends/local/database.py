@@ -117,7 +117,9 @@ class Database:
         if self.path.exists() and not self.path.is_file():
             raise CorruptStore(f"{self.path}: not a file, cannot hold a modelmon store")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=5.0)
+        # SQLite's own busy wait stays short so that ``_run``'s retry loop decides when to give up
+        busy_s = min(self.timeout_s, 1.0)
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=busy_s)
         try:
             with _ErrorTranslation(self.path):
                 _check_store(conn, self.path)

@@ -69,8 +69,8 @@ class LocalSampleStore:
         if not files:
             return pd.DataFrame({name: pd.Series(dtype="int64" if name == "timestamp" else "object")
                                  for name in (wanted or ["timestamp"])})
+        schema = pa.unify_schemas([_schema(file) for file in files], promote_options="permissive")
         try:
-            schema = pa.unify_schemas([pq.read_schema(file) for file in files], promote_options="permissive")
             dataset = pads.dataset([str(f) for f in files], schema=schema, format="parquet")
             present = None if wanted is None else [c for c in wanted if c in schema.names]
             field = pads.field("timestamp")
@@ -97,6 +97,13 @@ class LocalSampleStore:
             if hour is not None and first <= hour <= last:
                 files.extend(sorted(p for p in (base / entry).glob("*.parquet") if not p.name.startswith(".")))
         return files
+
+
+def _schema(file: pathlib.Path) -> pa.Schema:
+    try:
+        return pq.read_schema(file)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise CorruptStore(f"{file}: not a readable parquet file ({exc})") from exc
 
 
 def _as_ms(endpoint_id: str, column: pd.Series) -> pd.Series:

@@ -1,0 +1,122 @@
+"""What only the local backend has: its files. Foreign, damaged and locked stores give one clear line."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pandas as pd
+import pytest
+
+from modelmon.backends.local import DB_FILE, open_local_backend
+from modelmon.errors import BackendUnavailable, CorruptStore
+
+
+def _one_line_naming(exc: pytest.ExceptionInfo, path) -> str:
+    message = str(exc.value)
+    assert "\n" not in message and str(path) in message
+    return message
+
+
+def test_home_is_created_with_the_documented_layout(tmp_path):
+    home = tmp_path / "a" / "home"
+    backend = open_local_backend(home)
+    backend.samples.append("ep1", pd.DataFrame({"timestamp": [0], "f": [1.0]}), "b")
+    backend.objects.put_object("x/y", b"1")
+    backend.close()
+    assert (home / DB_FILE).is_file()
+    (sample_file,) = (home / "samples").rglob("*.parquet")
+    assert sample_file.relative_to(home).as_posix().startswith("samples/ep1/hour=1970010100/")
+    assert (home / "objects" / "x" / "y").read_bytes() == b"1"
+
+
+def test_foreign_sqlite_file_is_refused(tmp_path):
+    db = tmp_path / DB_FILE
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE customers (id INTEGER)")
+    conn.close()
+    with pytest.raises(CorruptStore) as exc:
+        open_local_backend(tmp_path)
+    assert "not a modelmon store" in _one_line_naming(exc, db)
+    with sqlite3.connect(db) as conn:  # and it was left untouched
+        assert [r[0] for r in conn.execute("SELECT name FROM sqlite_master")] == ["customers"]
+    conn.close()
+
+
+def test_a_file_that_is_not_sqlite_is_refused(tmp_path):
+    db = tmp_path / DB_FILE
+    db.write_bytes(b"this is a text file, not a database\n" * 200)
+    with pytest.raises(CorruptStore) as exc:
+        open_local_backend(tmp_path)
+    assert "not a modelmon store" in _one_line_naming(exc, db)
+
+
+def test_another_schema_version_is_refused(tmp_path):
+    open_local_backend(tmp_path).close()
+    with sqlite3.connect(tmp_path / DB_FILE) as conn:
+        conn.execute("UPDATE modelmon_meta SET value = '99' WHERE key = 'schema_version'")
+    conn.close()
+    with pytest.raises(CorruptStore) as exc:
+        open_local_backend(tmp_path)
+    assert "version 99" in _one_line_naming(exc, tmp_path / DB_FILE)
+
+
+def test_damaged_pages_are_reported_as_corrupt(tmp_path):
+    backend = open_local_backend(tmp_path)
+    for i in range(300):
+        backend.kv.put("t", f"key-{i:04d}", {"text": "x" * 200})
+    backend.close()
+    db = tmp_path / DB_FILE
+    with sqlite3.connect(db) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    raw = bytearray(db.read_bytes())
+    raw[8192:] = b"\xa5" * (len(raw) - 8192)  # keep the header and the first pages, trash the rest
+    db.write_bytes(bytes(raw))
+    with pytest.raises(CorruptStore) as exc:
+        damaged = open_local_backend(tmp_path)
+        damaged.kv.scan("t", limit=1000)
+    _one_line_naming(exc, db)
+
+
+def test_home_that_is_a_file_is_refused(tmp_path):
+    home = tmp_path / "home"
+    home.write_text("x")
+    with pytest.raises(CorruptStore) as exc:
+        open_local_backend(home)
+    _one_line_naming(exc, home)
+
+
+def test_a_lock_held_too_long_becomes_backend_unavailable(tmp_path):
+    backend = open_local_backend(tmp_path, timeout_s=0.3)
+    holder = sqlite3.connect(tmp_path / DB_FILE, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(BackendUnavailable) as exc:
+            backend.kv.put("t", "k", {"a": 1})
+        assert "locked" in _one_line_naming(exc, tmp_path / DB_FILE)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    backend.kv.put("t", "k", {"a": 1})  # and works again once the lock is released
+    assert backend.kv.get("t", "k") == {"a": 1}
+    backend.close()
+
+
+def test_a_damaged_sample_file_names_the_file(tmp_path):
+    backend = open_local_backend(tmp_path)
+    backend.samples.append("ep1", pd.DataFrame({"timestamp": [1000], "f": [1.0]}), "b")
+    (file,) = (tmp_path / "samples").rglob("*.parquet")
+    file.write_bytes(b"garbage")
+    with pytest.raises(CorruptStore) as exc:
+        backend.samples.read("ep1", 0, 5000)
+    _one_line_naming(exc, file)
+    backend.close()
+
+
+def test_a_killed_writers_temp_file_is_ignored(tmp_path):
+    backend = open_local_backend(tmp_path)
+    backend.samples.append("ep1", pd.DataFrame({"timestamp": [1000], "f": [1.0]}), "b")
+    (file,) = (tmp_path / "samples").rglob("*.parquet")
+    (file.parent / ".tmp-123-abcd-half.parquet").write_bytes(b"PAR1 half written")
+    assert backend.samples.read("ep1", 0, 5000)["f"].tolist() == [1.0]
+    backend.close()
