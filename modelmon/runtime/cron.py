@@ -124,7 +124,8 @@ class CronTrigger:
             self._thread.join(timeout)
 
     def info(self) -> dict[str, Any]:
-        return {"kind": self.trigger.kind, "name": self.trigger.name}
+        when = f"every {self.schedule.interval_s:g}s" if self.schedule.interval_s else self.schedule.expression
+        return {"kind": self.trigger.kind, "name": self.trigger.name, "schedule": when, "ticks": self.ticks}
 
     def _run(self) -> None:
         worker = self.workers[0]

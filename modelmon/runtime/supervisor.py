@@ -216,7 +216,7 @@ class LocalRuntime:
         child.started_at = time.monotonic()
         child.ready = None
         child.restart_at = None
-        _log.info("started function %s (pid %d)", child.spec.name, child.proc.pid)
+        _log.debug("started function %s (pid %d)", child.spec.name, child.proc.pid)
 
     def _poll(self, child: _Child) -> None:
         """Pick up a ready or error file of the current process; schedule a restart if it crashed."""
