@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from modelmon.errors import ModelmonError
 
-COMMANDS: list[str] = ["artifacts"]
+COMMANDS: list[str] = ["artifacts", "run"]
 
 
 def build_parser() -> argparse.ArgumentParser:
