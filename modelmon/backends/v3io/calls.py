@@ -1,0 +1,126 @@
+"""The edge between modelmon and the ``v3io`` client: retries with backoff and jitter, error translation.
+
+Every web-API call of the V3IO backend goes through :meth:`V3ioCalls.call`. Transient failures
+(connection refused/reset/dropped, timeouts, HTTP 429/502/503/504) are retried a bounded number of
+times with "full jitter" exponential backoff; what is left is raised as a :mod:`modelmon.errors` type.
+Messages name the operation and the path, never the access key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import http.client
+import json
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from v3io.dataplane import RaiseForStatus
+
+from modelmon.errors import BackendError, BackendUnavailable, NotFound
+
+log = logging.getLogger(__name__)
+
+TRANSIENT_STATUS = frozenset({429, 502, 503, 504})
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (ConnectionError, TimeoutError, http.client.HTTPException)
+#: V3IO answers a ConditionExpression that evaluated to false with HTTP 400 and this error code.
+CONDITION_FALSE_CODE = 16777244
+
+
+@dataclasses.dataclass(frozen=True)
+class RetryPolicy:
+    """At most ``attempts`` tries; before try ``i`` sleep uniform(0, min(cap_s, base_s * 2**i))."""
+
+    attempts: int = 6
+    base_s: float = 0.05
+    cap_s: float = 2.0
+
+    def __post_init__(self) -> None:
+        if self.attempts < 1 or self.base_s < 0 or self.cap_s < 0:
+            raise ValueError(f"retry policy {self}: attempts must be >= 1 and delays >= 0")
+
+    def delays(self, rng: random.Random) -> Iterator[float]:
+        for i in range(self.attempts - 1):
+            yield rng.uniform(0, min(self.cap_s, self.base_s * 2**i))
+
+
+def split_path(path: str) -> tuple[str, str]:
+    """``"users/pipelines/p/t"`` → ``("users", "pipelines/p/t")``: the first segment is the container."""
+    if not isinstance(path, str) or "/" not in path.strip("/"):
+        raise ValueError(f"V3IO path {path!r} must be '<container>/<path>'")
+    parts = path.strip("/").split("/")
+    if any(p in ("", ".", "..") for p in parts):
+        raise ValueError(f"V3IO path {path!r} has an empty, '.' or '..' segment")
+    return parts[0], "/".join(parts[1:])
+
+
+def error_code(response: Any) -> int | None:
+    """V3IO's ``ErrorCode`` from an error body (as a positive number), if there is one."""
+    try:
+        code = json.loads(response.body).get("ErrorCode")
+    except (ValueError, TypeError, AttributeError):
+        return None
+    return abs(int(code)) if isinstance(code, int | float) else None
+
+
+def is_condition_false(response: Any) -> bool:
+    return response.status_code == 400 and error_code(response) == CONDITION_FALSE_CODE
+
+
+def _message(response: Any) -> str:
+    try:
+        return str(json.loads(response.body).get("ErrorMessage") or "")[:300]
+    except (ValueError, TypeError, AttributeError):
+        return bytes(response.body or b"")[:300].decode(errors="replace")
+
+
+class V3ioCalls:
+    """Runs client calls with ``raise_for_status=never``, retrying what is transient."""
+
+    def __init__(self, policy: RetryPolicy | None = None, sleep: Callable[[float], None] = time.sleep,
+                 rng: random.Random | None = None) -> None:
+        self.policy = policy or RetryPolicy()
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self.retries = 0  # how many times a call was retried (for tests and metrics)
+
+    def call(self, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """The response of ``fn(*args, **kwargs)``; ``BackendUnavailable`` once the retries are spent."""
+        kwargs["raise_for_status"] = RaiseForStatus.never
+        delays = self.policy.delays(self._rng)
+        while True:
+            try:
+                response = fn(*args, **kwargs)
+            except TRANSIENT_ERRORS as exc:
+                cause: str = type(exc).__name__
+                failure: BaseException | None = exc
+            else:
+                if response.status_code not in TRANSIENT_STATUS:
+                    return response
+                cause, failure = f"HTTP {response.status_code} {_message(response)}", None
+            delay = next(delays, None)
+            if delay is None:
+                raise BackendUnavailable(f"V3IO {what}: still failing after {self.policy.attempts} tries ({cause})") \
+                    from failure
+            self.retries += 1
+            log.debug("V3IO %s: %s, retrying in %.3fs", what, cause, delay)
+            self._sleep(delay)
+
+    def sleep_before_retry(self, attempt: int) -> bool:
+        """Back off before retry ``attempt`` (from 0) of a partly failed batch; ``False`` when none is left."""
+        if attempt >= self.policy.attempts - 1:
+            return False
+        self.retries += 1
+        self._sleep(self._rng.uniform(0, min(self.policy.cap_s, self.policy.base_s * 2**attempt)))
+        return True
+
+
+def check(response: Any, what: str, ok: tuple[int, ...] = (200, 204)) -> Any:
+    """``response`` if its status is in ``ok``; else ``NotFound`` (404) or ``BackendError``."""
+    if response.status_code in ok:
+        return response
+    if response.status_code == 404:
+        raise NotFound(f"V3IO {what}: not found")
+    raise BackendError(f"V3IO {what}: HTTP {response.status_code} {_message(response)}")

@@ -1,0 +1,95 @@
+"""V3IO condition and update expressions built from modelmon's ``Cond`` lists and attribute maps.
+
+>>> condition_expression([Cond.eq("last_analyzed_ms", 5), Cond.not_exists("lock")])
+'last_analyzed_ms == 5 AND not exists(lock)'
+>>> update_expression({"status": "ok", "gone": None}, {"count": 2})
+"SET status = 'ok'; SET count = if_not_exists(count, 0) + 2; REMOVE gone"
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from modelmon.backends.base import Cond, Condition, Op
+
+_ATTR = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def check_attribute(name: str) -> str:
+    if not isinstance(name, str) or not _ATTR.match(name):
+        raise ValueError(f"attribute name {name!r}: use letters, digits and '_' (not starting with a digit)")
+    return name
+
+
+def plain(name: str, value: Any) -> Any:
+    """``value`` as a type the V3IO client encodes (numpy scalars become Python ones); None stays None."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool) or type(value).__name__ == "bool_":
+        return bool(value)
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    raise TypeError(f"attribute {name!r}: {type(value).__name__} is not storable (use text, numbers or booleans)")
+
+
+def literal(name: str, value: Any) -> str:
+    """``value`` written in an expression. V3IO has no escapes: text is quoted with the quote it lacks."""
+    value = plain(name, value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"attribute {name!r}: {value} cannot be written in a V3IO expression")
+        return repr(value)
+    if isinstance(value, str):
+        if "'" not in value:
+            return f"'{value}'"
+        if '"' not in value:
+            return f'"{value}"'
+        raise ValueError(f"attribute {name!r}: text holding both ' and \" cannot be written in a V3IO expression")
+    raise TypeError(f"attribute {name!r}: None has no literal")
+
+
+def _one(cond: Cond) -> str:
+    attr = check_attribute(cond.attr)
+    match cond.op:
+        case Op.EXISTS:
+            return f"exists({attr})"
+        case Op.NOT_EXISTS:
+            return f"not exists({attr})"
+        case Op.EQ if cond.value is None:
+            return f"not exists({attr})"
+        case Op.NE if cond.value is None:
+            return f"exists({attr})"
+        case Op.EQ | Op.NE | Op.LT | Op.LE | Op.GT | Op.GE:
+            return f"{attr} {cond.op.value} {literal(attr, cond.value)}"
+    raise ValueError(f"condition {cond!r}: unknown operator {cond.op!r}")
+
+
+def condition_expression(condition: Condition) -> str | None:
+    """All comparisons ANDed; ``None`` for an empty condition."""
+    if isinstance(condition, Cond):
+        condition = [condition]
+    parts = [_one(Cond(c.attr, Op(c.op), c.value)) for c in condition]
+    return " AND ".join(parts) if parts else None
+
+
+def update_expression(set_: Mapping[str, Any], increment: Mapping[str, Any]) -> str:
+    """``SET`` for values, ``if_not_exists(a, 0) + n`` for increments, ``REMOVE`` for None values."""
+    statements = [f"SET {check_attribute(k)} = {literal(k, v)}" for k, v in set_.items() if v is not None]
+    for name, amount in increment.items():
+        amount = plain(name, amount)
+        if isinstance(amount, bool) or not isinstance(amount, int | float):
+            raise TypeError(f"increment of {name!r} must be a number, not {type(amount).__name__}")
+        sign, size = ("-", -amount) if amount < 0 else ("+", amount)
+        statements.append(f"SET {check_attribute(name)} = if_not_exists({name}, 0) {sign} {literal(name, size)}")
+    statements += [f"REMOVE {check_attribute(k)}" for k, v in set_.items() if v is None]
+    return "; ".join(statements)

@@ -1,0 +1,188 @@
+"""The Stream role on V3IO streams: CreateStream, PutRecords in batches, SeekShard + GetRecords.
+
+Consumer-group offsets are kept where Nuclio's v3ioStream trigger (v3io-go ``streamconsumergroup``)
+keeps them: an attribute ``__<group>_committed_sequence_number`` on the shard item ``<stream>/<shard>``,
+holding the sequence number of the last *handled* record, written with the condition
+``__obj_type == 3`` (the item must be a stream shard). Nuclio resumes at that number + 1, which is what
+:meth:`V3ioStream.committed` returns, so a real Nuclio processor and modelmon's runtime agree.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import v3io.dataplane
+
+from modelmon.backends.base import OutRecord, Record, SeekTo, StreamInfo
+from modelmon.backends.v3io.calls import V3ioCalls, check, is_condition_false, split_path
+from modelmon.errors import BackendUnavailable, NotFound
+
+MAX_RECORDS_PER_PUT = 1000
+MAX_BYTES_PER_PUT = 8 * 1024 * 1024
+_EINVAL = 22  # a record V3IO refuses as invalid (e.g. no such shard): retrying will not help
+_GROUP = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]*$")
+
+
+def committed_attribute(group: str) -> str:
+    """The shard attribute Nuclio's consumer group ``group`` commits to."""
+    if not isinstance(group, str) or not _GROUP.match(group):
+        raise ValueError(f"consumer group {group!r}: use letters, digits, '_' and '-'")
+    return f"__{group}_committed_sequence_number"
+
+
+def _batches(records: Sequence[OutRecord]) -> list[list[int]]:
+    """Indexes of ``records`` cut into PutRecords calls of at most 1,000 records and ~8 MB."""
+    batches: list[list[int]] = [[]]
+    size = 0
+    for index, record in enumerate(records):
+        weight = len(record.data) * 4 // 3 + 64
+        if len(batches[-1]) == MAX_RECORDS_PER_PUT or (batches[-1] and size + weight > MAX_BYTES_PER_PUT):
+            batches.append([])
+            size = 0
+        batches[-1].append(index)
+        size += weight
+    return [b for b in batches if b]
+
+
+class V3ioStream:
+    """The ``Stream`` role; a stream path is "<container>/<path>"."""
+
+    def __init__(self, client: v3io.dataplane.Client, calls: V3ioCalls) -> None:
+        self._client = client
+        self._calls = calls
+
+    def create(self, path: str, shards: int = 1, retention_hours: int = 24) -> bool:
+        container, rel = split_path(path)
+        if not isinstance(shards, int) or shards < 1 or not isinstance(retention_hours, int) or retention_hours < 1:
+            raise ValueError(f"stream {path!r}: shards and retention_hours must be positive integers")
+        response = self._calls.call(f"create stream {path}", self._client.stream.create, container, rel,
+                                    shards, retention_period_hours=retention_hours)
+        if response.status_code == 409:
+            return False
+        check(response, f"create stream {path}")
+        return True
+
+    def describe(self, path: str) -> StreamInfo:
+        container, rel = split_path(path)
+        response = self._calls.call(f"describe stream {path}", self._client.stream.describe, container, rel)
+        check(response, f"describe stream {path}")
+        out = response.output
+        return StreamInfo(shards=int(out.shard_count), retention_hours=int(out.retention_period_hours))
+
+    def put_records(self, path: str, records: Sequence[OutRecord]) -> list[tuple[int, int]]:
+        """Append in batches; records the platform rejects one by one (throttling) are sent again."""
+        container, rel = split_path(path)
+        for record in records:
+            if not isinstance(record.data, bytes | bytearray):
+                raise TypeError(f"stream {path!r}: record data must be bytes, not {type(record.data).__name__}")
+        placed: list[tuple[int, int] | None] = [None] * len(records)
+        for batch in _batches(records):
+            self._put_batch(container, rel, path, records, batch, placed)
+        return [p for p in placed if p is not None]
+
+    def _put_batch(self, container: str, rel: str, path: str, records: Sequence[OutRecord], batch: list[int],
+                   placed: list[tuple[int, int] | None]) -> None:
+        pending = batch
+        attempt = 0
+        while pending:
+            body = []
+            for index in pending:
+                record = records[index]
+                entry: dict[str, object] = {"data": bytes(record.data)}
+                if record.shard is not None:
+                    entry["shard_id"] = record.shard
+                elif record.partition_key is not None:
+                    entry["partition_key"] = record.partition_key
+                body.append(entry)
+            response = self._calls.call(f"put records {path}", self._client.stream.put_records, container, rel, body)
+            check(response, f"put records {path}", ok=(200,))
+            failed = []
+            for index, result in zip(pending, response.output.records, strict=True):
+                if result.error_code:
+                    failed.append((index, result.error_code, result.error_message))
+                else:
+                    placed[index] = (int(result.shard_id), int(result.sequence_number))
+            invalid = next((f for f in failed if abs(int(f[1])) == _EINVAL), None)
+            if invalid is not None:
+                raise ValueError(f"stream {path!r}: record {invalid[0]} was refused: {invalid[2]}")
+            pending = [f[0] for f in failed]
+            if pending and not self._calls.sleep_before_retry(attempt):
+                raise BackendUnavailable(f"V3IO put records {path}: {len(pending)} records still rejected "
+                                         f"({failed[0][2]})")
+            attempt += 1
+
+    def seek(self, path: str, shard: int, to: SeekTo, value: int | None = None) -> int:
+        to = SeekTo(to)
+        if to == SeekTo.SEQUENCE:
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"seek {path!r} shard {shard}: SEQUENCE needs a sequence number >= 1, not {value!r}")
+            self._last_sequence(path, shard)  # the shard must exist
+            return value
+        if to == SeekTo.LATEST:
+            return self._last_sequence(path, shard) + 1
+        kwargs: dict[str, int] = {}
+        if to == SeekTo.TIME:
+            if not isinstance(value, int):
+                raise ValueError(f"seek {path!r} shard {shard}: TIME needs epoch milliseconds, not {value!r}")
+            kwargs = {"timestamp_sec": value // 1000, "timestamp_nsec": value % 1000 * 1_000_000}
+        first = self._records_at(path, shard, to.value, 1, **kwargs)
+        return first[0].sequence if first else self._last_sequence(path, shard) + 1
+
+    def read(self, path: str, shard: int, sequence: int, limit: int = 1000) -> list[Record]:
+        if not isinstance(sequence, int) or sequence < 1 or not isinstance(limit, int) or limit < 1:
+            raise ValueError(f"read {path!r} shard {shard}: sequence and limit must be positive integers")
+        try:
+            records = self._records_at(path, shard, "SEQUENCE", limit, starting_sequence_number=sequence)
+        except _NoSuchSequence:
+            if sequence > self._last_sequence(path, shard):
+                return []  # not written yet
+            records = self._records_at(path, shard, "EARLIEST", limit)  # expired: resume at the oldest
+        return [r for r in records if r.sequence >= sequence]
+
+    def commit(self, path: str, group: str, shard: int, sequence: int) -> None:
+        container, rel = split_path(path)
+        if not isinstance(sequence, int) or sequence < 1:
+            raise ValueError(f"commit {path!r} shard {shard}: sequence must be a positive integer, not {sequence!r}")
+        what = f"commit {group} on {path} shard {shard}"
+        response = self._calls.call(what, self._client.kv.update, container, rel, str(shard),
+                                    attributes={committed_attribute(group): sequence - 1},
+                                    condition="__obj_type == 3", update_mode="CreateOrReplaceAttributes")
+        if is_condition_false(response):
+            raise NotFound(f"V3IO {what}: no such stream shard")
+        check(response, what)
+
+    def committed(self, path: str, group: str, shard: int) -> int | None:
+        container, rel = split_path(path)
+        attribute = committed_attribute(group)
+        response = self._calls.call(f"committed {group} on {path}", self._client.kv.get, container, rel,
+                                    str(shard), attribute_names=[attribute])
+        check(response, f"committed {group} on {path} shard {shard}")
+        value = response.output.item.get(attribute)
+        return None if value is None else int(value) + 1
+
+    def _last_sequence(self, path: str, shard: int) -> int:
+        container, rel = split_path(path)
+        response = self._calls.call(f"shard {shard} of {path}", self._client.kv.get, container, rel, str(shard),
+                                    attribute_names=["__last_sequence_num"])
+        check(response, f"shard {shard} of {path}")
+        return int(response.output.item.get("__last_sequence_num") or 0)
+
+    def _records_at(self, path: str, shard: int, seek_type: str, limit: int, **seek: int) -> list[Record]:
+        container, rel = split_path(path)
+        what = f"seek {path} shard {shard}"
+        response = self._calls.call(what, self._client.stream.seek, container, rel, shard, seek_type, **seek)
+        if response.status_code == 400 and seek_type == "SEQUENCE":
+            raise _NoSuchSequence
+        check(response, what, ok=(200,))
+        response = self._calls.call(f"get records {path} shard {shard}", self._client.stream.get_records,
+                                    container, rel, shard, response.output.location, limit=limit)
+        check(response, f"get records {path} shard {shard}", ok=(200,))
+        return [Record(shard=shard, sequence=int(r.sequence_number), data=r.data or b"",
+                       partition_key=r.partition_key,
+                       arrival_ms=int(r.arrival_time_sec) * 1000 + int(r.arrival_time_nsec or 0) // 1_000_000)
+                for r in response.output.records]
+
+
+class _NoSuchSequence(Exception):
+    """SeekShard SEQUENCE found no such record (not written yet, or expired)."""

@@ -1,0 +1,157 @@
+"""The TSDB role on V3IO TSDB tables through v3io-frames (gRPC, backend ``"tsdb"``).
+
+Tables are created with a 1/s ingestion rate and hourly pre-aggregates (count, sum, avg, min, max,
+last) so Grafana's frames datasource can query them cheaply. A write sends a DataFrame indexed by
+``(time, *labels)``; a read asks for ``[start, end)`` (frames' ``end`` is inclusive, so ``end - 1``)
+with ``multi_index=True`` and, for aggregates, ``step``/``aggregators``, aligned on ``start``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import grpc
+import pandas as pd
+import v3io_frames
+
+from modelmon.backends.base import AGGREGATORS
+from modelmon.backends.v3io.calls import split_path
+from modelmon.backends.v3io.expressions import check_attribute, literal
+from modelmon.errors import BackendError, BackendUnavailable, NotFound
+
+RATE = "1/s"
+PRE_AGGREGATES = "count,sum,avg,min,max,last"
+AGGREGATION_GRANULARITY = "1h"
+
+ClientFactory = Callable[[str], Any]  # container -> v3io_frames client
+
+
+def _translate(what: str, exc: Exception) -> Exception:
+    """A frames error as a modelmon error: gRPC NOT_FOUND → NotFound, UNAVAILABLE → BackendUnavailable."""
+    cause = getattr(exc, "cause", None)
+    code = cause.code() if isinstance(cause, grpc.RpcError) and hasattr(cause, "code") else None
+    detail = cause.details() if code is not None and hasattr(cause, "details") else str(exc)
+    if code == grpc.StatusCode.NOT_FOUND:
+        return NotFound(f"TSDB {what}: {detail}")
+    if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.RESOURCE_EXHAUSTED):
+        return BackendUnavailable(f"TSDB {what}: {detail}")
+    return BackendError(f"TSDB {what}: {detail}")
+
+
+def filter_expression(filters: Mapping[str, str | Sequence[str]] | None) -> str:
+    """``{"a": "x", "b": ["y", "z"]}`` → ``a == 'x' AND (b == 'y' OR b == 'z')``."""
+    parts = []
+    for label, wanted in (filters or {}).items():
+        check_attribute(label)
+        values = [wanted] if isinstance(wanted, str) else list(wanted)
+        if not values:
+            return "false"
+        alternatives = [f"{label} == {literal(label, str(v))}" for v in values]
+        parts.append(alternatives[0] if len(alternatives) == 1 else "(" + " OR ".join(alternatives) + ")")
+    return " AND ".join(parts)
+
+
+class FramesTSDB:
+    """The ``TSDB`` role; one frames client per V3IO container, created on first use."""
+
+    def __init__(self, client_factory: ClientFactory) -> None:
+        self._factory = client_factory
+        self._clients: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def _client(self, table: str) -> tuple[Any, str]:
+        container, path = split_path(table)
+        with self._lock:
+            if container not in self._clients:
+                try:
+                    self._clients[container] = self._factory(container)
+                except v3io_frames.Error as exc:
+                    raise _translate("connect", exc) from exc
+            return self._clients[container], path
+
+    def create_table(self, table: str) -> None:
+        client, path = self._client(table)
+        try:
+            client.create("tsdb", path, rate=RATE, aggregates=PRE_AGGREGATES,
+                          aggregation_granularity=AGGREGATION_GRANULARITY, if_exists=v3io_frames.IGNORE)
+        except v3io_frames.Error as exc:
+            raise _translate(f"create {table}", exc) from exc
+
+    def write(self, table: str, df: pd.DataFrame, labels: Sequence[str]) -> None:
+        labels = [check_attribute(label) for label in labels]
+        missing = [c for c in ("time", *labels) if c not in df.columns]
+        if missing:
+            raise ValueError(f"TSDB write to {table!r}: missing column(s) {', '.join(missing)}")
+        if df.empty:
+            return
+        if not pd.api.types.is_integer_dtype(df["time"]):
+            raise ValueError(f"TSDB write to {table!r}: 'time' must be int epoch ms, not {df['time'].dtype}")
+        values = [c for c in df.columns if c not in ("time", *labels)]
+        frame = pd.DataFrame({name: pd.to_numeric(df[name]).astype("float64") for name in values})
+        frame["time"] = pd.to_datetime(df["time"].to_numpy(), unit="ms", utc=True)
+        for label in labels:
+            frame[label] = df[label].astype(str).to_numpy()
+        frame = frame.set_index(["time", *labels])
+        client, path = self._client(table)
+        try:
+            client.write("tsdb", path, frame)
+        except v3io_frames.Error as exc:
+            raise _translate(f"write {table}", exc) from exc
+
+    def read(
+        self,
+        table: str,
+        start: int,
+        end: int,
+        *,
+        filters: Mapping[str, str | Sequence[str]] | None = None,
+        columns: Sequence[str] | None = None,
+        step: int | None = None,
+        aggregators: Sequence[str] = (),
+    ) -> pd.DataFrame:
+        bad = [a for a in aggregators if a not in AGGREGATORS]
+        if bad:
+            raise ValueError(f"TSDB read of {table!r}: unknown aggregator(s) {bad}; use {', '.join(AGGREGATORS)}")
+        if step is not None and (not isinstance(step, int) or step < 1):
+            raise ValueError(f"TSDB read of {table!r}: step must be a positive number of ms, not {step!r}")
+        if end <= start:
+            return pd.DataFrame({"time": pd.Series(dtype="int64")})
+        kwargs: dict[str, Any] = {"start": str(start), "end": str(end - 1), "multi_index": True}
+        if aggregators:
+            kwargs["aggregators"] = ",".join(aggregators)
+            kwargs["step"] = f"{step or end - start}ms"
+        client, path = self._client(table)
+        try:
+            raw = client.read("tsdb", path, columns=list(columns) if columns else None,
+                              filter=filter_expression(filters), **kwargs)
+        except v3io_frames.Error as exc:
+            raise _translate(f"read {table}", exc) from exc
+        return _to_rows(raw)
+
+    def close(self) -> None:
+        with self._lock:
+            clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            channel = getattr(client, "_channel", None)
+            if channel is not None:
+                channel.close()
+
+
+def _to_rows(raw: pd.DataFrame) -> pd.DataFrame:
+    """Frames' (time, labels...)-indexed frame → columns ``time`` (int ms), labels (text), values."""
+    if raw.empty:
+        return pd.DataFrame({"time": pd.Series(dtype="int64")})
+    frame = raw.reset_index()
+    for name in frame.columns:
+        if isinstance(frame[name].dtype, pd.CategoricalDtype):
+            frame[name] = frame[name].astype(str)
+    times = frame["time"]
+    if pd.api.types.is_datetime64_any_dtype(times):
+        frame["time"] = times.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[ms]").astype("int64") \
+            if getattr(times.dt, "tz", None) is not None else times.astype("datetime64[ms]").astype("int64")
+    labels = [c for c in frame.columns if c != "time" and frame[c].dtype == object]
+    values = [c for c in frame.columns if c != "time" and c not in labels]
+    frame = frame.dropna(subset=values, how="all") if values else frame
+    return frame.sort_values([*labels, "time"], kind="stable", ignore_index=True)

@@ -1,0 +1,191 @@
+"""A v3io-frames gRPC server on 127.0.0.1 built on the stubs shipped in ``v3io_frames`` (``pb.Frames``).
+
+Implements ``Version``, ``Create``, ``Write`` (client streaming), ``Read`` (server streaming, raw or
+``step``/``aggregators``) and ``Delete`` for the ``tsdb`` backend; errors are gRPC status codes as framesd
+sends them (NOT_FOUND for a missing table, ALREADY_EXISTS, INVALID_ARGUMENT, UNAUTHENTICATED).
+``fail_next(n)`` answers the next ``n`` calls with UNAVAILABLE.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent import futures
+from typing import Any
+
+import grpc
+import v3io_frames
+from v3io_frames import frames_pb2 as fpb
+from v3io_frames import frames_pb2_grpc as fgrpc
+from v3io_server.expressions import ExpressionError, parse_condition
+
+from frames_server import codec
+from frames_server.tsdb import Table, duration_ms, time_ms
+
+
+class _Abort(Exception):
+    def __init__(self, code: grpc.StatusCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class _Servicer(fgrpc.FramesServicer):
+    def __init__(self, owner: FramesTestServer) -> None:
+        self.owner = owner
+
+    # every call goes through here: auth, fault injection, one lock, error → status
+    def _run(self, context: grpc.ServicerContext, session: fpb.Session | None, fn: Any, *args: Any) -> Any:
+        owner = self.owner
+        with owner.lock:
+            owner.calls += 1
+            if owner.failures:
+                owner.failures -= 1
+                context.abort(grpc.StatusCode.UNAVAILABLE, "framesd is restarting")
+            if session is not None and owner.access_key is not None and session.token != owner.access_key:
+                context.abort(grpc.StatusCode.UNAUTHENTICATED, "bad or missing access key")
+            try:
+                return fn(*args)
+            except _Abort as exc:
+                context.abort(exc.code, str(exc))
+            except (ValueError, ExpressionError) as exc:
+                context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+
+    def Version(self, request: fpb.VersionRequest, context: grpc.ServicerContext) -> fpb.VersionResponse:
+        return fpb.VersionResponse(version=self.owner.version)
+
+    def Create(self, request: fpb.CreateRequest, context: grpc.ServicerContext) -> fpb.CreateResponse:
+        return self._run(context, request.session, self._create, request)
+
+    def _create(self, request: fpb.CreateRequest) -> fpb.CreateResponse:
+        key = self._key(request.backend, request.session, request.table)
+        if not request.rate:
+            raise ValueError("tsdb create: rate is required (e.g. '1/s')")
+        if key in self.owner.tables:
+            if request.if_exists == fpb.FAIL:
+                raise _Abort(grpc.StatusCode.ALREADY_EXISTS, f"table {request.table} already exists")
+        else:
+            self.owner.tables[key] = Table(rate=request.rate, aggregates=request.aggregates)
+        return fpb.CreateResponse()
+
+    def Write(self, request_iterator: Any, context: grpc.ServicerContext) -> fpb.WriteRespose:
+        messages = list(request_iterator)  # the whole stream arrives before anything is applied
+        if not messages or not messages[0].HasField("request"):
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "the first message must be the write request")
+        head = messages[0].request
+        return self._run(context, head.session, self._write, head, [m.frame for m in messages[1:]])
+
+    def _write(self, head: fpb.InitialWriteRequest, frames: list[fpb.Frame]) -> fpb.WriteRespose:
+        table = self._table(head.backend, head.session, head.table)
+        for frame in frames:
+            rows, index_names = codec.frame_rows(frame)
+            times = [c.name for c in frame.indices if c.dtype == fpb.TIME] or ["time"]
+            time_name = times[0]
+            labels = [n for n in index_names if n != time_name]
+            labels += [c.name for c in frame.columns if c.kind == fpb.Column.LABEL] + list(frame.labels)
+            for row in rows:
+                if row.get(time_name) is None:
+                    raise ValueError(f"tsdb write: a row has no {time_name!r}")
+                metrics = {k: v for k, v in row.items() if k != time_name and k not in labels}
+                bad = [k for k, v in metrics.items() if v is not None and not isinstance(v, int | float)]
+                if bad:
+                    raise ValueError(f"tsdb write: metric(s) {bad} are not numeric")
+                table.add(int(row[time_name]), {k: str(row[k]) for k in labels}, metrics)
+        return fpb.WriteRespose()
+
+    def Read(self, request: fpb.ReadRequest, context: grpc.ServicerContext) -> Any:
+        frames = self._run(context, request.session, self._read, request)
+        yield from frames
+
+    def _read(self, request: fpb.ReadRequest) -> list[fpb.Frame]:
+        table = self._table(request.backend, request.session, request.table)
+        now = int(time.time() * 1000)
+        start = time_ms(request.start or "0", now)
+        end = time_ms(request.end or "now", now)
+        aggregators = [a.strip() for a in request.aggregators.split(",") if a.strip()]
+        step = duration_ms(request.step) if request.step else None
+        series = table.query(start, end, parse_condition(request.filter), list(request.columns), step, aggregators)
+        frames = []
+        for labels, times, values in series:
+            times_ns = [t * 1_000_000 for t in times]
+            columns = [codec.float_column(name, column) for name, column in values.items()]
+            indices = [codec.time_column("time", times_ns)]
+            if request.multi_index:
+                indices += [codec.string_column(name, [value] * len(times)) for name, value in labels]
+            else:
+                columns += [codec.label_column(name, value, len(times)) for name, value in labels]
+            frames.append(fpb.Frame(columns=columns, indices=indices))
+        return frames
+
+    def Delete(self, request: fpb.DeleteRequest, context: grpc.ServicerContext) -> fpb.DeleteResponse:
+        return self._run(context, request.session, self._delete, request)
+
+    def _delete(self, request: fpb.DeleteRequest) -> fpb.DeleteResponse:
+        key = self._key(request.backend, request.session, request.table)
+        if key not in self.owner.tables:
+            if request.if_missing == fpb.FAIL:
+                raise _Abort(grpc.StatusCode.NOT_FOUND, f"table {request.table} does not exist")
+            return fpb.DeleteResponse()
+        del self.owner.tables[key]
+        return fpb.DeleteResponse()
+
+    def _key(self, backend: str, session: fpb.Session, table: str) -> str:
+        if backend != "tsdb":
+            raise _Abort(grpc.StatusCode.UNIMPLEMENTED, f"backend {backend!r} is not served here (only tsdb)")
+        if not session.container or not table:
+            raise ValueError("container and table are required")
+        return f"{session.container}/{table.strip('/')}"
+
+    def _table(self, backend: str, session: fpb.Session, table: str) -> Table:
+        found = self.owner.tables.get(self._key(backend, session, table))
+        if found is None:
+            raise _Abort(grpc.StatusCode.NOT_FOUND, f"No TSDB schema file found for table {table}")
+        return found
+
+
+class FramesTestServer:
+    """framesd on 127.0.0.1; tables live in this object and survive :meth:`restart`."""
+
+    def __init__(self, access_key: str | None = None, port: int = 0) -> None:
+        self.access_key = access_key
+        self.version = v3io_frames.__version__  # the client warns when major.minor differ
+        self.lock = threading.RLock()
+        self.tables: dict[str, Table] = {}
+        self.failures = 0
+        self.calls = 0
+        self._port = port
+        self._server: grpc.Server | None = None
+
+    @property
+    def port(self) -> int:
+        return self._port
+
+    @property
+    def address(self) -> str:
+        return f"grpc://127.0.0.1:{self._port}"
+
+    def start(self) -> FramesTestServer:
+        server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+        fgrpc.add_FramesServicer_to_server(_Servicer(self), server)
+        self._port = server.add_insecure_port(f"127.0.0.1:{self._port}")
+        server.start()
+        self._server = server
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop(grace=None).wait()
+            self._server = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def fail_next(self, n: int) -> None:
+        with self.lock:
+            self.failures += n
+
+    def __enter__(self) -> FramesTestServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

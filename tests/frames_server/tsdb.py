@@ -1,0 +1,103 @@
+"""In-memory TSDB tables with v3io-tsdb's query semantics: raw ranges, or ``step`` buckets with aggregators.
+
+A series is (labels, metric); a sample at the same time as a stored one replaces it. Queries cover
+``[start, end]`` (both inclusive, as v3io-tsdb), buckets are ``[start + k*step, start + (k+1)*step)``
+and are stamped with their start; empty buckets are left out.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import pandas as pd
+
+_DURATION = re.compile(r"^(\d+)(ms|s|m|h|d)$")
+_UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
+
+LabelKey = tuple[tuple[str, str], ...]
+SeriesRows = tuple[LabelKey, list[int], dict[str, list[float | None]]]
+
+
+def duration_ms(text: str) -> int:
+    """``"90s"`` → 90000."""
+    m = _DURATION.match(text.strip())
+    if not m or int(m[1]) == 0:
+        raise ValueError(f"bad duration {text!r}: expected e.g. 500ms, 10s, 5m, 1h, 1d")
+    return int(m[1]) * _UNIT_MS[m[2]]
+
+
+def time_ms(text: str, now_ms: int) -> int:
+    """A frames time: epoch ms, RFC 3339, ``now`` or ``now-<duration>``."""
+    text = text.strip()
+    if text.lstrip("-").isdigit():
+        return int(text)
+    if text == "now":
+        return now_ms
+    if text.startswith("now-"):
+        return now_ms - duration_ms(text[4:])
+    try:
+        return int(pd.Timestamp(text).tz_convert("UTC").value // 1_000_000)
+    except (ValueError, TypeError):
+        raise ValueError(f"bad time {text!r}") from None
+
+
+def _aggregate(name: str, samples: list[tuple[int, float]]) -> float:
+    values = [v for _, v in samples]
+    match name:
+        case "count":
+            return float(len(values))
+        case "sum":
+            return math.fsum(values)
+        case "avg":
+            return math.fsum(values) / len(values)
+        case "min":
+            return min(values)
+        case "max":
+            return max(values)
+        case "last":
+            return max(samples)[1]
+    raise ValueError(f"unsupported aggregator {name!r}")
+
+
+@dataclasses.dataclass
+class Table:
+    rate: str
+    aggregates: str
+    series: dict[LabelKey, dict[str, dict[int, float]]] = dataclasses.field(default_factory=dict)
+
+    def add(self, time_ns: int, labels: Mapping[str, str], metrics: Mapping[str, float | None]) -> None:
+        key = tuple(sorted(labels.items()))
+        stored = self.series.setdefault(key, {})
+        for metric, value in metrics.items():
+            if value is not None and not (isinstance(value, float) and math.isnan(value)):
+                stored.setdefault(metric, {})[time_ns // 1_000_000] = float(value)
+
+    def query(self, start: int, end: int, keep: Callable[[Mapping[str, Any]], bool], columns: list[str],
+              step: int | None, aggregators: list[str]) -> list[SeriesRows]:
+        """Per matching series: (labels, row times in ms, column name → values)."""
+        out = []
+        for key in sorted(self.series):
+            if not keep(dict(key)):
+                continue
+            metrics = {m: s for m, s in self.series[key].items() if not columns or m in columns}
+            in_range = {m: sorted((t, v) for t, v in s.items() if start <= t <= end) for m, s in metrics.items()}
+            in_range = {m: s for m, s in in_range.items() if s}
+            if not in_range:
+                continue
+            if not aggregators:
+                times = sorted({t for s in in_range.values() for t, _ in s})
+                table = {m: [dict(s).get(t) for t in times] for m, s in sorted(in_range.items())}
+                out.append((key, times, table))
+                continue
+            width = step or (end - start + 1)
+            buckets = sorted({(t - start) // width for s in in_range.values() for t, _ in s})
+            grouped = {m: {b: [(t, v) for t, v in s if (t - start) // width == b] for b in buckets}
+                       for m, s in in_range.items()}
+            table = {f"{agg}({m})": [_aggregate(agg, grouped[m][b]) if grouped[m][b] else None for b in buckets]
+                     for m in sorted(grouped) for agg in aggregators}
+            out.append((key, [start + b * width for b in buckets], table))
+        return out
