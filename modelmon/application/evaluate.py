@@ -20,6 +20,7 @@ RESULT_COLUMNS = [
     "application_name", "endpoint_id", "start_infer_time", "end_infer_time",
     "type", "name", "value", "kind", "status", "extra_data",
 ]
+_OBJECT_COLUMNS = ("kind", "status", "extra_data")
 EVALUATE_PROJECT = "evaluate"
 
 
@@ -88,7 +89,11 @@ def evaluate_app(
         for metric in metrics:
             rows.append({**common, "type": "metric", **metric.to_dict(),
                          "kind": None, "status": None, "extra_data": {}})
-    return pd.DataFrame(rows, columns=RESULT_COLUMNS)
+    # object columns keep the enums (and None for metrics) instead of pandas' float coercion
+    return pd.DataFrame({
+        column: pd.Series([row[column] for row in rows], dtype=object if column in _OBJECT_COLUMNS else None)
+        for column in RESULT_COLUMNS
+    })
 
 
 def _reference_stats(reference_df: pd.DataFrame | None, feature_stats: FeatureStats | None) -> FeatureStats:
