@@ -105,3 +105,14 @@ def test_empty_table_reads_empty(backend):
     backend.tsdb.create_table(TABLE)
     assert backend.tsdb.read(TABLE, 0, 10).empty
     assert backend.tsdb.read(TABLE, 0, 10, step=5, aggregators=["sum"]).empty
+
+
+def test_aggregators_without_step_give_one_bucket_per_label_set(backend):
+    df = _frame()
+    backend.tsdb.create_table(TABLE)
+    backend.tsdb.write(TABLE, df, LABELS)
+    got = backend.tsdb.read(TABLE, 20_000, 80_000, aggregators=["sum", "count"], columns=["count"])
+    window = df[(df.time >= 20_000) & (df.time < 80_000)]
+    want = window.groupby(LABELS)["count"].agg(["sum", "count"]).reset_index()
+    assert set(got.time) == {20_000}
+    assert got[[*LABELS, "sum(count)", "count(count)"]].values.tolist() == want.values.tolist()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import sqlite3
 
 import pandas as pd
 import pytest
 
+from modelmon.backends.base import OutRecord
 from modelmon.backends.local import DB_FILE, open_local_backend
 from modelmon.errors import BackendUnavailable, CorruptStore
 
@@ -119,4 +122,23 @@ def test_a_killed_writers_temp_file_is_ignored(tmp_path):
     (file,) = (tmp_path / "samples").rglob("*.parquet")
     (file.parent / ".tmp-123-abcd-half.parquet").write_bytes(b"PAR1 half written")
     assert backend.samples.read("ep1", 0, 5000)["f"].tolist() == [1.0]
+    backend.close()
+
+
+def _put_from_child(backend) -> None:
+    backend.kv.put("t", "child", {"pid": os.getpid()})
+    backend.streams.put_records("s", [OutRecord(b"from child", shard=0)])
+
+
+def test_a_forked_child_reconnects_instead_of_sharing_the_parents_connection(tmp_path):
+    backend = open_local_backend(tmp_path)
+    backend.streams.create("s")
+    backend.kv.put("t", "parent", {"n": 1})
+    child = multiprocessing.get_context("fork").Process(target=_put_from_child, args=(backend,))
+    child.start()
+    child.join(60)
+    assert child.exitcode == 0
+    backend.streams.put_records("s", [OutRecord(b"from parent", shard=0)])
+    assert backend.kv.get("t", "child")["pid"] == child.pid
+    assert [r.data for r in backend.streams.read("s", 0, 1)] == [b"from child", b"from parent"]
     backend.close()

@@ -104,7 +104,7 @@ class LocalTSDB:
             frame[column] = pd.to_numeric(frame[column])
         if not aggregators:
             return frame
-        return _aggregate(frame, labels, wanted, start, end if step is None else step, aggregators)
+        return _aggregate(frame, labels, wanted, start, (end - start) if step is None else step, aggregators)
 
     def close(self) -> None:
         self._db.close()
