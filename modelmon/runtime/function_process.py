@@ -53,8 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, CorruptStore) as exc:
         message = str(exc).splitlines()[0]
         error_file(run_dir, name, os.getpid()).write_text(message, encoding="utf-8")
-        print(f"modelmon run: {name}: {message}", file=sys.stderr)
-        return EXIT_CONFIG
+        return EXIT_CONFIG  # the supervisor reports the message
     ready = {"pid": os.getpid(), "triggers": host.info()}
     tmp = run_dir / f".{name}.{os.getpid()}.tmp"
     tmp.write_text(json.dumps(ready), encoding="utf-8")

@@ -236,7 +236,9 @@ class LocalRuntime:
         if code == EXIT_CONFIG:
             path = error_file(self._run_dir, child.spec.name, proc.pid)
             child.error = path.read_text(encoding="utf-8") if path.exists() else f"{child.spec.name}: cannot start"
-            _log.error("function %s cannot start: %s", child.spec.name, child.error)
+            # at first start wait_ready() raises this; after a restart the log is the only report
+            _log.log(logging.ERROR if child.restarts else logging.DEBUG, "function %s cannot start: %s",
+                     child.spec.name, child.error)
             return
         child.failures = 1 if time.monotonic() - child.started_at > _STABLE_S else child.failures + 1
         delay = min(self.max_backoff_s, self.restart_backoff_s * 2 ** (child.failures - 1))
