@@ -76,6 +76,16 @@ class ProjectPaths:
         return f"{self._pipelines}/monitoring-schedules/last-analyzed"
 
     @property
+    def claims_table(self) -> str:
+        """The controller's confirmed pushes: one item per batch of claimed windows."""
+        return f"{self._pipelines}/monitoring-schedules/claims"
+
+    @property
+    def alerts_table(self) -> str:
+        """Alerts raised by the writer when a result reaches ``detected``."""
+        return f"{self._pipelines}/monitoring-apps/alerts"
+
+    @property
     def app_failures_table(self) -> str:
         return f"{self._pipelines}/monitoring-apps/failures"
 

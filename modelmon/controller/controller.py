@@ -1,10 +1,10 @@
 """One controller run: plan the closed windows of every endpoint × app, claim them, dispatch them.
 
-Order per pair (see :mod:`modelmon.controller.schedule`): compare-and-set the new progress with a
-pending claim, push the window events in batches, then release the claim. Losing the compare-and-set
-means another controller got there first; a failed push rolls the claim back; a crash leaves the
-claim pending, and the first run after the lease re-dispatches it (the window id
-(endpoint, app, start, end) makes that harmless downstream).
+Order (see :mod:`modelmon.controller.schedule`): compare-and-set each pair's new progress with a
+claim naming its batch, push each batch with one ``put_records``, then confirm the batch with one KV
+write. Losing the compare-and-set means another controller got there first; a failed push gives the
+batch's windows back; a crash leaves the claims unconfirmed, and the first run after the lease
+re-dispatches them (the window id (endpoint, app, start, end) makes that harmless downstream).
 """
 
 from __future__ import annotations
@@ -14,13 +14,14 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Container, Iterator, Mapping, Sequence
 from typing import Any
 
 from modelmon.app_registry import AppRegistry, RegisteredApp
 from modelmon.backends.base import Backend, Cond, OutRecord, scan_all
 from modelmon.config import Settings
 from modelmon.controller.activity import RequestActivity
+from modelmon.controller.claims import ClaimLedger
 from modelmon.controller.schedule import PairPlan, PairState, plan_pair
 from modelmon.controller.windows import ClosingRule
 from modelmon.errors import BackendError
@@ -87,6 +88,7 @@ class Controller:
         self._push_batch = push_batch
         self._clock = clock
         self._registry = AppRegistry(backend.kv, paths)
+        self._ledger = ClaimLedger(backend.kv, paths.claims_table)
 
     @classmethod
     def from_settings(cls, settings: Settings, backend: Backend, **kwargs: Any) -> Controller:
@@ -107,23 +109,35 @@ class Controller:
         apps = self._registry.list(enabled_only=True)
         endpoints = [_Endpoint.from_item(k, v) for k, v in scan_all(self._backend.kv, self._paths.endpoints_table)]
         report.endpoints, report.apps = len(endpoints), len(apps)
-        plans = list(self._plan(apps, endpoints, now))
-        claim_id = uuid.uuid4().hex
-        claimed = self._claim(plans, self._busy_windows(plans), claim_id, now, report)
+        states = self._states()
+        confirmed = self._ledger.confirmed()
+        plans = list(self._plan(apps, endpoints, states, confirmed, now))
+        busy = self._busy_windows(plans)
+        batches = _batches(plans, busy, self._push_batch, uuid.uuid4().hex)
+        claimed = self._claim(plans, busy, batches, now, report)
         names = {e.endpoint_id: e.name for e in endpoints}
-        for app_name, app_claims in _by_app(claimed).items():
-            self._dispatch(app_name, app_claims, names, claim_id, report)
+        for claim_id, app_name, claims in batches:
+            won = [(plan, busy[plan.key]) for plan in claims if plan.key in claimed]
+            if won:
+                self._dispatch(claim_id, app_name, won, names, now, report)
+        self._ledger.prune(confirmed, {s.claim_id for s in states.values()}, now)
         report.elapsed_s = time.perf_counter() - began
         log.info("controller run: %s", report)
         return report
 
-    # ----------------------------------------------------------------------------------- planning
-    def _plan(self, apps: Sequence[RegisteredApp], endpoints: Sequence[_Endpoint], now: int) -> Iterator[PairPlan]:
+    def _states(self) -> dict[str, PairState]:
         states = {}
         for key, item in scan_all(self._backend.kv, self._paths.schedules_table):
             state = PairState.from_item(item)
             if state is not None:
                 states[key] = state
+        return states
+
+    # ----------------------------------------------------------------------------------- planning
+    def _plan(
+        self, apps: Sequence[RegisteredApp], endpoints: Sequence[_Endpoint], states: Mapping[str, PairState],
+        confirmed: Container[str], now: int,
+    ) -> Iterator[PairPlan]:
         for app in apps:
             try:
                 rule = ClosingRule(app.period_ms(self._period_minutes), self._grace_ms, self._backfill_ms)
@@ -142,6 +156,7 @@ class Controller:
                     rule=rule,
                     now_ms=now,
                     lease_ms=self._lease_ms,
+                    confirmed=confirmed,
                 )
                 if plan is not None:
                     yield plan
@@ -162,84 +177,89 @@ class Controller:
 
     # ----------------------------------------------------------------------------------- claiming
     def _claim(
-        self, plans: Sequence[PairPlan], busy: Mapping[str, list[int]], claim_id: str, now: int,
+        self, plans: Sequence[PairPlan], busy: Mapping[str, list[int]], batches: Sequence[_Batch], now: int,
         report: ControllerReport,
-    ) -> list[tuple[PairPlan, list[int]]]:
-        """Write every plan with its compare-and-set; the won plans that have windows to push."""
+    ) -> set[str]:
+        """Write every plan with its compare-and-set; the keys of the won plans that claimed windows."""
         table = self._paths.schedules_table
-        claimed = []
+        claim_of = {plan.key: claim_id for claim_id, _, claims in batches for plan in claims}
+        claimed = set()
         for plan in plans:
-            starts = busy.get(plan.key, [])
-            report.windows_empty += len(plan.window_range) - len(starts)
-            if starts:
+            report.windows_empty += len(plan.window_range) - len(busy.get(plan.key, ()))
+            claim_id = claim_of.get(plan.key)
+            if claim_id is not None:
                 plan = plan.with_claim(claim_id, now)
             if not self._backend.kv.update(table, plan.key, plan.set_, condition=plan.condition):
                 report.claims_lost += 1
                 continue
             report.pairs_written += 1
-            if starts:
-                claimed.append((plan, starts))
+            if claim_id is not None:
+                claimed.add(plan.key)
         return claimed
 
     # -------------------------------------------------------------------------------- dispatching
     def _dispatch(
-        self, app_name: str, claims: Sequence[tuple[PairPlan, list[int]]], names: Mapping[str, str],
-        claim_id: str, report: ControllerReport,
+        self, claim_id: str, app_name: str, claims: Sequence[tuple[PairPlan, list[int]]], names: Mapping[str, str],
+        now: int, report: ControllerReport,
     ) -> None:
+        """Push one batch, then confirm it (one KV write) or give its windows back."""
         stream = self._paths.app_stream(app_name)
         self._backend.streams.create(stream)
-        for batch in _batches(claims, self._push_batch):
-            records = [
-                OutRecord(
-                    WindowEvent(self._paths.project, plan.endpoint_id, app_name, start, start + plan.period_ms,
-                                names.get(plan.endpoint_id, "")).to_body(),
-                    partition_key=plan.endpoint_id,
-                )
-                for plan, starts in batch
-                for start in starts
-            ]
-            try:
-                self._backend.streams.put_records(stream, records)
-            except BackendError as exc:
-                log.error("pushing %d windows to %s failed, rolling back: %s", len(records), stream, exc)
-                report.push_failures += 1
-                self._settle(batch, claim_id, rollback=True)
-                continue
-            report.windows_dispatched += len(records)
-            self._settle(batch, claim_id, rollback=False)
+        records = [
+            OutRecord(
+                WindowEvent(self._paths.project, plan.endpoint_id, app_name, start, start + plan.period_ms,
+                            names.get(plan.endpoint_id, "")).to_body(),
+                partition_key=plan.endpoint_id,
+            )
+            for plan, starts in claims
+            for start in starts
+        ]
+        try:
+            self._backend.streams.put_records(stream, records)
+        except BackendError as exc:
+            log.error("pushing %d windows to %s failed, giving them back: %s", len(records), stream, exc)
+            report.push_failures += 1
+            self._give_back(claim_id, claims)
+            return
+        report.windows_dispatched += len(records)
+        try:
+            self._ledger.confirm(claim_id, len(records), now)
+        except BackendError as exc:  # unconfirmed: redone after the lease, harmless downstream
+            log.error("could not confirm batch %s (%s); it will be re-dispatched after the lease", claim_id, exc)
 
-    def _settle(self, batch: Sequence[tuple[PairPlan, list[int]]], claim_id: str, *, rollback: bool) -> None:
-        """Release the claims of a pushed batch, or give back the windows of a failed one."""
+    def _give_back(self, claim_id: str, claims: Sequence[tuple[PairPlan, list[int]]]) -> None:
+        """Undo the claims of a batch whose push failed, so the next run dispatches its windows."""
         table = self._paths.schedules_table
-        for plan, _ in batch:
-            set_: dict[str, Any] = {"claim_id": "", "pending_from_ms": None, "claimed_ms": None}
-            if rollback:
-                set_["last_analyzed_ms"] = plan.dispatch_from_ms
+        for plan, _ in claims:
+            set_ = {"claim_id": "", "pending_from_ms": None, "claimed_ms": None,
+                    "last_analyzed_ms": plan.dispatch_from_ms}
             try:
                 self._backend.kv.update(table, plan.key, set_, condition=(Cond.eq("claim_id", claim_id),),
                                         create=False)
-            except BackendError as exc:  # the claim stays pending and is redone after the lease
-                log.error("could not settle %s (%s); it will be re-dispatched after the lease", plan.key, exc)
+            except BackendError as exc:  # the claim stays open and is redone after the lease
+                log.error("could not give back %s (%s); it will be re-dispatched after the lease", plan.key, exc)
 
 
-def _by_app(claims: Sequence[tuple[PairPlan, list[int]]]) -> dict[str, list[tuple[PairPlan, list[int]]]]:
-    groups: dict[str, list[tuple[PairPlan, list[int]]]] = {}
-    for plan, starts in claims:
-        groups.setdefault(plan.app_name, []).append((plan, starts))
-    return groups
+#: (claim id, app name, plans): windows pushed in one ``put_records`` and confirmed together
+_Batch = tuple[str, str, list[PairPlan]]
 
 
-def _batches(
-    claims: Sequence[tuple[PairPlan, list[int]]], size: int
-) -> Iterator[list[tuple[PairPlan, list[int]]]]:
-    """Groups of whole pairs holding about ``size`` windows: a pair's windows succeed or fail together."""
-    batch: list[tuple[PairPlan, list[int]]] = []
-    count = 0
-    for claim in claims:
-        batch.append(claim)
-        count += len(claim[1])
-        if count >= size:
-            yield batch
-            batch, count = [], 0
-    if batch:
-        yield batch
+def _batches(plans: Sequence[PairPlan], busy: Mapping[str, list[int]], size: int, run_id: str) -> list[_Batch]:
+    """Plans with windows to push, grouped per app into batches of whole pairs of about ``size`` windows."""
+    by_app: dict[str, list[PairPlan]] = {}
+    for plan in plans:
+        if busy.get(plan.key):
+            by_app.setdefault(plan.app_name, []).append(plan)
+    batches: list[_Batch] = []
+    for app_name, app_plans in by_app.items():
+        batch: list[PairPlan] = []
+        count = 0
+        for plan in app_plans:
+            batch.append(plan)
+            count += len(busy[plan.key])
+            if count >= size:
+                batches.append((f"{run_id}-{len(batches)}", app_name, batch))
+                batch, count = [], 0
+        if batch:
+            batches.append((f"{run_id}-{len(batches)}", app_name, batch))
+    return batches

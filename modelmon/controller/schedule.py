@@ -4,9 +4,10 @@ Item of KV ``paths.schedules_table``, key ``"{endpoint_id}.{app_name}"``:
 
 - ``last_analyzed_ms``: end of the last claimed window (windows before it are dispatched or
   being dispatched);
-- ``claim_id``/``pending_from_ms``/``claimed_ms``: a run claimed ``[pending_from_ms,
-  last_analyzed_ms)`` and has not yet confirmed the push (``claim_id == ""`` when nothing is pending).
-  A claim older than the lease is taken to belong to a crashed run, and re-dispatched;
+- ``claim_id``/``pending_from_ms``/``claimed_ms``: the batch that claimed ``[pending_from_ms,
+  last_analyzed_ms)`` (``claim_id == ""``: nothing claimed). The claim is settled once its batch is
+  confirmed in ``paths.claims_table`` (:mod:`modelmon.controller.claims`); an unconfirmed claim
+  older than the lease is taken to belong to a crashed run, and re-dispatched;
 - ``seen_watermark_ms``/``seen_at_ms``: the endpoint watermark last seen and the wall-clock time it
   was first seen, which tells how long the endpoint has been idle.
 
@@ -17,7 +18,7 @@ planning from the same state only one wins, and a window is dispatched once.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from typing import Any
 
 from modelmon.backends.base import Cond
@@ -90,16 +91,19 @@ def plan_pair(
     rule: ClosingRule,
     now_ms: int,
     lease_ms: int,
+    confirmed: Container[str] = (),
 ) -> PairPlan | None:
     """The plan for one pair, or ``None`` when there is nothing to write.
 
     Windows are dispatched from the end of the last analysed one (or from the start of an expired
     claim, to redo what a crashed run may not have pushed) to the end of the last closed window.
-    A claim younger than ``lease_ms`` belongs to a run still pushing: the pair is left alone.
+    An unconfirmed claim younger than ``lease_ms`` belongs to a run still pushing: the pair is
+    left alone. ``confirmed`` holds the claim ids whose push went through.
     """
     if first_request_ms is None or watermark_ms is None:
         return None
     period = rule.period_ms
+    open_claim = False
     if state is None:
         last = rule.first_start(first_request_ms, now_ms)
         condition: tuple[Cond, ...] = (Cond.not_exists("last_analyzed_ms"),)
@@ -107,9 +111,10 @@ def plan_pair(
     else:
         last = ceil_to(state.last_analyzed_ms, period)
         condition = (Cond.eq("last_analyzed_ms", state.last_analyzed_ms), Cond.eq("claim_id", state.claim_id))
-        if state.claim_id and state.claimed_ms is not None and now_ms - state.claimed_ms < lease_ms:
+        open_claim = bool(state.claim_id) and state.claim_id not in confirmed
+        if open_claim and state.claimed_ms is not None and now_ms - state.claimed_ms < lease_ms:
             return None
-        pending = state.pending_from_ms if state.claim_id and state.pending_from_ms is not None else None
+        pending = state.pending_from_ms if open_claim and state.pending_from_ms is not None else None
         dispatch_from = ceil_to(pending, period) if pending is not None else last
     if state is not None and state.seen_watermark_ms == watermark_ms and state.seen_at_ms is not None:
         seen_at, idle_since = state.seen_at_ms, state.seen_at_ms
@@ -122,7 +127,7 @@ def plan_pair(
         and new_last == state.last_analyzed_ms
         and dispatch_from >= new_last
         and seen_at == state.seen_at_ms
-        and not state.claim_id
+        and not open_claim
     )
     if unchanged:
         return None

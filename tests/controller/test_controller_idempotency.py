@@ -88,7 +88,8 @@ def test_a_crash_after_the_claim_is_redone_once_the_lease_expires(backend, paths
     assert make_controller(backend, paths, clock, lease_ms=60_000).run().windows_dispatched == 0
     clock.now += 1
     assert make_controller(backend, paths, clock, lease_ms=60_000).run().windows_dispatched == 8
-    assert schedule(backend, paths, "ep0000", "a1")["claim_id"] == ""
+    recovered = schedule(backend, paths, "ep0000", "a1")["claim_id"]
+    assert recovered != pending["claim_id"] and backend.kv.get(paths.claims_table, recovered) is not None
     counts = _window_counts(backend, paths)
     assert len(counts) == 8 and set(counts.values()) == {1}
 

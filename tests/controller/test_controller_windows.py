@@ -21,7 +21,7 @@ def test_windows_close_at_the_watermark_and_align_to_the_epoch(backend, paths, c
     assert report.windows_dispatched == 2
     item = schedule(backend, paths, "ep1", "drift")
     assert item["last_analyzed_ms"] == T0 + 2 * PERIOD
-    assert item["claim_id"] == ""
+    assert backend.kv.get(paths.claims_table, item["claim_id"])["windows"] == 2  # the push was confirmed
 
 
 def test_empty_windows_are_skipped_but_advance_last_analyzed(backend, paths, clock, registry):
