@@ -35,27 +35,25 @@ def _is_even(edges: np.ndarray) -> bool:
     return bool(widths.size) and float(np.ptp(widths)) <= 1e-9 * float(abs(widths.mean()))
 
 
-def _fit_affine(
-    lo: np.ndarray, hi: np.ndarray, nb: np.ndarray, offset: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``scale`` and ``shift`` such that ``trunc(lo*scale + shift) == offset + 2`` (first inner slot) and
-    ``trunc(hi*scale + shift) == offset + nb + 1`` (last inner slot), exactly, in floating point.
+def _fit_affine(edges: np.ndarray, offset: float) -> tuple[float, float, float] | None:
+    """``(scale, shift, top)`` mapping ``x`` to its slot as ``trunc(x * scale + shift)``, or None.
 
-    Nudging by a few ulps makes the range boundaries exact; interior edges are exact to rounding.
-    The third array says for which features that worked (the others must be binned another way).
+    ``shift`` carries a margin of a few ulps so that a value *on* an edge lands in the bin above it, as
+    in ``np.histogram`` (integer-valued features sit on edges all the time); every edge is checked, and
+    a feature whose edges do not all map exactly gets None (it is then binned by ``searchsorted``).
+    Values mapping above ``top`` (where the last edge maps) are above the range.
     """
+    nb = edges.size - 1
+    lo, hi = float(edges[0]), float(edges[-1])
     scale = nb / (hi - lo)
-    first = offset + 2.0
-    last = offset + nb + 2.0
-    shift = first - lo * scale
-    for _ in range(16):
-        low_bad = lo * scale + shift < first
-        shift = np.where(low_bad, np.nextafter(shift, np.inf), shift)
-        high_bad = hi * scale + shift >= last
-        scale = np.where(high_bad, np.nextafter(scale, 0.0), scale)
-        shift = np.where(high_bad, first - lo * scale, shift)
-    ok = (lo * scale + shift >= first) & (hi * scale + shift < last)
-    return scale, shift, ok
+    magnitude = max(abs(lo * scale), abs(hi * scale), offset + nb + 3.0)
+    if not np.isfinite(scale) or magnitude > _MAX_SCALED:
+        return None
+    shift = offset + 2.0 - lo * scale + 16.0 * float(np.spacing(magnitude))
+    mapped = edges[:-1] * scale + shift
+    if not np.array_equal(mapped.astype(np.int64), offset + 2 + np.arange(nb)):
+        return None
+    return scale, shift, float(hi * scale + shift)
 
 
 class NumericBinner:
@@ -76,23 +74,23 @@ class NumericBinner:
                 self.edges[i] = e[:1].repeat(2)
         #: Slots per feature in the output: NaN, under, inner bins, over.
         self.width = max((e.size - 1 for e in self.edges), default=0) + 3
-        nb = np.array([e.size - 1 for e in self.edges], dtype=np.float64)
-        lo = np.array([e[0] for e in self.edges])
-        degenerate = np.array([e[-1] <= e[0] for e in self.edges], dtype=bool)
-        hi = np.where(degenerate, lo + 1.0, np.array([e[-1] for e in self.edges]))
-        offset = np.arange(len(self.edges), dtype=np.float64) * self.width
-        with np.errstate(over="ignore", invalid="ignore"):
-            scale, shift, exact = _fit_affine(lo, hi, nb, offset)
-            scaled = np.maximum(np.abs(lo * scale), np.abs(hi * scale))
-        even = np.array([_is_even(e) for e in self.edges], dtype=bool)
-        fast = even & exact & ~degenerate & (scaled < _MAX_SCALED)
-        self._fast = np.flatnonzero(fast)
-        self._slow = np.flatnonzero(~fast)
-        base = offset[self._fast]
-        self._scale = scale[self._fast]
-        self._shift = shift[self._fast][:, None]
+        fits = {}
+        for i, e in enumerate(self.edges):
+            fit = _fit_affine(e, float(i * self.width)) if e[-1] > e[0] and _is_even(e) else None
+            if fit is not None:
+                fits[i] = fit
+        self._fast = np.array(list(fits), dtype=np.int64)
+        self._slow = np.array([i for i in range(len(self.edges)) if i not in fits], dtype=np.int64)
+        scale, shift, top = (np.array(v, dtype=np.float64).reshape(-1) for v in zip(*fits.values(), strict=True)) \
+            if fits else (np.empty(0),) * 3
+        base = self._fast * float(self.width)
+        nb = np.array([self.edges[i].size - 1 for i in fits], dtype=np.float64)
+        self._scale = scale
+        self._shift = shift[:, None]
+        self._top = top[:, None]
         self._lower = (base + 1.0)[:, None]
-        self._upper = (base + nb[self._fast] + 2.0)[:, None]
+        self._upper = (base + nb + 1.0)[:, None]  # the last inner slot: what is above is counted apart
+        self._over_slot = (base + nb + 2.0).astype(np.intp)
         self._nan_slot = np.broadcast_to(base[:, None], (self._fast.size, 1))
 
     def count(self, columns: Sequence[np.ndarray]) -> np.ndarray:
@@ -115,12 +113,14 @@ class NumericBinner:
         size = n_features * min(rows, max(n_rows, 1))
         values, slots = np.empty(size), np.empty(size, dtype=np.intp)
         scale = self._scale
+        over = np.zeros(n_features, dtype=np.int64)
         for start in range(0, n_rows, rows):
             stop = min(n_rows, start + rows)
             block = values[: n_features * (stop - start)].reshape(n_features, stop - start)
             for i, column in enumerate(columns):
                 np.multiply(column[start:stop], scale[i], out=block[i])
             np.add(block, self._shift, out=block)
+            over += np.count_nonzero(block > self._top, axis=1)
             np.maximum(block, self._lower, out=block)  # NaN propagates through maximum/minimum
             np.minimum(block, self._upper, out=block)
             if np.isnan(block.sum()):
@@ -128,6 +128,8 @@ class NumericBinner:
             flat = slots[: block.size]
             np.copyto(flat.reshape(block.shape), block, casting="unsafe")
             total += np.bincount(flat, minlength=total.size)
+        total[self._over_slot - 1] -= over  # values above the range were clamped into the last inner bin
+        total[self._over_slot] += over
         return total.reshape(len(self.edges), self.width)  # rows of the other features are zero
 
     def _count_slow(self, values: np.ndarray, feature: int) -> np.ndarray:
