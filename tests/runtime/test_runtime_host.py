@@ -191,3 +191,37 @@ def _dead_letters(streams):
         return [DeadLetter.from_body(r.data) for r in streams.read(path, 0, 1)]
     except KeyError:
         return []
+
+
+def test_kafka_topics_map_to_streams_and_split_across_workers(bundles, tmp_path):
+    (tmp_path / "function.yaml").write_text(
+        "metadata: {name: kafka-consumer}\n"
+        "spec:\n"
+        "  handler: consumer_handler:handler\n"
+        "  triggers:\n"
+        "    orders:\n"
+        "      kind: kafka-cluster\n"
+        "      numWorkers: 2\n"
+        "      attributes: {topics: [orders, returns], consumerGroup: g, initialOffset: earliest,\n"
+        "                   pollingIntervalMs: 10}\n"
+    )
+    streams = MemoryStream()
+    for topic in ("orders", "returns"):
+        streams.create(topic, shards=1)
+        streams.put_records(topic, [OutRecord(json.dumps({"id": f"{topic}-{i}"}).encode()) for i in range(3)])
+    (spec,) = load_bundle(tmp_path)
+    handler = load_handler(spec, extra_paths=[bundles / "demo" / "consumer"])
+    handler.module.SEEN.clear(), handler.module.ATTEMPTS.clear()
+    host = FunctionHost(spec, handler, project="test", logger=make_logger("k"), streams=streams)
+    host.start()
+    try:
+        wait_for(lambda: len(handler.module.SEEN) == 6)
+    finally:
+        host.stop()
+    by_topic = {t: [(e["id"], e["worker"], e["trigger"][0]) for e in handler.module.SEEN if e["topic"] == t]
+                for t in ("orders", "returns")}
+    assert by_topic == {
+        "orders": [(f"orders-{i}", 0, "kafka-cluster") for i in range(3)],
+        "returns": [(f"returns-{i}", 1, "kafka-cluster") for i in range(3)],
+    }
+    assert streams.committed("orders", "g", 0) == streams.committed("returns", "g", 0) == 4

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import time
 import urllib.request
 
@@ -75,10 +76,18 @@ def test_each_function_in_its_own_process_with_its_env(bundles, settings, backen
         wait_for(lambda: len(processed(backend)) == 20, what="20 records processed")
 
 
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def test_a_crashing_function_is_restarted_and_the_others_keep_running(bundles, settings, backend):
-    with LocalRuntime(bundles / "procs", settings, restart_backoff_s=0.2) as runtime:
+    base = free_port()
+    with LocalRuntime(bundles / "procs", settings, http_port_base=base, restart_backoff_s=0.2) as runtime:
         before = runtime.status()
         port = web_port(runtime)
+        assert port == base
         with pytest.raises(OSError):
             get_json(port, "/crash")
         wait_for(lambda: runtime.status()["web"].restarts == 1 and runtime.status()["web"].ready, what="restart")
