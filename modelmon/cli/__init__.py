@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from modelmon.errors import ModelmonError
 
-COMMANDS: list[str] = ["artifacts", "run"]
+COMMANDS: list[str] = ["artifacts", "deploy", "run"]
 
 
 def build_parser() -> argparse.ArgumentParser:

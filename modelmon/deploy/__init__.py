@@ -1,0 +1,46 @@
+"""Packaging and deployment: the Nuclio config schema, per-project rendering, dashboard deploys."""
+
+from __future__ import annotations
+
+from modelmon.deploy.dashboard import (
+    DeploymentFailed,
+    FunctionState,
+    check_dashboard_url,
+    delete_function,
+    deploy_all,
+    deploy_function,
+    function_state,
+)
+from modelmon.deploy.render import (
+    FunctionTemplate,
+    RenderedFunction,
+    deployed_name,
+    kafka_topic,
+    load_templates,
+    render_app,
+    render_bundle,
+    render_function,
+    write_configs,
+)
+from modelmon.deploy.schema import check_config, validate_config
+
+__all__ = [
+    "DeploymentFailed",
+    "FunctionState",
+    "FunctionTemplate",
+    "RenderedFunction",
+    "check_config",
+    "check_dashboard_url",
+    "delete_function",
+    "deploy_all",
+    "deploy_function",
+    "deployed_name",
+    "function_state",
+    "kafka_topic",
+    "load_templates",
+    "render_app",
+    "render_bundle",
+    "render_function",
+    "validate_config",
+    "write_configs",
+]

@@ -1,0 +1,242 @@
+"""Rendering the committed ``function.yaml`` files into one project's Nuclio function configs.
+
+The committed files describe the ``default`` project. Rendering a project rewrites what depends on
+it — the deployed name (``<project>-<function>``), the project label, ``MODELMON_*`` env, stream
+paths (from :class:`~modelmon.paths.ProjectPaths`), one consumer group per function, the cron
+interval (the base period) — and optionally swaps every ``v3ioStream`` trigger for a
+``kafka-cluster`` one. Every rendered config is checked against :mod:`modelmon.deploy.schema`.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from modelmon.config import ENV_APP_CLASS, ENV_APP_KWARGS, ENV_APP_NAME, Settings
+from modelmon.deploy.schema import check_config
+from modelmon.errors import ConfigError
+from modelmon.paths import ProjectPaths, check_name
+from modelmon.runtime.spec import find_function_files
+
+PROJECT_LABEL = "nuclio.io/project-name"
+FUNCTION_LABEL = "modelmon.io/function"
+_STREAM = re.compile(r"^projects/(?P<project>[^/]+)/model-endpoints/(?P<rest>.+)$")
+_KAFKA_TOPIC = re.compile(r"[^A-Za-z0-9._-]")
+
+
+@dataclasses.dataclass(frozen=True)
+class FunctionTemplate:
+    """A committed ``function.yaml``: its function name and parsed config."""
+
+    name: str
+    source: Path
+    config: Mapping[str, Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class RenderedFunction:
+    """One function's config for one project, ready for nuctl or the dashboard."""
+
+    function: str  # the bundle's name for it ("controller", "stream", ...)
+    name: str  # the deployed Nuclio name ("<project>-<function>")
+    project: str
+    config: dict[str, Any]
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.config, sort_keys=False, default_flow_style=False)
+
+
+def load_templates(bundle_dir: Path | str, names: Iterable[str] | None = None) -> list[FunctionTemplate]:
+    """The bundle's committed function configs (or only ``names``), by function name."""
+    templates: dict[str, FunctionTemplate] = {}
+    for path in find_function_files(Path(bundle_dir)):
+        try:
+            config = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError(f"{path}: cannot read function.yaml ({exc})") from None
+        name = (config or {}).get("metadata", {}).get("name") if isinstance(config, dict) else None
+        if not isinstance(name, str) or not name:
+            raise ConfigError(f"{path}: metadata.name is missing")
+        if name in templates:
+            raise ConfigError(f"{path}: function {name!r} is also defined in {templates[name].source}")
+        templates[name] = FunctionTemplate(name=name, source=path, config=config)
+    if not templates:
+        raise ConfigError(f"{bundle_dir}: no function.yaml found (looked at the root and two levels below)")
+    if names is None:
+        return [templates[n] for n in sorted(templates)]
+    wanted = list(dict.fromkeys(names))
+    unknown = [n for n in wanted if n not in templates]
+    if unknown:
+        raise ValueError(f"function: no function named {', '.join(unknown)} (known: {', '.join(sorted(templates))})")
+    return [templates[n] for n in wanted]
+
+
+def deployed_name(project: str, function: str) -> str:
+    """The Nuclio function name of ``function`` in ``project`` (DNS-1123: lower case, '-')."""
+    return re.sub(r"[^a-z0-9-]", "-", f"{project}-{function}".lower()).strip("-")
+
+
+def kafka_topic(stream_path: str) -> str:
+    """The Kafka topic standing for a V3IO stream path (Kafka topics cannot hold '/').
+
+    >>> kafka_topic("projects/p1/model-endpoints/stream")
+    'projects.p1.model-endpoints.stream'
+    """
+    return _KAFKA_TOPIC.sub(".", stream_path.strip("/").replace("/", "."))
+
+
+def render_function(
+    template: FunctionTemplate,
+    settings: Settings,
+    *,
+    kafka_brokers: Sequence[str] = (),
+    image: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> RenderedFunction:
+    """``template`` rendered for ``settings.project`` (see the module docstring)."""
+    config = copy.deepcopy(dict(template.config))
+    name = deployed_name(settings.project, template.name)
+    metadata = config.setdefault("metadata", {})
+    metadata["name"] = name
+    labels = metadata.setdefault("labels", {})
+    labels[PROJECT_LABEL] = settings.project
+    labels[FUNCTION_LABEL] = template.name
+    spec = config.setdefault("spec", {})
+    set_env(spec, {**settings.to_env(), **(env or {})})
+    if image:
+        spec.setdefault("build", {})["baseImage"] = image
+    paths = ProjectPaths(settings.project)
+    for trigger_name, trigger in list((spec.get("triggers") or {}).items()):
+        kind = trigger.get("kind")
+        if kind == "cron":
+            attributes = trigger.setdefault("attributes", {})
+            attributes.pop("schedule", None)
+            attributes["interval"] = f"{settings.base_period_minutes}m"
+        elif kind == "v3ioStream":
+            stream = _project_stream(trigger, paths, template, trigger_name)
+            _set_stream(trigger, stream, template.name)
+            if kafka_brokers:
+                spec["triggers"][trigger_name] = to_kafka(trigger, stream, kafka_brokers)
+    rendered = RenderedFunction(function=template.name, name=name, project=settings.project, config=config)
+    check_config(config, f"{template.source} rendered for project {settings.project!r}")
+    return rendered
+
+
+def render_app(
+    template: FunctionTemplate,
+    settings: Settings,
+    app_name: str,
+    class_path: str,
+    *,
+    kwargs: Mapping[str, Any] | None = None,
+    kafka_brokers: Sequence[str] = (),
+    image: str | None = None,
+    requirements: Sequence[str] = (),
+    handler: str | None = None,
+) -> RenderedFunction:
+    """A monitoring-app function named ``app_name`` running ``class_path``, built from an app template."""
+    check_name(app_name, "name")
+    paths = ProjectPaths(settings.project)
+    app_template = copy.deepcopy(dict(template.config))
+    for trigger in (app_template.get("spec", {}).get("triggers") or {}).values():
+        if trigger.get("kind") == "v3ioStream":
+            container, _, stream_path = paths.app_stream(app_name).partition("/")
+            trigger.setdefault("attributes", {}).update(containerName=container, streamPath=stream_path)
+    if handler:
+        app_template.setdefault("spec", {})["handler"] = handler
+    if requirements:
+        commands = app_template.setdefault("spec", {}).setdefault("build", {}).setdefault("commands", [])
+        commands.append("pip install " + " ".join(requirements))
+    app_env = {ENV_APP_NAME: app_name, ENV_APP_CLASS: class_path, ENV_APP_KWARGS: json.dumps(dict(kwargs or {}))}
+    named = FunctionTemplate(name=app_name, source=template.source, config=app_template)
+    return render_function(named, settings, kafka_brokers=kafka_brokers, image=image, env=app_env)
+
+
+def render_bundle(
+    bundle_dir: Path | str,
+    settings: Settings,
+    *,
+    functions: Iterable[str] | None = None,
+    kafka_brokers: Sequence[str] = (),
+    image: str | None = None,
+) -> list[RenderedFunction]:
+    """Every committed function (or only ``functions``) rendered for ``settings.project``."""
+    return [
+        render_function(t, settings, kafka_brokers=kafka_brokers, image=image)
+        for t in load_templates(bundle_dir, functions)
+    ]
+
+
+def write_configs(rendered: Iterable[RenderedFunction], output_dir: Path | str) -> list[Path]:
+    """Write ``<output_dir>/<function>/function.yaml`` for each config (nuctl's ``--file``)."""
+    written = []
+    for function in rendered:
+        target = Path(output_dir) / function.function / "function.yaml"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(function.to_yaml(), encoding="utf-8")
+        written.append(target)
+    return written
+
+
+def set_env(spec: dict[str, Any], values: Mapping[str, str]) -> None:
+    """Set plain ``spec.env`` entries by name, replacing same-named ones (secret refs included)."""
+    entries = [e for e in spec.get("env") or [] if e.get("name") not in values]
+    entries.extend({"name": k, "value": str(v)} for k, v in values.items())
+    spec["env"] = entries
+
+
+def to_kafka(trigger: Mapping[str, Any], stream: str, brokers: Sequence[str]) -> dict[str, Any]:
+    """The ``kafka-cluster`` trigger reading the topic that stands for ``stream``."""
+    attributes = trigger.get("attributes") or {}
+    kafka: dict[str, Any] = {
+        "kind": "kafka-cluster",
+        "attributes": {
+            "brokers": list(brokers),
+            "topics": [kafka_topic(stream)],
+            "consumerGroup": attributes["consumerGroup"],
+            "initialOffset": attributes.get("seekTo", "earliest"),
+            "sessionTimeout": "10s",
+            "heartbeatInterval": "3s",
+            "workerAllocationMode": "static",
+        },
+    }
+    for field in ("numWorkers", "maxWorkers"):
+        if field in trigger:
+            kafka[field] = trigger[field]
+    return kafka
+
+
+def _project_stream(trigger: Mapping[str, Any], paths: ProjectPaths, template: FunctionTemplate, name: str) -> str:
+    attributes = trigger.get("attributes") or {}
+    container, stream_path = attributes.get("containerName"), attributes.get("streamPath")
+    if not (isinstance(container, str) and isinstance(stream_path, str)):
+        raise ConfigError(f"{template.source}: trigger {name!r} needs attributes.containerName and streamPath")
+    full = f"{container.strip('/')}/{stream_path.strip('/')}"
+    match = _STREAM.match(full)
+    if not match:
+        raise ConfigError(f"{template.source}: trigger {name!r} reads {full!r}, not a project model-endpoints stream")
+    return f"projects/{paths.project}/model-endpoints/{match['rest']}"
+
+
+def _set_stream(trigger: dict[str, Any], stream: str, function: str) -> None:
+    container, _, stream_path = stream.partition("/")
+    attributes = trigger.setdefault("attributes", {})
+    attributes.update(containerName=container, streamPath=stream_path, consumerGroup=function)
+
+
+def default_bundle_dir(cwd: Path | str = ".") -> Path:
+    """The bundle to render: ``cwd`` if it holds a root ``function.yaml``, else the checkout of modelmon."""
+    here = Path(cwd).resolve()
+    if (here / "function.yaml").is_file():
+        return here
+    checkout = Path(__file__).resolve().parents[2]
+    if (checkout / "function.yaml").is_file():
+        return checkout
+    raise ConfigError(f"{here}: no function.yaml here; pass the bundle directory")
