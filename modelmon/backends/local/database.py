@@ -124,6 +124,8 @@ class Database:
             with _ErrorTranslation(self.path):
                 _check_store(conn, self.path)
                 conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA wal_autocheckpoint=10000")  # checkpoint every ~40 MB of WAL, not every 4 MB
+                conn.execute("PRAGMA journal_size_limit=67108864")
                 conn.execute("PRAGMA synchronous=NORMAL")  # consistent after a kill; durable except on power loss
                 conn.execute("PRAGMA cache_size=-32768")
                 conn.execute("PRAGMA temp_store=MEMORY")

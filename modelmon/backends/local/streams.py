@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import functools
 import hashlib
 import sqlite3
 import threading
@@ -24,6 +25,7 @@ HOUR_MS = 3_600_000
 _CACHED_CHUNKS = 16
 
 
+@functools.lru_cache(maxsize=65536)  # a batch repeats a few keys (endpoint ids) many times
 def shard_for_key(partition_key: str, shards: int) -> int:
     """The shard of ``partition_key``: MD5 ranges split evenly, as Kinesis does; same in every process.
 
