@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sqlite3
+import threading
 
 import pandas as pd
 import pytest
@@ -141,4 +142,24 @@ def test_a_forked_child_reconnects_instead_of_sharing_the_parents_connection(tmp
     backend.streams.put_records("s", [OutRecord(b"from parent", shard=0)])
     assert backend.kv.get("t", "child")["pid"] == child.pid
     assert [r.data for r in backend.streams.read("s", 0, 1)] == [b"from child", b"from parent"]
+    backend.close()
+
+
+def test_one_backend_shared_by_threads_loses_no_update(tmp_path):
+    backend = open_local_backend(tmp_path)
+    backend.streams.create("s", shards=2)
+
+    def work(n: int) -> None:
+        for i in range(100):
+            backend.kv.update("t", "counter", increment={"n": 1})
+            backend.streams.put_records("s", [OutRecord(b"%d-%d" % (n, i), partition_key=str(n))])
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert backend.kv.get("t", "counter") == {"n": 400}
+    records = [r for shard in (0, 1) for r in backend.streams.read("s", shard, 1, limit=1000)]
+    assert sorted(r.data for r in records) == sorted(b"%d-%d" % (n, i) for n in range(4) for i in range(100))
     backend.close()
