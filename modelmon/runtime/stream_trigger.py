@@ -3,7 +3,8 @@
 Nuclio's semantics, kept so that what passes locally passes on Nuclio: one consumer group per
 trigger; worker ``i`` of ``n`` owns shards ``i, i+n, ...``; a group without a committed offset
 starts at ``seekTo`` (that start is committed at once, so a restart resumes from it); one record
-per handler call; the offset is committed only after the handler returned. A handler exception
+per handler call; the offset is committed only after the handler returned (once per page of records
+and at least every 0.5 s, as Nuclio marks offsets and commits them periodically). A handler exception
 is retried with backoff; after ``max_retries`` failed deliveries the record goes to the
 dead-letter stream with the error and the trigger commits past it.
 """
@@ -29,6 +30,7 @@ from modelmon.timeutil import now_ms
 T = TypeVar("T")
 _log = logging.getLogger(__name__)
 Assignment = tuple[str, int]  # (stream path, shard)
+COMMIT_INTERVAL_S = 0.5
 
 
 class DeadLetterSink:
@@ -120,16 +122,9 @@ class StreamTrigger:
                 for path, shard in assignments:
                     if self._stop.is_set():
                         break
-                    records = self._backend(
-                        lambda p=path, s=shard: self.streams.read(p, s, positions[(p, s)], self.source.read_batch)
-                    )
-                    for record in records:
-                        if self._stop.is_set() or not self._deliver(worker, path, record):
-                            break
-                        positions[(path, shard)] = record.sequence + 1
-                        self._backend(lambda p=path, r=record: self.streams.commit(
-                            p, self.source.group, r.shard, r.sequence + 1))
-                        busy = True
+                    start = positions[(path, shard)]
+                    positions[(path, shard)] = self._consume_page(worker, path, shard, start)
+                    busy = busy or positions[(path, shard)] != start
                 if not busy:
                     self._stop.wait(self.source.poll_ms / 1000)
         except _Stopping:
@@ -137,6 +132,28 @@ class StreamTrigger:
         except BaseException as exc:
             _log.exception("stream trigger %s of %s stopped", self.trigger.name, self.trigger.function)
             self._on_fatal(exc)
+
+    def _consume_page(self, worker: Worker, path: str, shard: int, position: int) -> int:
+        """Deliver one page of records from ``position``; return the position after the last one handled.
+
+        The offset is committed after the handler returned: at the end of the page, and at least every
+        :data:`COMMIT_INTERVAL_S` within it (so a crash redelivers at most that much work).
+        """
+        records = self._backend(lambda: self.streams.read(path, shard, position, self.source.read_batch))
+        handled, committed_at = position, time.monotonic()
+        for record in records:
+            if self._stop.is_set() or not self._deliver(worker, path, record):
+                break
+            handled = record.sequence + 1
+            if time.monotonic() - committed_at >= COMMIT_INTERVAL_S:
+                self._commit(path, shard, handled)
+                committed_at = time.monotonic()
+        if handled != position:
+            self._commit(path, shard, handled)
+        return handled
+
+    def _commit(self, path: str, shard: int, position: int) -> None:
+        self._backend(lambda: self.streams.commit(path, self.source.group, shard, position))
 
     def _start_position(self, path: str, shard: int) -> int:
         committed = self.streams.committed(path, self.source.group, shard)
