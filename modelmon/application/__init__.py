@@ -1,14 +1,27 @@
-"""The monitoring-application SDK: base class, context and the runner."""
+"""The monitoring-application SDK: base class, context, runner, artifacts and thresholds."""
 
 from __future__ import annotations
 
+from modelmon.application.artifacts import (
+    ArtifactInfo,
+    ObjectStoreArtifactSink,
+    check_artifact_name,
+    list_artifacts,
+)
 from modelmon.application.base import ModelMonitoringApplicationBase, normalise_output, run_application
-from modelmon.application.context import FeatureStats, MonitoringApplicationContext
+from modelmon.application.context import ArtifactSink, FeatureStats, MonitoringApplicationContext
+from modelmon.application.thresholds import Thresholds
 
 __all__ = [
+    "ArtifactInfo",
+    "ArtifactSink",
     "FeatureStats",
     "ModelMonitoringApplicationBase",
     "MonitoringApplicationContext",
+    "ObjectStoreArtifactSink",
+    "Thresholds",
+    "check_artifact_name",
+    "list_artifacts",
     "normalise_output",
     "run_application",
 ]
