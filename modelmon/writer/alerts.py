@@ -1,0 +1,46 @@
+"""A small alert hook: the writer calls a notifier for every result that reaches ``detected``."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Protocol
+
+from modelmon.backends.base import KV
+
+
+@dataclasses.dataclass(frozen=True)
+class Alert:
+    """Result ``result_name`` of ``app_name`` detected a problem in window ``[start_ms, end_ms)``."""
+
+    endpoint_id: str
+    app_name: str
+    result_name: str
+    value: float
+    kind: int
+    start_ms: int
+    end_ms: int
+    extra_data: dict
+
+    @property
+    def key(self) -> str:
+        """One alert per result and window: a redelivered event raises the same alert again, not a new one."""
+        return f"{self.endpoint_id}.{self.app_name}.{self.result_name}.{self.end_ms}"
+
+
+class Notifier(Protocol):
+    def notify(self, alert: Alert) -> None:
+        """Deliver ``alert``; called at least once per detected result and window."""
+
+
+class KVAlertLog:
+    """Keeps alerts as KV items (``paths.alerts_table``), for the CLI, dashboards or a poller."""
+
+    def __init__(self, kv: KV, table: str) -> None:
+        self._kv = kv
+        self._table = table
+
+    def notify(self, alert: Alert) -> None:
+        item = dataclasses.asdict(alert)
+        item["extra_data"] = json.dumps(alert.extra_data)
+        self._kv.put(self._table, alert.key, item)

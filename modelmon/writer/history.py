@@ -1,0 +1,48 @@
+"""Result and metric history in the TSDB: one row per (endpoint, app, name, window end).
+
+A row's time is the window's end and its labels name it, so a redelivered writer event replaces
+its rows instead of adding new ones. All results of an event go in one write, all metrics in another.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from modelmon.backends.base import TSDB
+from modelmon.events import WriterEvent
+from modelmon.paths import ProjectPaths
+
+RESULT_LABELS = ("endpoint_id", "app_name", "result_name")
+METRIC_LABELS = ("endpoint_id", "app_name", "metric_name")
+
+
+class HistoryWriter:
+    """Appends each writer event's results and metrics to their TSDB tables."""
+
+    def __init__(self, tsdb: TSDB, paths: ProjectPaths) -> None:
+        self._tsdb = tsdb
+        self._results = paths.app_results_tsdb
+        self._metrics = paths.metrics_tsdb
+        tsdb.create_table(self._results)
+        tsdb.create_table(self._metrics)
+
+    def write(self, event: WriterEvent) -> None:
+        if event.results:
+            self._tsdb.write(self._results, pd.DataFrame({
+                "time": event.end_ms,
+                "endpoint_id": event.endpoint_id,
+                "app_name": event.app_name,
+                "result_name": [r.name for r in event.results],
+                "value": [r.value for r in event.results],
+                "status": [int(r.status) for r in event.results],
+                "kind": [int(r.kind) for r in event.results],
+                "start_ms": event.start_ms,
+            }), labels=list(RESULT_LABELS))
+        if event.metrics:
+            self._tsdb.write(self._metrics, pd.DataFrame({
+                "time": event.end_ms,
+                "endpoint_id": event.endpoint_id,
+                "app_name": event.app_name,
+                "metric_name": [m.name for m in event.metrics],
+                "value": [m.value for m in event.metrics],
+            }), labels=list(METRIC_LABELS))

@@ -1,0 +1,91 @@
+"""The latest result per endpoint/app/result in KV, and the endpoint's drift status.
+
+Both are compare-and-set updates, so windows arriving out of order or twice never move either
+back in time: a result item is only replaced by a window ending at or after the stored one, and the
+drift status is the highest status among the results of the endpoint's latest window.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from modelmon.backends.base import KV, Cond, Op
+from modelmon.errors import BackendUnavailable
+from modelmon.events import WriterEvent
+from modelmon.paths import ProjectPaths
+from modelmon.results import ModelMonitoringApplicationResult
+
+_RETRIES = 5
+
+
+def result_key(endpoint_id: str, app_name: str, result_name: str) -> str:
+    return f"{endpoint_id}.{app_name}.{result_name}"
+
+
+class LatestResults:
+    """Keeps KV ``app_results_table`` and the endpoints' ``drift_status`` up to date."""
+
+    def __init__(self, kv: KV, paths: ProjectPaths) -> None:
+        self._kv = kv
+        self._results = paths.app_results_table
+        self._endpoints = paths.endpoints_table
+
+    def write(self, event: WriterEvent, now_ms: int) -> int:
+        """Store each result of ``event`` unless a later window is stored; how many were stored."""
+        return sum(self._write_one(event, result, now_ms) for result in event.results)
+
+    def _write_one(self, event: WriterEvent, result: ModelMonitoringApplicationResult, now_ms: int) -> bool:
+        key = result_key(event.endpoint_id, event.app_name, result.name)
+        item = {
+            "endpoint_id": event.endpoint_id,
+            "app_name": event.app_name,
+            "result_name": result.name,
+            "value": result.value,
+            "status": int(result.status),
+            "kind": int(result.kind),
+            "extra_data": json.dumps(result.extra_data),
+            "start_ms": event.start_ms,
+            "end_ms": event.end_ms,
+            "updated_ms": now_ms,
+        }
+        for _ in range(_RETRIES):
+            if self._kv.update(self._results, key, item, condition=(Cond("end_ms", Op.LE, event.end_ms),),
+                               create=False):
+                return True
+            if self._kv.update(self._results, key, item, condition=(Cond.not_exists("end_ms"),)):
+                return True
+            stored = self._kv.get(self._results, key)
+            if stored is not None and isinstance(stored.get("end_ms"), int) and stored["end_ms"] > event.end_ms:
+                return False  # a later window is already stored
+        raise BackendUnavailable(f"result {key!r}: the stored item kept changing; giving up after {_RETRIES} tries")
+
+    def update_drift_status(self, event: WriterEvent) -> int | None:
+        """Raise the endpoint's drift status to this window's highest, or reset it for a newer window.
+
+        Returns the status stored, or ``None`` when nothing changed (older window, no results, or
+        no such endpoint).
+        """
+        if not event.results:
+            return None
+        status = max(int(r.status) for r in event.results)
+        for _ in range(_RETRIES):
+            item = self._kv.get(self._endpoints, event.endpoint_id)
+            if item is None:
+                return None
+            end, current = item.get("drift_status_end_ms"), item.get("drift_status")
+            newer = end is None or event.end_ms > end
+            if not newer and not (event.end_ms == end and current is not None and status > current):
+                return None
+            condition = (_same(item, "drift_status_end_ms"), _same(item, "drift_status"))
+            if self._kv.update(self._endpoints, event.endpoint_id,
+                               {"drift_status": status, "drift_status_end_ms": event.end_ms},
+                               condition=condition, create=False):
+                return status
+        raise BackendUnavailable(f"endpoint {event.endpoint_id!r}: drift status kept changing; giving up")
+
+
+def _same(item: Mapping[str, Any], attr: str) -> Cond:
+    """The condition that ``attr`` still holds what ``item`` had (or is still absent)."""
+    return Cond.eq(attr, item[attr]) if attr in item else Cond.not_exists(attr)

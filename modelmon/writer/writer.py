@@ -1,0 +1,94 @@
+"""The writer: stores what applications found, one writer event at a time, idempotently.
+
+Per event: history rows in the TSDB (results, metrics), the latest result items and the endpoint's
+drift status in KV, a failure item when the app raised, and an alert per ``detected`` result.
+Every write is keyed by the window, so a redelivered event leaves the same state.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from modelmon.backends.base import Backend
+from modelmon.dead_letters import DeadLetters
+from modelmon.errors import InvalidEvent
+from modelmon.events import WriterEvent
+from modelmon.paths import ProjectPaths
+from modelmon.results import ResultStatusApp
+from modelmon.timeutil import now_ms
+from modelmon.writer.alerts import Alert, KVAlertLog, Notifier
+from modelmon.writer.history import HistoryWriter
+from modelmon.writer.latest import LatestResults
+
+log = logging.getLogger(__name__)
+FUNCTION_NAME = "model-monitoring-writer"
+
+
+def failure_key(endpoint_id: str, app_name: str, start_ms: int) -> str:
+    return f"{endpoint_id}.{app_name}.{start_ms}"
+
+
+class ResultWriter:
+    """Writes writer events of one project to KV and TSDB."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        paths: ProjectPaths,
+        *,
+        notifiers: Sequence[Notifier] | None = None,
+        clock: Callable[[], int] = now_ms,
+    ) -> None:
+        self._backend = backend
+        self._paths = paths
+        self._clock = clock
+        self._history = HistoryWriter(backend.tsdb, paths)
+        self._latest = LatestResults(backend.kv, paths)
+        self._notifiers = list(notifiers) if notifiers is not None else [KVAlertLog(backend.kv, paths.alerts_table)]
+        self._dead_letters = DeadLetters(backend.streams, paths.dead_letter_stream, function=FUNCTION_NAME)
+
+    def handle(self, body: bytes | str | dict[str, Any], *, shard: int | None = None,
+               sequence: int | None = None) -> WriterEvent | None:
+        """Store one writer event; ``None`` when it was unreadable and went to the dead-letter stream."""
+        try:
+            event = WriterEvent.from_body(body)
+            if event.project != self._paths.project:
+                raise InvalidEvent(f"writer event of project {event.project!r} reached project "
+                                   f"{self._paths.project!r}")
+        except InvalidEvent as exc:
+            payload = body if isinstance(body, bytes) else (
+                body.encode() if isinstance(body, str) else json.dumps(body, default=str).encode())
+            self._dead_letters.send(source=self._paths.writer_stream, reason=exc.reason, payload=payload,
+                                    time_ms=self._clock(), shard=shard, sequence=sequence)
+            log.warning("writer event dead-lettered: %s", exc.reason)
+            return None
+        self.write(event)
+        return event
+
+    def write(self, event: WriterEvent) -> None:
+        if event.error is not None:
+            self._record_failure(event)
+            return
+        self._history.write(event)
+        self._latest.write(event, self._clock())
+        self._latest.update_drift_status(event)
+        for result in event.results:
+            if result.status == ResultStatusApp.detected:
+                alert = Alert(event.endpoint_id, event.app_name, result.name, result.value, int(result.kind),
+                              event.start_ms, event.end_ms, result.extra_data)
+                for notifier in self._notifiers:
+                    notifier.notify(alert)
+
+    def _record_failure(self, event: WriterEvent) -> None:
+        self._backend.kv.put(self._paths.app_failures_table, failure_key(event.endpoint_id, event.app_name,
+                                                                          event.start_ms), {
+            "endpoint_id": event.endpoint_id,
+            "app_name": event.app_name,
+            "start_ms": event.start_ms,
+            "end_ms": event.end_ms,
+            "error": event.error,
+            "time_ms": self._clock(),
+        })

@@ -1,0 +1,3 @@
+"""The writer function: stores monitoring results (see ``modelmon.writer``)."""
+
+from __future__ import annotations

@@ -1,0 +1,42 @@
+"""Nuclio glue of the writer function: one writer event per call (or a list when batching).
+
+Unreadable events go to the dead-letter stream; a backend failure raises so the platform
+redelivers the event, which the writer's keyed, conditional writes make harmless.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import nuclio_sdk
+
+from modelmon.backends import make_backend
+from modelmon.config import Settings
+from modelmon.paths import ProjectPaths
+from modelmon.writer import ResultWriter
+
+
+def init_context(context: nuclio_sdk.Context) -> None:
+    settings = Settings.from_env()
+    backend = make_backend(settings)
+    context.user_data.writer = ResultWriter(backend, ProjectPaths(settings.project))
+    set_callback = getattr(context.platform, "set_termination_callback", None)
+    if callable(set_callback):  # the test Platform has no such hook
+        set_callback(backend.close)
+
+
+def handler(context: nuclio_sdk.Context, event: nuclio_sdk.Event | list[nuclio_sdk.Event]) -> dict[str, Any]:
+    writer: ResultWriter = context.user_data.writer
+    totals = {"events": 0, "results": 0, "metrics": 0, "failures": 0, "dead_lettered": 0}
+    for one in event if isinstance(event, list) else [event]:
+        shard = one.shard_id if isinstance(one.shard_id, int) else None
+        sequence = one.offset if shard is not None and isinstance(one.offset, int) else None
+        written = writer.handle(one.body, shard=shard, sequence=sequence)
+        if written is None:
+            totals["dead_lettered"] += 1
+            continue
+        totals["events"] += 1
+        totals["results"] += len(written.results)
+        totals["metrics"] += len(written.metrics)
+        totals["failures"] += written.error is not None
+    return totals
