@@ -17,6 +17,8 @@ import functools
 import pathlib
 from collections.abc import Callable, Iterator
 
+from v3io_server.stack import v3io_backend
+
 from modelmon.backends.base import Backend
 from modelmon.backends.local import open_local_backend
 
@@ -32,4 +34,5 @@ def local_backend(scratch: pathlib.Path) -> Iterator[Opener]:
 
 BACKENDS: dict[str, BackendFactory] = {
     "local": local_backend,
+    "v3io": v3io_backend,  # the real v3io / v3io_frames clients against the in-repo protocol servers
 }

@@ -3,7 +3,8 @@
 The subset the platform documents and modelmon (and storey) send:
 
 - conditions / filters: ``a == 1 AND (b != 'x' OR NOT exists(c))``, comparisons ``== != < <= > >=``,
-  ``exists(a)``, ``not exists(a)``, literals (numbers, ``'text'`` or ``"text"``, ``true``/``false``);
+  ``exists(a)``, ``not exists(a)``, literals (numbers, ``'text'`` or ``"text"``, ``true``/``false``,
+  ``blob('<base64>')``);
   a comparison with a missing attribute is false.
 - updates: ``SET a = a + 1; b = if_not_exists(b, 0) + 2.5; REMOVE c`` (``SET`` optional).
 
@@ -12,6 +13,7 @@ Strings are not escaped: a literal is quoted with whichever quote it does not co
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -158,6 +160,14 @@ class _Parser:
         kind, tok = self.take()
         if kind == "lit":
             return lambda attrs: tok
+        if kind == "name" and tok.lower() == "blob":
+            self.expect_op("(")
+            kind2, encoded = self.take()
+            if kind2 != "lit" or not isinstance(encoded, str):
+                raise ExpressionError("blob() takes a base64 text")
+            self.expect_op(")")
+            data = base64.b64decode(encoded)
+            return lambda attrs: data
         if kind == "name" and tok.lower() == "if_not_exists":
             self.expect_op("(")
             kind2, name = self.take()

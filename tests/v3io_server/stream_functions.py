@@ -83,9 +83,11 @@ def put_records(store: Store, path: str, body: dict[str, Any], rejected: set[int
 
 
 def _shard(store: Store, path: str) -> Shard:
+    """The shard at ``path``, with records past the stream's retention already purged."""
     shard = store.shard_of(path)
     if shard is None:
         raise not_found(path)
+    store.trim(store.stream(path.rpartition("/")[0]))
     return shard
 
 

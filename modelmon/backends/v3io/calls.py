@@ -27,6 +27,8 @@ TRANSIENT_STATUS = frozenset({429, 502, 503, 504})
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (ConnectionError, TimeoutError, http.client.HTTPException)
 #: V3IO answers a ConditionExpression that evaluated to false with HTTP 400 and this error code.
 CONDITION_FALSE_CODE = 16777244
+#: The container of paths that do not name one (MLRun keeps model-monitoring tables in "users").
+DEFAULT_CONTAINER = "users"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,10 +49,17 @@ class RetryPolicy:
 
 
 def split_path(path: str) -> tuple[str, str]:
-    """``"users/pipelines/p/t"`` → ``("users", "pipelines/p/t")``: the first segment is the container."""
-    if not isinstance(path, str) or "/" not in path.strip("/"):
+    """``"users/pipelines/p/t"`` → ``("users", "pipelines/p/t")``: the first segment is the container.
+
+    A single-segment name (``"t1"``) lives in :data:`DEFAULT_CONTAINER`.
+    """
+    if not isinstance(path, str) or not path.strip("/"):
         raise ValueError(f"V3IO path {path!r} must be '<container>/<path>'")
-    parts = path.strip("/").split("/")
+    if path.startswith("/") or "\\" in path or "\0" in path:
+        raise ValueError(f"V3IO path {path!r} must be relative ('<container>/<path>'), without '\\'")
+    parts = path.rstrip("/").split("/")
+    if len(parts) == 1:
+        parts.insert(0, DEFAULT_CONTAINER)
     if any(p in ("", ".", "..") for p in parts):
         raise ValueError(f"V3IO path {path!r} has an empty, '.' or '..' segment")
     return parts[0], "/".join(parts[1:])
@@ -69,7 +78,7 @@ def is_condition_false(response: Any) -> bool:
     return response.status_code == 400 and error_code(response) == CONDITION_FALSE_CODE
 
 
-def _message(response: Any) -> str:
+def error_message(response: Any) -> str:
     try:
         return str(json.loads(response.body).get("ErrorMessage") or "")[:300]
     except (ValueError, TypeError, AttributeError):
@@ -99,7 +108,7 @@ class V3ioCalls:
             else:
                 if response.status_code not in TRANSIENT_STATUS:
                     return response
-                cause, failure = f"HTTP {response.status_code} {_message(response)}", None
+                cause, failure = f"HTTP {response.status_code} {error_message(response)}", None
             delay = next(delays, None)
             if delay is None:
                 raise BackendUnavailable(f"V3IO {what}: still failing after {self.policy.attempts} tries ({cause})") \
@@ -123,4 +132,4 @@ def check(response: Any, what: str, ok: tuple[int, ...] = (200, 204)) -> Any:
         return response
     if response.status_code == 404:
         raise NotFound(f"V3IO {what}: not found")
-    raise BackendError(f"V3IO {what}: HTTP {response.status_code} {_message(response)}")
+    raise BackendError(f"V3IO {what}: HTTP {response.status_code} {error_message(response)}")

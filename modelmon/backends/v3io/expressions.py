@@ -2,8 +2,8 @@
 
 >>> condition_expression([Cond.eq("last_analyzed_ms", 5), Cond.not_exists("lock")])
 'last_analyzed_ms == 5 AND not exists(lock)'
->>> update_expression({"status": "ok", "gone": None}, {"count": 2})
-"SET status = 'ok'; SET count = if_not_exists(count, 0) + 2; REMOVE gone"
+>>> update_expression({"status": "ok", "error": None}, {"count": 2})
+"SET status = 'ok'; SET error = blob(''); SET count = if_not_exists(count, 0) + 2"
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from typing import Any
 from modelmon.backends.base import Cond, Condition, Op
 
 _ATTR = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+#: V3IO has no null: ``None`` is stored as an empty blob (bytes are not otherwise storable values).
+NULL = b""
 
 
 def check_attribute(name: str) -> str:
@@ -40,6 +42,8 @@ def plain(name: str, value: Any) -> Any:
 
 def literal(name: str, value: Any) -> str:
     """``value`` written in an expression. V3IO has no escapes: text is quoted with the quote it lacks."""
+    if value is None:
+        return "blob('')"
     value = plain(name, value)
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -55,7 +59,7 @@ def literal(name: str, value: Any) -> str:
         if '"' not in value:
             return f'"{value}"'
         raise ValueError(f"attribute {name!r}: text holding both ' and \" cannot be written in a V3IO expression")
-    raise TypeError(f"attribute {name!r}: None has no literal")
+    raise TypeError(f"attribute {name!r}: {type(value).__name__} has no literal")
 
 
 def _one(cond: Cond) -> str:
@@ -65,10 +69,8 @@ def _one(cond: Cond) -> str:
             return f"exists({attr})"
         case Op.NOT_EXISTS:
             return f"not exists({attr})"
-        case Op.EQ if cond.value is None:
-            return f"not exists({attr})"
-        case Op.NE if cond.value is None:
-            return f"exists({attr})"
+        case Op.EQ | Op.NE if cond.value is None:  # compares with the stored null, never matches a missing one
+            return f"(exists({attr}) AND {attr} {cond.op.value} blob(''))"
         case Op.EQ | Op.NE | Op.LT | Op.LE | Op.GT | Op.GE:
             return f"{attr} {cond.op.value} {literal(attr, cond.value)}"
     raise ValueError(f"condition {cond!r}: unknown operator {cond.op!r}")
@@ -83,13 +85,12 @@ def condition_expression(condition: Condition) -> str | None:
 
 
 def update_expression(set_: Mapping[str, Any], increment: Mapping[str, Any]) -> str:
-    """``SET`` for values, ``if_not_exists(a, 0) + n`` for increments, ``REMOVE`` for None values."""
-    statements = [f"SET {check_attribute(k)} = {literal(k, v)}" for k, v in set_.items() if v is not None]
+    """``SET`` for values (None as the null blob) and ``if_not_exists(a, 0) + n`` for increments."""
+    statements = [f"SET {check_attribute(k)} = {literal(k, v)}" for k, v in set_.items()]
     for name, amount in increment.items():
         amount = plain(name, amount)
         if isinstance(amount, bool) or not isinstance(amount, int | float):
             raise TypeError(f"increment of {name!r} must be a number, not {type(amount).__name__}")
         sign, size = ("-", -amount) if amount < 0 else ("+", amount)
         statements.append(f"SET {check_attribute(name)} = if_not_exists({name}, 0) {sign} {literal(name, size)}")
-    statements += [f"REMOVE {check_attribute(k)}" for k, v in set_.items() if v is None]
     return "; ".join(statements)

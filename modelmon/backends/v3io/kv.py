@@ -1,8 +1,8 @@
 """The KV role on V3IO NoSQL tables: PutItem, UpdateItem with condition expressions, GetItem, GetItems.
 
 A conditional update is one UpdateItem (or a merging PutItem when there is nothing to increment or
-remove), so the compare-and-set happens on the platform, atomically. V3IO has no null: an attribute set
-to ``None`` is removed, and ``put`` leaves ``None`` attributes out.
+remove), so the compare-and-set happens on the platform, atomically. V3IO has no null: ``None`` is
+stored as an empty blob and read back as ``None``.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Any
 import v3io.dataplane
 
 from modelmon.backends.base import Cond, Condition, Item, Op
-from modelmon.backends.v3io.calls import V3ioCalls, check, is_condition_false, split_path
-from modelmon.backends.v3io.expressions import condition_expression, plain, update_expression
+from modelmon.backends.v3io.calls import V3ioCalls, check, error_message, is_condition_false, split_path
+from modelmon.backends.v3io.expressions import NULL, condition_expression, plain, update_expression
 
 
 def _check_key(table: str, key: str) -> str:
@@ -25,7 +25,12 @@ def _check_key(table: str, key: str) -> str:
 
 
 def _user_attributes(item: Mapping[str, Any]) -> Item:
-    return {k: v for k, v in item.items() if not k.startswith("__")}
+    return {k: None if v == NULL else v for k, v in item.items() if not k.startswith("__")}
+
+
+def _stored(item: Mapping[str, Any]) -> dict[str, Any]:
+    """Attributes as the client sends them: plain Python scalars, ``None`` as the null blob."""
+    return {k: NULL if v is None else plain(k, v) for k, v in item.items()}
 
 
 class V3ioKV:
@@ -37,7 +42,7 @@ class V3ioKV:
 
     def put(self, table: str, key: str, item: Mapping[str, Any]) -> None:
         container, path = split_path(table)
-        attrs = {k: plain(k, v) for k, v in item.items() if v is not None}
+        attrs = _stored(item)
         response = self._calls.call(f"put {table}/{key}", self._client.kv.put, container, path,
                                     _check_key(table, key), attrs)
         check(response, f"put {table}/{key}")
@@ -54,7 +59,7 @@ class V3ioKV:
     ) -> bool:
         container, path = split_path(table)
         _check_key(table, key)
-        values = {k: plain(k, v) for k, v in (set_ or {}).items()}
+        values = {k: None if v is None else plain(k, v) for k, v in (set_ or {}).items()}
         increment = dict(increment or {})
         conds = [condition] if isinstance(condition, Cond) else list(condition)
         if not create:
@@ -63,14 +68,18 @@ class V3ioKV:
         what = f"update {table}/{key}"
         if not values and not increment:
             return self._touch(table, key, conds, create)
-        if increment or any(v is None for v in values.values()):
+        if increment:
             response = self._calls.call(what, self._client.kv.update, container, path, key,
                                         expression=update_expression(values, increment), condition=where)
         else:  # typed attributes: no quoting limits on text
             response = self._calls.call(what, self._client.kv.update, container, path, key,
-                                        attributes=values, condition=where, update_mode="CreateOrReplaceAttributes")
+                                        attributes=_stored(values), condition=where,
+                                        update_mode="CreateOrReplaceAttributes")
         if is_condition_false(response):
             return False
+        if increment and response.status_code == 400:
+            raise ValueError(f"update of {table}/{key}: V3IO refused the increment of {', '.join(increment)} "
+                             f"(not a number on the item?): {error_message(response)}")
         check(response, what)
         return True
 

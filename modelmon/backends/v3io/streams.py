@@ -76,6 +76,13 @@ class V3ioStream:
         for record in records:
             if not isinstance(record.data, bytes | bytearray):
                 raise TypeError(f"stream {path!r}: record data must be bytes, not {type(record.data).__name__}")
+        explicit = max((r.shard for r in records if r.shard is not None), default=None)
+        if explicit is not None:
+            shards = self.describe(path).shards
+            bad = next((i for i, r in enumerate(records) if r.shard is not None and not 0 <= r.shard < shards), None)
+            if bad is not None:
+                raise ValueError(f"stream {path!r}: record {bad} names shard {records[bad].shard}, but the stream "
+                                 f"has shards 0..{shards - 1}; nothing was put")
         placed: list[tuple[int, int] | None] = [None] * len(records)
         for batch in _batches(records):
             self._put_batch(container, rel, path, records, batch, placed)

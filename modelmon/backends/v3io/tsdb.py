@@ -4,10 +4,14 @@ Tables are created with a 1/s ingestion rate and hourly pre-aggregates (count, s
 last) so Grafana's frames datasource can query them cheaply. A write sends a DataFrame indexed by
 ``(time, *labels)``; a read asks for ``[start, end)`` (frames' ``end`` is inclusive, so ``end - 1``)
 with ``multi_index=True`` and, for aggregates, ``step``/``aggregators``, aligned on ``start``.
+
+V3IO TSDB keeps labels as an unordered map; the order a table's labels were written in (which sets
+the row order of reads) is kept beside the data, in the object ``<table>/.modelmon-labels.json``.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -19,6 +23,7 @@ import v3io_frames
 from modelmon.backends.base import AGGREGATORS
 from modelmon.backends.v3io.calls import split_path
 from modelmon.backends.v3io.expressions import check_attribute, literal
+from modelmon.backends.v3io.objects import V3ioObjectStore
 from modelmon.errors import BackendError, BackendUnavailable, NotFound
 
 RATE = "1/s"
@@ -56,10 +61,26 @@ def filter_expression(filters: Mapping[str, str | Sequence[str]] | None) -> str:
 class FramesTSDB:
     """The ``TSDB`` role; one frames client per V3IO container, created on first use."""
 
-    def __init__(self, client_factory: ClientFactory) -> None:
+    def __init__(self, client_factory: ClientFactory, objects: V3ioObjectStore) -> None:
         self._factory = client_factory
+        self._objects = objects
         self._clients: dict[str, Any] = {}
+        self._labels: dict[str, list[str]] = {}
         self._lock = threading.Lock()
+
+    def _label_order(self, table: str, written: list[str] | None = None) -> list[str]:
+        """The table's labels in the order they were written (recorded on first write)."""
+        known = self._labels.get(table)
+        if written is not None and known != written:
+            self._objects.put_object(f"{table.rstrip('/')}/.modelmon-labels.json", json.dumps(written).encode())
+            self._labels[table] = known = written
+        if known is None:
+            try:
+                known = json.loads(self._objects.get_object(f"{table.rstrip('/')}/.modelmon-labels.json"))
+            except NotFound:
+                return []
+            self._labels[table] = known
+        return list(known)
 
     def _client(self, table: str) -> tuple[Any, str]:
         container, path = split_path(table)
@@ -95,6 +116,7 @@ class FramesTSDB:
             frame[label] = df[label].astype(str).to_numpy()
         frame = frame.set_index(["time", *labels])
         client, path = self._client(table)
+        self._label_order(table, labels)
         try:
             client.write("tsdb", path, frame)
         except v3io_frames.Error as exc:
@@ -128,7 +150,7 @@ class FramesTSDB:
                               filter=filter_expression(filters), **kwargs)
         except v3io_frames.Error as exc:
             raise _translate(f"read {table}", exc) from exc
-        return _to_rows(raw)
+        return _to_rows(raw, self._label_order(table))
 
     def close(self) -> None:
         with self._lock:
@@ -139,7 +161,7 @@ class FramesTSDB:
                 channel.close()
 
 
-def _to_rows(raw: pd.DataFrame) -> pd.DataFrame:
+def _to_rows(raw: pd.DataFrame, order: list[str]) -> pd.DataFrame:
     """Frames' (time, labels...)-indexed frame → columns ``time`` (int ms), labels (text), values."""
     if raw.empty:
         return pd.DataFrame({"time": pd.Series(dtype="int64")})
@@ -151,7 +173,9 @@ def _to_rows(raw: pd.DataFrame) -> pd.DataFrame:
     if pd.api.types.is_datetime64_any_dtype(times):
         frame["time"] = times.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[ms]").astype("int64") \
             if getattr(times.dt, "tz", None) is not None else times.astype("datetime64[ms]").astype("int64")
-    labels = [c for c in frame.columns if c != "time" and frame[c].dtype == object]
+    found = [c for c in frame.columns if c != "time" and frame[c].dtype == object]
+    labels = [c for c in order if c in found] + sorted(c for c in found if c not in order)
     values = [c for c in frame.columns if c != "time" and c not in labels]
+    frame = frame[["time", *labels, *values]]
     frame = frame.dropna(subset=values, how="all") if values else frame
     return frame.sort_values([*labels, "time"], kind="stable", ignore_index=True)
