@@ -27,6 +27,16 @@ from modelmon.results import (
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str) -> object:
+    """The project SDK loads on first use: it imports nuclio-jupyter, which is slow to import."""
+    if name in ("Project", "get_or_create_project"):
+        from modelmon import project
+
+        return getattr(project, name)
+    raise AttributeError(f"module 'modelmon' has no attribute {name!r}")
+
+
 __all__ = [
     "BackendError",
     "BackendUnavailable",
@@ -39,8 +49,10 @@ __all__ = [
     "ModelmonError",
     "MonitoringApplicationContext",
     "NotFound",
+    "Project",
     "ResultKindApp",
     "ResultStatusApp",
     "Settings",
     "__version__",
+    "get_or_create_project",
 ]

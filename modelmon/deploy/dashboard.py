@@ -49,22 +49,29 @@ def check_dashboard_url(dashboard_url: str) -> str:
     return dashboard_url.rstrip("/")
 
 
-def deploy_function(function: RenderedFunction, dashboard_url: str) -> FunctionState:
-    """Create or update one function and wait until it is ready; :class:`DeploymentFailed` if not."""
+def deploy_function(function: RenderedFunction, dashboard_url: str, *, wait: bool = True) -> FunctionState:
+    """Create or update one function and (``wait``) poll until it is ready; :class:`DeploymentFailed` if not.
+
+    Without ``wait`` the returned state is whatever the dashboard reports right after the request.
+    """
     url = check_dashboard_url(dashboard_url)
     try:
-        internal, external = nuclio_deploy.deploy_config(
+        addresses = nuclio_deploy.deploy_config(
             function.config,
             url,
             name=function.name,
             project=function.project,
             create_new=True,
+            watch=wait,
             return_address_mode=nuclio_deploy.ReturnAddressModes.all,
         )
     except DeployError as exc:
         raise DeploymentFailed(function.function, _reason(url, function.name, exc)) from None
     except (OSError, requests.RequestException) as exc:
         raise DeploymentFailed(function.function, f"cannot reach the dashboard at {url} ({exc})") from None
+    if addresses is None:
+        return function_state(url, function)
+    internal, external = addresses
     return FunctionState(function.function, function.name, "ready", "", tuple(internal), tuple(external))
 
 

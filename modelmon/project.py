@@ -1,0 +1,350 @@
+"""The project SDK: MLRun's model-monitoring verbs over modelmon's functions.
+
+::
+
+    project = modelmon.get_or_create_project("fraud", home=".modelmon")             # local target
+    project = modelmon.get_or_create_project("fraud", target="nuclio", dashboard_url="http://nuclio:8070")
+    project.enable_model_monitoring(base_period=10)
+    project.set_model_monitoring_function(func="my_app.py", application_class="MyApp", name="my-app")
+    project.get_results()
+
+The project record (base period, target, running functions) is kept in
+``<home>/projects/<name>/project.json``; credentials in an owner-only file next to it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from modelmon.app_registry import AppRegistry, RegisteredApp
+from modelmon.backends import Backend, make_backend, scan_all
+from modelmon.config import DEFAULT_HOME, ENV_APP_CLASS, Settings
+from modelmon.deploy.app_source import AppSource, default_app_name, embed_source, resolve_app
+from modelmon.deploy.credentials import Credentials, load_credentials, save_credentials
+from modelmon.deploy.dashboard import FunctionState
+from modelmon.deploy.render import (
+    FunctionTemplate,
+    RenderedFunction,
+    default_bundle_dir,
+    load_templates,
+    render_app,
+    render_function,
+)
+from modelmon.deploy.targets import LocalTarget, NuclioTarget, Target
+from modelmon.errors import NotFound
+from modelmon.model_endpoint import ModelEndpoint
+from modelmon.paths import ProjectPaths, check_name
+
+CORE_FUNCTIONS = ("stream", "controller", "writer")
+HISTOGRAM_APP_CLASS = "HistogramDataDriftApplication"
+TARGETS = ("local", "nuclio")
+
+
+def get_or_create_project(
+    name: str,
+    *,
+    home: str | Path | None = None,
+    backend: str = "local",
+    target: str = "local",
+    dashboard_url: str | None = None,
+    bundle_dir: str | Path | None = None,
+) -> Project:
+    """The project ``name`` stored under ``home`` (created on first use)."""
+    check_name(name, "name")
+    if target not in TARGETS:
+        raise ValueError(f"target {target!r}: expected one of {', '.join(TARGETS)}")
+    if target == "nuclio" and not dashboard_url:
+        raise ValueError("dashboard_url is required with target='nuclio'")
+    home_dir = Path(home if home is not None else DEFAULT_HOME)
+    record_path = home_dir / "projects" / name / "project.json"
+    record = json.loads(record_path.read_text(encoding="utf-8")) if record_path.is_file() else {}
+    settings = Settings(backend=backend, home=str(home_dir), project=name,
+                        base_period_minutes=int(record.get("base_period_minutes", 10)))
+    bundle = Path(bundle_dir) if bundle_dir is not None else default_bundle_dir()
+    runner: Target = (
+        NuclioTarget(dashboard_url) if target == "nuclio"
+        else LocalTarget(home_dir / "projects" / name / "run", python_paths=[bundle])
+    )
+    return Project(settings, runner, bundle, record_path)
+
+
+class Project:
+    """One project's model monitoring: its functions, apps, credentials, endpoints and results."""
+
+    def __init__(self, settings: Settings, target: Target, bundle_dir: Path, record_path: Path) -> None:
+        self.settings = settings
+        self.target = target
+        self.bundle_dir = bundle_dir
+        self._record_path = record_path
+        self._backend: Backend | None = None
+        self._app_functions: dict[str, RenderedFunction] = {}
+
+    def __repr__(self) -> str:
+        return f"Project({self.name!r}, target={self.target.kind!r}, base_period={self.base_period})"
+
+    @property
+    def name(self) -> str:
+        return self.settings.project
+
+    @property
+    def base_period(self) -> int:
+        return self.settings.base_period_minutes
+
+    def close(self) -> None:
+        """Stop local functions and close the backend."""
+        self.target.close()
+        if self._backend is not None:
+            self._backend.close()
+            self._backend = None
+
+    def __enter__(self) -> Project:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------------ monitoring functions
+
+    def enable_model_monitoring(
+        self,
+        base_period: int = 10,
+        *,
+        deploy_histogram_data_drift_app: bool = True,
+        wait_for_deployment: bool = False,
+        image: str | None = None,
+    ) -> list[FunctionState]:
+        """Bring up the stream, controller and writer (and the histogram-drift app)."""
+        self._set_base_period(base_period)
+        templates = {t.name: t for t in load_templates(self.bundle_dir)}
+        missing = [n for n in CORE_FUNCTIONS if n not in templates]
+        if missing:
+            raise NotFound(f"{self.bundle_dir}: the bundle has no function.yaml for {', '.join(missing)}")
+        functions = [self._render(templates[n], image) for n in CORE_FUNCTIONS]
+        if deploy_histogram_data_drift_app:
+            histogram = self._histogram_template(templates)
+            functions.append(self._render(histogram, image))
+            self.registry.register(histogram.name, _app_class(histogram) or "")
+        return self.target.apply(functions, settings=self.settings, wait=wait_for_deployment)
+
+    def disable_model_monitoring(
+        self,
+        *,
+        delete_resources: bool = True,
+        delete_stream_function: bool = False,
+        delete_histogram_data_drift_app: bool = True,
+        delete_user_applications: bool = False,
+        user_application_list: Sequence[str] | None = None,
+    ) -> list[str]:
+        """Stop the controller and writer; the stream stays unless ``delete_stream_function``.
+
+        Without ``delete_resources`` nothing is deleted: every registered app is disabled instead,
+        so the controller dispatches no more windows. Returns the functions removed.
+        """
+        if user_application_list is not None and not delete_user_applications:
+            raise ValueError("user_application_list needs delete_user_applications=True")
+        apps = {a.name: a for a in self.registry.list()}
+        histogram = {n for n, a in apps.items() if a.class_path.endswith(f":{HISTOGRAM_APP_CLASS}")}
+        if not delete_resources:
+            for name in apps:
+                self.registry.set_enabled(name, False)
+            return []
+        names = ["controller", "writer"] + (["stream"] if delete_stream_function else [])
+        if delete_histogram_data_drift_app:
+            names += sorted(histogram)
+        if delete_user_applications:
+            chosen = user_application_list if user_application_list is not None else sorted(set(apps) - histogram)
+            unknown = [n for n in chosen if n not in apps]
+            if unknown:
+                raise ValueError(f"user_application_list: no registered app named {', '.join(unknown)}")
+            names += list(chosen)
+        for app in set(names) & set(apps):
+            self.registry.remove(app)
+        return self.target.remove(names, settings=self.settings)
+
+    def update_model_monitoring_controller(self, base_period: int, *, image: str | None = None) -> FunctionState:
+        """Change the base period in place: the controller is redeployed with the new cron interval."""
+        for app in self.registry.list():
+            if app.base_period_minutes and app.base_period_minutes % base_period:
+                raise ValueError(f"base_period {base_period}: app {app.name!r} runs every "
+                                 f"{app.base_period_minutes} min, which is not a multiple of it")
+        self._set_base_period(base_period)
+        (controller,) = load_templates(self.bundle_dir, ["controller"])
+        (state,) = self.target.apply([self._render(controller, image)], settings=self.settings, wait=True)
+        return state
+
+    # ---------------------------------------------------------------------------- applications
+
+    def set_model_monitoring_function(
+        self,
+        func: str | Path | None = None,
+        application_class: Any = None,
+        name: str | None = None,
+        *,
+        image: str | None = None,
+        handler: str | None = None,
+        requirements: Sequence[str] | None = None,
+        endpoints: Sequence[str] | Mapping[str, Any] | None = None,
+        base_period: int | None = None,
+        **application_kwargs: Any,
+    ) -> RegisteredApp:
+        """Register an app with the controller and create its function."""
+        function, source = self._app_function(func, application_class, name, image, handler, requirements,
+                                              application_kwargs)
+        selector = dict(endpoints) if isinstance(endpoints, Mapping) else {}
+        listed = [] if endpoints is None or isinstance(endpoints, Mapping) else endpoints
+        if isinstance(listed, str):
+            raise ValueError("endpoints must be a list of endpoint names/ids or a label-selector dict")
+        if base_period is not None and (not isinstance(base_period, int) or base_period < 1):
+            raise ValueError(f"base_period {base_period!r} must be a whole number of minutes")
+        app = self.registry.register(function.function, source.class_path, kwargs=application_kwargs, endpoints=listed,
+                                label_selector=selector, base_period_minutes=base_period)
+        self._start_app(function, source)
+        return app
+
+    def create_model_monitoring_function(
+        self,
+        func: str | Path | None = None,
+        application_class: Any = None,
+        name: str | None = None,
+        *,
+        image: str | None = None,
+        handler: str | None = None,
+        requirements: Sequence[str] | None = None,
+        **application_kwargs: Any,
+    ) -> RenderedFunction:
+        """The app's function config, without registering or deploying it."""
+        function, _ = self._app_function(func, application_class, name, image, handler, requirements,
+                                         application_kwargs)
+        return function
+
+    def list_model_monitoring_functions(self) -> list[RegisteredApp]:
+        """The registered apps, by name."""
+        return self.registry.list()
+
+    def remove_model_monitoring_function(self, name: str) -> None:
+        """Unregister ``name`` and stop its function; its results stay."""
+        self.registry.remove(name)
+        self.target.remove([name], settings=self.settings)
+
+    # ----------------------------------------------------------------------------- credentials
+
+    def set_model_monitoring_credentials(
+        self,
+        *,
+        access_key: str | None = None,
+        stream_path: str | None = None,
+        tsdb_connection: str | None = None,
+        endpoint_store_connection: str | None = None,
+        replace_creds: bool = False,
+    ) -> list[str]:
+        """Store credentials; refuses to overwrite existing ones unless ``replace_creds``. Returns the
+        names of the fields now set (never their values)."""
+        new = Credentials(access_key, stream_path, tsdb_connection, endpoint_store_connection)
+        if new.is_empty():
+            raise ValueError("give at least one of access_key, stream_path, tsdb_connection, endpoint_store_connection")
+        path = self._record_path.with_name("credentials.json")
+        current = load_credentials(path)
+        clash = sorted(set(current.which()) & set(new.which()))
+        if clash and not replace_creds:
+            raise ValueError(f"replace_creds: credentials already set for {', '.join(clash)}; "
+                             "pass replace_creds=True to overwrite them")
+        merged = current.merged(new)
+        save_credentials(path, merged)
+        return merged.which()
+
+    # ------------------------------------------------------------------------ endpoints, results
+
+    def list_model_endpoints(self, *, name: str | None = None, labels: Mapping[str, Any] | None = None) -> pd.DataFrame:
+        """One row per endpoint (optionally with this model ``name`` and these ``labels``)."""
+        rows = []
+        for _, item in scan_all(self.backend.kv, ProjectPaths(self.name).endpoints_table):
+            endpoint = ModelEndpoint.from_item(dict(item))
+            if name is not None and endpoint.name != name:
+                continue
+            if labels and any(endpoint.labels.get(k) != v for k, v in labels.items()):
+                continue
+            rows.append(endpoint.to_dict())
+        return pd.DataFrame(rows)
+
+    def get_model_endpoint(self, endpoint_id: str) -> ModelEndpoint:
+        item = self.backend.kv.get(ProjectPaths(self.name).endpoints_table, endpoint_id)
+        if item is None:
+            raise NotFound(f"project {self.name!r} has no model endpoint {endpoint_id!r}")
+        return ModelEndpoint.from_item(dict(item))
+
+    def get_results(self, *, endpoint_id: str | None = None, app_name: str | None = None) -> pd.DataFrame:
+        """The latest result per endpoint, app and result name."""
+        rows = [
+            dict(item) for _, item in scan_all(self.backend.kv, ProjectPaths(self.name).app_results_table)
+            if (endpoint_id is None or item.get("endpoint_id") == endpoint_id)
+            and (app_name is None or item.get("app_name") == app_name)
+        ]
+        return pd.DataFrame(rows)
+
+    # -------------------------------------------------------------------------------- internals
+
+    @property
+    def backend(self) -> Backend:
+        if self._backend is None:
+            self._backend = make_backend(self.settings)
+        return self._backend
+
+    @property
+    def registry(self) -> AppRegistry:
+        return AppRegistry(self.backend.kv, ProjectPaths(self.name), self.base_period)
+
+    def _set_base_period(self, base_period: int) -> None:
+        if isinstance(base_period, bool) or not isinstance(base_period, int) or base_period < 1:
+            raise ValueError(f"base_period {base_period!r} must be a whole number of minutes >= 1")
+        self.settings = dataclasses.replace(self.settings, base_period_minutes=base_period)
+        self._record_path.parent.mkdir(parents=True, exist_ok=True)
+        record = {"name": self.name, "base_period_minutes": base_period, "target": self.target.kind}
+        self._record_path.write_text(json.dumps(record), encoding="utf-8")
+
+    def _render(self, template: FunctionTemplate, image: str | None) -> RenderedFunction:
+        return render_function(template, self.settings, image=image)
+
+    def _histogram_template(self, templates: Mapping[str, FunctionTemplate]) -> FunctionTemplate:
+        for template in templates.values():
+            if (_app_class(template) or "").endswith(f":{HISTOGRAM_APP_CLASS}"):
+                return template
+        raise NotFound(f"{self.bundle_dir}: no app function runs {HISTOGRAM_APP_CLASS}")
+
+    def _app_function(self, func: Any, application_class: Any, name: str | None, image: str | None,
+                      handler: str | None, requirements: Sequence[str] | None,
+                      kwargs: Mapping[str, Any]) -> tuple[RenderedFunction, AppSource]:
+        source = resolve_app(func, application_class)
+        app_name = check_name(name, "name") if name is not None else default_app_name(source.class_name)
+        if requirements is not None and (isinstance(requirements, str) or not all(
+                isinstance(r, str) for r in requirements)):
+            raise ValueError("requirements must be a list of pip requirement strings")
+        try:
+            json.dumps(dict(kwargs))
+        except TypeError as exc:
+            raise ValueError(f"application_kwargs must be JSON-serialisable ({exc})") from None
+        templates = {t.name: t for t in load_templates(self.bundle_dir)}
+        function = render_app(self._histogram_template(templates), self.settings, app_name, source.class_path,
+                              kwargs=kwargs, image=image, requirements=requirements or (), handler=handler)
+        if source.files and self.target.kind == "nuclio":
+            embed_source(function.config, source)
+        return function, source
+
+    def _start_app(self, function: RenderedFunction, source: AppSource) -> None:
+        if isinstance(self.target, LocalTarget):
+            self.target.add_files(function.function, source.files)
+            if source.import_root is not None and str(source.import_root) not in self.target.python_paths:
+                self.target.python_paths.append(str(source.import_root))
+        self.target.apply([function], settings=self.settings, wait=True)
+
+
+def _app_class(template: FunctionTemplate) -> str | None:
+    for entry in template.config.get("spec", {}).get("env") or []:
+        if entry.get("name") == ENV_APP_CLASS:
+            return entry.get("value")
+    return None
