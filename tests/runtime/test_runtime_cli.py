@@ -10,6 +10,7 @@ import sys
 import urllib.request
 
 import pytest
+from runtime_fixtures import BUNDLES
 
 from modelmon.cli import main
 
@@ -20,8 +21,8 @@ def modelmon(*args, **kwargs):
 
 
 @pytest.mark.slow
-def test_run_prints_one_line_per_function_serves_and_stops_on_sigint(bundles, tmp_path):
-    proc = modelmon("run", "--bundle", str(bundles / "procs"), "--function", "web", "--home", str(tmp_path / "h"),
+def test_run_prints_one_line_per_function_serves_and_stops_on_sigint(tmp_path):
+    proc = modelmon("run", "--bundle", str(BUNDLES / "procs"), "--function", "web", "--home", str(tmp_path / "h"),
                     "--project", "cli")
     try:
         started = proc.stdout.readline()
@@ -61,10 +62,10 @@ def test_unknown_trigger_kind_is_one_error_line(tmp_path, capsys):
     ]
 
 
-def test_corrupt_store_is_one_error_line(tmp_path, bundles, capsys):
+def test_corrupt_store_is_one_error_line(tmp_path, capsys):
     home = tmp_path / "h"
     home.mkdir()
     (home / "modelmon.db").write_bytes(b"not sqlite at all" * 64)
-    assert main(["run", "--bundle", str(bundles / "procs"), "--home", str(home)]) == 2
+    assert main(["run", "--bundle", str(BUNDLES / "procs"), "--home", str(home)]) == 2
     (line,) = capsys.readouterr().err.splitlines()
     assert line.startswith("modelmon: error: ") and "modelmon.db" in line

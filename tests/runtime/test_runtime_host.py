@@ -8,6 +8,7 @@ import json
 import time
 
 import pytest
+from runtime_fixtures import BUNDLES, wait_for
 from runtime_memory_stream import MemoryStream
 
 from modelmon.backends.base import OutRecord, SeekTo
@@ -21,9 +22,9 @@ from modelmon.runtime.worker import make_logger
 STREAM = "projects/test/model-endpoints/stream"
 
 
-def start_host(bundles, name, streams=None, **kwargs) -> FunctionHost:
+def start_host(name, streams=None, **kwargs) -> FunctionHost:
     """Start function ``name`` of the demo bundle after clearing its handler module's recorded state."""
-    (spec,) = load_bundle(bundles / "demo", [name])
+    (spec,) = load_bundle(BUNDLES / "demo", [name])
     handler = load_handler(spec)
     for attr in ("SEEN", "ATTEMPTS", "TERMINATED", "TICKS", "FIRED"):
         getattr(handler.module, attr, {}).clear()
@@ -33,16 +34,9 @@ def start_host(bundles, name, streams=None, **kwargs) -> FunctionHost:
     return host
 
 
-def wait_for(predicate, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.01)
 
-
-def test_cron_interval_fires_with_configured_body(bundles):
-    host = start_host(bundles, "ticker")
+def test_cron_interval_fires_with_configured_body():
+    host = start_host("ticker")
     ticks = host.handler.module.TICKS
     try:
         wait_for(lambda: len(ticks) >= 4)
@@ -56,8 +50,8 @@ def test_cron_interval_fires_with_configured_body(bundles):
     assert len(ticks) == count  # stopped: no more ticks
 
 
-def test_cron_schedule_fires_on_second_boundaries_with_json_body(bundles):
-    host = start_host(bundles, "scheduled")
+def test_cron_schedule_fires_on_second_boundaries_with_json_body():
+    host = start_host("scheduled")
     fired = host.handler.module.FIRED
     try:
         wait_for(lambda: len(fired) >= 2, timeout=4)
@@ -78,9 +72,9 @@ def request(port, method, path, body=None, headers=None):
         conn.close()
 
 
-def test_http_round_trip(bundles, monkeypatch):
+def test_http_round_trip(monkeypatch):
     monkeypatch.setenv("GREETING", "hello")
-    host = start_host(bundles, "echo")
+    host = start_host("echo")
     try:
         (info,) = host.info()
         port = info["port"]
@@ -112,11 +106,11 @@ def put(streams, records):
     return streams.put_records(STREAM, [OutRecord(json.dumps(r).encode(), shard=s) for s, r in records])
 
 
-def test_stream_delivers_in_order_per_shard_split_across_workers(bundles):
+def test_stream_delivers_in_order_per_shard_split_across_workers():
     streams = MemoryStream()
     streams.create(STREAM, shards=4)
     put(streams, [(i % 4, {"id": f"r{i}"}) for i in range(40)])
-    host = start_host(bundles, "consumer", streams)
+    host = start_host("consumer", streams)
     seen = host.handler.module.SEEN
     try:
         wait_for(lambda: len(seen) == 40)
@@ -133,12 +127,12 @@ def test_stream_delivers_in_order_per_shard_split_across_workers(bundles):
     assert sorted(host.handler.module.TERMINATED) == [0, 1]  # one callback per worker
 
 
-def test_stream_resumes_from_committed_offset_and_redelivers_after_exception(bundles):
+def test_stream_resumes_from_committed_offset_and_redelivers_after_exception():
     streams = MemoryStream()
     streams.create(STREAM, shards=1)
     put(streams, [(0, {"id": "a"}), (0, {"id": "b", "fail_times": 2}), (0, {"id": "c"})])
     streams.commit(STREAM, "consumer", 0, 2)  # "a" was processed by an earlier run
-    host = start_host(bundles, "consumer", streams)
+    host = start_host("consumer", streams)
     mod = host.handler.module
     try:
         wait_for(lambda: len(mod.SEEN) == 2)
@@ -150,11 +144,11 @@ def test_stream_resumes_from_committed_offset_and_redelivers_after_exception(bun
     assert not _dead_letters(streams)
 
 
-def test_record_failing_max_retries_times_is_dead_lettered_and_skipped(bundles):
+def test_record_failing_max_retries_times_is_dead_lettered_and_skipped():
     streams = MemoryStream()
     streams.create(STREAM, shards=1)
     put(streams, [(0, {"id": "bad", "fail_times": 99}), (0, {"id": "good"})])
-    host = start_host(bundles, "consumer", streams, max_retries=3)
+    host = start_host("consumer", streams, max_retries=3)
     mod = host.handler.module
     try:
         wait_for(lambda: len(mod.SEEN) == 1)
@@ -169,12 +163,12 @@ def test_record_failing_max_retries_times_is_dead_lettered_and_skipped(bundles):
     assert streams.committed(STREAM, "consumer", 0) == 3
 
 
-def test_latest_seek_pins_the_start_so_a_restart_misses_nothing(bundles, tmp_path):
-    text = (bundles / "demo" / "consumer" / "function.yaml").read_text().replace("earliest", "latest")
+def test_latest_seek_pins_the_start_so_a_restart_misses_nothing(tmp_path):
+    text = (BUNDLES / "demo" / "consumer" / "function.yaml").read_text().replace("earliest", "latest")
     (tmp_path / "consumer").mkdir()
     (tmp_path / "consumer" / "function.yaml").write_text(text)
     (tmp_path / "consumer" / "consumer_handler.py").write_text(
-        (bundles / "demo" / "consumer" / "consumer_handler.py").read_text())
+        (BUNDLES / "demo" / "consumer" / "consumer_handler.py").read_text())
     streams = MemoryStream()
     streams.create(STREAM, shards=1)
     put(streams, [(0, {"id": "old"})])
@@ -193,7 +187,7 @@ def _dead_letters(streams):
         return []
 
 
-def test_kafka_topics_map_to_streams_and_split_across_workers(bundles, tmp_path):
+def test_kafka_topics_map_to_streams_and_split_across_workers(tmp_path):
     (tmp_path / "function.yaml").write_text(
         "metadata: {name: kafka-consumer}\n"
         "spec:\n"
@@ -210,7 +204,7 @@ def test_kafka_topics_map_to_streams_and_split_across_workers(bundles, tmp_path)
         streams.create(topic, shards=1)
         streams.put_records(topic, [OutRecord(json.dumps({"id": f"{topic}-{i}"}).encode()) for i in range(3)])
     (spec,) = load_bundle(tmp_path)
-    handler = load_handler(spec, extra_paths=[bundles / "demo" / "consumer"])
+    handler = load_handler(spec, extra_paths=[BUNDLES / "demo" / "consumer"])
     handler.module.SEEN.clear(), handler.module.ATTEMPTS.clear()
     host = FunctionHost(spec, handler, project="test", logger=make_logger("k"), streams=streams)
     host.start()

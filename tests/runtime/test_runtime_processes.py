@@ -6,10 +6,10 @@ import json
 import os
 import signal
 import socket
-import time
 import urllib.request
 
 import pytest
+from runtime_fixtures import BUNDLES, wait_for
 
 from modelmon.backends import OutRecord, make_backend, scan_all
 from modelmon.config import Settings
@@ -30,13 +30,6 @@ def backend(settings):
     yield backend
     backend.close()
 
-
-def wait_for(predicate, timeout=20.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not reached in {timeout}s")
-        time.sleep(0.05)
 
 
 def get_json(port, path="/"):
@@ -63,8 +56,8 @@ def web_port(runtime):
     return api["port"]
 
 
-def test_each_function_in_its_own_process_with_its_env(bundles, settings, backend):
-    with LocalRuntime(bundles / "procs", settings) as runtime:
+def test_each_function_in_its_own_process_with_its_env(settings, backend):
+    with LocalRuntime(BUNDLES / "procs", settings) as runtime:
         status = runtime.status()
         assert sorted(status) == ["kv-consumer", "web"]
         assert all(s.alive and s.ready and s.restarts == 0 for s in status.values())
@@ -82,9 +75,9 @@ def free_port():
         return s.getsockname()[1]
 
 
-def test_a_crashing_function_is_restarted_and_the_others_keep_running(bundles, settings, backend):
+def test_a_crashing_function_is_restarted_and_the_others_keep_running(settings, backend):
     base = free_port()
-    with LocalRuntime(bundles / "procs", settings, http_port_base=base, restart_backoff_s=0.2) as runtime:
+    with LocalRuntime(BUNDLES / "procs", settings, http_port_base=base, restart_backoff_s=0.2) as runtime:
         before = runtime.status()
         port = web_port(runtime)
         assert port == base
@@ -99,10 +92,10 @@ def test_a_crashing_function_is_restarted_and_the_others_keep_running(bundles, s
         wait_for(lambda: "after-crash" in processed(backend), what="consumer still consuming")
 
 
-def test_sigkill_mid_batch_loses_and_duplicates_no_committed_write(bundles, settings, backend):
+def test_sigkill_mid_batch_loses_and_duplicates_no_committed_write(settings, backend):
     ids = [f"k{i:03d}" for i in range(300)]
     put_ids(backend, ids)
-    runtime = LocalRuntime(bundles / "procs", settings, functions=["kv-consumer"], restart_backoff_s=0.1,
+    runtime = LocalRuntime(BUNDLES / "procs", settings, functions=["kv-consumer"], restart_backoff_s=0.1,
                            env={**os.environ, "CONSUMER_SLEEP_MS": "3"})
     with runtime:
         wait_for(lambda: sum(committed(backend)) - 2 >= 1, what="a first commit")
@@ -126,15 +119,15 @@ def _on_shard(backend, shard):
     return backend.streams.read(STREAM, shard, 1, limit=10_000)
 
 
-def test_group_resumes_after_runtime_restart_and_dead_letters_poison(bundles, settings, backend):
+def test_group_resumes_after_runtime_restart_and_dead_letters_poison(settings, backend):
     settings = Settings(home=settings.home, project="test", max_retries=2)
     put_ids(backend, ["a1", "a2", "a3"])
-    with LocalRuntime(bundles / "procs", settings, functions=["kv-consumer"]):
+    with LocalRuntime(BUNDLES / "procs", settings, functions=["kv-consumer"]):
         wait_for(lambda: len(processed(backend)) == 3, what="first run")
     put_ids(backend, ["b1", "b2"])
     put_ids(backend, ["poison-1"], poison=True)
     put_ids(backend, ["b3"])
-    with LocalRuntime(bundles / "procs", settings, functions=["kv-consumer"]):
+    with LocalRuntime(BUNDLES / "procs", settings, functions=["kv-consumer"]):
         wait_for(lambda: len(processed(backend)) == 6, what="second run")
         wait_for(lambda: committed(backend) == [len(_on_shard(backend, s)) + 1 for s in range(2)], what="commit")
     deliveries = {k: v["n"] for k, v in scan_all(backend.kv, f"{TABLE}-deliveries")}
@@ -146,8 +139,8 @@ def test_group_resumes_after_runtime_restart_and_dead_letters_poison(bundles, se
     assert json.loads(letter.payload) == {"id": "poison-1", "poison": True}
 
 
-def test_stop_sends_sigterm_and_termination_callbacks_run(bundles, settings, backend):
-    runtime = LocalRuntime(bundles / "procs", settings, functions=["kv-consumer"])
+def test_stop_sends_sigterm_and_termination_callbacks_run(settings, backend):
+    runtime = LocalRuntime(BUNDLES / "procs", settings, functions=["kv-consumer"])
     with runtime:
         pid = runtime.status()["kv-consumer"].pid
     terminated = sorted(scan_all(backend.kv, f"{TABLE}-terminated"))
@@ -166,12 +159,12 @@ def test_handler_that_does_not_import_is_one_error_and_no_restart(tmp_path, sett
     assert runtime.status()["broken"].restarts == 0
 
 
-def test_corrupt_store_fails_before_any_process(bundles, settings):
+def test_corrupt_store_fails_before_any_process(settings):
     home = settings.home
     os.makedirs(home, exist_ok=True)
     with open(os.path.join(home, "modelmon.db"), "wb") as f:
         f.write(b"this is not a database" * 100)
-    runtime = LocalRuntime(bundles / "procs", settings)
+    runtime = LocalRuntime(BUNDLES / "procs", settings)
     with pytest.raises(CorruptStore):
         runtime.start()
     assert runtime.status() == {}

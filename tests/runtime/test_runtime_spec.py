@@ -4,6 +4,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from runtime_fixtures import BUNDLES
 
 from modelmon.backends.base import SeekTo
 from modelmon.errors import ConfigError
@@ -20,8 +21,8 @@ def write(dir_: Path, text: str, name: str = "function.yaml") -> Path:
     return path
 
 
-def test_bundle_finds_root_and_nested_functions_sorted(bundles):
-    specs = load_bundle(bundles / "demo")
+def test_bundle_finds_root_and_nested_functions_sorted():
+    specs = load_bundle(BUNDLES / "demo")
     assert [s.name for s in specs] == ["consumer", "echo", "scheduled", "ticker"]
     echo = next(s for s in specs if s.name == "echo")
     assert echo.module == "echo_handler" and echo.entry == "handler"
@@ -30,14 +31,14 @@ def test_bundle_finds_root_and_nested_functions_sorted(bundles):
     assert (http.kind, http.name, http.num_workers, http.function) == ("http", "http", 2, "echo")
 
 
-def test_select_functions_by_name_and_unknown_name_is_named(bundles):
-    assert [s.name for s in load_bundle(bundles / "demo", ["ticker", "echo"])] == ["echo", "ticker"]
+def test_select_functions_by_name_and_unknown_name_is_named():
+    assert [s.name for s in load_bundle(BUNDLES / "demo", ["ticker", "echo"])] == ["echo", "ticker"]
     with pytest.raises(ConfigError, match=r"no function named nope \(found: consumer, echo, scheduled, ticker\)"):
-        load_bundle(bundles / "demo", ["nope"])
+        load_bundle(BUNDLES / "demo", ["nope"])
 
 
-def test_stream_trigger_path_group_and_seek(bundles):
-    (trigger,) = load_function(bundles / "demo" / "consumer" / "function.yaml").triggers
+def test_stream_trigger_path_group_and_seek():
+    (trigger,) = load_function(BUNDLES / "demo" / "consumer" / "function.yaml").triggers
     source = stream_source(trigger)
     assert source.paths == ("projects/test/model-endpoints/stream",)
     assert (source.group, source.seek, source.shards, trigger.num_workers) == ("consumer", SeekTo.EARLIEST, 4, 2)
@@ -63,12 +64,12 @@ def test_v3io_url_and_kafka_topics(tmp_path):
     assert (kafka.paths, kafka.seek, kafka.shards) == (("orders", "returns"), SeekTo.LATEST, 3)
 
 
-def test_cron_interval_and_schedule(bundles):
-    (tick,) = load_function(bundles / "demo" / "ticker" / "function.yaml").triggers
+def test_cron_interval_and_schedule():
+    (tick,) = load_function(BUNDLES / "demo" / "ticker" / "function.yaml").triggers
     schedule = cron_schedule(tick)
     assert schedule.interval_s == 0.1 and schedule.body == b"tick" and schedule.headers == {"X-Source": "cron"}
     assert schedule.next_after(1000.0) == pytest.approx(1000.1)
-    (every,) = load_function(bundles / "demo" / "jobs" / "scheduled" / "function.yaml").triggers
+    (every,) = load_function(BUNDLES / "demo" / "jobs" / "scheduled" / "function.yaml").triggers
     sched = cron_schedule(every)
     assert sched.next_after(1000.2) == 1001.0 and sched.body == b'{"job": "sweep"}'
     assert sched.headers == {"Content-Type": "application/json"}
