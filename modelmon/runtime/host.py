@@ -14,6 +14,7 @@ from typing import Any
 import nuclio_sdk
 
 from modelmon.backends.base import Stream
+from modelmon.config import ENV_PROJECT
 from modelmon.errors import ConfigError
 from modelmon.paths import ProjectPaths
 from modelmon.runtime.cron import CronTrigger
@@ -98,5 +99,5 @@ class FunctionHost:
         return StreamTrigger(
             trigger, self._workers(trigger, trigger.num_workers), self._on_fatal,
             streams=self.streams, dead_letters=self._dead_letters, max_retries=self.max_retries,
-            retry_backoff_s=self.retry_backoff_s,
+            retry_backoff_s=self.retry_backoff_s, project=(self.spec.env.get(ENV_PROJECT), self.project),
         )

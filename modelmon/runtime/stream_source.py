@@ -93,3 +93,16 @@ def _positive(trigger: TriggerSpec, attr: str, value: object) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise ConfigError(f"{trigger.where()}: attributes.{attr} {value!r} must be a whole number >= 1")
     return value
+
+
+def for_project(source: StreamSource, written_for: str | None, project: str) -> StreamSource:
+    """``source`` with ``projects/<written_for>/...`` paths moved to ``projects/<project>/...``.
+
+    A bundle's function.yaml names its streams for the project it deploys to (its ``MODELMON_PROJECT``);
+    the local runtime runs it for its own project, whose streams live under ``projects/<project>/``.
+    """
+    if not written_for or written_for == project:
+        return source
+    old, new = f"projects/{written_for}/", f"projects/{project}/"
+    paths = tuple(new + p[len(old):] if p.startswith(old) else p for p in source.paths)
+    return dataclasses.replace(source, paths=paths)

@@ -22,7 +22,7 @@ from modelmon.errors import BackendUnavailable
 from modelmon.events import DeadLetter
 from modelmon.runtime.nuclio_event import stream_event
 from modelmon.runtime.spec import TriggerSpec
-from modelmon.runtime.stream_source import StreamSource, stream_source
+from modelmon.runtime.stream_source import StreamSource, for_project, stream_source
 from modelmon.runtime.trigger import OnFatal
 from modelmon.runtime.worker import Worker
 from modelmon.timeutil import now_ms
@@ -67,10 +67,11 @@ class StreamTrigger:
         max_retries: int = 3,
         retry_backoff_s: float = 0.1,
         max_backoff_s: float = 2.0,
+        project: tuple[str | None, str] = (None, ""),
     ) -> None:
         self.trigger = trigger
         self.workers = workers
-        self.source: StreamSource = stream_source(trigger)
+        self.source: StreamSource = for_project(stream_source(trigger), *project)
         self.streams = streams
         self.dead_letters = dead_letters
         self.max_retries = max(1, max_retries)

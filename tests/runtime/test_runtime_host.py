@@ -219,3 +219,31 @@ def test_kafka_topics_map_to_streams_and_split_across_workers(tmp_path):
         "returns": [(f"returns-{i}", 1, "kafka-cluster") for i in range(3)],
     }
     assert streams.committed("orders", "g", 0) == streams.committed("returns", "g", 0) == 4
+
+
+def test_streams_named_for_the_deploy_project_are_read_in_the_runtime_project(tmp_path):
+    (tmp_path / "function.yaml").write_text(
+        "metadata: {name: app}\n"
+        "spec:\n"
+        "  handler: consumer_handler:handler\n"
+        "  env: [{name: MODELMON_PROJECT, value: default}]\n"
+        "  triggers:\n"
+        "    windows:\n"
+        "      kind: v3ioStream\n"
+        "      attributes: {containerName: projects, streamPath: default/model-endpoints/stream-app,\n"
+        "                   seekTo: earliest, pollingIntervalMs: 10}\n"
+    )
+    streams = MemoryStream()
+    (spec,) = load_bundle(tmp_path)
+    handler = load_handler(spec, extra_paths=[BUNDLES / "demo" / "consumer"])
+    handler.module.SEEN.clear(), handler.module.ATTEMPTS.clear()
+    host = FunctionHost(spec, handler, project="test", logger=make_logger("app"), streams=streams)
+    host.start()
+    try:
+        mine = ProjectPaths("test").app_stream("app")
+        streams.put_records(mine, [OutRecord(b'{"id": "w1"}')])
+        wait_for(lambda: len(handler.module.SEEN) == 1)
+    finally:
+        host.stop()
+    assert handler.module.SEEN[0]["topic"] == mine == "projects/test/model-endpoints/stream-app"
+    assert host.info()[0]["paths"] == [mine] and host.info()[0]["group"] == "app-windows"
