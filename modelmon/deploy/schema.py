@@ -239,7 +239,7 @@ def check_config(doc: Any, where: str) -> None:
 
 def _check_spec_values(spec: Mapping[str, Any], problems: list[str]) -> None:
     handler = spec.get("handler")
-    if not isinstance(handler, str) or not re.match(r"^[\w.]+:\w+$", handler):
+    if not isinstance(handler, str) or not re.match(r"^[\w.-]+:\w+$", handler):  # nuclio-jupyter: "nb-nuclio:h"
         problems.append(f"spec.handler: {handler!r} is not 'module.path:function'")
     runtime = spec.get("runtime")
     if runtime is not None and isinstance(runtime, str) and not RUNTIMES.match(runtime):
