@@ -169,6 +169,7 @@ class Reference:
 
 
 _CACHE: collections.OrderedDict[str, Reference] = collections.OrderedDict()
+_BY_ID: collections.OrderedDict[int, tuple[Mapping[str, Any], str]] = collections.OrderedDict()
 _CACHE_SIZE = 64
 _LOCK = threading.Lock()
 
@@ -179,15 +180,26 @@ def _fingerprint(feature_stats: Mapping[str, Any]) -> str:
 
 
 def reference_for(feature_stats: Mapping[str, Any]) -> Reference:
-    """The :class:`Reference` of ``feature_stats``, built once per distinct content (LRU of 64)."""
-    key = _fingerprint(feature_stats)
+    """The :class:`Reference` of ``feature_stats``, built once per distinct content (LRU of 64).
+
+    The same mapping object passed again is recognised without hashing its content, so treat a
+    ``feature_stats`` mapping as immutable once used (build a new one for a new reference).
+    """
     with _LOCK:
-        if key in _CACHE:
-            _CACHE.move_to_end(key)
-            return _CACHE[key]
-    reference = Reference(feature_stats)
+        known = _BY_ID.get(id(feature_stats))
+        key = known[1] if known is not None and known[0] is feature_stats else None
+    if key is None:
+        key = _fingerprint(feature_stats)
+    with _LOCK:
+        reference = _CACHE.get(key)
+    if reference is None:
+        reference = Reference(feature_stats)
     with _LOCK:
         _CACHE[key] = reference
-        while len(_CACHE) > _CACHE_SIZE:
-            _CACHE.popitem(last=False)
+        _CACHE.move_to_end(key)
+        _BY_ID[id(feature_stats)] = (feature_stats, key)  # holding the object keeps its id from being reused
+        _BY_ID.move_to_end(id(feature_stats))
+        for cache in (_CACHE, _BY_ID):
+            while len(cache) > _CACHE_SIZE:
+                cache.popitem(last=False)
     return reference

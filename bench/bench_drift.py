@@ -1,0 +1,161 @@
+"""histogram-data-drift speed and memory, against MLRun's way and Evidently 0.7, measured in one run.
+
+- ours: every result of ``HistogramDataDriftApplication`` through ``run_application`` on a DataFrame
+  window (the reference ``feature_stats`` computed beforehand, as at registration). "cold" is the first
+  window (it prepares the reference and simulates the no-drift thresholds for that window size); "warm"
+  is the median of later windows of the same size (what a deployed app sees, the reference being cached).
+- MLRun's way (re-implemented here): per feature ``np.histogram(values, bins=[-inf, *edges, inf])``,
+  then TVD, Hellinger and KL per feature and their means.
+- Evidently 0.7 ``DriftedColumnsCount`` on the same kind of data. It needs ~100 s for 1M × 50, so it runs
+  on a slice (``evidently_rows`` rows of both sides) and ours is timed on the same slice for the ratio.
+- Peak memory of one warm window (tracemalloc) against the size of the window's numeric data.
+
+Targets (issue 7): 1M × 50 ≤ 0.5 s, 10k × 20 ≤ 5 ms, ≥ 5× MLRun's way, ≥ 100× Evidently, memory ≤ 2×.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+import tracemalloc
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from modelmon.application import MonitoringApplicationContext, run_application
+from modelmon.apps import HistogramDataDriftApplication
+from modelmon.stats import Reference, feature_stats
+
+
+def _frames(rows: int, features: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Reference and window of normal features; the first fifth of the window's features moved by 0.5σ."""
+    rng = np.random.default_rng(seed)
+    reference = pd.DataFrame({f"f{i}": rng.normal(0.0, 1.0, rows) for i in range(features)})
+    window = pd.DataFrame({f"f{i}": rng.normal(0.5 if i < features // 5 else 0.0, 1.0, rows)
+                           for i in range(features)})
+    return reference, window
+
+
+def _ours(app: HistogramDataDriftApplication, stats: dict, window: pd.DataFrame) -> dict[str, float]:
+    context = MonitoringApplicationContext(
+        application_name=app.NAME, project_name="bench", endpoint_id="ep",
+        start_infer_time=pd.Timestamp(0), end_infer_time=pd.Timestamp(1), sample_df=window, feature_stats=stats,
+        feature_names=list(window.columns))
+    results, metrics = run_application(app, context)
+    return {r.name: r.value for r in results} | {m.name: m.value for m in metrics}
+
+
+def _mlrun_kl(actual: np.ndarray, expected: np.ndarray, zero_scaling: float = 1e-4) -> float:
+    mask = actual != 0
+    actual, expected = actual[mask], expected[mask]
+    return float(np.sum(actual * np.log(actual / np.where(expected != 0, expected, zero_scaling))))
+
+
+def _mlrun_way(stats: dict, window: pd.DataFrame) -> dict[str, float]:
+    """MLRun 1.6's histogram-data-drift computation, one feature at a time."""
+    tvds, hellingers, klds = [], [], []
+    for name, entry in stats.items():
+        counts, edges = entry["hist"]
+        padded_edges = np.array([-np.inf, *edges, np.inf])
+        expected = np.array([0, *counts, 0], dtype=float)
+        actual, _ = np.histogram(window[name].to_numpy(), bins=padded_edges)
+        p, q = actual / actual.sum(), expected / expected.sum()
+        tvds.append(np.sum(np.abs(p - q)) / 2)
+        hellingers.append(np.sqrt(max(1 - np.sum(np.sqrt(p * q)), 0)))
+        klds.append(_mlrun_kl(p, q) + _mlrun_kl(q, p))
+    tvd, hellinger = float(np.mean(tvds)), float(np.mean(hellingers))
+    return {"general_drift": (tvd + hellinger) / 2, "tvd_mean": tvd, "hellinger_mean": hellinger,
+            "kld_mean": float(np.mean(klds))}
+
+
+def _evidently(reference: pd.DataFrame, window: pd.DataFrame) -> float:
+    from evidently import DataDefinition, Dataset, Report
+    from evidently.metrics import DriftedColumnsCount
+
+    definition = DataDefinition(numerical_columns=list(reference.columns))
+    snapshot = Report([DriftedColumnsCount()]).run(
+        current_data=Dataset.from_pandas(window, data_definition=definition),
+        reference_data=Dataset.from_pandas(reference, data_definition=definition))
+    return float(snapshot.dict()["metrics"][0]["value"]["share"])
+
+
+def _seconds(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
+    """Median wall time of ``repeat`` calls, and the last result."""
+    times, result = [], None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result
+
+
+def _case(rows: int, features: int, repeat: int, seed: int) -> dict[str, Any]:
+    reference_df, window = _frames(rows, features, seed)
+    start = time.perf_counter()
+    stats = feature_stats(reference_df)
+    stats_s = time.perf_counter() - start
+    prepare_s, _ = _seconds(lambda: Reference(stats), 3)
+    app = HistogramDataDriftApplication()
+    cold_s, _ = _seconds(lambda: _ours(app, stats, window), 1)
+    warm_s, ours = _seconds(lambda: _ours(app, stats, window), repeat)
+    mlrun_s, mlrun = _seconds(lambda: _mlrun_way(stats, window), max(1, repeat // 3))
+    assert abs(ours["tvd_mean"] - mlrun["tvd_mean"]) < 1e-9, (ours, mlrun)  # same numbers, other speed
+    return {"rows": rows, "features": features, "feature_stats_s": stats_s, "reference_prepare_s": prepare_s,
+            "cold_s": cold_s, "warm_s": warm_s, "mlrun_way_s": mlrun_s, "speedup_vs_mlrun": mlrun_s / warm_s,
+            "general_drift": ours["general_drift"], "drifted_features_share": ours["drifted_features_share"],
+            "_frames": (reference_df, window, stats, app)}
+
+
+def _peak_memory(app: HistogramDataDriftApplication, stats: dict, window: pd.DataFrame) -> dict[str, float]:
+    numeric = float(window.select_dtypes("number").memory_usage(index=False).sum())
+    tracemalloc.start()
+    _ours(app, stats, window)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return {"window_numeric_mb": numeric / 1e6, "peak_extra_mb": peak / 1e6, "peak_ratio": (numeric + peak) / numeric}
+
+
+def _versus_evidently(rows: int, features: int, seed: int) -> dict[str, Any]:
+    reference_df, window = _frames(rows, features, seed)
+    stats = feature_stats(reference_df)
+    app = HistogramDataDriftApplication()
+    _ours(app, stats, window)  # warm, as deployed
+    ours_s, ours = _seconds(lambda: _ours(app, stats, window), 5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _evidently(reference_df.head(1000), window.head(1000))  # imports and first-use set-up are not timed
+        evidently_s, share = _seconds(lambda: _evidently(reference_df, window), 1)
+    return {"rows": rows, "features": features, "ours_s": ours_s, "evidently_s": evidently_s,
+            "speedup_vs_evidently": evidently_s / ours_s, "evidently_drifted_share": share,
+            "ours_drifted_share": ours["drifted_features_share"]}
+
+
+def main(evidently_rows: int = 100_000) -> dict:
+    """Run every measurement, print the report and return the figures."""
+    large = _case(1_000_000, 50, repeat=5, seed=1)
+    small = _case(10_000, 20, repeat=50, seed=2)
+    reference_df, window, stats, app = large.pop("_frames")
+    small.pop("_frames")
+    memory = _peak_memory(app, stats, window)
+    del reference_df, window
+    evidently = [_versus_evidently(10_000, 20, seed=3), _versus_evidently(evidently_rows, 50, seed=4)]
+    for case, target in ((large, 0.5), (small, 0.005)):
+        print(f"{case['rows']:>9,} rows x {case['features']} features: warm {case['warm_s'] * 1e3:8.2f} ms "
+              f"(target <= {target * 1e3:g} ms), cold {case['cold_s'] * 1e3:8.1f} ms, "
+              f"MLRun's way {case['mlrun_way_s'] * 1e3:8.1f} ms -> {case['speedup_vs_mlrun']:.1f}x (target >= 5x); "
+              f"reference prep {case['reference_prepare_s'] * 1e3:.1f} ms, "
+              f"feature_stats {case['feature_stats_s']:.2f} s")
+    print(f"peak memory of a 1M x 50 window: {memory['peak_extra_mb']:.1f} MB on top of "
+          f"{memory['window_numeric_mb']:.0f} MB of data -> {memory['peak_ratio']:.3f}x (target <= 2x)")
+    for case in evidently:
+        print(f"Evidently 0.7 DriftedColumnsCount {case['rows']:,} x {case['features']}: {case['evidently_s']:.2f} s "
+              f"vs ours {case['ours_s'] * 1e3:.2f} ms -> {case['speedup_vs_evidently']:.0f}x (target >= 100x); "
+              f"drifted share Evidently {case['evidently_drifted_share']:.2f}, ours {case['ours_drifted_share']:.2f}")
+    return {"large": large, "small": small, "memory": memory, "evidently": evidently}
+
+
+if __name__ == "__main__":
+    main()
