@@ -124,6 +124,7 @@ class V3ioTestServer:
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in separate writes
     server_ref: V3ioTestServer
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet
