@@ -2,18 +2,22 @@
 
 The controller skips windows without rows; reading the sample store to find out would read whole
 windows, while the ``predictions`` table already counts requests per endpoint and minute. One TSDB
-read, aggregated by the base period, covers every endpoint of a run.
+read, aggregated by the base period, covers every endpoint of a run (plus one for laggards).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
+import pandas as pd
 
 from modelmon.backends.base import TSDB
 from modelmon.controller.windows import ceil_to, floor_to
 from modelmon.errors import NotFound
+
+#: Share of the endpoints, those furthest behind, that may be read separately from the others.
+_COMMON_SHARE = 0.1
 
 
 class RequestActivity:
@@ -23,22 +27,40 @@ class RequestActivity:
         self._buckets = buckets  # endpoint id -> sorted int64 bucket starts with requests
 
     @classmethod
-    def load(cls, tsdb: TSDB, table: str, start_ms: int, end_ms: int, step_ms: int) -> RequestActivity:
-        """Read the request counts of ``[start_ms, end_ms)`` for all endpoints, ``step_ms`` per bucket."""
-        start, end = floor_to(start_ms, step_ms), ceil_to(end_ms, step_ms)
+    def load(cls, tsdb: TSDB, table: str, ranges: Mapping[str, tuple[int, int]], step_ms: int) -> RequestActivity:
+        """Request counts per ``step_ms`` bucket of each endpoint's ``(start, end)`` range.
+
+        One read covers the range most endpoints need; endpoints that lag further behind (an
+        endpoint back after a long idle spell, a new app backfilling) get one more read, filtered to
+        them, so that a single laggard never makes the controller read every endpoint's history.
+        """
+        if not ranges:
+            return cls({})
+        end = ceil_to(max(e for _, e in ranges.values()), step_ms)
+        starts = sorted(floor_to(s, step_ms) for s, _ in ranges.values())
+        common = starts[int(len(starts) * _COMMON_SHARE)]
+        lagging = sorted(ep for ep, (s, _) in ranges.items() if s < common)
+        frames = [cls._read(tsdb, table, common, end, step_ms, None)]
+        if lagging:
+            frames.append(cls._read(tsdb, table, starts[0], common, step_ms, lagging))
+        buckets: dict[str, list[np.ndarray]] = {}
+        for df in frames:
+            for endpoint_id, times in df.groupby("endpoint_id", sort=False)["time"]:
+                buckets.setdefault(str(endpoint_id), []).append(times.to_numpy(dtype=np.int64))
+        return cls({ep: np.sort(np.concatenate(parts)) for ep, parts in buckets.items()})
+
+    @staticmethod
+    def _read(tsdb: TSDB, table: str, start: int, end: int, step_ms: int,
+              endpoints: Sequence[str] | None) -> pd.DataFrame:
+        empty = pd.DataFrame({"time": pd.Series(dtype="int64"), "endpoint_id": pd.Series(dtype="object")})
         if end <= start:
-            return cls({})
+            return empty
         try:
-            df = tsdb.read(table, start, end, columns=["count"], step=step_ms, aggregators=["sum"])
+            df = tsdb.read(table, start, end, columns=["count"], step=step_ms, aggregators=["sum"],
+                           filters=None if endpoints is None else {"endpoint_id": list(endpoints)})
         except NotFound:  # no endpoint has reported a request yet
-            return cls({})
-        if df.empty:
-            return cls({})
-        df = df[df["sum(count)"] > 0]
-        buckets: dict[str, np.ndarray] = {}
-        for endpoint_id, times in df.groupby("endpoint_id", sort=False)["time"]:
-            buckets[str(endpoint_id)] = np.sort(times.to_numpy(dtype=np.int64))
-        return cls(buckets)
+            return empty
+        return empty if df.empty else df[df["sum(count)"] > 0]
 
     def busy(self, endpoint_id: str, starts: Iterable[int], period_ms: int) -> list[int]:
         """Those of ``starts`` whose window ``[s, s + period_ms)`` holds requests."""

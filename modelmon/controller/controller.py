@@ -166,13 +166,12 @@ class Controller:
         ranges = [p for p in plans if p.dispatch_to_ms > p.dispatch_from_ms]
         if not ranges:
             return {}
-        activity = RequestActivity.load(
-            self._backend.tsdb,
-            self._paths.predictions_tsdb,
-            min(p.dispatch_from_ms for p in ranges),
-            max(p.dispatch_to_ms for p in ranges),
-            self._period_minutes * 60_000,
-        )
+        spans: dict[str, tuple[int, int]] = {}
+        for p in ranges:
+            start, end = spans.get(p.endpoint_id, (p.dispatch_from_ms, p.dispatch_to_ms))
+            spans[p.endpoint_id] = (min(start, p.dispatch_from_ms), max(end, p.dispatch_to_ms))
+        step = self._period_minutes * 60_000
+        activity = RequestActivity.load(self._backend.tsdb, self._paths.predictions_tsdb, spans, step)
         return {p.key: activity.busy(p.endpoint_id, p.window_range, p.period_ms) for p in ranges}
 
     # ----------------------------------------------------------------------------------- claiming
