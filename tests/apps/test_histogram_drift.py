@@ -174,3 +174,14 @@ def test_full_table_is_logged_when_asked(reference):
     table = logged["features_drift_table"]
     assert list(table["feature"]) == [f"f{i}" for i in range(20)]
     assert table["drifted"].tolist()[:2] == [True, True] and not table["drifted"][2:].any()
+
+
+def test_evaluate_runs_the_app_on_dataframes():
+    rng = np.random.default_rng(8)
+    reference_df = pd.DataFrame({"x": rng.normal(size=3000), "c": rng.choice(["a", "b"], 3000)})
+    window = pd.DataFrame({"x": rng.normal(1.0, 1, 3000), "c": rng.choice(["a", "b"], 3000)})
+    table = HistogramDataDriftApplication().evaluate(window, reference_df=reference_df)
+    rows = table.set_index("name")
+    assert rows.loc["drifted_features_share", "value"] == 0.5
+    assert rows.loc["drifted_features_share", "extra_data"]["drifted_features"] == ["x"]
+    assert set(rows.index) == {"general_drift", "drifted_features_share", "tvd_mean", "hellinger_mean", "kld_mean"}
