@@ -42,10 +42,19 @@ class _Endpoint:
 
     @classmethod
     def from_item(cls, key: str, item: Mapping[str, Any]) -> _Endpoint:
+        """The fields the controller needs; a damaged attribute counts as absent rather than stopping the run."""
         labels = item.get("labels") or {}
         if isinstance(labels, str):
-            labels = json.loads(labels) if labels else {}
-        return cls(key, item.get("name") or "", labels, item.get("first_request_ms"), item.get("watermark_ms"))
+            try:
+                labels = json.loads(labels) if labels else {}
+            except ValueError:
+                labels = {}
+        return cls(key, str(item.get("name") or ""), labels if isinstance(labels, dict) else {},
+                   _ms(item.get("first_request_ms")), _ms(item.get("watermark_ms")))
+
+
+def _ms(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 @dataclasses.dataclass

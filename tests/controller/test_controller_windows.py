@@ -130,3 +130,15 @@ def test_an_app_period_that_is_not_a_multiple_is_refused(registry):
 def test_closing_rule_rejects_bad_periods():
     with pytest.raises(ValueError, match="period_ms"):
         ClosingRule(period_ms=0, grace_ms=0, backfill_ms=0)
+
+
+def test_a_damaged_endpoint_record_does_not_stop_the_run(backend, paths, clock, registry):
+    registry.register("drift", "mod:App")
+    backend.kv.put(paths.endpoints_table, "bad", {"labels": "{not json", "first_request_ms": "yesterday",
+                                                  "watermark_ms": T0 + PERIOD})
+    put_endpoint(backend, paths, "good", first=T0, watermark=T0 + PERIOD)
+    add_requests(backend, paths, "good", [T0])
+    clock.now = T0 + PERIOD
+    report = make_controller(backend, paths, clock).run()
+    assert report.endpoints == 2
+    assert [w.endpoint_id for w in dispatched(backend, paths, "drift")] == ["good"]
