@@ -1,0 +1,261 @@
+"""The tracking client: records requests on the serving path and pushes them to the tracking stream.
+
+The request path only appends a tuple to a bounded buffer (no JSON, no I/O). A background thread turns
+up to ``batch_size`` requests into one record in MLRun's batched ``headers/values`` shape
+(:func:`modelmon.events.tracking_body`) and puts it with the endpoint id as partition key, at the latest
+``max_delay_s`` after the oldest buffered request. When the stream is slow or down the failed record
+is retried with backoff while new requests keep filling the buffer; once it is full, new requests are
+dropped and counted (:meth:`TrackingClient.stats`), never blocking or failing the model request.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import orjson
+
+from modelmon.backends.base import OutRecord, Stream
+from modelmon.errors import NotFound
+from modelmon.events import tracking_body
+
+_log = logging.getLogger(__name__)
+_ORJSON = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
+
+
+@dataclasses.dataclass(frozen=True)
+class TrackedModel:
+    """What every tracking record of one endpoint says about the model (MLRun's event metadata)."""
+
+    model: str
+    function_uri: str
+    version: str | None = None
+    model_class: str = ""
+    endpoint_id: str | None = None
+    labels: dict[str, Any] = dataclasses.field(default_factory=dict)
+    host: str = ""
+    worker: int = 0
+
+
+# one buffered request: (request_id, inputs, outputs, start_ns (epoch), latency_us, error)
+_Entry = tuple[str, Any, Any, int, int | None, str | None]
+
+
+class TrackingClient:
+    """Buffers tracked requests and pushes them in batches from a background thread.
+
+    :param streams: the backend's Stream role.
+    :param stream_path: the tracking stream (``ProjectPaths(project).tracking_stream``).
+    :param model: the model metadata written into every record.
+    :param batch_size: requests per stream record (MLRun's ``batch``).
+    :param max_delay_s: a buffered request is pushed at most this long after it was recorded
+        (unless the stream is down).
+    :param buffer_size: requests held while the stream is slow or down; more are dropped and counted.
+    :param sampling_percentage: the share of requests tracked (0-100), drawn with ``seed``.
+    """
+
+    def __init__(
+        self,
+        streams: Stream,
+        stream_path: str,
+        model: TrackedModel,
+        *,
+        batch_size: int = 100,
+        max_delay_s: float = 1.0,
+        buffer_size: int = 10_000,
+        sampling_percentage: float = 100,
+        seed: int | None = None,
+        max_backoff_s: float = 5.0,
+    ) -> None:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a whole number >= 1, got {batch_size!r}")
+        if not 0 <= sampling_percentage <= 100:
+            raise ValueError(f"sampling_percentage must be between 0 and 100, got {sampling_percentage!r}")
+        if max_delay_s <= 0:
+            raise ValueError(f"max_delay_s must be positive, got {max_delay_s!r}")
+        if buffer_size < batch_size:
+            raise ValueError(f"buffer_size ({buffer_size}) must hold at least one batch ({batch_size})")
+        self.streams = streams
+        self.stream_path = stream_path
+        self.model = model
+        self.batch_size = batch_size
+        self.max_delay_s = max_delay_s
+        self.buffer_size = buffer_size
+        self.sampling_percentage = sampling_percentage
+        self.max_backoff_s = max_backoff_s
+        self._sample = random.Random(seed).random
+        self._buffer: list[_Entry] = []
+        self._in_flight = 0  # requests taken by the pusher and not yet pushed or dropped
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        self._idle = threading.Condition(self._lock)
+        self._closing = False
+        self._flush_requested = False
+        self._counts = dict.fromkeys(
+            ("recorded", "sampled_out", "pushed", "records", "dropped", "push_errors"), 0)
+        self._last_error: str | None = None
+        self._thread = threading.Thread(target=self._run, name=f"modelmon-tracking-{model.model}", daemon=True)
+        self._thread.start()
+
+    # ------------------------------------------------------------------------------ request path
+
+    def record(self, request_id: str, inputs: Any, outputs: Any, start_ns: int, latency_us: int | None,
+               error: str | None = None) -> bool:
+        """Buffer one request (``start_ns``: epoch ns when it started). ``False`` if sampled out or dropped.
+
+        Never blocks on the stream and never raises for a full buffer.
+        """
+        if self.sampling_percentage < 100 and self._sample() * 100 >= self.sampling_percentage:
+            with self._lock:
+                self._counts["sampled_out"] += 1
+            return False
+        with self._lock:
+            if self._closing or len(self._buffer) + self._in_flight >= self.buffer_size:
+                self._counts["dropped"] += 1
+                dropped = self._counts["dropped"]
+            else:
+                self._buffer.append((request_id, inputs, outputs, start_ns, latency_us, error))
+                self._counts["recorded"] += 1
+                if len(self._buffer) == self.batch_size:
+                    self._wake.notify()
+                return True
+        if dropped & (dropped - 1) == 0:  # log the 1st, 2nd, 4th, 8th... drop, not every one
+            _log.warning("tracking buffer full (%d requests): dropped %d request(s) so far; last push error: %s",
+                         self.buffer_size, dropped, self._last_error)
+        return False
+
+    # ------------------------------------------------------------------------------ control
+
+    def stats(self) -> dict[str, Any]:
+        """Counters: recorded, sampled_out, pushed (requests), records, dropped, push_errors, buffered."""
+        with self._lock:
+            return {**self._counts, "buffered": len(self._buffer) + self._in_flight, "last_error": self._last_error}
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Push everything buffered now; ``True`` if the buffer emptied within ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            self._flush_requested = True
+            self._wake.notify()
+            while self._buffer or self._in_flight:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not self._thread.is_alive():
+                    return False
+                self._idle.wait(remaining)
+            return True
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Flush (on termination), then stop the pusher; what could not be pushed is counted as dropped."""
+        flushed = self.flush(timeout)
+        with self._lock:
+            self._closing = True
+            self._wake.notify()
+        self._thread.join(timeout if flushed else 1.0)
+        with self._lock:
+            lost = len(self._buffer) + self._in_flight
+            if lost:
+                self._counts["dropped"] += lost
+                self._buffer.clear()
+                self._in_flight = 0
+                _log.warning("tracking closed with %d request(s) not pushed (%s)", lost, self._last_error)
+
+    # ------------------------------------------------------------------------------ pusher thread
+
+    def _take(self) -> list[_Entry] | None:
+        """The next batch to push (waiting for it), or ``None`` when closing with nothing left."""
+        with self._lock:
+            first_seen: float | None = None
+            while True:
+                if self._buffer and first_seen is None:
+                    first_seen = time.monotonic()
+                full = len(self._buffer) >= self.batch_size
+                due = first_seen is not None and time.monotonic() - first_seen >= self.max_delay_s
+                if self._buffer and (full or due or self._flush_requested or self._closing):
+                    batch = self._buffer[:self.batch_size]
+                    del self._buffer[:self.batch_size]
+                    self._in_flight = len(batch)
+                    return batch
+                if self._closing:
+                    return None
+                self._flush_requested = False
+                self._idle.notify_all()
+                wait = self.max_delay_s if first_seen is None else max(
+                    0.0, self.max_delay_s - (time.monotonic() - first_seen))
+                self._wake.wait(wait)
+
+    def _run(self) -> None:
+        while (batch := self._take()) is not None:
+            data = self._encode(batch)
+            backoff = 0.05
+            while not self._push(data, len(batch)):
+                with self._lock:
+                    if self._closing:
+                        self._counts["dropped"] += len(batch)
+                        self._in_flight = 0
+                        break
+                    self._wake.wait(backoff)  # close() wakes us early
+                backoff = min(backoff * 2, self.max_backoff_s)
+            with self._lock:
+                self._in_flight = 0
+                if not self._buffer:
+                    self._idle.notify_all()
+
+    def _encode(self, batch: Sequence[_Entry]) -> bytes:
+        m = self.model
+        requests = [_request(m, entry) for entry in batch]
+        body = tracking_body(model=m.model, function_uri=m.function_uri, requests=requests, version=m.version,
+                             model_class=m.model_class, endpoint_id=m.endpoint_id, labels=m.labels or None,
+                             host=m.host, worker=m.worker)
+        return orjson.dumps(body, option=_ORJSON)
+
+    def _push(self, data: bytes, count: int) -> bool:
+        record = OutRecord(data, partition_key=self.model.endpoint_id or self.model.model)
+        try:
+            try:
+                self.streams.put_records(self.stream_path, [record])
+            except NotFound:  # first push before anyone created the stream
+                self.streams.create(self.stream_path)
+                self.streams.put_records(self.stream_path, [record])
+        except Exception as exc:  # the stream failing must never reach the model request
+            with self._lock:
+                self._counts["push_errors"] += 1
+                errors = self._counts["push_errors"]
+                self._last_error = f"{type(exc).__name__}: {exc}"
+            if errors & (errors - 1) == 0:
+                _log.warning("tracking push to %s failed (%d failure(s) so far): %s",
+                             self.stream_path, errors, self._last_error)
+            return False
+        with self._lock:
+            self._counts["pushed"] += count
+            self._counts["records"] += 1
+        return True
+
+
+def _request(model: TrackedModel, entry: _Entry) -> dict[str, Any]:
+    request_id, inputs, outputs, start_ns, latency_us, error = entry
+    when = dt.datetime.fromtimestamp(start_ns / 1e9, dt.UTC).isoformat(sep=" ")
+    request = {"request": {"id": request_id, "inputs": _plain(inputs)}, "when": when}
+    if error is not None:
+        request["error"] = error
+        return request
+    request["resp"] = {"id": request_id, "model_name": model.model, "model_version": model.version,
+                       "outputs": _plain(outputs)}
+    request["microsec"] = latency_us
+    return request
+
+
+def _plain(value: Any) -> Any:
+    """Arrays and frames as nested lists (everything else is serialised as is)."""
+    to_list: Callable[[], Any] | None = getattr(value, "tolist", None)
+    if to_list is not None:
+        return to_list()
+    values = getattr(value, "values", None)  # a pandas DataFrame
+    if values is not None and hasattr(values, "tolist"):
+        return values.tolist()
+    return value
