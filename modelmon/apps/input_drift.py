@@ -5,7 +5,7 @@ reference's bins); the reference then counts zero in those.
 
 >>> max_tvd({"x": {"hist": [[5, 5], [0, 1, 2]]}}, {"x": {"hist": [[10, 0], [0, 1, 2]]}})
 0.5
->>> max_tvd({"x": {"hist": [[2, 4, 4, 0], [-1e9, 0, 1, 2, 1e9]]}}, {"x": {"hist": [[5, 5], [0, 1, 2]]}})
+>>> round(max_tvd({"x": {"hist": [[2, 4, 4, 0], [-1e9, 0, 1, 2, 1e9]]}}, {"x": {"hist": [[5, 5], [0, 1, 2]]}}), 6)
 0.2
 """
 
