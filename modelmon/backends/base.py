@@ -51,6 +51,10 @@ class SeekTo(enum.StrEnum):
     TIME = "TIME"  # the first record that arrived at or after this time (epoch ms)
 
 
+#: The largest batch ``put_records`` writes atomically on every backend.
+MAX_PUT_BATCH = 1000
+
+
 @runtime_checkable
 class Stream(Protocol):
     """Sharded, ordered, retained streams with consumer-group offsets (V3IO/Kinesis semantics)."""
@@ -62,7 +66,10 @@ class Stream(Protocol):
         """Shard count and retention; ``NotFound`` if there is no such stream."""
 
     def put_records(self, path: str, records: Sequence[OutRecord]) -> list[tuple[int, int]]:
-        """Append records; returns ``(shard, sequence)`` per record, in order. All or nothing."""
+        """Append records; returns ``(shard, sequence)`` per record, in order.
+
+        Up to ``MAX_PUT_BATCH`` records are all-or-nothing (V3IO's PutRecords limit); a longer list
+        is split into such batches, each atomic on its own."""
 
     def seek(self, path: str, shard: int, to: SeekTo, value: int | None = None) -> int:
         """The sequence number to read from for this position (it may not exist yet)."""

@@ -87,7 +87,7 @@ def test_two_writers_on_one_stream_lose_no_records(opener):
 def test_sigkill_mid_batch_leaves_no_partial_batch(opener, seed):
     backend = opener()
     backend.streams.create(workers.STREAM, shards=3)
-    batch_size = 2000
+    batch_size = 1000  # the atomic unit of the contract: one V3IO PutRecords call
     started = SPAWN.Event()
     (proc,) = _run(workers.write_until_killed, (opener, batch_size, started))
     assert started.wait(120), "writer never finished a batch"
