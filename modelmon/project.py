@@ -35,6 +35,7 @@ from modelmon.deploy.render import (
     load_templates,
     render_app,
     render_function,
+    role_name,
 )
 from modelmon.deploy.targets import LocalTarget, NuclioTarget, Target
 from modelmon.errors import NotFound
@@ -122,10 +123,7 @@ class Project:
         """Bring up the stream, controller and writer (and the histogram-drift app)."""
         self._set_base_period(base_period)
         templates = {t.name: t for t in load_templates(self.bundle_dir)}
-        missing = [n for n in CORE_FUNCTIONS if n not in templates]
-        if missing:
-            raise NotFound(f"{self.bundle_dir}: the bundle has no function.yaml for {', '.join(missing)}")
-        functions = [self._render(templates[n], image) for n in CORE_FUNCTIONS]
+        functions = [self._render(templates[self._core(role)], image) for role in CORE_FUNCTIONS]
         if deploy_histogram_data_drift_app:
             histogram = self._histogram_template(templates)
             functions.append(self._render(histogram, image))
@@ -154,7 +152,8 @@ class Project:
             for name in apps:
                 self.registry.set_enabled(name, False)
             return []
-        names = ["controller", "writer"] + (["stream"] if delete_stream_function else [])
+        roles = ["controller", "writer"] + (["stream"] if delete_stream_function else [])
+        names = [self._core(role) for role in roles]
         if delete_histogram_data_drift_app:
             names += sorted(histogram)
         if delete_user_applications:
@@ -174,7 +173,7 @@ class Project:
                 raise ValueError(f"base_period {base_period}: app {app.name!r} runs every "
                                  f"{app.base_period_minutes} min, which is not a multiple of it")
         self._set_base_period(base_period)
-        (controller,) = load_templates(self.bundle_dir, ["controller"])
+        (controller,) = load_templates(self.bundle_dir, [self._core("controller")])
         (state,) = self.target.apply([self._render(controller, image)], settings=self.settings, wait=True)
         return state
 
@@ -306,6 +305,13 @@ class Project:
         self._record_path.parent.mkdir(parents=True, exist_ok=True)
         record = {"name": self.name, "base_period_minutes": base_period, "target": self.target.kind}
         self._record_path.write_text(json.dumps(record), encoding="utf-8")
+
+    def _core(self, role: str) -> str:
+        """The bundle's function name for a core ``role``; ``NotFound`` if the bundle lacks it."""
+        name = role_name((t.name for t in load_templates(self.bundle_dir)), role)
+        if name is None:
+            raise NotFound(f"{self.bundle_dir}: the bundle has no function.yaml for the {role} function")
+        return name
 
     def _render(self, template: FunctionTemplate, image: str | None) -> RenderedFunction:
         return render_function(template, self.settings, image=image)

@@ -29,6 +29,12 @@ PROJECT_LABEL = "nuclio.io/project-name"
 FUNCTION_LABEL = "modelmon.io/function"
 _STREAM = re.compile(r"^projects/(?P<project>[^/]+)/model-endpoints/(?P<rest>.+)$")
 _KAFKA_TOPIC = re.compile(r"[^A-Za-z0-9._-]")
+#: The core functions by role, and the names the bundle may give them (MLRun's first).
+ROLES: Mapping[str, tuple[str, ...]] = {
+    "stream": ("model-monitoring-stream", "stream"),
+    "controller": ("model-monitoring-controller", "controller"),
+    "writer": ("model-monitoring-writer", "writer"),
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,6 +82,12 @@ def load_templates(bundle_dir: Path | str, names: Iterable[str] | None = None) -
     if unknown:
         raise ValueError(f"function: no function named {', '.join(unknown)} (known: {', '.join(sorted(templates))})")
     return [templates[n] for n in wanted]
+
+
+def role_name(names: Iterable[str], role: str) -> str | None:
+    """The bundle's name for the core function ``role`` ("stream", "controller", "writer"), if it has one."""
+    present = set(names)
+    return next((n for n in ROLES[role] if n in present), None)
 
 
 def deployed_name(project: str, function: str) -> str:

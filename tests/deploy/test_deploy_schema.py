@@ -9,6 +9,7 @@ import yaml
 from conftest import BUNDLE, REPO
 
 from modelmon.deploy import check_config, validate_config
+from modelmon.deploy.render import ROLES, role_name
 from modelmon.errors import ConfigError
 
 SKIP_DIRS = {".venv", "tests", "build", "dist", "node_modules"}
@@ -29,7 +30,8 @@ def load(path):
 
 def test_the_bundle_has_every_deployable_function():
     names = {load(p)["metadata"]["name"] for p in repo_function_files()}
-    assert {"stream", "controller", "writer"} <= names, f"missing function.yaml files; found {sorted(names)}"
+    missing = [role for role in ROLES if role_name(names, role) is None]
+    assert not missing, f"no function.yaml for {missing}; found {sorted(names)}"
     assert (REPO / "function.yaml").is_file(), "the stream function's function.yaml belongs at the repository root"
 
 
@@ -58,7 +60,7 @@ def test_every_function_yaml_follows_the_bundle_conventions(path):
             assert attributes.get("seekTo") == "earliest", name
             assert trigger.get("password") == "$generate", f"{name}: password: $generate (trigger level)"
             assert isinstance(trigger.get("numWorkers", trigger.get("maxWorkers")), int), name
-    if config["metadata"]["name"] == "controller":
+    if config["metadata"]["name"] in ROLES["controller"]:
         assert spec["minReplicas"] == spec["maxReplicas"] == 1
         assert [t["kind"] for t in triggers.values()] == ["cron"]
 
