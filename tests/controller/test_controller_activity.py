@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import MINUTE, PERIOD, T0, add_requests
+from controller_fixtures import MINUTE, PERIOD, T0, add_requests
 
 from modelmon.controller import RequestActivity
 

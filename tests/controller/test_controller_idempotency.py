@@ -6,7 +6,17 @@ import collections
 import multiprocessing
 
 import pytest
-from conftest import MINUTE, PERIOD, T0, Clock, add_requests, dispatched, make_controller, put_endpoint, schedule
+from controller_fixtures import (
+    MINUTE,
+    PERIOD,
+    T0,
+    Clock,
+    add_requests,
+    dispatched,
+    make_controller,
+    put_endpoint,
+    schedule,
+)
 
 from modelmon.backends import make_backend
 from modelmon.config import Settings

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import MINUTE, PERIOD, T0, add_requests, dispatched, make_controller, put_endpoint, schedule
+from controller_fixtures import MINUTE, PERIOD, T0, add_requests, dispatched, make_controller, put_endpoint, schedule
 
 from modelmon.controller import ClosingRule, floor_to
 

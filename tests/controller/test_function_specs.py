@@ -8,7 +8,7 @@ import nuclio_sdk
 import nuclio_sdk.test
 import pytest
 import yaml
-from conftest import MINUTE, PERIOD, add_requests, dispatched, put_endpoint
+from controller_fixtures import MINUTE, PERIOD, add_requests, dispatched, put_endpoint
 
 from controller import handler as controller_function
 from modelmon.app_runtime import load_app
