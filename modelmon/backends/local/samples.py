@@ -9,8 +9,6 @@ pushes the time filter down to pyarrow.
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
 import os
 import pathlib
 from collections.abc import Sequence
@@ -22,11 +20,16 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 from modelmon.backends.local.files import write_atomically
+from modelmon.backends.sample_layout import (
+    HOUR_DIR_PREFIX,
+    HOUR_MS,
+    batch_file_name,
+    hour_dir,
+    parse_hour_dir,
+    timestamps_ms,
+)
 from modelmon.errors import CorruptStore
 from modelmon.paths import check_name
-
-HOUR_MS = 3_600_000
-_HOUR_DIR = "hour="
 
 
 class LocalSampleStore:
@@ -45,18 +48,18 @@ class LocalSampleStore:
             raise ValueError(f"samples of {endpoint_id!r}: the frame has no 'timestamp' column (epoch ms)")
         frame = df.reset_index(drop=True)
         if not frame.empty:  # an empty batch still replaces what an earlier append of it wrote
-            frame["timestamp"] = _as_ms(endpoint_id, frame["timestamp"])
+            frame["timestamp"] = timestamps_ms(endpoint_id, frame["timestamp"])
         hours = frame["timestamp"].to_numpy().astype(np.int64) // HOUR_MS
-        name = _file_name(batch_id)
+        name = batch_file_name(batch_id)
         written: set[pathlib.Path] = set()
         for hour in np.unique(hours):
             part = frame[hours == hour]
             table = pa.Table.from_pandas(part, preserve_index=False)
-            target = self.root / endpoint_id / _hour_dir(int(hour)) / name
+            target = self.root / endpoint_id / hour_dir(int(hour)) / name
             write_atomically(target, writer=lambda temp, table=table: pq.write_table(table, temp))
             written.add(target)
         # a re-append whose rows moved to other hours must not leave the old copy behind
-        for stale in (self.root / endpoint_id).glob(f"{_HOUR_DIR}*/{name}"):
+        for stale in (self.root / endpoint_id).glob(f"{HOUR_DIR_PREFIX}*/{name}"):
             if stale not in written:
                 stale.unlink(missing_ok=True)
 
@@ -93,7 +96,7 @@ class LocalSampleStore:
         first, last = start // HOUR_MS, (end - 1) // HOUR_MS
         files = []
         for entry in sorted(os.listdir(base)):
-            hour = _parse_hour(entry)
+            hour = parse_hour_dir(entry)
             if hour is not None and first <= hour <= last:
                 files.extend(sorted(p for p in (base / entry).glob("*.parquet") if not p.name.startswith(".")))
         return files
@@ -104,35 +107,3 @@ def _schema(file: pathlib.Path) -> pa.Schema:
         return pq.read_schema(file)
     except (pa.ArrowInvalid, OSError) as exc:
         raise CorruptStore(f"{file}: not a readable parquet file ({exc})") from exc
-
-
-def _as_ms(endpoint_id: str, column: pd.Series) -> pd.Series:
-    if pd.api.types.is_datetime64_any_dtype(column):
-        if getattr(column.dt, "tz", None) is not None:
-            column = column.dt.tz_convert("UTC").dt.tz_localize(None)
-        return column.astype("datetime64[ms]").astype("int64")
-    if pd.api.types.is_integer_dtype(column) and not column.isna().any():
-        return column.astype("int64")
-    raise ValueError(
-        f"samples of {endpoint_id!r}: 'timestamp' must hold int epoch milliseconds or datetimes, "
-        f"not {column.dtype}{' with missing values' if column.isna().any() else ''}"
-    )
-
-
-def _file_name(batch_id: str) -> str:
-    """A file name for ``batch_id``: safe whatever the id holds, and the same for the same id."""
-    return hashlib.sha1(batch_id.encode()).hexdigest()[:24] + ".parquet"
-
-
-def _hour_dir(hour: int) -> str:
-    return _HOUR_DIR + dt.datetime.fromtimestamp(hour * 3600, dt.UTC).strftime("%Y%m%d%H")
-
-
-def _parse_hour(name: str) -> int | None:
-    if not name.startswith(_HOUR_DIR):
-        return None
-    try:
-        moment = dt.datetime.strptime(name[len(_HOUR_DIR):], "%Y%m%d%H").replace(tzinfo=dt.UTC)
-    except ValueError:
-        return None
-    return int(moment.timestamp()) // 3600

@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from modelmon.backends.local.samples import HOUR_MS, _as_ms, _file_name, _hour_dir, _parse_hour
+from modelmon.backends.sample_layout import HOUR_MS, batch_file_name, hour_dir, parse_hour_dir, timestamps_ms
 from modelmon.backends.v3io.objects import V3ioObjectStore
 from modelmon.errors import CorruptStore
 from modelmon.paths import ProjectPaths, check_name
@@ -39,15 +39,15 @@ class V3ioSampleStore:
             raise ValueError(f"samples of {endpoint_id!r}: the frame has no 'timestamp' column (epoch ms)")
         frame = df.reset_index(drop=True)
         if not frame.empty:
-            frame["timestamp"] = _as_ms(endpoint_id, frame["timestamp"])
+            frame["timestamp"] = timestamps_ms(endpoint_id, frame["timestamp"])
         hours = frame["timestamp"].to_numpy().astype(np.int64) // HOUR_MS
         root = self._paths.samples_prefix(endpoint_id)
-        name = _file_name(batch_id)
+        name = batch_file_name(batch_id)
         written = set()
         for hour in np.unique(hours):
             buffer = io.BytesIO()
             pq.write_table(pa.Table.from_pandas(frame[hours == hour], preserve_index=False), buffer)
-            target = f"{root}/{_hour_dir(int(hour))}/{name}"
+            target = f"{root}/{hour_dir(int(hour))}/{name}"
             self._objects.put_object(target, buffer.getvalue())
             written.add(target)
         for stale in self._objects.list_objects(root + "/"):  # rows of a re-append may have moved hours
@@ -82,7 +82,7 @@ class V3ioSampleStore:
         first, last = start // HOUR_MS, (end - 1) // HOUR_MS
         chosen = []
         for path in self._objects.list_objects(root):
-            hour = _parse_hour(path[len(root):].split("/", 1)[0])
+            hour = parse_hour_dir(path[len(root):].split("/", 1)[0])
             if hour is not None and first <= hour <= last and path.endswith(".parquet"):
                 chosen.append(path)
         return chosen
