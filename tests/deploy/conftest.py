@@ -4,10 +4,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from deploy_paths import BUNDLE
 from nuclio_dashboard import NuclioDashboard
-
-BUNDLE = Path(__file__).parent / "bundle"
-REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ import json
 
 import pytest
 import requests
-from conftest import REPO
+from deploy_paths import REPO
 
 from modelmon.config import Settings
 from modelmon.deploy import (

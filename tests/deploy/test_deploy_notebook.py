@@ -4,7 +4,7 @@ import base64
 
 import nbformat
 import pytest
-from conftest import REPO
+from deploy_paths import REPO
 from nbclient import NotebookClient
 
 NOTEBOOK = REPO / "notebooks" / "quickstart.ipynb"

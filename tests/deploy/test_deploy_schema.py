@@ -6,7 +6,7 @@ import sys
 
 import pytest
 import yaml
-from conftest import BUNDLE, REPO
+from deploy_paths import BUNDLE, REPO
 
 from modelmon.deploy import check_config, validate_config
 from modelmon.deploy.render import ROLES, role_name

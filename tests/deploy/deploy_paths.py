@@ -1,0 +1,8 @@
+"""Paths the deploy tests share (kept out of conftest.py: `from conftest import` is ambiguous)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+BUNDLE = Path(__file__).parent / "bundle"
+REPO = Path(__file__).resolve().parents[2]
