@@ -22,7 +22,7 @@ def ceil_to(ms: int, period_ms: int) -> int:
     """The window boundary at or after ``ms``.
 
     >>> ceil_to(1_250, 1_000), ceil_to(2_000, 1_000)
-    (3000, 2000)
+    (2000, 2000)
     """
     return -((-ms) // period_ms) * period_ms
 
