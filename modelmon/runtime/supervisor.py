@@ -12,6 +12,7 @@ the store is corrupt) is not restarted; :meth:`LocalRuntime.wait_ready` raises i
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
@@ -84,6 +85,7 @@ class LocalRuntime:
         restart_backoff_s: float = 0.5,
         max_backoff_s: float = 10.0,
         stop_timeout_s: float = 30.0,
+        log_file: str | os.PathLike[str] | None = None,
     ) -> None:
         if log_format not in LOG_FORMATS:
             raise ValueError(f"log_format {log_format!r}: expected one of {', '.join(LOG_FORMATS)}")
@@ -95,6 +97,7 @@ class LocalRuntime:
         self.base_env = dict(os.environ if env is None else env)
         self.restart_backoff_s, self.max_backoff_s = restart_backoff_s, max_backoff_s
         self.stop_timeout_s = stop_timeout_s
+        self.log_file = log_file  # the functions' stdout/stderr are appended here instead of inherited
         self._children: dict[str, _Child] = {}
         self._lock = threading.RLock()
         self._stopping = threading.Event()
@@ -212,7 +215,10 @@ class LocalRuntime:
         ]
         for trigger, port in child.ports.items():
             cmd += ["--http-port", f"{trigger}={port}"]
-        child.proc = subprocess.Popen(cmd, env=self._env(child.spec), start_new_session=True)
+        with contextlib.ExitStack() as stack:  # the child gets its own copy of the log file's descriptor
+            out = stack.enter_context(open(self.log_file, "ab")) if self.log_file is not None else None
+            child.proc = subprocess.Popen(cmd, env=self._env(child.spec), start_new_session=True, stdout=out,
+                                          stderr=out)
         child.started_at = time.monotonic()
         child.ready = None
         child.restart_at = None
