@@ -1,0 +1,59 @@
+"""Nuclio glue of the batch-inference job: one HTTP request runs one job.
+
+``POST {"dataset": "data.parquet", "model": "model.pkl", "feature_columns": [...], "label_columns": [...],
+"timestamp_column": "ts", "endpoint_id": null, "job_name": "nightly", "reference": null,
+"output_path": null, "perform_drift_analysis": false, "base_period_minutes": null}`` answers the job's
+summary (endpoint id, rows, predictions path, drift results). Bad input is a 400 naming the problem;
+nothing is written then.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import nuclio_sdk
+
+from modelmon.backends import make_backend
+from modelmon.batch_inference import BATCH_FUNCTION, batch_infer, load_dataset
+from modelmon.config import Settings
+from modelmon.errors import NotFound
+
+_OPTIONS = ("feature_columns", "label_columns", "timestamp_column", "endpoint_id", "job_name", "output_path",
+            "perform_drift_analysis", "base_period_minutes")
+
+
+def init_context(context: nuclio_sdk.Context) -> None:
+    settings = Settings.from_env()
+    backend = make_backend(settings)
+    context.user_data.project = settings.project
+    context.user_data.backend = backend
+    set_callback = getattr(context.platform, "set_termination_callback", None)
+    if callable(set_callback):  # the test Platform has no such hook
+        set_callback(backend.close)
+
+
+def handler(context: nuclio_sdk.Context, event: nuclio_sdk.Event) -> Any:
+    body = event.body
+    try:
+        if not isinstance(body, dict) or not body.get("dataset") or not body.get("model"):
+            raise ValueError("request body must be a JSON object with 'dataset' and 'model' paths")
+        unknown = sorted(set(body) - {"dataset", "model", "reference", *_OPTIONS})
+        if unknown:
+            raise ValueError(f"unknown field(s) {', '.join(unknown)}")
+        options = {k: body[k] for k in _OPTIONS if body.get(k) is not None}
+        options.setdefault("job_name", BATCH_FUNCTION)
+        reference = load_dataset(body["reference"]) if body.get("reference") else None
+        result = batch_infer(context.user_data.backend, context.user_data.project, body["dataset"], body["model"],
+                             reference_data=reference, **options)
+    except NotFound as exc:
+        return _error(404, str(exc))
+    except (ValueError, TypeError, FileNotFoundError) as exc:
+        return _error(400, str(exc))
+    context.logger.info_with("batch inference recorded", endpoint_id=result.endpoint_id, rows=result.rows,
+                             batch_id=result.batch_id)
+    return result.to_dict()
+
+
+def _error(status: int, message: str) -> nuclio_sdk.Response:
+    return nuclio_sdk.Response(body={"error": message}, headers={}, content_type="application/json",
+                               status_code=status)

@@ -1,0 +1,54 @@
+"""``modelmon batch-infer``: predict a parquet/CSV dataset with a pickled model and record it into monitoring."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from typing import Any
+
+from modelmon.backends import make_backend
+from modelmon.batch_inference import BATCH_FUNCTION, batch_infer, load_dataset
+from modelmon.config import Settings
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``batch-infer`` sub-command."""
+    parser = subparsers.add_parser("batch-infer", help="predict a dataset and record it into model monitoring")
+    parser.add_argument("dataset", help="parquet or CSV file to predict")
+    parser.add_argument("--model", required=True, help="pickle/joblib file of a model with predict()")
+    parser.add_argument("--features", help="comma-separated feature columns (default: all but labels/timestamp)")
+    parser.add_argument("--labels", help="comma-separated output (label) columns (default: prediction)")
+    parser.add_argument("--timestamp-column", help="column with each row's event time (default: now)")
+    parser.add_argument("--endpoint-id", help="record into this existing endpoint")
+    parser.add_argument("--job-name", default=BATCH_FUNCTION, help="names the default endpoint (same name, same one)")
+    parser.add_argument("--reference", help="parquet/CSV reference dataset for a new default endpoint")
+    parser.add_argument("--output", help="write the predictions to this parquet file (default: the object store)")
+    parser.add_argument("--drift", action="store_true", help="run histogram-data-drift on the batch now")
+    parser.add_argument("--base-period", type=int, help="minutes: close the batch's last window at once")
+    parser.add_argument("--project", help="project (default: MODELMON_PROJECT or 'default')")
+    parser.add_argument("--home", help="local backend directory (default: MODELMON_HOME or .modelmon)")
+    parser.set_defaults(func=run)
+
+
+def _columns(text: str | None) -> list[str] | None:
+    return [c.strip() for c in text.split(",") if c.strip()] if text else None
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the job and print its summary as JSON; exit code 0."""
+    overrides = {k: v for k, v in (("home", args.home), ("project", args.project)) if v}
+    settings = Settings.from_env(os.environ, **overrides)
+    reference = load_dataset(args.reference) if args.reference else None
+    backend = make_backend(settings)
+    try:
+        result = batch_infer(
+            backend, settings.project, args.dataset, args.model, feature_columns=_columns(args.features),
+            label_columns=_columns(args.labels), timestamp_column=args.timestamp_column,
+            endpoint_id=args.endpoint_id, job_name=args.job_name, reference_data=reference,
+            output_path=args.output, perform_drift_analysis=args.drift, base_period_minutes=args.base_period,
+        )
+    finally:
+        backend.close()
+    print(json.dumps(result.to_dict(), indent=2))
+    return 0

@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from sklearn.datasets import load_iris
+from sklearn.linear_model import LogisticRegression
+
+from modelmon.backends.local import open_local_backend
+
+FEATURES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+T0 = 1_704_067_200_000  # 2024-01-01 00:00 UTC
+
+
+@pytest.fixture
+def backend(home):
+    backend = open_local_backend(str(home))
+    yield backend
+    backend.close()
+
+
+@pytest.fixture(scope="session")
+def iris() -> pd.DataFrame:
+    """Iris with its ground truth in ``species`` and one row every 8 s from T0 (150 rows = 20 minutes)."""
+    data = load_iris(as_frame=True)
+    frame = data.data.set_axis(FEATURES, axis=1)
+    frame["species"] = data.target
+    frame["ts"] = T0 + frame.index.to_numpy() * 8_000
+    return frame
+
+
+@pytest.fixture(scope="session")
+def model(iris) -> LogisticRegression:
+    return LogisticRegression(max_iter=500).fit(iris[FEATURES], iris["species"])

@@ -1,0 +1,139 @@
+"""Batch inference: predictions dataset, sample rows, watermark and the controller's windows."""
+
+from __future__ import annotations
+
+import io
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import FEATURES, T0
+
+from modelmon.app_registry import AppRegistry
+from modelmon.backends import scan_all
+from modelmon.backends.base import SeekTo
+from modelmon.batch_inference import batch_infer, default_endpoint_id
+from modelmon.controller.controller import Controller
+from modelmon.errors import NotFound
+from modelmon.events import WindowEvent
+from modelmon.paths import ProjectPaths
+from modelmon.registration import get_model_endpoint, register_model_endpoint
+
+PROJECT = "test"
+PATHS = ProjectPaths(PROJECT)
+HOUR = 3_600_000
+
+
+def dispatched_windows(backend, app="histogram-data-drift", now=T0 + HOUR):
+    """Run the controller once (at ``now``) with ``app`` registered; the windows it dispatched."""
+    AppRegistry(backend.kv, PATHS).register(app, "modelmon.apps:HistogramDataDriftApplication")
+    Controller(backend, PATHS, base_period_minutes=10, clock=lambda: now).run()
+    stream = PATHS.app_stream(app)
+    records = backend.streams.read(stream, 0, backend.streams.seek(stream, 0, SeekTo.EARLIEST), limit=1000)
+    return sorted((w.endpoint_id, w.start_ms, w.end_ms) for w in map(WindowEvent.from_body, (r.data for r in records)))
+
+
+def test_job_without_endpoint_id_records_into_a_stable_default_endpoint(backend, iris, model):
+    result = batch_infer(backend, PROJECT, iris, model, feature_columns=FEATURES, label_columns=["species"],
+                         timestamp_column="ts", job_name="nightly", base_period_minutes=10)
+    assert result.endpoint_id == default_endpoint_id(PROJECT, "nightly")
+    assert (result.rows, result.first_ms, result.last_ms) == (150, T0, T0 + 149 * 8_000)
+    assert result.watermark_ms == T0 + 20 * 60_000  # the batch is complete: its last window is closed
+    predictions = pd.read_parquet(io.BytesIO(backend.objects.get_object(result.predictions_path)))
+    assert list(predictions["species"]) == list(model.predict(iris[FEATURES]))
+    assert list(predictions["label"]) == list(iris["species"])  # the ground truth is kept
+    samples = backend.samples.read(result.endpoint_id, T0, T0 + HOUR)
+    assert len(samples) == 150 and list(samples["timestamp"]) == list(iris["ts"])
+    assert samples["request_id"].is_unique and set(FEATURES) <= set(samples.columns)
+    endpoint = get_model_endpoint(backend, PROJECT, result.endpoint_id)
+    assert endpoint.name == "nightly" and endpoint.feature_names == FEATURES and endpoint.label_names == ["species"]
+    assert endpoint.feature_stats["petal_length"]["count"] == 150  # the dataset became the reference
+    assert (endpoint.first_request_ms, endpoint.last_request_ms, endpoint.request_count) == (
+        T0, T0 + 149 * 8_000, 150)
+
+    again = batch_infer(backend, PROJECT, iris.assign(ts=iris["ts"] + HOUR), model, feature_columns=FEATURES,
+                        label_columns=["species"], timestamp_column="ts", job_name="nightly")
+    assert again.endpoint_id == result.endpoint_id  # same job name, same endpoint
+    assert [k for k, _ in scan_all(backend.kv, PATHS.endpoints_table)] == [result.endpoint_id]
+    endpoint = get_model_endpoint(backend, PROJECT, result.endpoint_id)
+    assert endpoint.request_count == 300 and endpoint.watermark_ms == T0 + HOUR + 149 * 8_000 + 1
+    assert batch_infer(backend, PROJECT, iris, model, feature_columns=FEATURES, label_columns=["species"],
+                       job_name="other").endpoint_id != result.endpoint_id
+
+
+def test_controller_analyses_the_windows_of_the_batch(backend, iris, model):
+    result = batch_infer(backend, PROJECT, iris, model, feature_columns=FEATURES, label_columns=["species"],
+                         timestamp_column="ts", job_name="nightly", base_period_minutes=10)
+    assert dispatched_windows(backend) == [(result.endpoint_id, T0, T0 + 600_000),
+                                           (result.endpoint_id, T0 + 600_000, T0 + 1_200_000)]
+
+
+def test_job_with_endpoint_id_records_into_that_endpoint(backend, iris, model):
+    served = register_model_endpoint(backend, PROJECT, "iris", reference_data=iris[FEATURES])
+    later = iris.assign(ts=iris["ts"] + 30 * 60_000)
+    result = batch_infer(backend, PROJECT, later.drop(columns=["species"]), model.predict,
+                         endpoint_id=served.endpoint_id, timestamp_column="ts")
+    assert result.endpoint_id == served.endpoint_id
+    endpoint = get_model_endpoint(backend, PROJECT, served.endpoint_id)
+    assert endpoint.feature_names == FEATURES and endpoint.label_names == ["prediction"]  # names filled in
+    assert endpoint.watermark_ms == T0 + 30 * 60_000 + 149 * 8_000 + 1
+    assert endpoint.last_request_ms == T0 + 30 * 60_000 + 149 * 8_000 and endpoint.request_count == 150
+    samples = backend.samples.read(served.endpoint_id, T0, T0 + HOUR)
+    assert len(samples) == 150 and "label" not in samples.columns
+    # the window holding the watermark waits for more traffic; the closed one is dispatched
+    assert dispatched_windows(backend, now=T0 + 60 * 60_000) == [(served.endpoint_id, T0 + 1_800_000,
+                                                                 T0 + 2_400_000)]
+
+
+def test_model_path_csv_dataset_and_drift_analysis(backend, iris, model, tmp_path):
+    model_path = tmp_path / "model.pkl"
+    model_path.write_bytes(pickle.dumps(model))
+    reference = iris.iloc[:100]
+    csv = tmp_path / "batch.csv"
+    shifted = iris.assign(petal_length=iris["petal_length"] + 3.0)
+    shifted.to_csv(csv, index=False)
+    out = tmp_path / "out" / "predictions.parquet"
+    result = batch_infer(backend, PROJECT, csv, model_path, feature_columns=FEATURES, label_columns=["species"],
+                         timestamp_column="ts", job_name="drifty", reference_data=reference, output_path=out,
+                         perform_drift_analysis=True)
+    assert result.predictions_path == str(out) and len(pd.read_parquet(out)) == 150
+    table = result.drift_table.set_index("feature")
+    assert bool(table.loc["petal_length", "drifted"]) and not bool(table.loc["sepal_width", "drifted"])
+    general = result.drift_results.set_index("name").loc["drifted_features_share"]
+    assert general["value"] > 0 and int(general["status"]) >= 1
+    summary = result.to_dict()
+    assert {r["name"] for r in summary["drift_results"]} >= {"general_drift", "drifted_features_share"}
+    assert len(summary["drift_table"]) == len(table)
+
+
+def nothing_written(backend):
+    assert list(scan_all(backend.kv, PATHS.endpoints_table)) == []
+    assert backend.objects.list_objects("") == []
+
+
+@pytest.mark.parametrize(("change", "error", "message"), [
+    (lambda a: a | {"feature_columns": [*FEATURES, "colour"]}, ValueError, "no feature column.*colour"),
+    (lambda a: a | {"dataset": a["dataset"].iloc[:0]}, ValueError, "dataset is empty"),
+    (lambda a: a | {"model": "/nonexistent/model.pkl"}, FileNotFoundError, "model file"),
+    (lambda a: a | {"model": lambda df: np.zeros(3)}, ValueError, r"returned shape \(3, 1\)"),
+    (lambda a: a | {"model": lambda df: 1 / 0}, ValueError, "failed to predict: ZeroDivisionError"),
+    (lambda a: a | {"timestamp_column": "when"}, ValueError, "timestamp_column 'when' is not a column"),
+    (lambda a: a | {"endpoint_id": "0" * 40}, NotFound, "has no such model endpoint"),
+    (lambda a: a | {"job_name": "../x"}, ValueError, "job_name"),
+])
+def test_bad_inputs_are_clear_errors_and_write_nothing(backend, iris, model, change, error, message):
+    args = {"dataset": iris, "model": model, "feature_columns": FEATURES, "label_columns": ["species"],
+            "timestamp_column": "ts"}
+    args = change(args)
+    with pytest.raises(error, match=message):
+        batch_infer(backend, PROJECT, args.pop("dataset"), args.pop("model"), **args)
+    nothing_written(backend)
+
+
+def test_unloadable_model_file_is_a_clear_error(backend, iris, tmp_path):
+    broken = tmp_path / "broken.pkl"
+    broken.write_bytes(b"not a pickle")
+    with pytest.raises(ValueError, match=r"broken\.pkl' cannot be loaded"):
+        batch_infer(backend, PROJECT, iris, broken, feature_columns=FEATURES, timestamp_column="ts")
+    nothing_written(backend)
