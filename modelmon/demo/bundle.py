@@ -1,0 +1,89 @@
+"""The demo's bundle: the committed function configs rendered for the demo project, controller sped up.
+
+Rendering (:mod:`modelmon.deploy.render`) points every function at the demo project's streams and
+settings. The one demo-only change is the controller's cron interval: the windows are one minute long
+but their event times lie in the past, so the controller may look for closed windows every second.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from pathlib import Path
+
+from modelmon.config import ENV_APP_CLASS, ENV_APP_NAME, Settings
+from modelmon.deploy.render import (
+    FunctionTemplate,
+    RenderedFunction,
+    load_templates,
+    render_function,
+    role_name,
+    write_configs,
+)
+from modelmon.errors import ConfigError
+
+CORE_ROLES = ("stream", "controller", "writer")
+
+
+@dataclasses.dataclass(frozen=True)
+class DemoApp:
+    """A monitoring app the demo runs: its registered name, class path and function name."""
+
+    name: str
+    class_path: str
+    function: str
+
+
+@dataclasses.dataclass(frozen=True)
+class DemoBundle:
+    """Where the rendered configs are, and the function name of each role and app."""
+
+    directory: Path
+    functions: dict[str, str]  # role ("stream", "controller", "writer") -> function name
+    apps: tuple[DemoApp, ...]
+
+    @property
+    def names(self) -> list[str]:
+        return [*self.functions.values(), *(a.function for a in self.apps)]
+
+
+def render_demo_bundle(bundle_dir: Path, settings: Settings, apps: Sequence[str], out_dir: Path,
+                       controller_interval: str = "1s") -> DemoBundle:
+    """Render the core functions and the app functions named ``apps`` into ``out_dir``."""
+    templates = {t.name: t for t in load_templates(bundle_dir)}
+    by_app = {_env(t, ENV_APP_NAME): t for t in templates.values() if _env(t, ENV_APP_CLASS)}
+    unknown = [a for a in apps if a not in by_app]
+    if unknown:
+        found = ", ".join(sorted(by_app))
+        raise ConfigError(f"{bundle_dir}: no app function for {', '.join(unknown)} (found: {found})")
+    rendered: list[RenderedFunction] = []
+    functions = {}
+    for role in CORE_ROLES:
+        name = role_name(templates, role)
+        if name is None:
+            raise ConfigError(f"{bundle_dir}: the bundle has no {role} function")
+        function = render_function(templates[name], settings)
+        if role == "controller":
+            _set_cron_interval(function, controller_interval)
+        rendered.append(function)
+        functions[role] = function.name
+    demo_apps = []
+    for app in apps:
+        function = render_function(by_app[app], settings)
+        rendered.append(function)
+        demo_apps.append(DemoApp(app, _env(by_app[app], ENV_APP_CLASS) or "", function.name))
+    write_configs(rendered, out_dir)
+    return DemoBundle(out_dir, functions, tuple(demo_apps))
+
+
+def _env(template: FunctionTemplate, name: str) -> str | None:
+    for entry in template.config.get("spec", {}).get("env") or []:
+        if entry.get("name") == name:
+            return entry.get("value")
+    return None
+
+
+def _set_cron_interval(function: RenderedFunction, interval: str) -> None:
+    for trigger in (function.config.get("spec", {}).get("triggers") or {}).values():
+        if trigger.get("kind") == "cron":
+            trigger["attributes"]["interval"] = interval

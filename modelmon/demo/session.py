@@ -1,0 +1,228 @@
+"""A running demo: a fresh home, the rendered bundle under the local runtime, apps, endpoints, traffic.
+
+::
+
+    with DemoSession(DemoConfig(home=Path(".modelmon-demo"))) as demo:
+        demo.send_traffic()
+        demo.wait_for_windows(progress=print)
+
+The end-to-end tests use the same session to kill functions and send malformed events mid-run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import TracebackType
+
+import pandas as pd
+
+from modelmon.app_registry import AppRegistry
+from modelmon.backends import Backend, OutRecord, make_backend
+from modelmon.config import Settings
+from modelmon.demo.bundle import DemoBundle, render_demo_bundle
+from modelmon.demo.dataset import DemoModel, train_demo_model
+from modelmon.demo.traffic import Scenario, TrafficGenerator, TrafficPlan, default_scenarios
+from modelmon.deploy.render import default_bundle_dir
+from modelmon.errors import ConfigError
+from modelmon.paths import ProjectPaths
+from modelmon.queries import app_failures, result_history
+from modelmon.registration import register_model_endpoint
+from modelmon.runtime import LocalRuntime
+from modelmon.timeutil import now_ms
+
+DEMO_APPS = ("histogram-data-drift", "data-quality", "system-performance")
+DEFAULT_HOME = ".modelmon-demo"
+_MARKER = ".modelmon-demo"  # a file that marks a directory as a demo home, safe to wipe
+Progress = Callable[[str], None]
+
+
+@dataclasses.dataclass(frozen=True)
+class DemoConfig:
+    """What the demo runs: ``windows`` one-minute windows of ``rows_per_window`` rows per endpoint."""
+
+    home: Path = Path(DEFAULT_HOME)
+    project: str = "demo"
+    windows: int = 6
+    rows_per_window: int = 500
+    seed: int = 0
+    apps: tuple[str, ...] = DEMO_APPS
+    controller_interval: str = "1s"
+    bundle_dir: Path | None = None
+    ready_timeout_s: float = 60.0
+
+
+@dataclasses.dataclass(frozen=True)
+class WindowProgress:
+    """How many (endpoint, app, window) triples got a result or a failure record, of those expected."""
+
+    done: int
+    expected: int
+    failed: int
+    unexpected: int  # results for windows outside the plan (should stay 0)
+
+    @property
+    def complete(self) -> bool:
+        return self.done >= self.expected
+
+
+class DemoSession:
+    """Owns the demo home, the runtime and the backend handle of one demo run."""
+
+    def __init__(self, config: DemoConfig, progress: Progress | None = None) -> None:
+        self.config = config
+        self.progress: Progress = progress or (lambda _: None)
+        self.settings = Settings(backend="local", home=str(config.home.resolve()), project=config.project,
+                                 base_period_minutes=1)
+        self.paths = ProjectPaths(config.project)
+        self.started = time.monotonic()
+        self.runtime: LocalRuntime | None = None
+        self.bundle: DemoBundle | None = None
+        self.backend: Backend | None = None
+        self.model: DemoModel | None = None
+        self.scenarios: list[Scenario] = []
+        self.generator: TrafficGenerator | None = None
+        self.endpoint_ids: dict[str, str] = {}  # scenario key -> endpoint id
+
+    # ------------------------------------------------------------------------------ lifecycle
+
+    def start(self) -> None:
+        """Wipe the home, start the functions, train the model, register apps and endpoints."""
+        config = self.config
+        prepare_home(config.home)
+        bundle_dir = (config.bundle_dir or default_bundle_dir()).resolve()
+        self.bundle = render_demo_bundle(bundle_dir, self.settings, config.apps, config.home / "bundle",
+                                         config.controller_interval)
+        self.progress(f"starting {len(self.bundle.names)} functions: {', '.join(self.bundle.names)} "
+                      f"(logs in {self.log_file})")
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(bundle_dir), os.environ.get(
+            "PYTHONPATH", "")) if p)}
+        self.runtime = LocalRuntime(self.bundle.directory, self.settings, env=env, log_file=self.log_file)
+        self.runtime.start()
+        self.backend = make_backend(self.settings)
+        self.model = train_demo_model(config.seed)  # while the functions start
+        registry = AppRegistry(self.backend.kv, self.paths, self.settings.base_period_minutes)
+        for app in self.bundle.apps:
+            registry.register(app.name, app.class_path)
+        plan = TrafficPlan.ending_at(now_ms(), config.windows, config.rows_per_window)
+        self.generator = TrafficGenerator(self.model, config.project, plan, seed=config.seed)
+        self.scenarios = default_scenarios(self.model.feature_names)
+        for scenario in self.scenarios:
+            endpoint = register_model_endpoint(
+                self.backend, config.project, scenario.name, reference_data=self.model.reference,
+                label_names=["prediction"], model_class="sklearn.linear_model.LogisticRegression",
+                function_uri=self.generator.function_uri, model_version="1", labels={"scenario": scenario.key},
+            )
+            if endpoint.endpoint_id != self.generator.endpoint_id(scenario):
+                raise ConfigError(f"endpoint {scenario.name}: registered id {endpoint.endpoint_id} differs from "
+                                  f"the tracked one {self.generator.endpoint_id(scenario)}")
+            self.endpoint_ids[scenario.key] = endpoint.endpoint_id
+        self.runtime.wait_ready(config.ready_timeout_s)
+        self.progress(f"functions ready after {self.elapsed_s:.1f}s; model trained on {len(self.model.reference)} "
+                      f"rows x {len(self.model.feature_names)} features")
+
+    def stop(self) -> None:
+        if self.runtime is not None:
+            self.runtime.stop()
+            self.runtime = None
+        if self.backend is not None:
+            self.backend.close()
+            self.backend = None
+
+    def __enter__(self) -> DemoSession:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    @property
+    def log_file(self) -> Path:
+        """Where the functions' log lines go."""
+        return self.config.home / "functions.log"
+
+    @property
+    def elapsed_s(self) -> float:
+        return time.monotonic() - self.started
+
+    # ------------------------------------------------------------------------------- traffic
+
+    def send_traffic(self, windows: Sequence[int] | None = None) -> int:
+        """Put the tracking records of ``windows`` (default: all), in time order; the records sent."""
+        assert self.generator is not None and self.backend is not None, "start() the session first"
+        stream = self.paths.tracking_stream
+        self.backend.streams.create(stream)
+        sent = 0
+        for window in range(self.config.windows) if windows is None else windows:
+            records = [r for s in self.scenarios for r in self.generator.records(s, window)]
+            self.put(records)
+            sent += len(records)
+        requests = sent * self.generator.plan.requests_per_record
+        self.progress(f"sent {sent} tracking records ({requests} requests) to {stream}")
+        return sent
+
+    def put(self, records: Sequence[OutRecord]) -> None:
+        """Put raw records on the tracking stream (the tests' way to send malformed events)."""
+        assert self.backend is not None, "start() the session first"
+        for first in range(0, len(records), 1000):  # a put is atomic up to 1,000 records
+            self.backend.streams.put_records(self.paths.tracking_stream, records[first:first + 1000])
+
+    # ------------------------------------------------------------------------------- waiting
+
+    def expected_windows(self) -> set[tuple[str, str, int]]:
+        """Every (endpoint id, app name, window start) the plan closes."""
+        assert self.generator is not None and self.bundle is not None
+        return {(endpoint_id, app.name, start) for endpoint_id in self.endpoint_ids.values()
+                for app in self.bundle.apps for start in self.generator.plan.window_starts}
+
+    def history(self) -> pd.DataFrame:
+        assert self.backend is not None and self.generator is not None
+        return result_history(self.backend, self.config.project, since_ms=self.generator.plan.first_start_ms)
+
+    def window_progress(self) -> WindowProgress:
+        assert self.backend is not None
+        expected = self.expected_windows()
+        history = self.history()
+        seen = set(zip(history["endpoint_id"], history["app_name"], history["start_ms"].astype(int), strict=True))
+        failures = app_failures(self.backend, self.config.project)
+        failed = set(zip(failures["endpoint_id"], failures["app_name"], failures["start_ms"].astype(int),
+                         strict=True))
+        return WindowProgress(done=len((seen | failed) & expected), expected=len(expected),
+                              failed=len(failed & expected), unexpected=len((seen | failed) - expected))
+
+    def wait_for_windows(self, timeout_s: float = 90.0, poll_s: float = 0.5) -> WindowProgress:
+        """Poll until every expected window has a result or failure; ``TimeoutError`` after ``timeout_s``."""
+        deadline = time.monotonic() + timeout_s
+        last = None
+        while True:
+            state = self.window_progress()
+            if state != last:
+                self.progress(f"windows analysed: {state.done}/{state.expected}"
+                              + (f" ({state.failed} failed)" if state.failed else ""))
+                last = state
+            if state.complete:
+                return state
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"only {state.done} of {state.expected} windows were analysed in {timeout_s:g}s")
+            time.sleep(poll_s)
+
+
+def prepare_home(home: Path) -> None:
+    """Create ``home`` empty: a previous demo home is wiped, any other non-empty directory refused."""
+    if home.exists():
+        if not home.is_dir():
+            raise ConfigError(f"{home}: demo home is a file")
+        if any(home.iterdir()) and not (home / _MARKER).exists():
+            raise ConfigError(f"{home}: not empty and not a demo home; choose another --home")
+        shutil.rmtree(home)
+    home.mkdir(parents=True)
+    (home / _MARKER).write_text("modelmon demo home: wiped by every `modelmon demo`\n", encoding="utf-8")
