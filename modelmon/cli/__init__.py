@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from modelmon.errors import ModelmonError
 
-COMMANDS: list[str] = ["artifacts", "batch_infer", "deploy", "run"]
+COMMANDS: list[str] = ["artifacts", "batch_infer", "demo", "deploy", "endpoints", "results", "run"]
 
 
 def build_parser() -> argparse.ArgumentParser:
