@@ -86,7 +86,8 @@ def list_endpoints(backend: Backend, project: str) -> pd.DataFrame:
             "drift_status": int(endpoint.drift_status), "drift_status_name": status_name(endpoint.drift_status),
             "feature_names": list(endpoint.feature_names), "labels": dict(endpoint.labels),
         })
-    return _frame(rows, ENDPOINT_COLUMNS, ["name", "endpoint_id"])
+    df = _frame(rows, ENDPOINT_COLUMNS, ["name", "endpoint_id"])
+    return df.assign(latency_avg_us=pd.to_numeric(df["latency_avg_us"]))  # NaN, not None, without traffic
 
 
 def resolve_endpoint(backend: Backend, project: str, ref: str) -> str:

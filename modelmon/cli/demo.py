@@ -25,13 +25,16 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--windows", type=int, default=6, help="one-minute windows of traffic per endpoint")
     parser.add_argument("--rows", type=int, default=500, help="rows (tracked predictions) per window and endpoint")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--bundle", help="bundle directory (default: the current directory if it holds a root "
+                                         "function.yaml, else the modelmon checkout)")
     parser.add_argument("--timeout", type=float, default=90.0, metavar="SECONDS",
                         help="how long to wait for every window's results")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    config = DemoConfig(home=Path(args.home), windows=args.windows, rows_per_window=args.rows, seed=args.seed)
+    config = DemoConfig(home=Path(args.home), windows=args.windows, rows_per_window=args.rows, seed=args.seed,
+                        bundle_dir=Path(args.bundle) if args.bundle else None)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("modelmon demo: %(message)s"))
     runtime_log = logging.getLogger("modelmon.runtime")
