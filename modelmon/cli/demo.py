@@ -22,7 +22,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--home", default=DEFAULT_HOME,
                         help=f"demo home, wiped at start (default: {DEFAULT_HOME})")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout (progress on stderr)")
-    parser.add_argument("--windows", type=int, default=6, help="one-minute windows of traffic per endpoint")
+    parser.add_argument("--windows", type=int, default=8, help="one-minute windows of traffic per endpoint")
     parser.add_argument("--rows", type=int, default=500, help="rows (tracked predictions) per window and endpoint")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--bundle", help="bundle directory (default: the current directory if it holds a root "

@@ -90,10 +90,10 @@ def window_table(history: pd.DataFrame) -> str:
              .drop_duplicates(["start_ms", "app_name"]))
     worst = worst.assign(cell=[f"{r.status_name} {r.result_name}={r.value:.3g}" for r in worst.itertuples()])
     table = worst.pivot(index="start_ms", columns="app_name", values="cell").sort_index().fillna("-")
-    table.index = [f"{from_ms(s):%H:%M}-{from_ms(e):%H:%M}" for s, e in
-                   zip(table.index, table.index + _period(history), strict=True)]
-    table.index.name = "window (UTC)"
-    return table.to_string()
+    windows = [f"{from_ms(s):%H:%M}-{from_ms(e):%H:%M}" for s, e in
+               zip(table.index, table.index + _period(history), strict=True)]
+    table.insert(0, "window (UTC)", windows)
+    return table.to_string(index=False)
 
 
 def _period(history: pd.DataFrame) -> int:

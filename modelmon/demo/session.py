@@ -47,7 +47,7 @@ class DemoConfig:
 
     home: Path = Path(DEFAULT_HOME)
     project: str = "demo"
-    windows: int = 6
+    windows: int = 8
     rows_per_window: int = 500
     seed: int = 0
     apps: tuple[str, ...] = DEMO_APPS

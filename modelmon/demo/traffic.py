@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 import orjson
+import pandas as pd
 
 from modelmon.backends.base import OutRecord
 from modelmon.demo.dataset import DemoModel
@@ -22,6 +23,7 @@ from modelmon.events import endpoint_uid, tracking_body
 
 NONE, GRADUAL, SUDDEN = "none", "gradual", "sudden"
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+PREDICTION = "prediction"  # the endpoints' one output column
 
 
 @dataclasses.dataclass(frozen=True)
@@ -135,31 +137,38 @@ class TrafficGenerator:
             rows[:, columns] += shift * self._std[columns]
         return rows
 
+    def window_frame(self, scenario: Scenario, window: int) -> pd.DataFrame:
+        """One window as the sample store should hold it: time, request id, latency, features, prediction."""
+        rows = self.window_rows(scenario, window)
+        rng = np.random.default_rng([self._seed, ord(scenario.key[0]), window, 1])
+        frame = pd.DataFrame({
+            "timestamp": self.plan.times(window),
+            "request_id": [f"{scenario.key}-{window}-{i}" for i in range(len(rows))],
+            "latency_us": rng.lognormal(np.log(2_000), 0.3, len(rows)).astype(np.int64),
+        })
+        features = pd.DataFrame(rows, columns=self.model.feature_names)
+        return pd.concat([frame, features], axis=1).assign(**{PREDICTION: self.model.predict(rows)})
+
     def records(self, scenario: Scenario, window: int) -> list[OutRecord]:
         """One window of ``scenario`` as batched tracking records, partitioned by endpoint id."""
-        rows = self.window_rows(scenario, window)
-        predictions = self.model.predict(rows)
-        times = self.plan.times(window)
-        rng = np.random.default_rng([self._seed, ord(scenario.key[0]), window, 1])
-        latency = rng.lognormal(np.log(2_000), 0.3, len(rows)).astype(np.int64)
-        endpoint_id = self.endpoint_id(scenario)
-        out = []
+        frame = self.window_frame(scenario, window)
+        features = frame[self.model.feature_names].to_numpy().tolist()
+        meta = list(frame[["request_id", "timestamp", "latency_us", PREDICTION]].itertuples(index=False))
         step = self.plan.requests_per_record
-        for first in range(0, len(rows), step):
-            requests = [
-                {
-                    "request": {"id": f"{scenario.key}-{window}-{i}", "inputs": [rows[i].tolist()]},
-                    "resp": {"id": f"{scenario.key}-{window}-{i}", "model_name": scenario.name,
-                             "model_version": "1", "outputs": [int(predictions[i])]},
-                    "when": _when(int(times[i])),
-                    "microsec": int(latency[i]),
-                }
-                for i in range(first, min(first + step, len(rows)))
-            ]
-            body = tracking_body(model=scenario.name, version="1", function_uri=self.function_uri,
-                                 model_class="sklearn.linear_model.LogisticRegression", requests=requests)
-            out.append(OutRecord(orjson.dumps(body), partition_key=endpoint_id))
-        return out
+        return [self._record(scenario, features[first:first + step], meta[first:first + step])
+                for first in range(0, len(frame), step)]
+
+    def _record(self, scenario: Scenario, features: list[list[float]], meta: list[tuple]) -> OutRecord:
+        requests = [
+            {"request": {"id": request_id, "inputs": [row]},
+             "resp": {"id": request_id, "model_name": scenario.name, "model_version": "1",
+                      "outputs": [int(prediction)]},
+             "when": _when(int(when)), "microsec": int(latency)}
+            for row, (request_id, when, latency, prediction) in zip(features, meta, strict=True)
+        ]
+        body = tracking_body(model=scenario.name, version="1", function_uri=self.function_uri,
+                             model_class="sklearn.linear_model.LogisticRegression", requests=requests)
+        return OutRecord(orjson.dumps(body), partition_key=self.endpoint_id(scenario))
 
     def all_records(self, scenarios: Sequence[Scenario]) -> Iterator[list[OutRecord]]:
         """Per window (in time order), the records of every scenario."""
