@@ -286,6 +286,30 @@ class Project:
         ]
         return pd.DataFrame(rows)
 
+    # ------------------------------------------------------ registration, labels, batch inference
+
+    def register_model_endpoint(self, name: str, **kwargs: Any) -> ModelEndpoint:
+        """Create or update model ``name``'s endpoint; see :func:`modelmon.registration.register_model_endpoint`."""
+        from modelmon.registration import register_model_endpoint
+
+        return register_model_endpoint(self.backend, self.name, name, **kwargs)
+
+    def log_labels(self, endpoint: str, request_ids: Sequence[str], labels: Any,
+                   timestamps: Sequence[Any] | None = None) -> int:
+        """Send ground truth for tracked requests; see :func:`modelmon.labels.log_labels`."""
+        from modelmon.labels import log_labels
+
+        return log_labels(self.backend, self.name, endpoint, request_ids, labels, timestamps)
+
+    def batch_infer(self, dataset: Any, model: Any, **kwargs: Any) -> Any:
+        """Predict a dataset and record it into monitoring; see :func:`modelmon.batch_inference.batch_infer`.
+
+        The batch's last window is closed at once (``base_period_minutes`` defaults to the project's)."""
+        from modelmon.batch_inference import batch_infer
+
+        kwargs.setdefault("base_period_minutes", self.base_period if kwargs.get("endpoint_id") is None else None)
+        return batch_infer(self.backend, self.name, dataset, model, **kwargs)
+
     # -------------------------------------------------------------------------------- internals
 
     @property
