@@ -204,7 +204,11 @@ def _checked_path(record: RawRecord, data: dict[str, Any], project: str) -> Pars
 
 def _single_body(data: dict[str, Any], row: Any) -> bytes:
     """A record holding only ``row``, replayable as is."""
-    return encode({**_meta(data), "headers": data.get("headers"), "values": [row]})
+    body = {**_meta(data), "headers": data.get("headers"), "values": [row]}
+    try:
+        return encode(body)
+    except ValueError:  # the request carries NaN/inf (why it is rejected): keep them as the sender wrote them
+        return json.dumps(body, separators=(",", ":")).encode("utf-8")
 
 
 def _extend(event: TrackingEvent, other: TrackingEvent) -> TrackingEvent:
