@@ -26,7 +26,7 @@ from modelmon.registration import get_model_endpoint
 
 pytestmark = pytest.mark.slow
 
-BUNDLE = Path("/tmp/devbundle")  # DEV  # the repository checkout is the bundle
+BUNDLE = Path(__file__).resolve().parents[2]  # the repository checkout is the bundle
 WINDOWS, ROWS = 6, 400
 STREAM_FUNCTION = "model-monitoring-stream"
 
