@@ -15,6 +15,7 @@ from modelmon.application.artifacts import ObjectStoreArtifactSink
 from modelmon.backends.base import Backend
 from modelmon.errors import NotFound
 from modelmon.events import WindowEvent
+from modelmon.labels import load_window_labels
 from modelmon.model_endpoint import ModelEndpoint
 from modelmon.paths import ProjectPaths
 from modelmon.timeutil import from_ms
@@ -46,6 +47,8 @@ def build_context(
         latest_request=from_ms(endpoint.last_request_ms) if endpoint.last_request_ms is not None else None,
         output_stream_uri=paths.writer_stream,
         error_count=lambda: window_error_count(backend, paths, window),
+        labels_df=lambda: load_window_labels(backend, window.project, window.endpoint_id, window.start_ms,
+                                             window.end_ms),
     )
 
 

@@ -139,3 +139,15 @@ def test_bad_labels_are_clear_errors_and_send_nothing(backend, served, args, err
         log_labels(backend, PROJECT, *args)
     with pytest.raises(NotFound):
         backend.streams.describe(PATHS.labels_stream)
+
+
+def test_the_app_runtime_context_reads_the_windows_labels(backend, served):
+    from modelmon.app_runtime import build_context
+    from modelmon.events import WindowEvent
+
+    log_labels(backend, PROJECT, ENDPOINT, ["req-3", "req-25"], [1, 0], clock=lambda: T0 + HOUR)
+    consume_labels(backend)
+    item = backend.kv.get(PATHS.endpoints_table, ENDPOINT)
+    window = WindowEvent(PROJECT, ENDPOINT, "model-performance", T0, T0 + WINDOW)
+    context = build_context(window, item, backend, PATHS)
+    assert context.labels_df.to_dict("records") == [{"request_id": "req-3", "label": 1}]  # req-25 is next window
