@@ -10,6 +10,7 @@ import pytest
 from modelmon.backends import make_backend
 from modelmon.cli import main
 from modelmon.dead_letters import DeadLetters
+from modelmon.errors import NotFound
 from modelmon.events import WriterEvent
 from modelmon.paths import ProjectPaths
 from modelmon.queries import app_failures, dead_letters, latest_results, parse_since, resolve_endpoint, result_history
@@ -96,7 +97,7 @@ def test_resolve_endpoint_by_id_prefix_and_name(filled):
     backend, ids = filled
     assert resolve_endpoint(backend, PROJECT, "fraud") == ids["fraud"]
     assert resolve_endpoint(backend, PROJECT, ids["churn"][:6]) == ids["churn"]
-    with pytest.raises(Exception, match="no endpoint with id or name 'nope'"):
+    with pytest.raises(NotFound, match="no endpoint with id or name 'nope'"):
         resolve_endpoint(backend, PROJECT, "nope")
 
 
