@@ -51,16 +51,17 @@ def predictions_frame(endpoint_id: str, batch_id: str, when_ms: np.ndarray, late
                       is_error: np.ndarray) -> pd.DataFrame:
     """One row per minute of this record: ``count``, ``latency_sum_us``, ``latency_max_us``."""
     ok = ~is_error
-    frame = pd.DataFrame({"time": (when_ms[ok] // MINUTE_MS * MINUTE_MS).astype(np.int64),
-                          "latency": latency_us[ok]})
-    per_minute = frame.groupby("time", sort=True)["latency"].agg(["size", "sum", "max"]).reset_index()
+    minutes = (when_ms[ok] // MINUTE_MS * MINUTE_MS).astype(np.int64)
+    order = np.argsort(minutes, kind="stable")
+    minutes, latency = minutes[order], np.nan_to_num(latency_us[ok][order])
+    starts = np.flatnonzero(np.r_[True, minutes[1:] != minutes[:-1]])
     return pd.DataFrame({
-        "time": per_minute["time"].to_numpy(np.int64),
+        "time": minutes[starts],
         "endpoint_id": endpoint_id,
         "batch_id": batch_id,
-        "count": per_minute["size"].to_numpy(np.int64),
-        "latency_sum_us": per_minute["sum"].to_numpy(np.float64),
-        "latency_max_us": per_minute["max"].fillna(0.0).to_numpy(np.float64),
+        "count": np.diff(np.r_[starts, len(minutes)]).astype(np.int64),
+        "latency_sum_us": np.add.reduceat(latency, starts),
+        "latency_max_us": np.maximum.reduceat(latency, starts),
     })
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -126,7 +127,9 @@ def _fast_path(data: dict[str, Any], project: str) -> tuple[TrackingEvent, np.nd
     error_at = headers.index("error") if "error" in headers else None
     width = len(headers)
     try:
-        if any(len(v) != width or (error_at is not None and v[error_at] is not None) for v in values):
+        if set(map(len, values)) != {width}:
+            return None
+        if error_at is not None and any(v[error_at] is not None for v in values):
             return None
         requests = [v[at["request"]] for v in values]
         responses = [v[at["resp"]] for v in values]
@@ -142,8 +145,7 @@ def _fast_path(data: dict[str, Any], project: str) -> tuple[TrackingEvent, np.nd
     predictions = _numeric_rows(outputs, flat_is_column=True)
     if features is None or predictions is None or len(features) != len(predictions):
         return None
-    if min(microsec) < 0 or any(_row_count(i, False) != _row_count(o, True) for i, o in zip(inputs, outputs,
-                                                                                             strict=True)):
+    if min(microsec) < 0 or list(map(_row_count, inputs)) != list(map(_row_count, outputs, repeat(True))):
         return None
     event.request_ids = [_request_id(r, s) for r, s in zip(requests, responses, strict=True)]
     event.inputs, event.outputs, event.when = inputs, outputs, when
@@ -152,7 +154,7 @@ def _fast_path(data: dict[str, Any], project: str) -> tuple[TrackingEvent, np.nd
     return event, features, predictions
 
 
-def _row_count(value: list[Any], flat_is_column: bool) -> int:
+def _row_count(value: list[Any], flat_is_column: bool = False) -> int:
     return len(value) if isinstance(value[0], list) or flat_is_column else 1
 
 

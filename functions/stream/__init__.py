@@ -1,0 +1,3 @@
+"""The stream ingestion function (root ``function.yaml``)."""
+
+from __future__ import annotations

@@ -1,0 +1,58 @@
+"""Nuclio glue of the stream ingestion function: one tracking record per call (or a list when batching).
+
+Each record is ingested before the handler returns (the platform commits the offset afterwards).
+Unreadable input goes to the dead-letter stream inside the flow; a backend failure raises, so the
+platform redelivers the record.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import nuclio_sdk
+
+from modelmon.backends import make_backend
+from modelmon.config import Settings
+from modelmon.ingest import IngestFlow, Ingestor, RawRecord
+
+
+def init_context(context: nuclio_sdk.Context) -> None:
+    settings = Settings.from_env()
+    backend = make_backend(settings)
+    ingestor = Ingestor(backend, settings.project)
+    ingestor.setup()
+    flow = IngestFlow(ingestor)
+    context.user_data.flow = flow
+
+    def close() -> None:
+        flow.close()
+        backend.close()
+
+    set_callback = getattr(context.platform, "set_termination_callback", None)
+    if callable(set_callback):  # the test Platform has no such hook
+        set_callback(close)
+
+
+def handler(context: nuclio_sdk.Context, event: nuclio_sdk.Event | list[nuclio_sdk.Event]) -> dict[str, Any]:
+    flow: IngestFlow = context.user_data.flow
+    events = event if isinstance(event, list) else [event]
+    totals = {"records": 0, "requests": 0, "errors": 0, "rows": 0, "rejected": 0, "duplicates": 0}
+    for one in events:
+        report = flow.process(_record(one))
+        totals["records"] += 1
+        totals["requests"] += report.requests
+        totals["errors"] += report.errors
+        totals["rows"] += report.rows
+        totals["rejected"] += report.rejected
+        totals["duplicates"] += int(report.duplicate)
+        if report.rejected:
+            context.logger.warn_with("tracking requests dead-lettered", batch_id=report.batch_id,
+                                     endpoint_id=report.endpoint_id, rejected=report.rejected)
+    return totals
+
+
+def _record(event: nuclio_sdk.Event) -> RawRecord:
+    """The record and its stream position (``shard_id``/``offset``; absent outside stream triggers)."""
+    shard = event.shard_id if isinstance(event.shard_id, int) else None
+    sequence = event.offset if shard is not None and isinstance(event.offset, int) else None
+    return RawRecord(body=event.body, shard=shard, sequence=sequence)
