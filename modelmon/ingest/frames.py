@@ -83,7 +83,7 @@ def _rows(parsed: ParsedRecord, is_error: np.ndarray, feature_names: list[str], 
     good = np.flatnonzero(~is_error)
     if parsed.features is not None and parsed.outputs is not None:
         features, outputs = parsed.features, parsed.outputs
-        counts = np.array([len(i) if isinstance(i[0], list) else 1 for i in event.inputs])
+        counts = np.array([len(i) if isinstance(i[0], list) else 1 for i in event.inputs], dtype=np.int64)
     else:
         inputs = [event.inputs[i] for i in good]
         rows = [row if isinstance(row, list) else [row] for i in good for row in _as_rows(event.inputs[i])]
@@ -110,6 +110,8 @@ def _as_rows(value: list, flat_is_column: bool = False) -> list:
 
 def _matrix(rows: list[list], names: list[str]) -> np.ndarray | pd.DataFrame:
     """Numbers as a float matrix; columns holding text stay text (mixed columns become text)."""
+    if not rows:
+        return np.empty((0, len(names)))
     try:
         return np.array(rows, dtype=np.float64)
     except (TypeError, ValueError):
