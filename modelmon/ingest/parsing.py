@@ -148,7 +148,10 @@ def _fast_path(data: dict[str, Any], project: str) -> tuple[TrackingEvent, np.nd
     if min(microsec) < 0 or list(map(_row_count, inputs)) != list(map(_row_count, outputs, repeat(True))):
         return None
     event.request_ids = [_request_id(r, s) for r, s in zip(requests, responses, strict=True)]
-    event.inputs, event.outputs, event.when = inputs, outputs, when
+    # as parse_tracking gives them: a list of rows per request (a flat output list is one value per row)
+    event.inputs = inputs if type(inputs[0][0]) is list else [[value] for value in inputs]
+    event.outputs = outputs if type(outputs[0][0]) is list else [[[x] for x in value] for value in outputs]
+    event.when = when
     event.microsec = [int(m) for m in microsec]
     event.errors = [None] * len(values)
     return event, features, predictions
@@ -161,18 +164,30 @@ def _row_count(value: list[Any], flat_is_column: bool = False) -> int:
 def _numeric_rows(per_request: list[Any], flat_is_column: bool) -> np.ndarray | None:
     """All rows of all requests as one finite float matrix, or ``None`` if they are not that."""
     try:
-        if all(type(v) is list and v and type(v[0]) is list for v in per_request):
-            rows = [row for value in per_request for row in value]
-        elif all(type(v) is list and v and type(v[0]) is not list for v in per_request):
-            rows = [[x] for value in per_request for x in value] if flat_is_column else per_request
-        else:
-            return None
-        array = np.array(rows)
-    except (TypeError, ValueError):  # ragged rows
+        array = np.array(per_request)  # requests × rows × values, or requests × values (flat lists)
+    except (TypeError, ValueError):  # requests with different row counts (or ragged rows): flatten first
+        array = _flattened(per_request, flat_is_column)
+    else:
+        if array.ndim == 3:
+            array = array.reshape(-1, array.shape[2])
+        elif array.ndim == 2 and flat_is_column:
+            array = array.reshape(-1, 1)
+    if array is None or array.ndim != 2 or 0 in array.shape or array.dtype.kind not in "iuf":
+        return None  # text, booleans, None, empty or odd shapes: let the checked path name them
+    if not np.isfinite(array).all():
         return None
-    if array.ndim != 2 or array.dtype.kind not in "iuf" or not np.isfinite(array).all():
-        return None  # text, booleans, None or non-finite values: let the checked path name them
     return array.astype(np.float64, copy=False)
+
+
+def _flattened(per_request: list[Any], flat_is_column: bool) -> np.ndarray | None:
+    try:
+        if all(type(v) is list and v and type(v[0]) is list for v in per_request):
+            return np.array([row for value in per_request for row in value])
+        if flat_is_column and all(type(v) is list and v and type(v[0]) is not list for v in per_request):
+            return np.array([x for value in per_request for x in value]).reshape(-1, 1)
+    except (TypeError, ValueError):
+        pass
+    return None
 
 
 def _request_id(request: dict[str, Any], response: Any) -> str | None:
