@@ -31,4 +31,4 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) .modelmon .pytest_cache
+	rm -rf $(VENV) .modelmon .modelmon-demo .pytest_cache
