@@ -120,9 +120,9 @@ class EndpointRegistry:
 
 
 def _applied(item: dict[str, Any], record: RawRecord) -> bool:
-    if record.positioned:
-        done = item.get(seq_attr(record.shard))  # type: ignore[arg-type]
-        return isinstance(done, int) and done >= record.sequence  # type: ignore[operator]
+    if record.shard is not None and record.sequence is not None:
+        done = item.get(seq_attr(record.shard))
+        return isinstance(done, int) and done >= record.sequence
     return item.get(LAST_BATCH) == record.batch_id
 
 
@@ -134,8 +134,8 @@ def _changes(item: dict[str, Any], record: RawRecord, totals: Totals, watermark_
     }
     if watermark_ms is not None:
         set_["watermark_ms"] = _max(item.get("watermark_ms"), watermark_ms)
-    if record.positioned:
-        set_[seq_attr(record.shard)] = record.sequence  # type: ignore[arg-type]
+    if record.shard is not None and record.sequence is not None:
+        set_[seq_attr(record.shard)] = record.sequence
     else:
         set_[LAST_BATCH] = record.batch_id
     if names is not None:
