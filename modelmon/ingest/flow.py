@@ -9,6 +9,8 @@ the platform (the handler re-raises).
 
 from __future__ import annotations
 
+import threading
+
 import storey
 
 from modelmon.ingest.ingestor import Ingestor, IngestReport
@@ -31,6 +33,12 @@ class IngestFlow:
     def __init__(self, ingestor: Ingestor) -> None:
         self.ingestor = ingestor
         self._controller: storey.FlowController | None = None
+        # storey's source thread waits on its queue forever, and interpreter exit joins it: a process
+        # whose platform never called the termination callback would hang on exit. Stop the flow at
+        # the same point concurrent.futures stops its workers (before those threads are joined).
+        register = getattr(threading, "_register_atexit", None)
+        if register is not None:
+            register(self.close)
 
     def process(self, record: RawRecord) -> IngestReport:
         """Ingest ``record`` and wait until it is written; backend errors propagate."""
