@@ -96,7 +96,12 @@ class Ingestor:
             return IngestReport(record.batch_id, endpoint_id, rejected=len(kept.rejections))
         batch_id, when = record.batch_id, kept.when_ms
         if len(rows.samples):
-            self.backend.samples.append(endpoint_id, rows.samples, batch_id)
+            try:
+                self.backend.samples.append(endpoint_id, rows.samples, batch_id)
+            except (ValueError, TypeError) as exc:  # the store refuses these rows: input, not an outage
+                reason = f"the sample store refused the rows: {type(exc).__name__}: {exc}"
+                self._dead_letter([*kept.rejections, Rejection(reason, record.body_bytes())], record, endpoint_id)
+                return IngestReport(batch_id, endpoint_id, rejected=len(kept.rejections) + 1)
         self._write_tsdb(endpoint_id, batch_id, when, rows.latency_us, rows.is_error)
         self._dead_letter(kept.rejections, record, endpoint_id)
         record_totals = totals(when, rows.latency_us, rows.is_error)

@@ -21,6 +21,7 @@ from modelmon.errors import InvalidEvent
 from modelmon.events import TrackingEvent, encode, parse_tracking
 from modelmon.ingest.record import RawRecord
 from modelmon.ingest.times import when_to_ms
+from modelmon.paths import check_name
 
 _BATCH_FIELDS = ("headers", "values")
 
@@ -74,6 +75,11 @@ def parse_record(record: RawRecord, project: str) -> ParsedRecord:
         parsed = ParsedRecord(record, data, event, when_to_ms(event.when), positions, [], features, outputs)
     else:
         parsed = _checked_path(record, data, project)
+    if parsed.event is not None:
+        try:
+            check_name(parsed.event.endpoint_id, "endpoint id")  # it names files and keys
+        except ValueError as exc:
+            return _rejected(record, str(exc))
     return _drop_bad_times(parsed)
 
 

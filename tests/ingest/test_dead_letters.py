@@ -29,6 +29,7 @@ WHOLE_RECORD = {
     "missing inputs": (json.dumps(single(request={"id": "x"})).encode(), "request.inputs"),
     "mismatched rows": (json.dumps(single(resp={"outputs": [0, 1, 1]})).encode(), "2 input rows but 3 output rows"),
     "bad headers": (json.dumps({**single(), "headers": "request", "values": []}).encode(), "'headers' must be"),
+    "bad endpoint id": (json.dumps(single(endpoint_id="../etc")).encode(), "endpoint id '../etc' is not a valid name"),
 }
 
 
