@@ -1,14 +1,27 @@
-"""The sample store's layout, shared by every backend: ``<endpoint>/hour=YYYYMMDDHH/<batch file>``."""
+"""The sample store's layout, shared by every backend: ``<endpoint>/hour=YYYYMMDDHH/<batch file>``.
+
+:class:`PartitionedSampleStore` implements the ``SampleStore`` role on this layout once; each backend
+fills in a few hooks that write, list, delete and read its files.
+"""
 
 from __future__ import annotations
 
+import abc
 import datetime as dt
 import hashlib
+from collections.abc import Hashable, Iterable, Sequence
+from typing import Generic, TypeVar
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+
+from modelmon.paths import check_name
 
 HOUR_MS = 3_600_000
 HOUR_DIR_PREFIX = "hour="
+
+FileT = TypeVar("FileT", bound=Hashable)
 
 
 def timestamps_ms(endpoint_id: str, column: pd.Series) -> pd.Series:
@@ -42,3 +55,72 @@ def parse_hour_dir(name: str) -> int | None:
     except ValueError:
         return None
     return int(moment.timestamp()) // 3600
+
+
+class PartitionedSampleStore(abc.ABC, Generic[FileT]):
+    """The ``SampleStore`` role in this layout; a backend supplies how one file is written, found and read.
+
+    Shared here: argument checks, splitting a batch by hour, removing copies of a re-appended batch left
+    in hours its rows no longer fall in, and shaping what a read returns (an empty frame of the wanted
+    columns, missing columns as None, rows in timestamp order).
+    """
+
+    def append(self, endpoint_id: str, df: pd.DataFrame, batch_id: str) -> None:
+        check_name(endpoint_id, "endpoint id")
+        if not isinstance(batch_id, str) or not batch_id:
+            raise ValueError(f"samples of {endpoint_id!r}: batch_id must be a non-empty string, not {batch_id!r}")
+        if not isinstance(df, pd.DataFrame):
+            raise TypeError(f"samples of {endpoint_id!r}: expected a DataFrame, not {type(df).__name__}")
+        if "timestamp" not in df.columns:
+            raise ValueError(f"samples of {endpoint_id!r}: the frame has no 'timestamp' column (epoch ms)")
+        frame = df.reset_index(drop=True)
+        if not frame.empty:  # an empty batch still replaces what an earlier append of it wrote
+            frame["timestamp"] = timestamps_ms(endpoint_id, frame["timestamp"])
+        hours = frame["timestamp"].to_numpy().astype(np.int64) // HOUR_MS
+        name = batch_file_name(batch_id)
+        written: set[FileT] = set()
+        for hour in np.unique(hours):
+            table = pa.Table.from_pandas(frame[hours == hour], preserve_index=False)
+            written.add(self._write_file(endpoint_id, hour_dir(int(hour)), name, table))
+        # a re-append whose rows moved to other hours must not leave the old copy behind
+        for stale in self._batch_files(endpoint_id, name):
+            if stale not in written:
+                self._delete_file(stale)
+
+    def read(
+        self, endpoint_id: str, start: int, end: int, columns: Sequence[str] | None = None
+    ) -> pd.DataFrame:
+        check_name(endpoint_id, "endpoint id")
+        wanted = None if columns is None else list(dict.fromkeys(["timestamp", *columns]))
+        files = [] if end <= start else self._hour_files(endpoint_id, start // HOUR_MS, (end - 1) // HOUR_MS)
+        frame = self._read_files(endpoint_id, files, start, end, wanted)
+        if frame is None:
+            return pd.DataFrame({name: pd.Series(dtype="int64" if name == "timestamp" else "object")
+                                 for name in (wanted or ["timestamp"])})
+        for missing in [] if wanted is None else [c for c in wanted if c not in frame.columns]:
+            frame[missing] = None
+        frame = frame.sort_values("timestamp", kind="stable", ignore_index=True)
+        return frame if wanted is None else frame[wanted]
+
+    @abc.abstractmethod
+    def _write_file(self, endpoint_id: str, hour_dir_name: str, name: str, table: pa.Table) -> FileT:
+        """Write ``table`` as ``<endpoint>/<hour_dir_name>/<name>``, replacing it whole; return its handle."""
+
+    @abc.abstractmethod
+    def _batch_files(self, endpoint_id: str, name: str) -> Iterable[FileT]:
+        """Every file called ``name`` in any hour of the endpoint (comparable to ``_write_file``'s handles)."""
+
+    @abc.abstractmethod
+    def _delete_file(self, file: FileT) -> None:
+        """Remove one file; a file already gone is not an error."""
+
+    @abc.abstractmethod
+    def _hour_files(self, endpoint_id: str, first_hour: int, last_hour: int) -> list[FileT]:
+        """The endpoint's sample files in hours ``first_hour..last_hour`` (inclusive)."""
+
+    @abc.abstractmethod
+    def _read_files(
+        self, endpoint_id: str, files: list[FileT], start: int, end: int, wanted: list[str] | None
+    ) -> pd.DataFrame | None:
+        """Rows of ``files`` with ``start <= timestamp < end`` (at least the ``wanted`` columns present,
+        or all); None when there is nothing to return. ``CorruptStore`` for an unreadable file."""

@@ -11,67 +11,55 @@ from __future__ import annotations
 
 import os
 import pathlib
-from collections.abc import Sequence
+from collections.abc import Iterable
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 from modelmon.backends.local.files import write_atomically
-from modelmon.backends.sample_layout import (
-    HOUR_DIR_PREFIX,
-    HOUR_MS,
-    batch_file_name,
-    hour_dir,
-    parse_hour_dir,
-    timestamps_ms,
-)
+from modelmon.backends.sample_layout import HOUR_DIR_PREFIX, PartitionedSampleStore, parse_hour_dir
 from modelmon.errors import CorruptStore
-from modelmon.paths import check_name
 
 
-class LocalSampleStore:
+class LocalSampleStore(PartitionedSampleStore[pathlib.Path]):
     """The ``SampleStore`` role on a directory of parquet files."""
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = pathlib.Path(root)
 
-    def append(self, endpoint_id: str, df: pd.DataFrame, batch_id: str) -> None:
-        check_name(endpoint_id, "endpoint id")
-        if not isinstance(batch_id, str) or not batch_id:
-            raise ValueError(f"samples of {endpoint_id!r}: batch_id must be a non-empty string, not {batch_id!r}")
-        if not isinstance(df, pd.DataFrame):
-            raise TypeError(f"samples of {endpoint_id!r}: expected a DataFrame, not {type(df).__name__}")
-        if "timestamp" not in df.columns:
-            raise ValueError(f"samples of {endpoint_id!r}: the frame has no 'timestamp' column (epoch ms)")
-        frame = df.reset_index(drop=True)
-        if not frame.empty:  # an empty batch still replaces what an earlier append of it wrote
-            frame["timestamp"] = timestamps_ms(endpoint_id, frame["timestamp"])
-        hours = frame["timestamp"].to_numpy().astype(np.int64) // HOUR_MS
-        name = batch_file_name(batch_id)
-        written: set[pathlib.Path] = set()
-        for hour in np.unique(hours):
-            part = frame[hours == hour]
-            table = pa.Table.from_pandas(part, preserve_index=False)
-            target = self.root / endpoint_id / hour_dir(int(hour)) / name
-            write_atomically(target, writer=lambda temp, table=table: pq.write_table(table, temp))
-            written.add(target)
-        # a re-append whose rows moved to other hours must not leave the old copy behind
-        for stale in (self.root / endpoint_id).glob(f"{HOUR_DIR_PREFIX}*/{name}"):
-            if stale not in written:
-                stale.unlink(missing_ok=True)
+    def close(self) -> None:
+        """Nothing to release: every call opens and closes its own files."""
 
-    def read(
-        self, endpoint_id: str, start: int, end: int, columns: Sequence[str] | None = None
-    ) -> pd.DataFrame:
-        check_name(endpoint_id, "endpoint id")
-        wanted = None if columns is None else list(dict.fromkeys(["timestamp", *columns]))
-        files = self._files(endpoint_id, start, end)
+    def _write_file(self, endpoint_id: str, hour_dir_name: str, name: str, table: pa.Table) -> pathlib.Path:
+        target = self.root / endpoint_id / hour_dir_name / name
+        write_atomically(target, writer=lambda temp: pq.write_table(table, temp))
+        return target
+
+    def _batch_files(self, endpoint_id: str, name: str) -> Iterable[pathlib.Path]:
+        return (self.root / endpoint_id).glob(f"{HOUR_DIR_PREFIX}*/{name}")
+
+    def _delete_file(self, file: pathlib.Path) -> None:
+        file.unlink(missing_ok=True)
+
+    def _hour_files(self, endpoint_id: str, first_hour: int, last_hour: int) -> list[pathlib.Path]:
+        base = self.root / endpoint_id
+        if not base.is_dir():
+            return []
+        files = []
+        for entry in sorted(os.listdir(base)):
+            hour = parse_hour_dir(entry)
+            if hour is not None and first_hour <= hour <= last_hour:
+                files.extend(sorted(p for p in (base / entry).glob("*.parquet") if not p.name.startswith(".")))
+        return files
+
+    def _read_files(
+        self, endpoint_id: str, files: list[pathlib.Path], start: int, end: int, wanted: list[str] | None
+    ) -> pd.DataFrame | None:
+        """One pyarrow dataset over every file, with the time filter pushed down."""
         if not files:
-            return pd.DataFrame({name: pd.Series(dtype="int64" if name == "timestamp" else "object")
-                                 for name in (wanted or ["timestamp"])})
+            return None
         schema = pa.unify_schemas([_schema(file) for file in files], promote_options="permissive")
         try:
             dataset = pads.dataset([str(f) for f in files], schema=schema, format="parquet")
@@ -80,27 +68,7 @@ class LocalSampleStore:
             table = dataset.to_table(columns=present, filter=(field >= start) & (field < end))
         except (pa.ArrowInvalid, OSError) as exc:
             raise CorruptStore(f"{self.root / endpoint_id}: unreadable sample file ({exc})") from exc
-        frame = table.to_pandas()
-        for missing in [] if wanted is None else [c for c in wanted if c not in frame.columns]:
-            frame[missing] = None
-        frame = frame.sort_values("timestamp", kind="stable", ignore_index=True)
-        return frame if wanted is None else frame[wanted]
-
-    def close(self) -> None:
-        """Nothing to release: every call opens and closes its own files."""
-
-    def _files(self, endpoint_id: str, start: int, end: int) -> list[pathlib.Path]:
-        base = self.root / endpoint_id
-        if not base.is_dir() or end <= start:
-            return []
-        first, last = start // HOUR_MS, (end - 1) // HOUR_MS
-        files = []
-        for entry in sorted(os.listdir(base)):
-            hour = parse_hour_dir(entry)
-            if hour is not None and first <= hour <= last:
-                files.extend(sorted(p for p in (base / entry).glob("*.parquet") if not p.name.startswith(".")))
-        return files
-
+        return table.to_pandas()
 
 def _schema(file: pathlib.Path) -> pa.Schema:
     try:
