@@ -2,9 +2,13 @@
 
 The committed files describe the ``default`` project. Rendering a project rewrites what depends on
 it — the deployed name (``<project>-<function>``), the project label, ``MODELMON_*`` env, stream
-paths (from :class:`~modelmon.paths.ProjectPaths`), one consumer group per function, the cron
-interval (the base period) — and optionally swaps every ``v3ioStream`` trigger for a
+paths (from :class:`~modelmon.paths.ProjectPaths`), one consumer group per function, the
+controller's cron interval (the base period) — and optionally swaps every ``v3ioStream`` trigger for a
 ``kafka-cluster`` one. Every rendered config is checked against :mod:`modelmon.deploy.schema`.
+
+Build commands are kept in order: the bundle install follows ``@nuclio.postCopy`` (before it, Nuclio
+runs commands before the function's files are in the image; the schema check rejects that), and an
+app's extra ``requirements`` are appended after it.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import copy
 import dataclasses
 import json
 import re
+import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -127,7 +132,7 @@ def render_function(
     paths = ProjectPaths(settings.project)
     for trigger_name, trigger in list((spec.get("triggers") or {}).items()):
         kind = trigger.get("kind")
-        if kind == "cron":
+        if kind == "cron" and template.name in ROLES["controller"]:  # other crons (labels re-match) keep theirs
             attributes = trigger.setdefault("attributes", {})
             attributes.pop("schedule", None)
             attributes["interval"] = f"{settings.base_period_minutes}m"
@@ -165,7 +170,9 @@ def render_app(
         app_template.setdefault("spec", {})["handler"] = handler
     if requirements:
         commands = app_template.setdefault("spec", {}).setdefault("build", {}).setdefault("commands", [])
-        commands.append("pip install " + " ".join(requirements))
+        # after the bundle install (the template's commands end after @nuclio.postCopy); quoted: a RUN line
+        # goes through a shell, where "scipy>=1.10" would be a redirection
+        commands.append("pip install --no-cache-dir " + " ".join(shlex.quote(r) for r in requirements))
     app_env = {ENV_APP_NAME: app_name, ENV_APP_CLASS: class_path, ENV_APP_KWARGS: json.dumps(dict(kwargs or {}))}
     named = FunctionTemplate(name=app_name, source=template.source, config=app_template)
     return render_function(named, settings, kafka_brokers=kafka_brokers, image=image, env=app_env)
@@ -234,7 +241,15 @@ def _project_stream(trigger: Mapping[str, Any], paths: ProjectPaths, template: F
     match = _STREAM.match(full)
     if not match:
         raise ConfigError(f"{template.source}: trigger {name!r} reads {full!r}, not a project model-endpoints stream")
-    return f"projects/{paths.project}/model-endpoints/{match['rest']}"
+    rest = match["rest"]
+    named = {"stream": paths.tracking_stream, "stream-model-monitoring-writer": paths.writer_stream,
+             "stream-labels": paths.labels_stream, "stream-dead-letter": paths.dead_letter_stream}
+    if rest in named:
+        return named[rest]
+    if rest.startswith("stream-") and "/" not in rest:
+        return paths.app_stream(rest.removeprefix("stream-"))
+    raise ConfigError(f"{template.source}: trigger {name!r} reads {full!r}, not a stream modelmon knows "
+                      "(stream, stream-model-monitoring-writer, stream-labels, stream-<app>)")
 
 
 def _set_stream(trigger: dict[str, Any], stream: str, function: str) -> None:

@@ -13,7 +13,8 @@ deployment that quietly does the wrong thing: this validator reports unknown nam
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+import shlex
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from modelmon.errors import ConfigError
@@ -21,6 +22,12 @@ from modelmon.errors import ConfigError
 # A field type is a name ("str", "int", "bool", "map", "list", "str-list", "int-list", "any",
 # "int-or-str") or a nested schema (a dict of field -> type).
 Schema = Mapping[str, Any]
+
+#: The build command after which Nuclio's builder runs the rest of ``spec.build.commands`` (its
+#: ``postCopy`` directives): the ones before it run before the function's files are copied into the image.
+POST_COPY = "@nuclio.postCopy"
+#: Where the Python runtime copies the function's directory (the bundle, with ``nuctl deploy --path .``).
+BUNDLE_PATH = "/opt/nuclio"
 
 _ENV_VAR: Schema = {"name": "str", "value": "str", "valueFrom": "map"}
 
@@ -250,11 +257,58 @@ def _check_spec_values(spec: Mapping[str, Any], problems: list[str]) -> None:
     for i, entry in enumerate(spec.get("env") or []):
         if isinstance(entry, Mapping) and "value" in entry and "valueFrom" in entry:
             problems.append(f"spec.env[{i}]: give either value or valueFrom, not both")
+    build = spec.get("build")
+    commands = build.get("commands") if isinstance(build, Mapping) else None
+    if isinstance(commands, list) and all(isinstance(c, str) for c in commands):
+        problems.extend(build_command_problems(commands))
     triggers = spec.get("triggers") or {}
     if isinstance(triggers, Mapping):
         for name, trigger in triggers.items():
             if isinstance(trigger, Mapping):
                 _check_trigger(f"spec.triggers.{name}", trigger, problems)
+
+
+def build_command_problems(commands: Sequence[str]) -> list[str]:
+    """Bundle installs that cannot work: before ``@nuclio.postCopy`` (the bundle is not in the image yet) or
+    from a relative path (the build's working directory is not the bundle).
+
+    >>> [p.split(": ")[0] for p in build_command_problems(
+    ...     ["pip install .", "@nuclio.postCopy", "pip install /opt/nuclio scipy", "pip install '.[x]'"])]
+    ['spec.build.commands[0]', 'spec.build.commands[3]']
+    """
+    problems = []
+    copied = False
+    for i, command in enumerate(commands):
+        if command.strip() == POST_COPY:
+            copied = True
+            continue
+        targets = bundle_targets(command)
+        if targets and not copied:
+            problems.append(f"spec.build.commands[{i}]: {command!r} installs the bundle before Nuclio copies it: "
+                            f"put it after {POST_COPY!r} and install {BUNDLE_PATH}")
+        elif any(not t.startswith(BUNDLE_PATH) for t in targets):
+            problems.append(f"spec.build.commands[{i}]: {command!r} installs a relative path; the bundle is at "
+                            f"{BUNDLE_PATH}")
+    return problems
+
+
+def bundle_targets(command: str) -> list[str]:
+    """The local-directory targets (``.``, ``./x``, ``'.[extra]'``, ``/opt/nuclio``...) a ``pip install`` names.
+
+    >>> bundle_targets("python -m pip install --no-cache-dir '/opt/nuclio[evidently]' scipy>=1")
+    ['/opt/nuclio[evidently]']
+    >>> bundle_targets("pip install modelmon"), bundle_targets("echo .")
+    ([], [])
+    """
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        words = command.split()
+    for i, word in enumerate(words[:-1]):
+        if re.fullmatch(r"(.*/)?pip3?(\.\d+)?", word) and words[i + 1] == "install":
+            args = words[i + 2:]
+            return [a for a in args if re.match(rf"^(\.{{1,2}}|{re.escape(BUNDLE_PATH)})(/|\[|$)", a)]
+    return []
 
 
 def _check_trigger(where: str, trigger: Mapping[str, Any], problems: list[str]) -> None:

@@ -2,9 +2,18 @@ from __future__ import annotations
 
 import pytest
 import yaml
+from deploy_paths import REPO
 
 from modelmon.config import Settings
-from modelmon.deploy import kafka_topic, load_templates, render_app, render_bundle, validate_config, write_configs
+from modelmon.deploy import (
+    check_config,
+    kafka_topic,
+    load_templates,
+    render_app,
+    render_bundle,
+    validate_config,
+    write_configs,
+)
 from modelmon.errors import ConfigError
 from modelmon.paths import ProjectPaths
 from modelmon.runtime.spec import load_function
@@ -109,7 +118,9 @@ def test_render_app_sets_class_stream_and_requirements(bundle):
     assert f"{trigger['attributes']['containerName']}/{trigger['attributes']['streamPath']}" == ProjectPaths(
         "fraud").app_stream("my-app")
     assert trigger["attributes"]["consumerGroup"] == "my-app"
-    assert app.config["spec"]["build"] == {"commands": ["pip install scipy>=1.10"], "baseImage": "python:3.11-slim"}
+    # quoted: Nuclio runs each command through a shell, where >= would redirect
+    assert app.config["spec"]["build"] == {"commands": ["pip install --no-cache-dir 'scipy>=1.10'"],
+                                           "baseImage": "python:3.11-slim"}
     with pytest.raises(ValueError, match="name 'bad/name'"):
         render_app(template, settings, "bad/name", "m:C")
 
@@ -120,3 +131,57 @@ def test_a_stream_outside_the_project_layout_is_a_config_error(bundle, tmp_path)
     )
     with pytest.raises(ConfigError, match="not a project model-endpoints stream"):
         render_bundle(tmp_path, Settings(project="fraud"))
+
+
+def test_a_stream_modelmon_does_not_know_is_a_config_error(bundle, tmp_path):
+    (tmp_path / "function.yaml").write_text(
+        (bundle / "writer" / "function.yaml").read_text().replace("stream-model-monitoring-writer", "stream/odd")
+    )
+    with pytest.raises(ConfigError, match="not a stream modelmon knows"):
+        render_bundle(tmp_path, Settings(project="fraud"))
+
+
+def test_the_repository_bundle_renders_every_stream_from_project_paths():
+    rendered = {f.function: f for f in render_bundle(REPO, Settings(project="fraud", base_period_minutes=5))}
+    paths = ProjectPaths("fraud")
+    streams = {
+        (function, name): f"{t['attributes']['containerName']}/{t['attributes']['streamPath']}"
+        for function, f in rendered.items() for name, t in f.config["spec"]["triggers"].items()
+        if t["kind"] == "v3ioStream"
+    }
+    assert streams[("labels", "labels")] == paths.labels_stream
+    assert streams[("model-monitoring-stream", "tracking")] == paths.tracking_stream
+    assert streams[("model-monitoring-writer", "results")] == paths.writer_stream
+    assert streams[("data-quality", "windows")] == paths.app_stream("data-quality")
+    assert all(stream.startswith("projects/fraud/model-endpoints/stream") for stream in streams.values())
+
+
+def test_only_the_controller_cron_follows_the_base_period():
+    rendered = {f.function: f for f in render_bundle(REPO, Settings(project="fraud", base_period_minutes=6),
+                                                     functions=["labels", "model-monitoring-controller"])}
+    assert rendered["model-monitoring-controller"].config["spec"]["triggers"]["every-base-period"][
+        "attributes"] == {"interval": "6m"}
+    assert rendered["labels"].config["spec"]["triggers"]["rematch"]["attributes"] == {"interval": "5m"}  # its own
+
+
+def test_rendering_keeps_the_bundle_install_after_post_copy():
+    for function in render_bundle(REPO, Settings(project="fraud")):
+        commands = function.config["spec"]["build"]["commands"]
+        assert commands[0] == "@nuclio.postCopy", function.function
+        assert commands[1].startswith("pip install --no-cache-dir /opt/nuclio") or commands[1] == (
+            "pip install --no-cache-dir '/opt/nuclio[evidently]'"), function.function
+    (template,) = load_templates(REPO, ["histogram-data-drift"])
+    app = render_app(template, Settings(project="fraud"), "my-app", "m:C", requirements=["scipy"])
+    assert app.config["spec"]["build"]["commands"] == [
+        "@nuclio.postCopy", "pip install --no-cache-dir /opt/nuclio", "pip install --no-cache-dir scipy"]
+
+
+def test_a_template_installing_the_bundle_before_post_copy_does_not_render(bundle, tmp_path):
+    (tmp_path / "function.yaml").write_text(
+        (bundle / "function.yaml").read_text().replace('- "@nuclio.postCopy"', "- echo building")
+    )
+    with pytest.raises(ConfigError, match=r"installs the bundle before Nuclio copies it"):
+        render_bundle(tmp_path, Settings(project="fraud"))
+    with pytest.raises(ConfigError, match=r"commands\[1\]: 'pip install \.' installs a relative path"):
+        check_config({"metadata": {"name": "f"}, "spec": {"handler": "m:h", "build": {
+            "commands": ["@nuclio.postCopy", "pip install ."]}}}, "f")

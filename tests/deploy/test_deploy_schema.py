@@ -10,6 +10,7 @@ from deploy_paths import BUNDLE, REPO
 
 from modelmon.deploy import check_config, validate_config
 from modelmon.deploy.render import ROLES, role_name
+from modelmon.deploy.schema import bundle_targets
 from modelmon.errors import ConfigError
 
 SKIP_DIRS = {".venv", "tests", "build", "dist", "node_modules"}
@@ -45,7 +46,9 @@ def test_every_function_yaml_follows_the_bundle_conventions(path):
     config = load(path)
     spec = config["spec"]
     assert spec.get("runtime") == "python:3.11"
-    assert spec.get("build", {}).get("commands"), "spec.build.commands must install the bundle"
+    commands = spec.get("build", {}).get("commands") or []
+    assert commands[:1] == ["@nuclio.postCopy"], "the bundle is installed after Nuclio copies it to /opt/nuclio"
+    assert bundle_targets(commands[1])[0].startswith("/opt/nuclio"), "spec.build.commands must install the bundle"
     assert isinstance(spec.get("minReplicas"), int) and isinstance(spec.get("maxReplicas"), int)
     env = {e["name"]: e for e in spec.get("env") or []}
     assert {"MODELMON_BACKEND", "MODELMON_PROJECT", "MODELMON_BASE_PERIOD"} <= set(env)
@@ -138,3 +141,24 @@ def test_check_config_raises_one_config_error_listing_every_problem():
     assert str(info.value).startswith("somewhere/function.yaml: not a valid Nuclio function config:")
     assert "metadata.nmae: unknown field" in str(info.value)
     assert "spec.maxReplicas: expected int, got str" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("commands", "problems"),
+    [
+        (["@nuclio.postCopy", "pip install --no-cache-dir /opt/nuclio"], []),
+        ([" @nuclio.postCopy ", "python -m pip install '/opt/nuclio[evidently]' 'scipy>=1'"], []),
+        (["apt-get install -y gcc", "pip install scipy", "@nuclio.postCopy", "pip3 install /opt/nuclio/"], []),
+        (["pip install modelmon"], []),  # from a package index: no copy needed
+        (["pip install /opt/nuclio", "@nuclio.postCopy"], ["spec.build.commands[0]: 'pip install /opt/nuclio' "
+                                                           "installs the bundle before Nuclio copies it: put it "
+                                                           "after '@nuclio.postCopy' and install /opt/nuclio"]),
+        (["pip install '.[evidently]'"], ["spec.build.commands[0]: \"pip install '.[evidently]'\" installs the "
+                                          "bundle before Nuclio copies it: put it after '@nuclio.postCopy' and "
+                                          "install /opt/nuclio"]),
+        (["@nuclio.postCopy", "pip install -e ."], ["spec.build.commands[1]: 'pip install -e .' installs a relative "
+                                                    "path; the bundle is at /opt/nuclio"]),
+    ],
+)
+def test_the_bundle_is_installed_only_after_post_copy_and_from_opt_nuclio(commands, problems):
+    assert broken(lambda d: d["spec"]["build"].update(commands=commands)) == problems
