@@ -73,11 +73,13 @@ class WindowProgress:
 class DemoSession:
     """Owns the demo home, the runtime and the backend handle of one demo run."""
 
-    def __init__(self, config: DemoConfig, progress: Progress | None = None) -> None:
+    def __init__(self, config: DemoConfig, progress: Progress | None = None, storage: Settings | None = None) -> None:
+        """``storage``: the backend and its credentials (e.g. ``Settings(backend="v3io", v3io_api=...)``);
+        by default the local backend in the demo home. Home, project and base period come from ``config``."""
         self.config = config
         self.progress: Progress = progress or (lambda _: None)
-        self.settings = Settings(backend="local", home=str(config.home.resolve()), project=config.project,
-                                 base_period_minutes=1)
+        self.settings = dataclasses.replace(storage or Settings(), home=str(config.home.resolve()),
+                                            project=config.project, base_period_minutes=1)
         self.paths = ProjectPaths(config.project)
         self.started = time.monotonic()
         self.runtime: LocalRuntime | None = None
