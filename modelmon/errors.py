@@ -6,9 +6,10 @@ Every error a caller may want to catch derives from :class:`ModelmonError`::
     ├── InvalidEvent          a stream message that cannot be read (goes to the dead-letter stream)
     ├── ConfigError           bad configuration: environment, function.yaml, handler string
     ├── NotFound              an endpoint, stream, table or item that does not exist
-    └── BackendError          a storage backend failed
-        ├── BackendUnavailable    transient: retry later (connection refused, 503, locked database)
-        └── CorruptStore          the store exists but is not a modelmon store, or is damaged
+    ├── BackendError          a storage backend failed
+    │   ├── BackendUnavailable    transient: retry later (connection refused, 503, locked database)
+    │   └── CorruptStore          the store exists but is not a modelmon store, or is damaged
+    └── DeploymentFailed      a function did not reach ``ready`` on a Nuclio dashboard (or could not be deleted)
 
 Invalid user arguments raise the built-in ``ValueError`` (or ``TypeError``) naming the argument.
 Backends translate their client libraries' errors into these at their edge (``raise ... from exc``).
@@ -51,3 +52,12 @@ class BackendUnavailable(BackendError):
 
 class CorruptStore(BackendError):
     """The store exists but is not a modelmon store, or is damaged."""
+
+
+class DeploymentFailed(ModelmonError):
+    """A function did not reach ``ready``; ``function`` and ``message`` say which and why."""
+
+    def __init__(self, function: str, message: str) -> None:
+        super().__init__(f"deploying function {function!r} failed: {message}")
+        self.function = function
+        self.message = message

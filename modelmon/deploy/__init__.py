@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from modelmon.deploy.dashboard import (
-    DeploymentFailed,
     FunctionState,
     check_dashboard_url,
     delete_function,
@@ -23,6 +22,7 @@ from modelmon.deploy.render import (
     write_configs,
 )
 from modelmon.deploy.schema import check_config, validate_config
+from modelmon.errors import DeploymentFailed  # re-exported: raised by deploy_function and friends
 
 __all__ = [
     "DeploymentFailed",

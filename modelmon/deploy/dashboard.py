@@ -18,16 +18,7 @@ from nuclio import deploy as nuclio_deploy
 from nuclio.utils import DeployError
 
 from modelmon.deploy.render import RenderedFunction
-from modelmon.errors import ModelmonError
-
-
-class DeploymentFailed(ModelmonError):
-    """A function did not reach ``ready``; ``function`` and ``message`` say which and why."""
-
-    def __init__(self, function: str, message: str) -> None:
-        super().__init__(f"deploying function {function!r} failed: {message}")
-        self.function = function
-        self.message = message
+from modelmon.errors import DeploymentFailed
 
 
 @dataclasses.dataclass(frozen=True)
