@@ -82,3 +82,15 @@ def require(data: dict[str, Any], field: str, types: type | tuple[type, ...], ki
             f"{kind.value} message field {field!r} has type {type(value).__name__}", kind=kind
         )
     return value
+
+
+def window_fields(data: dict[str, Any], kind: MessageKind) -> dict[str, Any]:
+    """The fields naming one window of one app on one endpoint, which window and writer messages share."""
+    return {
+        "project": require(data, "project", str, kind),
+        "endpoint_id": require(data, "endpoint_id", str, kind),
+        "app_name": require(data, "app_name", str, kind),
+        "start_ms": require(data, "start_ms", int, kind),
+        "end_ms": require(data, "end_ms", int, kind),
+        "endpoint_name": data.get("endpoint_name") or "",
+    }

@@ -6,7 +6,7 @@ import dataclasses
 from typing import Any
 
 from modelmon.errors import InvalidEvent
-from modelmon.events.envelope import MessageKind, check_envelope, decode_json, encode, envelope, require
+from modelmon.events.envelope import MessageKind, check_envelope, decode_json, encode, envelope, window_fields
 
 _KIND = MessageKind.WINDOW
 
@@ -41,14 +41,7 @@ class WindowEvent:
     def from_body(cls, body: bytes | str | dict[str, Any]) -> WindowEvent:
         data = decode_json(body, _KIND)
         check_envelope(data, _KIND)
-        return cls(
-            project=require(data, "project", str, _KIND),
-            endpoint_id=require(data, "endpoint_id", str, _KIND),
-            app_name=require(data, "app_name", str, _KIND),
-            start_ms=require(data, "start_ms", int, _KIND),
-            end_ms=require(data, "end_ms", int, _KIND),
-            endpoint_name=data.get("endpoint_name") or "",
-        )
+        return cls(**window_fields(data, _KIND))
 
 
 _FIELDS = dataclasses.fields(WindowEvent)

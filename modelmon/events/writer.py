@@ -6,7 +6,7 @@ import dataclasses
 from typing import Any
 
 from modelmon.errors import InvalidEvent
-from modelmon.events.envelope import MessageKind, check_envelope, decode_json, encode, envelope, require
+from modelmon.events.envelope import MessageKind, check_envelope, decode_json, encode, envelope, require, window_fields
 from modelmon.results import ModelMonitoringApplicationMetric, ModelMonitoringApplicationResult
 
 _KIND = MessageKind.WRITER
@@ -65,14 +65,4 @@ class WriterEvent:
         error = data.get("error")
         if error is not None and not isinstance(error, str):
             raise InvalidEvent("writer message field 'error' must be text or null", kind=_KIND)
-        return cls(
-            project=require(data, "project", str, _KIND),
-            endpoint_id=require(data, "endpoint_id", str, _KIND),
-            app_name=require(data, "app_name", str, _KIND),
-            start_ms=require(data, "start_ms", int, _KIND),
-            end_ms=require(data, "end_ms", int, _KIND),
-            results=results,
-            metrics=metrics,
-            error=error,
-            endpoint_name=data.get("endpoint_name") or "",
-        )
+        return cls(**window_fields(data, _KIND), results=results, metrics=metrics, error=error)
