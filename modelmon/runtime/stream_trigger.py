@@ -6,7 +6,8 @@ starts at ``seekTo`` (that start is committed at once, so a restart resumes from
 per handler call; the offset is committed only after the handler returned (once per page of records
 and at least every 0.5 s, as Nuclio marks offsets and commits them periodically). A handler exception
 is retried with backoff; after ``max_retries`` failed deliveries the record goes to the
-dead-letter stream with the error and the trigger commits past it.
+dead-letter stream with the error and the trigger commits past it. A handler failing because the backend
+is unavailable is retried until it is back: that is no reason to give up on the record.
 """
 
 from __future__ import annotations
@@ -165,21 +166,32 @@ class StreamTrigger:
         return position
 
     def _deliver(self, worker: Worker, path: str, record: Record) -> bool:
-        """Run the handler on ``record`` until it succeeds or is dead-lettered; ``False`` if stopped first."""
+        """Run the handler on ``record`` until it succeeds or is dead-lettered; ``False`` if stopped first.
+
+        A handler failing with :class:`BackendUnavailable` (the storage is down, not the record bad) is
+        retried with backoff until the storage is back; such failures do not count towards dead-lettering.
+        """
         error: Exception | None = None
-        for attempt in range(1, self.max_retries + 1):
+        attempt = unavailable = 0
+        while attempt < self.max_retries:
             try:
                 worker.call(stream_event(self.trigger, path, self._shards[path], record))
                 self.delivered += 1
                 return True
-            except Exception as exc:
+            except BackendUnavailable as exc:
+                unavailable += 1
+                delay = self._delay(min(unavailable, 6))
                 error = exc
-                self.failures += 1
-                worker.context.logger.warn_with(
-                    "stream handler failed", trigger=self.trigger.name, shard=record.shard,
-                    offset=record.sequence, attempt=attempt, error=repr(exc),
-                )
-            if attempt < self.max_retries and self._stop.wait(self._delay(attempt)):
+            except Exception as exc:
+                attempt += 1
+                delay = self._delay(attempt)
+                error = exc
+            self.failures += 1
+            worker.context.logger.warn_with(
+                "stream handler failed", trigger=self.trigger.name, shard=record.shard,
+                offset=record.sequence, attempt=attempt + unavailable, error=repr(error),
+            )
+            if attempt < self.max_retries and self._stop.wait(delay):
                 return False
         reason = f"{type(error).__name__}: {error}"
         self._backend(lambda: self.dead_letters.send(path, record, reason, self.max_retries))

@@ -163,6 +163,23 @@ def test_record_failing_max_retries_times_is_dead_lettered_and_skipped():
     assert streams.committed(STREAM, "consumer", 0) == 3
 
 
+def test_backend_unavailable_is_retried_until_it_is_back_not_dead_lettered():
+    streams = MemoryStream()
+    streams.create(STREAM, shards=1)
+    put(streams, [(0, {"id": "u", "unavailable_times": 5}), (0, {"id": "bad", "unavailable_times": 2,
+                                                                 "fail_times": 99})])
+    host = start_host("consumer", streams, max_retries=2)
+    mod = host.handler.module
+    try:
+        wait_for(lambda: _dead_letters(streams))
+    finally:
+        host.stop()
+    assert [e["id"] for e in mod.SEEN] == ["u"] and mod.ATTEMPTS["u"] == 6  # 5 outages, then handled
+    (letter,) = _dead_letters(streams)  # only real failures count towards max_retries: 2 outages + 2 errors
+    assert mod.ATTEMPTS["bad"] == 4 and letter.reason == "ValueError: record bad failed on attempt 4"
+    assert streams.committed(STREAM, "consumer", 0) == 3
+
+
 def test_latest_seek_pins_the_start_so_a_restart_misses_nothing(tmp_path):
     text = (BUNDLES / "demo" / "consumer" / "function.yaml").read_text().replace("earliest", "latest")
     (tmp_path / "consumer").mkdir()

@@ -1,9 +1,12 @@
-"""Records every delivered stream event in memory; a body may ask to fail a number of times."""
+"""Records every delivered stream event in memory; a body may ask to fail a number of times
+(``fail_times``: a ValueError, ``unavailable_times``: the backend unavailable, before those)."""
 
 from __future__ import annotations
 
 import json
 import threading
+
+from modelmon.errors import BackendUnavailable
 
 SEEN: list[dict] = []
 ATTEMPTS: dict[str, int] = {}
@@ -20,7 +23,9 @@ def handler(context, event):
     with _lock:
         ATTEMPTS[record["id"]] = ATTEMPTS.get(record["id"], 0) + 1
         attempt = ATTEMPTS[record["id"]]
-    if attempt <= record.get("fail_times", 0):
+    if attempt <= record.get("unavailable_times", 0):
+        raise BackendUnavailable(f"record {record['id']}: backend down on attempt {attempt}")
+    if attempt - record.get("unavailable_times", 0) <= record.get("fail_times", 0):
         raise ValueError(f"record {record['id']} failed on attempt {attempt}")
     with _lock:
         SEEN.append({
