@@ -55,13 +55,20 @@ def get_or_create_project(
     target: str = "local",
     dashboard_url: str | None = None,
     bundle_dir: str | Path | None = None,
+    controller_interval: str | None = None,
 ) -> Project:
-    """The project ``name`` stored under ``home`` (created on first use)."""
+    """The project ``name`` stored under ``home`` (created on first use).
+
+    ``controller_interval`` (local target only, e.g. ``"1s"``): how often the controller looks for closed
+    windows, instead of once per base period; for traffic whose event times lie in the past.
+    """
     check_name(name, "name")
     if target not in TARGETS:
         raise ValueError(f"target {target!r}: expected one of {', '.join(TARGETS)}")
     if target == "nuclio" and not dashboard_url:
         raise ValueError("dashboard_url is required with target='nuclio'")
+    if controller_interval is not None and target != "local":
+        raise ValueError("controller_interval is only for target='local' (on Nuclio it is the base period)")
     home_dir = Path(home if home is not None else DEFAULT_HOME)
     record_path = home_dir / "projects" / name / "project.json"
     record = json.loads(record_path.read_text(encoding="utf-8")) if record_path.is_file() else {}
@@ -70,7 +77,8 @@ def get_or_create_project(
     bundle = Path(bundle_dir) if bundle_dir is not None else default_bundle_dir()
     runner: Target = (
         NuclioTarget(dashboard_url) if target == "nuclio"
-        else LocalTarget(home_dir / "projects" / name / "run", python_paths=[bundle])
+        else LocalTarget(home_dir / "projects" / name / "run", python_paths=[bundle],
+                         controller_interval=controller_interval)
     )
     return Project(settings, runner, bundle, record_path)
 

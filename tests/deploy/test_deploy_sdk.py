@@ -24,6 +24,8 @@ def project(bundle, dashboard, tmp_path):
         ({"name": "ok", "target": "k8s"}, "target 'k8s'"),
         ({"name": "ok", "target": "nuclio"}, "dashboard_url is required"),
         ({"name": "ok", "target": "nuclio", "dashboard_url": "nuclio:8070"}, "dashboard_url 'nuclio:8070'"),
+        ({"name": "ok", "target": "nuclio", "dashboard_url": "http://nuclio:8070", "controller_interval": "1s"},
+         "controller_interval is only for target='local'"),
     ],
 )
 def test_get_or_create_project_validates_arguments(kwargs, message, tmp_path, bundle):
