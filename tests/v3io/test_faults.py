@@ -6,7 +6,7 @@ import collections
 
 import pandas as pd
 import pytest
-from v3io_server.stack import V3ioOpener, running_servers
+from v3io_server.stack import TEST_RETRY, V3ioOpener, running_servers
 
 from modelmon.backends.base import Cond, OutRecord, SeekTo
 from modelmon.backends.v3io import RetryPolicy, open_v3io_backend
@@ -130,18 +130,31 @@ def test_a_put_whose_answer_was_lost_is_safely_repeated(servers, backend):
     assert backend.kv.get(TABLE, "k") == {"v": 1, "s": "x"}
 
 
-def test_frames_unavailable_create_is_retried_and_a_failed_write_is_reported_then_repeatable(servers, backend):
+def test_frames_unavailable_create_is_retried_and_a_failed_write_is_written_again(servers, backend):
     _, frames = servers
     frames.fail_next(2)
     backend.tsdb.create_table("users/pipelines/p/tsdb2")  # the frames client retries UNAVAILABLE itself
     table = "users/pipelines/p/tsdb2"
     rows = pd.DataFrame({"time": [5, 6], "e": ["x", "x"], "v": [1.0, 2.0]})
     frames.fail_next(1)
-    # the client's retry of a streamed Write re-sends an exhausted request stream: the server refuses it,
-    # so the failure surfaces (nothing half-written) instead of being silently dropped
-    with pytest.raises(BackendError, match="write request"):
-        backend.tsdb.write(table, rows, ["e"])
-    assert backend.tsdb.read(table, 0, 10).empty
-    backend.tsdb.write(table, rows, ["e"])  # the caller's retry; writes are idempotent
+    # the client's retry of a streamed Write re-sends an exhausted request stream, which the server refuses;
+    # the backend writes again (writes are idempotent)
+    calls = frames.calls
+    backend.tsdb.write(table, rows, ["e"])
+    assert frames.calls - calls == 2  # UNAVAILABLE, then the backend's second write (the empty re-send is refused)
     backend.tsdb.write(table, rows, ["e"])
     assert backend.tsdb.read(table, 0, 10)["v"].tolist() == [1.0, 2.0]
+
+
+def test_frames_failing_for_longer_than_the_retries_is_reported_and_nothing_half_written(servers, backend):
+    _, frames = servers
+    table = "users/pipelines/p/tsdb3"
+    backend.tsdb.create_table(table)
+    frames.fail_next(100)
+    with pytest.raises(BackendError, match="write request"):
+        backend.tsdb.write(table, pd.DataFrame({"time": [5], "e": ["x"], "v": [1.0]}), ["e"])
+    assert frames.failures == 100 - TEST_RETRY.attempts  # one failed Write per try, then given up
+    with pytest.raises(BackendUnavailable, match="restarting"):
+        backend.tsdb.read(table, 0, 10)  # reads are retried on UNAVAILABLE, as long as the policy allows
+    frames.failures = 0
+    assert backend.tsdb.read(table, 0, 10).empty

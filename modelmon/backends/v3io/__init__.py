@@ -44,7 +44,7 @@ def open_v3io_backend(settings: Settings, *, retry: RetryPolicy | None = None, m
         name="v3io",
         streams=streams,
         kv=V3ioKV(client, calls),
-        tsdb=FramesTSDB(functools.partial(_frames_client, framesd, key), objects),
+        tsdb=FramesTSDB(functools.partial(_frames_client, framesd, key), objects, calls),
         samples=V3ioSampleStore(objects, ProjectPaths(settings.project)),
         objects=objects,
     )

@@ -5,6 +5,11 @@ last) so Grafana's frames datasource can query them cheaply. A write sends a Dat
 ``(time, *labels)``; a read asks for ``[start, end)`` (frames' ``end`` is inclusive, so ``end - 1``)
 with ``multi_index=True`` and, for aggregates, ``step``/``aggregators``, aligned on ``start``.
 
+Reads that find framesd unavailable, and writes that fail for any reason, are tried again with the web
+API's backoff (:class:`~modelmon.backends.v3io.calls.V3ioCalls`): the frames client retries a streamed
+``Write`` by re-sending its already consumed request stream, so a transient failure comes back as another
+error; a write is idempotent (same time and labels overwrite), so writing it again is safe.
+
 V3IO TSDB keeps labels as an unordered map; the order a table's labels were written in (which sets
 the row order of reads) is kept beside the data, in the object ``<table>/.modelmon-labels.json``.
 """
@@ -21,7 +26,7 @@ import pandas as pd
 import v3io_frames
 
 from modelmon.backends.base import AGGREGATORS
-from modelmon.backends.v3io.calls import split_path
+from modelmon.backends.v3io.calls import V3ioCalls, split_path
 from modelmon.backends.v3io.expressions import check_attribute, literal
 from modelmon.backends.v3io.objects import V3ioObjectStore
 from modelmon.errors import BackendError, BackendUnavailable, NotFound
@@ -61,9 +66,10 @@ def filter_expression(filters: Mapping[str, str | Sequence[str]] | None) -> str:
 class FramesTSDB:
     """The ``TSDB`` role; one frames client per V3IO container, created on first use."""
 
-    def __init__(self, client_factory: ClientFactory, objects: V3ioObjectStore) -> None:
+    def __init__(self, client_factory: ClientFactory, objects: V3ioObjectStore, calls: V3ioCalls | None = None) -> None:
         self._factory = client_factory
         self._objects = objects
+        self._calls = calls or V3ioCalls()
         self._clients: dict[str, Any] = {}
         self._labels: dict[str, list[str]] = {}
         self._lock = threading.Lock()
@@ -117,10 +123,7 @@ class FramesTSDB:
         frame = frame.set_index(["time", *labels])
         client, path = self._client(table)
         self._label_order(table, labels)
-        try:
-            client.write("tsdb", path, frame)
-        except v3io_frames.Error as exc:
-            raise _translate(f"write {table}", exc) from exc
+        self._retried(f"write {table}", lambda: client.write("tsdb", path, frame), lambda _: True)
 
     def read(
         self,
@@ -145,12 +148,22 @@ class FramesTSDB:
             kwargs["aggregators"] = ",".join(aggregators)
             kwargs["step"] = f"{step or end - start}ms"
         client, path = self._client(table)
-        try:
-            raw = client.read("tsdb", path, columns=list(columns) if columns else None,
-                              filter=filter_expression(filters), **kwargs)
-        except v3io_frames.Error as exc:
-            raise _translate(f"read {table}", exc) from exc
+        raw = self._retried(f"read {table}", lambda: client.read(
+            "tsdb", path, columns=list(columns) if columns else None, filter=filter_expression(filters), **kwargs),
+            lambda error: isinstance(error, BackendUnavailable))
         return _to_rows(raw, self._label_order(table))
+
+    def _retried(self, what: str, call: Callable[[], Any], retry: Callable[[Exception], bool]) -> Any:
+        """``call()``; a frames error that ``retry`` accepts is tried again with backoff, then raised translated."""
+        attempt = 0
+        while True:
+            try:
+                return call()
+            except v3io_frames.Error as exc:
+                error = _translate(what, exc)
+                if isinstance(error, NotFound) or not retry(error) or not self._calls.sleep_before_retry(attempt):
+                    raise error from exc
+                attempt += 1
 
     def close(self) -> None:
         with self._lock:
