@@ -14,23 +14,21 @@ import nuclio_sdk
 from modelmon.app_runtime import AppRunner
 from modelmon.backends import make_backend
 from modelmon.config import Settings
+from modelmon.glue import on_shutdown, stream_position
 
 
 def init_context(context: nuclio_sdk.Context) -> None:
     settings = Settings.from_env()
     backend = make_backend(settings)
     context.user_data.runner = AppRunner.from_settings(settings, backend)
-    set_callback = getattr(context.platform, "set_termination_callback", None)
-    if callable(set_callback):  # the test Platform has no such hook
-        set_callback(backend.close)
+    on_shutdown(context, backend.close)
 
 
 def handler(context: nuclio_sdk.Context, event: nuclio_sdk.Event | list[nuclio_sdk.Event]) -> dict[str, Any]:
     runner: AppRunner = context.user_data.runner
     totals = {"windows": 0, "failed": 0, "dead_lettered": 0}
     for one in event if isinstance(event, list) else [event]:
-        shard = one.shard_id if isinstance(one.shard_id, int) else None
-        sequence = one.offset if shard is not None and isinstance(one.offset, int) else None
+        shard, sequence = stream_position(one)
         out = runner.handle(one.body, shard=shard, sequence=sequence)
         if out is None:
             totals["dead_lettered"] += 1

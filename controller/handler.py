@@ -14,15 +14,14 @@ import nuclio_sdk
 from modelmon.backends import make_backend
 from modelmon.config import Settings
 from modelmon.controller import Controller
+from modelmon.glue import on_shutdown
 
 
 def init_context(context: nuclio_sdk.Context) -> None:
     settings = Settings.from_env()
     backend = make_backend(settings)
     context.user_data.controller = Controller.from_settings(settings, backend)
-    set_callback = getattr(context.platform, "set_termination_callback", None)
-    if callable(set_callback):  # the test Platform has no such hook
-        set_callback(backend.close)
+    on_shutdown(context, backend.close)
 
 
 def handler(context: nuclio_sdk.Context, event: nuclio_sdk.Event) -> dict[str, Any]:

@@ -12,6 +12,7 @@ import nuclio_sdk
 
 from modelmon.backends import make_backend
 from modelmon.config import Settings
+from modelmon.glue import on_shutdown, stream_position
 from modelmon.paths import ProjectPaths
 from modelmon.writer import ResultWriter
 
@@ -20,17 +21,14 @@ def init_context(context: nuclio_sdk.Context) -> None:
     settings = Settings.from_env()
     backend = make_backend(settings)
     context.user_data.writer = ResultWriter(backend, ProjectPaths(settings.project))
-    set_callback = getattr(context.platform, "set_termination_callback", None)
-    if callable(set_callback):  # the test Platform has no such hook
-        set_callback(backend.close)
+    on_shutdown(context, backend.close)
 
 
 def handler(context: nuclio_sdk.Context, event: nuclio_sdk.Event | list[nuclio_sdk.Event]) -> dict[str, Any]:
     writer: ResultWriter = context.user_data.writer
     totals = {"events": 0, "results": 0, "metrics": 0, "failures": 0, "dead_lettered": 0}
     for one in event if isinstance(event, list) else [event]:
-        shard = one.shard_id if isinstance(one.shard_id, int) else None
-        sequence = one.offset if shard is not None and isinstance(one.offset, int) else None
+        shard, sequence = stream_position(one)
         written = writer.handle(one.body, shard=shard, sequence=sequence)
         if written is None:
             totals["dead_lettered"] += 1

@@ -17,6 +17,7 @@ from modelmon.backends import make_backend
 from modelmon.batch_inference import BATCH_FUNCTION, batch_infer, load_dataset
 from modelmon.config import Settings
 from modelmon.errors import NotFound
+from modelmon.glue import on_shutdown
 
 _OPTIONS = ("feature_columns", "label_columns", "timestamp_column", "endpoint_id", "job_name", "output_path",
             "perform_drift_analysis", "base_period_minutes")
@@ -27,9 +28,7 @@ def init_context(context: nuclio_sdk.Context) -> None:
     backend = make_backend(settings)
     context.user_data.project = settings.project
     context.user_data.backend = backend
-    set_callback = getattr(context.platform, "set_termination_callback", None)
-    if callable(set_callback):  # the test Platform has no such hook
-        set_callback(backend.close)
+    on_shutdown(context, backend.close)
 
 
 def handler(context: nuclio_sdk.Context, event: nuclio_sdk.Event) -> Any:

@@ -16,6 +16,7 @@ from modelmon.backends import OutRecord, make_backend
 from modelmon.config import Settings
 from modelmon.errors import InvalidEvent
 from modelmon.events import DeadLetter
+from modelmon.glue import on_shutdown
 from modelmon.ingest import RawRecord
 from modelmon.labels import handle_labels_record, rematch_pending
 from modelmon.paths import ProjectPaths
@@ -28,9 +29,7 @@ def init_context(context: nuclio_sdk.Context) -> None:
     backend.streams.create(ProjectPaths(settings.project).dead_letter_stream)
     context.user_data.backend = backend
     context.user_data.project = settings.project
-    set_callback = getattr(context.platform, "set_termination_callback", None)
-    if callable(set_callback):  # the test Platform has no such hook
-        set_callback(backend.close)
+    on_shutdown(context, backend.close)
 
 
 def handler(context: nuclio_sdk.Context, event: nuclio_sdk.Event) -> dict[str, Any]:

@@ -15,6 +15,7 @@ import nuclio_sdk
 
 from modelmon.backends import make_backend
 from modelmon.config import Settings
+from modelmon.glue import on_shutdown
 from modelmon.tracking import ModelServer
 
 FEATURES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
@@ -53,9 +54,7 @@ def init_context(context: nuclio_sdk.Context) -> None:
         server.close()
         backend.close()
 
-    set_callback = getattr(context.platform, "set_termination_callback", None)
-    if callable(set_callback):  # the test Platform has no such hook
-        set_callback(close)
+    on_shutdown(context, close)
 
 
 def handler(context: nuclio_sdk.Context, event: nuclio_sdk.Event) -> Any:
