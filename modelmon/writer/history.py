@@ -6,6 +6,8 @@ its rows instead of adding new ones. All results of an event go in one write, al
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 from modelmon.backends.base import TSDB
@@ -28,21 +30,21 @@ class HistoryWriter:
 
     def write(self, event: WriterEvent) -> None:
         if event.results:
-            self._tsdb.write(self._results, pd.DataFrame({
-                "time": event.end_ms,
-                "endpoint_id": event.endpoint_id,
-                "app_name": event.app_name,
+            self._write_rows(self._results, RESULT_LABELS, event, {
                 "result_name": [r.name for r in event.results],
                 "value": [r.value for r in event.results],
                 "status": [int(r.status) for r in event.results],
                 "kind": [int(r.kind) for r in event.results],
                 "start_ms": event.start_ms,
-            }), labels=list(RESULT_LABELS))
+            })
         if event.metrics:
-            self._tsdb.write(self._metrics, pd.DataFrame({
-                "time": event.end_ms,
-                "endpoint_id": event.endpoint_id,
-                "app_name": event.app_name,
+            self._write_rows(self._metrics, METRIC_LABELS, event, {
                 "metric_name": [m.name for m in event.metrics],
                 "value": [m.value for m in event.metrics],
-            }), labels=list(METRIC_LABELS))
+            })
+
+    def _write_rows(self, table: str, labels: tuple[str, ...], event: WriterEvent, columns: dict[str, Any]) -> None:
+        """One row per name, timed at the window's end and labelled with the event's endpoint and app."""
+        frame = pd.DataFrame({"time": event.end_ms, "endpoint_id": event.endpoint_id, "app_name": event.app_name,
+                              **columns})
+        self._tsdb.write(table, frame, labels=list(labels))
