@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from modelmon.backends import make_backend
 from modelmon.config import Settings
 
 
@@ -17,3 +18,11 @@ def home(tmp_path, monkeypatch):
 @pytest.fixture
 def settings(home) -> Settings:
     return Settings(home=str(home), project="test")
+
+
+@pytest.fixture
+def backend(settings):
+    """The local backend in ``home``, closed after the test (folders with other backends override it)."""
+    b = make_backend(settings)
+    yield b
+    b.close()

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from apps import handler as app_function
-from modelmon.backends import SeekTo, make_backend
+from modelmon.backends import SeekTo
 from modelmon.events import DeadLetter, WindowEvent, WriterEvent
 from modelmon.model_endpoint import ModelEndpoint
 from modelmon.paths import ProjectPaths
@@ -20,13 +20,6 @@ from modelmon.stats import feature_stats
 PERIOD = 600_000
 T0 = 1_700_000_000_000 // PERIOD * PERIOD
 PATHS = ProjectPaths("test")
-
-
-@pytest.fixture
-def backend(settings):
-    b = make_backend(settings)
-    yield b
-    b.close()
 
 
 @pytest.fixture

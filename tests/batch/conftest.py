@@ -5,17 +5,8 @@ import pytest
 from sklearn.datasets import load_iris
 from sklearn.linear_model import LogisticRegression
 
-from modelmon.backends.local import open_local_backend
-
 FEATURES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
 T0 = 1_704_067_200_000  # 2024-01-01 00:00 UTC
-
-
-@pytest.fixture
-def backend(home):
-    backend = open_local_backend(str(home))
-    yield backend
-    backend.close()
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,5 @@
 from __future__ import annotations
 
-from controller_fixtures import backend, clock, paths, registry
+from controller_fixtures import clock, paths, registry
 
-__all__ = ["backend", "clock", "paths", "registry"]
+__all__ = ["clock", "paths", "registry"]

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from modelmon.app_registry import AppRegistry
-from modelmon.backends import SeekTo, make_backend
+from modelmon.backends import SeekTo
 from modelmon.controller import Controller
 from modelmon.events import WindowEvent
 from modelmon.model_endpoint import ModelEndpoint
@@ -25,13 +25,6 @@ class Clock:
 
     def __call__(self) -> int:
         return self.now
-
-
-@pytest.fixture
-def backend(settings):
-    b = make_backend(settings)
-    yield b
-    b.close()
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import urllib.request
 import pytest
 from runtime_fixtures import BUNDLES, wait_for
 
-from modelmon.backends import OutRecord, make_backend, scan_all
+from modelmon.backends import OutRecord, scan_all
 from modelmon.config import Settings
 from modelmon.errors import ConfigError, CorruptStore
 from modelmon.events import DeadLetter
@@ -22,13 +22,6 @@ STREAM = ProjectPaths("test").tracking_stream
 TABLE = "runtime-test/processed"
 GROUP = "kv-consumer"
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def backend(settings):
-    backend = make_backend(settings)
-    yield backend
-    backend.close()
 
 
 
