@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from modelmon.backends.base import Record, SeekTo, Stream
 from modelmon.errors import NotFound
 
 
@@ -33,3 +34,17 @@ class InMemoryObjectStore:
 
     def delete_object(self, path: str) -> None:
         self.objects.pop(path, None)
+
+
+def stream_records(streams: Stream, path: str) -> list[Record]:
+    """Every record on ``path``, shard by shard from the earliest: what a test checks was sent.
+
+    ``NotFound`` if there is no such stream.
+    """
+    records: list[Record] = []
+    for shard in range(streams.describe(path).shards):
+        sequence = streams.seek(path, shard, SeekTo.EARLIEST)
+        while batch := streams.read(path, shard, sequence):
+            records += batch
+            sequence = batch[-1].sequence + 1
+    return records

@@ -11,11 +11,11 @@ import pandas as pd
 import pytest
 
 from apps import handler as app_function
-from modelmon.backends import SeekTo
 from modelmon.events import DeadLetter, WindowEvent, WriterEvent
 from modelmon.model_endpoint import ModelEndpoint
 from modelmon.paths import ProjectPaths
 from modelmon.stats import feature_stats
+from modelmon.testing import stream_records
 
 PERIOD = 600_000
 T0 = 1_700_000_000_000 // PERIOD * PERIOD
@@ -62,11 +62,7 @@ def _window(k: int, app: str = "rowcount") -> bytes:
 
 
 def _read(backend, path: str) -> list[bytes]:
-    records, seq = [], backend.streams.seek(path, 0, SeekTo.EARLIEST)
-    while batch := backend.streams.read(path, 0, seq):
-        records += [r.data for r in batch]
-        seq = batch[-1].sequence + 1
-    return records
+    return [r.data for r in stream_records(backend.streams, path)]
 
 
 def test_a_window_becomes_a_writer_event_with_the_apps_results(backend, app_env):

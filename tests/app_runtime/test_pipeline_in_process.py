@@ -11,12 +11,13 @@ import pandas as pd
 from modelmon.app_registry import AppRegistry
 from modelmon.app_runtime import AppRunner
 from modelmon.apps import HistogramDataDriftApplication
-from modelmon.backends import SeekTo, make_backend, scan_all
+from modelmon.backends import make_backend, scan_all
 from modelmon.controller import Controller
 from modelmon.model_endpoint import ModelEndpoint
 from modelmon.paths import ProjectPaths
 from modelmon.results import ResultStatusApp
 from modelmon.stats import feature_stats
+from modelmon.testing import stream_records
 from modelmon.writer import ResultWriter
 
 PERIOD = 600_000
@@ -25,11 +26,7 @@ APP = "histogram-data-drift"
 
 
 def _drain(backend, path: str) -> list[bytes]:
-    out, seq = [], backend.streams.seek(path, 0, SeekTo.EARLIEST)
-    while batch := backend.streams.read(path, 0, seq):
-        out += [r.data for r in batch]
-        seq = batch[-1].sequence + 1
-    return out
+    return [r.data for r in stream_records(backend.streams, path)]
 
 
 def test_shifted_window_is_detected_end_to_end(settings):

@@ -6,11 +6,12 @@ import pandas as pd
 import pytest
 
 from modelmon.app_registry import AppRegistry
-from modelmon.backends import SeekTo
 from modelmon.controller import Controller
+from modelmon.errors import NotFound
 from modelmon.events import WindowEvent
 from modelmon.model_endpoint import ModelEndpoint
 from modelmon.paths import ProjectPaths
+from modelmon.testing import stream_records
 
 MINUTE = 60_000
 PERIOD = 10 * MINUTE
@@ -69,18 +70,11 @@ def add_requests(backend, paths, endpoint_id: str, minutes: list[int], count: in
 
 def dispatched(backend, paths, app_name: str) -> list[WindowEvent]:
     """Every window event on the app's stream, in stream order per shard."""
-    stream = paths.app_stream(app_name)
     try:
-        shards = backend.streams.describe(stream).shards
-    except KeyError:
+        records = stream_records(backend.streams, paths.app_stream(app_name))
+    except NotFound:
         return []
-    events = []
-    for shard in range(shards):
-        seq = backend.streams.seek(stream, shard, SeekTo.EARLIEST)
-        while records := backend.streams.read(stream, shard, seq, limit=1000):
-            events += [WindowEvent.from_body(r.data) for r in records]
-            seq = records[-1].sequence + 1
-    return events
+    return [WindowEvent.from_body(r.data) for r in records]
 
 
 def schedule(backend, paths, endpoint_id: str, app_name: str) -> dict:
