@@ -2,11 +2,9 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from batch_data import FEATURES, T0
 from sklearn.datasets import load_iris
 from sklearn.linear_model import LogisticRegression
-
-FEATURES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
-T0 = 1_704_067_200_000  # 2024-01-01 00:00 UTC
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ import json
 import pickle
 from pathlib import Path
 
-from conftest import FEATURES, T0
+from batch_data import FEATURES, T0
 
 from modelmon.batch_inference import default_endpoint_id
 from modelmon.cli import main

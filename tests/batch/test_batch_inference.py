@@ -8,7 +8,7 @@ import pickle
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import FEATURES, T0
+from batch_data import FEATURES, T0
 
 from modelmon.app_registry import AppRegistry
 from modelmon.backends import scan_all

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import FEATURES, T0
+from batch_data import FEATURES, T0
 
 import modelmon
 from modelmon.batch_inference import default_endpoint_id

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import batched, entry, single
+from ingest_fixtures import batched, entry, single
 
 from modelmon.events import parse_tracking
 from modelmon.timeutil import to_ms

@@ -6,7 +6,7 @@ import dataclasses
 import json
 
 import pytest
-from conftest import PROJECT, batched, entry
+from ingest_fixtures import PROJECT, batched, entry
 
 from modelmon.backends.local import open_local_backend
 from modelmon.errors import BackendUnavailable

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
-from conftest import batched, entry
+from ingest_fixtures import batched, entry
 
 from modelmon.ingest import RawRecord, parse_record
 from modelmon.timeutil import to_ms

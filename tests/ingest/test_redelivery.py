@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import StreamFunction, batched, entry
+from ingest_fixtures import StreamFunction, batched, entry
 
 from modelmon.ingest import Ingestor, RawRecord, read_predictions
 from modelmon.ingest.frames import build_rows

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pandas as pd
-from conftest import PROJECT, batched, entry, single
+from ingest_fixtures import PROJECT, batched, entry, single
 
 from modelmon.events import endpoint_uid
 from modelmon.ingest import read_predictions
