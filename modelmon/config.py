@@ -91,13 +91,14 @@ class Settings:
         """The environment that reproduces these settings in another process (no credentials)."""
         env = {
             ENV_BACKEND: self.backend,
-            ENV_HOME: self.home,
             ENV_PROJECT: self.project,
             ENV_BASE_PERIOD: str(self.base_period_minutes),
             ENV_BACKFILL: str(self.backfill_minutes),
             ENV_GRACE: str(self.grace_minutes),
             ENV_MAX_RETRIES: str(self.max_retries),
         }
+        if self.backend == "local":  # a home directory means nothing to functions on V3IO
+            env[ENV_HOME] = self.home
         if self.app_name:
             env[ENV_APP_NAME] = self.app_name
         if self.app_class:

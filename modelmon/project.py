@@ -51,7 +51,7 @@ def get_or_create_project(
     name: str,
     *,
     home: str | Path | None = None,
-    backend: str = "local",
+    backend: str | None = None,
     target: str = "local",
     dashboard_url: str | None = None,
     bundle_dir: str | Path | None = None,
@@ -72,7 +72,10 @@ def get_or_create_project(
     home_dir = Path(home if home is not None else DEFAULT_HOME)
     record_path = home_dir / "projects" / name / "project.json"
     record = json.loads(record_path.read_text(encoding="utf-8")) if record_path.is_file() else {}
-    settings = Settings(backend=backend, home=str(home_dir), project=name,
+    if backend is None:
+        backend = "v3io" if target == "nuclio" else "local"
+    # V3IO addresses and the access key come from the environment (V3IO_API, V3IO_FRAMESD, V3IO_ACCESS_KEY)
+    settings = Settings.from_env(backend=backend, home=str(home_dir), project=name,
                         base_period_minutes=int(record.get("base_period_minutes", 10)))
     bundle = Path(bundle_dir) if bundle_dir is not None else default_bundle_dir()
     runner: Target = (

@@ -27,13 +27,15 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--function", action="extend", nargs="+", metavar="NAME", help="only these functions")
     parser.add_argument("--output", metavar="DIR", help="write <DIR>/<function>/function.yaml instead of deploying")
     parser.add_argument("--kafka", metavar="BROKERS", help="comma-separated brokers: render kafka-cluster triggers")
+    parser.add_argument("--backend", choices=["v3io", "local"], default="v3io",
+                        help="the store the deployed functions use (default: v3io; local only for a single machine)")
     parser.add_argument("--image", help="base image to build the functions from")
     parser.add_argument("--bundle", metavar="DIR", help="bundle directory (default: the current one or the checkout)")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    overrides: dict[str, Any] = {}
+    overrides: dict[str, Any] = {"backend": args.backend}
     if args.project:
         overrides["project"] = args.project
     if args.base_period is not None:

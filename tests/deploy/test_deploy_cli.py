@@ -7,7 +7,7 @@ from modelmon.cli import main
 
 
 def test_output_writes_rendered_configs_for_nuctl(bundle, tmp_path, capsys, monkeypatch):
-    monkeypatch.setenv("MODELMON_BACKEND", "v3io")
+    monkeypatch.setenv("MODELMON_BACKEND", "local")  # the shell's local settings do not leak into Nuclio configs
     out = tmp_path / "out"
     code = main(["deploy", "--bundle", str(bundle), "--project", "shop", "--base-period", "15",
                  "--output", str(out), "--function", "controller", "writer"])
@@ -16,6 +16,8 @@ def test_output_writes_rendered_configs_for_nuctl(bundle, tmp_path, capsys, monk
     controller = yaml.safe_load((out / "controller" / "function.yaml").read_text())
     assert controller["metadata"]["name"] == "shop-controller"
     assert controller["spec"]["triggers"]["every-base-period"]["attributes"]["interval"] == "15m"
+    env = {e["name"]: e.get("value") for e in controller["spec"]["env"]}
+    assert env["MODELMON_BACKEND"] == "v3io" and "MODELMON_HOME" not in env
     assert f"wrote {out / 'writer' / 'function.yaml'}" in capsys.readouterr().out
 
 

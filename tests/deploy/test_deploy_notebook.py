@@ -11,7 +11,8 @@ NOTEBOOK = REPO / "notebooks" / "quickstart.ipynb"
 
 
 @pytest.mark.slow
-def test_quickstart_notebook_runs_top_to_bottom_against_the_dashboard(dashboard, bundle, tmp_path, monkeypatch):
+def test_quickstart_notebook_runs_top_to_bottom_against_the_dashboard(dashboard, bundle, tmp_path, monkeypatch,
+                                                                      v3io_env):
     monkeypatch.setenv("NUCLIO_DASHBOARD_URL", dashboard.url)
     monkeypatch.setenv("MODELMON_NOTEBOOK", str(NOTEBOOK))
     monkeypatch.setenv("MODELMON_HOME", str(tmp_path / "home"))

@@ -11,7 +11,7 @@ from modelmon.errors import NotFound
 
 
 @pytest.fixture
-def project(bundle, dashboard, tmp_path):
+def project(bundle, dashboard, tmp_path, v3io_env):
     with modelmon.get_or_create_project("fraud", home=tmp_path / "home", target="nuclio",
                                         dashboard_url=dashboard.url, bundle_dir=bundle) as project:
         yield project

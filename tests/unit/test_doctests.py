@@ -12,7 +12,8 @@ import modelmon
 
 # Modules whose import needs an optional extra are still listed: a failing import is a failure.
 MODULES = sorted(
-    m.name for m in pkgutil.walk_packages(modelmon.__path__, "modelmon.") if not m.ispkg and m.name != "modelmon.__main__"
+    m.name for m in pkgutil.walk_packages(modelmon.__path__, "modelmon.")
+    if not m.ispkg and m.name != "modelmon.__main__"  # importing __main__ runs the CLI
 )
 
 
