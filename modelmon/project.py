@@ -22,8 +22,9 @@ from typing import Any
 
 import pandas as pd
 
+from modelmon import queries
 from modelmon.app_registry import AppRegistry, RegisteredApp
-from modelmon.backends import Backend, make_backend, scan_all
+from modelmon.backends import Backend, make_backend
 from modelmon.config import DEFAULT_HOME, ENV_APP_CLASS, Settings
 from modelmon.deploy.app_source import AppSource, default_app_name, embed_source, resolve_app
 from modelmon.deploy.credentials import Credentials, load_credentials, save_credentials
@@ -41,6 +42,7 @@ from modelmon.deploy.targets import LocalTarget, NuclioTarget, Target
 from modelmon.errors import NotFound
 from modelmon.model_endpoint import ModelEndpoint
 from modelmon.paths import ProjectPaths, check_name
+from modelmon.timeutil import to_ms
 
 CORE_FUNCTIONS = ("stream", "controller", "writer")
 HISTOGRAM_APP_CLASS = "HistogramDataDriftApplication"
@@ -271,31 +273,26 @@ class Project:
     # ------------------------------------------------------------------------ endpoints, results
 
     def list_model_endpoints(self, *, name: str | None = None, labels: Mapping[str, Any] | None = None) -> pd.DataFrame:
-        """One row per endpoint (optionally with this model ``name`` and these ``labels``)."""
-        rows = []
-        for _, item in scan_all(self.backend.kv, ProjectPaths(self.name).endpoints_table):
-            endpoint = ModelEndpoint.from_item(dict(item))
-            if name is not None and endpoint.name != name:
-                continue
-            if labels and any(endpoint.labels.get(k) != v for k, v in labels.items()):
-                continue
-            rows.append(endpoint.to_dict())
-        return pd.DataFrame(rows)
+        """One row per endpoint (optionally with this ``name`` and these ``labels``); see :mod:`modelmon.queries`."""
+        endpoints = queries.list_endpoints(self.backend, self.name)
+        if name is not None:
+            endpoints = endpoints[endpoints["name"] == name]
+        if labels:
+            endpoints = endpoints[[all(own.get(k) == v for k, v in labels.items()) for own in endpoints["labels"]]]
+        return endpoints.reset_index(drop=True)
 
-    def get_model_endpoint(self, endpoint_id: str) -> ModelEndpoint:
-        item = self.backend.kv.get(ProjectPaths(self.name).endpoints_table, endpoint_id)
-        if item is None:
-            raise NotFound(f"project {self.name!r} has no model endpoint {endpoint_id!r}")
-        return ModelEndpoint.from_item(dict(item))
+    def get_model_endpoint(self, endpoint: str) -> ModelEndpoint:
+        """The endpoint record, by id or by name."""
+        from modelmon.registration import get_model_endpoint
 
-    def get_results(self, *, endpoint_id: str | None = None, app_name: str | None = None) -> pd.DataFrame:
-        """The latest result per endpoint, app and result name."""
-        rows = [
-            dict(item) for _, item in scan_all(self.backend.kv, ProjectPaths(self.name).app_results_table)
-            if (endpoint_id is None or item.get("endpoint_id") == endpoint_id)
-            and (app_name is None or item.get("app_name") == app_name)
-        ]
-        return pd.DataFrame(rows)
+        return get_model_endpoint(self.backend, self.name, endpoint)
+
+    def get_results(self, *, endpoint_id: str | None = None, app_name: str | None = None, history: bool = False,
+                    since: Any = None) -> pd.DataFrame:
+        """The latest result per endpoint, app and result name, or every window's with ``history=True``."""
+        since_ms = None if since is None else to_ms(since)
+        read = queries.result_history if history else queries.latest_results
+        return read(self.backend, self.name, endpoint_id=endpoint_id, app_name=app_name, since_ms=since_ms)
 
     # ------------------------------------------------------ registration, labels, batch inference
 

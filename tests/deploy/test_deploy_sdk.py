@@ -121,7 +121,7 @@ def test_nuclio_target_enable_app_update_remove_disable(project, dashboard):
 def test_results_and_endpoints_read_as_dataframes(project):
     assert project.list_model_endpoints().empty
     assert project.get_results().empty
-    with pytest.raises(NotFound, match="no model endpoint 'nope'"):
+    with pytest.raises(NotFound, match="no model endpoint with id or name 'nope'"):
         project.get_model_endpoint("nope")
 
 
