@@ -1,8 +1,10 @@
-"""Which windows hold requests, answered from the per-minute prediction counts in the TSDB.
+"""Which windows hold requests, answered from the per-minute request counts in the TSDB.
 
 The controller skips windows without rows; reading the sample store to find out would read whole
-windows, while the ``predictions`` table already counts requests per endpoint and minute. One TSDB
-read, aggregated by the base period, covers every endpoint of a run (plus one for laggards).
+windows, while the ``predictions`` table already counts requests per endpoint and minute. Failed
+requests are counted only in the ``errors`` table, so both are read: a window in which the model
+failed every request is an outage to analyse, not an empty window. One TSDB read per table,
+aggregated by the base period, covers every endpoint of a run (plus one for laggards).
 """
 
 from __future__ import annotations
@@ -27,8 +29,9 @@ class RequestActivity:
         self._buckets = buckets  # endpoint id -> sorted int64 bucket starts with requests
 
     @classmethod
-    def load(cls, tsdb: TSDB, table: str, ranges: Mapping[str, tuple[int, int]], step_ms: int) -> RequestActivity:
-        """Request counts per ``step_ms`` bucket of each endpoint's ``(start, end)`` range.
+    def load(cls, tsdb: TSDB, tables: str | Sequence[str], ranges: Mapping[str, tuple[int, int]],
+             step_ms: int) -> RequestActivity:
+        """Request counts per ``step_ms`` bucket of each endpoint's ``(start, end)`` range, in any of ``tables``.
 
         One read covers the range most endpoints need; endpoints that lag further behind (an
         endpoint back after a long idle spell, a new app backfilling) get one more read, filtered to
@@ -40,14 +43,16 @@ class RequestActivity:
         starts = sorted(floor_to(s, step_ms) for s, _ in ranges.values())
         common = starts[int(len(starts) * _COMMON_SHARE)]
         lagging = sorted(ep for ep, (s, _) in ranges.items() if s < common)
-        frames = [cls._read(tsdb, table, common, end, step_ms, None)]
-        if lagging:
-            frames.append(cls._read(tsdb, table, starts[0], common, step_ms, lagging))
+        frames = []
+        for table in [tables] if isinstance(tables, str) else tables:
+            frames.append(cls._read(tsdb, table, common, end, step_ms, None))
+            if lagging:
+                frames.append(cls._read(tsdb, table, starts[0], common, step_ms, lagging))
         buckets: dict[str, list[np.ndarray]] = {}
         for df in frames:
             for endpoint_id, times in df.groupby("endpoint_id", sort=False)["time"]:
                 buckets.setdefault(str(endpoint_id), []).append(times.to_numpy(dtype=np.int64))
-        return cls({ep: np.sort(np.concatenate(parts)) for ep, parts in buckets.items()})
+        return cls({ep: np.unique(np.concatenate(parts)) for ep, parts in buckets.items()})
 
     @staticmethod
     def _read(tsdb: TSDB, table: str, start: int, end: int, step_ms: int,

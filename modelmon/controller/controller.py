@@ -180,7 +180,8 @@ class Controller:
             start, end = spans.get(p.endpoint_id, (p.dispatch_from_ms, p.dispatch_to_ms))
             spans[p.endpoint_id] = (min(start, p.dispatch_from_ms), max(end, p.dispatch_to_ms))
         step = self._period_minutes * 60_000
-        activity = RequestActivity.load(self._backend.tsdb, self._paths.predictions_tsdb, spans, step)
+        tables = (self._paths.predictions_tsdb, self._paths.errors_tsdb)  # failed requests count as activity
+        activity = RequestActivity.load(self._backend.tsdb, tables, spans, step)
         return {p.key: activity.busy(p.endpoint_id, p.window_range, p.period_ms) for p in ranges}
 
     # ----------------------------------------------------------------------------------- claiming

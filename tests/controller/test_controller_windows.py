@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 from controller_fixtures import MINUTE, PERIOD, T0, add_requests, dispatched, make_controller, put_endpoint, schedule
 
@@ -142,3 +143,21 @@ def test_a_damaged_endpoint_record_does_not_stop_the_run(backend, paths, clock, 
     report = make_controller(backend, paths, clock).run()
     assert report.endpoints == 2
     assert [w.endpoint_id for w in dispatched(backend, paths, "drift")] == ["good"]
+
+
+def test_a_window_holding_only_failed_requests_is_dispatched(backend, paths, clock, registry):
+    # the stream function counts failed requests in the errors TSDB only (not in predictions): a window
+    # where the model failed every request is the outage system-performance exists to report
+    registry.register("perf", "mod:App")
+    put_endpoint(backend, paths, "ep1", first=T0, watermark=T0 + 3 * PERIOD)
+    add_requests(backend, paths, "ep1", [T0 + MINUTE])
+    backend.tsdb.create_table(paths.errors_tsdb)
+    backend.tsdb.write(paths.errors_tsdb, pd.DataFrame({"time": [T0 + PERIOD + 90_500], "endpoint_id": "ep1",
+                                                        "batch_id": "b1", "count": [4]}),
+                       labels=["endpoint_id", "batch_id"])
+    clock.now = T0 + 3 * PERIOD
+
+    report = make_controller(backend, paths, clock).run()
+
+    assert [w.start_ms for w in dispatched(backend, paths, "perf")] == [T0, T0 + PERIOD]
+    assert report.windows_empty == 1
