@@ -13,6 +13,7 @@ import nuclio_sdk
 
 from modelmon.backends import make_backend
 from modelmon.config import Settings
+from modelmon.glue import on_shutdown, stream_position
 from modelmon.ingest import IngestFlow, Ingestor, RawRecord
 
 
@@ -28,9 +29,7 @@ def init_context(context: nuclio_sdk.Context) -> None:
         flow.close()
         backend.close()
 
-    set_callback = getattr(context.platform, "set_termination_callback", None)
-    if callable(set_callback):  # the test Platform has no such hook
-        set_callback(close)
+    on_shutdown(context, close)
 
 
 def handler(context: nuclio_sdk.Context, event: nuclio_sdk.Event | list[nuclio_sdk.Event]) -> dict[str, Any]:
@@ -52,7 +51,6 @@ def handler(context: nuclio_sdk.Context, event: nuclio_sdk.Event | list[nuclio_s
 
 
 def _record(event: nuclio_sdk.Event) -> RawRecord:
-    """The record and its stream position (``shard_id``/``offset``; absent outside stream triggers)."""
-    shard = event.shard_id if isinstance(event.shard_id, int) else None
-    sequence = event.offset if shard is not None and isinstance(event.offset, int) else None
+    """The record and its stream position (absent outside stream triggers)."""
+    shard, sequence = stream_position(event)
     return RawRecord(body=event.body, shard=shard, sequence=sequence)

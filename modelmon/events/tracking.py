@@ -195,10 +195,13 @@ def tracking_body(
     labels: dict[str, Any] | None = None,
     host: str = "",
     worker: int = 0,
+    record_id: str | None = None,
 ) -> dict[str, Any]:
     """A tracking record in MLRun's batched ``headers/values`` shape (as modelmon's client writes it).
 
     Each of ``requests`` has ``request``, ``resp``, ``when``, ``microsec`` (and optionally ``error``).
+    ``record_id`` (unique per record, kept when the record is re-sent) lets the stream function count a
+    record stored twice by a re-sent ``PutRecords`` once.
     """
     data: dict[str, Any] = {
         "kind": _KIND.value,
@@ -214,6 +217,8 @@ def tracking_body(
         data["endpoint_id"] = endpoint_id
     if labels:
         data["labels"] = labels
+    if record_id:
+        data["record_id"] = record_id
     headers = ["request", "op", "resp", "when", "microsec", "metrics", "error"]
     data["headers"] = headers
     data["values"] = [

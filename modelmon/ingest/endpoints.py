@@ -7,7 +7,10 @@ item this update was computed from is exactly the stored one; on conflict the it
 the update recomputed. The stored position makes redelivery harmless:
 
 * a stream record (shard, sequence) is applied only if ``sequence`` is above ``ingest_seq_{shard}``;
-* a record without a position (HTTP, tests) is applied unless its body hash is ``ingest_last_batch``.
+* a record without a position (HTTP, tests) is applied unless its body hash is ``ingest_last_batch``;
+* a record carrying a producer ``record_id`` is, in addition, applied only if that id is not among the
+  endpoint's last :data:`RECENT_RECORDS` ones (``ingest_recent_records``, a JSON list updated in the same
+  compare-and-set): a record the producer's retry stored twice, at two positions, counts once.
 
 Memory grows with the number of endpoints (one cached item each), not with events.
 """
@@ -28,6 +31,9 @@ from modelmon.model_endpoint import ModelEndpoint
 
 VERSION = "ingest_version"
 LAST_BATCH = "ingest_last_batch"
+RECENT = "ingest_recent_records"
+#: How many producer record ids an endpoint remembers (a re-sent copy lands within a few records).
+RECENT_RECORDS = 200
 _MAX_ATTEMPTS = 8
 
 
@@ -119,7 +125,14 @@ class EndpointRegistry:
         raise BackendUnavailable(f"endpoint {endpoint_id}: {_MAX_ATTEMPTS} conflicting updates in a row")
 
 
+def _recent(item: dict[str, Any]) -> list[str]:
+    value = item.get(RECENT)
+    return json.loads(value) if isinstance(value, str) and value else []
+
+
 def _applied(item: dict[str, Any], record: RawRecord) -> bool:
+    if record.record_id is not None and record.record_id in _recent(item):
+        return True
     if record.shard is not None and record.sequence is not None:
         done = item.get(seq_attr(record.shard))
         return isinstance(done, int) and done >= record.sequence
@@ -138,6 +151,8 @@ def _changes(item: dict[str, Any], record: RawRecord, totals: Totals, watermark_
         set_[seq_attr(record.shard)] = record.sequence
     else:
         set_[LAST_BATCH] = record.batch_id
+    if record.record_id is not None:
+        set_[RECENT] = json.dumps([*_recent(item), record.record_id][-RECENT_RECORDS:])
     if names is not None:
         for field, value in zip(("feature_names", "label_names"), names, strict=True):
             if not json.loads(item.get(field) or "[]"):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from itertools import repeat
 from typing import Any
 
@@ -24,6 +25,8 @@ from modelmon.ingest.times import when_to_ms
 from modelmon.paths import check_name
 
 _BATCH_FIELDS = ("headers", "values")
+#: What a producer's ``record_id`` may look like (it becomes a batch id: a TSDB label, a file's key).
+_RECORD_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,7 +59,7 @@ class ParsedRecord:
         position = self.positions[i]
         if position is None or self.data is None:
             return self.record.body_bytes()
-        return _single_body(self.data, self.data["values"][position])
+        return _single_body(self.data, position)
 
 
 def parse_record(record: RawRecord, project: str) -> ParsedRecord:
@@ -65,6 +68,11 @@ def parse_record(record: RawRecord, project: str) -> ParsedRecord:
         data = _decode(record)
     except InvalidEvent as exc:
         return _rejected(record, exc.reason)
+    record_id = data.get("record_id")
+    if record_id is not None:
+        if not isinstance(record_id, str) or not _RECORD_ID.fullmatch(record_id):
+            return _rejected(record, f"record_id {record_id!r} must be 1-64 letters, digits, '_', '.', ':', '-'")
+        record = dataclasses.replace(record, record_id=record_id)
     try:
         fast = None if _may_hold_booleans(record) else _fast_path(data, project)
     except InvalidEvent as exc:  # metadata is bad: nothing in the record is usable
@@ -217,7 +225,7 @@ def _checked_path(record: RawRecord, data: dict[str, Any], project: str) -> Pars
             one = parse_tracking({**meta, "headers": data["headers"], "values": [row]}, project)
         except InvalidEvent as exc:
             reason = exc.reason.replace("values[0]", f"values[{i}]")
-            rejections.append(Rejection(reason, _single_body(data, row)))
+            rejections.append(Rejection(reason, _single_body(data, i)))
             continue
         kept = one if kept is None else _extend(kept, one)
         positions.append(i)
@@ -225,9 +233,16 @@ def _checked_path(record: RawRecord, data: dict[str, Any], project: str) -> Pars
     return ParsedRecord(record, data, kept, when, positions, rejections)
 
 
-def _single_body(data: dict[str, Any], row: Any) -> bytes:
-    """A record holding only ``row``, replayable as is."""
-    body = {**_meta(data), "headers": data.get("headers"), "values": [row]}
+def _single_body(data: dict[str, Any], position: int) -> bytes:
+    """A record holding only request ``position``, replayable as is.
+
+    Its ``record_id`` (if the record had one) is derived from the record's and the position: a replay
+    is not a copy of the record it came from (which was counted), but replaying it twice counts once.
+    """
+    body = {**_meta(data), "headers": data.get("headers"), "values": [data["values"][position]]}
+    record_id = body.pop("record_id", None)
+    if isinstance(record_id, str) and _RECORD_ID.fullmatch(derived := f"{record_id}.{position}"):
+        body["record_id"] = derived
     try:
         return encode(body)
     except ValueError:  # the request carries NaN/inf (why it is rejected): keep them as the sender wrote them

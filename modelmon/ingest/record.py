@@ -15,11 +15,14 @@ class RawRecord:
 
     ``shard`` and ``sequence`` are the record's position in its stream (Nuclio's ``event.shard_id`` and
     ``event.offset``); they are ``None`` when the record did not come from a stream (HTTP, tests).
+    ``record_id`` is the producer's id of the record (the body's ``record_id``, set when it is parsed): a
+    record the producer's retry stored twice has it at both positions.
     """
 
     body: bytes | str | dict[str, Any] | list[Any]
     shard: int | None = None
     sequence: int | None = None
+    record_id: str | None = None
 
     @property
     def positioned(self) -> bool:
@@ -30,13 +33,18 @@ class RawRecord:
     def batch_id(self) -> str:
         """A stable id for this record: the same record delivered again gets the same id.
 
-        ``s{shard}-{sequence}`` for stream records, else ``h`` + a hash of the body.
+        ``r{record_id}`` when the producer named the record (both copies of a re-sent record get it),
+        else ``s{shard}-{sequence}`` for stream records, else ``h`` + a hash of the body.
 
         >>> RawRecord(b"{}", shard=2, sequence=17).batch_id
         's2-17'
+        >>> RawRecord(b"{}", shard=2, sequence=17, record_id="9f1c").batch_id
+        'r9f1c'
         >>> RawRecord(b"{}").batch_id == RawRecord("{}").batch_id
         True
         """
+        if self.record_id is not None:
+            return f"r{self.record_id}"
         if self.positioned:
             return f"s{self.shard}-{self.sequence}"
         return "h" + hashlib.sha1(self.body_bytes()).hexdigest()[:20]

@@ -6,6 +6,10 @@ up to ``batch_size`` requests into one record in MLRun's batched ``headers/value
 ``max_delay_s`` after the oldest buffered request. When the stream is slow or down the failed record
 is retried with backoff while new requests keep filling the buffer; once it is full, new requests are
 dropped and counted (:meth:`TrackingClient.stats`), never blocking or failing the model request.
+
+Each record carries a unique ``record_id``, encoded once and re-sent unchanged on every retry: a put
+whose answer was lost (V3IO stores the record, the client sends it again) leaves two copies on the
+stream, and the stream function counts the second one as a duplicate.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import logging
 import random
 import threading
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -211,7 +216,7 @@ class TrackingClient:
         requests = [_request(m, entry) for entry in batch]
         body = tracking_body(model=m.model, function_uri=m.function_uri, requests=requests, version=m.version,
                              model_class=m.model_class, endpoint_id=m.endpoint_id, labels=m.labels or None,
-                             host=m.host, worker=m.worker)
+                             host=m.host, worker=m.worker, record_id=uuid.uuid4().hex)
         return orjson.dumps(body, option=_ORJSON)
 
     def _push(self, data: bytes, count: int) -> bool:
