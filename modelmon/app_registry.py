@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -16,6 +17,8 @@ from modelmon.backends.base import KV, scan_all
 from modelmon.errors import NotFound
 from modelmon.paths import ProjectPaths, check_name
 from modelmon.timeutil import now_ms
+
+log = logging.getLogger(__name__)
 
 _CLASS_PATH = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 
@@ -147,8 +150,14 @@ class AppRegistry:
         return RegisteredApp.from_item(name, item)
 
     def list(self, *, enabled_only: bool = False) -> list[RegisteredApp]:
-        """Every registered app, by name."""
-        apps = [RegisteredApp.from_item(key, item) for key, item in scan_all(self._kv, self._table)]
+        """Every registered app, by name. A damaged record is logged and left out, so that one bad
+        registration does not stop the controller for every other app."""
+        apps = []
+        for key, item in scan_all(self._kv, self._table):
+            try:
+                apps.append(RegisteredApp.from_item(key, item))
+            except (ValueError, TypeError) as exc:  # json.JSONDecodeError is a ValueError
+                log.error("monitoring application %r has a damaged registration, skipped: %s", key, exc)
         return [a for a in apps if a.enabled or not enabled_only]
 
     def set_enabled(self, name: str, enabled: bool) -> None:

@@ -74,6 +74,9 @@ class ResultWriter:
             return
         self._history.write(event)
         self._latest.write(event, self._clock())
+        # a window that failed once and now succeeded (re-dispatched, or the app was fixed) is no failure
+        self._backend.kv.delete(self._paths.app_failures_table,
+                                failure_key(event.endpoint_id, event.app_name, event.start_ms))
         self._latest.update_drift_status(event)
         for result in event.results:
             if result.status == ResultStatusApp.detected:

@@ -49,6 +49,13 @@ def test_list_disable_and_remove(registry):
         registry.set_enabled("a-app", True)
 
 
+def test_a_damaged_registration_is_skipped_not_fatal(registry, backend, paths, caplog):
+    registry.register("good", "m:A")
+    backend.kv.put(paths.apps_table, "broken", {"class_path": "m:B", "kwargs": "{not json"})
+    assert [a.name for a in registry.list()] == ["good"]
+    assert "'broken' has a damaged registration" in caplog.text
+
+
 @pytest.mark.parametrize(("kwargs", "message"), [
     ({"name": "bad/name", "class_path": "m:A"}, "not a valid name"),
     ({"name": "ok", "class_path": "no-colon"}, "is not 'module:Class'"),

@@ -135,6 +135,15 @@ def test_an_app_failure_is_recorded_for_its_window(backend):
     assert _latest(backend) == {}
 
 
+def test_a_window_that_succeeds_after_failing_is_no_longer_a_failure(backend):
+    platform = nuclio_sdk.test.Platform()
+    _call(platform, _event(3, error="RuntimeError: boom"))
+    _call(platform, _event(4, error="RuntimeError: boom"))
+    _call(platform, _event(3, results=[_result("general_drift", 0.1, ResultStatusApp.no_detection)]))
+    assert list(dict(scan_all(backend.kv, PATHS.app_failures_table))) == [f"ep1.drift.{T0 + 4 * PERIOD}"]
+    assert list(_latest(backend)) == ["ep1.drift.general_drift"]
+
+
 def test_a_result_for_an_unknown_endpoint_is_stored_without_creating_the_endpoint(backend):
     writer = ResultWriter(backend, PATHS)
     writer.write(WriterEvent("test", "ghost", "drift", T0, T0 + PERIOD,
