@@ -15,6 +15,7 @@ import nuclio_sdk
 
 from modelmon.backends import make_backend
 from modelmon.config import Settings
+from modelmon.deploy.render import deployed_name
 from modelmon.glue import on_shutdown
 from modelmon.tracking import ModelServer
 
@@ -38,9 +39,8 @@ class IrisServer(ModelServer):
 def init_context(context: nuclio_sdk.Context) -> None:
     settings = Settings.from_env()
     backend = make_backend(settings)
-    function = os.environ.get("NUCLIO_FUNCTION_NAME") or "serving"
     server = IrisServer(os.environ.get("MODEL_NAME") or "iris", project=settings.project,
-                        function_uri=f"{settings.project}/{function}", streams=backend.streams)
+                        function_uri=f"{settings.project}/{function_name(settings.project)}", streams=backend.streams)
     server.load()
     server.ready = True
     server.set_tracking(
@@ -55,6 +55,17 @@ def init_context(context: nuclio_sdk.Context) -> None:
         backend.close()
 
     on_shutdown(context, close)
+
+
+def function_name(project: str) -> str:
+    """This function's name in MLRun's function URI ``<project>/<function>``, as registration assumes.
+
+    Nuclio's ``NUCLIO_FUNCTION_NAME`` is the deployed name, ``<project>-<function>``
+    (:func:`~modelmon.deploy.render.deployed_name`): without dropping that prefix, the tracked endpoint
+    would not be the one ``register_model_endpoint`` made for ``<project>/serving``.
+    """
+    name = os.environ.get("NUCLIO_FUNCTION_NAME") or "serving"
+    return name.removeprefix(deployed_name(project, "") + "-")
 
 
 def handler(context: nuclio_sdk.Context, event: nuclio_sdk.Event) -> Any:
