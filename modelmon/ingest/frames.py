@@ -90,16 +90,25 @@ def _rows(parsed: ParsedRecord, is_error: np.ndarray, feature_names: list[str], 
         outs = [row for i in good for row in _as_rows(event.outputs[i], flat_is_column=True)]
         features, outputs = _matrix(rows, feature_names), _matrix(outs, label_names)
         counts = np.array([len(_as_rows(i)) for i in inputs], dtype=np.int64)
-    samples = pd.concat([
-        pd.DataFrame({
-            "timestamp": np.repeat(parsed.when_ms[good].astype(np.int64), counts),
-            "request_id": np.repeat(np.array([event.request_ids[i] for i in good], dtype=object), counts),
-            "latency_us": np.repeat(latency[good], counts),
-        }),
-        _frame(features, feature_names),
-        _frame(outputs, label_names),
-    ], axis=1)
+    base = {
+        "timestamp": np.repeat(parsed.when_ms[good].astype(np.int64), counts),
+        "request_id": np.repeat(np.array([event.request_ids[i] for i in good], dtype=object), counts),
+        "latency_us": np.repeat(latency[good], counts),
+    }
+    if len({*feature_names, *label_names}) == len(feature_names) + len(label_names):
+        # one frame from columns: a third of the cost of concatenating frames, and cheaper to write
+        samples = pd.DataFrame({**base, **_columns(features, feature_names), **_columns(outputs, label_names)},
+                               copy=False)
+    else:  # a name given twice (registered names): keep both columns, as concatenation does
+        samples = pd.concat([pd.DataFrame(base), _frame(features, feature_names), _frame(outputs, label_names)],
+                            axis=1)
     return Rows(parsed, samples, feature_names, label_names, latency, is_error)
+
+
+def _columns(values: np.ndarray | pd.DataFrame, names: list[str]) -> dict[str, np.ndarray]:
+    if isinstance(values, pd.DataFrame):
+        return {name: values[name].to_numpy() for name in values.columns}
+    return dict(zip(names, values.T, strict=True))
 
 
 def _as_rows(value: list, flat_is_column: bool = False) -> list:

@@ -55,3 +55,18 @@ def test_batch_id_is_the_stream_position_or_the_body_hash():
     decoded = json.loads(body)  # a body Nuclio decoded: hashed as sorted JSON, whatever the key order
     assert RawRecord(decoded).batch_id == RawRecord(dict(reversed(decoded.items()))).batch_id
     assert RawRecord(body).batch_id == RawRecord(body).batch_id != RawRecord(body + b" ").batch_id
+
+
+def test_fast_time_conversion_reads_text_as_pandas_does():
+    """Naive ISO text takes one numpy cast; anything else falls back to pandas: the values must not differ."""
+    from modelmon.ingest.times import _pandas_ms, when_to_ms
+
+    cases = ["2024-03-01 00:00:00.010000", "2024-03-01T00:00:00", "2024-03-01", "2024-03-01T00", "2024-03-01 00:00",
+             "2024-3-1", "2024-03-01 ", "2024-03-01 24:00:00", "2024-02-30", "1960-01-01 00:00:00.0005", "1500-01-01",
+             "2024-03-01 00:00:00.123456789", "9999-12-31", "2024-03-01 00:00:00+02:00", "2024-03-01T00:00:00Z",
+             "2024-03", "2024", "NaT", "soon"]
+    for case in cases:  # alone, and among clean values (the whole record then takes one path)
+        expected = np.floor(_pandas_ms([case]))
+        np.testing.assert_array_equal(when_to_ms([case]), expected, err_msg=case)
+        mixed = when_to_ms(["2024-03-01 00:00:01", case])
+        np.testing.assert_array_equal(mixed, [1709251201000.0, expected[0]], err_msg=case)
