@@ -125,10 +125,11 @@ class Controller:
         batches = _batches(plans, busy, self._push_batch, uuid.uuid4().hex)
         claimed = self._claim(plans, busy, batches, now, report)
         names = {e.endpoint_id: e.name for e in endpoints}
+        created: set[str] = set()  # streams made sure of in this run: one create per app, not per batch
         for claim_id, app_name, claims in batches:
             won = [(plan, busy[plan.key]) for plan in claims if plan.key in claimed]
             if won:
-                self._dispatch(claim_id, app_name, won, names, now, report)
+                self._dispatch(claim_id, app_name, won, names, now, report, created)
         self._ledger.prune(confirmed, {s.claim_id for s in states.values()}, now)
         report.elapsed_s = time.perf_counter() - began
         log.info("controller run: %s", report)
@@ -209,11 +210,13 @@ class Controller:
     # -------------------------------------------------------------------------------- dispatching
     def _dispatch(
         self, claim_id: str, app_name: str, claims: Sequence[tuple[PairPlan, list[int]]], names: Mapping[str, str],
-        now: int, report: ControllerReport,
+        now: int, report: ControllerReport, created: set[str],
     ) -> None:
         """Push one batch, then confirm it (one KV write) or give its windows back."""
         stream = self._paths.app_stream(app_name)
-        self._backend.streams.create(stream)
+        if stream not in created:
+            self._backend.streams.create(stream)
+            created.add(stream)
         records = [
             OutRecord(
                 WindowEvent(self._paths.project, plan.endpoint_id, app_name, start, start + plan.period_ms,
