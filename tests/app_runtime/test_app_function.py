@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from apps import handler as app_function
+from modelmon.app_runtime import build_context
 from modelmon.events import DeadLetter, WindowEvent, WriterEvent
 from modelmon.model_endpoint import ModelEndpoint
 from modelmon.paths import ProjectPaths
@@ -129,3 +130,16 @@ def test_an_unknown_endpoint_is_a_recorded_failure(backend, app_env):
     platform.call_handler(app_function.handler, _event(_window(0)))
     [out] = [WriterEvent.from_body(b) for b in _read(backend, PATHS.writer_stream)]
     assert "'ep1' is not in the endpoints table" in out.error
+
+
+def test_the_context_endpoint_dict_is_the_endpoint_record_independent_of_feature_stats(backend):
+    _endpoint(backend, [1])
+    item = backend.kv.get(PATHS.endpoints_table, "ep1")
+    window = WindowEvent.from_body(_window(0))
+    context = build_context(window, item, backend, PATHS)
+
+    assert context.model_endpoint == ModelEndpoint.from_item(dict(item)).to_dict()
+    assert list(context.model_endpoint) == list(ModelEndpoint.from_item(dict(item)).to_dict())
+    assert context.model_endpoint["feature_stats"] == context.feature_stats
+    context.model_endpoint["feature_stats"]["f0"]["hist"].append("changed by the app")
+    assert context.feature_stats == ModelEndpoint.from_item(dict(item)).feature_stats
