@@ -97,7 +97,6 @@ class Project:
         self.bundle_dir = bundle_dir
         self._record_path = record_path
         self._backend: Backend | None = None
-        self._app_functions: dict[str, RenderedFunction] = {}
 
     def __repr__(self) -> str:
         return f"Project({self.name!r}, target={self.target.kind!r}, base_period={self.base_period})"

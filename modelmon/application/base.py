@@ -14,19 +14,6 @@ from modelmon.application.context import MonitoringApplicationContext
 from modelmon.application.evaluate import evaluate_app
 from modelmon.results import ModelMonitoringApplicationMetric, ModelMonitoringApplicationResult
 
-#: The parameters of MLRun 1.6's ``do_tracking``; an app whose method takes them is called that way.
-LEGACY_PARAMETERS = (
-    "application_name",
-    "sample_df_stats",
-    "feature_stats",
-    "sample_df",
-    "start_infer_time",
-    "end_infer_time",
-    "latest_request",
-    "endpoint_id",
-    "output_stream_uri",
-)
-
 Output = tuple[list[ModelMonitoringApplicationResult], list[ModelMonitoringApplicationMetric]]
 
 

@@ -31,7 +31,6 @@ class DemoModel:
     name: str
     model: Any
     reference: pd.DataFrame  # feature columns only
-    label_name: str = "label"
 
     @property
     def feature_names(self) -> list[str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import orjson
@@ -169,11 +169,6 @@ class TrafficGenerator:
         body = tracking_body(model=scenario.name, version="1", function_uri=self.function_uri,
                              model_class="sklearn.linear_model.LogisticRegression", requests=requests)
         return OutRecord(orjson.dumps(body), partition_key=self.endpoint_id(scenario))
-
-    def all_records(self, scenarios: Sequence[Scenario]) -> Iterator[list[OutRecord]]:
-        """Per window (in time order), the records of every scenario."""
-        for window in range(self.plan.windows):
-            yield [record for scenario in scenarios for record in self.records(scenario, window)]
 
 
 def _when(ms: int) -> str:

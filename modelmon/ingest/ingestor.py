@@ -20,7 +20,7 @@ import numpy as np
 
 from modelmon.backends import Backend, OutRecord
 from modelmon.events import DeadLetter
-from modelmon.ingest.aggregate import errors_frame, predictions_frame, totals
+from modelmon.ingest.aggregate import ERROR_LABELS, PREDICTION_LABELS, errors_frame, predictions_frame, totals
 from modelmon.ingest.endpoints import EndpointRegistry
 from modelmon.ingest.frames import build_rows
 from modelmon.ingest.parsing import ParsedRecord, Rejection, parse_record
@@ -115,10 +115,10 @@ class Ingestor:
         tsdb = self.backend.tsdb
         if not is_error.all():
             frame = predictions_frame(endpoint_id, batch_id, when, latency, is_error)
-            tsdb.write(self.paths.predictions_tsdb, frame, labels=["endpoint_id", "batch_id"])
+            tsdb.write(self.paths.predictions_tsdb, frame, labels=list(PREDICTION_LABELS))
         if is_error.any():
             frame = errors_frame(endpoint_id, batch_id, when, is_error)
-            tsdb.write(self.paths.errors_tsdb, frame, labels=["endpoint_id", "batch_id"])
+            tsdb.write(self.paths.errors_tsdb, frame, labels=list(ERROR_LABELS))
 
     def _dead_letter(self, rejections: list[Rejection], record: RawRecord, endpoint_id: str | None) -> None:
         if not rejections:

@@ -93,7 +93,6 @@ class V3ioCalls:
         self.policy = policy or RetryPolicy()
         self._sleep = sleep
         self._rng = rng or random.Random()
-        self.retries = 0  # how many times a call was retried (for tests and metrics)
 
     def call(self, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """The response of ``fn(*args, **kwargs)``; ``BackendUnavailable`` once the retries are spent."""
@@ -113,7 +112,6 @@ class V3ioCalls:
             if delay is None:
                 raise BackendUnavailable(f"V3IO {what}: still failing after {self.policy.attempts} tries ({cause})") \
                     from failure
-            self.retries += 1
             log.debug("V3IO %s: %s, retrying in %.3fs", what, cause, delay)
             self._sleep(delay)
 
@@ -121,7 +119,6 @@ class V3ioCalls:
         """Back off before retry ``attempt`` (from 0) of a partly failed batch; ``False`` when none is left."""
         if attempt >= self.policy.attempts - 1:
             return False
-        self.retries += 1
         self._sleep(self._rng.uniform(0, min(self.policy.cap_s, self.policy.base_s * 2**attempt)))
         return True
 
