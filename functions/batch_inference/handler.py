@@ -14,7 +14,8 @@ from typing import Any
 import nuclio_sdk
 
 from modelmon.backends import make_backend
-from modelmon.batch_inference import BATCH_FUNCTION, batch_infer, load_dataset
+from modelmon.batch_inference import BATCH_FUNCTION, batch_infer
+from modelmon.batch_inputs import load_dataset
 from modelmon.config import Settings
 from modelmon.errors import NotFound
 from modelmon.glue import on_shutdown

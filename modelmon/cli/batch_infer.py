@@ -8,7 +8,8 @@ import os
 from typing import Any
 
 from modelmon.backends import make_backend
-from modelmon.batch_inference import BATCH_FUNCTION, batch_infer, load_dataset
+from modelmon.batch_inference import BATCH_FUNCTION, batch_infer
+from modelmon.batch_inputs import load_dataset
 from modelmon.config import Settings
 
 
