@@ -14,11 +14,10 @@ from collections.abc import Sequence
 
 import v3io.dataplane
 
-from modelmon.backends.base import OutRecord, Record, SeekTo, StreamInfo
+from modelmon.backends.base import MAX_PUT_BATCH, OutRecord, Record, SeekTo, StreamInfo
 from modelmon.backends.v3io.calls import V3ioCalls, check, is_condition_false, split_path
 from modelmon.errors import BackendUnavailable, NotFound
 
-MAX_RECORDS_PER_PUT = 1000
 MAX_BYTES_PER_PUT = 8 * 1024 * 1024
 _EINVAL = 22  # a record V3IO refuses as invalid (e.g. no such shard): retrying will not help
 _GROUP = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]*$")
@@ -37,7 +36,7 @@ def _batches(records: Sequence[OutRecord]) -> list[list[int]]:
     size = 0
     for index, record in enumerate(records):
         weight = len(record.data) * 4 // 3 + 64
-        if len(batches[-1]) == MAX_RECORDS_PER_PUT or (batches[-1] and size + weight > MAX_BYTES_PER_PUT):
+        if len(batches[-1]) == MAX_PUT_BATCH or (batches[-1] and size + weight > MAX_BYTES_PER_PUT):
             batches.append([])
             size = 0
         batches[-1].append(index)
