@@ -11,10 +11,10 @@ from typing import Any
 
 import nuclio_sdk
 
-from modelmon.app_runtime import AppRunner
+from modelmon.apps.runner import AppRunner
 from modelmon.backends import make_backend
-from modelmon.config import Settings
-from modelmon.glue import on_shutdown, stream_position
+from modelmon.core.config import Settings
+from modelmon.functions.handling import on_shutdown, stream_position
 
 
 def init_context(context: nuclio_sdk.Context) -> None:

@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 
 from modelmon.backends.local import open_local_backend
-from modelmon.batch_inference import batch_infer
+from modelmon.batch.inference import batch_infer
 from modelmon.events import tracking_body
-from modelmon.ingest import Ingestor, RawRecord
+from modelmon.stream import Ingestor, RawRecord
 
 ROWS = 1_000_000
 FEATURES = [f"x{i}" for i in range(10)]

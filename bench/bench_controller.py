@@ -12,12 +12,12 @@ import time
 
 import pandas as pd
 
-from modelmon.app_registry import AppRegistry
+from modelmon.apps.registry import AppRegistry
 from modelmon.backends import make_backend
-from modelmon.config import Settings
 from modelmon.controller import Controller
-from modelmon.model_endpoint import ModelEndpoint
-from modelmon.paths import ProjectPaths
+from modelmon.core.config import Settings
+from modelmon.core.paths import ProjectPaths
+from modelmon.endpoints.record import ModelEndpoint
 
 ENDPOINTS = 10_000
 APPS = ("histogram-data-drift", "data-quality", "system-performance")

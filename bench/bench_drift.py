@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from modelmon.application import MonitoringApplicationContext, run_application
-from modelmon.apps import HistogramDataDriftApplication
+from modelmon.apps.builtin import HistogramDataDriftApplication
+from modelmon.apps.sdk import MonitoringApplicationContext, run_application
 from modelmon.stats import Reference, feature_stats
 
 

@@ -30,11 +30,11 @@ import pandas as pd
 import storey
 
 from modelmon.backends.local import open_local_backend
+from modelmon.core.paths import ProjectPaths
+from modelmon.core.timeutil import to_ms
 from modelmon.events import parse_tracking, tracking_body
-from modelmon.ingest import inferred_names
-from modelmon.ingest.aggregate import predictions_frame
-from modelmon.paths import ProjectPaths
-from modelmon.timeutil import to_ms
+from modelmon.stream import inferred_names
+from modelmon.stream.aggregate import predictions_frame
 
 PROJECT = "bench"
 FEATURES = 20

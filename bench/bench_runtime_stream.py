@@ -13,8 +13,8 @@ from pathlib import Path
 
 from modelmon.backends import OutRecord
 from modelmon.backends.local import open_local_backend
-from modelmon.runtime import FunctionHost, load_bundle, load_handler
-from modelmon.runtime.worker import make_logger
+from modelmon.local_nuclio import FunctionHost, load_bundle, load_handler
+from modelmon.local_nuclio.worker import make_logger
 
 RECORDS = 5_000
 STREAM = "bench/runtime-stream"

@@ -12,9 +12,9 @@ from typing import Any
 import nuclio_sdk
 
 from modelmon.backends import make_backend
-from modelmon.config import Settings
 from modelmon.controller import Controller
-from modelmon.glue import on_shutdown
+from modelmon.core.config import Settings
+from modelmon.functions.handling import on_shutdown
 
 
 def init_context(context: nuclio_sdk.Context) -> None:

@@ -7,9 +7,9 @@ Apps written for MLRun's model monitoring port by changing one import line::
 
 from __future__ import annotations
 
-from modelmon.application import ModelMonitoringApplicationBase, MonitoringApplicationContext
-from modelmon.config import Settings
-from modelmon.errors import (
+from modelmon.apps.sdk import ModelMonitoringApplicationBase, MonitoringApplicationContext
+from modelmon.core.config import Settings
+from modelmon.core.errors import (
     BackendError,
     BackendUnavailable,
     ConfigError,
@@ -18,7 +18,7 @@ from modelmon.errors import (
     ModelmonError,
     NotFound,
 )
-from modelmon.results import (
+from modelmon.core.results import (
     ModelMonitoringApplicationMetric,
     ModelMonitoringApplicationResult,
     ResultKindApp,

@@ -23,10 +23,13 @@ from typing import Any
 import pandas as pd
 
 from modelmon import queries
-from modelmon.app_registry import AppRegistry, RegisteredApp
+from modelmon.apps.registry import AppRegistry, RegisteredApp
+from modelmon.apps.source import AppSource, default_app_name, embed_source, resolve_app
 from modelmon.backends import Backend, make_backend
-from modelmon.config import DEFAULT_HOME, ENV_APP_CLASS, Settings
-from modelmon.deploy.app_source import AppSource, default_app_name, embed_source, resolve_app
+from modelmon.core.config import DEFAULT_HOME, ENV_APP_CLASS, Settings
+from modelmon.core.errors import NotFound
+from modelmon.core.paths import ProjectPaths, check_name
+from modelmon.core.timeutil import to_ms
 from modelmon.deploy.credentials import Credentials, load_credentials, save_credentials
 from modelmon.deploy.dashboard import FunctionState
 from modelmon.deploy.render import (
@@ -39,10 +42,7 @@ from modelmon.deploy.render import (
     role_name,
 )
 from modelmon.deploy.targets import LocalTarget, NuclioTarget, Target
-from modelmon.errors import NotFound
-from modelmon.model_endpoint import ModelEndpoint
-from modelmon.paths import ProjectPaths, check_name
-from modelmon.timeutil import to_ms
+from modelmon.endpoints.record import ModelEndpoint
 
 CORE_FUNCTIONS = ("stream", "controller", "writer")
 HISTOGRAM_APP_CLASS = "HistogramDataDriftApplication"
@@ -282,7 +282,7 @@ class Project:
 
     def get_model_endpoint(self, endpoint: str) -> ModelEndpoint:
         """The endpoint record, by id or by name."""
-        from modelmon.registration import get_model_endpoint
+        from modelmon.endpoints.registration import get_model_endpoint
 
         return get_model_endpoint(self.backend, self.name, endpoint)
 
@@ -296,23 +296,26 @@ class Project:
     # ------------------------------------------------------ registration, labels, batch inference
 
     def register_model_endpoint(self, name: str, **kwargs: Any) -> ModelEndpoint:
-        """Create or update model ``name``'s endpoint; see :func:`modelmon.registration.register_model_endpoint`."""
-        from modelmon.registration import register_model_endpoint
+        """Create or update model ``name``'s endpoint.
+
+        See :func:`modelmon.endpoints.registration.register_model_endpoint`.
+        """
+        from modelmon.endpoints.registration import register_model_endpoint
 
         return register_model_endpoint(self.backend, self.name, name, **kwargs)
 
     def log_labels(self, endpoint: str, request_ids: Sequence[str], labels: Any,
                    timestamps: Sequence[Any] | None = None) -> int:
-        """Send ground truth for tracked requests; see :func:`modelmon.labels.log_labels`."""
-        from modelmon.labels import log_labels
+        """Send ground truth for tracked requests; see :func:`modelmon.labels.matching.log_labels`."""
+        from modelmon.labels.matching import log_labels
 
         return log_labels(self.backend, self.name, endpoint, request_ids, labels, timestamps)
 
     def batch_infer(self, dataset: Any, model: Any, **kwargs: Any) -> Any:
-        """Predict a dataset and record it into monitoring; see :func:`modelmon.batch_inference.batch_infer`.
+        """Predict a dataset and record it into monitoring; see :func:`modelmon.batch.inference.batch_infer`.
 
         The batch's last window is closed at once (``base_period_minutes`` defaults to the project's)."""
-        from modelmon.batch_inference import batch_infer
+        from modelmon.batch.inference import batch_infer
 
         kwargs.setdefault("base_period_minutes", self.base_period if kwargs.get("endpoint_id") is None else None)
         return batch_infer(self.backend, self.name, dataset, model, **kwargs)

@@ -18,12 +18,12 @@ from typing import Any
 import pandas as pd
 
 from modelmon.backends.base import Backend, SeekTo, scan_all
-from modelmon.errors import InvalidEvent, NotFound
+from modelmon.core.errors import InvalidEvent, NotFound
+from modelmon.core.paths import ProjectPaths
+from modelmon.core.results import ResultKindApp, ResultStatusApp
+from modelmon.core.timeutil import to_ms
+from modelmon.endpoints.record import ModelEndpoint
 from modelmon.events import DeadLetter
-from modelmon.model_endpoint import ModelEndpoint
-from modelmon.paths import ProjectPaths
-from modelmon.results import ResultKindApp, ResultStatusApp
-from modelmon.timeutil import to_ms
 
 ENDPOINT_COLUMNS = [
     "endpoint_id", "name", "model", "model_version", "function_uri", "request_count", "error_count",

@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 from modelmon.backends.base import Record, SeekTo, Stream
-from modelmon.errors import NotFound
+from modelmon.core.errors import NotFound
 
 
 class InMemoryObjectStore:

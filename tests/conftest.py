@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from modelmon.backends import make_backend
-from modelmon.config import Settings
+from modelmon.core.config import Settings
 
 
 @pytest.fixture

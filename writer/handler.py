@@ -11,9 +11,9 @@ from typing import Any
 import nuclio_sdk
 
 from modelmon.backends import make_backend
-from modelmon.config import Settings
-from modelmon.glue import on_shutdown, stream_position
-from modelmon.paths import ProjectPaths
+from modelmon.core.config import Settings
+from modelmon.core.paths import ProjectPaths
+from modelmon.functions.handling import on_shutdown, stream_position
 from modelmon.writer import ResultWriter
 
 

@@ -14,11 +14,11 @@ from typing import Any
 import nuclio_sdk
 
 from modelmon.backends import make_backend
-from modelmon.batch_inference import BATCH_FUNCTION, batch_infer
-from modelmon.batch_inputs import load_dataset
-from modelmon.config import Settings
-from modelmon.errors import NotFound
-from modelmon.glue import on_shutdown
+from modelmon.batch.inference import BATCH_FUNCTION, batch_infer
+from modelmon.batch.inputs import load_dataset
+from modelmon.core.config import Settings
+from modelmon.core.errors import NotFound
+from modelmon.functions.handling import on_shutdown
 
 _OPTIONS = ("feature_columns", "label_columns", "timestamp_column", "endpoint_id", "job_name", "output_path",
             "perform_drift_analysis", "base_period_minutes")

@@ -13,14 +13,14 @@ from typing import Any
 import nuclio_sdk
 
 from modelmon.backends import OutRecord, make_backend
-from modelmon.config import Settings
-from modelmon.errors import InvalidEvent
+from modelmon.core.config import Settings
+from modelmon.core.errors import InvalidEvent
+from modelmon.core.paths import ProjectPaths
+from modelmon.core.timeutil import now_ms
 from modelmon.events import DeadLetter
-from modelmon.glue import on_shutdown
-from modelmon.ingest import RawRecord
-from modelmon.labels import handle_labels_record, rematch_pending
-from modelmon.paths import ProjectPaths
-from modelmon.timeutil import now_ms
+from modelmon.functions.handling import on_shutdown
+from modelmon.labels.matching import handle_labels_record, rematch_pending
+from modelmon.stream import RawRecord
 
 
 def init_context(context: nuclio_sdk.Context) -> None:

@@ -14,9 +14,9 @@ from typing import Any
 import nuclio_sdk
 
 from modelmon.backends import make_backend
-from modelmon.config import Settings
+from modelmon.core.config import Settings
 from modelmon.deploy.render import deployed_name
-from modelmon.glue import on_shutdown
+from modelmon.functions.handling import on_shutdown
 from modelmon.tracking import ModelServer
 
 FEATURES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]

@@ -12,9 +12,9 @@ from typing import Any
 import nuclio_sdk
 
 from modelmon.backends import make_backend
-from modelmon.config import Settings
-from modelmon.glue import on_shutdown, stream_position
-from modelmon.ingest import IngestFlow, Ingestor, RawRecord
+from modelmon.core.config import Settings
+from modelmon.functions.handling import on_shutdown, stream_position
+from modelmon.stream import IngestFlow, Ingestor, RawRecord
 
 
 def init_context(context: nuclio_sdk.Context) -> None:

@@ -1,19 +1,6 @@
-"""The built-in monitoring applications (each also deployable as its own function under ``apps/``)."""
+"""Everything about monitoring applications.
 
-from __future__ import annotations
-
-from modelmon.apps.data_quality import DataQualityApplication
-from modelmon.apps.evidently_base import EvidentlyModelMonitoringApplicationBase
-from modelmon.apps.evidently_drift import EvidentlyDataDriftApplication
-from modelmon.apps.histogram_drift import HistogramDataDriftApplication
-from modelmon.apps.model_performance import ModelPerformanceApplication
-from modelmon.apps.system_performance import SystemPerformanceApplication
-
-__all__ = [
-    "DataQualityApplication",
-    "EvidentlyDataDriftApplication",
-    "EvidentlyModelMonitoringApplicationBase",
-    "HistogramDataDriftApplication",
-    "ModelPerformanceApplication",
-    "SystemPerformanceApplication",
-]
+``sdk`` (what an app author writes against: base class, context, artifacts, thresholds, evaluate),
+``builtin`` (the built-in apps), ``registry`` (registered apps in KV), ``source`` (packaging an app's
+code for its function) and ``runner`` (the app function's window loop).
+"""

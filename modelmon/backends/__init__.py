@@ -17,7 +17,7 @@ from modelmon.backends.base import (
     StreamInfo,
     scan_all,
 )
-from modelmon.config import Settings
+from modelmon.core.config import Settings
 
 
 def make_backend(settings: Settings) -> Backend:

@@ -2,7 +2,7 @@
 
 Each role is a narrow ``typing.Protocol``. Times are ``int`` epoch milliseconds (UTC) unless a
 signature says otherwise. Every backend passes the same contract suite (``tests/backends``).
-Backends raise only :mod:`modelmon.errors` types: ``NotFound`` for a missing stream/table,
+Backends raise only :mod:`modelmon.core.errors` types: ``NotFound`` for a missing stream/table,
 ``BackendUnavailable`` for transient failures, ``CorruptStore`` for a damaged store.
 """
 

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from modelmon.paths import check_name
+from modelmon.core.paths import check_name
 
 HOUR_MS = 3_600_000
 HOUR_DIR_PREFIX = "hour="

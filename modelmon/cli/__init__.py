@@ -11,7 +11,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from modelmon.errors import ModelmonError
+from modelmon.core.errors import ModelmonError
 
 COMMANDS: list[str] = ["artifacts", "batch_infer", "demo", "deploy", "endpoints", "results", "run"]
 

@@ -9,10 +9,10 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from modelmon.application.artifacts import ArtifactInfo, list_artifacts
+from modelmon.apps.sdk.artifacts import ArtifactInfo, list_artifacts
 from modelmon.backends import make_backend
-from modelmon.config import Settings
-from modelmon.timeutil import iso
+from modelmon.core.config import Settings
+from modelmon.core.timeutil import iso
 
 _COLUMNS = ("app_name", "endpoint_id", "start", "end", "name", "format", "path")
 

@@ -8,9 +8,9 @@ import os
 from typing import Any
 
 from modelmon.backends import make_backend
-from modelmon.batch_inference import BATCH_FUNCTION, batch_infer
-from modelmon.batch_inputs import load_dataset
-from modelmon.config import Settings
+from modelmon.batch.inference import BATCH_FUNCTION, batch_infer
+from modelmon.batch.inputs import load_dataset
+from modelmon.core.config import Settings
 
 
 def register(subparsers: Any) -> None:

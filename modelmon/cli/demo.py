@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
                         bundle_dir=Path(args.bundle) if args.bundle else None)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("modelmon demo: %(message)s"))
-    runtime_log = logging.getLogger("modelmon.runtime")
+    runtime_log = logging.getLogger("modelmon.local_nuclio")
     runtime_log.addHandler(handler)
     runtime_log.setLevel(logging.WARNING)
     try:

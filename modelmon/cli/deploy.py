@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from modelmon.config import Settings
+from modelmon.core.config import Settings
 from modelmon.deploy import DeploymentFailed, deploy_function, render_bundle, write_configs
 from modelmon.deploy.render import default_bundle_dir
 

@@ -11,10 +11,10 @@ from typing import Any
 import pandas as pd
 
 from modelmon.backends import Backend, make_backend
-from modelmon.config import Settings
-from modelmon.errors import NotFound
+from modelmon.core.config import Settings
+from modelmon.core.errors import NotFound
+from modelmon.core.timeutil import iso
 from modelmon.queries import list_endpoints
-from modelmon.timeutil import iso
 
 _TABLE = ["endpoint_id", "name", "model_version", "request_count", "error_count", "latency_avg_us", "last_request",
           "drift_status"]

@@ -9,8 +9,8 @@ from typing import Any
 import pandas as pd
 
 from modelmon.cli.endpoints import add_home_options, open_home, records
+from modelmon.core.timeutil import from_ms, now_ms
 from modelmon.queries import app_failures, latest_results, parse_since, resolve_endpoint, result_history
-from modelmon.timeutil import from_ms, now_ms
 
 _TABLE = ["endpoint_id", "app_name", "result_name", "window", "value", "status", "kind"]
 

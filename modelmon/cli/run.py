@@ -10,9 +10,9 @@ import sys
 import threading
 from typing import Any
 
-from modelmon.config import Settings
-from modelmon.runtime import FunctionStatus, LocalRuntime
-from modelmon.runtime.worker import LOG_FORMATS
+from modelmon.core.config import Settings
+from modelmon.local_nuclio import FunctionStatus, LocalRuntime
+from modelmon.local_nuclio.worker import LOG_FORMATS
 
 
 def register(subparsers: Any) -> None:
@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     settings = Settings.from_env(os.environ, **overrides)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("modelmon run: %(message)s"))
-    runtime_log = logging.getLogger("modelmon.runtime")
+    runtime_log = logging.getLogger("modelmon.local_nuclio")
     runtime_log.addHandler(handler)
     runtime_log.setLevel(logging.INFO)
     stop = threading.Event()

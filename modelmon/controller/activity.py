@@ -16,7 +16,7 @@ import pandas as pd
 
 from modelmon.backends.base import TSDB
 from modelmon.controller.windows import ceil_to, floor_to
-from modelmon.errors import NotFound
+from modelmon.core.errors import NotFound
 
 #: Share of the endpoints, those furthest behind, that may be read separately from the others.
 _COMMON_SHARE = 0.1

@@ -17,17 +17,17 @@ import uuid
 from collections.abc import Callable, Container, Iterator, Mapping, Sequence
 from typing import Any
 
-from modelmon.app_registry import AppRegistry, RegisteredApp
+from modelmon.apps.registry import AppRegistry, RegisteredApp
 from modelmon.backends.base import Backend, Cond, OutRecord, scan_all
-from modelmon.config import Settings
 from modelmon.controller.activity import RequestActivity
 from modelmon.controller.claims import ClaimLedger
 from modelmon.controller.schedule import PairPlan, PairState, plan_pair
 from modelmon.controller.windows import ClosingRule
-from modelmon.errors import BackendError
+from modelmon.core.config import Settings
+from modelmon.core.errors import BackendError
+from modelmon.core.paths import ProjectPaths
+from modelmon.core.timeutil import now_ms
 from modelmon.events import WindowEvent
-from modelmon.paths import ProjectPaths
-from modelmon.timeutil import now_ms
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,8 @@ import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 
-from modelmon.config import ENV_APP_CLASS, ENV_APP_NAME, Settings
+from modelmon.core.config import ENV_APP_CLASS, ENV_APP_NAME, Settings
+from modelmon.core.errors import ConfigError
 from modelmon.deploy.render import (
     FunctionTemplate,
     RenderedFunction,
@@ -20,7 +21,6 @@ from modelmon.deploy.render import (
     role_name,
     write_configs,
 )
-from modelmon.errors import ConfigError
 
 CORE_ROLES = ("stream", "controller", "writer")
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from modelmon.errors import ConfigError
+from modelmon.core.errors import ConfigError
 
 SKLEARN_MISSING = (
     "modelmon demo needs scikit-learn (its dataset and model): pip install scikit-learn, or run `make demo`"

@@ -8,12 +8,12 @@ from typing import Any
 
 import pandas as pd
 
-from modelmon.apps.histogram_drift import DRIFTED_SHARE
+from modelmon.apps.builtin.histogram_drift import DRIFTED_SHARE
 from modelmon.backends import Backend
+from modelmon.core.results import ResultStatusApp
+from modelmon.core.timeutil import from_ms
 from modelmon.demo.traffic import Scenario
 from modelmon.queries import app_failures, latest_results, result_history, status_name
-from modelmon.results import ResultStatusApp
-from modelmon.timeutil import from_ms
 
 DRIFT_APP = "histogram-data-drift"
 

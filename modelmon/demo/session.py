@@ -21,19 +21,19 @@ from types import TracebackType
 
 import pandas as pd
 
-from modelmon.app_registry import AppRegistry
+from modelmon.apps.registry import AppRegistry
 from modelmon.backends import Backend, OutRecord, make_backend
-from modelmon.config import Settings
+from modelmon.core.config import Settings
+from modelmon.core.errors import ConfigError
+from modelmon.core.paths import ProjectPaths
+from modelmon.core.timeutil import now_ms
 from modelmon.demo.bundle import DemoBundle, render_demo_bundle
 from modelmon.demo.dataset import DemoModel, train_demo_model
 from modelmon.demo.traffic import Scenario, TrafficGenerator, TrafficPlan, default_scenarios
 from modelmon.deploy.render import default_bundle_dir
-from modelmon.errors import ConfigError
-from modelmon.paths import ProjectPaths
+from modelmon.endpoints.registration import register_model_endpoint
+from modelmon.local_nuclio import LocalRuntime
 from modelmon.queries import app_failures, result_history
-from modelmon.registration import register_model_endpoint
-from modelmon.runtime import LocalRuntime
-from modelmon.timeutil import now_ms
 
 DEMO_APPS = ("histogram-data-drift", "data-quality", "system-performance")
 DEFAULT_HOME = ".modelmon-demo"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from modelmon.core.errors import DeploymentFailed  # re-exported: raised by deploy_function and friends
 from modelmon.deploy.dashboard import (
     FunctionState,
     check_dashboard_url,
@@ -22,7 +23,6 @@ from modelmon.deploy.render import (
     write_configs,
 )
 from modelmon.deploy.schema import check_config, validate_config
-from modelmon.errors import DeploymentFailed  # re-exported: raised by deploy_function and friends
 
 __all__ = [
     "DeploymentFailed",

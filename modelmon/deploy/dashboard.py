@@ -17,8 +17,8 @@ import requests
 from nuclio import deploy as nuclio_deploy
 from nuclio.utils import DeployError
 
+from modelmon.core.errors import DeploymentFailed
 from modelmon.deploy.render import RenderedFunction
-from modelmon.errors import DeploymentFailed
 
 
 @dataclasses.dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 The committed files describe the ``default`` project. Rendering a project rewrites what depends on
 it — the deployed name (``<project>-<function>``), the project label, ``MODELMON_*`` env, stream
-paths (from :class:`~modelmon.paths.ProjectPaths`), one consumer group per function, the
+paths (from :class:`~modelmon.core.paths.ProjectPaths`), one consumer group per function, the
 controller's cron interval (the base period) — and optionally swaps every ``v3ioStream`` trigger for a
 ``kafka-cluster`` one. Every rendered config is checked against :mod:`modelmon.deploy.schema`.
 
@@ -24,11 +24,11 @@ from typing import Any
 
 import yaml
 
-from modelmon.config import ENV_APP_CLASS, ENV_APP_KWARGS, ENV_APP_NAME, Settings
+from modelmon.core.config import ENV_APP_CLASS, ENV_APP_KWARGS, ENV_APP_NAME, Settings
+from modelmon.core.errors import ConfigError
+from modelmon.core.paths import ProjectPaths, check_name
 from modelmon.deploy.schema import check_config
-from modelmon.errors import ConfigError
-from modelmon.paths import ProjectPaths, check_name
-from modelmon.runtime.spec import find_function_files
+from modelmon.local_nuclio.spec import find_function_files
 
 PROJECT_LABEL = "nuclio.io/project-name"
 FUNCTION_LABEL = "modelmon.io/function"

@@ -16,6 +16,7 @@ import shlex
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from modelmon.core.errors import ConfigError
 from modelmon.deploy.nuclio_fields import (
     CONFIG,
     ENV_VAR,
@@ -26,7 +27,6 @@ from modelmon.deploy.nuclio_fields import (
     TRIGGER_KINDS,
     Schema,
 )
-from modelmon.errors import ConfigError
 
 #: The build command after which Nuclio's builder runs the rest of ``spec.build.commands`` (its
 #: ``postCopy`` directives): the ones before it run before the function's files are copied into the image.

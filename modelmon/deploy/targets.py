@@ -2,7 +2,7 @@
 
 Both targets take the same rendered configs. :class:`NuclioTarget` creates/updates/deletes them on a
 dashboard. :class:`LocalTarget` writes them as a bundle under the project's home and (re)starts a
-:class:`~modelmon.runtime.LocalRuntime` over the current set: the local runtime cannot add a
+:class:`~modelmon.local_nuclio.LocalRuntime` over the current set: the local runtime cannot add a
 function to a running supervisor, so a change restarts it (streams keep committed offsets, so no
 event is lost or processed twice by that restart).
 """
@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from modelmon.config import Settings
+from modelmon.core.config import Settings
 from modelmon.deploy.dashboard import FunctionState, check_dashboard_url, delete_function, deploy_function
 from modelmon.deploy.render import ROLES, RenderedFunction, write_configs
 
@@ -119,7 +119,7 @@ class LocalTarget:
             self._runtime = None
 
     def _restart(self, settings: Settings, *, wait: bool) -> None:
-        from modelmon.runtime import LocalRuntime  # imported here: the SDK works without starting processes
+        from modelmon.local_nuclio import LocalRuntime  # imported here: the SDK works without starting processes
 
         self.close()
         if self.run_dir.exists():

@@ -6,7 +6,7 @@ import enum
 import json
 from typing import Any
 
-from modelmon.errors import InvalidEvent
+from modelmon.core.errors import InvalidEvent
 
 
 class MessageKind(enum.StrEnum):

@@ -11,7 +11,7 @@ import dataclasses
 import math
 from typing import Any
 
-from modelmon.errors import InvalidEvent
+from modelmon.core.errors import InvalidEvent
 from modelmon.events.envelope import MessageKind, check_envelope, decode_json, encode, envelope, require
 
 _KIND = MessageKind.LABELS

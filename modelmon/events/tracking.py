@@ -20,7 +20,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from modelmon.errors import InvalidEvent
+from modelmon.core.errors import InvalidEvent
 from modelmon.events.envelope import MessageKind, decode_json
 
 _KIND = MessageKind.TRACKING

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from modelmon.errors import InvalidEvent
+from modelmon.core.errors import InvalidEvent
 from modelmon.events.envelope import MessageKind, check_envelope, decode_json, encode, envelope, window_fields
 
 _KIND = MessageKind.WINDOW

@@ -5,9 +5,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from modelmon.errors import InvalidEvent
+from modelmon.core.errors import InvalidEvent
+from modelmon.core.results import ModelMonitoringApplicationMetric, ModelMonitoringApplicationResult
 from modelmon.events.envelope import MessageKind, check_envelope, decode_json, encode, envelope, require, window_fields
-from modelmon.results import ModelMonitoringApplicationMetric, ModelMonitoringApplicationResult
 
 _KIND = MessageKind.WRITER
 

@@ -27,7 +27,7 @@ from typing import Any
 import orjson
 
 from modelmon.backends.base import OutRecord, Stream
-from modelmon.errors import NotFound
+from modelmon.core.errors import NotFound
 from modelmon.events import tracking_body
 
 _log = logging.getLogger(__name__)

@@ -14,8 +14,8 @@ from typing import Any
 import nuclio_sdk
 
 from modelmon.backends.base import Stream
+from modelmon.core.paths import ProjectPaths
 from modelmon.events import endpoint_uid
-from modelmon.paths import ProjectPaths
 from modelmon.tracking.client import TrackedModel, TrackingClient
 from modelmon.tracking.request import Timer, request_id_of
 
@@ -26,7 +26,7 @@ class ModelServer:
     """One model behind a Nuclio function; ``function_uri`` is ``project/function[:tag]``.
 
     The endpoint id is MLRun's hash of (project, function, model name, version), the same id
-    :func:`modelmon.registration.register_model_endpoint` gives the model when registered with this
+    :func:`modelmon.endpoints.registration.register_model_endpoint` gives the model when registered with this
     ``function_uri``, so registered metadata and tracked traffic land on one endpoint.
     """
 

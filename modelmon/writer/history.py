@@ -11,8 +11,8 @@ from typing import Any
 import pandas as pd
 
 from modelmon.backends.base import TSDB
+from modelmon.core.paths import ProjectPaths
 from modelmon.events import WriterEvent
-from modelmon.paths import ProjectPaths
 
 RESULT_LABELS = ("endpoint_id", "app_name", "result_name")
 METRIC_LABELS = ("endpoint_id", "app_name", "metric_name")

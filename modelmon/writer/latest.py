@@ -12,10 +12,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from modelmon.backends.base import KV, Cond, Op
-from modelmon.errors import BackendUnavailable
+from modelmon.core.errors import BackendUnavailable
+from modelmon.core.paths import ProjectPaths
+from modelmon.core.results import ModelMonitoringApplicationResult
 from modelmon.events import WriterEvent
-from modelmon.paths import ProjectPaths
-from modelmon.results import ModelMonitoringApplicationResult
 
 _RETRIES = 5
 

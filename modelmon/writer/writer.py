@@ -13,12 +13,12 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from modelmon.backends.base import Backend
-from modelmon.dead_letters import DeadLetters
-from modelmon.errors import InvalidEvent
+from modelmon.core.errors import InvalidEvent
+from modelmon.core.paths import ProjectPaths
+from modelmon.core.results import ResultStatusApp
+from modelmon.core.timeutil import now_ms
 from modelmon.events import WriterEvent
-from modelmon.paths import ProjectPaths
-from modelmon.results import ResultStatusApp
-from modelmon.timeutil import now_ms
+from modelmon.functions.dead_letters import DeadLetters
 from modelmon.writer.alerts import Alert, KVAlertLog, Notifier
 from modelmon.writer.history import HistoryWriter
 from modelmon.writer.latest import LatestResults

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from modelmon import ResultKindApp, ResultStatusApp
-from modelmon.apps.data_quality import DataQualityApplication, reference_categories
+from modelmon.apps.builtin.data_quality import DataQualityApplication, reference_categories
 
 REFERENCE = {
     "x": {"count": 100, "min": 0.0, "max": 10.0, "hist": [[50, 50], [0.0, 5.0, 10.0]]},

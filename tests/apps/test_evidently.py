@@ -8,13 +8,13 @@ import pytest
 from scipy import stats
 
 from modelmon import ResultKindApp, ResultStatusApp
-from modelmon.apps.evidently_base import (
+from modelmon.apps.builtin.evidently_base import (
     EvidentlyModelMonitoringApplicationBase,
     EvidentlyVersionWarning,
     check_evidently_version,
 )
-from modelmon.apps.evidently_drift import EvidentlyDataDriftApplication
-from modelmon.errors import ConfigError
+from modelmon.apps.builtin.evidently_drift import EvidentlyDataDriftApplication
+from modelmon.core.errors import ConfigError
 from modelmon.testing import InMemoryObjectStore
 
 

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from modelmon.application import MonitoringApplicationContext, run_application
-from modelmon.apps import HistogramDataDriftApplication
-from modelmon.results import ResultKindApp, ResultStatusApp
+from modelmon.apps.builtin import HistogramDataDriftApplication
+from modelmon.apps.sdk import MonitoringApplicationContext, run_application
+from modelmon.core.results import ResultKindApp, ResultStatusApp
 from modelmon.stats import feature_stats
 
 

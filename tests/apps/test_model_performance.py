@@ -6,9 +6,9 @@ import pytest
 from sklearn import metrics as skm
 
 from modelmon import MonitoringApplicationContext, ResultKindApp, ResultStatusApp
-from modelmon.application import run_application
-from modelmon.apps import performance_metrics as pm
-from modelmon.apps.model_performance import ModelPerformanceApplication
+from modelmon.apps.builtin import performance_metrics as pm
+from modelmon.apps.builtin.model_performance import ModelPerformanceApplication
+from modelmon.apps.sdk import run_application
 
 TRUTH = [1, 0, 1, 1, 0, 1, 0, 0, 1, 1]
 PRED = [1, 0, 0, 1, 0, 1, 1, 0, 1, 1]

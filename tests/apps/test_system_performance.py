@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from modelmon import ResultKindApp, ResultStatusApp
-from modelmon.apps.system_performance import SystemPerformanceApplication
+from modelmon.apps.builtin.system_performance import SystemPerformanceApplication
 
 MINUTE = 60_000
 

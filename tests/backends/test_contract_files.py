@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from modelmon.errors import NotFound
+from modelmon.core.errors import NotFound
 
 HOUR = 3_600_000
 T0 = 1_700_000_000_000 // HOUR * HOUR  # an hour boundary

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from modelmon.backends.base import OutRecord, SeekTo, StreamInfo
-from modelmon.errors import NotFound
+from modelmon.core.errors import NotFound
 
 PATH = "projects/p/model-endpoints/stream"
 HOUR = 3_600_000

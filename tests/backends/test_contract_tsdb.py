@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from modelmon.errors import NotFound
+from modelmon.core.errors import NotFound
 
 TABLE = "users/pipelines/p/monitoring-apps/metrics"
 LABELS = ["endpoint_id", "app_name"]

@@ -12,7 +12,7 @@ import pytest
 
 from modelmon.backends.base import OutRecord
 from modelmon.backends.local import DB_FILE, open_local_backend
-from modelmon.errors import BackendUnavailable, CorruptStore
+from modelmon.core.errors import BackendUnavailable, CorruptStore
 
 
 def _one_line_naming(exc: pytest.ExceptionInfo, path) -> str:

@@ -9,13 +9,13 @@ from pathlib import Path
 
 from batch_data import FEATURES, T0
 
-from modelmon.batch_inference import default_endpoint_id
+from modelmon.batch.inference import default_endpoint_id
 from modelmon.cli import main
-from modelmon.registration import get_model_endpoint
-from modelmon.runtime.handler import load_handler
-from modelmon.runtime.host import FunctionHost
-from modelmon.runtime.spec import load_function
-from modelmon.runtime.worker import make_logger
+from modelmon.endpoints.registration import get_model_endpoint
+from modelmon.local_nuclio.handler import load_handler
+from modelmon.local_nuclio.host import FunctionHost
+from modelmon.local_nuclio.spec import load_function
+from modelmon.local_nuclio.worker import make_logger
 
 PROJECT = "test"
 ROOT = Path(__file__).resolve().parents[2]

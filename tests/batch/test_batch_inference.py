@@ -10,15 +10,15 @@ import pandas as pd
 import pytest
 from batch_data import FEATURES, T0
 
-from modelmon.app_registry import AppRegistry
+from modelmon.apps.registry import AppRegistry
 from modelmon.backends import scan_all
 from modelmon.backends.base import SeekTo
-from modelmon.batch_inference import batch_infer, default_endpoint_id
+from modelmon.batch.inference import batch_infer, default_endpoint_id
 from modelmon.controller.controller import Controller
-from modelmon.errors import NotFound
+from modelmon.core.errors import NotFound
+from modelmon.core.paths import ProjectPaths
+from modelmon.endpoints.registration import get_model_endpoint, register_model_endpoint
 from modelmon.events import WindowEvent
-from modelmon.paths import ProjectPaths
-from modelmon.registration import get_model_endpoint, register_model_endpoint
 
 PROJECT = "test"
 PATHS = ProjectPaths(PROJECT)

@@ -7,9 +7,9 @@ from pathlib import Path
 from batch_data import FEATURES, T0
 
 import modelmon
-from modelmon.batch_inference import default_endpoint_id
-from modelmon.labels import handle_labels_record, label_counts, load_window_labels
-from modelmon.paths import ProjectPaths
+from modelmon.batch.inference import default_endpoint_id
+from modelmon.core.paths import ProjectPaths
+from modelmon.labels.matching import handle_labels_record, label_counts, load_window_labels
 
 BUNDLE = Path(__file__).resolve().parents[1] / "deploy" / "bundle"
 

@@ -9,13 +9,13 @@ import pytest
 
 from modelmon.backends import make_backend
 from modelmon.cli import main
-from modelmon.dead_letters import DeadLetters
-from modelmon.errors import NotFound
+from modelmon.core.errors import NotFound
+from modelmon.core.paths import ProjectPaths
+from modelmon.core.results import ModelMonitoringApplicationResult, ResultKindApp, ResultStatusApp
+from modelmon.endpoints.registration import register_model_endpoint
 from modelmon.events import WriterEvent
-from modelmon.paths import ProjectPaths
+from modelmon.functions.dead_letters import DeadLetters
 from modelmon.queries import app_failures, dead_letters, latest_results, parse_since, resolve_endpoint, result_history
-from modelmon.registration import register_model_endpoint
-from modelmon.results import ModelMonitoringApplicationResult, ResultKindApp, ResultStatusApp
 from modelmon.writer import ResultWriter
 
 PROJECT = "clitest"
@@ -55,7 +55,7 @@ def filled(home):
 
 
 def make_backend_for(home):
-    from modelmon.config import Settings
+    from modelmon.core.config import Settings
 
     return make_backend(Settings(home=str(home), project=PROJECT))
 

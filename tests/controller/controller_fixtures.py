@@ -5,12 +5,12 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from modelmon.app_registry import AppRegistry
+from modelmon.apps.registry import AppRegistry
 from modelmon.controller import Controller
-from modelmon.errors import NotFound
+from modelmon.core.errors import NotFound
+from modelmon.core.paths import ProjectPaths
+from modelmon.endpoints.record import ModelEndpoint
 from modelmon.events import WindowEvent
-from modelmon.model_endpoint import ModelEndpoint
-from modelmon.paths import ProjectPaths
 from modelmon.testing import stream_records
 
 MINUTE = 60_000

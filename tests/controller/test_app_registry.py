@@ -6,17 +6,17 @@ import json
 
 import pytest
 
-from modelmon.app_registry import AppRegistry, RegisteredApp
-from modelmon.errors import NotFound
+from modelmon.apps.registry import AppRegistry, RegisteredApp
+from modelmon.core.errors import NotFound
 
 
 def test_register_stores_the_contract_item(backend, paths, registry):
-    registry.register("drift", "modelmon.apps.histogram_drift:HistogramDataDriftApplication",
+    registry.register("drift", "modelmon.apps.builtin.histogram_drift:HistogramDataDriftApplication",
                       kwargs={"detected": 0.7}, endpoints=["model-a"], label_selector={"env": "prod"},
                       base_period_minutes=20, created_ms=1234)
     item = backend.kv.get(paths.apps_table, "drift")
     assert item == {
-        "class_path": "modelmon.apps.histogram_drift:HistogramDataDriftApplication",
+        "class_path": "modelmon.apps.builtin.histogram_drift:HistogramDataDriftApplication",
         "kwargs": json.dumps({"detected": 0.7}),
         "endpoints": json.dumps(["model-a"]),
         "label_selector": json.dumps({"env": "prod"}),

@@ -19,10 +19,10 @@ from controller_fixtures import (
 )
 
 from modelmon.backends import make_backend
-from modelmon.config import Settings
 from modelmon.controller import Controller
-from modelmon.errors import BackendUnavailable
-from modelmon.paths import ProjectPaths
+from modelmon.core.config import Settings
+from modelmon.core.errors import BackendUnavailable
+from modelmon.core.paths import ProjectPaths
 
 
 class _FailingPuts:

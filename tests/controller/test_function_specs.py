@@ -11,9 +11,9 @@ import yaml
 from controller_fixtures import MINUTE, PERIOD, add_requests, dispatched, put_endpoint
 
 from controller import handler as controller_function
-from modelmon.app_runtime import load_app
-from modelmon.runtime.spec import load_function
-from modelmon.timeutil import now_ms
+from modelmon.apps.runner import load_app
+from modelmon.core.timeutil import now_ms
+from modelmon.local_nuclio.spec import load_function
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BUILTIN_APPS = ["histogram-data-drift", "data-quality", "system-performance", "model-performance",

@@ -6,7 +6,7 @@ import pytest
 import requests
 from deploy_paths import REPO
 
-from modelmon.config import Settings
+from modelmon.core.config import Settings
 from modelmon.deploy import (
     DeploymentFailed,
     delete_function,

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import modelmon.deploy
-from modelmon.errors import DeploymentFailed, ModelmonError
+from modelmon.core.errors import DeploymentFailed, ModelmonError
 
 
 def test_deployment_failed_lives_with_the_other_errors_and_is_re_exported():

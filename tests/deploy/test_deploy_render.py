@@ -4,7 +4,9 @@ import pytest
 import yaml
 from deploy_paths import REPO
 
-from modelmon.config import Settings
+from modelmon.core.config import Settings
+from modelmon.core.errors import ConfigError
+from modelmon.core.paths import ProjectPaths
 from modelmon.deploy import (
     check_config,
     kafka_topic,
@@ -14,9 +16,7 @@ from modelmon.deploy import (
     validate_config,
     write_configs,
 )
-from modelmon.errors import ConfigError
-from modelmon.paths import ProjectPaths
-from modelmon.runtime.spec import load_function
+from modelmon.local_nuclio.spec import load_function
 
 
 def render(bundle, **kwargs):

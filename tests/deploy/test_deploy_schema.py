@@ -7,10 +7,10 @@ import pytest
 import yaml
 from deploy_paths import BUNDLE, REPO
 
+from modelmon.core.errors import ConfigError
 from modelmon.deploy import check_config, validate_config
 from modelmon.deploy.render import ROLES, role_name
 from modelmon.deploy.schema import bundle_targets
-from modelmon.errors import ConfigError
 
 SKIP_DIRS = {".venv", "tests", "build", "dist", "node_modules"}
 

@@ -7,7 +7,7 @@ import pytest
 from sdk_app import RowCountApp
 
 import modelmon
-from modelmon.errors import NotFound
+from modelmon.core.errors import NotFound
 
 
 @pytest.fixture

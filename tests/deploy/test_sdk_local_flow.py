@@ -21,10 +21,10 @@ from deploy_paths import REPO
 
 import modelmon
 from modelmon.backends import OutRecord
+from modelmon.core.paths import ProjectPaths
+from modelmon.core.timeutil import now_ms
 from modelmon.events import endpoint_uid, tracking_body
-from modelmon.paths import ProjectPaths
 from modelmon.queries import result_history
-from modelmon.timeutil import now_ms
 
 pytestmark = pytest.mark.slow
 

@@ -18,11 +18,11 @@ from typing import Any, TypeVar
 import orjson
 import pandas as pd
 
-from modelmon.app_runtime.loader import load_app
+from modelmon.apps.runner.loader import load_app
 from modelmon.backends import OutRecord
 from modelmon.demo import DemoSession, WindowProgress
+from modelmon.endpoints.registration import get_model_endpoint
 from modelmon.queries import app_failures, dead_letters, latest_results, list_endpoints
-from modelmon.registration import get_model_endpoint
 
 STREAM_FUNCTION = "model-monitoring-stream"
 T = TypeVar("T")

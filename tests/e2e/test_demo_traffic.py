@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from modelmon.core.errors import ConfigError
 from modelmon.demo import TrafficGenerator, TrafficPlan, default_scenarios, prepare_home, train_demo_model
-from modelmon.errors import ConfigError
 from modelmon.events import endpoint_uid
-from modelmon.ingest import RawRecord, parse_record
+from modelmon.stream import RawRecord, parse_record
 
 PERIOD = 60_000
 NOW = 1_800_000_123_456

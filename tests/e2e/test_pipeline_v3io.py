@@ -29,10 +29,10 @@ from pipeline_checks import (
 from v3io_server.stack import ACCESS_KEY, running_servers
 
 from modelmon.backends import SeekTo
-from modelmon.config import Settings
+from modelmon.core.config import Settings
+from modelmon.core.errors import BackendUnavailable
+from modelmon.core.paths import ProjectPaths
 from modelmon.demo import DemoConfig, DemoSession, WindowProgress
-from modelmon.errors import BackendUnavailable
-from modelmon.paths import ProjectPaths
 from modelmon.queries import dead_letters
 
 pytestmark = pytest.mark.slow

@@ -30,16 +30,16 @@ from sklearn.datasets import load_iris
 
 import modelmon
 from functions.serving.handler import FEATURES
-from modelmon.app_registry import AppRegistry
-from modelmon.apps import HistogramDataDriftApplication, ModelPerformanceApplication
-from modelmon.config import ENV_APP_CLASS, Settings
+from modelmon.apps.builtin import HistogramDataDriftApplication, ModelPerformanceApplication
+from modelmon.apps.registry import AppRegistry
+from modelmon.core.config import ENV_APP_CLASS, Settings
+from modelmon.core.paths import ProjectPaths
+from modelmon.core.timeutil import now_ms
 from modelmon.deploy.render import load_templates, render_function, role_name, write_configs
-from modelmon.labels import label_counts, load_window_labels
-from modelmon.paths import ProjectPaths
+from modelmon.endpoints.registration import default_function_uri
+from modelmon.labels.matching import label_counts, load_window_labels
+from modelmon.local_nuclio import LocalRuntime
 from modelmon.queries import app_failures, latest_results, result_history
-from modelmon.registration import default_function_uri
-from modelmon.runtime import LocalRuntime
-from modelmon.timeutil import now_ms
 
 pytestmark = pytest.mark.slow
 

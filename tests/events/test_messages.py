@@ -5,7 +5,7 @@ import json
 import pytest
 
 from modelmon import ModelMonitoringApplicationMetric, ModelMonitoringApplicationResult, ResultKindApp
-from modelmon.errors import InvalidEvent
+from modelmon.core.errors import InvalidEvent
 from modelmon.events import DeadLetter, WindowEvent, WriterEvent
 
 

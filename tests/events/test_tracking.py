@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from modelmon.errors import InvalidEvent
+from modelmon.core.errors import InvalidEvent
 from modelmon.events import endpoint_uid, parse_tracking, tracking_body
 
 BASE = {

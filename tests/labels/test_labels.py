@@ -10,14 +10,14 @@ import pytest
 from nuclio_sdk.test import Platform
 
 from functions.labels import handler as labels_function
-from modelmon.apps import ModelPerformanceApplication
+from modelmon.apps.builtin import ModelPerformanceApplication
 from modelmon.backends.base import OutRecord, SeekTo
-from modelmon.errors import NotFound
+from modelmon.core.errors import NotFound
+from modelmon.core.paths import ProjectPaths
+from modelmon.endpoints.registration import register_model_endpoint
 from modelmon.events import endpoint_uid, tracking_body
-from modelmon.ingest import Ingestor, RawRecord
-from modelmon.labels import handle_labels_record, label_counts, load_window_labels, log_labels, rematch_pending
-from modelmon.paths import ProjectPaths
-from modelmon.registration import register_model_endpoint
+from modelmon.labels.matching import handle_labels_record, label_counts, load_window_labels, log_labels, rematch_pending
+from modelmon.stream import Ingestor, RawRecord
 
 PROJECT = "test"
 PATHS = ProjectPaths(PROJECT)
@@ -142,7 +142,7 @@ def test_bad_labels_are_clear_errors_and_send_nothing(backend, served, args, err
 
 
 def test_the_app_runtime_context_reads_the_windows_labels(backend, served):
-    from modelmon.app_runtime import build_context
+    from modelmon.apps.runner import build_context
     from modelmon.events import WindowEvent
 
     log_labels(backend, PROJECT, ENDPOINT, ["req-3", "req-25"], [1, 0], clock=lambda: T0 + HOUR)

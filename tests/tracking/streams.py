@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 from modelmon.backends.base import Stream
-from modelmon.errors import BackendUnavailable
+from modelmon.core.errors import BackendUnavailable
 
 
 class FlakyStream:

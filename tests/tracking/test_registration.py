@@ -10,11 +10,11 @@ from records import read_bodies
 from sklearn.datasets import load_iris
 
 from modelmon.backends import scan_all
-from modelmon.errors import NotFound
+from modelmon.core.errors import NotFound
+from modelmon.core.paths import ProjectPaths
+from modelmon.endpoints.registration import get_model_endpoint, register_model_endpoint
 from modelmon.events import endpoint_uid
-from modelmon.ingest import Ingestor, RawRecord
-from modelmon.paths import ProjectPaths
-from modelmon.registration import get_model_endpoint, register_model_endpoint
+from modelmon.stream import Ingestor, RawRecord
 from modelmon.tracking import ModelServer
 
 PROJECT = "test"

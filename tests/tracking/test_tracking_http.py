@@ -11,14 +11,14 @@ import nuclio_sdk
 import pytest
 from records import read_bodies, read_events
 
+from modelmon.core.paths import ProjectPaths
+from modelmon.endpoints.registration import get_model_endpoint
 from modelmon.events import endpoint_uid
-from modelmon.ingest import Ingestor, RawRecord
-from modelmon.paths import ProjectPaths
-from modelmon.registration import get_model_endpoint
-from modelmon.runtime.handler import load_handler
-from modelmon.runtime.host import FunctionHost
-from modelmon.runtime.spec import load_function
-from modelmon.runtime.worker import make_logger
+from modelmon.local_nuclio.handler import load_handler
+from modelmon.local_nuclio.host import FunctionHost
+from modelmon.local_nuclio.spec import load_function
+from modelmon.local_nuclio.worker import make_logger
+from modelmon.stream import Ingestor, RawRecord
 from modelmon.tracking import TrackedModel, TrackingClient, tracked
 
 PROJECT = "test"

@@ -11,9 +11,9 @@ from records import read_bodies, read_events
 from streams import FlakyStream
 
 from functions.serving import handler as serving
+from modelmon.core.paths import ProjectPaths
+from modelmon.core.timeutil import to_ms
 from modelmon.events import endpoint_uid
-from modelmon.paths import ProjectPaths
-from modelmon.timeutil import to_ms
 from modelmon.tracking import ModelServer
 
 PROJECT = "test"

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from modelmon.config import Settings
-from modelmon.errors import ConfigError
-from modelmon.paths import ProjectPaths, check_name
+from modelmon.core.config import Settings
+from modelmon.core.errors import ConfigError
+from modelmon.core.paths import ProjectPaths, check_name
 
 
 def test_defaults_and_env_overrides():

@@ -10,7 +10,7 @@ from v3io_server.stack import TEST_RETRY, V3ioOpener, running_servers
 
 from modelmon.backends.base import Cond, OutRecord, SeekTo
 from modelmon.backends.v3io import RetryPolicy, open_v3io_backend
-from modelmon.errors import BackendError, BackendUnavailable
+from modelmon.core.errors import BackendError, BackendUnavailable
 
 STREAM = "projects/p/model-endpoints/stream"
 TABLE = "users/pipelines/p/monitoring-apps/app-results"

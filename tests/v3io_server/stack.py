@@ -16,7 +16,7 @@ from frames_server import FramesTestServer
 
 from modelmon.backends.base import Backend
 from modelmon.backends.v3io import RetryPolicy, open_v3io_backend
-from modelmon.config import Settings
+from modelmon.core.config import Settings
 from v3io_server.server import V3ioTestServer
 
 ACCESS_KEY = "test-access-key"

@@ -9,15 +9,15 @@ import nuclio_sdk.test
 import pytest
 
 from modelmon.backends import SeekTo, make_backend, scan_all
-from modelmon.events import DeadLetter, WriterEvent
-from modelmon.model_endpoint import ModelEndpoint
-from modelmon.paths import ProjectPaths
-from modelmon.results import (
+from modelmon.core.paths import ProjectPaths
+from modelmon.core.results import (
     ModelMonitoringApplicationMetric,
     ModelMonitoringApplicationResult,
     ResultKindApp,
     ResultStatusApp,
 )
+from modelmon.endpoints.record import ModelEndpoint
+from modelmon.events import DeadLetter, WriterEvent
 from modelmon.writer import ResultWriter
 from writer import handler as writer_function
 

@@ -20,8 +20,8 @@ from modelmon.backends.local.objects import LocalObjectStore
 from modelmon.backends.local.samples import LocalSampleStore
 from modelmon.backends.local.streams import LocalStream, shard_for_key
 from modelmon.backends.local.tsdb import LocalTSDB
-from modelmon.errors import CorruptStore
-from modelmon.timeutil import now_ms
+from modelmon.core.errors import CorruptStore
+from modelmon.core.timeutil import now_ms
 
 DB_FILE = "modelmon.db"
 

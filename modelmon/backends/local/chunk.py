@@ -18,7 +18,7 @@ import struct
 import sys
 from collections.abc import Sequence
 
-from modelmon.errors import CorruptStore
+from modelmon.core.errors import CorruptStore
 
 _MAGIC = b"MMC1"
 _HEADER = struct.Struct("<4sI")

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from modelmon.backends.local.schema import META_TABLE, SCHEMA_VERSION, STATEMENTS
-from modelmon.errors import BackendError, BackendUnavailable, CorruptStore
+from modelmon.core.errors import BackendError, BackendUnavailable, CorruptStore
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -6,7 +6,7 @@ import os
 import pathlib
 
 from modelmon.backends.local.files import write_atomically
-from modelmon.errors import NotFound
+from modelmon.core.errors import NotFound
 
 
 class LocalObjectStore:

@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 
 from modelmon.backends.local.files import write_atomically
 from modelmon.backends.sample_layout import HOUR_DIR_PREFIX, PartitionedSampleStore, parse_hour_dir
-from modelmon.errors import CorruptStore
+from modelmon.core.errors import CorruptStore
 
 
 class LocalSampleStore(PartitionedSampleStore[pathlib.Path]):

@@ -18,8 +18,8 @@ from collections.abc import Callable, Sequence
 from modelmon.backends.base import OutRecord, Record, SeekTo, StreamInfo
 from modelmon.backends.local import chunk
 from modelmon.backends.local.database import Database
-from modelmon.errors import NotFound
-from modelmon.timeutil import now_ms
+from modelmon.core.errors import NotFound
+from modelmon.core.timeutil import now_ms
 
 HOUR_MS = 3_600_000
 _CACHED_CHUNKS = 16

@@ -15,7 +15,7 @@ import pandas as pd
 
 from modelmon.backends.base import AGGREGATORS
 from modelmon.backends.local.database import Database
-from modelmon.errors import NotFound
+from modelmon.core.errors import NotFound
 
 _PANDAS_AGG = {"count": "count", "sum": "sum", "avg": "mean", "min": "min", "max": "max", "last": "last"}
 

@@ -1,7 +1,7 @@
 """The production backend on Iguazio: V3IO streams and KV (``v3io`` web API), TSDB (``v3io-frames``),
-samples and objects (V3IO objects). Every path is "<container>/<path>" from :mod:`modelmon.paths`.
+samples and objects (V3IO objects). Every path is "<container>/<path>" from :mod:`modelmon.core.paths`.
 
-Credentials come from :class:`~modelmon.config.Settings` (``V3IO_API``, ``V3IO_ACCESS_KEY``,
+Credentials come from :class:`~modelmon.core.config.Settings` (``V3IO_API``, ``V3IO_ACCESS_KEY``,
 ``V3IO_FRAMESD``, ``V3IO_USERNAME``) and are never logged.
 """
 
@@ -20,9 +20,9 @@ from modelmon.backends.v3io.objects import V3ioObjectStore
 from modelmon.backends.v3io.samples import V3ioSampleStore
 from modelmon.backends.v3io.streams import V3ioStream
 from modelmon.backends.v3io.tsdb import FramesTSDB
-from modelmon.config import ENV_V3IO_ACCESS_KEY, ENV_V3IO_API, ENV_V3IO_FRAMESD, Settings
-from modelmon.errors import ConfigError
-from modelmon.paths import ProjectPaths
+from modelmon.core.config import ENV_V3IO_ACCESS_KEY, ENV_V3IO_API, ENV_V3IO_FRAMESD, Settings
+from modelmon.core.errors import ConfigError
+from modelmon.core.paths import ProjectPaths
 
 
 def _frames_client(address: str, access_key: str, container: str) -> Any:

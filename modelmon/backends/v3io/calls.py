@@ -2,7 +2,7 @@
 
 Every web-API call of the V3IO backend goes through :meth:`V3ioCalls.call`. Transient failures
 (connection refused/reset/dropped, timeouts, HTTP 429/502/503/504) are retried a bounded number of
-times with "full jitter" exponential backoff; what is left is raised as a :mod:`modelmon.errors` type.
+times with "full jitter" exponential backoff; what is left is raised as a :mod:`modelmon.core.errors` type.
 Messages name the operation and the path, never the access key.
 """
 
@@ -19,7 +19,7 @@ from typing import Any
 
 from v3io.dataplane import RaiseForStatus
 
-from modelmon.errors import BackendError, BackendUnavailable, NotFound
+from modelmon.core.errors import BackendError, BackendUnavailable, NotFound
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import v3io.dataplane
 
 from modelmon.backends.v3io.calls import V3ioCalls, check, split_path
-from modelmon.errors import NotFound
+from modelmon.core.errors import NotFound
 
 
 class V3ioObjectStore:

@@ -18,8 +18,8 @@ import pyarrow.parquet as pq
 
 from modelmon.backends.sample_layout import PartitionedSampleStore, parse_hour_dir
 from modelmon.backends.v3io.objects import V3ioObjectStore
-from modelmon.errors import CorruptStore
-from modelmon.paths import ProjectPaths
+from modelmon.core.errors import CorruptStore
+from modelmon.core.paths import ProjectPaths
 
 
 class V3ioSampleStore(PartitionedSampleStore[str]):

@@ -16,7 +16,7 @@ import v3io.dataplane
 
 from modelmon.backends.base import MAX_PUT_BATCH, OutRecord, Record, SeekTo, StreamInfo
 from modelmon.backends.v3io.calls import V3ioCalls, check, is_condition_false, split_path
-from modelmon.errors import BackendUnavailable, NotFound
+from modelmon.core.errors import BackendUnavailable, NotFound
 
 MAX_BYTES_PER_PUT = 8 * 1024 * 1024
 _EINVAL = 22  # a record V3IO refuses as invalid (e.g. no such shard): retrying will not help

@@ -1,9 +1,0 @@
-"""The app function runtime: load an application, build each window's context, emit writer events."""
-
-from __future__ import annotations
-
-from modelmon.app_runtime.loader import load_app
-from modelmon.app_runtime.runner import AppRunner
-from modelmon.app_runtime.window_context import build_context, window_error_count
-
-__all__ = ["AppRunner", "build_context", "load_app", "window_error_count"]

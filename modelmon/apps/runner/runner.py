@@ -1,0 +1,111 @@
+"""Running one monitoring application on the window events of its stream.
+
+Per window event: read it (unreadable → dead-letter stream), build the context, call the app, and
+push a writer event with its results, or with ``error`` set when the app raised. A failing app
+never stops the function; a failing backend does raise, so the platform redelivers the event.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from modelmon.apps.runner.loader import load_app
+from modelmon.apps.runner.window_context import build_context
+from modelmon.apps.sdk import run_application
+from modelmon.backends.base import Backend, OutRecord
+from modelmon.core.config import ENV_APP_NAME, Settings
+from modelmon.core.errors import BackendError, ConfigError, InvalidEvent
+from modelmon.core.paths import ProjectPaths
+from modelmon.core.timeutil import now_ms
+from modelmon.events import WindowEvent, WriterEvent
+from modelmon.functions.dead_letters import DeadLetters
+
+log = logging.getLogger(__name__)
+
+
+class AppRunner:
+    """One application bound to its input stream and the writer stream of its project."""
+
+    def __init__(
+        self,
+        app: Any,
+        app_name: str,
+        backend: Backend,
+        paths: ProjectPaths,
+        *,
+        clock: Callable[[], int] = now_ms,
+        logger: logging.Logger | Any = None,
+    ) -> None:
+        self.app = app
+        self.app_name = app_name
+        self._backend = backend
+        self._paths = paths
+        self._source = paths.app_stream(app_name)
+        self._clock = clock
+        self._app_logger = logger  # handed to the app's context (default: logger "modelmon.app.<name>")
+        self._dead_letters = DeadLetters(backend.streams, paths.dead_letter_stream, function=app_name)
+        backend.streams.create(paths.writer_stream)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, backend: Backend, **kwargs: Any) -> AppRunner:
+        """The app named by ``MODELMON_APP_CLASS``/``MODELMON_APP_KWARGS`` under ``MODELMON_APP_NAME``."""
+        if not settings.app_name:
+            raise ConfigError(f"{ENV_APP_NAME} is not set: an app function needs its application name")
+        app = load_app(settings.app_class, settings.app_kwargs)
+        return cls(app, settings.app_name, backend, ProjectPaths(settings.project), **kwargs)
+
+    def handle(self, body: bytes | str | dict[str, Any], *, shard: int | None = None,
+               sequence: int | None = None) -> WriterEvent | None:
+        """Analyse the window ``body`` names; the writer event pushed, or ``None`` if dead-lettered."""
+        try:
+            window = self._read(body)
+        except InvalidEvent as exc:
+            self._dead_letters.send(source=self._source, reason=exc.reason, payload=_as_bytes(body),
+                                    time_ms=self._clock(), shard=shard, sequence=sequence)
+            log.warning("window event dead-lettered: %s", exc.reason)
+            return None
+        out = self.analyse(window)
+        self._backend.streams.put_records(
+            self._paths.writer_stream, [OutRecord(out.to_body(), partition_key=window.endpoint_id)]
+        )
+        return out
+
+    def analyse(self, window: WindowEvent) -> WriterEvent:
+        """Run the app on ``window``: its results, or the failure as ``error``."""
+        item = self._backend.kv.get(self._paths.endpoints_table, window.endpoint_id)
+        if item is None:
+            return self._failure(window, f"endpoint {window.endpoint_id!r} is not in the endpoints table")
+        context = build_context(window, item, self._backend, self._paths, self._app_logger)
+        try:
+            results, metrics = run_application(self.app, context)
+        except BackendError:
+            raise  # transient storage trouble: let the platform redeliver the window
+        except Exception as exc:  # the app's own failure is recorded for this window, and we go on
+            log.warning("application %s failed on %s: %s", self.app_name, window.key, exc)
+            return self._failure(window, f"{type(exc).__name__}: {exc}")
+        return WriterEvent(window.project, window.endpoint_id, window.app_name, window.start_ms, window.end_ms,
+                           results=tuple(results), metrics=tuple(metrics), endpoint_name=context.endpoint_name)
+
+    def _read(self, body: bytes | str | dict[str, Any]) -> WindowEvent:
+        window = WindowEvent.from_body(body)
+        if window.app_name != self.app_name:
+            raise InvalidEvent(f"window for application {window.app_name!r} reached {self.app_name!r}")
+        if window.project != self._paths.project:
+            raise InvalidEvent(f"window of project {window.project!r} reached project {self._paths.project!r}")
+        return window
+
+    @staticmethod
+    def _failure(window: WindowEvent, error: str) -> WriterEvent:
+        return WriterEvent(window.project, window.endpoint_id, window.app_name, window.start_ms, window.end_ms,
+                           error=error[:2000], endpoint_name=window.endpoint_name)
+
+
+def _as_bytes(body: bytes | str | dict[str, Any]) -> bytes:
+    if isinstance(body, bytes | bytearray):
+        return bytes(body)
+    if isinstance(body, str):
+        return body.encode("utf-8")
+    return json.dumps(body, default=str).encode("utf-8")

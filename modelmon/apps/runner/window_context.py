@@ -1,0 +1,77 @@
+"""The ``MonitoringApplicationContext`` of one window, with its data read lazily from the backend.
+
+An app that only looks at ``error_count`` never reads the window's parquet; one that only reads
+``sample_df`` never computes histograms.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from modelmon.apps.sdk import MonitoringApplicationContext
+from modelmon.apps.sdk.artifacts import ObjectStoreArtifactSink
+from modelmon.backends.base import Backend
+from modelmon.core.errors import NotFound
+from modelmon.core.paths import ProjectPaths
+from modelmon.core.timeutil import from_ms
+from modelmon.endpoints.record import ModelEndpoint
+from modelmon.events import WindowEvent
+from modelmon.labels.matching import load_window_labels
+
+
+def build_context(
+    window: WindowEvent,
+    endpoint_item: Mapping[str, Any],
+    backend: Backend,
+    paths: ProjectPaths,
+    logger: logging.Logger | Any = None,
+) -> MonitoringApplicationContext:
+    """The context ``do_tracking`` receives for ``window`` of the endpoint stored as ``endpoint_item``."""
+    endpoint = ModelEndpoint.from_item(dict(endpoint_item))
+    return MonitoringApplicationContext(
+        application_name=window.app_name,
+        project_name=window.project,
+        endpoint_id=window.endpoint_id,
+        endpoint_name=endpoint.name or window.endpoint_name,
+        start_infer_time=from_ms(window.start_ms),
+        end_infer_time=from_ms(window.end_ms),
+        sample_df=lambda: backend.samples.read(window.endpoint_id, window.start_ms, window.end_ms),
+        feature_stats=endpoint.feature_stats,
+        feature_names=endpoint.feature_names,
+        label_names=endpoint.label_names,
+        model_endpoint=_endpoint_dict(endpoint_item),
+        logger=logger,
+        artifact_sink=ObjectStoreArtifactSink(backend.objects, window.project),
+        latest_request=from_ms(endpoint.last_request_ms) if endpoint.last_request_ms is not None else None,
+        output_stream_uri=paths.writer_stream,
+        error_count=lambda: window_error_count(backend, paths, window),
+        labels_df=lambda: load_window_labels(backend, window.project, window.endpoint_id, window.start_ms,
+                                             window.end_ms),
+    )
+
+
+def _endpoint_dict(endpoint_item: Mapping[str, Any]) -> dict[str, Any]:
+    """``ModelEndpoint.from_item(endpoint_item).to_dict()``, at a fraction of the cost.
+
+    ``to_dict`` deep-copies the reference ``feature_stats`` through ``dataclasses.asdict``: the
+    dearest step of a window's context (about 1 ms of 1.7 for 20 features). Parsing the stored JSON
+    text a second time yields the same values, just as independent of ``context.feature_stats``.
+    """
+    endpoint = ModelEndpoint.from_item(copy.deepcopy(dict(endpoint_item)))  # flat item: a cheap copy
+    out = {field.name: getattr(endpoint, field.name) for field in dataclasses.fields(endpoint)}
+    out["latency_avg_us"] = endpoint.latency_avg_us
+    return out
+
+
+def window_error_count(backend: Backend, paths: ProjectPaths, window: WindowEvent) -> int:
+    """Model errors the stream function counted for the endpoint in ``[start, end)``."""
+    try:
+        df = backend.tsdb.read(paths.errors_tsdb, window.start_ms, window.end_ms,
+                               filters={"endpoint_id": window.endpoint_id}, columns=["count"])
+    except NotFound:  # no endpoint has reported an error yet
+        return 0
+    return int(df["count"].sum()) if not df.empty else 0

@@ -1,0 +1,160 @@
+"""The base class of monitoring applications and the code that runs one on a context."""
+
+from __future__ import annotations
+
+import abc
+import functools
+import inspect
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import pandas as pd
+
+from modelmon.apps.sdk.context import MonitoringApplicationContext
+from modelmon.apps.sdk.evaluate import evaluate_app
+from modelmon.core.results import ModelMonitoringApplicationMetric, ModelMonitoringApplicationResult
+
+Output = tuple[list[ModelMonitoringApplicationResult], list[ModelMonitoringApplicationMetric]]
+
+
+class _LegacyContext:
+    """``self.context`` of a 1.6-style app: a logger and ``log_artifact`` bound to the current window."""
+
+    def __init__(self, monitoring_context: MonitoringApplicationContext) -> None:
+        self.logger = monitoring_context.logger
+        self._monitoring_context = monitoring_context
+
+    def log_artifact(self, name: str, body: Any = None, **kwargs: Any) -> str:
+        return self._monitoring_context.log_artifact(name, body, **kwargs)
+
+    def log_dataset(self, name: str, df: Any, **kwargs: Any) -> str:
+        return self._monitoring_context.log_dataset(name, df, **kwargs)
+
+
+class _InstanceOrClassMethod:
+    """A method callable on an instance, or on the class (then on a default-constructed instance)."""
+
+    def __init__(self, func: Callable[..., Any]) -> None:
+        self.func = func
+        functools.update_wrapper(self, func)  # type: ignore[arg-type]
+
+    def __get__(self, instance: Any, owner: type) -> Callable[..., Any]:
+        if instance is not None:
+            return functools.partial(self.func, instance)
+
+        @functools.wraps(self.func)
+        def on_default_instance(*args: Any, **kwargs: Any) -> Any:
+            try:
+                app = owner()
+            except TypeError as exc:
+                raise TypeError(
+                    f"{owner.__name__}.{self.func.__name__}() on the class needs an app constructible without "
+                    f"arguments ({exc}); call {owner.__name__}(...).{self.func.__name__}(...) instead"
+                ) from None
+            return self.func(app, *args, **kwargs)
+
+        return on_default_instance
+
+
+class ModelMonitoringApplicationBase(abc.ABC):
+    """Subclass this and implement ``do_tracking(self, monitoring_context)``.
+
+    ``do_tracking`` returns a result, a metric, a list of them, or a ``dict[str, float]`` of metrics.
+    Apps may take constructor arguments (deployed apps get them from the function's configuration).
+    ``NAME`` is the app's default registered name.
+    """
+
+    NAME: str | None = None
+    context: Any = None  # set for 1.6-style apps while they run
+
+    @abc.abstractmethod
+    def do_tracking(self, *args: Any, **kwargs: Any) -> Any:
+        """Analyse one window; see the class docstring for what to return."""
+
+    @_InstanceOrClassMethod
+    def evaluate(
+        self,
+        sample_df: pd.DataFrame,
+        *,
+        reference_df: pd.DataFrame | None = None,
+        feature_stats: dict[str, dict[str, Any]] | None = None,
+        start: Any = None,
+        end: Any = None,
+        base_period: int | None = None,
+        **options: Any,
+    ) -> pd.DataFrame:
+        """Run this app on DataFrames, with no infrastructure, and return its results and metrics.
+
+        One row per window × result/metric, with columns ``application_name, endpoint_id,
+        start_infer_time, end_infer_time, type ('result'|'metric'), name, value, kind, status,
+        extra_data``. With ``base_period`` (minutes) the rows of ``sample_df`` are split into windows
+        by their ``timestamp`` column (epoch ms or datetimes) from ``start`` (default: the first row)
+        to ``end`` (default: just after the last row). The reference comes from ``reference_df`` (via
+        ``modelmon.stats.feature_stats``) or ``feature_stats``. ``options`` fill the rest of the
+        context: ``endpoint_id``, ``feature_names``, ``label_names``, ``model_endpoint`` (e.g. with
+        ``reference_performance``), ``labels_df``, ``error_count`` and ``objects`` (an ObjectStore that
+        keeps logged artifacts). Callable on the class too, when the app needs no constructor arguments.
+        """
+        return evaluate_app(
+            self, sample_df, reference_df=reference_df, feature_stats=feature_stats,
+            start=start, end=end, base_period=base_period, **options,
+        )
+
+
+def is_legacy(app: ModelMonitoringApplicationBase) -> bool:
+    """True when the app's ``do_tracking`` has MLRun 1.6's long signature."""
+    params = inspect.signature(app.do_tracking).parameters
+    return "application_name" in params and "sample_df" in params
+
+
+def run_application(app: ModelMonitoringApplicationBase, context: MonitoringApplicationContext) -> Output:
+    """Call ``app.do_tracking`` for ``context`` (either signature) and normalise what it returns.
+
+    Raises ``ValueError`` when the app returns something that is not a result or metric.
+    """
+    if is_legacy(app):
+        app.context = _LegacyContext(context)
+        try:
+            returned = app.do_tracking(
+                application_name=context.application_name,
+                sample_df_stats=context.sample_df_stats,
+                feature_stats=context.feature_stats,
+                sample_df=context.sample_df,
+                start_infer_time=context.start_infer_time,
+                end_infer_time=context.end_infer_time,
+                latest_request=context.latest_request,
+                endpoint_id=context.endpoint_id,
+                output_stream_uri=context.output_stream_uri,
+            )
+        finally:
+            app.context = None
+    else:
+        returned = app.do_tracking(context)
+    return normalise_output(returned)
+
+
+def normalise_output(returned: Any) -> Output:
+    """Results and metrics from whatever ``do_tracking`` returned."""
+    results: list[ModelMonitoringApplicationResult] = []
+    metrics: list[ModelMonitoringApplicationMetric] = []
+    if returned is None:
+        return results, metrics
+    if isinstance(returned, dict):
+        items: Iterable[Any] = [ModelMonitoringApplicationMetric(k, v) for k, v in returned.items()]
+    elif isinstance(returned, ModelMonitoringApplicationResult | ModelMonitoringApplicationMetric):
+        items = [returned]
+    elif isinstance(returned, list | tuple):
+        items = returned
+    else:
+        raise ValueError(f"do_tracking returned {type(returned).__name__}; expected results or metrics")
+    for item in items:
+        if isinstance(item, ModelMonitoringApplicationResult):
+            results.append(item)
+        elif isinstance(item, ModelMonitoringApplicationMetric):
+            metrics.append(item)
+        else:
+            raise ValueError(f"do_tracking returned a {type(item).__name__} in its list")
+    names = [r.name for r in results] + [m.name for m in metrics]
+    if len(set(names)) != len(names):
+        raise ValueError(f"do_tracking returned duplicate names: {sorted(names)}")
+    return results, metrics

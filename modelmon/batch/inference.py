@@ -1,0 +1,276 @@
+"""Batch inference: predict a dataset, store the predictions, and record the rows into monitoring.
+
+The rows go straight into an endpoint's sample store (one idempotent batch), and the endpoint's
+``first/last_request_ms``, ``request_count`` and ``watermark_ms`` move in one compare-and-set update, so
+the controller analyses the batch's windows on its next run. Everything is checked and predicted before
+anything is written: bad inputs raise and leave no trace.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import uuid
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from modelmon.backends.base import Backend, Cond
+from modelmon.batch.inputs import load_dataset, load_model
+from modelmon.core.errors import BackendUnavailable, NotFound
+from modelmon.core.paths import ProjectPaths, check_name
+from modelmon.core.timeutil import now_ms
+from modelmon.endpoints.record import ModelEndpoint
+from modelmon.endpoints.registration import register_model_endpoint
+from modelmon.events import endpoint_uid
+from modelmon.stream.aggregate import PREDICTION_LABELS, predictions_frame
+from modelmon.stream.endpoints import VERSION as INGEST_VERSION
+
+#: The function batch jobs are recorded under (the default endpoint id hashes it with the job name).
+BATCH_FUNCTION = "batch-inference"
+_MAX_ATTEMPTS = 8
+
+
+@dataclasses.dataclass
+class BatchInferenceResult:
+    """What a batch-inference run did."""
+
+    endpoint_id: str
+    batch_id: str
+    rows: int
+    predictions_path: str  # object-store path (or the file written when output_path was given)
+    first_ms: int
+    last_ms: int
+    watermark_ms: int
+    drift_results: pd.DataFrame | None = None  # histogram-data-drift results and metrics
+    drift_table: pd.DataFrame | None = None  # one row per feature
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready summary (for the CLI and the http function)."""
+        out = {k: v for k, v in dataclasses.asdict(self).items() if not isinstance(v, pd.DataFrame)}
+        if self.drift_results is not None:
+            out["drift_results"] = [
+                {"name": r["name"], "type": r["type"], "value": r["value"],
+                 "status": None if r["status"] is None else int(r["status"])}
+                for r in self.drift_results.to_dict("records")]
+        if self.drift_table is not None:
+            out["drift_table"] = json.loads(self.drift_table.to_json(orient="records"))
+        return out
+
+
+def default_endpoint_id(project: str, job_name: str) -> str:
+    """The endpoint a job without ``endpoint_id`` records into: stable per project and job name."""
+    return endpoint_uid(project, f"{project}/{BATCH_FUNCTION}", job_name, None)
+
+
+def batch_infer(
+    backend: Backend,
+    project: str,
+    dataset: pd.DataFrame | str | Path,
+    model: Any,
+    *,
+    feature_columns: Sequence[str] | None = None,
+    label_columns: Sequence[str] | None = None,
+    timestamp_column: str | None = None,
+    endpoint_id: str | None = None,
+    job_name: str = BATCH_FUNCTION,
+    reference_data: pd.DataFrame | None = None,
+    output_path: str | Path | None = None,
+    perform_drift_analysis: bool = False,
+    base_period_minutes: int | None = None,
+    batch_id: str | None = None,
+) -> BatchInferenceResult:
+    """Predict ``dataset`` with ``model`` and record the rows into monitoring.
+
+    ``model``: a callable or an object with ``predict`` (given the feature columns as a DataFrame), or
+    the path of a pickle/joblib file holding one. ``label_columns`` name the model's outputs (the
+    endpoint's ``label_names``, default ``["prediction"]``); a dataset column of that name is the ground
+    truth and is kept as ``label`` (``<name>_label`` for several outputs). ``timestamp_column`` gives
+    each row's event time (default: now). ``base_period_minutes``: close the window holding the last
+    row at once (the batch is complete) instead of after the controller's grace period.
+    """
+    check_name(job_name, "job_name")
+    frame = load_dataset(dataset)
+    target = _existing_endpoint(backend, project, endpoint_id) if endpoint_id is not None else None
+    outputs = list(label_columns or (target.label_names if target is not None else None) or ["prediction"])
+    if feature_columns is None and target is not None and target.feature_names:
+        feature_columns = target.feature_names
+    features = _feature_columns(frame, feature_columns, outputs, timestamp_column)
+    predictor = load_model(model)
+    times = _event_times(frame, timestamp_column)
+    predictions = _predict(predictor, frame[features], outputs)
+    samples = _sample_rows(frame, features, outputs, predictions, times, batch_id := batch_id or uuid.uuid4().hex)
+    if target is None:
+        target = _default_endpoint(backend, project, job_name, features, outputs, frame, reference_data)
+    backend.samples.append(target.endpoint_id, samples, batch_id)
+    _count_predictions(backend, project, target.endpoint_id, batch_id, times)
+    predictions_path = _write_predictions(backend, project, job_name, batch_id, samples, output_path)
+    first, last = int(times.min()), int(times.max())
+    watermark = last + 1
+    if base_period_minutes is not None:
+        period = base_period_minutes * 60_000
+        watermark = -(-watermark // period) * period
+    _advance(backend, project, target.endpoint_id, batch_id, len(samples), first, last, watermark, features, outputs)
+    result = BatchInferenceResult(target.endpoint_id, batch_id, len(samples), predictions_path, first, last, watermark)
+    if perform_drift_analysis:
+        endpoint = _existing_endpoint(backend, project, target.endpoint_id)
+        result.drift_results, result.drift_table = drift_analysis(samples, endpoint)
+    return result
+
+
+def _existing_endpoint(backend: Backend, project: str, endpoint_id: str) -> ModelEndpoint:
+    item = backend.kv.get(ProjectPaths(project).endpoints_table, endpoint_id)
+    if item is None:
+        raise NotFound(f"endpoint_id {endpoint_id!r}: project {project!r} has no such model endpoint")
+    return ModelEndpoint.from_item(dict(item))
+
+
+def _feature_columns(frame: pd.DataFrame, given: Sequence[str] | None, outputs: list[str],
+                     timestamp_column: str | None) -> list[str]:
+    if timestamp_column is not None and timestamp_column not in frame.columns:
+        raise ValueError(f"timestamp_column {timestamp_column!r} is not a column of the dataset")
+    if given is None:
+        features = [str(c) for c in frame.columns if c not in outputs and c != timestamp_column]
+    else:
+        if isinstance(given, str):
+            raise ValueError("feature_columns must be a list of column names")
+        features = list(given)
+        missing = [c for c in features if c not in frame.columns]
+        if missing:
+            raise ValueError(f"the dataset has no feature column(s) {', '.join(map(str, missing))}")
+    if not features:
+        raise ValueError("no feature columns: the dataset has only label/timestamp columns")
+    clash = set(features) & {*outputs, "timestamp", "request_id", "latency_us", "label"}
+    if clash:
+        raise ValueError(f"feature column(s) {', '.join(sorted(clash))} clash with output or bookkeeping columns")
+    return features
+
+
+def _event_times(frame: pd.DataFrame, column: str | None) -> np.ndarray:
+    """Epoch ms per row: the timestamp column (epoch ms numbers, datetimes or ISO text) or now."""
+    if column is None:
+        return np.full(len(frame), now_ms(), dtype=np.int64)
+    values = frame[column]
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        if values.isna().any():
+            raise ValueError(f"timestamp_column {column!r} has missing values")
+        return values.to_numpy().astype(np.int64)
+    try:
+        times = pd.to_datetime(values, utc=True, format="ISO8601" if values.dtype == object else None)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"timestamp_column {column!r} is neither epoch ms nor datetimes ({exc})") from None
+    if times.isna().any():
+        raise ValueError(f"timestamp_column {column!r} has missing values")
+    return ((times - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(milliseconds=1)).to_numpy().astype(np.int64)
+
+
+def _predict(predict: Callable[[pd.DataFrame], Any], features: pd.DataFrame, outputs: list[str]) -> pd.DataFrame:
+    try:
+        raw = predict(features)
+    except Exception as exc:
+        raise ValueError(f"the model failed to predict: {type(exc).__name__}: {exc}") from exc
+    if isinstance(raw, pd.DataFrame):
+        values = raw.to_numpy()
+    else:
+        values = np.asarray(raw)
+    if values.ndim == 1:
+        values = values.reshape(-1, 1)
+    if values.ndim != 2 or values.shape[0] != len(features) or values.shape[1] != len(outputs):
+        raise ValueError(f"the model returned shape {values.shape}; expected ({len(features)}, {len(outputs)}) "
+                         f"for outputs {outputs}")
+    return pd.DataFrame(values, columns=outputs)
+
+
+def _sample_rows(frame: pd.DataFrame, features: list[str], outputs: list[str], predictions: pd.DataFrame,
+                 times: np.ndarray, batch_id: str) -> pd.DataFrame:
+    """The sample-store rows: timestamp, request_id, latency_us, features, predictions, ground truth."""
+    rows = pd.DataFrame({
+        "timestamp": times,
+        "request_id": pd.Series(np.arange(len(frame)).astype(str), dtype=object).radd(f"{batch_id}-"),
+        "latency_us": np.full(len(frame), np.nan),
+    })
+    if len(outputs) == 1:
+        truth = {"label": outputs[0]} if outputs[0] in frame.columns else {}
+    else:
+        truth = {f"{name}_label": name for name in outputs if name in frame.columns}
+    parts = [rows, frame[features].reset_index(drop=True), predictions,
+             frame[list(truth.values())].set_axis(list(truth), axis=1) if truth else None]
+    return pd.concat([p for p in parts if p is not None], axis=1)
+
+
+def _write_predictions(backend: Backend, project: str, job_name: str, batch_id: str, samples: pd.DataFrame,
+                       output_path: str | Path | None) -> str:
+    if output_path is not None:
+        path = Path(output_path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        samples.to_parquet(path, index=False)
+        return str(path)
+    buffer = io.BytesIO()
+    samples.to_parquet(buffer, index=False)
+    key = f"{ProjectPaths(project).artifacts_prefix}/batch-inference/{job_name}/{batch_id}.parquet"
+    backend.objects.put_object(key, buffer.getvalue())
+    return key
+
+
+def _default_endpoint(backend: Backend, project: str, job_name: str, features: list[str], outputs: list[str],
+                      frame: pd.DataFrame, reference_data: pd.DataFrame | None) -> ModelEndpoint:
+    endpoint_id = default_endpoint_id(project, job_name)
+    item = backend.kv.get(ProjectPaths(project).endpoints_table, endpoint_id)
+    if item is not None and reference_data is None:
+        return ModelEndpoint.from_item(dict(item))
+    reference = reference_data if reference_data is not None else frame
+    return register_model_endpoint(backend, project, job_name, function_uri=f"{project}/{BATCH_FUNCTION}",
+                                   reference_data=reference, feature_names=features, label_names=outputs,
+                                   model_class="batch-inference")
+
+
+def _count_predictions(backend: Backend, project: str, endpoint_id: str, batch_id: str, times: np.ndarray) -> None:
+    """Per-minute request counts in the predictions TSDB, as the stream function writes them: the
+    controller dispatches only windows that hold requests."""
+    table = ProjectPaths(project).predictions_tsdb
+    backend.tsdb.create_table(table)
+    frame = predictions_frame(endpoint_id, batch_id, times, np.full(len(times), np.nan), np.zeros(len(times), bool))
+    backend.tsdb.write(table, frame, labels=list(PREDICTION_LABELS))
+
+
+def _advance(backend: Backend, project: str, endpoint_id: str, batch_id: str, rows: int, first: int, last: int,
+             watermark: int, features: list[str], outputs: list[str]) -> None:
+    """Count the batch once and move times and watermark forward (never back), with compare-and-set."""
+    table, kv = ProjectPaths(project).endpoints_table, backend.kv
+    for _ in range(_MAX_ATTEMPTS):
+        item = kv.get(table, endpoint_id) or {}
+        if item.get("batch_last_id") == batch_id:
+            return  # this batch was already counted
+        set_: dict[str, Any] = {
+            "first_request_ms": min(v for v in (item.get("first_request_ms"), first) if v is not None),
+            "last_request_ms": max(v for v in (item.get("last_request_ms"), last) if v is not None),
+            "watermark_ms": max(v for v in (item.get("watermark_ms"), watermark) if v is not None),
+            "batch_last_id": batch_id,
+        }
+        for field, names in (("feature_names", features), ("label_names", outputs)):
+            if not json.loads(item.get(field) or "[]"):
+                set_[field] = json.dumps(names)
+        version = item.get(INGEST_VERSION)
+        condition = [Cond.eq(INGEST_VERSION, version) if version is not None else Cond.not_exists(INGEST_VERSION)]
+        if kv.update(table, endpoint_id, set_, increment={"request_count": rows, INGEST_VERSION: 1},
+                     condition=condition, create=False):
+            return
+    raise BackendUnavailable(f"endpoint {endpoint_id}: {_MAX_ATTEMPTS} conflicting updates in a row")
+
+
+def drift_analysis(samples: pd.DataFrame, endpoint: ModelEndpoint) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``histogram-data-drift`` on the batch against the endpoint's reference: results and per-feature table."""
+    from modelmon.apps.builtin import HistogramDataDriftApplication
+    from modelmon.testing import InMemoryObjectStore
+
+    objects = InMemoryObjectStore()
+    results = HistogramDataDriftApplication(log_table=True).evaluate(
+        samples, feature_stats=endpoint.feature_stats, endpoint_id=endpoint.endpoint_id,
+        feature_names=endpoint.feature_names, label_names=endpoint.label_names, objects=objects)
+    tables = [p for p in objects.list_objects("") if "features_drift_table" in p]
+    table = pd.read_parquet(io.BytesIO(objects.get_object(tables[0]))) if tables else pd.DataFrame()
+    return results, table

@@ -1,0 +1,135 @@
+"""Configuration, read once from the environment into a frozen :class:`Settings`.
+
+Every ``MODELMON_*`` variable is named here and nowhere else. Library classes take plain
+arguments; only function entry points (``init_context``) and the CLI call :meth:`Settings.from_env`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from modelmon.core.errors import ConfigError
+
+ENV_HOME = "MODELMON_HOME"
+ENV_BACKEND = "MODELMON_BACKEND"
+ENV_PROJECT = "MODELMON_PROJECT"
+ENV_BASE_PERIOD = "MODELMON_BASE_PERIOD"  # minutes
+ENV_BACKFILL = "MODELMON_BACKFILL_MINUTES"
+ENV_GRACE = "MODELMON_GRACE_MINUTES"
+ENV_APP_NAME = "MODELMON_APP_NAME"
+ENV_APP_CLASS = "MODELMON_APP_CLASS"  # "package.module:ClassName"
+ENV_APP_KWARGS = "MODELMON_APP_KWARGS"  # JSON object of constructor arguments
+ENV_MAX_RETRIES = "MODELMON_MAX_RETRIES"  # deliveries of one stream message before dead-lettering
+ENV_V3IO_API = "V3IO_API"
+ENV_V3IO_ACCESS_KEY = "V3IO_ACCESS_KEY"
+ENV_V3IO_FRAMESD = "V3IO_FRAMESD"
+ENV_V3IO_USERNAME = "V3IO_USERNAME"
+
+BACKENDS = ("local", "v3io")
+DEFAULT_HOME = ".modelmon"
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Everything a modelmon function or the CLI needs to know about its deployment."""
+
+    backend: str = "local"
+    home: str = DEFAULT_HOME
+    project: str = "default"
+    base_period_minutes: int = 10
+    backfill_minutes: int = 24 * 60
+    grace_minutes: int = 30
+    app_name: str | None = None
+    app_class: str | None = None
+    app_kwargs: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    max_retries: int = 3
+    v3io_api: str | None = None
+    v3io_access_key: str | None = dataclasses.field(default=None, repr=False)
+    v3io_framesd: str | None = None
+    v3io_username: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.backend not in BACKENDS:
+            raise ConfigError(f"{ENV_BACKEND}={self.backend!r}: expected one of {', '.join(BACKENDS)}")
+        if self.base_period_minutes < 1:
+            raise ConfigError(f"{ENV_BASE_PERIOD}={self.base_period_minutes}: must be at least 1 minute")
+        if not self.project or not all(c.isalnum() or c in "-_" for c in self.project):
+            raise ConfigError(f"{ENV_PROJECT}={self.project!r}: use letters, digits, '-' and '_'")
+
+    @property
+    def base_period_ms(self) -> int:
+        return self.base_period_minutes * 60_000
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Settings from ``env`` (default ``os.environ``); keyword ``overrides`` win."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {
+            "backend": env.get(ENV_BACKEND, "local"),
+            "home": env.get(ENV_HOME, DEFAULT_HOME),
+            "project": env.get(ENV_PROJECT, "default"),
+            "base_period_minutes": _int(env, ENV_BASE_PERIOD, 10),
+            "backfill_minutes": _int(env, ENV_BACKFILL, 24 * 60),
+            "grace_minutes": _int(env, ENV_GRACE, 30),
+            "app_name": env.get(ENV_APP_NAME) or None,
+            "app_class": env.get(ENV_APP_CLASS) or None,
+            "app_kwargs": _json_object(env, ENV_APP_KWARGS),
+            "max_retries": _int(env, ENV_MAX_RETRIES, 3),
+            "v3io_api": env.get(ENV_V3IO_API) or None,
+            "v3io_access_key": env.get(ENV_V3IO_ACCESS_KEY) or None,
+            "v3io_framesd": env.get(ENV_V3IO_FRAMESD) or None,
+            "v3io_username": env.get(ENV_V3IO_USERNAME) or None,
+        }
+        values.update(overrides)
+        return cls(**values)
+
+    def to_env(self) -> dict[str, str]:
+        """The environment that reproduces these settings in another process (no credentials)."""
+        env = {
+            ENV_BACKEND: self.backend,
+            ENV_PROJECT: self.project,
+            ENV_BASE_PERIOD: str(self.base_period_minutes),
+            ENV_BACKFILL: str(self.backfill_minutes),
+            ENV_GRACE: str(self.grace_minutes),
+            ENV_MAX_RETRIES: str(self.max_retries),
+        }
+        if self.backend == "local":  # a home directory means nothing to functions on V3IO
+            env[ENV_HOME] = self.home
+        if self.app_name:
+            env[ENV_APP_NAME] = self.app_name
+        if self.app_class:
+            env[ENV_APP_CLASS] = self.app_class
+        if self.app_kwargs:
+            env[ENV_APP_KWARGS] = json.dumps(dict(self.app_kwargs))
+        for name, value in ((ENV_V3IO_API, self.v3io_api), (ENV_V3IO_FRAMESD, self.v3io_framesd),
+                            (ENV_V3IO_USERNAME, self.v3io_username)):
+            if value:
+                env[name] = value
+        return env
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r}: expected a whole number") from None
+
+
+def _json_object(env: Mapping[str, str], name: str) -> dict[str, Any]:
+    raw = env.get(name)
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{name}: not valid JSON ({exc.msg})") from None
+    if not isinstance(value, dict):
+        raise ConfigError(f"{name}: expected a JSON object")
+    return value

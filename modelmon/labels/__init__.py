@@ -1,0 +1,1 @@
+"""Ground-truth labels: logged to the labels stream, joined to stored predictions by request id."""

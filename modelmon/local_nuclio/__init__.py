@@ -1,0 +1,24 @@
+"""The local Nuclio runtime: runs a bundle's ``function.yaml`` functions on one machine.
+
+:class:`LocalRuntime` starts each function in its own process with Nuclio's trigger semantics
+(cron, http, v3ioStream, kafka-cluster); ``modelmon run`` is its command line.
+"""
+
+from __future__ import annotations
+
+from modelmon.local_nuclio.handler import LoadedHandler, load_handler
+from modelmon.local_nuclio.host import FunctionHost
+from modelmon.local_nuclio.spec import FunctionSpec, TriggerSpec, load_bundle, load_function
+from modelmon.local_nuclio.supervisor import FunctionStatus, LocalRuntime
+
+__all__ = [
+    "FunctionHost",
+    "FunctionSpec",
+    "FunctionStatus",
+    "LoadedHandler",
+    "LocalRuntime",
+    "TriggerSpec",
+    "load_bundle",
+    "load_function",
+    "load_handler",
+]

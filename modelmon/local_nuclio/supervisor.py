@@ -1,0 +1,262 @@
+"""The local runtime: each function of a bundle in its own OS process, restarted when it crashes.
+
+::
+
+    with LocalRuntime("path/to/bundle", Settings(home=".modelmon", project="demo")) as runtime:
+        port = runtime.status()["echo"].triggers[0]["port"]
+        ...
+
+A function whose process exits for a reason a restart cannot fix (its handler does not import,
+the store is corrupt) is not restarted; :meth:`LocalRuntime.wait_ready` raises its one-line error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from modelmon.backends import make_backend
+from modelmon.core.config import ENV_HOME, ENV_V3IO_ACCESS_KEY, Settings
+from modelmon.core.errors import ConfigError
+from modelmon.local_nuclio.run_files import EXIT_CONFIG, error_file, ready_file
+from modelmon.local_nuclio.spec import HTTP, FunctionSpec, load_bundle
+from modelmon.local_nuclio.worker import LOG_FORMATS
+
+_log = logging.getLogger(__name__)
+_STABLE_S = 30.0  # a process that ran this long before crashing restarts with the shortest backoff
+
+
+@dataclasses.dataclass(frozen=True)
+class FunctionStatus:
+    """What :meth:`LocalRuntime.status` reports about one function."""
+
+    name: str
+    pid: int | None
+    alive: bool
+    ready: bool
+    restarts: int
+    triggers: list[dict[str, Any]]
+    error: str | None
+
+
+@dataclasses.dataclass
+class _Child:
+    spec: FunctionSpec
+    ports: dict[str, int]
+    proc: subprocess.Popen[bytes] | None = None
+    started_at: float = 0.0
+    restarts: int = 0
+    failures: int = 0
+    restart_at: float | None = None
+    ready: dict[str, Any] | None = None
+    error: str | None = None
+
+
+class LocalRuntime:
+    """Runs a bundle's functions (all, or those named in ``functions``) as supervised processes.
+
+    ``http_port_base``: the k-th HTTP trigger (functions in name order) listens on
+    ``http_port_base + k``; without it a trigger uses its ``attributes.port``, or a free port.
+    """
+
+    def __init__(
+        self,
+        bundle_dir: str | os.PathLike[str],
+        settings: Settings,
+        functions: Iterable[str] | None = None,
+        http_port_base: int | None = None,
+        *,
+        log_format: str = "human",
+        env: Mapping[str, str] | None = None,
+        restart_backoff_s: float = 0.5,
+        max_backoff_s: float = 10.0,
+        stop_timeout_s: float = 30.0,
+        log_file: str | os.PathLike[str] | None = None,
+    ) -> None:
+        if log_format not in LOG_FORMATS:
+            raise ValueError(f"log_format {log_format!r}: expected one of {', '.join(LOG_FORMATS)}")
+        self.bundle_dir = Path(bundle_dir).resolve()
+        self.settings = settings
+        self.functions = None if functions is None else list(functions)
+        self.http_port_base = http_port_base
+        self.log_format = log_format
+        self.base_env = dict(os.environ if env is None else env)
+        self.restart_backoff_s, self.max_backoff_s = restart_backoff_s, max_backoff_s
+        self.stop_timeout_s = stop_timeout_s
+        self.log_file = log_file  # the functions' stdout/stderr are appended here instead of inherited
+        self._children: dict[str, _Child] = {}
+        self._lock = threading.RLock()
+        self._stopping = threading.Event()
+        self._monitor: threading.Thread | None = None
+        self._run_dir: Path | None = None
+
+    # ------------------------------------------------------------------------------ public API
+
+    def start(self) -> None:
+        """Check the bundle and the store, then start one process per function (returns at once)."""
+        if self._monitor is not None:
+            raise RuntimeError("this LocalRuntime was already started")
+        specs = load_bundle(self.bundle_dir, self.functions)
+        make_backend(self.settings).close()  # a corrupt store is one clear error here, before any process
+        self._run_dir = Path(tempfile.mkdtemp(prefix="modelmon-run-"))
+        k = 0
+        for spec in specs:
+            ports = {}
+            for trigger in spec.triggers:
+                if trigger.kind == HTTP and self.http_port_base is not None:
+                    ports[trigger.name] = self.http_port_base + k
+                    k += 1
+            self._children[spec.name] = _Child(spec, ports)
+        with self._lock:
+            for child in self._children.values():
+                self._spawn(child)
+        self._monitor = threading.Thread(target=self._watch, name="modelmon-supervisor", daemon=True)
+        self._monitor.start()
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        """Block until every function has initialised its workers and started its triggers.
+
+        Raises :class:`ConfigError` with the one-line reason of a function that cannot start,
+        ``TimeoutError`` naming the functions still not ready after ``timeout`` seconds.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                for child in self._children.values():
+                    self._poll(child)
+                failed = [c for c in self._children.values() if c.error]
+                if failed:
+                    raise ConfigError(failed[0].error)
+                waiting = [name for name, c in self._children.items() if c.ready is None]
+            if not waiting:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"functions not ready after {timeout:g}s: {', '.join(waiting)}")
+            time.sleep(0.05)
+
+    def status(self) -> dict[str, FunctionStatus]:
+        """Per function: pid, whether its process is alive and ready, restarts, trigger info, error."""
+        with self._lock:
+            out = {}
+            for name, c in self._children.items():
+                self._poll(c)
+                alive = c.proc is not None and c.proc.poll() is None
+                out[name] = FunctionStatus(
+                    name=name, pid=c.proc.pid if c.proc else None, alive=alive, ready=alive and c.ready is not None,
+                    restarts=c.restarts, triggers=list((c.ready or {}).get("triggers", [])), error=c.error,
+                )
+            return out
+
+    def stop(self) -> None:
+        """SIGTERM every function (termination callbacks run, offsets are committed), SIGKILL laggards."""
+        self._stopping.set()
+        if self._monitor is not None:
+            self._monitor.join()
+        with self._lock:
+            procs = [c.proc for c in self._children.values() if c.proc is not None and c.proc.poll() is None]
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + self.stop_timeout_s
+        for proc in procs:
+            try:
+                proc.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                _log.warning("pid %d did not stop in %gs; killing it", proc.pid, self.stop_timeout_s)
+                proc.kill()
+                proc.wait()
+        if self._run_dir is not None:
+            shutil.rmtree(self._run_dir, ignore_errors=True)
+
+    def __enter__(self) -> LocalRuntime:
+        self.start()
+        try:
+            self.wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------------------ internals
+
+    def _env(self, spec: FunctionSpec) -> dict[str, str]:
+        """The parent's environment, overlaid with the function's ``spec.env``, then with the settings."""
+        env = {**self.base_env, **spec.env, **self.settings.to_env(), "PYTHONUNBUFFERED": "1"}
+        if self.settings.backend == "local":
+            env[ENV_HOME] = os.path.abspath(self.settings.home)
+        if self.settings.v3io_access_key:
+            env[ENV_V3IO_ACCESS_KEY] = self.settings.v3io_access_key
+        return env
+
+    def _spawn(self, child: _Child) -> None:
+        assert self._run_dir is not None
+        cmd = [
+            sys.executable, "-m", "modelmon.local_nuclio.function_process",
+            "--function", child.spec.name, "--spec", str(child.spec.source), "--bundle", str(self.bundle_dir),
+            "--run-dir", str(self._run_dir), "--log-format", self.log_format,
+        ]
+        for trigger, port in child.ports.items():
+            cmd += ["--http-port", f"{trigger}={port}"]
+        with contextlib.ExitStack() as stack:  # the child gets its own copy of the log file's descriptor
+            out = stack.enter_context(open(self.log_file, "ab")) if self.log_file is not None else None
+            child.proc = subprocess.Popen(cmd, env=self._env(child.spec), start_new_session=True, stdout=out,
+                                          stderr=out)
+        child.started_at = time.monotonic()
+        child.ready = None
+        child.restart_at = None
+        _log.debug("started function %s (pid %d)", child.spec.name, child.proc.pid)
+
+    def _poll(self, child: _Child) -> None:
+        """Pick up a ready or error file of the current process; schedule a restart if it crashed."""
+        proc = child.proc
+        if proc is None or self._run_dir is None:
+            return
+        if child.ready is None:
+            path = ready_file(self._run_dir, child.spec.name, proc.pid)
+            if path.exists():
+                child.ready = json.loads(path.read_text(encoding="utf-8"))
+                for info in child.ready["triggers"]:
+                    if info.get("kind") == HTTP:  # a restart listens on the same port
+                        child.ports[info["name"]] = info["port"]
+        code = proc.poll()
+        if code is None or self._stopping.is_set() or child.error or child.restart_at is not None:
+            return
+        if code == EXIT_CONFIG:
+            path = error_file(self._run_dir, child.spec.name, proc.pid)
+            child.error = path.read_text(encoding="utf-8") if path.exists() else f"{child.spec.name}: cannot start"
+            # at first start wait_ready() raises this; after a restart the log is the only report
+            _log.log(logging.ERROR if child.restarts else logging.DEBUG, "function %s cannot start: %s",
+                     child.spec.name, child.error)
+            return
+        child.failures = 1 if time.monotonic() - child.started_at > _STABLE_S else child.failures + 1
+        delay = min(self.max_backoff_s, self.restart_backoff_s * 2 ** (child.failures - 1))
+        child.restart_at = time.monotonic() + delay
+        _log.warning("function %s (pid %d) exited with code %s; restarting in %.1fs",
+                     child.spec.name, proc.pid, code, delay)
+
+    def _watch(self) -> None:
+        while not self._stopping.wait(0.1):
+            with self._lock:
+                for child in self._children.values():
+                    self._poll(child)
+                    if child.restart_at is not None and time.monotonic() >= child.restart_at:
+                        child.restarts += 1
+                        self._spawn(child)

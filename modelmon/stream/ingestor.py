@@ -1,0 +1,133 @@
+"""Ingesting one tracking record: samples, TSDB rows, dead letters, then the endpoint update.
+
+Order matters for at-least-once delivery. Everything a record writes is keyed by its ``batch_id``
+(sample batch, TSDB rows) so writing it again replaces it; the endpoint update comes last and
+stores the record's position with the counters, so a record delivered again after that update is
+skipped as a whole, and one delivered again before it rewrites the same rows and is counted once.
+The watermark moves in that last update, hence only after the samples were written.
+
+Rejection is per request: a bad request of a batched record is dead-lettered alone (its own
+replayable body and the reason) and the others are ingested. A record whose envelope cannot be read
+(not JSON, no model, unknown shape) is dead-lettered whole.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import numpy as np
+
+from modelmon.backends import Backend, OutRecord
+from modelmon.core.paths import ProjectPaths
+from modelmon.core.timeutil import now_ms
+from modelmon.events import DeadLetter
+from modelmon.stream.aggregate import ERROR_LABELS, PREDICTION_LABELS, errors_frame, predictions_frame, totals
+from modelmon.stream.endpoints import EndpointRegistry
+from modelmon.stream.frames import build_rows
+from modelmon.stream.parsing import ParsedRecord, Rejection, parse_record
+from modelmon.stream.record import RawRecord
+
+FUNCTION_NAME = "model-monitoring-stream"
+#: Errors that mean "this input is unreadable" when raised while reading a record (never backend errors).
+_READ_ERRORS = (TypeError, ValueError, KeyError, IndexError, AttributeError)
+
+
+@dataclasses.dataclass(frozen=True)
+class IngestReport:
+    """What one record did: for logs, tests and the benchmark."""
+
+    batch_id: str
+    endpoint_id: str | None = None
+    requests: int = 0
+    errors: int = 0
+    rows: int = 0
+    rejected: int = 0
+    duplicate: bool = False
+
+
+class Ingestor:
+    """The stream function's work on one record, in two steps: :meth:`parse` (pure) and :meth:`store`."""
+
+    def __init__(self, backend: Backend, project: str, *, function: str = FUNCTION_NAME,
+                 clock: Callable[[], int] = now_ms, refresh_ms: int = 60_000) -> None:
+        self.backend = backend
+        self.paths = ProjectPaths(project)
+        self.function = function
+        self._clock = clock
+        self.endpoints = EndpointRegistry(backend.kv, self.paths.endpoints_table, project, clock, refresh_ms)
+
+    def setup(self) -> None:
+        """Create what the function writes to (dead-letter stream, TSDB tables); idempotent."""
+        self.backend.streams.create(self.paths.dead_letter_stream)
+        self.backend.tsdb.create_table(self.paths.predictions_tsdb)
+        self.backend.tsdb.create_table(self.paths.errors_tsdb)
+
+    def process(self, record: RawRecord) -> IngestReport:
+        return self.store(self.parse(record))
+
+    def parse(self, record: RawRecord) -> ParsedRecord:
+        """Read ``record`` into columns; unreadable parts become rejections (never raises for bad input)."""
+        try:
+            return parse_record(record, self.paths.project)
+        except _READ_ERRORS as exc:
+            reason = f"cannot read the record: {type(exc).__name__}: {exc}"
+            return ParsedRecord(record, None, None, np.empty(0), [], [Rejection(reason, record.body_bytes())])
+
+    def store(self, parsed: ParsedRecord) -> IngestReport:
+        """Write a parsed record; raises only backend errors (then nothing was acknowledged)."""
+        record, event = parsed.record, parsed.event
+        if event is None:
+            self._dead_letter(parsed.rejections, record, None)
+            return IngestReport(record.batch_id, rejected=len(parsed.rejections))
+        endpoint_id = event.endpoint_id
+        endpoint = self.endpoints.get_or_create(event, int(parsed.when_ms.min()))
+        if self.endpoints.already_applied(endpoint_id, record):
+            return IngestReport(record.batch_id, endpoint_id, duplicate=True)
+        try:
+            rows = build_rows(parsed, endpoint.feature_names, endpoint.label_names)
+        except _READ_ERRORS as exc:
+            reason = f"cannot turn the requests into rows: {type(exc).__name__}: {exc}"
+            self._dead_letter([*parsed.rejections, Rejection(reason, record.body_bytes())], record, endpoint_id)
+            return IngestReport(record.batch_id, endpoint_id, rejected=len(parsed.rejections) + 1)
+        kept = rows.parsed
+        if kept.event is None:
+            self._dead_letter(kept.rejections, record, endpoint_id)
+            return IngestReport(record.batch_id, endpoint_id, rejected=len(kept.rejections))
+        batch_id, when = record.batch_id, kept.when_ms
+        if len(rows.samples):
+            try:
+                self.backend.samples.append(endpoint_id, rows.samples, batch_id)
+            except (ValueError, TypeError) as exc:  # the store refuses these rows: input, not an outage
+                reason = f"the sample store refused the rows: {type(exc).__name__}: {exc}"
+                self._dead_letter([*kept.rejections, Rejection(reason, record.body_bytes())], record, endpoint_id)
+                return IngestReport(batch_id, endpoint_id, rejected=len(kept.rejections) + 1)
+        self._write_tsdb(endpoint_id, batch_id, when, rows.latency_us, rows.is_error)
+        self._dead_letter(kept.rejections, record, endpoint_id)
+        record_totals = totals(when, rows.latency_us, rows.is_error)
+        names = (rows.feature_names, rows.label_names) if rows.feature_names else None
+        applied = self.endpoints.apply(endpoint_id, record, record_totals, int(when.max()) + 1, names)
+        return IngestReport(batch_id, endpoint_id, record_totals.requests, record_totals.errors,
+                            len(rows.samples), len(kept.rejections), duplicate=not applied)
+
+    def _write_tsdb(self, endpoint_id: str, batch_id: str, when: np.ndarray, latency: np.ndarray,
+                    is_error: np.ndarray) -> None:
+        tsdb = self.backend.tsdb
+        if not is_error.all():
+            frame = predictions_frame(endpoint_id, batch_id, when, latency, is_error)
+            tsdb.write(self.paths.predictions_tsdb, frame, labels=list(PREDICTION_LABELS))
+        if is_error.any():
+            frame = errors_frame(endpoint_id, batch_id, when, is_error)
+            tsdb.write(self.paths.errors_tsdb, frame, labels=list(ERROR_LABELS))
+
+    def _dead_letter(self, rejections: list[Rejection], record: RawRecord, endpoint_id: str | None) -> None:
+        if not rejections:
+            return
+        now = self._clock()
+        letters = [
+            OutRecord(DeadLetter(source=self.paths.tracking_stream, reason=r.reason, payload=r.payload,
+                                 time_ms=now, shard=record.shard, sequence=record.sequence,
+                                 function=self.function).to_body(), partition_key=endpoint_id)
+            for r in rejections
+        ]
+        self.backend.streams.put_records(self.paths.dead_letter_stream, letters)

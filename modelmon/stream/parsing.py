@@ -1,0 +1,278 @@
+"""Reading one tracking record into columns, rejecting bad requests one by one.
+
+A record is decoded once (orjson; the standard library only as a fallback that still reads NaN so the
+request carrying it can be rejected alone). A batched record that is well formed and all numeric takes
+the fast path: its structure is checked per request (a few dict lookups) and its values per record with
+numpy. Anything else goes through :func:`modelmon.events.parse_tracking`, request by request, so a bad
+request is rejected with its reason and the valid requests of the same record are kept.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from itertools import repeat
+from typing import Any
+
+import numpy as np
+import orjson
+
+from modelmon.core.errors import InvalidEvent
+from modelmon.core.paths import check_name
+from modelmon.events import TrackingEvent, encode, parse_tracking
+from modelmon.stream.record import RawRecord
+from modelmon.stream.times import when_to_ms
+
+_BATCH_FIELDS = ("headers", "values")
+#: What a producer's ``record_id`` may look like (it becomes a batch id: a TSDB label, a file's key).
+_RECORD_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+
+
+@dataclasses.dataclass(frozen=True)
+class Rejection:
+    """A request (or a whole record) that cannot be ingested, with the bytes to dead-letter."""
+
+    reason: str
+    payload: bytes
+
+
+@dataclasses.dataclass
+class ParsedRecord:
+    """A record's valid requests as columns (``event``), plus what was rejected and why.
+
+    ``features``/``outputs`` are float arrays of all rows when the fast path validated them,
+    else ``None`` (the store step builds them after checking widths against the endpoint).
+    """
+
+    record: RawRecord
+    data: dict[str, Any] | None
+    event: TrackingEvent | None
+    when_ms: np.ndarray
+    positions: list[int | None]  # per kept request: its index in ``values`` (None: a single-shape record)
+    rejections: list[Rejection]
+    features: np.ndarray | None = None
+    outputs: np.ndarray | None = None
+
+    def payload(self, i: int) -> bytes:
+        """The body of kept request ``i`` alone, to dead-letter it without the rest of the record."""
+        position = self.positions[i]
+        if position is None or self.data is None:
+            return self.record.body_bytes()
+        return _single_body(self.data, position)
+
+
+def parse_record(record: RawRecord, project: str) -> ParsedRecord:
+    """Read ``record``; never raises :class:`InvalidEvent` (bad parts become rejections)."""
+    try:
+        data = _decode(record)
+    except InvalidEvent as exc:
+        return _rejected(record, exc.reason)
+    record_id = data.get("record_id")
+    if record_id is not None:
+        if not isinstance(record_id, str) or not _RECORD_ID.fullmatch(record_id):
+            return _rejected(record, f"record_id {record_id!r} must be 1-64 letters, digits, '_', '.', ':', '-'")
+        record = dataclasses.replace(record, record_id=record_id)
+    try:
+        fast = None if _may_hold_booleans(record) else _fast_path(data, project)
+    except InvalidEvent as exc:  # metadata is bad: nothing in the record is usable
+        return _rejected(record, exc.reason)
+    if fast is not None:
+        event, features, outputs = fast
+        positions: list[int | None] = list(range(len(event)))
+        parsed = ParsedRecord(record, data, event, when_to_ms(event.when), positions, [], features, outputs)
+    else:
+        parsed = _checked_path(record, data, project)
+    if parsed.event is not None:
+        try:
+            check_name(parsed.event.endpoint_id, "endpoint id")  # it names files and keys
+        except ValueError as exc:
+            return _rejected(record, str(exc))
+    return _drop_bad_times(parsed)
+
+
+def _decode(record: RawRecord) -> dict[str, Any]:
+    body = record.body
+    if isinstance(body, str):
+        body = body.encode("utf-8")
+    if isinstance(body, bytes | bytearray):
+        try:
+            body = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            try:  # the standard library also reads NaN/Infinity: reject only the requests carrying them
+                body = json.loads(bytes(body).decode("utf-8"))
+            except UnicodeDecodeError:
+                raise InvalidEvent("body is not UTF-8 text") from None
+            except ValueError as exc:
+                raise InvalidEvent(f"body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise InvalidEvent(f"body is a JSON {type(body).__name__}, expected an object")
+    return body
+
+
+def _may_hold_booleans(record: RawRecord) -> bool:
+    """Whether the body may contain JSON booleans, which numpy would silently read as 0/1."""
+    body = record.body
+    if isinstance(body, str):
+        return "true" in body or "false" in body
+    if isinstance(body, bytes):
+        return b"true" in body or b"false" in body
+    return True
+
+
+def _rejected(record: RawRecord, reason: str) -> ParsedRecord:
+    return ParsedRecord(record, None, None, np.empty(0), [], [Rejection(reason, record.body_bytes())])
+
+
+def _meta(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if k not in _BATCH_FIELDS}
+
+
+def _fast_path(data: dict[str, Any], project: str) -> tuple[TrackingEvent, np.ndarray, np.ndarray] | None:
+    """Columns of a clean, all-numeric batched record, or ``None`` to take the checked path."""
+    headers, values = data.get("headers"), data.get("values")
+    if not isinstance(headers, list) or not isinstance(values, list) or not values:
+        return None
+    event = parse_tracking({**_meta(data), "headers": headers, "values": []}, project)  # metadata only
+    try:
+        at = {name: headers.index(name) for name in ("request", "resp", "when", "microsec")}
+    except ValueError:
+        return None
+    error_at = headers.index("error") if "error" in headers else None
+    width = len(headers)
+    try:
+        if set(map(len, values)) != {width}:
+            return None
+        if error_at is not None and any(v[error_at] is not None for v in values):
+            return None
+        requests = [v[at["request"]] for v in values]
+        responses = [v[at["resp"]] for v in values]
+        inputs = [r["inputs"] for r in requests]
+        outputs = [r["outputs"] for r in responses]
+        when = [v[at["when"]] for v in values]
+        microsec = [v[at["microsec"]] for v in values]
+    except (TypeError, KeyError):  # a value is not a list, a request/resp not an object
+        return None
+    if not all(type(w) in (str, int, float) for w in when) or not all(type(m) in (int, float) for m in microsec):
+        return None
+    features = _numeric_rows(inputs, flat_is_column=False)
+    predictions = _numeric_rows(outputs, flat_is_column=True)
+    if features is None or predictions is None or len(features) != len(predictions):
+        return None
+    if min(microsec) < 0 or list(map(_row_count, inputs)) != list(map(_row_count, outputs, repeat(True))):
+        return None
+    event.request_ids = [_request_id(r, s) for r, s in zip(requests, responses, strict=True)]
+    # as parse_tracking gives them: a list of rows per request (a flat output list is one value per row)
+    event.inputs = inputs if type(inputs[0][0]) is list else [[value] for value in inputs]
+    event.outputs = outputs if type(outputs[0][0]) is list else [[[x] for x in value] for value in outputs]
+    event.when = when
+    event.microsec = [int(m) for m in microsec]
+    event.errors = [None] * len(values)
+    return event, features, predictions
+
+
+def _row_count(value: list[Any], flat_is_column: bool = False) -> int:
+    return len(value) if isinstance(value[0], list) or flat_is_column else 1
+
+
+def _numeric_rows(per_request: list[Any], flat_is_column: bool) -> np.ndarray | None:
+    """All rows of all requests as one finite float matrix, or ``None`` if they are not that."""
+    try:
+        array = np.array(per_request)  # requests × rows × values, or requests × values (flat lists)
+    except (TypeError, ValueError):  # requests with different row counts (or ragged rows): flatten first
+        array = _flattened(per_request, flat_is_column)
+    else:
+        if array.ndim == 3:
+            array = array.reshape(-1, array.shape[2])
+        elif array.ndim == 2 and flat_is_column:
+            array = array.reshape(-1, 1)
+    if array is None or array.ndim != 2 or 0 in array.shape or array.dtype.kind not in "iuf":
+        return None  # text, booleans, None, empty or odd shapes: let the checked path name them
+    if not np.isfinite(array).all():
+        return None
+    return array.astype(np.float64, copy=False)
+
+
+def _flattened(per_request: list[Any], flat_is_column: bool) -> np.ndarray | None:
+    try:
+        if all(type(v) is list and v and type(v[0]) is list for v in per_request):
+            return np.array([row for value in per_request for row in value])
+        if flat_is_column and all(type(v) is list and v and type(v[0]) is not list for v in per_request):
+            return np.array([x for value in per_request for x in value]).reshape(-1, 1)
+    except (TypeError, ValueError):
+        pass
+    return None
+
+
+def _request_id(request: dict[str, Any], response: Any) -> str | None:
+    value = request.get("id") or (response.get("id") if isinstance(response, dict) else None)
+    return None if value is None else str(value)
+
+
+def _checked_path(record: RawRecord, data: dict[str, Any], project: str) -> ParsedRecord:
+    """Every request through ``parse_tracking``; a bad one is rejected alone (per-request rejection)."""
+    batched = any(f in data for f in _BATCH_FIELDS)
+    try:
+        event = parse_tracking(data, project)
+        positions: list[int | None] = list(range(len(event))) if batched else [None]
+        return ParsedRecord(record, data, event, when_to_ms(event.when), positions, [])
+    except InvalidEvent as exc:
+        if not isinstance(data.get("headers"), list) or not isinstance(data.get("values"), list):
+            return _rejected(record, exc.reason)
+    meta, kept, positions, rejections = _meta(data), None, [], []
+    for i, row in enumerate(data["values"]):
+        try:
+            one = parse_tracking({**meta, "headers": data["headers"], "values": [row]}, project)
+        except InvalidEvent as exc:
+            reason = exc.reason.replace("values[0]", f"values[{i}]")
+            rejections.append(Rejection(reason, _single_body(data, i)))
+            continue
+        kept = one if kept is None else _extend(kept, one)
+        positions.append(i)
+    when = when_to_ms(kept.when) if kept is not None else np.empty(0)
+    return ParsedRecord(record, data, kept, when, positions, rejections)
+
+
+def _single_body(data: dict[str, Any], position: int) -> bytes:
+    """A record holding only request ``position``, replayable as is.
+
+    Its ``record_id`` (if the record had one) is derived from the record's and the position: a replay
+    is not a copy of the record it came from (which was counted), but replaying it twice counts once.
+    """
+    body = {**_meta(data), "headers": data.get("headers"), "values": [data["values"][position]]}
+    record_id = body.pop("record_id", None)
+    if isinstance(record_id, str) and _RECORD_ID.fullmatch(derived := f"{record_id}.{position}"):
+        body["record_id"] = derived
+    try:
+        return encode(body)
+    except ValueError:  # the request carries NaN/inf (why it is rejected): keep them as the sender wrote them
+        return json.dumps(body, separators=(",", ":")).encode("utf-8")
+
+
+def _extend(event: TrackingEvent, other: TrackingEvent) -> TrackingEvent:
+    for field in ("request_ids", "inputs", "outputs", "when", "microsec", "errors"):
+        getattr(event, field).extend(getattr(other, field))
+    return event
+
+
+def _drop_bad_times(parsed: ParsedRecord) -> ParsedRecord:
+    """Reject the requests whose ``when`` is not a readable time."""
+    bad = np.isnan(parsed.when_ms)
+    if parsed.event is None or not bad.any():
+        return parsed
+    event = parsed.event
+    for i in np.flatnonzero(bad):
+        reason = f"request {event.request_ids[i]!r}: 'when' {event.when[i]!r} is not a timestamp"
+        parsed.rejections.append(Rejection(reason, parsed.payload(i)))
+    return keep_requests(parsed, np.flatnonzero(~bad))
+
+
+def keep_requests(parsed: ParsedRecord, keep: np.ndarray) -> ParsedRecord:
+    """``parsed`` with only the requests at positions ``keep`` (rows are rebuilt from the event later)."""
+    event = None if len(keep) == 0 or parsed.event is None else dataclasses.replace(parsed.event, **{
+        field: [getattr(parsed.event, field)[i] for i in keep]
+        for field in ("request_ids", "inputs", "outputs", "when", "microsec", "errors")
+    })
+    return dataclasses.replace(parsed, event=event, when_ms=parsed.when_ms[keep],
+                               positions=[parsed.positions[i] for i in keep], features=None, outputs=None)
+

@@ -1,0 +1,44 @@
+"""Tiny monitoring applications the app-runtime tests load by class path ("sample_apps:...")."""
+
+from __future__ import annotations
+
+from modelmon.apps.sdk import ModelMonitoringApplicationBase
+from modelmon.core.results import (
+    ModelMonitoringApplicationMetric,
+    ModelMonitoringApplicationResult,
+    ResultKindApp,
+    ResultStatusApp,
+)
+
+
+class RowCountApp(ModelMonitoringApplicationBase):
+    """Reports the window's row count (detected above ``limit``), its error count and reference features."""
+
+    def __init__(self, limit: int = 100) -> None:
+        self.limit = limit
+
+    def do_tracking(self, monitoring_context):
+        rows = len(monitoring_context.sample_df)
+        status = ResultStatusApp.detected if rows > self.limit else ResultStatusApp.no_detection
+        return [
+            ModelMonitoringApplicationResult(
+                "rows", rows, ResultKindApp.data_drift, status,
+                {"reference_features": sorted(monitoring_context.feature_stats),
+                 "mean_f0": float(monitoring_context.sample_df["f0"].mean())},
+            ),
+            ModelMonitoringApplicationMetric("errors", monitoring_context.error_count),
+        ]
+
+
+class FailsOnSmallWindowsApp(ModelMonitoringApplicationBase):
+    """Raises when the window holds fewer than 5 rows."""
+
+    def do_tracking(self, monitoring_context):
+        rows = len(monitoring_context.sample_df)
+        if rows < 5:
+            raise RuntimeError(f"only {rows} rows")
+        return {"rows": rows}
+
+
+class NotAnApp:
+    pass

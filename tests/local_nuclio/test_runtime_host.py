@@ -1,0 +1,266 @@
+"""A function host run in-process: cron, HTTP and stream triggers with real workers and contexts."""
+
+from __future__ import annotations
+
+import http.client
+import itertools
+import json
+import time
+
+import pytest
+from runtime_fixtures import BUNDLES, wait_for
+from runtime_memory_stream import MemoryStream
+
+from modelmon.backends.base import OutRecord, SeekTo
+from modelmon.core.paths import ProjectPaths
+from modelmon.events import DeadLetter
+from modelmon.local_nuclio.handler import load_handler
+from modelmon.local_nuclio.host import FunctionHost
+from modelmon.local_nuclio.spec import load_bundle
+from modelmon.local_nuclio.worker import make_logger
+
+STREAM = "projects/test/model-endpoints/stream"
+
+
+def start_host(name, streams=None, **kwargs) -> FunctionHost:
+    """Start function ``name`` of the demo bundle after clearing its handler module's recorded state."""
+    (spec,) = load_bundle(BUNDLES / "demo", [name])
+    handler = load_handler(spec)
+    for attr in ("SEEN", "ATTEMPTS", "TERMINATED", "TICKS", "FIRED"):
+        getattr(handler.module, attr, {}).clear()
+    host = FunctionHost(spec, handler, project="test", logger=make_logger(name), streams=streams,
+                        retry_backoff_s=0.01, **kwargs)
+    host.start()
+    return host
+
+
+
+def test_cron_interval_fires_with_configured_body():
+    host = start_host("ticker")
+    ticks = host.handler.module.TICKS
+    try:
+        wait_for(lambda: len(ticks) >= 4)
+    finally:
+        host.stop()
+    count = len(ticks)
+    assert {(body, headers["X-Source"]) for _, body, headers in ticks} == {(b"tick", "cron")}
+    gaps = [b[0] - a[0] for a, b in itertools.pairwise(ticks)]
+    assert all(0.05 < gap < 0.5 for gap in gaps), gaps
+    time.sleep(0.25)
+    assert len(ticks) == count  # stopped: no more ticks
+
+
+def test_cron_schedule_fires_on_second_boundaries_with_json_body():
+    host = start_host("scheduled")
+    fired = host.handler.module.FIRED
+    try:
+        wait_for(lambda: len(fired) >= 2, timeout=4)
+    finally:
+        host.stop()
+    assert fired[0][1] == {"job": "sweep"}
+    assert all(t % 1.0 < 0.3 for t, _ in fired)  # fired just after a whole second
+    assert round(fired[1][0] - fired[0][0]) == 1
+
+
+def request(port, method, path, body=None, headers=None):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        resp = conn.getresponse()
+        return resp.status, resp.getheader("Content-Type"), resp.read(), dict(resp.getheaders())
+    finally:
+        conn.close()
+
+
+def test_http_round_trip(monkeypatch):
+    monkeypatch.setenv("GREETING", "hello")
+    host = start_host("echo")
+    try:
+        (info,) = host.info()
+        port = info["port"]
+        assert info["host"] == "127.0.0.1" and port > 0
+        status, ctype, body, _ = request(port, "POST", "/predict?model=m1", b'{"inputs": [1, 2]}',
+                                         {"Content-Type": "application/json"})
+        assert (status, ctype) == (200, "application/json")
+        echoed = json.loads(body)
+        assert echoed["method"] == "POST" and echoed["path"] == "/predict"
+        assert echoed["fields"] == {"model": "m1"} and echoed["body"] == {"inputs": [1, 2]}
+        assert echoed["greeting"] == "hello" and echoed["trigger"] == ["http", "http"]
+        assert json.loads(request(port, "PUT", "/", b"plain")[2])["body"] == "plain"
+        assert request(port, "GET", "/text?name=ann")[:3] == (200, "text/plain", b"hello ann")
+        assert request(port, "GET", "/bytes")[:3] == (200, "application/octet-stream", b"\x00\x01raw")
+        status, ctype, body, headers = request(port, "GET", "/created")
+        assert (status, ctype, json.loads(body), headers["X-Made"]) == (201, "application/json", {"made": True}, "yes")
+        status, _, body, _ = request(port, "GET", "/fail")
+        assert (status, body) == (500, b"RuntimeError: asked to fail")
+        calls = sum(w.context.user_data.calls for w in host.triggers[0].workers)
+        assert calls == 6 and len(host.triggers[0].workers) == 2
+    finally:
+        host.stop()
+    with pytest.raises(OSError):
+        request(port, "GET", "/text")
+
+
+def put(streams, records):
+    """Put JSON records with explicit shards: ``records`` is a list of (shard, dict)."""
+    return streams.put_records(STREAM, [OutRecord(json.dumps(r).encode(), shard=s) for s, r in records])
+
+
+def test_stream_delivers_in_order_per_shard_split_across_workers():
+    streams = MemoryStream()
+    streams.create(STREAM, shards=4)
+    put(streams, [(i % 4, {"id": f"r{i}"}) for i in range(40)])
+    host = start_host("consumer", streams)
+    seen = host.handler.module.SEEN
+    try:
+        wait_for(lambda: len(seen) == 40)
+    finally:
+        host.stop()
+    for shard in range(4):
+        offsets = [e["offset"] for e in seen if e["shard"] == shard]
+        assert offsets == list(range(1, 11))
+        assert {e["worker"] for e in seen if e["shard"] == shard} == {shard % 2}  # worker i owns i, i+2
+        assert streams.committed(STREAM, "consumer", shard) == 11
+    first = seen[0]
+    assert (first["topic"], first["body_type"], first["trigger"], first["num_shards"]) == (
+        STREAM, "bytes", ("v3ioStream", "tracking"), 4)
+    assert sorted(host.handler.module.TERMINATED) == [0, 1]  # one callback per worker
+
+
+def test_stream_resumes_from_committed_offset_and_redelivers_after_exception():
+    streams = MemoryStream()
+    streams.create(STREAM, shards=1)
+    put(streams, [(0, {"id": "a"}), (0, {"id": "b", "fail_times": 2}), (0, {"id": "c"})])
+    streams.commit(STREAM, "consumer", 0, 2)  # "a" was processed by an earlier run
+    host = start_host("consumer", streams)
+    mod = host.handler.module
+    try:
+        wait_for(lambda: len(mod.SEEN) == 2)
+    finally:
+        host.stop()
+    assert [e["id"] for e in mod.SEEN] == ["b", "c"]
+    assert mod.ATTEMPTS == {"b": 3, "c": 1}  # b failed twice, then succeeded on the third delivery
+    assert streams.committed(STREAM, "consumer", 0) == 4
+    assert not _dead_letters(streams)
+
+
+def test_record_failing_max_retries_times_is_dead_lettered_and_skipped():
+    streams = MemoryStream()
+    streams.create(STREAM, shards=1)
+    put(streams, [(0, {"id": "bad", "fail_times": 99}), (0, {"id": "good"})])
+    host = start_host("consumer", streams, max_retries=3)
+    mod = host.handler.module
+    try:
+        wait_for(lambda: len(mod.SEEN) == 1)
+    finally:
+        host.stop()
+    assert [e["id"] for e in mod.SEEN] == ["good"] and mod.ATTEMPTS["bad"] == 3
+    (letter,) = _dead_letters(streams)
+    assert letter.reason == "ValueError: record bad failed on attempt 3"
+    assert (letter.source, letter.shard, letter.sequence, letter.attempts, letter.function) == (
+        STREAM, 0, 1, 3, "consumer")
+    assert json.loads(letter.payload) == {"id": "bad", "fail_times": 99}
+    assert streams.committed(STREAM, "consumer", 0) == 3
+
+
+def test_backend_unavailable_is_retried_until_it_is_back_not_dead_lettered():
+    streams = MemoryStream()
+    streams.create(STREAM, shards=1)
+    put(streams, [(0, {"id": "u", "unavailable_times": 5}), (0, {"id": "bad", "unavailable_times": 2,
+                                                                 "fail_times": 99})])
+    host = start_host("consumer", streams, max_retries=2)
+    mod = host.handler.module
+    try:
+        wait_for(lambda: _dead_letters(streams))
+    finally:
+        host.stop()
+    assert [e["id"] for e in mod.SEEN] == ["u"] and mod.ATTEMPTS["u"] == 6  # 5 outages, then handled
+    (letter,) = _dead_letters(streams)  # only real failures count towards max_retries: 2 outages + 2 errors
+    assert mod.ATTEMPTS["bad"] == 4 and letter.reason == "ValueError: record bad failed on attempt 4"
+    assert streams.committed(STREAM, "consumer", 0) == 3
+
+
+def test_latest_seek_pins_the_start_so_a_restart_misses_nothing(tmp_path):
+    text = (BUNDLES / "demo" / "consumer" / "function.yaml").read_text().replace("earliest", "latest")
+    (tmp_path / "consumer").mkdir()
+    (tmp_path / "consumer" / "function.yaml").write_text(text)
+    (tmp_path / "consumer" / "consumer_handler.py").write_text(
+        (BUNDLES / "demo" / "consumer" / "consumer_handler.py").read_text())
+    streams = MemoryStream()
+    streams.create(STREAM, shards=1)
+    put(streams, [(0, {"id": "old"})])
+    (spec,) = load_bundle(tmp_path)
+    host = FunctionHost(spec, load_handler(spec), project="test", logger=make_logger("c"), streams=streams)
+    host.start()
+    host.stop()
+    assert streams.committed(STREAM, "consumer", 0) == streams.seek(STREAM, 0, SeekTo.LATEST) == 2
+
+
+def _dead_letters(streams):
+    path = ProjectPaths("test").dead_letter_stream
+    try:
+        return [DeadLetter.from_body(r.data) for r in streams.read(path, 0, 1)]
+    except KeyError:
+        return []
+
+
+def test_kafka_topics_map_to_streams_and_split_across_workers(tmp_path):
+    (tmp_path / "function.yaml").write_text(
+        "metadata: {name: kafka-consumer}\n"
+        "spec:\n"
+        "  handler: consumer_handler:handler\n"
+        "  triggers:\n"
+        "    orders:\n"
+        "      kind: kafka-cluster\n"
+        "      numWorkers: 2\n"
+        "      attributes: {topics: [orders, returns], consumerGroup: g, initialOffset: earliest,\n"
+        "                   pollingIntervalMs: 10}\n"
+    )
+    streams = MemoryStream()
+    for topic in ("orders", "returns"):
+        streams.create(topic, shards=1)
+        streams.put_records(topic, [OutRecord(json.dumps({"id": f"{topic}-{i}"}).encode()) for i in range(3)])
+    (spec,) = load_bundle(tmp_path)
+    handler = load_handler(spec, extra_paths=[BUNDLES / "demo" / "consumer"])
+    handler.module.SEEN.clear(), handler.module.ATTEMPTS.clear()
+    host = FunctionHost(spec, handler, project="test", logger=make_logger("k"), streams=streams)
+    host.start()
+    try:
+        wait_for(lambda: len(handler.module.SEEN) == 6)
+    finally:
+        host.stop()
+    by_topic = {t: [(e["id"], e["worker"], e["trigger"][0]) for e in handler.module.SEEN if e["topic"] == t]
+                for t in ("orders", "returns")}
+    assert by_topic == {
+        "orders": [(f"orders-{i}", 0, "kafka-cluster") for i in range(3)],
+        "returns": [(f"returns-{i}", 1, "kafka-cluster") for i in range(3)],
+    }
+    assert streams.committed("orders", "g", 0) == streams.committed("returns", "g", 0) == 4
+
+
+def test_streams_named_for_the_deploy_project_are_read_in_the_runtime_project(tmp_path):
+    (tmp_path / "function.yaml").write_text(
+        "metadata: {name: app}\n"
+        "spec:\n"
+        "  handler: consumer_handler:handler\n"
+        "  env: [{name: MODELMON_PROJECT, value: default}]\n"
+        "  triggers:\n"
+        "    windows:\n"
+        "      kind: v3ioStream\n"
+        "      attributes: {containerName: projects, streamPath: default/model-endpoints/stream-app,\n"
+        "                   seekTo: earliest, pollingIntervalMs: 10}\n"
+    )
+    streams = MemoryStream()
+    (spec,) = load_bundle(tmp_path)
+    handler = load_handler(spec, extra_paths=[BUNDLES / "demo" / "consumer"])
+    handler.module.SEEN.clear(), handler.module.ATTEMPTS.clear()
+    host = FunctionHost(spec, handler, project="test", logger=make_logger("app"), streams=streams)
+    host.start()
+    try:
+        mine = ProjectPaths("test").app_stream("app")
+        streams.put_records(mine, [OutRecord(b'{"id": "w1"}')])
+        wait_for(lambda: len(handler.module.SEEN) == 1)
+    finally:
+        host.stop()
+    assert handler.module.SEEN[0]["topic"] == mine == "projects/test/model-endpoints/stream-app"
+    assert host.info()[0]["paths"] == [mine] and host.info()[0]["group"] == "app-windows"
