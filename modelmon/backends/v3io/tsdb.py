@@ -29,7 +29,7 @@ from modelmon.backends.base import AGGREGATORS
 from modelmon.backends.v3io.calls import V3ioCalls, split_path
 from modelmon.backends.v3io.expressions import check_attribute, literal
 from modelmon.backends.v3io.objects import V3ioObjectStore
-from modelmon.errors import BackendError, BackendUnavailable, NotFound
+from modelmon.core.errors import BackendError, BackendUnavailable, NotFound
 
 RATE = "1/s"
 PRE_AGGREGATES = "count,sum,avg,min,max,last"
@@ -39,13 +39,18 @@ ClientFactory = Callable[[str], Any]  # container -> v3io_frames client
 
 
 def _translate(what: str, exc: Exception) -> Exception:
-    """A frames error as a modelmon error: gRPC NOT_FOUND → NotFound, UNAVAILABLE → BackendUnavailable."""
+    """A frames error as a modelmon error: gRPC NOT_FOUND → NotFound, UNAVAILABLE → BackendUnavailable.
+
+    CANCELLED is transient too: a framesd that stops cancels the calls it is serving (a streamed read
+    ends CANCELLED, not UNAVAILABLE), and the same call succeeds once it is back.
+    """
     cause = getattr(exc, "cause", None)
     code = cause.code() if isinstance(cause, grpc.RpcError) and hasattr(cause, "code") else None
     detail = cause.details() if code is not None and hasattr(cause, "details") else str(exc)
     if code == grpc.StatusCode.NOT_FOUND:
         return NotFound(f"TSDB {what}: {detail}")
-    if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.RESOURCE_EXHAUSTED):
+    if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.RESOURCE_EXHAUSTED,
+                grpc.StatusCode.CANCELLED):
         return BackendUnavailable(f"TSDB {what}: {detail}")
     return BackendError(f"TSDB {what}: {detail}")
 
