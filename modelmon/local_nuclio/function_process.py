@@ -2,7 +2,9 @@
 
 The supervisor starts it with the function's environment already in place. It imports the
 handler, starts a :class:`~modelmon.local_nuclio.host.FunctionHost`, writes a ready file (pid and HTTP
-ports) and runs until SIGTERM/SIGINT or until its parent disappears. Exit codes: 0 after a clean
+ports) and runs until SIGTERM/SIGINT or until its supervisor disappears: the supervisor passes its pid,
+so a supervisor that died while this process was still importing is noticed too (``os.getppid()`` read
+after the imports would already name the new parent). Exit codes: 0 after a clean
 shutdown, :data:`EXIT_CONFIG` for a problem a restart cannot fix (the one-line reason is in the
 error file), anything else for a crash the supervisor restarts.
 """
@@ -38,6 +40,7 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--run-dir", required=True)
     parser.add_argument("--log-format", choices=LOG_FORMATS, default="human")
     parser.add_argument("--http-port", action="append", default=[], metavar="TRIGGER=PORT")
+    parser.add_argument("--parent-pid", type=int, default=None, help="the supervisor's pid (default: the parent)")
     return parser.parse_args(argv)
 
 
@@ -46,14 +49,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    parent = os.getppid()
+    parent = os.getppid() if args.parent_pid is None else args.parent_pid
     name, run_dir = args.function, Path(args.run_dir)
+    if os.getppid() != parent:
+        return 0  # the supervisor died before this process got here: nobody would stop it
     try:
         host = _start(args, Settings.from_env(os.environ))
     except (ConfigError, CorruptStore) as exc:
         message = str(exc).splitlines()[0]
         error_file(run_dir, name, os.getpid()).write_text(message, encoding="utf-8")
         return EXIT_CONFIG  # the supervisor reports the message
+    if os.getppid() != parent:  # the supervisor died while the handler initialised
+        host.stop(STOP_TIMEOUT_S)
+        return 0
     ready = {"pid": os.getpid(), "triggers": host.info()}
     tmp = run_dir / f".{name}.{os.getpid()}.tmp"
     tmp.write_text(json.dumps(ready), encoding="utf-8")

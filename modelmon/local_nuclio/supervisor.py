@@ -21,7 +21,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -32,7 +31,7 @@ from typing import Any
 from modelmon.backends import make_backend
 from modelmon.core.config import ENV_HOME, ENV_V3IO_ACCESS_KEY, Settings
 from modelmon.core.errors import ConfigError
-from modelmon.local_nuclio.run_files import EXIT_CONFIG, error_file, ready_file
+from modelmon.local_nuclio.run_files import EXIT_CONFIG, error_file, new_run_dir, ready_file
 from modelmon.local_nuclio.spec import HTTP, FunctionSpec, load_bundle
 from modelmon.local_nuclio.worker import LOG_FORMATS
 
@@ -112,7 +111,7 @@ class LocalRuntime:
             raise RuntimeError("this LocalRuntime was already started")
         specs = load_bundle(self.bundle_dir, self.functions)
         make_backend(self.settings).close()  # a corrupt store is one clear error here, before any process
-        self._run_dir = Path(tempfile.mkdtemp(prefix="modelmon-run-"))
+        self._run_dir = new_run_dir()
         k = 0
         for spec in specs:
             ports = {}
@@ -211,7 +210,7 @@ class LocalRuntime:
         cmd = [
             sys.executable, "-m", "modelmon.local_nuclio.function_process",
             "--function", child.spec.name, "--spec", str(child.spec.source), "--bundle", str(self.bundle_dir),
-            "--run-dir", str(self._run_dir), "--log-format", self.log_format,
+            "--run-dir", str(self._run_dir), "--log-format", self.log_format, "--parent-pid", str(os.getpid()),
         ]
         for trigger, port in child.ports.items():
             cmd += ["--http-port", f"{trigger}={port}"]
