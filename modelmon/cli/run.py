@@ -10,7 +10,7 @@ import sys
 import threading
 from typing import Any
 
-from modelmon.core.config import Settings
+from modelmon.core.config import ENV_HOME, ENV_PROJECT, Settings
 from modelmon.local_nuclio import FunctionStatus, LocalRuntime
 from modelmon.local_nuclio.worker import LOG_FORMATS
 
@@ -49,6 +49,9 @@ def describe(status: FunctionStatus) -> str:
 def run(args: argparse.Namespace) -> int:
     overrides = {k: v for k, v in (("home", args.home), ("project", args.project)) if v}
     settings = Settings.from_env(os.environ, **overrides)
+    # flags win over a function.yaml's env, which wins over $MODELMON_* and the defaults
+    flags = {ENV_HOME: args.home and os.path.abspath(args.home), ENV_PROJECT: args.project}
+    explicit = {name: value for name, value in flags.items() if value}
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("modelmon run: %(message)s"))
     runtime_log = logging.getLogger("modelmon.local_nuclio")
@@ -56,7 +59,8 @@ def run(args: argparse.Namespace) -> int:
     runtime_log.setLevel(logging.INFO)
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    runtime = LocalRuntime(args.bundle, settings, args.functions, args.http_port_base, log_format=args.log_format)
+    runtime = LocalRuntime(args.bundle, settings, args.functions, args.http_port_base, log_format=args.log_format,
+                           explicit=explicit)
     try:
         runtime.start()
         try:

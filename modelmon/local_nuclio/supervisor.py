@@ -70,6 +70,11 @@ class LocalRuntime:
 
     ``http_port_base``: the k-th HTTP trigger (functions in name order) listens on
     ``http_port_base + k``; without it a trigger uses its ``attributes.port``, or a free port.
+
+    A function's environment is the parent's, then ``settings``, then what the caller fixed. Where
+    ``explicit`` is given (``modelmon run``: the settings named by flags), the function.yaml's own env
+    comes before it and wins over the other settings, so a rendered bundle keeps its base period;
+    without it (the SDK, the demo: every setting chosen) ``settings`` win over the function.yaml.
     """
 
     def __init__(
@@ -85,6 +90,7 @@ class LocalRuntime:
         max_backoff_s: float = 10.0,
         stop_timeout_s: float = 30.0,
         log_file: str | os.PathLike[str] | None = None,
+        explicit: Mapping[str, str] | None = None,
     ) -> None:
         if log_format not in LOG_FORMATS:
             raise ValueError(f"log_format {log_format!r}: expected one of {', '.join(LOG_FORMATS)}")
@@ -97,6 +103,7 @@ class LocalRuntime:
         self.restart_backoff_s, self.max_backoff_s = restart_backoff_s, max_backoff_s
         self.stop_timeout_s = stop_timeout_s
         self.log_file = log_file  # the functions' stdout/stderr are appended here instead of inherited
+        self.explicit = None if explicit is None else dict(explicit)
         self._children: dict[str, _Child] = {}
         self._lock = threading.RLock()
         self._stopping = threading.Event()
@@ -197,8 +204,12 @@ class LocalRuntime:
     # ------------------------------------------------------------------------------ internals
 
     def _env(self, spec: FunctionSpec) -> dict[str, str]:
-        """The parent's environment, overlaid with the function's ``spec.env``, then with the settings."""
-        env = {**self.base_env, **spec.env, **self.settings.to_env(), "PYTHONUNBUFFERED": "1"}
+        """The function's environment, in the order of precedence the class docstring gives."""
+        if self.explicit is None:
+            env = {**self.base_env, **spec.env, **self.settings.to_env()}
+        else:
+            env = {**self.base_env, **self.settings.to_env(), **spec.env, **self.explicit}
+        env["PYTHONUNBUFFERED"] = "1"
         if self.settings.backend == "local":
             env[ENV_HOME] = os.path.abspath(self.settings.home)
         if self.settings.v3io_access_key:

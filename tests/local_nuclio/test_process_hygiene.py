@@ -1,18 +1,21 @@
-"""No function process outlives its supervisor, and no run folder outlives a killed one."""
+"""Function processes: their environment's precedence, no process outliving its supervisor, no stale run folder."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import textwrap
+import urllib.request
 from pathlib import Path
 
 import pytest
 from runtime_fixtures import BUNDLES, wait_for
 
+from modelmon.local_nuclio import LocalRuntime
 from modelmon.local_nuclio.run_files import RUN_DIR_PREFIX, new_run_dir, process_alive
 
 #: A stand-in supervisor: starts one function process naming itself as parent, prints the child's pid
@@ -68,3 +71,30 @@ def test_run_folders_of_dead_supervisors_are_removed_and_live_ones_kept():
 def test_process_alive_tells_a_running_process_from_a_finished_one():
     assert process_alive(os.getpid())
     assert not process_alive(_dead_pid())
+
+
+def _bundle_whose_yaml_sets_the_project(tmp_path: Path) -> Path:
+    bundle = tmp_path / "bundle"
+    (bundle / "web").mkdir(parents=True)
+    shutil.copy(BUNDLES / "procs" / "web" / "web_handler.py", bundle / "web")
+    (bundle / "web" / "function.yaml").write_text(textwrap.dedent("""
+        metadata: {name: web}
+        spec:
+          handler: web_handler:handler
+          env: [{name: MODELMON_PROJECT, value: from-yaml}]
+          triggers: {api: {kind: http, attributes: {port: 0}}}
+    """))
+    return bundle
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("explicit", "project"), [
+    (None, "test"),  # the SDK and the demo: every setting was chosen, the settings win
+    ({}, "from-yaml"),  # `modelmon run` without flags: the function.yaml's env wins over env/defaults
+    ({"MODELMON_PROJECT": "from-flag"}, "from-flag"),  # `modelmon run --project`: the flag wins
+])
+def test_a_functions_env_takes_flags_then_its_yaml_then_the_settings(tmp_path, settings, explicit, project):
+    with LocalRuntime(_bundle_whose_yaml_sets_the_project(tmp_path), settings, explicit=explicit) as runtime:
+        (api,) = runtime.status()["web"].triggers
+        with urllib.request.urlopen(f"http://127.0.0.1:{api['port']}/", timeout=5) as resp:
+            assert json.loads(resp.read())["project"] == project
