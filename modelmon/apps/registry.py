@@ -20,7 +20,7 @@ from modelmon.core.timeutil import now_ms
 
 log = logging.getLogger(__name__)
 
-_CLASS_PATH = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+_CLASS_PATH = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,7 +43,7 @@ class RegisteredApp:
 
     def __post_init__(self) -> None:
         check_name(self.name, "application name")
-        if not isinstance(self.class_path, str) or not _CLASS_PATH.match(self.class_path):
+        if not isinstance(self.class_path, str) or not _CLASS_PATH.fullmatch(self.class_path):
             raise ValueError(f"application {self.name!r}: class_path {self.class_path!r} is not 'module:Class'")
         if self.base_period_minutes is not None and (
             isinstance(self.base_period_minutes, bool)

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-_IDENT = re.compile(r"^[A-Za-z_]\w*$")
+_IDENT = re.compile(r"[A-Za-z_]\w*")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,14 +38,14 @@ def resolve_app(func: str | Path | None, application_class: Any) -> AppSource:
         path = Path(func)
         if path.suffix != ".py" or not path.is_file():
             raise ValueError(f"func {str(func)!r} must be an existing .py file")
-        if not isinstance(application_class, str) or not _IDENT.match(application_class):
+        if not isinstance(application_class, str) or not _IDENT.fullmatch(application_class):
             raise ValueError("application_class must be the class name defined in func")
         if not re.search(rf"^class\s+{application_class}\b", path.read_text(encoding="utf-8"), re.MULTILINE):
             raise ValueError(f"application_class {application_class!r} is not defined in func {str(func)!r}")
         return AppSource(f"{path.stem}:{application_class}", application_class, {path.name: path.read_bytes()})
     if isinstance(application_class, str):
         module, _, name = application_class.partition(":")
-        if not name or not all(_IDENT.match(p) for p in [*module.split("."), name]):
+        if not name or not all(_IDENT.fullmatch(p) for p in [*module.split("."), name]):
             raise ValueError(f"application_class {application_class!r}: expected 'package.module:ClassName'")
         return AppSource(application_class, name)
     cls = application_class if isinstance(application_class, type) else type(application_class)

@@ -9,7 +9,7 @@ import math
 import re
 from typing import Any
 
-_RESULT_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+_RESULT_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 
 
 class ResultKindApp(enum.IntEnum):
@@ -33,7 +33,7 @@ class ResultStatusApp(enum.IntEnum):
 
 def check_result_name(name: object) -> str:
     """``name`` if it is a valid result/metric name, else a ``ValueError`` saying why."""
-    if not isinstance(name, str) or not _RESULT_NAME.match(name):
+    if not isinstance(name, str) or not _RESULT_NAME.fullmatch(name):
         raise ValueError(
             f"invalid result name {name!r}: it must match [a-zA-Z_][a-zA-Z0-9_]* "
             "(letters, digits and '_', not starting with a digit)"

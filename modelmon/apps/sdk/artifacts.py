@@ -19,14 +19,14 @@ from modelmon.backends.base import ObjectStore
 from modelmon.core.paths import ProjectPaths, check_name
 from modelmon.core.timeutil import to_ms
 
-_ARTIFACT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+_ARTIFACT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 _EXTENSIONS = {ext: fmt for fmt, ext in FORMATS.items()}
 SHARED_ENDPOINT = "_all"
 
 
 def check_artifact_name(name: object) -> str:
     """``name`` if it is a safe artifact name, else ``ValueError`` (no '/', '\\', '..', or leading dot)."""
-    if not isinstance(name, str) or not _ARTIFACT_NAME.match(name) or ".." in name:
+    if not isinstance(name, str) or not _ARTIFACT_NAME.fullmatch(name) or ".." in name:
         raise ValueError(
             f"invalid artifact name {name!r}: use up to 128 letters, digits, '_', '-' and '.', "
             "starting with a letter or digit, without '..' or path separators"

@@ -16,13 +16,13 @@ from typing import Any
 
 from modelmon.backends.base import Cond, Condition, Op
 
-_ATTR = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_ATTR = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 #: V3IO has no null: ``None`` is stored as an empty blob (bytes are not otherwise storable values).
 NULL = b""
 
 
 def check_attribute(name: str) -> str:
-    if not isinstance(name, str) or not _ATTR.match(name):
+    if not isinstance(name, str) or not _ATTR.fullmatch(name):
         raise ValueError(f"attribute name {name!r}: use letters, digits and '_' (not starting with a digit)")
     return name
 

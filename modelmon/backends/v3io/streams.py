@@ -20,12 +20,12 @@ from modelmon.core.errors import BackendUnavailable, NotFound
 
 MAX_BYTES_PER_PUT = 8 * 1024 * 1024
 _EINVAL = 22  # a record V3IO refuses as invalid (e.g. no such shard): retrying will not help
-_GROUP = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]*$")
+_GROUP = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
 
 
 def committed_attribute(group: str) -> str:
     """The shard attribute Nuclio's consumer group ``group`` commits to."""
-    if not isinstance(group, str) or not _GROUP.match(group):
+    if not isinstance(group, str) or not _GROUP.fullmatch(group):
         raise ValueError(f"consumer group {group!r}: use letters, digits, '_' and '-'")
     return f"__{group}_committed_sequence_number"
 
