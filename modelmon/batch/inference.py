@@ -265,7 +265,7 @@ def _advance(backend: Backend, project: str, endpoint_id: str, batch_id: str, ro
 def drift_analysis(samples: pd.DataFrame, endpoint: ModelEndpoint) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``histogram-data-drift`` on the batch against the endpoint's reference: results and per-feature table."""
     from modelmon.apps.builtin import HistogramDataDriftApplication
-    from modelmon.testing import InMemoryObjectStore
+    from modelmon.backends.memory import InMemoryObjectStore
 
     objects = InMemoryObjectStore()
     results = HistogramDataDriftApplication(log_table=True).evaluate(

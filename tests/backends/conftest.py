@@ -3,18 +3,7 @@ from __future__ import annotations
 import pytest
 from registry import BACKENDS
 
-
-class FakeClock:
-    """Epoch ms that only move when a test says so."""
-
-    def __init__(self, now: int = 1_700_000_000_000) -> None:
-        self.now = now
-
-    def __call__(self) -> int:
-        return self.now
-
-    def advance(self, ms: int) -> None:
-        self.now += ms
+from modelmon.testing import ManualClock
 
 
 @pytest.fixture(params=sorted(BACKENDS))
@@ -25,8 +14,8 @@ def opener(request, tmp_path):
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock() -> ManualClock:
+    return ManualClock()
 
 
 @pytest.fixture

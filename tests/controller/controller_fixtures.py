@@ -11,21 +11,11 @@ from modelmon.core.errors import NotFound
 from modelmon.core.paths import ProjectPaths
 from modelmon.endpoints.record import ModelEndpoint
 from modelmon.events import WindowEvent
-from modelmon.testing import stream_records
+from modelmon.testing import ManualClock, stream_records
 
 MINUTE = 60_000
 PERIOD = 10 * MINUTE
 T0 = 1_700_000_000_000 // PERIOD * PERIOD  # a window boundary
-
-
-class Clock:
-    """A wall clock the test moves by hand."""
-
-    def __init__(self, now: int) -> None:
-        self.now = now
-
-    def __call__(self) -> int:
-        return self.now
 
 
 @pytest.fixture
@@ -34,8 +24,8 @@ def paths(settings) -> ProjectPaths:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock(T0)
+def clock() -> ManualClock:
+    return ManualClock(T0)
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from controller_fixtures import (
     MINUTE,
     PERIOD,
     T0,
-    Clock,
     add_requests,
     dispatched,
     make_controller,
@@ -23,6 +22,7 @@ from modelmon.controller import Controller
 from modelmon.core.config import Settings
 from modelmon.core.errors import BackendUnavailable
 from modelmon.core.paths import ProjectPaths
+from modelmon.testing import ManualClock
 
 
 class _FailingPuts:
@@ -121,7 +121,7 @@ def test_recovery_also_dispatches_windows_closed_since_the_crash(backend, paths,
 
 def _run_controller(home: str, now: int, barrier, out) -> None:
     backend = make_backend(Settings(home=home, project="test"))
-    controller = Controller(backend, ProjectPaths("test"), base_period_minutes=10, clock=Clock(now))
+    controller = Controller(backend, ProjectPaths("test"), base_period_minutes=10, clock=ManualClock(now))
     barrier.wait()
     try:
         out.put(controller.run().windows_dispatched)

@@ -9,7 +9,6 @@ import time
 
 import pytest
 from runtime_fixtures import BUNDLES, wait_for
-from runtime_memory_stream import MemoryStream
 
 from modelmon.backends.base import OutRecord, SeekTo
 from modelmon.core.paths import ProjectPaths
@@ -18,6 +17,7 @@ from modelmon.local_nuclio.handler import load_handler
 from modelmon.local_nuclio.host import FunctionHost
 from modelmon.local_nuclio.spec import load_bundle
 from modelmon.local_nuclio.worker import make_logger
+from modelmon.testing import MemoryStream
 
 STREAM = "projects/test/model-endpoints/stream"
 

@@ -10,6 +10,7 @@ import pandas as pd
 from modelmon.apps.sdk.artifacts import ObjectStoreArtifactSink
 from modelmon.apps.sdk.context import LABEL_COLUMN, META_COLUMNS, FeatureStats, MonitoringApplicationContext
 from modelmon.backends.base import ObjectStore
+from modelmon.backends.memory import InMemoryObjectStore
 from modelmon.core.timeutil import TimeLike, from_ms, to_ms
 
 if TYPE_CHECKING:
@@ -54,8 +55,6 @@ def evaluate_app(
     if error_count is not None and base_period is not None:
         raise ValueError("error_count counts one window; with base_period put an 'error' column in sample_df")
     if objects is None:
-        from modelmon.testing import InMemoryObjectStore
-
         objects = InMemoryObjectStore()
     sink = ObjectStoreArtifactSink(objects, EVALUATE_PROJECT)
     app_name = str(getattr(app, "NAME", None) or type(app).__name__)

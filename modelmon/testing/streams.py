@@ -1,4 +1,13 @@
-"""An in-memory :class:`~modelmon.backends.base.Stream` for in-process runtime tests."""
+"""Streams for tests: an in-memory ``Stream`` and a reader of everything put on a stream.
+
+>>> streams = MemoryStream()
+>>> streams.create("s", shards=2)
+True
+>>> streams.put_records("s", [OutRecord(b"a", shard=0), OutRecord(b"b", shard=1)])
+[(0, 1), (1, 1)]
+>>> [r.data for r in stream_records(streams, "s")]
+[b'a', b'b']
+"""
 
 from __future__ import annotations
 
@@ -6,11 +15,17 @@ import threading
 import zlib
 from collections.abc import Sequence
 
-from modelmon.backends.base import OutRecord, Record, SeekTo, StreamInfo
+from modelmon.backends.base import OutRecord, Record, SeekTo, Stream, StreamInfo
 from modelmon.core.errors import NotFound
 
 
 class MemoryStream:
+    """A thread-safe ``Stream`` in memory, for in-process runtime tests that need no backend.
+
+    Simplified where tests do not look: retention is not enforced, every arrival time is 0, and any
+    seek other than ``EARLIEST`` goes to the end of the shard.
+    """
+
     def __init__(self) -> None:
         self._shards: dict[str, list[list[Record]]] = {}
         self._offsets: dict[tuple[str, str, int], int] = {}
@@ -56,3 +71,17 @@ class MemoryStream:
         if path not in self._shards:
             raise NotFound(f"no stream {path}")
         return self._shards[path]
+
+
+def stream_records(streams: Stream, path: str) -> list[Record]:
+    """Every record on ``path``, shard by shard from the earliest: what a test checks was sent.
+
+    ``NotFound`` if there is no such stream.
+    """
+    records: list[Record] = []
+    for shard in range(streams.describe(path).shards):
+        sequence = streams.seek(path, shard, SeekTo.EARLIEST)
+        while batch := streams.read(path, shard, sequence):
+            records += batch
+            sequence = batch[-1].sequence + 1
+    return records

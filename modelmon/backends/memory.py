@@ -1,4 +1,7 @@
-"""Fakes for tests and notebooks: collaborators that need no backend.
+"""An ``ObjectStore`` held in memory: where ``App.evaluate`` and batch drift analysis keep artifacts.
+
+Nothing is persisted: the objects live as long as the store does, which is what a local evaluation
+on DataFrames wants (no home directory, no cleanup).
 
 >>> store = InMemoryObjectStore()
 >>> store.put_object("a/b.txt", b"hi")
@@ -8,12 +11,11 @@
 
 from __future__ import annotations
 
-from modelmon.backends.base import Record, SeekTo, Stream
 from modelmon.core.errors import NotFound
 
 
 class InMemoryObjectStore:
-    """An ``ObjectStore`` held in a dict (artifacts of ``App.evaluate`` and of tests)."""
+    """An ``ObjectStore`` held in a dict; ``objects`` maps each path to its bytes."""
 
     def __init__(self) -> None:
         self.objects: dict[str, bytes] = {}
@@ -34,17 +36,3 @@ class InMemoryObjectStore:
 
     def delete_object(self, path: str) -> None:
         self.objects.pop(path, None)
-
-
-def stream_records(streams: Stream, path: str) -> list[Record]:
-    """Every record on ``path``, shard by shard from the earliest: what a test checks was sent.
-
-    ``NotFound`` if there is no such stream.
-    """
-    records: list[Record] = []
-    for shard in range(streams.describe(path).shards):
-        sequence = streams.seek(path, shard, SeekTo.EARLIEST)
-        while batch := streams.read(path, shard, sequence):
-            records += batch
-            sequence = batch[-1].sequence + 1
-    return records
