@@ -21,8 +21,10 @@ edges so far from zero that the arithmetic would lose precision, fall back to ``
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 #: Rows per chunk are chosen so that one chunk of all features holds about this many values.
 _CHUNK_VALUES = 1 << 19
@@ -30,12 +32,12 @@ _CHUNK_VALUES = 1 << 19
 _MAX_SCALED = float(1 << 38)
 
 
-def _is_even(edges: np.ndarray) -> bool:
+def _is_even(edges: npt.NDArray[np.float64]) -> bool:
     widths = np.diff(edges)
     return bool(widths.size) and float(np.ptp(widths)) <= 1e-9 * float(abs(widths.mean()))
 
 
-def _fit_affine(edges: np.ndarray, offset: float) -> tuple[float, float, float] | None:
+def _fit_affine(edges: npt.NDArray[np.float64], offset: float) -> tuple[float, float, float] | None:
     """``(scale, shift, top)`` mapping ``x`` to its slot as ``trunc(x * scale + shift)``, or None.
 
     ``shift`` carries a margin of a few ulps so that a value *on* an edge lands in the bin above it, as
@@ -65,7 +67,7 @@ class NumericBinner:
         One increasing edge array per feature (at least two edges each, finite).
     """
 
-    def __init__(self, edges: Sequence[np.ndarray]) -> None:
+    def __init__(self, edges: Sequence[npt.ArrayLike]) -> None:
         self.edges = [np.asarray(e, dtype=np.float64) for e in edges]
         for i, e in enumerate(self.edges):
             if e.ndim != 1 or e.size < 2 or not np.all(np.isfinite(e)) or np.any(np.diff(e) < 0):
@@ -93,7 +95,7 @@ class NumericBinner:
         self._over_slot = (base + nb + 2.0).astype(np.intp)
         self._nan_slot = np.broadcast_to(base[:, None], (self._fast.size, 1))
 
-    def count(self, columns: Sequence[np.ndarray]) -> np.ndarray:
+    def count(self, columns: Sequence[npt.NDArray[Any]]) -> npt.NDArray[np.int64]:
         """Slot counts, shape ``(features, width)``: column 0 is NaN, then under, inner bins, over."""
         if len(columns) != len(self.edges):
             raise ValueError(f"expected {len(self.edges)} columns, got {len(columns)}")
@@ -102,7 +104,7 @@ class NumericBinner:
             counts[i] = self._count_slow(np.asarray(columns[i], dtype=np.float64), i)
         return counts
 
-    def _count_fast(self, columns: list[np.ndarray]) -> np.ndarray:
+    def _count_fast(self, columns: list[npt.NDArray[Any]]) -> npt.NDArray[np.int64]:
         """Counts of the evenly binned features, all in one ``bincount`` per chunk of rows."""
         n_features = len(columns)
         n_rows = len(columns[0]) if columns else 0
@@ -132,7 +134,7 @@ class NumericBinner:
         total[self._over_slot] += over
         return total.reshape(len(self.edges), self.width)  # rows of the other features are zero
 
-    def _count_slow(self, values: np.ndarray, feature: int) -> np.ndarray:
+    def _count_slow(self, values: npt.NDArray[np.float64], feature: int) -> npt.NDArray[np.int64]:
         """Counts of one unevenly binned (or zero-width) feature, by ``searchsorted``."""
         edges = self.edges[feature]
         nb = edges.size - 1

@@ -13,63 +13,73 @@ except PSI's sign convention are symmetric anyway.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeAlias
 
 import numpy as np
+import numpy.typing as npt
 
 #: MLRun replaces zeros of the expected distribution by this in KL divergence (and we do in PSI).
 ZERO_SCALING = 1e-4
 
-Distance = Callable[[np.ndarray, np.ndarray], np.ndarray]
+#: Float arrays: the probability matrices in, the per-feature values out.
+FloatArray: TypeAlias = npt.NDArray[np.float64]
+Distance = Callable[[FloatArray, FloatArray], FloatArray]
 
 
-def normalise(counts: np.ndarray) -> np.ndarray:
+def normalise(counts: npt.ArrayLike) -> FloatArray:
     """Rows of ``counts`` divided by their sums; rows that sum to 0 stay 0."""
-    counts = np.asarray(counts, dtype=np.float64)
-    totals = counts.sum(axis=-1, keepdims=True)
-    return np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
+    values = np.asarray(counts, dtype=np.float64)
+    totals = values.sum(axis=-1, keepdims=True)
+    out: FloatArray = np.divide(values, totals, out=np.zeros_like(values), where=totals > 0)
+    return out
 
 
-def tvd(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+def tvd(p: FloatArray, q: FloatArray) -> FloatArray:
     """Total variation distance ``Σ|p−q|/2``, in [0, 1]."""
-    return np.abs(p - q).sum(axis=-1) / 2.0
+    distance: FloatArray = np.abs(p - q).sum(axis=-1) / 2.0
+    return distance
 
 
-def hellinger(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+def hellinger(p: FloatArray, q: FloatArray) -> FloatArray:
     """Hellinger distance ``sqrt(max(1 − Σ sqrt(p·q), 0))``, in [0, 1].
 
     Computed as ``sqrt(Σ (√p − √q)² / 2)``, equal for distributions, because the subtraction from 1
     leaves a rounding residue of ~1e-8 where the distributions are identical.
     """
-    return np.sqrt(np.minimum(((np.sqrt(p) - np.sqrt(q)) ** 2).sum(axis=-1) / 2.0, 1.0))
+    distance: FloatArray = np.sqrt(np.minimum(((np.sqrt(p) - np.sqrt(q)) ** 2).sum(axis=-1) / 2.0, 1.0))
+    return distance
 
 
-def _kl(actual: np.ndarray, expected: np.ndarray, zero_scaling: float) -> np.ndarray:
+def _kl(actual: FloatArray, expected: FloatArray, zero_scaling: float) -> FloatArray:
     """MLRun's one-way KL: terms where ``actual`` is 0 are dropped, zeros of ``expected`` become ``zero_scaling``."""
     safe_expected = np.where(expected > 0, expected, zero_scaling)
     ratio = np.divide(actual, safe_expected, out=np.ones_like(actual), where=actual > 0)
-    return (actual * np.log(ratio)).sum(axis=-1)
+    divergence: FloatArray = (actual * np.log(ratio)).sum(axis=-1)
+    return divergence
 
 
-def kld(p: np.ndarray, q: np.ndarray, zero_scaling: float = ZERO_SCALING) -> np.ndarray:
+def kld(p: FloatArray, q: FloatArray, zero_scaling: float = ZERO_SCALING) -> FloatArray:
     """Symmetric Kullback–Leibler divergence ``KL(p‖q) + KL(q‖p)`` with MLRun's conventions (natural log)."""
     return _kl(p, q, zero_scaling) + _kl(q, p, zero_scaling)
 
 
-def jensen_shannon(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+def jensen_shannon(p: FloatArray, q: FloatArray) -> FloatArray:
     """Jensen–Shannon *distance* (square root of the divergence, base-2 logs), in [0, 1]."""
     m = (p + q) / 2.0
     divergence = (_kl(p, m, 1.0) + _kl(q, m, 1.0)) / (2.0 * np.log(2.0))  # m > 0 wherever p or q is
-    return np.sqrt(np.clip(divergence, 0.0, 1.0))
+    distance: FloatArray = np.sqrt(np.clip(divergence, 0.0, 1.0))
+    return distance
 
 
-def psi(p: np.ndarray, q: np.ndarray, zero_scaling: float = ZERO_SCALING) -> np.ndarray:
+def psi(p: FloatArray, q: FloatArray, zero_scaling: float = ZERO_SCALING) -> FloatArray:
     """Population stability index ``Σ (p−q)·ln(p/q)``, zeros replaced by ``zero_scaling`` in the log."""
     safe_p = np.where(p > 0, p, zero_scaling)
     safe_q = np.where(q > 0, q, zero_scaling)
-    return ((p - q) * np.log(safe_p / safe_q)).sum(axis=-1)
+    index: FloatArray = ((p - q) * np.log(safe_p / safe_q)).sum(axis=-1)
+    return index
 
 
-def tvd_hellinger(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+def tvd_hellinger(p: FloatArray, q: FloatArray) -> FloatArray:
     """``(TVD + Hellinger) / 2``: MLRun's per-feature drift score, in [0, 1]."""
     return (tvd(p, q) + hellinger(p, q)) / 2.0
 
@@ -85,6 +95,6 @@ METRICS: dict[str, Distance] = {
 }
 
 
-def all_distances(p: np.ndarray, q: np.ndarray) -> dict[str, np.ndarray]:
+def all_distances(p: FloatArray, q: FloatArray) -> dict[str, FloatArray]:
     """Every distance of :data:`METRICS` except the combined score, keyed by name."""
     return {name: fn(p, q) for name, fn in METRICS.items() if name != "tvd_hellinger"}

@@ -11,8 +11,9 @@ import dataclasses
 from collections.abc import Iterable
 
 import numpy as np
+import numpy.typing as npt
 
-from modelmon.stats.distances import Distance, all_distances, normalise
+from modelmon.stats.distances import Distance, FloatArray, all_distances, normalise
 from modelmon.stats.null_threshold import null_thresholds
 from modelmon.stats.reference import Reference, WindowHistograms
 
@@ -29,21 +30,22 @@ class DriftAssessment:
 
     names: list[str]
     kinds: list[str]
-    distances: dict[str, np.ndarray]
-    score: np.ndarray
-    threshold: np.ndarray
-    n_window: np.ndarray
-    n_reference: np.ndarray
+    distances: dict[str, FloatArray]
+    score: FloatArray
+    threshold: FloatArray
+    n_window: FloatArray
+    n_reference: FloatArray
     reasons: dict[str, str]  #: why a feature is not scored
     notes: dict[str, str]  #: remarks on scored features (e.g. constant in the reference)
 
     @property
-    def scored(self) -> np.ndarray:
+    def scored(self) -> npt.NDArray[np.bool_]:
         """Which features have a score."""
-        return ~np.isnan(self.score)
+        scored: npt.NDArray[np.bool_] = ~np.isnan(self.score)
+        return scored
 
     @property
-    def drifted(self) -> np.ndarray:
+    def drifted(self) -> npt.NDArray[np.bool_]:
         """Scored features whose score is above their threshold."""
         with np.errstate(invalid="ignore"):
             return self.scored & (self.score > self.threshold)
@@ -77,7 +79,7 @@ def assess_drift(reference: Reference, window: WindowHistograms, *, metric_name:
     n_window = window.totals.astype(np.float64)
     nan_column = np.full(len(reference), np.nan)
 
-    def per_feature(values: np.ndarray) -> np.ndarray:
+    def per_feature(values: FloatArray) -> FloatArray:
         out = nan_column.copy()
         out[rows] = values
         return out

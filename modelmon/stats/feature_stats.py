@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from modelmon.stats.binning import NumericBinner
@@ -41,7 +42,7 @@ def _number(value: Any) -> float | None:
     return value if np.isfinite(value) else None
 
 
-def summary(values: np.ndarray) -> dict[str, Any]:
+def summary(values: npt.NDArray[np.float64]) -> dict[str, Any]:
     """``count, mean, std, min, max`` and quartiles of the finite ``values`` (``None`` when undefined)."""
     finite = values[np.isfinite(values)]
     stats: dict[str, Any] = {"count": int(finite.size)}
@@ -55,7 +56,7 @@ def summary(values: np.ndarray) -> dict[str, Any]:
     }
 
 
-def numeric_edges(values: np.ndarray, bins: int) -> np.ndarray | None:
+def numeric_edges(values: npt.NDArray[np.float64], bins: int) -> npt.NDArray[np.float64] | None:
     """``bins`` equal-width edges over the finite values' range (``np.histogram``'s), None if there are none."""
     finite = values[np.isfinite(values)]
     if finite.size == 0:
@@ -63,7 +64,7 @@ def numeric_edges(values: np.ndarray, bins: int) -> np.ndarray | None:
     return np.histogram_bin_edges(finite, bins=bins)
 
 
-def _numeric_stats(values: np.ndarray, bins: int) -> dict[str, Any]:
+def _numeric_stats(values: npt.NDArray[np.float64], bins: int) -> dict[str, Any]:
     stats = summary(values) | {"nan_count": int(np.isnan(values).sum())}
     edges = numeric_edges(values, bins)
     if edges is None:

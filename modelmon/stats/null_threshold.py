@@ -16,8 +16,9 @@ higher (more conservative).
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
-from modelmon.stats.distances import Distance, normalise
+from modelmon.stats.distances import Distance, FloatArray, normalise
 from modelmon.stats.reference import Reference
 
 #: Cap on the simulated counts held at once (values), bounding memory for very many features.
@@ -33,12 +34,12 @@ def size_bucket(n: int) -> int:
     n = int(n)
     if n < 100:
         return n
-    step = 10 ** (len(str(n)) - 2)
+    step: int = 10 ** (len(str(n)) - 2)
     return n // step * step
 
 
-def simulate_null_quantiles(probs: np.ndarray, n_ref: np.ndarray, n_window: int, metric: Distance,
-                            quantile: float, draws: int, rng: np.random.Generator) -> np.ndarray:
+def simulate_null_quantiles(probs: FloatArray, n_ref: npt.NDArray[np.int64], n_window: int, metric: Distance,
+                            quantile: float, draws: int, rng: np.random.Generator) -> FloatArray:
     """The ``quantile`` of ``metric`` between ``n_window``- and ``n_ref``-row samples of each row of ``probs``."""
     out = np.empty(probs.shape[0])
     group = max(1, _MAX_DRAWN // (draws * probs.shape[1]))
@@ -51,8 +52,9 @@ def simulate_null_quantiles(probs: np.ndarray, n_ref: np.ndarray, n_window: int,
     return out
 
 
-def null_thresholds(reference: Reference, features: np.ndarray, n_window: np.ndarray, *, metric_name: str,
-                    metric: Distance, quantile: float = 0.99, draws: int = 1000, seed: int = 0) -> np.ndarray:
+def null_thresholds(reference: Reference, features: npt.NDArray[np.int64], n_window: npt.NDArray[np.int64], *,
+                    metric_name: str, metric: Distance, quantile: float = 0.99, draws: int = 1000,
+                    seed: int = 0) -> FloatArray:
     """Null quantiles of ``metric`` for reference rows ``features`` with windows of ``n_window`` values each.
 
     Cached on ``reference``; features sharing a window size are simulated together.

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from modelmon.stats.binning import NumericBinner
@@ -32,26 +33,27 @@ CATEGORICAL = "categorical"
 class WindowHistograms:
     """A window counted over a reference's slots (rows follow ``Reference.names``)."""
 
-    counts: np.ndarray  #: (features, slots) counts, NaN excluded
-    nan_counts: np.ndarray  #: (features,) NaN / missing values per feature
-    present: np.ndarray  #: (features,) whether the window has the column at all
+    counts: npt.NDArray[np.int64]  #: (features, slots) counts, NaN excluded
+    nan_counts: npt.NDArray[np.int64]  #: (features,) NaN / missing values per feature
+    present: npt.NDArray[np.bool_]  #: (features,) whether the window has the column at all
     n_rows: int
 
     @property
-    def totals(self) -> np.ndarray:
+    def totals(self) -> npt.NDArray[np.int64]:
         """Non-NaN values per feature."""
-        return self.counts.sum(axis=1)
+        totals: npt.NDArray[np.int64] = self.counts.sum(axis=1)
+        return totals
 
 
 @dataclasses.dataclass
 class _Parsed:
     kind: str
-    slots: np.ndarray  # reference counts over the feature's slots
-    edges: np.ndarray | None = None
+    slots: npt.NDArray[np.float64]  # reference counts over the feature's slots
+    edges: npt.NDArray[np.float64] | None = None
     categories: list[str] | None = None
 
 
-def _numbers(values: Any, what: str) -> np.ndarray:
+def _numbers(values: Any, what: str) -> npt.NDArray[np.float64]:
     try:
         array = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError):
@@ -91,7 +93,7 @@ def _parse(entry: Any) -> _Parsed:
     return _Parsed(NUMERIC, np.concatenate([[under], counts, [over]]), edges=edges)
 
 
-def as_float(series: pd.Series) -> np.ndarray:
+def as_float(series: pd.Series) -> npt.NDArray[Any]:
     """A column as numbers for binning: a view when it already is numeric, else NaN where not a number."""
     dtype = series.dtype
     if isinstance(dtype, np.dtype) and dtype.kind in "fiub":
@@ -101,10 +103,10 @@ def as_float(series: pd.Series) -> np.ndarray:
     return pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
 
 
-def category_counts(series: pd.Series, categories: pd.Index) -> tuple[np.ndarray, int]:
+def category_counts(series: pd.Series, categories: pd.Index) -> tuple[npt.NDArray[np.intp], int]:
     """Counts over ``[categories…, other]`` and the number of missing values of a column."""
     missing = series.isna().to_numpy()
-    codes = categories.get_indexer(series.astype(str))
+    codes = categories.get_indexer(pd.Index(series.astype(str)))
     codes[codes < 0] = len(categories)
     return np.bincount(codes[~missing], minlength=len(categories) + 1), int(missing.sum())
 
@@ -136,8 +138,9 @@ class Reference:
             self.counts[i, : p.slots.size] = p.slots
         self.totals = self.counts.sum(axis=1)
         self.probs = normalise(self.counts)
-        self._numeric = [i for i, k in enumerate(self.kinds) if k == NUMERIC]
-        self._binner = NumericBinner([self.edges[i] for i in self._numeric])
+        numeric = [(i, edges) for i, edges in enumerate(self.edges) if edges is not None]  # categories have none
+        self._numeric = [i for i, _ in numeric]
+        self._binner = NumericBinner([edges for _, edges in numeric])
         self.cache: dict[Any, Any] = {}  # for derived per-reference values, e.g. null-distribution quantiles
 
     def __len__(self) -> int:

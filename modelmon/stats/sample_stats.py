@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from modelmon.stats.feature_stats import summary
-from modelmon.stats.reference import NUMERIC, as_float, reference_for
+from modelmon.stats.reference import as_float, reference_for
 
 
 def sample_df_stats(sample_df: pd.DataFrame, feature_stats: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -36,16 +36,17 @@ def sample_df_stats(sample_df: pd.DataFrame, feature_stats: Mapping[str, Any]) -
         if not window.present[i]:
             continue
         counts = window.counts[i, : reference.n_slots[i]].tolist()
-        if reference.kinds[i] == NUMERIC:
+        edges, categories = reference.edges[i], reference.categories[i]
+        if edges is not None:  # numeric
             entry = summary(np.asarray(as_float(sample_df[name]), dtype=np.float64))
-            edges = reference.edges[i]
             entry["hist"] = [counts, [-np.inf, *edges.tolist(), np.inf]]
         else:
+            assert categories is not None, "a reference feature has either edges or categories"
             values = sample_df[name].dropna().astype(str)
             top = values.value_counts()
             entry = {"count": int(values.size), "unique": int(top.size),
                      "top": str(top.index[0]) if top.size else None, "freq": int(top.iloc[0]) if top.size else None,
-                     "categories": list(reference.categories[i]),
+                     "categories": list(categories),
                      "hist": [counts, list(range(len(counts) + 1))]}
         entry["nan_count"] = int(window.nan_counts[i])
         stats[name] = entry
