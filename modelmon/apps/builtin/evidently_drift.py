@@ -11,6 +11,7 @@ import pandas as pd
 from modelmon.apps.builtin.evidently_base import EvidentlyModelMonitoringApplicationBase
 from modelmon.apps.sdk import MonitoringApplicationContext
 from modelmon.apps.sdk.context import LABEL_COLUMN, META_COLUMNS
+from modelmon.apps.sdk.thresholds import Thresholds
 from modelmon.core.results import ModelMonitoringApplicationResult, ResultKindApp
 from modelmon.core.results import ResultStatusApp as Status
 
@@ -59,6 +60,7 @@ class EvidentlyDataDriftApplication(EvidentlyModelMonitoringApplicationBase):
         self.threshold = threshold
         self.max_column_results = max_column_results
         self.log_snapshot = log_snapshot
+        self._share_thresholds = Thresholds(potential_share, drift_share, inclusive=True)
         self._reference = _load_reference(reference_data)
 
     def do_tracking(self, monitoring_context: MonitoringApplicationContext) -> list[ModelMonitoringApplicationResult]:
@@ -75,8 +77,7 @@ class EvidentlyDataDriftApplication(EvidentlyModelMonitoringApplicationBase):
         if self.evidently_workspace_path is not None:
             self.add_to_workspace(snapshot)
         share, per_column = _read_snapshot(snapshot.dict())
-        status = Status.detected if share >= self.drift_share else (
-            Status.potential_detection if share >= self.potential_share else Status.no_detection)
+        status = self._share_thresholds.status(share)
         drifted = sorted(c for c, verdict in per_column.items() if verdict["drifted"])
         results = [ModelMonitoringApplicationResult(
             "drifted_columns_share", share, _DRIFT, status,

@@ -17,7 +17,6 @@ features each (the most drifted first); ``log_table=True`` also logs the full ta
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
 
@@ -25,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from modelmon.apps.sdk import ModelMonitoringApplicationBase, MonitoringApplicationContext
+from modelmon.apps.sdk.thresholds import Thresholds, check_threshold, thresholds
 from modelmon.core.results import ModelMonitoringApplicationMetric, ModelMonitoringApplicationResult, ResultKindApp
 from modelmon.core.results import ResultStatusApp as Status
 from modelmon.stats import METRICS, DriftAssessment, assess_drift, reference_for
@@ -36,21 +36,9 @@ NO_REFERENCE = "no reference statistics (feature_stats is empty)"
 NOTHING_SCORED = "no feature could be compared"
 
 
-def at_least(value: float, potential: float, detected: float) -> Status:
-    """MLRun's data-drift classifier: ``detected`` from ``detected`` on, ``potential_detection`` from ``potential``."""
-    if value >= detected:
-        return Status.detected
-    if value >= potential:
-        return Status.potential_detection
-    return Status.no_detection
-
-
-def _check_pair(name: str, potential: float, detected: float) -> None:
-    for value in (potential, detected):
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
-            raise ValueError(f"{name} thresholds must be non-negative numbers, got {value!r}")
-    if potential > detected:
-        raise ValueError(f"{name}: the potential threshold {potential} is above the detected one {detected}")
+def _drift_thresholds(name: str, potential: float, detected: float) -> Thresholds:
+    """MLRun's data-drift rule (a status from its threshold on) for a score that is never negative."""
+    return thresholds((potential, detected), inclusive=True, name=name, minimum=0.0)
 
 
 def _rounded(value: float) -> float:
@@ -94,8 +82,8 @@ class HistogramDataDriftApplication(ModelMonitoringApplicationBase):
         max_features_in_extra_data: int = 50,
         log_table: bool = False,
     ) -> None:
-        _check_pair("general_drift", potential_threshold, detected_threshold)
-        _check_pair("drifted_features_share", share_potential_threshold, share_detected_threshold)
+        self._general_thresholds = _drift_thresholds(GENERAL_DRIFT, potential_threshold, detected_threshold)
+        self._share_thresholds = _drift_thresholds(DRIFTED_SHARE, share_potential_threshold, share_detected_threshold)
         if isinstance(feature_metric, str):
             if feature_metric not in METRICS:
                 raise ValueError(f"unknown feature_metric {feature_metric!r}; choose one of {sorted(METRICS)}")
@@ -105,7 +93,7 @@ class HistogramDataDriftApplication(ModelMonitoringApplicationBase):
             self._metric = feature_metric
         else:
             raise ValueError(f"feature_metric must be a metric name or a function, got {feature_metric!r}")
-        _check_pair("min_effect_size", 0.0, min_effect_size)
+        check_threshold("min_effect_size", min_effect_size, minimum=0.0)
         if null_quantile is not None and not 0.5 <= null_quantile < 1:
             raise ValueError(f"null_quantile must be in [0.5, 1) or None, got {null_quantile!r}")
         if isinstance(null_draws, bool) or not isinstance(null_draws, int) or null_draws < 100:
@@ -152,7 +140,7 @@ class HistogramDataDriftApplication(ModelMonitoringApplicationBase):
         if self.value_to_status is not None:
             general_status = Status(self.value_to_status(general))
         else:
-            general_status = at_least(general, self.potential_threshold, self.detected_threshold)
+            general_status = self._general_thresholds.status(general)
         drifted = a.drifted
         share = float(drifted.sum() / scored.sum())
         order = [i for i in np.argsort(-np.nan_to_num(a.score, nan=-1.0), kind="stable") if scored[i]]
@@ -161,13 +149,11 @@ class HistogramDataDriftApplication(ModelMonitoringApplicationBase):
                   "not_scored": self._bounded(a.reasons)}
         features = {a.names[i]: {name: _rounded(values[i]) for name, values in a.distances.items()}
                     | {"status": int(Status.detected if drifted[i] else Status.no_detection)} for i in shown}
-        general_extra = common | {"thresholds": {"potential": self.potential_threshold,
-                                                 "detected": self.detected_threshold}, "features": features}
+        general_extra = common | {"thresholds": self._general_thresholds.to_dict(), "features": features}
         share_extra = common | {
             "metric": self._metric_name if isinstance(self.feature_metric, str) else "custom",
             "min_effect_size": self.min_effect_size, "null_quantile": self.null_quantile,
-            "share_thresholds": {"potential": self.share_potential_threshold,
-                                 "detected": self.share_detected_threshold},
+            "share_thresholds": self._share_thresholds.to_dict(),
             "drifted_features": [a.names[i] for i in order if drifted[i]][: self.max_features_in_extra_data],
             "feature_scores": {a.names[i]: _rounded(a.score[i]) for i in shown},
             "feature_thresholds": {a.names[i]: _rounded(a.threshold[i]) for i in shown},
@@ -175,7 +161,7 @@ class HistogramDataDriftApplication(ModelMonitoringApplicationBase):
             "n_reference": {a.names[i]: int(a.n_reference[i]) for i in shown},
             "notes": self._bounded(a.notes),
         }
-        share_status = at_least(share, self.share_potential_threshold, self.share_detected_threshold)
+        share_status = self._share_thresholds.status(share)
         return [
             ModelMonitoringApplicationResult(GENERAL_DRIFT, general, ResultKindApp.data_drift, general_status,
                                              general_extra),

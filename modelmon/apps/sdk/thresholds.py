@@ -4,12 +4,15 @@
 <ResultStatusApp.potential_detection: 1>
 >>> Thresholds(100.0, 50.0, higher_is_worse=False).status(40.0)
 <ResultStatusApp.detected: 2>
+>>> Thresholds(0.5, 0.7, inclusive=True).status(0.7)
+<ResultStatusApp.detected: 2>
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import operator
 
 from modelmon.core.results import ResultStatusApp
 
@@ -18,17 +21,17 @@ from modelmon.core.results import ResultStatusApp
 class Thresholds:
     """``detected`` when the value is strictly beyond ``detected``, ``potential_detection`` when strictly
     beyond ``potential``, else ``no_detection``. "Beyond" is above, or below when ``higher_is_worse`` is False.
+    With ``inclusive``, a value at a threshold already reaches it (MLRun's data-drift rule).
     """
 
     potential: float
     detected: float
     higher_is_worse: bool = True
+    inclusive: bool = False
 
     def __post_init__(self) -> None:
         for name in ("potential", "detected"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-                raise ValueError(f"threshold {name} must be a finite number, got {value!r}")
+            check_threshold(f"threshold {name}", getattr(self, name))
         if self.higher_is_worse and self.potential > self.detected:
             raise ValueError(f"potential threshold {self.potential} is above detected {self.detected}")
         if not self.higher_is_worse and self.potential < self.detected:
@@ -38,9 +41,10 @@ class Thresholds:
     def status(self, value: float) -> ResultStatusApp:
         """The status of ``value``."""
         sign = 1.0 if self.higher_is_worse else -1.0
-        if sign * value > sign * self.detected:
+        reaches = operator.ge if self.inclusive else operator.gt
+        if reaches(sign * value, sign * self.detected):
             return ResultStatusApp.detected
-        if sign * value > sign * self.potential:
+        if reaches(sign * value, sign * self.potential):
             return ResultStatusApp.potential_detection
         return ResultStatusApp.no_detection
 
@@ -49,12 +53,43 @@ class Thresholds:
         return {"potential": self.potential, "detected": self.detected}
 
 
-def thresholds(value: Thresholds | tuple[float, float], *, higher_is_worse: bool = True) -> Thresholds:
-    """A ``Thresholds`` from a constructor argument given as ``(potential, detected)`` or as one."""
-    if isinstance(value, Thresholds):
-        return value
+def thresholds(
+    value: Thresholds | tuple[float, float],
+    *,
+    higher_is_worse: bool = True,
+    inclusive: bool = False,
+    name: str = "",
+    minimum: float | None = None,
+) -> Thresholds:
+    """A ``Thresholds`` from a constructor argument given as ``(potential, detected)`` or as one.
+
+    ``name`` (the argument's) starts every error message; ``minimum`` rejects thresholds below it.
+
+    >>> thresholds((-1, 0.5), name="share", minimum=0)
+    Traceback (most recent call last):
+    ValueError: share: threshold potential must be a finite number >= 0, got -1
+    """
     try:
-        potential, detected = value
-    except (TypeError, ValueError):
-        raise ValueError(f"thresholds must be a (potential, detected) pair, got {value!r}") from None
-    return Thresholds(potential, detected, higher_is_worse)
+        if isinstance(value, Thresholds):
+            limits = value
+        else:
+            try:
+                potential, detected = value
+            except (TypeError, ValueError):
+                raise ValueError(f"thresholds must be a (potential, detected) pair, got {value!r}") from None
+            limits = Thresholds(potential, detected, higher_is_worse, inclusive)
+        for field in ("potential", "detected"):
+            check_threshold(f"threshold {field}", getattr(limits, field), minimum=minimum)
+    except ValueError as exc:
+        if not name:
+            raise
+        raise ValueError(f"{name}: {exc}") from None
+    return limits
+
+
+def check_threshold(name: str, value: object, *, minimum: float | None = None) -> None:
+    """A ``ValueError`` naming ``name`` unless ``value`` is a finite number (not a bool) and not below ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
+            or (minimum is not None and value < minimum):
+        floor = "" if minimum is None else f" >= {minimum}"
+        raise ValueError(f"{name} must be a finite number{floor}, got {value!r}")
