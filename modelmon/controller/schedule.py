@@ -81,6 +81,11 @@ class PairPlan:
         return dataclasses.replace(self, set_=set_)
 
 
+#: The most windows one run plans for one endpoint × app; the rest is planned by the next runs. It keeps
+#: a run's time and memory independent of how far behind a pair is (a long backfill, a first run).
+MAX_WINDOWS_PER_RUN = 1440
+
+
 def plan_pair(
     *,
     endpoint_id: str,
@@ -96,7 +101,8 @@ def plan_pair(
     """The plan for one pair, or ``None`` when there is nothing to write.
 
     Windows are dispatched from the end of the last analysed one (or from the start of an expired
-    claim, to redo what a crashed run may not have pushed) to the end of the last closed window.
+    claim, to redo what a crashed run may not have pushed) to the end of the last closed window, at
+    most :data:`MAX_WINDOWS_PER_RUN` of them.
     An unconfirmed claim younger than ``lease_ms`` belongs to a run still pushing: the pair is
     left alone. ``confirmed`` holds the claim ids whose push went through.
     """
@@ -122,6 +128,7 @@ def plan_pair(
         seen_at, idle_since = now_ms, None
     closed = rule.closed_until(watermark_ms, now_ms, idle_since)
     new_last = max(last, closed) if closed is not None else last
+    new_last = min(new_last, max(last, dispatch_from + MAX_WINDOWS_PER_RUN * period))
     unchanged = (
         state is not None
         and new_last == state.last_analyzed_ms

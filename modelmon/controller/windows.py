@@ -54,19 +54,24 @@ class ClosingRule:
 
         A window is closed when the watermark reached its end. When the watermark has stood still
         since ``idle_since_ms`` (wall clock) for at least ``grace_ms``, the window that holds the
-        watermark is closed too, provided its end has passed on the wall clock.
+        watermark is closed too, provided its end has passed on the wall clock. A window whose end has
+        not passed on the wall clock is never closed: a watermark ahead of ``now_ms`` (a producer's
+        clock, a bad event time) must not make the controller plan windows that have not happened.
 
         >>> rule = ClosingRule(period_ms=600_000, grace_ms=1_800_000, backfill_ms=86_400_000)
         >>> rule.closed_until(1_250_000, now_ms=1_300_000, idle_since_ms=1_260_000)
         1200000
         >>> rule.closed_until(1_250_000, now_ms=3_100_000, idle_since_ms=1_260_000)
         1800000
+        >>> rule.closed_until(253_402_300_799_000, now_ms=3_100_000, idle_since_ms=None)
+        3000000
         """
         if watermark_ms is None:
             return None
-        closed = floor_to(watermark_ms, self.period_ms)
+        now = floor_to(now_ms, self.period_ms)
+        closed = min(floor_to(watermark_ms, self.period_ms), now)
         if idle_since_ms is not None and now_ms - idle_since_ms >= self.grace_ms:
-            closed = max(closed, min(ceil_to(watermark_ms, self.period_ms), floor_to(now_ms, self.period_ms)))
+            closed = max(closed, min(ceil_to(watermark_ms, self.period_ms), now))
         return closed
 
 

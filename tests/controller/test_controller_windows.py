@@ -7,6 +7,7 @@ import pytest
 from controller_fixtures import MINUTE, PERIOD, T0, add_requests, dispatched, make_controller, put_endpoint, schedule
 
 from modelmon.controller import ClosingRule, floor_to
+from modelmon.controller.schedule import MAX_WINDOWS_PER_RUN
 
 
 def test_windows_close_at_the_watermark_and_align_to_the_epoch(backend, paths, clock, registry):
@@ -161,3 +162,35 @@ def test_a_window_holding_only_failed_requests_is_dispatched(backend, paths, clo
 
     assert [w.start_ms for w in dispatched(backend, paths, "perf")] == [T0, T0 + PERIOD]
     assert report.windows_empty == 1
+
+
+def test_a_watermark_ahead_of_the_clock_never_closes_windows_that_have_not_happened(backend, paths, clock, registry):
+    registry.register("drift", "mod:App")
+    year_9999 = 253_402_300_799_000
+    put_endpoint(backend, paths, "ahead", first=T0, watermark=year_9999)
+    add_requests(backend, paths, "ahead", [T0 + MINUTE, T0 + 2 * PERIOD + MINUTE])
+    clock.now = T0 + 3 * PERIOD + 5 * MINUTE
+
+    report = make_controller(backend, paths, clock).run()
+
+    assert [w.start_ms for w in dispatched(backend, paths, "drift")] == [T0, T0 + 2 * PERIOD]
+    assert report.windows_empty == 1  # [T0 + PERIOD, T0 + 2 PERIOD); the window holding `now` is open
+    assert schedule(backend, paths, "ahead", "drift")["last_analyzed_ms"] == T0 + 3 * PERIOD
+
+
+def test_one_run_plans_a_bounded_number_of_windows_per_pair_and_the_next_runs_resume(backend, paths, clock,
+                                                                                     registry):
+    registry.register("drift", "mod:App")
+    days = 12  # 12 days of 10-minute windows: 1,728 windows, more than one run plans
+    put_endpoint(backend, paths, "long", first=T0, watermark=T0 + days * 144 * PERIOD)
+    add_requests(backend, paths, "long", list(range(T0, T0 + days * 144 * PERIOD, PERIOD)))
+    clock.now = T0 + days * 144 * PERIOD
+
+    controller = make_controller(backend, paths, clock, backfill_minutes=days * 24 * 60)
+    first = controller.run()
+    assert first.windows_dispatched == MAX_WINDOWS_PER_RUN
+    assert schedule(backend, paths, "long", "drift")["last_analyzed_ms"] == T0 + MAX_WINDOWS_PER_RUN * PERIOD
+    second = controller.run()
+    assert second.windows_dispatched == days * 144 - MAX_WINDOWS_PER_RUN
+    starts = [w.start_ms for w in dispatched(backend, paths, "drift")]
+    assert starts == list(range(T0, T0 + days * 144 * PERIOD, PERIOD))  # each window once, in order
