@@ -15,27 +15,9 @@ from typing import Any
 import yaml
 
 from modelmon.core.errors import ConfigError
-
-CRON, HTTP, V3IO_STREAM, KAFKA = "cron", "http", "v3ioStream", "kafka-cluster"
-TRIGGER_KINDS = (CRON, HTTP, KAFKA, V3IO_STREAM)
-STREAM_KINDS = (V3IO_STREAM, KAFKA)
-
-
-@dataclasses.dataclass(frozen=True)
-class TriggerSpec:
-    """One entry of ``spec.triggers``: its ``name``, ``kind``, ``attributes`` and worker count."""
-
-    function: str
-    name: str
-    kind: str
-    attributes: Mapping[str, Any]
-    num_workers: int
-    source: Path
-    url: str | None = None
-
-    def where(self) -> str:
-        """``"<file>: trigger <name>"``, the prefix of every error about this trigger."""
-        return f"{self.source}: trigger {self.name!r}"
+from modelmon.local_nuclio.cron_schedule import cron_schedule
+from modelmon.local_nuclio.stream_source import stream_source
+from modelmon.local_nuclio.trigger_spec import CRON, HTTP, KAFKA, STREAM_KINDS, TRIGGER_KINDS, TriggerSpec
 
 
 @dataclasses.dataclass(frozen=True)
@@ -186,10 +168,6 @@ def _trigger(function: str, name: str, doc: Mapping[str, Any], path: Path) -> Tr
 
 def _validate(trigger: TriggerSpec) -> None:
     """Check the attributes of ``trigger`` now, so a bad file fails before any process starts."""
-    # imported here: the trigger modules import this one for TriggerSpec
-    from modelmon.local_nuclio.cron import cron_schedule
-    from modelmon.local_nuclio.stream_source import stream_source
-
     if trigger.kind == CRON:
         cron_schedule(trigger)
     elif trigger.kind in STREAM_KINDS:

@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 
 from modelmon.backends.base import SeekTo
 from modelmon.core.errors import ConfigError
-from modelmon.local_nuclio.spec import KAFKA, V3IO_STREAM, TriggerSpec
+from modelmon.local_nuclio.trigger_spec import KAFKA, V3IO_STREAM, TriggerSpec
 
 DEFAULT_POLL_MS = 50
 DEFAULT_READ_BATCH = 64

@@ -8,7 +8,7 @@ from runtime_fixtures import BUNDLES
 
 from modelmon.backends.base import SeekTo
 from modelmon.core.errors import ConfigError
-from modelmon.local_nuclio.cron import cron_schedule, parse_duration
+from modelmon.local_nuclio.cron_schedule import cron_schedule, parse_duration
 from modelmon.local_nuclio.handler import load_handler
 from modelmon.local_nuclio.spec import load_bundle, load_function
 from modelmon.local_nuclio.stream_source import stream_source
