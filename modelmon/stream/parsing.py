@@ -22,7 +22,7 @@ from modelmon.core.errors import InvalidEvent
 from modelmon.core.paths import check_name
 from modelmon.events import TrackingEvent, encode, parse_tracking
 from modelmon.stream.record import RawRecord
-from modelmon.stream.times import when_to_ms
+from modelmon.stream.times import TimeBounds, when_to_ms
 
 _BATCH_FIELDS = ("headers", "values")
 #: What a producer's ``record_id`` may look like (it becomes a batch id: a TSDB label, a file's key).
@@ -62,8 +62,12 @@ class ParsedRecord:
         return _single_body(self.data, position)
 
 
-def parse_record(record: RawRecord, project: str) -> ParsedRecord:
-    """Read ``record``; never raises :class:`InvalidEvent` (bad parts become rejections)."""
+def parse_record(record: RawRecord, project: str, bounds: TimeBounds | None = None,
+                 now_ms: int | None = None) -> ParsedRecord:
+    """Read ``record``; never raises :class:`InvalidEvent` (bad parts become rejections).
+
+    With ``bounds``, a request whose time is outside them as of ``now_ms`` is rejected too.
+    """
     try:
         data = _decode(record)
     except InvalidEvent as exc:
@@ -88,7 +92,7 @@ def parse_record(record: RawRecord, project: str) -> ParsedRecord:
             check_name(parsed.event.endpoint_id, "endpoint id")  # it names files and keys
         except ValueError as exc:
             return _rejected(record, str(exc))
-    return _drop_bad_times(parsed)
+    return _drop_bad_times(parsed, bounds, now_ms)
 
 
 def _decode(record: RawRecord) -> dict[str, Any]:
@@ -255,15 +259,24 @@ def _extend(event: TrackingEvent, other: TrackingEvent) -> TrackingEvent:
     return event
 
 
-def _drop_bad_times(parsed: ParsedRecord) -> ParsedRecord:
-    """Reject the requests whose ``when`` is not a readable time."""
-    bad = np.isnan(parsed.when_ms)
+def _drop_bad_times(parsed: ParsedRecord, bounds: TimeBounds | None, now_ms: int | None) -> ParsedRecord:
+    """Reject the requests whose ``when`` is not a readable time, or is outside ``bounds`` at ``now_ms``."""
+    when = parsed.when_ms
+    bad = np.isnan(when)
+    if bounds is not None and now_ms is not None:
+        with np.errstate(invalid="ignore"):
+            bad |= (when > now_ms + bounds.max_skew_ms) | (when < now_ms - bounds.max_age_ms)
     if parsed.event is None or not bad.any():
         return parsed
     event = parsed.event
     for i in np.flatnonzero(bad):
-        reason = f"request {event.request_ids[i]!r}: 'when' {event.when[i]!r} is not a timestamp"
-        parsed.rejections.append(Rejection(reason, parsed.payload(i)))
+        if np.isnan(when[i]):
+            why = (f"'when' {event.when[i]!r} is not a timestamp (epoch milliseconds, or ISO-8601 text, "
+                   "in the years 1-9999)")
+        else:
+            assert bounds is not None and now_ms is not None
+            why = bounds.reason(event.when[i], when[i], now_ms)
+        parsed.rejections.append(Rejection(f"request {event.request_ids[i]!r}: {why}", parsed.payload(i)))
     return keep_requests(parsed, np.flatnonzero(~bad))
 
 

@@ -1,7 +1,9 @@
-"""Vectorised conversion of tracking ``when`` values to epoch milliseconds."""
+"""Tracking ``when`` values: vectorised conversion to epoch milliseconds, and the times ingestion accepts."""
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -16,8 +18,10 @@ def when_to_ms(values: Sequence[Any]) -> np.ndarray:
     Numbers are epoch milliseconds; text is ISO-8601 (MLRun writes ``str(datetime)``), naive text
     being UTC, as :func:`modelmon.core.timeutil.to_ms` reads them.
 
-    >>> when_to_ms(["1970-01-01 00:00:01", 1500, "1970-01-01T00:00:02+01:00", "soon"]).tolist()
-    [1000.0, 1500.0, -3598000.0, nan]
+    A number outside the years 1-9999 is no date at all and reads as NaN too.
+
+    >>> when_to_ms(["1970-01-01 00:00:01", 1500, "1970-01-01T00:00:02+01:00", "soon", 1e20]).tolist()
+    [1000.0, 1500.0, -3598000.0, nan, nan]
     """
     out = np.full(len(values), np.nan)
     is_text = np.fromiter((isinstance(v, str) for v in values), dtype=bool, count=len(values))
@@ -28,8 +32,59 @@ def when_to_ms(values: Sequence[Any]) -> np.ndarray:
     if not is_text.all():
         numbers = [v for v, t in zip(values, is_text, strict=True) if not t]
         out[~is_text] = pd.to_numeric(pd.Series(numbers, dtype=object), errors="coerce").to_numpy(dtype=float)
-    out[~np.isfinite(out)] = np.nan
+    out[~np.isfinite(out) | (out < _FIRST_MS) | (out > _LAST_MS)] = np.nan
     return np.floor(out)
+
+
+#: Years 1 to 9999, the dates a time can name (``datetime``'s range).
+_FIRST_MS = (dt.datetime.min.replace(tzinfo=dt.UTC) - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) // dt.timedelta(
+    milliseconds=1)
+_LAST_MS = (dt.datetime.max.replace(tzinfo=dt.UTC) - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) // dt.timedelta(
+    milliseconds=1)
+
+
+@dataclasses.dataclass(frozen=True)
+class TimeBounds:
+    """The event times ingestion accepts: from ``max_age_ms`` before the time a record is read to
+    ``max_skew_ms`` after it.
+
+    A time far ahead would move the endpoint's watermark past every window to come (no analysis until
+    that time); a time far back names windows that were analysed, or skipped, long ago. ``settings``
+    names the settings each bound comes from, for the reasons given to the sender.
+    """
+
+    max_age_ms: int
+    max_skew_ms: int
+    settings: tuple[str, str] = ("max_age", "max_skew")
+
+    def reason(self, when: object, when_ms: float, now_ms: int) -> str | None:
+        """Why ``when`` (read as ``when_ms``) is outside the bounds at ``now_ms``; ``None`` if inside.
+
+        >>> bounds = TimeBounds(max_age_ms=3_600_000, max_skew_ms=60_000, settings=("AGE", "SKEW"))
+        >>> bounds.reason(1_000, 1_000.0, 0)
+        >>> bounds.reason(120_000, 120_000.0, 0).split(": ")
+        ["'when' 120000 (1970-01-01T00:02:00Z) is 2m 0s after the time it was read (1970-01-01T00:00:00Z)",
+         'at most 1m 0s ahead is accepted (SKEW)']
+        """
+        if when_ms > now_ms + self.max_skew_ms:
+            return (f"'when' {when!r} ({_iso(when_ms)}) is {_span(when_ms - now_ms)} after the time it was read "
+                    f"({_iso(now_ms)}): at most {_span(self.max_skew_ms)} ahead is accepted ({self.settings[1]})")
+        if when_ms < now_ms - self.max_age_ms:
+            return (f"'when' {when!r} ({_iso(when_ms)}) is {_span(now_ms - when_ms)} before the time it was read "
+                    f"({_iso(now_ms)}): at most {_span(self.max_age_ms)} back is accepted ({self.settings[0]})")
+        return None
+
+
+def _iso(ms: float) -> str:
+    return (dt.datetime(1970, 1, 1) + dt.timedelta(milliseconds=int(ms))).isoformat(timespec="seconds") + "Z"
+
+
+def _span(ms: float) -> str:
+    """A duration as days, hours, minutes and seconds (the largest two parts that are not zero)."""
+    seconds = int(ms // 1000)
+    parts = [(seconds // 86_400, "d"), (seconds // 3600 % 24, "h"), (seconds // 60 % 60, "m"), (seconds % 60, "s")]
+    first = next((i for i, (n, _) in enumerate(parts) if n), len(parts) - 1)
+    return " ".join(f"{n}{unit}" for n, unit in parts[first:first + 2])
 
 
 #: The range pandas' nanosecond timestamps cover, in ms: beyond it ``pd.to_datetime`` gives NaT.
@@ -39,7 +94,20 @@ _NS_LIMIT_MS = np.iinfo(np.int64).max // 1_000_000 - 1
 def _pandas_ms(text: list[str]) -> np.ndarray:
     parsed = pd.to_datetime(pd.Series(text, dtype=object), utc=True, format="ISO8601", errors="coerce")
     ns = parsed.to_numpy(dtype="datetime64[ns]").astype("int64")
-    return np.where(parsed.isna().to_numpy(), np.nan, ns // 1_000_000)
+    out = np.where(parsed.isna().to_numpy(), np.nan, ns // 1_000_000)
+    for i in np.flatnonzero(np.isnan(out)):  # pandas stops at 2262: name a later date as the date it is
+        out[i] = _iso_ms(text[i])
+    return out
+
+
+def _iso_ms(text: str) -> float:
+    """Epoch ms of one ISO-8601 text (naive = UTC) by the standard library, NaN if it is not one."""
+    try:
+        when = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return np.nan
+    when = when if when.tzinfo is not None else when.replace(tzinfo=dt.UTC)
+    return float((when - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) // dt.timedelta(milliseconds=1))
 
 
 def _naive_iso_ms(text: list[str]) -> np.ndarray | None:

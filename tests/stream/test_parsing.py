@@ -9,6 +9,7 @@ from ingest_fixtures import batched, entry
 
 from modelmon.core.timeutil import to_ms
 from modelmon.stream import RawRecord, parse_record
+from modelmon.stream.times import TimeBounds
 
 
 def _record(n: int = 30) -> dict:
@@ -70,3 +71,37 @@ def test_fast_time_conversion_reads_text_as_pandas_does():
         np.testing.assert_array_equal(when_to_ms([case]), expected, err_msg=case)
         mixed = when_to_ms(["2024-03-01 00:00:01", case])
         np.testing.assert_array_equal(mixed, [1709251201000.0, expected[0]], err_msg=case)
+
+
+NOW = to_ms("2026-06-01 12:00:00")
+BOUNDS = TimeBounds(max_age_ms=7 * 86_400_000, max_skew_ms=5 * 60_000,
+                    settings=("MODELMON_MAX_EVENT_AGE_MINUTES", "MODELMON_MAX_EVENT_SKEW_MINUTES"))
+
+
+def test_times_outside_the_bounds_are_rejected_one_by_one_naming_time_bound_and_setting():
+    whens = [NOW - 1000, NOW + 86_400_000, NOW + 4 * 60_000, NOW - 8 * 86_400_000, "2200-01-01 00:00:00",
+             253402300799000, -5e12, 1e20, "9999-12-31T23:59:59"]
+    entries = [entry(i, [1.0, 2.0], [0.0], when) for i, when in enumerate(whens)]
+    parsed = parse_record(RawRecord(json.dumps(batched(entries, endpoint_id="ep")).encode()), "proj", BOUNDS, NOW)
+    assert parsed.event.request_ids == ["r0", "r2"]  # within 7 days back and 5 minutes ahead
+    assert parsed.when_ms.tolist() == [NOW - 1000, NOW + 4 * 60_000]
+    reasons = [r.reason for r in parsed.rejections]
+    assert len(reasons) == 7
+    ahead = "'when' {} ({}) is {} after the time it was read (2026-06-01T12:00:00Z): at most 5m 0s ahead is " \
+            "accepted (MODELMON_MAX_EVENT_SKEW_MINUTES)"
+    assert f"request 'r1': {ahead.format(NOW + 86_400_000, '2026-06-02T12:00:00Z', '1d 0h')}" in reasons
+    assert any(r.startswith("request 'r3': ") and "8d 0h before the time it was read" in r
+               and "at most 7d 0h back is accepted (MODELMON_MAX_EVENT_AGE_MINUTES)" in r for r in reasons)
+    for request in ("r4", "r5", "r8"):  # far future, as text or numbers: ahead, never an overflow
+        assert any(r.startswith(f"request {request!r}: ") and "after the time it was read" in r for r in reasons)
+    assert any(r.startswith("request 'r6': ") and "before the time it was read" in r for r in reasons)  # 1811
+    assert "request 'r7': 'when' 1e+20 is not a timestamp (epoch milliseconds, or ISO-8601 text, in the years " \
+           "1-9999)" in reasons
+    for rejection in parsed.rejections:  # each dead letter is the one request, replayable alone
+        assert len(json.loads(rejection.payload)["values"]) == 1
+
+
+def test_without_bounds_any_real_date_is_accepted():
+    entries = [entry(0, [1.0], [0.0], NOW + 86_400_000), entry(1, [1.0], [0.0], -5e12)]
+    parsed = parse_record(RawRecord(json.dumps(batched(entries)).encode()), "proj")
+    assert parsed.when_ms.tolist() == [NOW + 86_400_000, -5e12] and not parsed.rejections
