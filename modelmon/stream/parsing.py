@@ -102,11 +102,15 @@ def _decode(record: RawRecord) -> dict[str, Any]:
     if isinstance(body, bytes | bytearray):
         try:
             body = orjson.loads(body)
-        except orjson.JSONDecodeError:
+        except orjson.JSONDecodeError as exc:
+            if "depth limit" in str(exc):  # no tracking record nests that deep; the stdlib would recurse
+                raise InvalidEvent(f"body is not a tracking record: JSON nested too deep ({exc})") from None
             try:  # the standard library also reads NaN/Infinity: reject only the requests carrying them
                 body = json.loads(bytes(body).decode("utf-8"))
             except UnicodeDecodeError:
                 raise InvalidEvent("body is not UTF-8 text") from None
+            except RecursionError:
+                raise InvalidEvent("body is not a tracking record: JSON nested too deep") from None
             except ValueError as exc:
                 raise InvalidEvent(f"body is not valid JSON: {exc}") from None
     if not isinstance(body, dict):

@@ -105,3 +105,11 @@ def test_without_bounds_any_real_date_is_accepted():
     entries = [entry(0, [1.0], [0.0], NOW + 86_400_000), entry(1, [1.0], [0.0], -5e12)]
     parsed = parse_record(RawRecord(json.dumps(batched(entries)).encode()), "proj")
     assert parsed.when_ms.tolist() == [NOW + 86_400_000, -5e12] and not parsed.rejections
+
+
+def test_json_nested_50k_deep_is_rejected_with_a_reason_not_a_recursion_error():
+    for body in (b"[" * 50_000 + b"]" * 50_000, b'{"a":' * 50_000 + b"1" + b"}" * 50_000):
+        parsed = parse_record(RawRecord(body), "proj")
+        assert parsed.event is None
+        assert [r.reason.split(":")[0] for r in parsed.rejections] == ["body is not a tracking record"]
+        assert parsed.rejections[0].payload == body
