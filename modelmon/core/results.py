@@ -47,13 +47,13 @@ def check_value(name: str, value: object) -> float:
         try:
             import numpy as np
 
-            if isinstance(value, np.generic) and np.issubdtype(type(value), np.number):
-                value = float(value)  # type: ignore[arg-type]
+            if isinstance(value, np.number):
+                value = float(value)
             else:
                 raise TypeError
         except TypeError:
             raise ValueError(f"result {name!r}: value must be a number, got {type(value).__name__}") from None
-    number = float(value)  # type: ignore[arg-type]
+    number = float(value)
     if not math.isfinite(number):
         raise ValueError(f"result {name!r}: value must be finite, got {number}")
     return number

@@ -15,7 +15,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from modelmon.backends.local.schema import META_TABLE, SCHEMA_VERSION, STATEMENTS
 from modelmon.core.errors import BackendError, BackendUnavailable, CorruptStore
@@ -175,7 +175,9 @@ class _ErrorTranslation:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> bool:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> Literal[False]:
         if exc is None or not isinstance(exc, sqlite3.Error):
             return False
         message = str(exc)

@@ -68,7 +68,8 @@ class LocalSampleStore(PartitionedSampleStore[pathlib.Path]):
             table = dataset.to_table(columns=present, filter=(field >= start) & (field < end))
         except (pa.ArrowInvalid, OSError) as exc:
             raise CorruptStore(f"{self.root / endpoint_id}: unreadable sample file ({exc})") from exc
-        return table.to_pandas()
+        frame: pd.DataFrame = table.to_pandas()
+        return frame
 
 def _schema(file: pathlib.Path) -> pa.Schema:
     try:

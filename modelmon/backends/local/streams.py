@@ -141,7 +141,7 @@ class LocalStream:
                     (meta.id, shard, since),
                 ).fetchone()
                 if row is not None:
-                    return row[0]
+                    return int(row[0])
             return _next_seq(conn, meta, shard)
 
         return self._db.read(txn)
@@ -255,7 +255,7 @@ def _next_seq(conn: sqlite3.Connection, meta: _Meta, shard: int) -> int:
     (value,) = conn.execute(
         "SELECT next_seq FROM stream_shards WHERE stream_id = ? AND shard = ?", (meta.id, shard)
     ).fetchone()
-    return value
+    return int(value)
 
 
 def _check_path(path: str) -> None:

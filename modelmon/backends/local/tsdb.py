@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -82,7 +83,7 @@ class LocalTSDB:
         _check_table(table)
         aggregators = _check_aggregation(table, step, aggregators)
 
-        def select(conn: sqlite3.Connection) -> tuple[_Meta, list[str], list[tuple]]:
+        def select(conn: sqlite3.Connection) -> tuple[_Meta, list[str], list[tuple[Any, ...]]]:
             meta = _meta(conn, table)
             if meta.labels is None:
                 return meta, list(columns or ()), []
@@ -161,8 +162,9 @@ def _prepare(table: str, df: pd.DataFrame, labels: list[str]) -> tuple[pd.DataFr
 
 def _where(
     table: str, labels: list[str], start: int, end: int, filters: Mapping[str, str | Sequence[str]]
-) -> tuple[str, list]:
-    clauses, params = ["time >= ?", "time < ?"], [int(start), int(end)]
+) -> tuple[str, list[int | str]]:
+    clauses = ["time >= ?", "time < ?"]
+    params: list[int | str] = [int(start), int(end)]
     for label, value in filters.items():
         if label not in labels:
             raise ValueError(f"TSDB {table!r}: cannot filter on {label!r}, the labels are {labels}")

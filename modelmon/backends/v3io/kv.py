@@ -61,7 +61,7 @@ class V3ioKV:
         _check_key(table, key)
         values = {k: None if v is None else plain(k, v) for k, v in (set_ or {}).items()}
         increment = dict(increment or {})
-        conds = [condition] if isinstance(condition, Cond) else list(condition)
+        conds: list[Cond] = [condition] if isinstance(condition, Cond) else list(condition)
         if not create:
             conds.append(Cond.exists("__name"))
         where = condition_expression(conds)

@@ -45,8 +45,12 @@ def _translate(what: str, exc: Exception) -> Exception:
     ends CANCELLED, not UNAVAILABLE), and the same call succeeds once it is back.
     """
     cause = getattr(exc, "cause", None)
-    code = cause.code() if isinstance(cause, grpc.RpcError) and hasattr(cause, "code") else None
-    detail = cause.details() if code is not None and hasattr(cause, "details") else str(exc)
+    code: grpc.StatusCode | None = None
+    detail: str | None = str(exc)
+    if isinstance(cause, grpc.RpcError) and hasattr(cause, "code"):
+        code = cause.code()
+        if code is not None and hasattr(cause, "details"):
+            detail = cause.details()
     if code == grpc.StatusCode.NOT_FOUND:
         return NotFound(f"TSDB {what}: {detail}")
     if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.RESOURCE_EXHAUSTED,
