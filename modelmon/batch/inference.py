@@ -1,9 +1,10 @@
 """Batch inference: predict a dataset, store the predictions, and record the rows into monitoring.
 
-The rows go straight into an endpoint's sample store (one idempotent batch), and the endpoint's
+The rows go straight into an endpoint's sample store (one idempotent batch), and the batch is counted
+into the endpoint record once, as the stream function counts a record (:meth:`EndpointStore.count`):
 ``first/last_request_ms``, ``request_count`` and ``watermark_ms`` move in one compare-and-set update, so
-the controller analyses the batch's windows on its next run. Everything is checked and predicted before
-anything is written: bad inputs raise and leave no trace.
+the controller analyses the batch's windows on its next run, and re-running a batch id counts nothing.
+Everything is checked and predicted before anything is written: bad inputs raise and leave no trace.
 """
 
 from __future__ import annotations
@@ -19,20 +20,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from modelmon.backends.base import Backend, Cond
+from modelmon.backends.base import Backend
 from modelmon.batch.inputs import load_dataset, load_model
-from modelmon.core.errors import BackendUnavailable, NotFound
+from modelmon.core.errors import NotFound
 from modelmon.core.paths import ProjectPaths, check_name
 from modelmon.core.timeutil import now_ms
 from modelmon.endpoints.record import ModelEndpoint
 from modelmon.endpoints.registration import register_model_endpoint
+from modelmon.endpoints.store import EndpointStore, JobBatch
 from modelmon.events import endpoint_uid
-from modelmon.stream.aggregate import PREDICTION_LABELS, predictions_frame
-from modelmon.stream.endpoints import VERSION as INGEST_VERSION
+from modelmon.stream.aggregate import PREDICTION_LABELS, Totals, predictions_frame
 
 #: The function batch jobs are recorded under (the default endpoint id hashes it with the job name).
 BATCH_FUNCTION = "batch-inference"
-_MAX_ATTEMPTS = 8
 
 
 @dataclasses.dataclass
@@ -95,7 +95,8 @@ def batch_infer(
     """
     check_name(job_name, "job_name")
     frame = load_dataset(dataset)
-    target = _existing_endpoint(backend, project, endpoint_id) if endpoint_id is not None else None
+    store = EndpointStore(backend.kv, project)
+    target = _existing_endpoint(store, endpoint_id) if endpoint_id is not None else None
     outputs = list(label_columns or (target.label_names if target is not None else None) or ["prediction"])
     if feature_columns is None and target is not None and target.feature_names:
         feature_columns = target.feature_names
@@ -105,7 +106,7 @@ def batch_infer(
     predictions = _predict(predictor, frame[features], outputs)
     samples = _sample_rows(frame, features, outputs, predictions, times, batch_id := batch_id or uuid.uuid4().hex)
     if target is None:
-        target = _default_endpoint(backend, project, job_name, features, outputs, frame, reference_data)
+        target = _default_endpoint(backend, store, job_name, features, outputs, frame, reference_data)
     backend.samples.append(target.endpoint_id, samples, batch_id)
     _count_predictions(backend, project, target.endpoint_id, batch_id, times)
     predictions_path = _write_predictions(backend, project, job_name, batch_id, samples, output_path)
@@ -114,19 +115,20 @@ def batch_infer(
     if base_period_minutes is not None:
         period = base_period_minutes * 60_000
         watermark = -(-watermark // period) * period
-    _advance(backend, project, target.endpoint_id, batch_id, len(samples), first, last, watermark, features, outputs)
+    counts = Totals(requests=len(samples), errors=0, latency_sum_us=0.0, first_ms=first, last_ms=last)
+    store.count(target.endpoint_id, JobBatch(batch_id), counts, watermark, (features, outputs))
     result = BatchInferenceResult(target.endpoint_id, batch_id, len(samples), predictions_path, first, last, watermark)
     if perform_drift_analysis:
-        endpoint = _existing_endpoint(backend, project, target.endpoint_id)
+        endpoint = _existing_endpoint(store, target.endpoint_id)
         result.drift_results, result.drift_table = drift_analysis(samples, endpoint)
     return result
 
 
-def _existing_endpoint(backend: Backend, project: str, endpoint_id: str) -> ModelEndpoint:
-    item = backend.kv.get(ProjectPaths(project).endpoints_table, endpoint_id)
-    if item is None:
-        raise NotFound(f"endpoint_id {endpoint_id!r}: project {project!r} has no such model endpoint")
-    return ModelEndpoint.from_item(dict(item))
+def _existing_endpoint(store: EndpointStore, endpoint_id: str) -> ModelEndpoint:
+    endpoint = store.get(endpoint_id)
+    if endpoint is None:
+        raise NotFound(f"endpoint_id {endpoint_id!r}: project {store.paths.project!r} has no such model endpoint")
+    return endpoint
 
 
 def _feature_columns(frame: pd.DataFrame, given: Sequence[str] | None, outputs: list[str],
@@ -216,12 +218,12 @@ def _write_predictions(backend: Backend, project: str, job_name: str, batch_id: 
     return key
 
 
-def _default_endpoint(backend: Backend, project: str, job_name: str, features: list[str], outputs: list[str],
-                      frame: pd.DataFrame, reference_data: pd.DataFrame | None) -> ModelEndpoint:
-    endpoint_id = default_endpoint_id(project, job_name)
-    item = backend.kv.get(ProjectPaths(project).endpoints_table, endpoint_id)
-    if item is not None and reference_data is None:
-        return ModelEndpoint.from_item(dict(item))
+def _default_endpoint(backend: Backend, store: EndpointStore, job_name: str, features: list[str],
+                      outputs: list[str], frame: pd.DataFrame, reference_data: pd.DataFrame | None) -> ModelEndpoint:
+    project = store.paths.project
+    endpoint = store.get(default_endpoint_id(project, job_name))
+    if endpoint is not None and reference_data is None:
+        return endpoint
     reference = reference_data if reference_data is not None else frame
     return register_model_endpoint(backend, project, job_name, function_uri=f"{project}/{BATCH_FUNCTION}",
                                    reference_data=reference, feature_names=features, label_names=outputs,
@@ -235,31 +237,6 @@ def _count_predictions(backend: Backend, project: str, endpoint_id: str, batch_i
     backend.tsdb.create_table(table)
     frame = predictions_frame(endpoint_id, batch_id, times, np.full(len(times), np.nan), np.zeros(len(times), bool))
     backend.tsdb.write(table, frame, labels=list(PREDICTION_LABELS))
-
-
-def _advance(backend: Backend, project: str, endpoint_id: str, batch_id: str, rows: int, first: int, last: int,
-             watermark: int, features: list[str], outputs: list[str]) -> None:
-    """Count the batch once and move times and watermark forward (never back), with compare-and-set."""
-    table, kv = ProjectPaths(project).endpoints_table, backend.kv
-    for _ in range(_MAX_ATTEMPTS):
-        item = kv.get(table, endpoint_id) or {}
-        if item.get("batch_last_id") == batch_id:
-            return  # this batch was already counted
-        set_: dict[str, Any] = {
-            "first_request_ms": min(v for v in (item.get("first_request_ms"), first) if v is not None),
-            "last_request_ms": max(v for v in (item.get("last_request_ms"), last) if v is not None),
-            "watermark_ms": max(v for v in (item.get("watermark_ms"), watermark) if v is not None),
-            "batch_last_id": batch_id,
-        }
-        for field, names in (("feature_names", features), ("label_names", outputs)):
-            if not json.loads(item.get(field) or "[]"):
-                set_[field] = json.dumps(names)
-        version = item.get(INGEST_VERSION)
-        condition = [Cond.eq(INGEST_VERSION, version) if version is not None else Cond.not_exists(INGEST_VERSION)]
-        if kv.update(table, endpoint_id, set_, increment={"request_count": rows, INGEST_VERSION: 1},
-                     condition=condition, create=False):
-            return
-    raise BackendUnavailable(f"endpoint {endpoint_id}: {_MAX_ATTEMPTS} conflicting updates in a row")
 
 
 def drift_analysis(samples: pd.DataFrame, endpoint: ModelEndpoint) -> tuple[pd.DataFrame, pd.DataFrame]:

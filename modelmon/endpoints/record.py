@@ -1,14 +1,16 @@
-"""The model-endpoint record: one KV item per endpoint in ``ProjectPaths.endpoints_table``.
+"""The model-endpoint record: the shape of the one KV item each endpoint has.
 
-Written on first sight by the stream function, by ``register_model_endpoint`` and by batch
-inference; the controller reads ``first_request_ms``/``watermark_ms``; apps read names and stats.
-Lists and dicts are stored as JSON text (V3IO KV attributes are flat).
+The field names are the stored attribute names. Lists and dicts are stored as JSON text (V3IO KV
+attributes are flat). Reading is tolerant: an attribute holding the wrong kind of value (damaged by
+hand, or by an old writer) reads as absent, so one bad item cannot stop a listing or a controller run.
+:class:`modelmon.endpoints.store.EndpointStore` is the only reader and writer of these items.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from modelmon.core.results import ResultStatusApp
@@ -47,22 +49,49 @@ class ModelEndpoint:
         return self.latency_sum_us / self.request_count if self.request_count else None
 
     def to_item(self) -> dict[str, Any]:
-        item = dataclasses.asdict(self)
-        for field in _JSON_FIELDS:
-            item[field] = json.dumps(item[field])
-        return item
+        return to_attributes(dataclasses.asdict(self))
 
     @classmethod
-    def from_item(cls, item: dict[str, Any]) -> ModelEndpoint:
-        known = {f.name for f in dataclasses.fields(cls)}
-        values = {k: v for k, v in item.items() if k in known}
-        for field in _JSON_FIELDS:
-            if isinstance(values.get(field), str):
-                values[field] = json.loads(values[field]) if values[field] else None
-            if values.get(field) is None:
-                values.pop(field, None)
+    def from_item(cls, item: Mapping[str, Any], skip: Collection[str] = (), key: str | None = None) -> ModelEndpoint:
+        """The record stored as ``item`` (under ``key``, which wins over the item's ``endpoint_id``).
+
+        Damaged attributes and the fields in ``skip`` keep their defaults.
+        """
+        values: dict[str, Any] = {} if key is None else {"endpoint_id": key}
+        for name, kinds in _KINDS.items():
+            value = item.get(name)
+            if value is None or name in skip or name in values:
+                continue
+            if name in _JSON_FIELDS and isinstance(value, str):
+                try:
+                    value = json.loads(value)
+                except ValueError:
+                    continue
+            if isinstance(value, kinds) and (bool in kinds or not isinstance(value, bool)):
+                values[name] = value
         return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (for the CLI and SDK), with the average latency."""
         return {**dataclasses.asdict(self), "latency_avg_us": self.latency_avg_us}
+
+
+def to_attributes(values: Mapping[str, Any]) -> dict[str, Any]:
+    """KV attributes of some fields' values: lists and dicts become JSON text."""
+    return {name: json.dumps(v) if name in _JSON_FIELDS else v for name, v in values.items()}
+
+
+def _kinds(field: dataclasses.Field[Any]) -> tuple[type, ...]:
+    """The types a stored value of ``field`` may have, told by its default (the times default to None)."""
+    if field.default_factory is not dataclasses.MISSING:
+        return (type(field.default_factory()),)
+    if field.default is dataclasses.MISSING:
+        return (str,)
+    if field.default is None:
+        return (int,)
+    if isinstance(field.default, float):
+        return (int, float)
+    return (type(field.default),)
+
+
+_KINDS = {field.name: _kinds(field) for field in dataclasses.fields(ModelEndpoint)}

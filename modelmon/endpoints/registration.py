@@ -15,14 +15,13 @@ from typing import Any
 
 import pandas as pd
 
-from modelmon.backends.base import Backend, Cond, scan_all
+from modelmon.backends.base import Backend
 from modelmon.core.errors import NotFound
-from modelmon.core.paths import ProjectPaths
 from modelmon.core.timeutil import now_ms
 from modelmon.endpoints.record import ModelEndpoint
+from modelmon.endpoints.store import EndpointStore
 from modelmon.events import endpoint_uid
 from modelmon.stats import feature_stats as compute_feature_stats
-from modelmon.stream.endpoints import VERSION as INGEST_VERSION
 
 #: The function a model is taken to be served by when registered without ``function_uri``
 #: (the default of MLRun's serving functions and of :class:`modelmon.tracking.ModelServer`).
@@ -71,27 +70,20 @@ def register_model_endpoint(
         stats = _checked_stats(feature_stats)
         if feature_list is None:
             feature_list = [f for f in stats if f not in (label_list or [])]
-    changes: dict[str, Any] = {
-        "endpoint_id": endpoint_id, "name": name, "project": project, "function_uri": function_uri,
-        "model": name, "model_version": model_version or "", "registered": True,
+    fields: dict[str, Any] = {
+        "name": name, "project": project, "function_uri": function_uri, "model": name,
+        "model_version": model_version or "", "registered": True,
     }
     optional = {
         "model_uri": model_uri, "model_class": model_class,
-        "labels": None if labels is None else json.dumps(dict(labels)),
-        "feature_names": None if feature_list is None else json.dumps(feature_list),
-        "label_names": None if label_list is None else json.dumps(label_list),
-        "feature_stats": None if stats is None else json.dumps(stats),
-        "reference_performance": None if reference_performance is None else json.dumps(
-            _checked_performance(reference_performance)),
+        "labels": None if labels is None else dict(labels),
+        "feature_names": feature_list, "label_names": label_list, "feature_stats": stats,
+        "reference_performance": None if reference_performance is None else _checked_performance(
+            reference_performance),
     }
-    changes.update({k: v for k, v in optional.items() if v is not None})
-    table = ProjectPaths(project).endpoints_table
-    kv = backend.kv
-    created = ModelEndpoint(endpoint_id=endpoint_id, created_ms=now_ms()).to_item() | changes
-    if not kv.update(table, endpoint_id, {**created, INGEST_VERSION: 0}, condition=[Cond.not_exists("endpoint_id")]):
-        # exists (first seen in the stream, or registered before): change only what registration owns,
-        # and bump the stream function's version so its cached copy is re-read before it writes names
-        kv.update(table, endpoint_id, changes, increment={INGEST_VERSION: 1})
+    fields.update({k: v for k, v in optional.items() if v is not None})
+    endpoint = ModelEndpoint(endpoint_id=endpoint_id, created_ms=now_ms(), **fields)
+    EndpointStore(backend.kv, project).register(endpoint, fields)
     return get_model_endpoint(backend, project, endpoint_id)
 
 
@@ -99,11 +91,11 @@ def get_model_endpoint(backend: Backend, project: str, endpoint: str) -> ModelEn
     """The endpoint with id ``endpoint``, else the one registered or seen under that name."""
     if not isinstance(endpoint, str) or not endpoint:
         raise ValueError("endpoint: give an endpoint id or name")
-    table = ProjectPaths(project).endpoints_table
-    item = backend.kv.get(table, endpoint)
-    if item is not None:
-        return ModelEndpoint.from_item(dict(item))
-    matches = [ModelEndpoint.from_item(dict(i)) for _, i in scan_all(backend.kv, table, [Cond.eq("name", endpoint)])]
+    store = EndpointStore(backend.kv, project)
+    found = store.get(endpoint)
+    if found is not None:
+        return found
+    matches = list(store.scan(name=endpoint))
     if not matches:
         raise NotFound(f"project {project!r} has no model endpoint with id or name {endpoint!r}")
     if len(matches) > 1:

@@ -21,9 +21,10 @@ import numpy as np
 from modelmon.backends import Backend, OutRecord
 from modelmon.core.paths import ProjectPaths
 from modelmon.core.timeutil import now_ms
+from modelmon.endpoints.cache import EndpointCache
+from modelmon.endpoints.store import EndpointStore
 from modelmon.events import DeadLetter
 from modelmon.stream.aggregate import ERROR_LABELS, PREDICTION_LABELS, errors_frame, predictions_frame, totals
-from modelmon.stream.endpoints import EndpointRegistry
 from modelmon.stream.frames import build_rows
 from modelmon.stream.parsing import ParsedRecord, Rejection, parse_record
 from modelmon.stream.record import RawRecord
@@ -55,7 +56,7 @@ class Ingestor:
         self.paths = ProjectPaths(project)
         self.function = function
         self._clock = clock
-        self.endpoints = EndpointRegistry(backend.kv, self.paths.endpoints_table, project, clock, refresh_ms)
+        self.endpoints = EndpointCache(EndpointStore(backend.kv, self.paths), clock, refresh_ms)
 
     def setup(self) -> None:
         """Create what the function writes to (dead-letter stream, TSDB tables); idempotent."""

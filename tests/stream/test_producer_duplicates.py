@@ -9,7 +9,8 @@ from ingest_fixtures import StreamFunction, batched, entry
 
 from modelmon.core.errors import BackendUnavailable
 from modelmon.core.timeutil import to_ms
-from modelmon.stream import endpoints, read_predictions
+from modelmon.endpoints import store
+from modelmon.stream import read_predictions
 from modelmon.testing import stream_records
 from modelmon.tracking import TrackedModel, TrackingClient
 
@@ -98,7 +99,7 @@ def test_records_without_record_id_keep_position_identity(fn):
 
 
 def test_recent_record_ids_are_bounded(fn, monkeypatch):
-    monkeypatch.setattr(endpoints, "RECENT_RECORDS", 3)
+    monkeypatch.setattr(store, "RECENT_RECORDS", 3)
     for k in range(5):
         fn.send(_record("ep-bound", 10 * k, f"rec-{k}", n=2), offset=k + 1)
     assert json.loads(fn.item("ep-bound")["ingest_recent_records"]) == ["rec-2", "rec-3", "rec-4"]
