@@ -10,7 +10,6 @@ re-dispatches them (the window id (endpoint, app, start, end) makes that harmles
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import time
 import uuid
@@ -21,40 +20,17 @@ from modelmon.apps.registry import AppRegistry, RegisteredApp
 from modelmon.backends.base import Backend, Cond, OutRecord, scan_all
 from modelmon.controller.activity import RequestActivity
 from modelmon.controller.claims import ClaimLedger
-from modelmon.controller.schedule import PairPlan, PairState, plan_pair
+from modelmon.controller.schedule import PairPlan, PairState, plan_pair, schedule_key
 from modelmon.controller.windows import ClosingRule
 from modelmon.core.config import Settings
 from modelmon.core.errors import BackendError
 from modelmon.core.paths import ProjectPaths
 from modelmon.core.timeutil import now_ms
+from modelmon.endpoints.record import ModelEndpoint
+from modelmon.endpoints.store import EndpointStore
 from modelmon.events import WindowEvent
 
 log = logging.getLogger(__name__)
-
-
-@dataclasses.dataclass(frozen=True)
-class _Endpoint:
-    endpoint_id: str
-    name: str
-    labels: Mapping[str, Any]
-    first_request_ms: int | None
-    watermark_ms: int | None
-
-    @classmethod
-    def from_item(cls, key: str, item: Mapping[str, Any]) -> _Endpoint:
-        """The fields the controller needs; a damaged attribute counts as absent rather than stopping the run."""
-        labels = item.get("labels") or {}
-        if isinstance(labels, str):
-            try:
-                labels = json.loads(labels) if labels else {}
-            except ValueError:
-                labels = {}
-        return cls(key, str(item.get("name") or ""), labels if isinstance(labels, dict) else {},
-                   _ms(item.get("first_request_ms")), _ms(item.get("watermark_ms")))
-
-
-def _ms(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 @dataclasses.dataclass
@@ -97,6 +73,7 @@ class Controller:
         self._push_batch = push_batch
         self._clock = clock
         self._registry = AppRegistry(backend.kv, paths)
+        self._endpoints = EndpointStore(backend.kv, paths)
         self._ledger = ClaimLedger(backend.kv, paths.claims_table)
 
     @classmethod
@@ -116,7 +93,7 @@ class Controller:
         now = self._clock()
         report = ControllerReport()
         apps = self._registry.list(enabled_only=True)
-        endpoints = [_Endpoint.from_item(k, v) for k, v in scan_all(self._backend.kv, self._paths.endpoints_table)]
+        endpoints = list(self._endpoints.scan(brief=True))
         report.endpoints, report.apps = len(endpoints), len(apps)
         states = self._states()
         confirmed = self._ledger.confirmed()
@@ -145,7 +122,7 @@ class Controller:
 
     # ----------------------------------------------------------------------------------- planning
     def _plan(
-        self, apps: Sequence[RegisteredApp], endpoints: Sequence[_Endpoint], states: Mapping[str, PairState],
+        self, apps: Sequence[RegisteredApp], endpoints: Sequence[ModelEndpoint], states: Mapping[str, PairState],
         confirmed: Container[str], now: int,
     ) -> Iterator[PairPlan]:
         for app in apps:
@@ -160,7 +137,7 @@ class Controller:
                 plan = plan_pair(
                     endpoint_id=ep.endpoint_id,
                     app_name=app.name,
-                    state=states.get(f"{ep.endpoint_id}.{app.name}"),
+                    state=states.get(schedule_key(ep.endpoint_id, app.name)),
                     first_request_ms=ep.first_request_ms,
                     watermark_ms=ep.watermark_ms,
                     rule=rule,
