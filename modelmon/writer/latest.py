@@ -8,13 +8,12 @@ drift status is the highest status among the results of the endpoint's latest wi
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from typing import Any
 
 from modelmon.backends.base import KV, Cond, Op
 from modelmon.core.errors import BackendUnavailable
 from modelmon.core.paths import ProjectPaths
 from modelmon.core.results import ModelMonitoringApplicationResult
+from modelmon.endpoints.store import EndpointStore
 from modelmon.events import WriterEvent
 
 _RETRIES = 5
@@ -30,7 +29,7 @@ class LatestResults:
     def __init__(self, kv: KV, paths: ProjectPaths) -> None:
         self._kv = kv
         self._results = paths.app_results_table
-        self._endpoints = paths.endpoints_table
+        self._endpoints = EndpointStore(kv, paths)
 
     def write(self, event: WriterEvent, now_ms: int) -> int:
         """Store each result of ``event`` unless a later window is stored; how many were stored."""
@@ -70,22 +69,4 @@ class LatestResults:
         if not event.results:
             return None
         status = max(int(r.status) for r in event.results)
-        for _ in range(_RETRIES):
-            item = self._kv.get(self._endpoints, event.endpoint_id)
-            if item is None:
-                return None
-            end, current = item.get("drift_status_end_ms"), item.get("drift_status")
-            newer = end is None or event.end_ms > end
-            if not newer and not (event.end_ms == end and current is not None and status > current):
-                return None
-            condition = (_same(item, "drift_status_end_ms"), _same(item, "drift_status"))
-            if self._kv.update(self._endpoints, event.endpoint_id,
-                               {"drift_status": status, "drift_status_end_ms": event.end_ms},
-                               condition=condition, create=False):
-                return status
-        raise BackendUnavailable(f"endpoint {event.endpoint_id!r}: drift status kept changing; giving up")
-
-
-def _same(item: Mapping[str, Any], attr: str) -> Cond:
-    """The condition that ``attr`` still holds what ``item`` had (or is still absent)."""
-    return Cond.eq(attr, item[attr]) if attr in item else Cond.not_exists(attr)
+        return self._endpoints.update_drift_status(event.endpoint_id, status, event.end_ms)
