@@ -22,7 +22,7 @@ from modelmon.core.errors import InvalidEvent, NotFound
 from modelmon.core.paths import ProjectPaths
 from modelmon.core.results import ResultKindApp, ResultStatusApp
 from modelmon.core.timeutil import to_ms
-from modelmon.endpoints.record import ModelEndpoint
+from modelmon.endpoints.store import EndpointStore
 from modelmon.events import DeadLetter
 
 ENDPOINT_COLUMNS = [
@@ -75,8 +75,7 @@ def kind_name(kind: Any) -> str:
 def list_endpoints(backend: Backend, project: str) -> pd.DataFrame:
     """One row per model endpoint of ``project``, by name then id."""
     rows = []
-    for _, item in scan_all(backend.kv, ProjectPaths(project).endpoints_table):
-        endpoint = ModelEndpoint.from_item(dict(item))
+    for endpoint in EndpointStore(backend.kv, project).scan():
         rows.append({
             "endpoint_id": endpoint.endpoint_id, "name": endpoint.name, "model": endpoint.model,
             "model_version": endpoint.model_version, "function_uri": endpoint.function_uri,

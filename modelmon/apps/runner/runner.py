@@ -20,6 +20,7 @@ from modelmon.core.config import ENV_APP_NAME, Settings
 from modelmon.core.errors import BackendError, ConfigError, InvalidEvent
 from modelmon.core.paths import ProjectPaths
 from modelmon.core.timeutil import now_ms
+from modelmon.endpoints.store import EndpointStore
 from modelmon.events import WindowEvent, WriterEvent
 from modelmon.functions.dead_letters import DeadLetters
 
@@ -75,7 +76,7 @@ class AppRunner:
 
     def analyse(self, window: WindowEvent) -> WriterEvent:
         """Run the app on ``window``: its results, or the failure as ``error``."""
-        item = self._backend.kv.get(self._paths.endpoints_table, window.endpoint_id)
+        item = EndpointStore(self._backend.kv, self._paths).item(window.endpoint_id)
         if item is None:
             return self._failure(window, f"endpoint {window.endpoint_id!r} is not in the endpoints table")
         context = build_context(window, item, self._backend, self._paths, self._app_logger)
