@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     brokers = [b.strip() for b in (args.kafka or "").split(",") if b.strip()]
     if args.kafka is not None and not brokers:
         raise ValueError("--kafka: give at least one broker, e.g. kafka:9092")
-    dashboard = args.dashboard_url or os.environ.get(ENV_DASHBOARD_URL)
+    dashboard: str = args.dashboard_url or os.environ.get(ENV_DASHBOARD_URL, "")
     if not args.output and not dashboard:
         raise ValueError(f"give --output DIR or --dashboard-url URL (or set ${ENV_DASHBOARD_URL})")
     bundle = Path(args.bundle) if args.bundle else default_bundle_dir()

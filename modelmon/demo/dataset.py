@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from modelmon.core.errors import ConfigError
@@ -36,7 +37,7 @@ class DemoModel:
     def feature_names(self) -> list[str]:
         return list(self.reference.columns)
 
-    def predict(self, features: np.ndarray) -> np.ndarray:
+    def predict(self, features: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
         """Class predictions (0/1) for rows of feature values."""
         frame = pd.DataFrame(features, columns=self.feature_names)
         return np.asarray(self.model.predict(frame), dtype=np.int64)

@@ -12,8 +12,10 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import orjson
 import pandas as pd
 
@@ -103,7 +105,7 @@ class TrafficPlan:
     def window_starts(self) -> list[int]:
         return [self.first_start_ms + i * self.period_ms for i in range(self.windows)]
 
-    def times(self, window: int) -> np.ndarray:
+    def times(self, window: int) -> npt.NDArray[np.int64]:
         """Event times (ms) of a window's rows: evenly spread, the last one at ``end - 1``."""
         start = self.first_start_ms + window * self.period_ms
         j = np.arange(1, self.rows_per_window + 1, dtype=np.int64)
@@ -120,17 +122,18 @@ class TrafficGenerator:
         self.plan = plan
         self.function_uri = function_uri or f"{project}/serving"
         self._seed = seed
-        self._values = model.reference.to_numpy(dtype=np.float64)
+        self._values: npt.NDArray[np.float64] = model.reference.to_numpy(dtype=np.float64)
         self._std = self._values.std(axis=0)
 
     def endpoint_id(self, scenario: Scenario) -> str:
         """The id MLRun (and the stream function) computes for this scenario's model."""
         return endpoint_uid(self.project, self.function_uri, scenario.name, "1")
 
-    def window_rows(self, scenario: Scenario, window: int) -> np.ndarray:
+    def window_rows(self, scenario: Scenario, window: int) -> npt.NDArray[np.float64]:
         """The feature rows of one window: reference rows drawn with replacement, drifted features moved."""
         rng = np.random.default_rng([self._seed, ord(scenario.key[0]), window])
-        rows = self._values[rng.integers(0, len(self._values), self.plan.rows_per_window)].copy()
+        drawn = rng.integers(0, len(self._values), self.plan.rows_per_window)
+        rows: npt.NDArray[np.float64] = self._values[drawn].copy()
         shift = scenario.shift(window, self.plan.windows)
         if shift:
             columns = [self.model.feature_names.index(f) for f in scenario.drifted]
@@ -158,7 +161,7 @@ class TrafficGenerator:
         return [self._record(scenario, features[first:first + step], meta[first:first + step])
                 for first in range(0, len(frame), step)]
 
-    def _record(self, scenario: Scenario, features: list[list[float]], meta: list[tuple]) -> OutRecord:
+    def _record(self, scenario: Scenario, features: list[list[float]], meta: Sequence[tuple[Any, ...]]) -> OutRecord:
         requests = [
             {"request": {"id": request_id, "inputs": [row]},
              "resp": {"id": request_id, "model_name": scenario.name, "model_version": "1",

@@ -245,7 +245,7 @@ class TrackingClient:
 def _request(model: TrackedModel, entry: _Entry) -> dict[str, Any]:
     request_id, inputs, outputs, start_ns, latency_us, error = entry
     when = dt.datetime.fromtimestamp(start_ns / 1e9, dt.UTC).isoformat(sep=" ")
-    request = {"request": {"id": request_id, "inputs": _plain(inputs)}, "when": when}
+    request: dict[str, Any] = {"request": {"id": request_id, "inputs": _plain(inputs)}, "when": when}
     if error is not None:
         request["error"] = error
         return request
