@@ -17,11 +17,15 @@ class MessageKind(enum.StrEnum):
     LABELS = "labels"
 
 
+#: A message body as a function receives it: JSON bytes or text, or JSON Nuclio already decoded (an HTTP
+#: body); readers refuse anything but a JSON object with :class:`InvalidEvent`.
+Body = bytes | bytearray | str | dict[str, Any] | list[Any]
+
 #: The schema version each kind is written with; readers accept this version and older ones.
 SCHEMA_VERSIONS: dict[MessageKind, int] = {kind: 1 for kind in MessageKind}
 
 
-def decode_json(body: bytes | bytearray | str | dict[str, Any], kind: str | None = None) -> dict[str, Any]:
+def decode_json(body: Body, kind: str | None = None) -> dict[str, Any]:
     """A message body as a dict, or :class:`InvalidEvent` saying why it is not a JSON object."""
     if isinstance(body, dict):
         return body

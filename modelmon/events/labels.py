@@ -12,7 +12,7 @@ import math
 from typing import Any
 
 from modelmon.core.errors import InvalidEvent
-from modelmon.events.envelope import MessageKind, check_envelope, decode_json, encode, envelope, require
+from modelmon.events.envelope import Body, MessageKind, check_envelope, decode_json, encode, envelope, require
 
 _KIND = MessageKind.LABELS
 
@@ -33,7 +33,7 @@ class LabelsEvent:
         return encode({**envelope(_KIND), **dataclasses.asdict(self)})
 
     @classmethod
-    def from_body(cls, body: bytes | str | dict[str, Any]) -> LabelsEvent:
+    def from_body(cls, body: Body) -> LabelsEvent:
         """Read a labels message, or raise :class:`InvalidEvent` naming what is wrong."""
         data = decode_json(body, _KIND)
         check_envelope(data, _KIND)

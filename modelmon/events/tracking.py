@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from modelmon.core.errors import InvalidEvent
-from modelmon.events.envelope import MessageKind, decode_json
+from modelmon.events.envelope import Body, MessageKind, decode_json
 
 _KIND = MessageKind.TRACKING
 
@@ -72,7 +72,7 @@ class TrackingEvent:
         return len(self.request_ids)
 
 
-def parse_tracking(body: bytes | str | dict[str, Any], project: str) -> TrackingEvent:
+def parse_tracking(body: Body, project: str) -> TrackingEvent:
     """Read one tracking record in any MLRun serving shape, or raise :class:`InvalidEvent`."""
     data = decode_json(body, _KIND)
     if data.get("kind") not in (None, _KIND.value):

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
 from modelmon.core.errors import InvalidEvent
-from modelmon.events.envelope import MessageKind, check_envelope, decode_json, encode, envelope, window_fields
+from modelmon.events.envelope import Body, MessageKind, check_envelope, decode_json, encode, envelope, window_fields
 
 _KIND = MessageKind.WINDOW
 
@@ -38,7 +37,7 @@ class WindowEvent:
         return encode({**envelope(_KIND), **{f.name: getattr(self, f.name) for f in _FIELDS}})
 
     @classmethod
-    def from_body(cls, body: bytes | str | dict[str, Any]) -> WindowEvent:
+    def from_body(cls, body: Body) -> WindowEvent:
         data = decode_json(body, _KIND)
         check_envelope(data, _KIND)
         return cls(**window_fields(data, _KIND))

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
 from modelmon.core.errors import InvalidEvent
 from modelmon.core.results import ModelMonitoringApplicationMetric, ModelMonitoringApplicationResult
-from modelmon.events.envelope import MessageKind, check_envelope, decode_json, encode, envelope, require, window_fields
+from modelmon.events.envelope import (
+    Body,
+    MessageKind,
+    check_envelope,
+    decode_json,
+    encode,
+    envelope,
+    require,
+    window_fields,
+)
 
 _KIND = MessageKind.WRITER
 
@@ -46,7 +54,7 @@ class WriterEvent:
         )
 
     @classmethod
-    def from_body(cls, body: bytes | str | dict[str, Any]) -> WriterEvent:
+    def from_body(cls, body: Body) -> WriterEvent:
         data = decode_json(body, _KIND)
         check_envelope(data, _KIND)
         try:
