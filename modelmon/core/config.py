@@ -24,6 +24,8 @@ ENV_APP_NAME = "MODELMON_APP_NAME"
 ENV_APP_CLASS = "MODELMON_APP_CLASS"  # "package.module:ClassName"
 ENV_APP_KWARGS = "MODELMON_APP_KWARGS"  # JSON object of constructor arguments
 ENV_MAX_RETRIES = "MODELMON_MAX_RETRIES"  # deliveries of one stream message before dead-lettering
+ENV_MAX_EVENT_AGE = "MODELMON_MAX_EVENT_AGE_MINUTES"  # how far back a tracked request's time may be
+ENV_MAX_EVENT_SKEW = "MODELMON_MAX_EVENT_SKEW_MINUTES"  # how far ahead of the stream function's clock
 ENV_V3IO_API = "V3IO_API"
 ENV_V3IO_ACCESS_KEY = "V3IO_ACCESS_KEY"
 ENV_V3IO_FRAMESD = "V3IO_FRAMESD"
@@ -47,6 +49,8 @@ class Settings:
     app_class: str | None = None
     app_kwargs: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     max_retries: int = 3
+    max_event_age_minutes: int = 30 * 24 * 60
+    max_event_skew_minutes: int = 5
     v3io_api: str | None = None
     v3io_access_key: str | None = dataclasses.field(default=None, repr=False)
     v3io_framesd: str | None = None
@@ -57,6 +61,10 @@ class Settings:
             raise ConfigError(f"{ENV_BACKEND}={self.backend!r}: expected one of {', '.join(BACKENDS)}")
         if self.base_period_minutes < 1:
             raise ConfigError(f"{ENV_BASE_PERIOD}={self.base_period_minutes}: must be at least 1 minute")
+        for name, value in ((ENV_MAX_EVENT_AGE, self.max_event_age_minutes),
+                            (ENV_MAX_EVENT_SKEW, self.max_event_skew_minutes)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ConfigError(f"{name}={value!r}: must be a whole number of minutes, 0 or more")
         if not self.project or not all(c.isalnum() or c in "-_" for c in self.project):
             raise ConfigError(f"{ENV_PROJECT}={self.project!r}: use letters, digits, '-' and '_'")
 
@@ -79,6 +87,8 @@ class Settings:
             "app_class": env.get(ENV_APP_CLASS) or None,
             "app_kwargs": _json_object(env, ENV_APP_KWARGS),
             "max_retries": _int(env, ENV_MAX_RETRIES, 3),
+            "max_event_age_minutes": _int(env, ENV_MAX_EVENT_AGE, cls.max_event_age_minutes),
+            "max_event_skew_minutes": _int(env, ENV_MAX_EVENT_SKEW, cls.max_event_skew_minutes),
             "v3io_api": env.get(ENV_V3IO_API) or None,
             "v3io_access_key": env.get(ENV_V3IO_ACCESS_KEY) or None,
             "v3io_framesd": env.get(ENV_V3IO_FRAMESD) or None,
@@ -96,6 +106,8 @@ class Settings:
             ENV_BACKFILL: str(self.backfill_minutes),
             ENV_GRACE: str(self.grace_minutes),
             ENV_MAX_RETRIES: str(self.max_retries),
+            ENV_MAX_EVENT_AGE: str(self.max_event_age_minutes),
+            ENV_MAX_EVENT_SKEW: str(self.max_event_skew_minutes),
         }
         if self.backend == "local":  # a home directory means nothing to functions on V3IO
             env[ENV_HOME] = self.home

@@ -54,3 +54,18 @@ def test_paths_follow_mlrun_layout():
 def test_unsafe_names_are_rejected(bad):
     with pytest.raises(ValueError, match="not a valid name"):
         check_name(bad, "endpoint id")
+
+
+def test_event_time_bounds_default_to_30_days_back_and_5_minutes_ahead_and_round_trip():
+    default = Settings.from_env({})
+    assert (default.max_event_age_minutes, default.max_event_skew_minutes) == (30 * 24 * 60, 5)
+    env = {"MODELMON_MAX_EVENT_AGE_MINUTES": "90", "MODELMON_MAX_EVENT_SKEW_MINUTES": "0"}
+    settings = Settings.from_env(env)
+    assert (settings.max_event_age_minutes, settings.max_event_skew_minutes) == (90, 0)
+    assert Settings.from_env(settings.to_env()) == settings
+
+
+@pytest.mark.parametrize("value", ["-1", "soon"])
+def test_event_time_bounds_must_be_whole_minutes(value):
+    with pytest.raises(ConfigError, match="MODELMON_MAX_EVENT_SKEW_MINUTES"):
+        Settings.from_env({"MODELMON_MAX_EVENT_SKEW_MINUTES": value})
