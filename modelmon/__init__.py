@@ -28,13 +28,21 @@ from modelmon.core.results import (
 __version__ = "0.1.0"
 
 
+_LAZY = ("Project", "get_or_create_project")
+
+
 def __getattr__(name: str) -> object:
     """The project SDK loads on first use: it imports nuclio-jupyter, which is slow to import."""
-    if name in ("Project", "get_or_create_project"):
+    if name in _LAZY:
         from modelmon import project
 
         return getattr(project, name)
     raise AttributeError(f"module 'modelmon' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """The lazily loaded names too (PEP 562), so ``dir(modelmon)`` shows the whole public surface."""
+    return sorted({*globals(), *_LAZY})
 
 
 __all__ = [

@@ -1,44 +1,12 @@
 """The ``modelmon`` command line. Each sub-command lives in its own module with a ``register``.
 
 A command module defines ``register(subparsers) -> None``, which adds its parser and sets
-``func=<callable(args) -> int>`` as the parser default. Add the module's name to ``COMMANDS``.
+``func=<callable(args) -> int>`` as the parser default. Add the module's name to ``COMMANDS`` in
+:mod:`modelmon.cli.console`.
 """
 
 from __future__ import annotations
 
-import argparse
-import importlib
-import sys
-from collections.abc import Sequence
+from modelmon.cli.console import main
 
-from modelmon.core.errors import ModelmonError
-
-COMMANDS: list[str] = ["artifacts", "batch_infer", "demo", "deploy", "endpoints", "results", "run"]
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="modelmon", description="Model monitoring for Nuclio functions.")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
-        importlib.import_module(f"modelmon.cli.{name}").register(subparsers)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the console script; returns the process exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return 2
-    try:
-        return int(args.func(args) or 0)
-    except (ModelmonError, ValueError, FileNotFoundError) as exc:
-        print(f"modelmon: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+__all__ = ["main"]

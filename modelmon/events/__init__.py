@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 from modelmon.events.dead_letter import DeadLetter
-from modelmon.events.envelope import SCHEMA_VERSIONS, MessageKind, decode_json, encode
+from modelmon.events.envelope import encode
 from modelmon.events.labels import LabelsEvent
 from modelmon.events.tracking import TrackingEvent, endpoint_uid, parse_tracking, tracking_body
 from modelmon.events.window import WindowEvent
 from modelmon.events.writer import WriterEvent
 
 __all__ = [
-    "SCHEMA_VERSIONS",
     "DeadLetter",
     "LabelsEvent",
-    "MessageKind",
     "TrackingEvent",
     "WindowEvent",
     "WriterEvent",
-    "decode_json",
     "encode",
     "endpoint_uid",
     "parse_tracking",

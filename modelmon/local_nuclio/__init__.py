@@ -6,19 +6,9 @@
 
 from __future__ import annotations
 
-from modelmon.local_nuclio.handler import LoadedHandler, load_handler
+from modelmon.local_nuclio.handler import load_handler
 from modelmon.local_nuclio.host import FunctionHost
-from modelmon.local_nuclio.spec import FunctionSpec, TriggerSpec, load_bundle, load_function
+from modelmon.local_nuclio.spec import load_bundle
 from modelmon.local_nuclio.supervisor import FunctionStatus, LocalRuntime
 
-__all__ = [
-    "FunctionHost",
-    "FunctionSpec",
-    "FunctionStatus",
-    "LoadedHandler",
-    "LocalRuntime",
-    "TriggerSpec",
-    "load_bundle",
-    "load_function",
-    "load_handler",
-]
+__all__ = ["FunctionHost", "FunctionStatus", "LocalRuntime", "load_bundle", "load_handler"]

@@ -6,40 +6,24 @@ The reference side is prepared once (:func:`reference_for` caches a :class:`Refe
 
 from __future__ import annotations
 
-from modelmon.stats.distances import (
-    METRICS,
-    all_distances,
-    hellinger,
-    jensen_shannon,
-    kld,
-    normalise,
-    psi,
-    tvd,
-    tvd_hellinger,
-)
+from modelmon.stats.distances import METRICS, hellinger, jensen_shannon, kld, psi, tvd, tvd_hellinger
 from modelmon.stats.drift import DriftAssessment, assess_drift
 from modelmon.stats.feature_stats import feature_stats
-from modelmon.stats.null_threshold import null_thresholds, size_bucket
-from modelmon.stats.reference import Reference, WindowHistograms, reference_for
+from modelmon.stats.reference import Reference, reference_for
 from modelmon.stats.sample_stats import sample_df_stats
 
 __all__ = [
     "METRICS",
     "DriftAssessment",
     "Reference",
-    "WindowHistograms",
-    "all_distances",
     "assess_drift",
     "feature_stats",
     "hellinger",
     "jensen_shannon",
     "kld",
-    "normalise",
-    "null_thresholds",
     "psi",
     "reference_for",
     "sample_df_stats",
-    "size_bucket",
     "tvd",
     "tvd_hellinger",
 ]

@@ -8,17 +8,7 @@
 from __future__ import annotations
 
 from modelmon.tracking.client import TrackedModel, TrackingClient
-from modelmon.tracking.handler import body_inputs, result_outputs, tracked
-from modelmon.tracking.request import Timer, request_id_of
+from modelmon.tracking.handler import tracked
 from modelmon.tracking.server import ModelServer
 
-__all__ = [
-    "ModelServer",
-    "Timer",
-    "TrackedModel",
-    "TrackingClient",
-    "body_inputs",
-    "request_id_of",
-    "result_outputs",
-    "tracked",
-]
+__all__ = ["ModelServer", "TrackedModel", "TrackingClient", "tracked"]

@@ -3,18 +3,6 @@
 from __future__ import annotations
 
 from modelmon.writer.alerts import Alert, KVAlertLog, Notifier
-from modelmon.writer.history import HistoryWriter
-from modelmon.writer.latest import LatestResults, result_key
-from modelmon.writer.writer import FUNCTION_NAME, ResultWriter, failure_key
+from modelmon.writer.writer import ResultWriter
 
-__all__ = [
-    "FUNCTION_NAME",
-    "Alert",
-    "HistoryWriter",
-    "KVAlertLog",
-    "LatestResults",
-    "Notifier",
-    "ResultWriter",
-    "failure_key",
-    "result_key",
-]
+__all__ = ["Alert", "KVAlertLog", "Notifier", "ResultWriter"]

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from apps import handler as app_function
-from modelmon.apps.runner import build_context
+from modelmon.apps.runner.window_context import build_context
 from modelmon.core.paths import ProjectPaths
 from modelmon.endpoints.record import ModelEndpoint
 from modelmon.events import DeadLetter, WindowEvent, WriterEvent

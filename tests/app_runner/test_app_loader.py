@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from modelmon.apps.runner import AppRunner, load_app
+from modelmon.apps.runner import AppRunner
+from modelmon.apps.runner.loader import load_app
 from modelmon.backends import make_backend
 from modelmon.core.config import Settings
 from modelmon.core.errors import ConfigError

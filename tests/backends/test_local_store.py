@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 from modelmon.backends.base import OutRecord
-from modelmon.backends.local import DB_FILE, open_local_backend
+from modelmon.backends.local import open_local_backend
+from modelmon.backends.local.backend import DB_FILE
 from modelmon.core.errors import BackendUnavailable, CorruptStore
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from controller_fixtures import MINUTE, PERIOD, T0, add_requests
 
-from modelmon.controller import RequestActivity
+from modelmon.controller.activity import RequestActivity
 
 
 class _RecordingTSDB:

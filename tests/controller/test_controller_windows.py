@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 from controller_fixtures import MINUTE, PERIOD, T0, add_requests, dispatched, make_controller, put_endpoint, schedule
 
-from modelmon.controller import ClosingRule, floor_to
 from modelmon.controller.schedule import MAX_WINDOWS_PER_RUN
+from modelmon.controller.windows import ClosingRule, floor_to
 
 
 def test_windows_close_at_the_watermark_and_align_to_the_epoch(backend, paths, clock, registry):

@@ -11,7 +11,7 @@ import yaml
 from controller_fixtures import MINUTE, PERIOD, add_requests, dispatched, put_endpoint
 
 from controller import handler as controller_function
-from modelmon.apps.runner import load_app
+from modelmon.apps.runner.loader import load_app
 from modelmon.core.timeutil import now_ms
 from modelmon.local_nuclio.spec import load_function
 

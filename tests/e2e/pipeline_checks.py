@@ -20,7 +20,7 @@ import pandas as pd
 
 from modelmon.apps.runner.loader import load_app
 from modelmon.backends import OutRecord
-from modelmon.demo import DemoSession, WindowProgress
+from modelmon.demo.session import DemoSession, WindowProgress
 from modelmon.endpoints.registration import get_model_endpoint
 from modelmon.queries import app_failures, dead_letters, latest_results, list_endpoints
 

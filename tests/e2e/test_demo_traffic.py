@@ -6,9 +6,12 @@ import numpy as np
 import pytest
 
 from modelmon.core.errors import ConfigError
-from modelmon.demo import TrafficGenerator, TrafficPlan, default_scenarios, prepare_home, train_demo_model
+from modelmon.demo.dataset import train_demo_model
+from modelmon.demo.session import prepare_home
+from modelmon.demo.traffic import TrafficGenerator, TrafficPlan, default_scenarios
 from modelmon.events import endpoint_uid
-from modelmon.stream import RawRecord, parse_record
+from modelmon.stream import RawRecord
+from modelmon.stream.parsing import parse_record
 
 PERIOD = 60_000
 NOW = 1_800_000_123_456

@@ -22,7 +22,8 @@ from pipeline_checks import (
     malformed_records,
 )
 
-from modelmon.demo import DemoConfig, DemoSession
+from modelmon.demo import DemoConfig
+from modelmon.demo.session import DemoSession
 from modelmon.queries import list_endpoints
 
 pytestmark = pytest.mark.slow

@@ -32,7 +32,8 @@ from modelmon.backends import SeekTo
 from modelmon.core.config import Settings
 from modelmon.core.errors import BackendUnavailable
 from modelmon.core.paths import ProjectPaths
-from modelmon.demo import DemoConfig, DemoSession, WindowProgress
+from modelmon.demo import DemoConfig
+from modelmon.demo.session import DemoSession, WindowProgress
 from modelmon.queries import dead_letters
 
 pytestmark = pytest.mark.slow

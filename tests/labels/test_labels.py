@@ -142,7 +142,7 @@ def test_bad_labels_are_clear_errors_and_send_nothing(backend, served, args, err
 
 
 def test_the_app_runtime_context_reads_the_windows_labels(backend, served):
-    from modelmon.apps.runner import build_context
+    from modelmon.apps.runner.window_context import build_context
     from modelmon.events import WindowEvent
 
     log_labels(backend, PROJECT, ENDPOINT, ["req-3", "req-25"], [1, 0], clock=lambda: T0 + HOUR)

@@ -14,12 +14,12 @@ from modelmon.stats import (
     hellinger,
     jensen_shannon,
     kld,
-    normalise,
     psi,
     reference_for,
     tvd,
     tvd_hellinger,
 )
+from modelmon.stats.distances import normalise
 
 
 def _window_vs_reference(reference: pd.DataFrame, window: pd.DataFrame, bins: int = 20):

@@ -4,8 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from modelmon.stats import METRICS, assess_drift, feature_stats, null_thresholds, reference_for, size_bucket
+from modelmon.stats import METRICS, assess_drift, feature_stats, reference_for
 from modelmon.stats.drift import CONSTANT_REFERENCE, EMPTY_WINDOW, MISSING_IN_REFERENCE, MISSING_IN_WINDOW
+from modelmon.stats.null_threshold import null_thresholds, size_bucket
 
 SCORE = METRICS["tvd_hellinger"]
 

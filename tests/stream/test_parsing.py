@@ -8,7 +8,8 @@ import numpy as np
 from ingest_fixtures import batched, entry
 
 from modelmon.core.timeutil import to_ms
-from modelmon.stream import RawRecord, parse_record
+from modelmon.stream import RawRecord
+from modelmon.stream.parsing import parse_record
 from modelmon.stream.times import TimeBounds
 
 

@@ -5,7 +5,6 @@ import math
 import numpy as np
 import pytest
 
-import modelmon
 from modelmon import (
     ModelMonitoringApplicationMetric,
     ModelMonitoringApplicationResult,
@@ -71,8 +70,3 @@ def test_extra_data_must_be_json(extra):
     with pytest.raises(ValueError, match="JSON"):
         ModelMonitoringApplicationResult("x", 1.0, ResultKindApp.data_drift, ResultStatusApp.no_detection, extra)
 
-
-def test_public_api_is_explicit():
-    assert sorted(modelmon.__all__) == sorted(set(modelmon.__all__))
-    for name in modelmon.__all__:
-        assert hasattr(modelmon, name), name
