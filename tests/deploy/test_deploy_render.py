@@ -9,13 +9,13 @@ from modelmon.core.errors import ConfigError
 from modelmon.core.paths import ProjectPaths
 from modelmon.deploy import (
     check_config,
-    kafka_topic,
     load_templates,
     render_app,
     render_bundle,
     validate_config,
     write_configs,
 )
+from modelmon.deploy.render import kafka_topic
 from modelmon.local_nuclio.spec import load_function
 
 
