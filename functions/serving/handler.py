@@ -15,7 +15,7 @@ import nuclio_sdk
 
 from modelmon.backends import make_backend
 from modelmon.core.config import Settings
-from modelmon.deploy.render import deployed_name
+from modelmon.core.paths import deployed_name
 from modelmon.functions.handling import on_shutdown
 from modelmon.tracking import ModelServer
 
@@ -61,7 +61,7 @@ def function_name(project: str) -> str:
     """This function's name in MLRun's function URI ``<project>/<function>``, as registration assumes.
 
     Nuclio's ``NUCLIO_FUNCTION_NAME`` is the deployed name, ``<project>-<function>``
-    (:func:`~modelmon.deploy.render.deployed_name`): without dropping that prefix, the tracked endpoint
+    (:func:`~modelmon.core.paths.deployed_name`): without dropping that prefix, the tracked endpoint
     would not be the one ``register_model_endpoint`` made for ``<project>/serving``.
     """
     name = os.environ.get("NUCLIO_FUNCTION_NAME") or "serving"

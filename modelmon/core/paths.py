@@ -19,6 +19,18 @@ def check_name(value: str, what: str) -> str:
     return value
 
 
+def deployed_name(project: str, function: str) -> str:
+    """The Nuclio function name of ``function`` in ``project`` (DNS-1123: lower case, '-').
+
+    Here rather than in :mod:`modelmon.deploy`: deployed functions (the serving example) derive their own
+    name from it, and must not import the deploy machinery (nuclio-jupyter) to do so.
+
+    >>> deployed_name("Fraud", "model_monitoring-stream")
+    'fraud-model-monitoring-stream'
+    """
+    return re.sub(r"[^a-z0-9-]", "-", f"{project}-{function}".lower()).strip("-")
+
+
 @dataclasses.dataclass(frozen=True)
 class ProjectPaths:
     """Every stream, KV table, TSDB table and object prefix of one project."""

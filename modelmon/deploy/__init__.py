@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from modelmon.core.errors import DeploymentFailed  # re-exported: raised by deploy_function and friends
+from modelmon.core.paths import deployed_name  # re-exported: it lives with the other names, for the functions
 from modelmon.deploy.dashboard import (
     FunctionState,
     delete_function,
@@ -13,7 +14,6 @@ from modelmon.deploy.dashboard import (
 from modelmon.deploy.render import (
     FunctionTemplate,
     RenderedFunction,
-    deployed_name,
     load_templates,
     render_app,
     render_bundle,
