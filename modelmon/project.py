@@ -24,7 +24,7 @@ import pandas as pd
 
 from modelmon import queries
 from modelmon.apps.registry import AppRegistry, RegisteredApp
-from modelmon.apps.source import AppSource, default_app_name, embed_source, resolve_app
+from modelmon.apps.source import AppSource, default_app_name, resolve_app
 from modelmon.backends import Backend, make_backend
 from modelmon.core.config import DEFAULT_HOME, ENV_APP_CLASS, Settings
 from modelmon.core.errors import NotFound
@@ -39,12 +39,13 @@ from modelmon.deploy.render import (
     load_templates,
     render_app,
     render_function,
-    role_name,
+    role_template,
+    with_role,
 )
 from modelmon.deploy.targets import LocalTarget, NuclioTarget, Target
 from modelmon.endpoints.record import ModelEndpoint
+from modelmon.functions.roles import Role
 
-CORE_FUNCTIONS = ("stream", "controller", "writer")
 HISTOGRAM_APP_CLASS = "HistogramDataDriftApplication"
 TARGETS = ("local", "nuclio")
 
@@ -134,12 +135,12 @@ class Project:
     ) -> list[FunctionState]:
         """Bring up the stream, controller and writer (and the histogram-drift app)."""
         self._set_base_period(base_period)
-        templates = {t.name: t for t in load_templates(self.bundle_dir)}
-        functions = [self._render(templates[self._core(role)], image) for role in CORE_FUNCTIONS]
+        templates = load_templates(self.bundle_dir)
+        functions = [self._render(self._core(role, templates), image) for role in Role.core_roles()]
         if deploy_histogram_data_drift_app:
             histogram = self._histogram_template(templates)
             functions.append(self._render(histogram, image))
-            self.registry.register(histogram.name, _app_class(histogram) or "")
+            self.registry.register(histogram.name, histogram.env(ENV_APP_CLASS) or "")
         return self.target.apply(functions, settings=self.settings, wait=wait_for_deployment)
 
     def disable_model_monitoring(
@@ -164,8 +165,9 @@ class Project:
             for name in apps:
                 self.registry.set_enabled(name, False)
             return []
-        roles = ["controller", "writer"] + (["stream"] if delete_stream_function else [])
-        names = [self._core(role) for role in roles]
+        roles = [Role.CONTROLLER, Role.WRITER] + ([Role.STREAM] if delete_stream_function else [])
+        templates = load_templates(self.bundle_dir)
+        names = [self._core(role, templates).name for role in roles]
         if delete_histogram_data_drift_app:
             names += sorted(histogram)
         if delete_user_applications:
@@ -185,7 +187,7 @@ class Project:
                 raise ValueError(f"base_period {base_period}: app {app.name!r} runs every "
                                  f"{app.base_period_minutes} min, which is not a multiple of it")
         self._set_base_period(base_period)
-        (controller,) = load_templates(self.bundle_dir, [self._core("controller")])
+        controller = self._core(Role.CONTROLLER, load_templates(self.bundle_dir))
         (state,) = self.target.apply([self._render(controller, image)], settings=self.settings, wait=True)
         return state
 
@@ -215,7 +217,7 @@ class Project:
             raise ValueError(f"base_period {base_period!r} must be a whole number of minutes")
         app = self.registry.register(function.function, source.class_path, kwargs=application_kwargs, endpoints=listed,
                                 label_selector=selector, base_period_minutes=base_period)
-        self._start_app(function, source)
+        self.target.start_app(function, source, settings=self.settings)
         return app
 
     def create_model_monitoring_function(
@@ -340,19 +342,20 @@ class Project:
         record = {"name": self.name, "base_period_minutes": base_period, "target": self.target.kind}
         self._record_path.write_text(json.dumps(record), encoding="utf-8")
 
-    def _core(self, role: str) -> str:
-        """The bundle's function name for a core ``role``; ``NotFound`` if the bundle lacks it."""
-        name = role_name((t.name for t in load_templates(self.bundle_dir)), role)
-        if name is None:
+    def _core(self, role: Role, templates: Sequence[FunctionTemplate]) -> FunctionTemplate:
+        """The bundle's function for a core ``role``; ``NotFound`` if the bundle lacks it."""
+        template = role_template(templates, role)
+        if template is None:
             raise NotFound(f"{self.bundle_dir}: the bundle has no function.yaml for the {role} function")
-        return name
+        return template
 
     def _render(self, template: FunctionTemplate, image: str | None) -> RenderedFunction:
         return render_function(template, self.settings, image=image)
 
-    def _histogram_template(self, templates: Mapping[str, FunctionTemplate]) -> FunctionTemplate:
-        for template in templates.values():
-            if (_app_class(template) or "").endswith(f":{HISTOGRAM_APP_CLASS}"):
+    def _histogram_template(self, templates: Sequence[FunctionTemplate]) -> FunctionTemplate:
+        """The histogram-drift app's function: deployed on enable, and the template of every other app."""
+        for template in with_role(templates, Role.APP):
+            if (template.env(ENV_APP_CLASS) or "").endswith(f":{HISTOGRAM_APP_CLASS}"):
                 return template
         raise NotFound(f"{self.bundle_dir}: no app function runs {HISTOGRAM_APP_CLASS}")
 
@@ -368,23 +371,8 @@ class Project:
             json.dumps(dict(kwargs))
         except TypeError as exc:
             raise ValueError(f"application_kwargs must be JSON-serialisable ({exc})") from None
-        templates = {t.name: t for t in load_templates(self.bundle_dir)}
-        function = render_app(self._histogram_template(templates), self.settings, app_name, source.class_path,
-                              kwargs=kwargs, image=image, requirements=requirements or (), handler=handler)
-        if source.files and self.target.kind == "nuclio":
-            embed_source(function.config, source)
+        function = render_app(self._histogram_template(load_templates(self.bundle_dir)), self.settings, app_name,
+                              source.class_path, kwargs=kwargs, image=image, requirements=requirements or (),
+                              handler=handler)
+        self.target.package_app(function, source)
         return function, source
-
-    def _start_app(self, function: RenderedFunction, source: AppSource) -> None:
-        if isinstance(self.target, LocalTarget):
-            self.target.add_files(function.function, source.files)
-            if source.import_root is not None and str(source.import_root) not in self.target.python_paths:
-                self.target.python_paths.append(str(source.import_root))
-        self.target.apply([function], settings=self.settings, wait=True)
-
-
-def _app_class(template: FunctionTemplate) -> str | None:
-    for entry in template.config.get("spec", {}).get("env") or []:
-        if entry.get("name") == ENV_APP_CLASS:
-            return entry.get("value")
-    return None

@@ -14,15 +14,14 @@ from pathlib import Path
 from modelmon.core.config import ENV_APP_CLASS, ENV_APP_NAME, Settings
 from modelmon.core.errors import ConfigError
 from modelmon.deploy.render import (
-    FunctionTemplate,
     RenderedFunction,
     load_templates,
     render_function,
-    role_name,
+    role_template,
+    with_role,
     write_configs,
 )
-
-CORE_ROLES = ("stream", "controller", "writer")
+from modelmon.functions.roles import Role
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,7 +38,7 @@ class DemoBundle:
     """Where the rendered configs are, and the function name of each role and app."""
 
     directory: Path
-    functions: dict[str, str]  # role ("stream", "controller", "writer") -> function name
+    functions: dict[Role, str]  # core role (stream, controller, writer) -> function name
     apps: tuple[DemoApp, ...]
 
     @property
@@ -50,40 +49,27 @@ class DemoBundle:
 def render_demo_bundle(bundle_dir: Path, settings: Settings, apps: Sequence[str], out_dir: Path,
                        controller_interval: str = "1s") -> DemoBundle:
     """Render the core functions and the app functions named ``apps`` into ``out_dir``."""
-    templates = {t.name: t for t in load_templates(bundle_dir)}
-    by_app = {_env(t, ENV_APP_NAME): t for t in templates.values() if _env(t, ENV_APP_CLASS)}
+    templates = load_templates(bundle_dir)
+    by_app = {t.env(ENV_APP_NAME): t for t in with_role(templates, Role.APP)}
     unknown = [a for a in apps if a not in by_app]
     if unknown:
-        found = ", ".join(sorted(by_app))
+        found = ", ".join(sorted(name for name in by_app if name))
         raise ConfigError(f"{bundle_dir}: no app function for {', '.join(unknown)} (found: {found})")
     rendered: list[RenderedFunction] = []
     functions = {}
-    for role in CORE_ROLES:
-        name = role_name(templates, role)
-        if name is None:
+    for role in Role.core_roles():
+        template = role_template(templates, role)
+        if template is None:
             raise ConfigError(f"{bundle_dir}: the bundle has no {role} function")
-        function = render_function(templates[name], settings)
-        if role == "controller":
-            _set_cron_interval(function, controller_interval)
+        function = render_function(template, settings)
+        if role is Role.CONTROLLER:
+            function = function.with_cron_interval(controller_interval)
         rendered.append(function)
         functions[role] = function.name
     demo_apps = []
     for app in apps:
         function = render_function(by_app[app], settings)
         rendered.append(function)
-        demo_apps.append(DemoApp(app, _env(by_app[app], ENV_APP_CLASS) or "", function.name))
+        demo_apps.append(DemoApp(app, by_app[app].env(ENV_APP_CLASS) or "", function.name))
     write_configs(rendered, out_dir)
     return DemoBundle(out_dir, functions, tuple(demo_apps))
-
-
-def _env(template: FunctionTemplate, name: str) -> str | None:
-    for entry in template.config.get("spec", {}).get("env") or []:
-        if entry.get("name") == name:
-            return entry.get("value")
-    return None
-
-
-def _set_cron_interval(function: RenderedFunction, interval: str) -> None:
-    for trigger in (function.config.get("spec", {}).get("triggers") or {}).values():
-        if trigger.get("kind") == "cron":
-            trigger["attributes"]["interval"] = interval

@@ -1,5 +1,6 @@
 """Rendering the committed ``function.yaml`` files into one project's Nuclio function configs.
 
+Functions are picked by their ``modelmon/role`` label (:mod:`modelmon.functions.roles`), never by name.
 The committed files describe the ``default`` project. Rendering a project rewrites what depends on
 it — the deployed name (``<project>-<function>``), the project label, ``MODELMON_*`` env, stream
 paths (from :class:`~modelmon.core.paths.ProjectPaths`), one consumer group per function, the
@@ -26,20 +27,15 @@ import yaml
 
 from modelmon.core.config import ENV_APP_CLASS, ENV_APP_KWARGS, ENV_APP_NAME, Settings
 from modelmon.core.errors import ConfigError
-from modelmon.core.paths import ProjectPaths, check_name
+from modelmon.core.paths import ProjectPaths, check_name, deployed_name
 from modelmon.deploy.schema import check_config
+from modelmon.functions.roles import ROLE_LABEL, Role, role_of
 from modelmon.local_nuclio.spec import find_function_files
 
 PROJECT_LABEL = "nuclio.io/project-name"
 FUNCTION_LABEL = "modelmon.io/function"
 _STREAM = re.compile(r"^projects/(?P<project>[^/]+)/model-endpoints/(?P<rest>.+)$")
 _KAFKA_TOPIC = re.compile(r"[^A-Za-z0-9._-]")
-#: The core functions by role, and the names the bundle may give them (MLRun's first).
-ROLES: Mapping[str, tuple[str, ...]] = {
-    "stream": ("model-monitoring-stream", "stream"),
-    "controller": ("model-monitoring-controller", "controller"),
-    "writer": ("model-monitoring-writer", "writer"),
-}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,6 +45,18 @@ class FunctionTemplate:
     name: str
     source: Path
     config: Mapping[str, Any]
+
+    @property
+    def role(self) -> Role | None:
+        """What the function is for (its ``modelmon/role`` label)."""
+        return role_of(self.config)
+
+    def env(self, name: str) -> str | None:
+        """The plain value of env var ``name`` in the committed config (e.g. an app's class path)."""
+        for entry in self.config.get("spec", {}).get("env") or []:
+            if entry.get("name") == name:
+                return entry.get("value")
+        return None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,8 +68,22 @@ class RenderedFunction:
     project: str
     config: dict[str, Any]
 
+    @property
+    def role(self) -> Role | None:
+        """What the function is for (the template's ``modelmon/role`` label, kept by rendering)."""
+        return role_of(self.config)
+
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.config, sort_keys=False, default_flow_style=False)
+
+    def with_cron_interval(self, interval: str) -> RenderedFunction:
+        """A copy whose cron triggers fire every ``interval``: traffic whose event times lie in the past
+        (demos, tests) closes its windows at once, so the controller need not wait a base period."""
+        config = copy.deepcopy(self.config)
+        for trigger in (config.get("spec", {}).get("triggers") or {}).values():
+            if trigger.get("kind") == "cron":
+                trigger["attributes"] = {"interval": interval}
+        return dataclasses.replace(self, config=config)
 
 
 def load_templates(bundle_dir: Path | str, names: Iterable[str] | None = None) -> list[FunctionTemplate]:
@@ -89,15 +111,21 @@ def load_templates(bundle_dir: Path | str, names: Iterable[str] | None = None) -
     return [templates[n] for n in wanted]
 
 
-def role_name(names: Iterable[str], role: str) -> str | None:
-    """The bundle's name for the core function ``role`` ("stream", "controller", "writer"), if it has one."""
-    present = set(names)
-    return next((n for n in ROLES[role] if n in present), None)
+def with_role(templates: Iterable[FunctionTemplate], role: Role) -> list[FunctionTemplate]:
+    """The templates labelled ``role``, by function name."""
+    return sorted((t for t in templates if t.role is role), key=lambda t: t.name)
 
 
-def deployed_name(project: str, function: str) -> str:
-    """The Nuclio function name of ``function`` in ``project`` (DNS-1123: lower case, '-')."""
-    return re.sub(r"[^a-z0-9-]", "-", f"{project}-{function}".lower()).strip("-")
+def role_template(templates: Iterable[FunctionTemplate], role: Role) -> FunctionTemplate | None:
+    """The template of a one-function ``role`` (stream, controller, writer...), if the bundle has it.
+
+    Two functions labelled with such a role raise :class:`ConfigError`: which one would run is a guess.
+    """
+    found = with_role(templates, role)
+    if len(found) > 1:
+        sources = ", ".join(str(t.source) for t in found)
+        raise ConfigError(f"{ROLE_LABEL}: {role} labels {len(found)} functions ({sources}); expected one")
+    return found[0] if found else None
 
 
 def kafka_topic(stream_path: str) -> str:
@@ -132,7 +160,7 @@ def render_function(
     paths = ProjectPaths(settings.project)
     for trigger_name, trigger in list((spec.get("triggers") or {}).items()):
         kind = trigger.get("kind")
-        if kind == "cron" and template.name in ROLES["controller"]:  # other crons (labels re-match) keep theirs
+        if kind == "cron" and template.role is Role.CONTROLLER:  # other crons (labels re-match) keep theirs
             attributes = trigger.setdefault("attributes", {})
             attributes.pop("schedule", None)
             attributes["interval"] = f"{settings.base_period_minutes}m"

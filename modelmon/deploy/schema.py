@@ -3,10 +3,14 @@
 Nuclio decodes trigger attributes with ``mapstructure`` and silently ignores names it does not know, so a
 misspelt attribute is a deployment that quietly does the wrong thing: this validator reports unknown names
 as errors. It also checks the values Nuclio would reject at deploy time (handler, runtime, replicas, trigger
-attributes) and the build commands that install the bundle.
+attributes), the build commands that install the bundle, and the ``modelmon/role`` label by which
+modelmon picks the bundle's functions (:mod:`modelmon.functions.roles`).
 
 >>> validate_config({"metadata": {"name": "f"}, "spec": {"handler": "m:h", "minReplicas": "1"}})
 ['spec.minReplicas: expected int, got str']
+>>> [p.split(" (")[0] for p in validate_config({"metadata": {"name": "f"}, "spec": {"handler": "m:h"}},
+...                                          require_role=True)]
+['metadata.labels.modelmon/role: required']
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from modelmon.deploy.nuclio_fields import (
     TRIGGER_KINDS,
     Schema,
 )
+from modelmon.functions.roles import ROLE_LABEL, Role, role_of
 
 #: The build command after which Nuclio's builder runs the rest of ``spec.build.commands`` (its
 #: ``postCopy`` directives): the ones before it run before the function's files are copied into the image.
@@ -35,8 +40,12 @@ POST_COPY = "@nuclio.postCopy"
 BUNDLE_PATH = "/opt/nuclio"
 
 
-def validate_config(doc: Any) -> list[str]:
-    """Every problem of one function configuration, as ``"<field path>: <problem>"`` lines."""
+def validate_config(doc: Any, *, require_role: bool = False) -> list[str]:
+    """Every problem of one function configuration, as ``"<field path>: <problem>"`` lines.
+
+    A ``modelmon/role`` label must name a known role; ``require_role`` (the bundle's own files) also
+    reports a missing one. Configs from elsewhere (a notebook's ``%nuclio`` export) need none.
+    """
     problems: list[str] = []
     if not isinstance(doc, Mapping):
         return [f"<root>: expected a mapping, got {type(doc).__name__}"]
@@ -44,6 +53,7 @@ def validate_config(doc: Any) -> list[str]:
     metadata, spec = doc.get("metadata"), doc.get("spec")
     if not isinstance(metadata, Mapping) or not metadata.get("name"):
         problems.append("metadata.name: required")
+    problems.extend(_role_problems(doc, require_role))
     if not isinstance(spec, Mapping):
         problems.append("spec: required")
         return problems
@@ -122,6 +132,16 @@ def bundle_targets(command: str) -> list[str]:
         if re.fullmatch(r"(.*/)?pip3?(\.\d+)?", word) and words[i + 1] == "install":
             args = words[i + 2:]
             return [a for a in args if re.match(rf"^(\.{{1,2}}|{re.escape(BUNDLE_PATH)})(/|\[|$)", a)]
+    return []
+
+
+def _role_problems(doc: Mapping[str, Any], required: bool) -> list[str]:
+    try:
+        role = role_of(doc)
+    except ConfigError as exc:
+        return [str(exc)]
+    if role is None and required:
+        return [f"metadata.labels.{ROLE_LABEL}: required ({', '.join(Role)})"]
     return []
 
 

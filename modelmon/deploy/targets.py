@@ -1,6 +1,7 @@
 """Where a project's functions run: a Nuclio dashboard, or the local runtime on this machine.
 
-Both targets take the same rendered configs. :class:`NuclioTarget` creates/updates/deletes them on a
+Both targets take the same rendered configs; they differ in how an app's own code reaches its function
+(embedded in the config on Nuclio, files next to it locally). :class:`NuclioTarget` creates/updates/deletes them on a
 dashboard. :class:`LocalTarget` writes them as a bundle under the project's home and (re)starts a
 :class:`~modelmon.local_nuclio.LocalRuntime` over the current set: the local runtime cannot add a
 function to a running supervisor, so a change restarts it (streams keep committed offsets, so no
@@ -9,17 +10,18 @@ event is lost or processed twice by that restart).
 
 from __future__ import annotations
 
-import copy
-import dataclasses
 import os
 import shutil
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+from modelmon.apps.source import AppSource, embed_source
 from modelmon.core.config import Settings
+from modelmon.core.paths import deployed_name
 from modelmon.deploy.dashboard import FunctionState, check_dashboard_url, delete_function, deploy_function
-from modelmon.deploy.render import ROLES, RenderedFunction, write_configs
+from modelmon.deploy.render import RenderedFunction, write_configs
+from modelmon.functions.roles import Role
 
 
 class Target(Protocol):
@@ -32,6 +34,12 @@ class Target(Protocol):
 
     def remove(self, functions: Iterable[str], *, settings: Settings) -> list[str]:
         """Stop and delete the named functions (bundle names); returns those that existed."""
+
+    def package_app(self, function: RenderedFunction, source: AppSource) -> None:
+        """Put the app's own files into ``function``'s config, if this target ships code that way."""
+
+    def start_app(self, function: RenderedFunction, source: AppSource, *, settings: Settings) -> list[FunctionState]:
+        """Create or update an app's function, with the app's code reachable from it."""
 
     def running(self) -> list[str]:
         """Bundle names of the functions this target runs."""
@@ -57,14 +65,20 @@ class NuclioTarget:
         return states
 
     def remove(self, functions: Iterable[str], *, settings: Settings) -> list[str]:
-        from modelmon.deploy.render import deployed_name
-
         removed = []
         for function in functions:
             name = self._names.pop(function, deployed_name(settings.project, function))
             if delete_function(self.dashboard_url, name):
                 removed.append(function)
         return removed
+
+    def package_app(self, function: RenderedFunction, source: AppSource) -> None:
+        """A single-file app travels inside the config: the dashboard has no other way to get it."""
+        if source.files:
+            embed_source(function.config, source)
+
+    def start_app(self, function: RenderedFunction, source: AppSource, *, settings: Settings) -> list[FunctionState]:
+        return self.apply([function], settings=settings, wait=True)
 
     def running(self) -> list[str]:
         return sorted(self._names)
@@ -110,6 +124,15 @@ class LocalTarget:
             self._restart(settings, wait=True)
         return removed
 
+    def package_app(self, function: RenderedFunction, source: AppSource) -> None:
+        """Nothing to embed: :meth:`start_app` writes the app's files next to its function."""
+
+    def start_app(self, function: RenderedFunction, source: AppSource, *, settings: Settings) -> list[FunctionState]:
+        self.add_files(function.function, source.files)
+        if source.import_root is not None and str(source.import_root) not in self.python_paths:
+            self.python_paths.append(str(source.import_root))
+        return self.apply([function], settings=settings, wait=True)
+
     def running(self) -> list[str]:
         return sorted(self._functions)
 
@@ -140,10 +163,6 @@ class LocalTarget:
             runtime.wait_ready(self.ready_timeout_s)
 
     def _local_config(self, function: RenderedFunction) -> RenderedFunction:
-        if self.controller_interval is None or function.function not in ROLES["controller"]:
+        if self.controller_interval is None or function.role is not Role.CONTROLLER:
             return function
-        config = copy.deepcopy(function.config)
-        for trigger in (config.get("spec", {}).get("triggers") or {}).values():
-            if trigger.get("kind") == "cron":
-                trigger["attributes"] = {"interval": self.controller_interval}
-        return dataclasses.replace(function, config=config)
+        return function.with_cron_interval(self.controller_interval)

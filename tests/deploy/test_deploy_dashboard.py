@@ -15,7 +15,7 @@ from modelmon.deploy import (
     function_state,
     render_bundle,
 )
-from modelmon.deploy.render import ROLES, role_name
+from modelmon.functions.roles import ROLE_LABEL, Role
 
 pytestmark = pytest.mark.slow  # nuclio-jupyter polls the dashboard once a second
 
@@ -94,5 +94,5 @@ def test_the_repository_bundle_deploys(dashboard):
     states = deploy_all(functions, dashboard.url)
     assert {s.state for s in states} == {"ready"}
     assert sorted(doc["metadata"]["name"] for _, doc in dashboard.received) == sorted(f.name for f in functions)
-    deployed = {doc["metadata"]["labels"]["modelmon.io/function"] for _, doc in dashboard.received}
-    assert all(role_name(deployed, role) for role in ROLES), sorted(deployed)
+    deployed = {doc["metadata"]["labels"][ROLE_LABEL] for _, doc in dashboard.received}
+    assert set(Role.core_roles()) <= deployed, sorted(deployed)

@@ -33,7 +33,8 @@ def test_names_labels_and_env_are_the_projects(bundle):
     assert sorted(rendered) == ["controller", "histogram-data-drift", "stream", "writer"]
     stream = rendered["stream"]
     assert stream.name == "fraud-stream" and stream.project == "fraud"
-    assert stream.config["metadata"]["labels"] == {"nuclio.io/project-name": "fraud", "modelmon.io/function": "stream"}
+    assert stream.config["metadata"]["labels"] == {"modelmon/role": "stream", "nuclio.io/project-name": "fraud",
+                                                   "modelmon.io/function": "stream"}
     env = env_of(stream)
     assert env["MODELMON_PROJECT"] == {"name": "MODELMON_PROJECT", "value": "fraud"}
     assert env["MODELMON_BASE_PERIOD"]["value"] == "5"

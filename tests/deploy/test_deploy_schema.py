@@ -9,8 +9,9 @@ from deploy_paths import BUNDLE, REPO
 
 from modelmon.core.errors import ConfigError
 from modelmon.deploy import check_config, validate_config
-from modelmon.deploy.render import ROLES, role_name
+from modelmon.deploy.render import load_templates, role_template
 from modelmon.deploy.schema import bundle_targets
+from modelmon.functions.roles import Role, role_of
 
 SKIP_DIRS = {".venv", "tests", "build", "dist", "node_modules"}
 
@@ -28,16 +29,17 @@ def load(path):
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
-def test_the_bundle_has_every_deployable_function():
-    names = {load(p)["metadata"]["name"] for p in repo_function_files()}
-    missing = [role for role in ROLES if role_name(names, role) is None]
-    assert not missing, f"no function.yaml for {missing}; found {sorted(names)}"
+def test_the_bundle_has_one_function_per_core_role():
+    templates = load_templates(REPO)
+    assert {t.source for t in templates} == set(repo_function_files())
+    missing = [role for role in Role.core_roles() if role_template(templates, role) is None]
+    assert not missing, f"no function.yaml labelled {missing}; found {sorted(t.name for t in templates)}"
     assert (REPO / "function.yaml").is_file(), "the stream function's function.yaml belongs at the repository root"
 
 
 @pytest.mark.parametrize("path", repo_function_files(), ids=lambda p: str(p.relative_to(REPO)))
-def test_every_function_yaml_is_a_valid_nuclio_config(path):
-    assert validate_config(load(path)) == []
+def test_every_function_yaml_is_a_valid_nuclio_config_with_a_known_role(path):
+    assert validate_config(load(path), require_role=True) == []
 
 
 @pytest.mark.parametrize("path", repo_function_files(), ids=lambda p: str(p.relative_to(REPO)))
@@ -62,7 +64,7 @@ def test_every_function_yaml_follows_the_bundle_conventions(path):
             assert attributes.get("seekTo") == "earliest", name
             assert trigger.get("password") == "$generate", f"{name}: password: $generate (trigger level)"
             assert isinstance(trigger.get("numWorkers", trigger.get("maxWorkers")), int), name
-    if config["metadata"]["name"] in ROLES["controller"]:
+    if role_of(config) is Role.CONTROLLER:
         assert spec["minReplicas"] == spec["maxReplicas"] == 1
         assert [t["kind"] for t in triggers.values()] == ["cron"]
 
@@ -77,7 +79,7 @@ def test_every_handler_imports(path, monkeypatch):
 
 @pytest.mark.parametrize("path", sorted(BUNDLE.rglob("function.yaml")), ids=lambda p: p.parent.name)
 def test_the_fixture_bundle_is_valid(path):
-    assert validate_config(load(path)) == []
+    assert validate_config(load(path), require_role=True) == []
 
 
 VALID = load(BUNDLE / "function.yaml")
@@ -126,6 +128,20 @@ def test_semantic_checks():
     cron["spec"]["triggers"]["every-base-period"]["attributes"]["schedule"] = "*/10 * * * *"
     assert validate_config(cron) == ["spec.triggers.every-base-period.attributes: set exactly one of interval and "
                                      "schedule"]
+
+
+def test_a_role_label_must_name_a_known_role():
+    assert broken(lambda d: d["metadata"]["labels"].update({"modelmon/role": "ingest"})) == [
+        "metadata.labels.modelmon/role: 'ingest' is not a modelmon role (stream, controller, writer, app, labels, "
+        "batch-inference, example-model-server)"
+    ]
+    assert broken(lambda d: d["metadata"].pop("labels")) == []  # configs from elsewhere need no role
+    unlabelled = copy.deepcopy(VALID)
+    del unlabelled["metadata"]["labels"]
+    assert validate_config(unlabelled, require_role=True) == [
+        "metadata.labels.modelmon/role: required (stream, controller, writer, app, labels, batch-inference, "
+        "example-model-server)"
+    ]
 
 
 def test_check_config_raises_one_config_error_listing_every_problem():

@@ -35,8 +35,9 @@ from modelmon.apps.registry import AppRegistry
 from modelmon.core.config import ENV_APP_CLASS, Settings
 from modelmon.core.paths import ProjectPaths
 from modelmon.core.timeutil import now_ms
-from modelmon.deploy.render import load_templates, render_function, role_name, write_configs
+from modelmon.deploy.render import load_templates, render_function, role_template, write_configs
 from modelmon.endpoints.registration import default_function_uri
+from modelmon.functions.roles import Role
 from modelmon.labels.matching import label_counts, load_window_labels
 from modelmon.local_nuclio import LocalRuntime
 from modelmon.queries import app_failures, latest_results, result_history
@@ -74,7 +75,7 @@ def render_bundle(out_dir: Path, settings: Settings) -> dict[str, str]:
     (``<project>-serving``), so the endpoint it tracks must still be the one registered for ``serving``.
     """
     templates = {t.name: t for t in load_templates(REPO)}
-    wanted = [role_name(templates, role) for role in ("stream", "controller", "writer")]
+    wanted = [role_template(templates.values(), role).name for role in Role.core_roles()]
     wanted += ["labels", "serving", *APPS]
     rendered, names = [], {}
     for template in (templates[name] for name in wanted):
