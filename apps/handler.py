@@ -14,7 +14,7 @@ import nuclio_sdk
 from modelmon.apps.runner import AppRunner
 from modelmon.backends import make_backend
 from modelmon.core.config import Settings
-from modelmon.functions.handling import on_shutdown, stream_position
+from modelmon.functions.handling import each_record, on_shutdown
 
 
 def init_context(context: nuclio_sdk.Context) -> None:
@@ -27,9 +27,8 @@ def init_context(context: nuclio_sdk.Context) -> None:
 def handler(context: nuclio_sdk.Context, event: nuclio_sdk.Event | list[nuclio_sdk.Event]) -> dict[str, Any]:
     runner: AppRunner = context.user_data.runner
     totals = {"windows": 0, "failed": 0, "dead_lettered": 0}
-    for one in event if isinstance(event, list) else [event]:
-        shard, sequence = stream_position(one)
-        out = runner.handle(one.body, shard=shard, sequence=sequence)
+    for record in each_record(event):
+        out = runner.handle(record.body, record.position)
         if out is None:
             totals["dead_lettered"] += 1
         else:

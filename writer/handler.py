@@ -13,7 +13,7 @@ import nuclio_sdk
 from modelmon.backends import make_backend
 from modelmon.core.config import Settings
 from modelmon.core.paths import ProjectPaths
-from modelmon.functions.handling import on_shutdown, stream_position
+from modelmon.functions.handling import each_record, on_shutdown
 from modelmon.writer import ResultWriter
 
 
@@ -27,9 +27,8 @@ def init_context(context: nuclio_sdk.Context) -> None:
 def handler(context: nuclio_sdk.Context, event: nuclio_sdk.Event | list[nuclio_sdk.Event]) -> dict[str, Any]:
     writer: ResultWriter = context.user_data.writer
     totals = {"events": 0, "results": 0, "metrics": 0, "failures": 0, "dead_lettered": 0}
-    for one in event if isinstance(event, list) else [event]:
-        shard, sequence = stream_position(one)
-        written = writer.handle(one.body, shard=shard, sequence=sequence)
+    for record in each_record(event):
+        written = writer.handle(record.body, record.position)
         if written is None:
             totals["dead_lettered"] += 1
             continue

@@ -13,7 +13,7 @@ import nuclio_sdk
 
 from modelmon.backends import make_backend
 from modelmon.core.config import Settings
-from modelmon.functions.handling import on_shutdown, stream_position
+from modelmon.functions.handling import each_record, on_shutdown
 from modelmon.stream import IngestFlow, Ingestor, RawRecord
 
 
@@ -34,10 +34,9 @@ def init_context(context: nuclio_sdk.Context) -> None:
 
 def handler(context: nuclio_sdk.Context, event: nuclio_sdk.Event | list[nuclio_sdk.Event]) -> dict[str, Any]:
     flow: IngestFlow = context.user_data.flow
-    events = event if isinstance(event, list) else [event]
     totals = {"records": 0, "requests": 0, "errors": 0, "rows": 0, "rejected": 0, "duplicates": 0}
-    for one in events:
-        report = flow.process(_record(one))
+    for record in each_record(event):
+        report = flow.process(RawRecord.delivered(record))
         totals["records"] += 1
         totals["requests"] += report.requests
         totals["errors"] += report.errors
@@ -48,9 +47,3 @@ def handler(context: nuclio_sdk.Context, event: nuclio_sdk.Event | list[nuclio_s
             context.logger.warn_with("tracking requests dead-lettered", batch_id=report.batch_id,
                                      endpoint_id=report.endpoint_id, rejected=report.rejected)
     return totals
-
-
-def _record(event: nuclio_sdk.Event) -> RawRecord:
-    """The record and its stream position (absent outside stream triggers)."""
-    shard, sequence = stream_position(event)
-    return RawRecord(body=event.body, shard=shard, sequence=sequence)

@@ -18,12 +18,12 @@ from collections.abc import Callable
 
 import numpy as np
 
-from modelmon.backends import Backend, OutRecord
+from modelmon.backends import Backend
 from modelmon.core.paths import ProjectPaths
 from modelmon.core.timeutil import now_ms
 from modelmon.endpoints.cache import EndpointCache
 from modelmon.endpoints.store import EndpointStore
-from modelmon.events import DeadLetter
+from modelmon.functions.dead_letters import DeadLetters
 from modelmon.stream.aggregate import ERROR_LABELS, PREDICTION_LABELS, errors_frame, predictions_frame, totals
 from modelmon.stream.frames import build_rows
 from modelmon.stream.parsing import ParsedRecord, Rejection, parse_record
@@ -54,8 +54,8 @@ class Ingestor:
                  clock: Callable[[], int] = now_ms, refresh_ms: int = 60_000) -> None:
         self.backend = backend
         self.paths = ProjectPaths(project)
-        self.function = function
-        self._clock = clock
+        self.dead_letters = DeadLetters(backend.streams, self.paths.dead_letter_stream, function,
+                                        source=self.paths.tracking_stream, clock=clock)
         self.endpoints = EndpointCache(EndpointStore(backend.kv, self.paths), clock, refresh_ms)
 
     def setup(self) -> None:
@@ -122,13 +122,5 @@ class Ingestor:
             tsdb.write(self.paths.errors_tsdb, frame, labels=list(ERROR_LABELS))
 
     def _dead_letter(self, rejections: list[Rejection], record: RawRecord, endpoint_id: str | None) -> None:
-        if not rejections:
-            return
-        now = self._clock()
-        letters = [
-            OutRecord(DeadLetter(source=self.paths.tracking_stream, reason=r.reason, payload=r.payload,
-                                 time_ms=now, shard=record.shard, sequence=record.sequence,
-                                 function=self.function).to_body(), partition_key=endpoint_id)
-            for r in rejections
-        ]
-        self.backend.streams.put_records(self.paths.dead_letter_stream, letters)
+        """One letter per rejection, keyed by endpoint so an endpoint's letters keep their order."""
+        self.dead_letters.reject_all([(r.reason, r.payload) for r in rejections], record.position, key=endpoint_id)

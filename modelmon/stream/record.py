@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from typing import Any
 
-import orjson
+from modelmon.functions.handling import Body, Delivery, Position, body_bytes
 
 
 @dataclasses.dataclass(frozen=True)
@@ -19,7 +18,7 @@ class RawRecord:
     record the producer's retry stored twice has it at both positions.
     """
 
-    body: bytes | str | dict[str, Any] | list[Any]
+    body: Body
     shard: int | None = None
     sequence: int | None = None
     record_id: str | None = None
@@ -27,7 +26,14 @@ class RawRecord:
     @property
     def positioned(self) -> bool:
         """Whether the record has a stream position (then redelivery is detected by sequence number)."""
-        return self.shard is not None and self.sequence is not None
+        return self.position is not None
+
+    @property
+    def position(self) -> Position | None:
+        """``(shard, sequence)`` in its stream; ``None`` when it did not come from a stream."""
+        if self.shard is None or self.sequence is None:
+            return None
+        return self.shard, self.sequence
 
     @property
     def batch_id(self) -> str:
@@ -50,9 +56,11 @@ class RawRecord:
         return "h" + hashlib.sha1(self.body_bytes()).hexdigest()[:20]
 
     def body_bytes(self) -> bytes:
-        """The body as bytes (a body Nuclio already decoded from JSON is re-encoded, keys sorted)."""
-        if isinstance(self.body, bytes):
-            return self.body
-        if isinstance(self.body, str):
-            return self.body.encode("utf-8")
-        return orjson.dumps(self.body, option=orjson.OPT_SORT_KEYS)
+        """The body as bytes (:func:`~modelmon.functions.handling.body_bytes`)."""
+        return body_bytes(self.body)
+
+    @classmethod
+    def delivered(cls, delivery: Delivery) -> RawRecord:
+        """The record a handler was given (:func:`~modelmon.functions.handling.each_record`)."""
+        shard, sequence = delivery.position or (None, None)
+        return cls(delivery.body, shard, sequence)

@@ -7,10 +7,8 @@ Every write is keyed by the window, so a redelivered event leaves the same state
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from modelmon.backends.base import Backend
 from modelmon.core.errors import InvalidEvent
@@ -19,6 +17,7 @@ from modelmon.core.results import ResultStatusApp
 from modelmon.core.timeutil import now_ms
 from modelmon.events import WriterEvent
 from modelmon.functions.dead_letters import DeadLetters
+from modelmon.functions.handling import Body, Position
 from modelmon.writer.alerts import Alert, KVAlertLog, Notifier
 from modelmon.writer.history import HistoryWriter
 from modelmon.writer.latest import LatestResults
@@ -48,10 +47,10 @@ class ResultWriter:
         self._history = HistoryWriter(backend.tsdb, paths)
         self._latest = LatestResults(backend.kv, paths)
         self._notifiers = list(notifiers) if notifiers is not None else [KVAlertLog(backend.kv, paths.alerts_table)]
-        self._dead_letters = DeadLetters(backend.streams, paths.dead_letter_stream, function=FUNCTION_NAME)
+        self._dead_letters = DeadLetters(backend.streams, paths.dead_letter_stream, FUNCTION_NAME,
+                                         source=paths.writer_stream, clock=clock)
 
-    def handle(self, body: bytes | str | dict[str, Any], *, shard: int | None = None,
-               sequence: int | None = None) -> WriterEvent | None:
+    def handle(self, body: Body, position: Position | None = None) -> WriterEvent | None:
         """Store one writer event; ``None`` when it was unreadable and went to the dead-letter stream."""
         try:
             event = WriterEvent.from_body(body)
@@ -59,10 +58,7 @@ class ResultWriter:
                 raise InvalidEvent(f"writer event of project {event.project!r} reached project "
                                    f"{self._paths.project!r}")
         except InvalidEvent as exc:
-            payload = body if isinstance(body, bytes) else (
-                body.encode() if isinstance(body, str) else json.dumps(body, default=str).encode())
-            self._dead_letters.send(source=self._paths.writer_stream, reason=exc.reason, payload=payload,
-                                    time_ms=self._clock(), shard=shard, sequence=sequence)
+            self._dead_letters.reject(exc.reason, body, position)
             log.warning("writer event dead-lettered: %s", exc.reason)
             return None
         self.write(event)

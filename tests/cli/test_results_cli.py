@@ -48,8 +48,8 @@ def filled(home):
         writer.write(_event(ids["churn"], window, value, status))
     writer.write(_event(ids["fraud"], 0, 0.2, ResultStatusApp.no_detection))
     writer.write(_event(ids["fraud"], 1, 0.0, ResultStatusApp.no_detection, error="ValueError: boom"))
-    DeadLetters(backend.streams, ProjectPaths(PROJECT).dead_letter_stream, "stream").send(
-        source="tracking", reason="body is not valid JSON", payload=b"{nope", time_ms=T0)
+    DeadLetters(backend.streams, ProjectPaths(PROJECT).dead_letter_stream, "stream", source="tracking",
+                clock=lambda: T0).reject("body is not valid JSON", b"{nope")
     yield backend, ids
     backend.close()
 

@@ -15,7 +15,7 @@ from modelmon.backends.base import OutRecord, SeekTo
 from modelmon.core.errors import NotFound
 from modelmon.core.paths import ProjectPaths
 from modelmon.endpoints.registration import register_model_endpoint
-from modelmon.events import endpoint_uid, tracking_body
+from modelmon.events import DeadLetter, endpoint_uid, tracking_body
 from modelmon.labels.matching import handle_labels_record, label_counts, load_window_labels, log_labels, rematch_pending
 from modelmon.stream import Ingestor, RawRecord
 
@@ -122,9 +122,25 @@ def test_unreadable_labels_record_goes_to_the_dead_letter_stream(backend, served
     backend.streams.create(PATHS.labels_stream)
     backend.streams.put_records(PATHS.labels_stream, [OutRecord(json.dumps({"kind": "labels", "schema": 1}).encode())])
     (answer,) = consume_labels(backend)
-    assert answer == {"rejected": 1}
+    assert (answer["records"], answer["rejected"]) == (1, 1)
     (letter,) = backend.streams.read(PATHS.dead_letter_stream, 0, 1)
     assert "missing 'endpoint_id'" in json.loads(letter.data)["reason"]
+
+
+def test_a_batch_of_labels_records_is_processed_whole(backend, served):
+    """With batching on, Nuclio passes a list of records: every one is matched or dead-lettered."""
+    log_labels(backend, PROJECT, ENDPOINT, [f"req-{i}" for i in range(20)], [1] * 20, clock=lambda: T0 + HOUR)
+    backend.streams.put_records(PATHS.labels_stream, [OutRecord(b"not json")])
+    log_labels(backend, PROJECT, ENDPOINT, [f"req-{i}" for i in range(20, 40)], [0] * 20, clock=lambda: T0 + HOUR)
+    records = backend.streams.read(PATHS.labels_stream, 0, 1)
+    trigger = nuclio_sdk.TriggerInfo("v3ioStream", "labels")
+    batch = [nuclio_sdk.Event(body=r.data, shard_id=r.shard, offset=r.sequence, trigger=trigger) for r in records]
+    answer = Platform().call_handler(labels_function.handler, batch)
+    assert answer == {"records": 3, "matched": 40, "unmatched": 0, "rejected": 1}
+    assert label_counts(backend, PROJECT, ENDPOINT) == {"matched": 40, "pending": 0}
+    (letter,) = [DeadLetter.from_body(r.data) for r in backend.streams.read(PATHS.dead_letter_stream, 0, 1)]
+    assert (letter.function, letter.source, letter.payload) == ("labels", PATHS.labels_stream, b"not json")
+    assert (letter.shard, letter.sequence) == (0, 2)
 
 
 @pytest.mark.parametrize(("args", "error", "message"), [

@@ -7,7 +7,6 @@ never stops the function; a failing backend does raise, so the platform redelive
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -23,6 +22,7 @@ from modelmon.core.timeutil import now_ms
 from modelmon.endpoints.store import EndpointStore
 from modelmon.events import WindowEvent, WriterEvent
 from modelmon.functions.dead_letters import DeadLetters
+from modelmon.functions.handling import Body, Position
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +44,9 @@ class AppRunner:
         self.app_name = app_name
         self._backend = backend
         self._paths = paths
-        self._source = paths.app_stream(app_name)
-        self._clock = clock
         self._app_logger = logger  # handed to the app's context (default: logger "modelmon.app.<name>")
-        self._dead_letters = DeadLetters(backend.streams, paths.dead_letter_stream, function=app_name)
+        self._dead_letters = DeadLetters(backend.streams, paths.dead_letter_stream, app_name,
+                                         source=paths.app_stream(app_name), clock=clock)
         backend.streams.create(paths.writer_stream)
 
     @classmethod
@@ -58,14 +57,12 @@ class AppRunner:
         app = load_app(settings.app_class, settings.app_kwargs)
         return cls(app, settings.app_name, backend, ProjectPaths(settings.project), **kwargs)
 
-    def handle(self, body: bytes | str | dict[str, Any], *, shard: int | None = None,
-               sequence: int | None = None) -> WriterEvent | None:
+    def handle(self, body: Body, position: Position | None = None) -> WriterEvent | None:
         """Analyse the window ``body`` names; the writer event pushed, or ``None`` if dead-lettered."""
         try:
             window = self._read(body)
         except InvalidEvent as exc:
-            self._dead_letters.send(source=self._source, reason=exc.reason, payload=_as_bytes(body),
-                                    time_ms=self._clock(), shard=shard, sequence=sequence)
+            self._dead_letters.reject(exc.reason, body, position)
             log.warning("window event dead-lettered: %s", exc.reason)
             return None
         out = self.analyse(window)
@@ -90,7 +87,7 @@ class AppRunner:
         return WriterEvent(window.project, window.endpoint_id, window.app_name, window.start_ms, window.end_ms,
                            results=tuple(results), metrics=tuple(metrics), endpoint_name=context.endpoint_name)
 
-    def _read(self, body: bytes | str | dict[str, Any]) -> WindowEvent:
+    def _read(self, body: Body) -> WindowEvent:
         window = WindowEvent.from_body(body)
         if window.app_name != self.app_name:
             raise InvalidEvent(f"window for application {window.app_name!r} reached {self.app_name!r}")
@@ -102,11 +99,3 @@ class AppRunner:
     def _failure(window: WindowEvent, error: str) -> WriterEvent:
         return WriterEvent(window.project, window.endpoint_id, window.app_name, window.start_ms, window.end_ms,
                            error=error[:2000], endpoint_name=window.endpoint_name)
-
-
-def _as_bytes(body: bytes | str | dict[str, Any]) -> bytes:
-    if isinstance(body, bytes | bytearray):
-        return bytes(body)
-    if isinstance(body, str):
-        return body.encode("utf-8")
-    return json.dumps(body, default=str).encode("utf-8")
