@@ -11,9 +11,9 @@ import re
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
+from modelmon.core.arrays import FloatArray, IntArray
 from modelmon.core.errors import ConfigError
 
 SKLEARN_MISSING = (
@@ -37,7 +37,7 @@ class DemoModel:
     def feature_names(self) -> list[str]:
         return list(self.reference.columns)
 
-    def predict(self, features: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
+    def predict(self, features: FloatArray) -> IntArray:
         """Class predictions (0/1) for rows of feature values."""
         frame = pd.DataFrame(features, columns=self.feature_names)
         return np.asarray(self.model.predict(frame), dtype=np.int64)

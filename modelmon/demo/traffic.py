@@ -15,11 +15,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import orjson
 import pandas as pd
 
 from modelmon.backends.base import OutRecord
+from modelmon.core.arrays import FloatArray, IntArray
 from modelmon.demo.dataset import DemoModel
 from modelmon.events import endpoint_uid, tracking_body
 
@@ -105,7 +105,7 @@ class TrafficPlan:
     def window_starts(self) -> list[int]:
         return [self.first_start_ms + i * self.period_ms for i in range(self.windows)]
 
-    def times(self, window: int) -> npt.NDArray[np.int64]:
+    def times(self, window: int) -> IntArray:
         """Event times (ms) of a window's rows: evenly spread, the last one at ``end - 1``."""
         start = self.first_start_ms + window * self.period_ms
         j = np.arange(1, self.rows_per_window + 1, dtype=np.int64)
@@ -122,18 +122,18 @@ class TrafficGenerator:
         self.plan = plan
         self.function_uri = function_uri or f"{project}/serving"
         self._seed = seed
-        self._values: npt.NDArray[np.float64] = model.reference.to_numpy(dtype=np.float64)
+        self._values: FloatArray = model.reference.to_numpy(dtype=np.float64)
         self._std = self._values.std(axis=0)
 
     def endpoint_id(self, scenario: Scenario) -> str:
         """The id MLRun (and the stream function) computes for this scenario's model."""
         return endpoint_uid(self.project, self.function_uri, scenario.name, "1")
 
-    def window_rows(self, scenario: Scenario, window: int) -> npt.NDArray[np.float64]:
+    def window_rows(self, scenario: Scenario, window: int) -> FloatArray:
         """The feature rows of one window: reference rows drawn with replacement, drifted features moved."""
         rng = np.random.default_rng([self._seed, ord(scenario.key[0]), window])
         drawn = rng.integers(0, len(self._values), self.plan.rows_per_window)
-        rows: npt.NDArray[np.float64] = self._values[drawn].copy()
+        rows: FloatArray = self._values[drawn].copy()
         shift = scenario.shift(window, self.plan.windows)
         if shift:
             columns = [self.model.feature_names.index(f) for f in scenario.drifted]

@@ -26,18 +26,20 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from modelmon.core.arrays import FloatArray, IntArray
+
 #: Rows per chunk are chosen so that one chunk of all features holds about this many values.
 _CHUNK_VALUES = 1 << 19
 #: Beyond this magnitude of ``x * scale`` the arithmetic binning is not precise to 1e-4 of a bin.
 _MAX_SCALED = float(1 << 38)
 
 
-def _is_even(edges: npt.NDArray[np.float64]) -> bool:
+def _is_even(edges: FloatArray) -> bool:
     widths = np.diff(edges)
     return bool(widths.size) and float(np.ptp(widths)) <= 1e-9 * float(abs(widths.mean()))
 
 
-def _fit_affine(edges: npt.NDArray[np.float64], offset: float) -> tuple[float, float, float] | None:
+def _fit_affine(edges: FloatArray, offset: float) -> tuple[float, float, float] | None:
     """``(scale, shift, top)`` mapping ``x`` to its slot as ``trunc(x * scale + shift)``, or None.
 
     ``shift`` carries a margin of a few ulps so that a value *on* an edge lands in the bin above it, as
@@ -95,7 +97,7 @@ class NumericBinner:
         self._over_slot = (base + nb + 2.0).astype(np.intp)
         self._nan_slot = np.broadcast_to(base[:, None], (self._fast.size, 1))
 
-    def count(self, columns: Sequence[npt.NDArray[Any]]) -> npt.NDArray[np.int64]:
+    def count(self, columns: Sequence[npt.NDArray[Any]]) -> IntArray:
         """Slot counts, shape ``(features, width)``: column 0 is NaN, then under, inner bins, over."""
         if len(columns) != len(self.edges):
             raise ValueError(f"expected {len(self.edges)} columns, got {len(columns)}")
@@ -104,7 +106,7 @@ class NumericBinner:
             counts[i] = self._count_slow(np.asarray(columns[i], dtype=np.float64), i)
         return counts
 
-    def _count_fast(self, columns: list[npt.NDArray[Any]]) -> npt.NDArray[np.int64]:
+    def _count_fast(self, columns: list[npt.NDArray[Any]]) -> IntArray:
         """Counts of the evenly binned features, all in one ``bincount`` per chunk of rows."""
         n_features = len(columns)
         n_rows = len(columns[0]) if columns else 0
@@ -134,7 +136,7 @@ class NumericBinner:
         total[self._over_slot] += over
         return total.reshape(len(self.edges), self.width)  # rows of the other features are zero
 
-    def _count_slow(self, values: npt.NDArray[np.float64], feature: int) -> npt.NDArray[np.int64]:
+    def _count_slow(self, values: FloatArray, feature: int) -> IntArray:
         """Counts of one unevenly binned (or zero-width) feature, by ``searchsorted``."""
         edges = self.edges[feature]
         nb = edges.size - 1

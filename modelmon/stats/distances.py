@@ -13,16 +13,15 @@ except PSI's sign convention are symmetric anyway.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeAlias
 
 import numpy as np
 import numpy.typing as npt
 
+from modelmon.core.arrays import FloatArray
+
 #: MLRun replaces zeros of the expected distribution by this in KL divergence (and we do in PSI).
 ZERO_SCALING = 1e-4
 
-#: Float arrays: the probability matrices in, the per-feature values out.
-FloatArray: TypeAlias = npt.NDArray[np.float64]
 Distance = Callable[[FloatArray, FloatArray], FloatArray]
 
 

@@ -11,9 +11,9 @@ import dataclasses
 from collections.abc import Iterable
 
 import numpy as np
-import numpy.typing as npt
 
-from modelmon.stats.distances import Distance, FloatArray, all_distances, normalise
+from modelmon.core.arrays import BoolArray, FloatArray
+from modelmon.stats.distances import Distance, all_distances, normalise
 from modelmon.stats.null_threshold import null_thresholds
 from modelmon.stats.reference import Reference, WindowHistograms
 
@@ -39,13 +39,13 @@ class DriftAssessment:
     notes: dict[str, str]  #: remarks on scored features (e.g. constant in the reference)
 
     @property
-    def scored(self) -> npt.NDArray[np.bool_]:
+    def scored(self) -> BoolArray:
         """Which features have a score."""
-        scored: npt.NDArray[np.bool_] = ~np.isnan(self.score)
+        scored: BoolArray = ~np.isnan(self.score)
         return scored
 
     @property
-    def drifted(self) -> npt.NDArray[np.bool_]:
+    def drifted(self) -> BoolArray:
         """Scored features whose score is above their threshold."""
         with np.errstate(invalid="ignore"):
             return self.scored & (self.score > self.threshold)

@@ -19,9 +19,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
+from modelmon.core.arrays import FloatArray
 from modelmon.stats.binning import NumericBinner
 from modelmon.stats.reference import as_float, category_counts
 
@@ -42,7 +42,7 @@ def _number(value: Any) -> float | None:
     return value if np.isfinite(value) else None
 
 
-def summary(values: npt.NDArray[np.float64]) -> dict[str, Any]:
+def summary(values: FloatArray) -> dict[str, Any]:
     """``count, mean, std, min, max`` and quartiles of the finite ``values`` (``None`` when undefined)."""
     finite = values[np.isfinite(values)]
     stats: dict[str, Any] = {"count": int(finite.size)}
@@ -56,7 +56,7 @@ def summary(values: npt.NDArray[np.float64]) -> dict[str, Any]:
     }
 
 
-def numeric_edges(values: npt.NDArray[np.float64], bins: int) -> npt.NDArray[np.float64] | None:
+def numeric_edges(values: FloatArray, bins: int) -> FloatArray | None:
     """``bins`` equal-width edges over the finite values' range (``np.histogram``'s), None if there are none."""
     finite = values[np.isfinite(values)]
     if finite.size == 0:
@@ -64,7 +64,7 @@ def numeric_edges(values: npt.NDArray[np.float64], bins: int) -> npt.NDArray[np.
     return np.histogram_bin_edges(finite, bins=bins)
 
 
-def _numeric_stats(values: npt.NDArray[np.float64], bins: int) -> dict[str, Any]:
+def _numeric_stats(values: FloatArray, bins: int) -> dict[str, Any]:
     stats = summary(values) | {"nan_count": int(np.isnan(values).sum())}
     edges = numeric_edges(values, bins)
     if edges is None:

@@ -16,9 +16,9 @@ higher (more conservative).
 from __future__ import annotations
 
 import numpy as np
-import numpy.typing as npt
 
-from modelmon.stats.distances import Distance, FloatArray, normalise
+from modelmon.core.arrays import FloatArray, IntArray
+from modelmon.stats.distances import Distance, normalise
 from modelmon.stats.reference import Reference
 
 #: Cap on the simulated counts held at once (values), bounding memory for very many features.
@@ -38,7 +38,7 @@ def size_bucket(n: int) -> int:
     return n // step * step
 
 
-def simulate_null_quantiles(probs: FloatArray, n_ref: npt.NDArray[np.int64], n_window: int, metric: Distance,
+def simulate_null_quantiles(probs: FloatArray, n_ref: IntArray, n_window: int, metric: Distance,
                             quantile: float, draws: int, rng: np.random.Generator) -> FloatArray:
     """The ``quantile`` of ``metric`` between ``n_window``- and ``n_ref``-row samples of each row of ``probs``."""
     out = np.empty(probs.shape[0])
@@ -52,7 +52,7 @@ def simulate_null_quantiles(probs: FloatArray, n_ref: npt.NDArray[np.int64], n_w
     return out
 
 
-def null_thresholds(reference: Reference, features: npt.NDArray[np.int64], n_window: npt.NDArray[np.int64], *,
+def null_thresholds(reference: Reference, features: IntArray, n_window: IntArray, *,
                     metric_name: str, metric: Distance, quantile: float = 0.99, draws: int = 1000,
                     seed: int = 0) -> FloatArray:
     """Null quantiles of ``metric`` for reference rows ``features`` with windows of ``n_window`` values each.

@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from modelmon.core.arrays import BoolArray, FloatArray, IntArray
 from modelmon.stats.binning import NumericBinner
 from modelmon.stats.distances import normalise
 
@@ -33,27 +34,27 @@ CATEGORICAL = "categorical"
 class WindowHistograms:
     """A window counted over a reference's slots (rows follow ``Reference.names``)."""
 
-    counts: npt.NDArray[np.int64]  #: (features, slots) counts, NaN excluded
-    nan_counts: npt.NDArray[np.int64]  #: (features,) NaN / missing values per feature
-    present: npt.NDArray[np.bool_]  #: (features,) whether the window has the column at all
+    counts: IntArray  #: (features, slots) counts, NaN excluded
+    nan_counts: IntArray  #: (features,) NaN / missing values per feature
+    present: BoolArray  #: (features,) whether the window has the column at all
     n_rows: int
 
     @property
-    def totals(self) -> npt.NDArray[np.int64]:
+    def totals(self) -> IntArray:
         """Non-NaN values per feature."""
-        totals: npt.NDArray[np.int64] = self.counts.sum(axis=1)
+        totals: IntArray = self.counts.sum(axis=1)
         return totals
 
 
 @dataclasses.dataclass
 class _Parsed:
     kind: str
-    slots: npt.NDArray[np.float64]  # reference counts over the feature's slots
-    edges: npt.NDArray[np.float64] | None = None
+    slots: FloatArray  # reference counts over the feature's slots
+    edges: FloatArray | None = None
     categories: list[str] | None = None
 
 
-def _numbers(values: Any, what: str) -> npt.NDArray[np.float64]:
+def _numbers(values: Any, what: str) -> FloatArray:
     try:
         array = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError):
