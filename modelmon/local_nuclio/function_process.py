@@ -26,7 +26,8 @@ from modelmon.core.errors import ConfigError, CorruptStore
 from modelmon.local_nuclio.handler import load_handler
 from modelmon.local_nuclio.host import FunctionHost
 from modelmon.local_nuclio.run_files import EXIT_CONFIG, error_file, ready_file
-from modelmon.local_nuclio.spec import STREAM_KINDS, load_function
+from modelmon.local_nuclio.spec import load_function
+from modelmon.local_nuclio.trigger_spec import STREAM_KINDS
 from modelmon.local_nuclio.worker import LOG_FORMATS, make_logger
 
 STOP_TIMEOUT_S = 30.0

@@ -20,9 +20,10 @@ from modelmon.core.paths import ProjectPaths
 from modelmon.local_nuclio.cron import CronTrigger
 from modelmon.local_nuclio.handler import LoadedHandler
 from modelmon.local_nuclio.http_trigger import HttpTrigger
-from modelmon.local_nuclio.spec import CRON, HTTP, STREAM_KINDS, FunctionSpec, TriggerSpec
+from modelmon.local_nuclio.spec import FunctionSpec
 from modelmon.local_nuclio.stream_trigger import DeadLetterSink, StreamTrigger
 from modelmon.local_nuclio.trigger import Trigger
+from modelmon.local_nuclio.trigger_spec import CRON, HTTP, STREAM_KINDS, TriggerSpec
 from modelmon.local_nuclio.worker import Worker
 
 

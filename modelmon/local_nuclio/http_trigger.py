@@ -19,8 +19,8 @@ import nuclio_sdk
 
 from modelmon.core.errors import ConfigError
 from modelmon.local_nuclio.nuclio_event import http_event
-from modelmon.local_nuclio.spec import TriggerSpec
 from modelmon.local_nuclio.trigger import OnFatal
+from modelmon.local_nuclio.trigger_spec import TriggerSpec
 from modelmon.local_nuclio.worker import Worker
 
 HOST = "127.0.0.1"

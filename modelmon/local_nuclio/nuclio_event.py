@@ -11,7 +11,7 @@ from typing import Any
 import nuclio_sdk
 
 from modelmon.backends.base import Record
-from modelmon.local_nuclio.spec import TriggerSpec
+from modelmon.local_nuclio.trigger_spec import TriggerSpec
 
 JSON = "application/json"
 

@@ -32,7 +32,8 @@ from modelmon.backends import make_backend
 from modelmon.core.config import ENV_HOME, ENV_V3IO_ACCESS_KEY, Settings
 from modelmon.core.errors import ConfigError
 from modelmon.local_nuclio.run_files import EXIT_CONFIG, error_file, new_run_dir, ready_file
-from modelmon.local_nuclio.spec import HTTP, FunctionSpec, load_bundle
+from modelmon.local_nuclio.spec import FunctionSpec, load_bundle
+from modelmon.local_nuclio.trigger_spec import HTTP
 from modelmon.local_nuclio.worker import LOG_FORMATS
 
 _log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ from typing import Any
 import nuclio_sdk
 
 from modelmon.local_nuclio.handler import LoadedHandler
-from modelmon.local_nuclio.spec import TriggerSpec
+from modelmon.local_nuclio.trigger_spec import TriggerSpec
 
 LOG_FORMATS = ("human", "json")
 _log = logging.getLogger(__name__)
