@@ -13,7 +13,13 @@ _KIND = MessageKind.DEAD_LETTER
 
 @dataclasses.dataclass(frozen=True)
 class DeadLetter:
-    """``payload`` (the original bytes) from ``source`` could not be processed because of ``reason``."""
+    """``payload`` (the original bytes) from ``source`` could not be processed because of ``reason``.
+
+    ``function`` is the name the bundle's ``function.yaml`` gives the function that gave up
+    (``model-monitoring-stream``, an app's name), not its deployed ``<project>-<name>``: the letter
+    reads the same whether the function or the runtime's retry path wrote it. ``shard`` and
+    ``sequence`` place the record in ``source``; ``attempts`` is how often it was tried.
+    """
 
     source: str
     reason: str

@@ -1,7 +1,9 @@
 """Sending what a function cannot process to the project's dead-letter stream, with the reason.
 
-Every function (stream, writer, apps, labels) writes through :class:`DeadLetters`, naming itself by
-the name its bundle's ``function.yaml`` gives it (``model-monitoring-stream``, an app's name).
+Every function (stream, writer, apps, labels) and the local runtime's give-up path write through
+:class:`DeadLetters`, so every letter names its function the same way: by the name its bundle's
+``function.yaml`` gives it (``model-monitoring-stream``, an app's name), never the deployed
+``<project>-<name>`` (the dead-letter stream is per project already).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import threading
 from collections.abc import Callable, Sequence
 
 from modelmon.backends.base import OutRecord, Stream
+from modelmon.core.paths import deployed_name
 from modelmon.core.timeutil import now_ms
 from modelmon.events import DeadLetter
 from modelmon.functions.handling import Body, Position, body_bytes
@@ -67,3 +70,12 @@ class DeadLetters:
                 self._streams.create(self._path, shards=1)
                 self._created = True
 
+
+def function_name(name: str, project: str | None) -> str:
+    """The bundle's name of a function whose config names it ``name``: a config deploy rendered for
+    ``project`` names it :func:`~modelmon.core.paths.deployed_name` ``(project, <bundle's name>)``.
+
+    >>> function_name("fraud-model-monitoring-stream", "fraud"), function_name("consumer", "fraud")
+    ('model-monitoring-stream', 'consumer')
+    """
+    return name.removeprefix(deployed_name(project, "") + "-") if project else name

@@ -18,10 +18,9 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from modelmon.backends.base import OutRecord, Record, Stream
+from modelmon.backends.base import Record, Stream
 from modelmon.core.errors import BackendUnavailable
-from modelmon.core.timeutil import now_ms
-from modelmon.events import DeadLetter
+from modelmon.functions.dead_letters import DeadLetters, function_name
 from modelmon.local_nuclio.nuclio_event import stream_event
 from modelmon.local_nuclio.spec import TriggerSpec
 from modelmon.local_nuclio.stream_source import StreamSource, for_project, stream_source
@@ -34,24 +33,8 @@ Assignment = tuple[str, int]  # (stream path, shard)
 COMMIT_INTERVAL_S = 0.5
 
 
-class DeadLetterSink:
-    """Writes :class:`~modelmon.events.DeadLetter` records to one dead-letter stream (created on first use)."""
-
-    def __init__(self, streams: Stream, path: str, function: str) -> None:
-        self.streams, self.path, self.function = streams, path, function
-        self._created = False
-        self._lock = threading.Lock()
-
-    def send(self, source: str, record: Record, reason: str, attempts: int) -> None:
-        letter = DeadLetter(
-            source=source, reason=reason, payload=record.data, time_ms=now_ms(), shard=record.shard,
-            sequence=record.sequence, attempts=attempts, function=self.function,
-        )
-        with self._lock:
-            if not self._created:
-                self.streams.create(self.path, shards=1)
-                self._created = True
-        self.streams.put_records(self.path, [OutRecord(letter.to_body(), partition_key=self.function)])
+#: The name :mod:`modelmon.local_nuclio.host` builds the function's dead-letter writer by.
+DeadLetterSink = DeadLetters
 
 
 class StreamTrigger:
@@ -64,7 +47,7 @@ class StreamTrigger:
         on_fatal: OnFatal,
         *,
         streams: Stream,
-        dead_letters: DeadLetterSink,
+        dead_letters: DeadLetters,
         max_retries: int = 3,
         retry_backoff_s: float = 0.1,
         max_backoff_s: float = 2.0,
@@ -74,7 +57,8 @@ class StreamTrigger:
         self.workers = workers
         self.source: StreamSource = for_project(stream_source(trigger), *project)
         self.streams = streams
-        self.dead_letters = dead_letters
+        # letters name the function as its bundle does, also when it runs a config deploy rendered
+        self.dead_letters = dead_letters.for_function(function_name(trigger.function, project[0]))
         self.max_retries = max(1, max_retries)
         self.retry_backoff_s, self.max_backoff_s = retry_backoff_s, max_backoff_s
         self._on_fatal = on_fatal
@@ -194,7 +178,8 @@ class StreamTrigger:
             if attempt < self.max_retries and self._stop.wait(delay):
                 return False
         reason = f"{type(error).__name__}: {error}"
-        self._backend(lambda: self.dead_letters.send(path, record, reason, self.max_retries))
+        self._backend(lambda: self.dead_letters.reject(reason, record.data, (record.shard, record.sequence),
+                                                       source=path, attempts=self.max_retries))
         self.dead_lettered += 1
         worker.context.logger.error_with(
             "stream record dead-lettered", trigger=self.trigger.name, shard=record.shard,

@@ -6,8 +6,9 @@ import threading
 
 import nuclio_sdk
 
+from modelmon.core.paths import deployed_name
 from modelmon.events import DeadLetter
-from modelmon.functions.dead_letters import DeadLetters
+from modelmon.functions.dead_letters import DeadLetters, function_name
 from modelmon.functions.handling import Delivery, body_bytes, each_record
 from modelmon.testing import ManualClock, MemoryStream, stream_records
 
@@ -54,3 +55,11 @@ def test_workers_sharing_the_writer_create_the_stream_once():
         t.join()
     assert created == [DEAD] and len(stream_records(streams, DEAD)) == 8
 
+
+def test_letters_name_a_function_as_its_bundle_does_not_as_deployed():
+    assert function_name("fraud-model-monitoring-stream", "fraud") == "model-monitoring-stream"
+    assert function_name("My-Proj-rowcount", None) == "My-Proj-rowcount"
+    assert function_name("my-proj-rowcount", "My_Proj") == "rowcount"
+    assert function_name("consumer", "test") == "consumer"
+    for project, function in (("fraud", "model-monitoring-writer"), ("a_b", "rowcount"), ("X", "labels")):
+        assert function_name(deployed_name(project, function), project) == function  # deploy's rule, inverted
