@@ -9,13 +9,27 @@ from __future__ import annotations
 import dataclasses
 import re
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+#: The longest name that becomes a path segment, key or label (a file name may hold 255 bytes, and keys
+#: join a few names: ``<endpoint>.<app>.<result>``).
+MAX_NAME_LENGTH = 128
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
 def check_name(value: str, what: str) -> str:
-    """``value`` if it is a safe path segment (no '/', no '..'), else ``ValueError`` naming ``what``."""
-    if not isinstance(value, str) or not _NAME.match(value) or ".." in value:
-        raise ValueError(f"{what} {value!r} is not a valid name: use letters, digits, '_', '-', '.'")
+    """``value`` if it is a safe path segment, else ``ValueError`` naming ``what``.
+
+    Safe: letters, digits, '_', '-', '.', starting with a letter or digit, no '..', at most
+    :data:`MAX_NAME_LENGTH` characters, matched in full (so no trailing newline either).
+
+    >>> check_name("x" * 129, "endpoint id")
+    Traceback (most recent call last):
+    ValueError: endpoint id 'xxx...x' is not a valid name: use 1-128 letters, digits, '_', '-', '.'
+    """
+    if (not isinstance(value, str) or len(value) > MAX_NAME_LENGTH or not _NAME.fullmatch(value)
+            or ".." in value):
+        shown = value if not isinstance(value, str) or len(value) <= 2 * MAX_NAME_LENGTH else value[:64] + "..."
+        raise ValueError(f"{what} {shown!r} is not a valid name: use 1-{MAX_NAME_LENGTH} letters, digits, "
+                         "'_', '-', '.'")
     return value
 
 

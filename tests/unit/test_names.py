@@ -11,16 +11,18 @@ from modelmon.apps.registry import RegisteredApp
 from modelmon.apps.sdk.artifacts import check_artifact_name
 from modelmon.backends.v3io.expressions import check_attribute
 from modelmon.backends.v3io.streams import committed_attribute
+from modelmon.core.paths import MAX_NAME_LENGTH, check_name
 from modelmon.core.results import check_result_name
 
 CHECKS = {
+    "path segment": lambda name: check_name(name, "endpoint id"),
     "result name": check_result_name,
     "artifact name": check_artifact_name,
     "KV attribute": check_attribute,
     "consumer group": committed_attribute,
     "app class path": lambda path: RegisteredApp(name="app", class_path=path),
 }
-GOOD = {"result name": "drift_1", "artifact name": "table.parquet", "KV attribute": "watermark_ms",
+GOOD = {"path segment": "ep-1.v2", "result name": "drift_1", "artifact name": "table.parquet", "KV attribute": "watermark_ms",
         "consumer group": "writer-1", "app class path": "pkg.mod:App"}
 
 
@@ -34,3 +36,9 @@ def test_a_valid_name_passes(what):
 def test_a_name_with_a_trailing_control_character_or_space_is_refused(what, suffix):
     with pytest.raises(ValueError):
         CHECKS[what](GOOD[what] + suffix)
+
+
+def test_a_path_segment_may_be_128_characters_long_not_more():
+    assert check_name("e" * MAX_NAME_LENGTH, "endpoint id") == "e" * MAX_NAME_LENGTH
+    with pytest.raises(ValueError, match="use 1-128 letters"):
+        check_name("e" * 300, "endpoint id")
