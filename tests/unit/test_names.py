@@ -22,8 +22,8 @@ CHECKS = {
     "consumer group": committed_attribute,
     "app class path": lambda path: RegisteredApp(name="app", class_path=path),
 }
-GOOD = {"path segment": "ep-1.v2", "result name": "drift_1", "artifact name": "table.parquet", "KV attribute": "watermark_ms",
-        "consumer group": "writer-1", "app class path": "pkg.mod:App"}
+GOOD = {"path segment": "ep-1.v2", "result name": "drift_1", "artifact name": "table.parquet",
+        "KV attribute": "watermark_ms", "consumer group": "writer-1", "app class path": "pkg.mod:App"}
 
 
 @pytest.mark.parametrize("what", sorted(CHECKS))
