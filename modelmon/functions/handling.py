@@ -14,6 +14,8 @@ import orjson
 
 from modelmon.events.envelope import Body
 
+__all__ = ["Body", "Delivery", "Position", "body_bytes", "each_record", "on_shutdown"]
+
 #: Where a record sits in its stream: ``(shard, sequence)``.
 Position = tuple[int, int]
 

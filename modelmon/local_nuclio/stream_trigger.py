@@ -12,6 +12,7 @@ is unavailable is retried until it is back: that is no reason to give up on the 
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -22,9 +23,9 @@ from modelmon.backends.base import Record, Stream
 from modelmon.core.errors import BackendUnavailable
 from modelmon.functions.dead_letters import DeadLetters, function_name
 from modelmon.local_nuclio.nuclio_event import stream_event
-from modelmon.local_nuclio.spec import TriggerSpec
 from modelmon.local_nuclio.stream_source import StreamSource, for_project, stream_source
 from modelmon.local_nuclio.trigger import OnFatal
+from modelmon.local_nuclio.trigger_spec import TriggerSpec
 from modelmon.local_nuclio.worker import Worker
 
 T = TypeVar("T")
@@ -102,7 +103,7 @@ class StreamTrigger:
 
     def _run(self, worker: Worker, assignments: list[Assignment]) -> None:
         try:
-            positions = {a: self._backend(lambda a=a: self._start_position(*a)) for a in assignments}
+            positions = {a: self._backend(functools.partial(self._start_position, *a)) for a in assignments}
             while not self._stop.is_set():
                 busy = False
                 for path, shard in assignments:
@@ -188,7 +189,7 @@ class StreamTrigger:
         return True
 
     def _delay(self, attempt: int) -> float:
-        return min(self.max_backoff_s, self.retry_backoff_s * 2 ** (attempt - 1))
+        return min(self.max_backoff_s, self.retry_backoff_s * 2.0 ** (attempt - 1))
 
     def _backend(self, call: Callable[[], T]) -> T:
         """``call()``, retried with backoff while the backend is unavailable (until stopped)."""
