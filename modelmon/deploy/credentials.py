@@ -70,8 +70,15 @@ def load_credentials(path: Path) -> Credentials:
 
 
 def save_credentials(path: Path, credentials: Credentials) -> None:
-    """Write owner-only (0600): the file holds secrets."""
+    """Write owner-only (0600), whatever the mode of a file already there: the file holds secrets.
+
+    A new file is written beside it and renamed over it, so the old mode (``os.open``'s mode applies only
+    to a file it creates) and a half-written file are never left behind.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # a leftover temp file of the same name keeps its mode otherwise
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         json.dump(dataclasses.asdict(credentials), out)
+    os.replace(temp, path)

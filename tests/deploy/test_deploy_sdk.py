@@ -8,6 +8,7 @@ from sdk_app import RowCountApp
 
 import modelmon
 from modelmon.core.errors import NotFound
+from modelmon.deploy.credentials import Credentials, load_credentials, save_credentials
 
 
 @pytest.fixture
@@ -129,3 +130,14 @@ def sdk_app_file() -> str:
     import sdk_app
 
     return sdk_app.__file__
+
+
+def test_a_credentials_file_that_exists_with_another_mode_becomes_owner_only(tmp_path):
+    path = tmp_path / "project" / "credentials.json"
+    path.parent.mkdir()
+    path.write_text("{}")
+    path.chmod(0o644)
+    save_credentials(path, Credentials(access_key="s3cret-key"))
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert load_credentials(path).access_key == "s3cret-key"
+    assert [p.name for p in path.parent.iterdir()] == ["credentials.json"]  # no temp file left
