@@ -76,12 +76,19 @@ class Origin(Protocol):
 
 @dataclasses.dataclass(frozen=True)
 class JobBatch:
-    """A batch-inference run's rows: counted once per ``batch_id``, as a stream record without a position."""
+    """A batch-inference run's rows: counted once per ``batch_id``, as a stream record without a position.
+
+    Its id is also its ``record_id``, so it joins the endpoint's recent ids: a batch re-run after other
+    position-less data (which replaced the last batch) still counts once.
+    """
 
     batch_id: str
     shard: None = None
     sequence: None = None
-    record_id: None = None
+
+    @property
+    def record_id(self) -> str:
+        return self.batch_id
 
 
 @dataclasses.dataclass(frozen=True)

@@ -65,6 +65,15 @@ def test_an_item_from_an_older_version_keeps_its_batch_last_id_as_the_last_batch
     assert (item["request_count"], item["ingest_last_batch"], item["batch_last_id"]) == (5, "new-run", "old-run")
 
 
+def test_a_batch_re_run_after_other_position_less_data_still_counts_once(store):
+    """Position-less stream records (HTTP) replace the last batch; the batch's id is among the recent ids too."""
+    assert store.count("ep", JobBatch("job-1"), _totals(10, T0, T0 + 9), T0 + 10).applied
+    assert store.count("ep", RawRecord(b'{"http": 1}'), _totals(1, T0, T0), T0 + 10).applied
+
+    assert not store.count("ep", JobBatch("job-1"), _totals(10, T0, T0 + 9), T0 + 10).applied
+    assert store.get("ep").request_count == 11
+
+
 @pytest.fixture
 def stream(home):
     """The stream function's cache, on a backend of its own (another process than the batch job's)."""
