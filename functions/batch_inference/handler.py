@@ -5,17 +5,22 @@
 "output_path": null, "perform_drift_analysis": false, "base_period_minutes": null}`` answers the job's
 summary (endpoint id, rows, predictions path, drift results). Bad input is a 400 naming the problem;
 nothing is written then.
+
+Paths come from whoever can reach the trigger, so they are confined to ``MODELMON_BATCH_ROOT`` (default
+``<MODELMON_HOME>/batch``): datasets and references under ``data/``, models (unpickled: code runs) under
+``models/``, outputs under ``outputs/``; relative paths are taken there. The trust model is in docs/tracking.md.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import nuclio_sdk
 
 from modelmon.backends import make_backend
 from modelmon.batch.inference import BATCH_FUNCTION, batch_infer
-from modelmon.batch.inputs import load_dataset
+from modelmon.batch.inputs import BatchRoot, load_dataset
 from modelmon.core.config import Settings
 from modelmon.core.errors import NotFound
 from modelmon.functions.handling import on_shutdown
@@ -28,6 +33,7 @@ def init_context(context: nuclio_sdk.Context) -> None:
     settings = Settings.from_env()
     backend = make_backend(settings)
     context.user_data.project = settings.project
+    context.user_data.root = BatchRoot(Path(settings.batch_root or Path(settings.home) / "batch"))
     context.user_data.backend = backend
     on_shutdown(context, backend.close)
 
@@ -40,11 +46,14 @@ def handler(context: nuclio_sdk.Context, event: nuclio_sdk.Event) -> Any:
         unknown = sorted(set(body) - {"dataset", "model", "reference", *_OPTIONS})
         if unknown:
             raise ValueError(f"unknown field(s) {', '.join(unknown)}")
+        root: BatchRoot = context.user_data.root
         options = {k: body[k] for k in _OPTIONS if body.get(k) is not None}
         options.setdefault("job_name", BATCH_FUNCTION)
-        reference = load_dataset(body["reference"]) if body.get("reference") else None
-        result = batch_infer(context.user_data.backend, context.user_data.project, body["dataset"], body["model"],
-                             reference_data=reference, **options)
+        if "output_path" in options:
+            options["output_path"] = root.output(options["output_path"])
+        reference = load_dataset(root.dataset(body["reference"], "reference")) if body.get("reference") else None
+        result = batch_infer(context.user_data.backend, context.user_data.project, root.dataset(body["dataset"]),
+                             root.model(body["model"]), reference_data=reference, **options)
     except NotFound as exc:
         return _error(404, str(exc))
     except (ValueError, TypeError, FileNotFoundError) as exc:

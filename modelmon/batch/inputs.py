@@ -1,10 +1,12 @@
 """The inputs of a batch inference: the dataset as a DataFrame and the model as a predict function.
 
 Both are checked here, before :func:`modelmon.batch.inference.batch_infer` predicts or writes anything.
+Paths given by an untrusted caller (the HTTP function) are first confined to a :class:`BatchRoot`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import pickle
 from collections.abc import Callable
 from pathlib import Path
@@ -65,3 +67,36 @@ def _unpickle(path: Path) -> Any:
         with path.open("rb") as handle:
             return pickle.load(handle)
     return joblib.load(path)
+
+
+@dataclasses.dataclass(frozen=True)
+class BatchRoot:
+    """The one folder a caller's paths may name: datasets under ``data/``, models under ``models/``,
+    outputs under ``outputs/``.
+
+    The batch-inference HTTP function takes paths from whoever can reach its trigger, and a model file is
+    unpickled (which runs code): so a relative path is taken inside its folder, and any path that resolves
+    (symbolic links followed) outside it is refused. ``setting`` names where the root comes from.
+    """
+
+    root: Path
+    setting: str = "MODELMON_BATCH_ROOT"
+
+    def dataset(self, path: str | Path, what: str = "dataset") -> Path:
+        return self._inside("data", path, what)
+
+    def model(self, path: str | Path) -> Path:
+        return self._inside("models", path, "model")
+
+    def output(self, path: str | Path) -> Path:
+        return self._inside("outputs", path, "output_path")
+
+    def _inside(self, folder: str, path: str | Path, what: str) -> Path:
+        if not isinstance(path, str | Path) or not str(path):
+            raise ValueError(f"{what} must be a path, got {type(path).__name__}")
+        base = (Path(self.root) / folder).resolve()
+        resolved = (base / path).resolve()  # an absolute ``path`` replaces ``base``
+        if not resolved.is_relative_to(base):
+            raise ValueError(f"{what} {str(path)!r} is outside {base} ({self.setting}): the batch-inference "
+                             f"function uses no path outside it")
+        return resolved

@@ -26,6 +26,7 @@ ENV_APP_KWARGS = "MODELMON_APP_KWARGS"  # JSON object of constructor arguments
 ENV_MAX_RETRIES = "MODELMON_MAX_RETRIES"  # deliveries of one stream message before dead-lettering
 ENV_MAX_EVENT_AGE = "MODELMON_MAX_EVENT_AGE_MINUTES"  # how far back a tracked request's time may be
 ENV_MAX_EVENT_SKEW = "MODELMON_MAX_EVENT_SKEW_MINUTES"  # how far ahead of the stream function's clock
+ENV_BATCH_ROOT = "MODELMON_BATCH_ROOT"  # the only folder the batch-inference function reads and writes
 ENV_V3IO_API = "V3IO_API"
 ENV_V3IO_ACCESS_KEY = "V3IO_ACCESS_KEY"
 ENV_V3IO_FRAMESD = "V3IO_FRAMESD"
@@ -51,6 +52,7 @@ class Settings:
     max_retries: int = 3
     max_event_age_minutes: int = 30 * 24 * 60
     max_event_skew_minutes: int = 5
+    batch_root: str | None = None
     v3io_api: str | None = None
     v3io_access_key: str | None = dataclasses.field(default=None, repr=False)
     v3io_framesd: str | None = None
@@ -89,6 +91,7 @@ class Settings:
             "max_retries": _int(env, ENV_MAX_RETRIES, 3),
             "max_event_age_minutes": _int(env, ENV_MAX_EVENT_AGE, cls.max_event_age_minutes),
             "max_event_skew_minutes": _int(env, ENV_MAX_EVENT_SKEW, cls.max_event_skew_minutes),
+            "batch_root": env.get(ENV_BATCH_ROOT) or None,
             "v3io_api": env.get(ENV_V3IO_API) or None,
             "v3io_access_key": env.get(ENV_V3IO_ACCESS_KEY) or None,
             "v3io_framesd": env.get(ENV_V3IO_FRAMESD) or None,
@@ -117,7 +120,8 @@ class Settings:
             env[ENV_APP_CLASS] = self.app_class
         if self.app_kwargs:
             env[ENV_APP_KWARGS] = json.dumps(dict(self.app_kwargs))
-        for name, value in ((ENV_V3IO_API, self.v3io_api), (ENV_V3IO_FRAMESD, self.v3io_framesd),
+        for name, value in ((ENV_BATCH_ROOT, self.batch_root), (ENV_V3IO_API, self.v3io_api),
+                            (ENV_V3IO_FRAMESD, self.v3io_framesd),
                             (ENV_V3IO_USERNAME, self.v3io_username)):
             if value:
                 env[name] = value

@@ -7,6 +7,7 @@ import json
 import pickle
 from pathlib import Path
 
+import pytest
 from batch_data import FEATURES, T0
 
 from modelmon.batch.inference import default_endpoint_id
@@ -16,6 +17,7 @@ from modelmon.local_nuclio.handler import load_handler
 from modelmon.local_nuclio.host import FunctionHost
 from modelmon.local_nuclio.spec import load_function
 from modelmon.local_nuclio.worker import make_logger
+from modelmon.queries import list_endpoints
 
 PROJECT = "test"
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,23 +61,59 @@ def post(port, body):
         conn.close()
 
 
-def test_http_function_runs_the_job(home, iris, model, tmp_path, monkeypatch, backend):
+@pytest.fixture
+def http_function(home, monkeypatch, backend, tmp_path):
+    """The batch-inference function under the runtime's host, confined to ``tmp_path / 'root'``."""
     monkeypatch.setenv("MODELMON_PROJECT", PROJECT)
-    dataset, model_path = files(tmp_path, iris, model)
+    monkeypatch.setenv("MODELMON_BATCH_ROOT", str(tmp_path / "root"))
     spec = load_function(ROOT / "functions" / "batch_inference" / "function.yaml")
     host = FunctionHost(spec, load_handler(spec), project=PROJECT, logger=make_logger(spec.name))
     host.start()
     try:
-        port = host.info()[0]["port"]
-        status, summary = post(port, {"dataset": str(dataset), "model": str(model_path), "label_columns": ["species"],
-                                      "feature_columns": FEATURES, "timestamp_column": "ts", "job_name": "web"})
-        assert status == 200 and summary["rows"] == 150
-        assert summary["endpoint_id"] == default_endpoint_id(PROJECT, "web")
-        status, error = post(port, {"dataset": str(dataset), "model": str(model_path), "endpoint_id": "f" * 40})
-        assert status == 404 and "has no such model endpoint" in error["error"]
-        status, error = post(port, {"dataset": str(tmp_path / "missing.csv"), "model": str(model_path)})
-        assert status == 400 and "does not exist" in error["error"]
+        yield host.info()[0]["port"]
     finally:
         host.stop()
+
+
+def test_http_function_runs_the_job(http_function, iris, model, tmp_path, backend):
+    (tmp_path / "root" / "data").mkdir(parents=True)
+    (tmp_path / "root" / "models").mkdir()
+    dataset, _ = files(tmp_path / "root" / "data", iris, model)
+    (tmp_path / "root" / "models" / "model.pkl").write_bytes(pickle.dumps(model))
+    status, summary = post(http_function, {"dataset": str(dataset), "model": "model.pkl",  # relative: in models/
+                                           "label_columns": ["species"], "feature_columns": FEATURES,
+                                           "timestamp_column": "ts", "job_name": "web"})
+    assert status == 200 and summary["rows"] == 150
+    assert summary["endpoint_id"] == default_endpoint_id(PROJECT, "web")
+    status, error = post(http_function, {"dataset": "batch.parquet", "model": "model.pkl", "endpoint_id": "f" * 40})
+    assert status == 404 and "has no such model endpoint" in error["error"]
+    status, error = post(http_function, {"dataset": "missing.csv", "model": "model.pkl"})
+    assert status == 400 and "does not exist" in error["error"]
     samples = backend.samples.read(summary["endpoint_id"], T0, T0 + 3_600_000)
     assert len(samples) == 150
+
+
+def test_http_function_uses_no_path_outside_its_root(http_function, iris, model, tmp_path, backend):
+    root = tmp_path / "root"
+    (root / "data").mkdir(parents=True)
+    (root / "models").mkdir()
+    iris.to_parquet(root / "data" / "batch.parquet")
+    outside = tmp_path / "evil.pkl"  # a pickle that would run code when loaded
+    outside.write_bytes(pickle.dumps(model))
+    (root / "models" / "link.pkl").symlink_to(outside)
+    cases = [  # (refused field, request)
+        ("model", {"dataset": "batch.parquet", "model": str(outside)}),
+        ("model", {"dataset": "batch.parquet", "model": "../../evil.pkl"}),
+        ("model", {"dataset": "batch.parquet", "model": "link.pkl"}),  # behind a symbolic link
+        ("model", {"dataset": "batch.parquet", "model": "../data/batch.parquet"}),  # a dataset is no model
+        ("dataset", {"dataset": "/etc/passwd", "model": "model.pkl"}),
+        ("reference", {"dataset": "batch.parquet", "model": "model.pkl", "reference": str(outside)}),
+        ("output_path", {"dataset": "batch.parquet", "model": "model.pkl", "output_path": str(tmp_path / "o.pq")}),
+    ]
+    for field, body in cases:
+        status, error = post(http_function, body)
+        assert status == 400, body
+        assert error["error"].startswith(f"{field} ") and "is outside" in error["error"], error
+        assert error["error"].endswith("(MODELMON_BATCH_ROOT): the batch-inference function uses no path outside it")
+    assert not (tmp_path / "o.pq").exists()
+    assert list_endpoints(backend, PROJECT).empty  # nothing was recorded
