@@ -15,12 +15,13 @@ from modelmon.backends import make_backend
 from modelmon.core.config import Settings
 from modelmon.functions.handling import each_record, on_shutdown
 from modelmon.stream import IngestFlow, Ingestor, RawRecord
+from modelmon.stream.times import TimeBounds
 
 
 def init_context(context: nuclio_sdk.Context) -> None:
     settings = Settings.from_env()
     backend = make_backend(settings)
-    ingestor = Ingestor(backend, settings.project)
+    ingestor = Ingestor(backend, settings.project, bounds=TimeBounds.from_settings(settings))
     ingestor.setup()
     flow = IngestFlow(ingestor)
     context.user_data.flow = flow

@@ -28,6 +28,7 @@ from modelmon.stream.aggregate import ERROR_LABELS, PREDICTION_LABELS, errors_fr
 from modelmon.stream.frames import build_rows
 from modelmon.stream.parsing import ParsedRecord, Rejection, parse_record
 from modelmon.stream.record import RawRecord
+from modelmon.stream.times import TimeBounds
 
 FUNCTION_NAME = "model-monitoring-stream"
 #: Errors that mean "this input is unreadable" when raised while reading a record (never backend errors).
@@ -48,11 +49,18 @@ class IngestReport:
 
 
 class Ingestor:
-    """The stream function's work on one record, in two steps: :meth:`parse` (pure) and :meth:`store`."""
+    """The stream function's work on one record, in two steps: :meth:`parse` (pure) and :meth:`store`.
+
+    With ``bounds``, a request dated outside them at the time it is read is dead-lettered: a time far
+    ahead would carry the endpoint's watermark past the windows to come.
+    """
 
     def __init__(self, backend: Backend, project: str, *, function: str = FUNCTION_NAME,
-                 clock: Callable[[], int] = now_ms, refresh_ms: int = 60_000) -> None:
+                 clock: Callable[[], int] = now_ms, refresh_ms: int = 60_000,
+                 bounds: TimeBounds | None = None) -> None:
         self.backend = backend
+        self.bounds = bounds  # event times outside them are dead-lettered (None: any real date)
+        self._clock = clock
         self.paths = ProjectPaths(project)
         self.dead_letters = DeadLetters(backend.streams, self.paths.dead_letter_stream, function,
                                         source=self.paths.tracking_stream, clock=clock)
@@ -70,7 +78,7 @@ class Ingestor:
     def parse(self, record: RawRecord) -> ParsedRecord:
         """Read ``record`` into columns; unreadable parts become rejections (never raises for bad input)."""
         try:
-            return parse_record(record, self.paths.project)
+            return parse_record(record, self.paths.project, self.bounds, self._clock())
         except _READ_ERRORS as exc:
             reason = f"cannot read the record: {type(exc).__name__}: {exc}"
             return ParsedRecord(record, None, None, np.empty(0), [], [Rejection(reason, record.body_bytes())])

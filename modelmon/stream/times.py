@@ -11,6 +11,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from modelmon.core.config import ENV_MAX_EVENT_AGE, ENV_MAX_EVENT_SKEW, Settings
+
 
 def when_to_ms(values: Sequence[Any]) -> np.ndarray:
     """Epoch ms (float64, NaN where unreadable) for every ``when`` of a record, vectorised.
@@ -56,6 +58,12 @@ class TimeBounds:
     max_age_ms: int
     max_skew_ms: int
     settings: tuple[str, str] = ("max_age", "max_skew")
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TimeBounds:
+        """The bounds the deployment configures (``MODELMON_MAX_EVENT_AGE_MINUTES`` / ``..._SKEW_MINUTES``)."""
+        return cls(settings.max_event_age_minutes * 60_000, settings.max_event_skew_minutes * 60_000,
+                   (ENV_MAX_EVENT_AGE, ENV_MAX_EVENT_SKEW))
 
     def reason(self, when: object, when_ms: float, now_ms: int) -> str | None:
         """Why ``when`` (read as ``when_ms``) is outside the bounds at ``now_ms``; ``None`` if inside.
