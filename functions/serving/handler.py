@@ -15,7 +15,7 @@ import nuclio_sdk
 
 from modelmon.backends import make_backend
 from modelmon.core.config import Settings
-from modelmon.core.paths import deployed_name
+from modelmon.core.paths import function_name
 from modelmon.functions.handling import on_shutdown
 from modelmon.tracking import ModelServer
 
@@ -40,7 +40,8 @@ def init_context(context: nuclio_sdk.Context) -> None:
     settings = Settings.from_env()
     backend = make_backend(settings)
     server = IrisServer(os.environ.get("MODEL_NAME") or "iris", project=settings.project,
-                        function_uri=f"{settings.project}/{function_name(settings.project)}", streams=backend.streams)
+                        function_uri=f"{settings.project}/{_served_function(settings.project)}",
+                        streams=backend.streams)
     server.load()
     server.ready = True
     server.set_tracking(
@@ -57,15 +58,14 @@ def init_context(context: nuclio_sdk.Context) -> None:
     on_shutdown(context, close)
 
 
-def function_name(project: str) -> str:
+def _served_function(project: str) -> str:
     """This function's name in MLRun's function URI ``<project>/<function>``, as registration assumes.
 
     Nuclio's ``NUCLIO_FUNCTION_NAME`` is the deployed name, ``<project>-<function>``
     (:func:`~modelmon.core.paths.deployed_name`): without dropping that prefix, the tracked endpoint
     would not be the one ``register_model_endpoint`` made for ``<project>/serving``.
     """
-    name = os.environ.get("NUCLIO_FUNCTION_NAME") or "serving"
-    return name.removeprefix(deployed_name(project, "") + "-")
+    return function_name(os.environ.get("NUCLIO_FUNCTION_NAME") or "serving", project)
 
 
 def handler(context: nuclio_sdk.Context, event: nuclio_sdk.Event) -> Any:

@@ -45,6 +45,19 @@ def deployed_name(project: str, function: str) -> str:
     return re.sub(r"[^a-z0-9-]", "-", f"{project}-{function}".lower()).strip("-")
 
 
+
+def function_name(deployed: str, project: str | None) -> str:
+    """The bundle's name of a function deployed as ``deployed`` for ``project``: the inverse of
+    :func:`deployed_name` (a name without the project's prefix is returned as it is).
+
+    For a function that knows only its deployed name (Nuclio's ``NUCLIO_FUNCTION_NAME``); a config
+    deploy rendered also keeps the bundle name in a label (:data:`modelmon.functions.roles.FUNCTION_LABEL`).
+
+    >>> function_name("fraud-model-monitoring-stream", "fraud"), function_name("consumer", "fraud")
+    ('model-monitoring-stream', 'consumer')
+    """
+    return deployed.removeprefix(deployed_name(project, "") + "-") if project else deployed
+
 @dataclasses.dataclass(frozen=True)
 class ProjectPaths:
     """Every stream, KV table, TSDB table and object prefix of one project."""

@@ -29,11 +29,10 @@ from modelmon.core.config import ENV_APP_CLASS, ENV_APP_KWARGS, ENV_APP_NAME, Se
 from modelmon.core.errors import ConfigError
 from modelmon.core.paths import ProjectPaths, check_name, deployed_name
 from modelmon.deploy.schema import check_config
-from modelmon.functions.roles import ROLE_LABEL, Role, role_of
+from modelmon.functions.roles import FUNCTION_LABEL, ROLE_LABEL, Role, role_of
 from modelmon.local_nuclio.spec import find_function_files
 
 PROJECT_LABEL = "nuclio.io/project-name"
-FUNCTION_LABEL = "modelmon.io/function"
 _STREAM = re.compile(r"^projects/(?P<project>[^/]+)/model-endpoints/(?P<rest>.+)$")
 _KAFKA_TOPIC = re.compile(r"[^A-Za-z0-9._-]")
 

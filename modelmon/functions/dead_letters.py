@@ -12,7 +12,6 @@ import threading
 from collections.abc import Callable, Sequence
 
 from modelmon.backends.base import OutRecord, Stream
-from modelmon.core.paths import deployed_name
 from modelmon.core.timeutil import now_ms
 from modelmon.events import DeadLetter
 from modelmon.functions.handling import Body, Position, body_bytes
@@ -70,12 +69,3 @@ class DeadLetters:
                 self._streams.create(self._path, shards=1)
                 self._created = True
 
-
-def function_name(name: str, project: str | None) -> str:
-    """The bundle's name of a function whose config names it ``name``: a config deploy rendered for
-    ``project`` names it :func:`~modelmon.core.paths.deployed_name` ``(project, <bundle's name>)``.
-
-    >>> function_name("fraud-model-monitoring-stream", "fraud"), function_name("consumer", "fraud")
-    ('model-monitoring-stream', 'consumer')
-    """
-    return name.removeprefix(deployed_name(project, "") + "-") if project else name

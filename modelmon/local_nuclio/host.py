@@ -17,11 +17,12 @@ from modelmon.backends.base import Stream
 from modelmon.core.config import ENV_PROJECT
 from modelmon.core.errors import ConfigError
 from modelmon.core.paths import ProjectPaths
+from modelmon.functions.dead_letters import DeadLetters
 from modelmon.local_nuclio.cron import CronTrigger
 from modelmon.local_nuclio.handler import LoadedHandler
 from modelmon.local_nuclio.http_trigger import HttpTrigger
 from modelmon.local_nuclio.spec import FunctionSpec
-from modelmon.local_nuclio.stream_trigger import DeadLetterSink, StreamTrigger
+from modelmon.local_nuclio.stream_trigger import StreamTrigger
 from modelmon.local_nuclio.trigger import Trigger
 from modelmon.local_nuclio.trigger_spec import CRON, HTTP, STREAM_KINDS, TriggerSpec
 from modelmon.local_nuclio.worker import Worker
@@ -56,7 +57,8 @@ class FunctionHost:
         self.fatal = threading.Event()
         self.fatal_error: BaseException | None = None
         self._dead_letters = (
-            DeadLetterSink(streams, ProjectPaths(project).dead_letter_stream, spec.name) if streams else None
+            # named as the bundle names the function, also when it runs a config deploy rendered
+            DeadLetters(streams, ProjectPaths(project).dead_letter_stream, spec.function) if streams else None
         )
 
     def start(self) -> None:

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 from modelmon.backends.base import Record, Stream
 from modelmon.core.errors import BackendUnavailable
-from modelmon.functions.dead_letters import DeadLetters, function_name
+from modelmon.functions.dead_letters import DeadLetters
 from modelmon.local_nuclio.nuclio_event import stream_event
 from modelmon.local_nuclio.stream_source import StreamSource, for_project, stream_source
 from modelmon.local_nuclio.trigger import OnFatal
@@ -32,10 +32,6 @@ T = TypeVar("T")
 _log = logging.getLogger(__name__)
 Assignment = tuple[str, int]  # (stream path, shard)
 COMMIT_INTERVAL_S = 0.5
-
-
-#: The name :mod:`modelmon.local_nuclio.host` builds the function's dead-letter writer by.
-DeadLetterSink = DeadLetters
 
 
 class StreamTrigger:
@@ -58,8 +54,7 @@ class StreamTrigger:
         self.workers = workers
         self.source: StreamSource = for_project(stream_source(trigger), *project)
         self.streams = streams
-        # letters name the function as its bundle does, also when it runs a config deploy rendered
-        self.dead_letters = dead_letters.for_function(function_name(trigger.function, project[0]))
+        self.dead_letters = dead_letters
         self.max_retries = max(1, max_retries)
         self.retry_backoff_s, self.max_backoff_s = retry_backoff_s, max_backoff_s
         self._on_fatal = on_fatal

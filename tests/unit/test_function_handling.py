@@ -6,9 +6,9 @@ import threading
 
 import nuclio_sdk
 
-from modelmon.core.paths import deployed_name
+from modelmon.core.paths import deployed_name, function_name
 from modelmon.events import DeadLetter
-from modelmon.functions.dead_letters import DeadLetters, function_name
+from modelmon.functions.dead_letters import DeadLetters
 from modelmon.functions.handling import Delivery, body_bytes, each_record
 from modelmon.testing import ManualClock, MemoryStream, stream_records
 
