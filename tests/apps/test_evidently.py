@@ -26,6 +26,7 @@ def _frames(shift: float = 1.0) -> tuple[pd.DataFrame, pd.DataFrame]:
     return reference, window
 
 
+@pytest.mark.slow  # a full Evidently report: about 2 s
 def test_per_column_drift_and_drifted_share_match_scipy_ks():
     reference, window = _frames()
     got = EvidentlyDataDriftApplication(reference).evaluate(window).set_index("name")

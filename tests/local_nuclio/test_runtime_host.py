@@ -62,6 +62,7 @@ def test_cron_interval_fires_with_configured_body():
     assert len(ticks) == count
 
 
+@pytest.mark.slow  # waits for two whole-second ticks: 1-2 s
 def test_cron_schedule_fires_on_second_boundaries_with_json_body():
     host = start_host("scheduled")
     fired = host.handler.module.FIRED

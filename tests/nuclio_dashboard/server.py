@@ -45,7 +45,9 @@ class NuclioDashboard:
         self._lock = threading.Lock()
         self._stopped = False
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_class(self))
-        self._thread = threading.Thread(target=self._server.serve_forever, name="nuclio-dashboard", daemon=True)
+        # poll for shutdown every 50 ms, not socketserver's 500: stop() waits one poll (0.5 s per test)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="nuclio-dashboard", daemon=True)
 
     @property
     def url(self) -> str:

@@ -67,6 +67,7 @@ def test_five_shifted_features_out_of_twenty_are_exactly_the_drifted_ones():
     assert general < 0.5
 
 
+@pytest.mark.slow  # calibration: many seeded windows per size
 @pytest.mark.parametrize("rows", [100, 1000, 10_000])
 def test_calibration_false_positives_stay_below_two_percent(rows):
     rng = np.random.default_rng(rows)
@@ -81,6 +82,7 @@ def test_calibration_false_positives_stay_below_two_percent(rows):
     assert flagged / total < 0.02
 
 
+@pytest.mark.slow  # calibration: many seeded windows per size
 @pytest.mark.parametrize("rows", [1000, 10_000])
 def test_calibration_half_sigma_shift_is_detected(rows):
     rng = np.random.default_rng(rows + 1)

@@ -66,6 +66,7 @@ def test_serving_function_reports_each_request_in_batched_mlrun_shape(home, back
     assert server.tracking.stats()["pushed"] == 3
 
 
+@pytest.mark.slow  # the model takes 1.2 s on purpose
 def test_latency_above_one_second_is_recorded_in_full(backend):
     server = SlowServer("slow", project=PROJECT, streams=backend.streams, delay_s=1.2)
     server.set_tracking()

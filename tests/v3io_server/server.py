@@ -74,7 +74,9 @@ class V3ioTestServer:
         self._httpd = http.server.ThreadingHTTPServer(("127.0.0.1", self._port), handler)
         self._httpd.daemon_threads = True
         self._port = self._httpd.server_address[1]
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="v3io-test-server", daemon=True)
+        # poll for shutdown every 50 ms, not socketserver's 500: stop() waits one poll (0.5 s per test)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="v3io-test-server", daemon=True)
         self._thread.start()
         return self
 
