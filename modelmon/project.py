@@ -295,6 +295,17 @@ class Project:
         read = queries.result_history if history else queries.latest_results
         return read(self.backend, self.name, endpoint_id=endpoint_id, app_name=app_name, since_ms=since_ms)
 
+    def backfill(self, endpoint: str, since: Any, *, app: str | Sequence[str] | None = None) -> list[Any]:
+        """Have the controller analyse ``endpoint``'s traffic (id or name) from ``since`` on: traffic older
+        than the backfill horizon, or windows to analyse again. See :func:`modelmon.controller.backfill.backfill`.
+        """
+        from modelmon.controller.backfill import backfill
+
+        apps = [app] if isinstance(app, str) else app
+        endpoint_id = queries.resolve_endpoint(self.backend, self.name, endpoint)
+        return backfill(self.backend, self.name, endpoint_id, since, apps=apps,
+                        base_period_minutes=self.base_period)
+
     # ------------------------------------------------------ registration, labels, batch inference
 
     def register_model_endpoint(self, name: str, **kwargs: Any) -> ModelEndpoint:

@@ -28,7 +28,7 @@ from modelmon.events import DeadLetter
 ENDPOINT_COLUMNS = [
     "endpoint_id", "name", "model", "model_version", "function_uri", "request_count", "error_count",
     "latency_avg_us", "first_request_ms", "last_request_ms", "watermark_ms", "drift_status", "drift_status_name",
-    "feature_names", "labels",
+    "feature_names", "labels", "skipped_from_ms", "skipped_until_ms",
 ]
 RESULT_COLUMNS = [
     "endpoint_id", "app_name", "result_name", "start_ms", "end_ms", "value", "status", "status_name", "kind",
@@ -38,7 +38,7 @@ LATEST_COLUMNS = [*RESULT_COLUMNS, "extra_data", "updated_ms"]
 FAILURE_COLUMNS = ["endpoint_id", "app_name", "start_ms", "end_ms", "error", "time_ms"]
 DEAD_LETTER_COLUMNS = ["time_ms", "function", "source", "reason", "shard", "sequence", "attempts", "payload"]
 _FOREVER_MS = 1 << 62
-_RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|h|d|w)$")
+_RELATIVE = re.compile(r"(\d+(?:\.\d+)?)\s*(s|m|h|d|w)")
 _UNIT_MS = {"s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 7 * 86_400_000}
 
 
@@ -46,7 +46,7 @@ def parse_since(text: str, now_ms: int) -> int:
     """A start time from ``text``: a duration back from now (``"30m"``, ``"2h"``, ``"1d"``), epoch
     milliseconds, or an ISO-8601 time (UTC unless it has an offset)."""
     text = text.strip()
-    match = _RELATIVE.match(text)
+    match = _RELATIVE.fullmatch(text)
     if match:
         return now_ms - int(float(match[1]) * _UNIT_MS[match[2]])
     if text.isdigit():
@@ -84,6 +84,7 @@ def list_endpoints(backend: Backend, project: str) -> pd.DataFrame:
             "last_request_ms": endpoint.last_request_ms, "watermark_ms": endpoint.watermark_ms,
             "drift_status": int(endpoint.drift_status), "drift_status_name": status_name(endpoint.drift_status),
             "feature_names": list(endpoint.feature_names), "labels": dict(endpoint.labels),
+            "skipped_from_ms": endpoint.skipped_from_ms, "skipped_until_ms": endpoint.skipped_until_ms,
         })
     df = _frame(rows, ENDPOINT_COLUMNS, ["name", "endpoint_id"])
     return df.assign(latency_avg_us=pd.to_numeric(df["latency_avg_us"]))  # NaN, not None, without traffic

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from modelmon.core.errors import ModelmonError
 
-COMMANDS: list[str] = ["artifacts", "batch_infer", "demo", "deploy", "endpoints", "results", "run"]
+COMMANDS: list[str] = ["artifacts", "backfill", "batch_infer", "demo", "deploy", "endpoints", "results", "run"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -17,7 +17,7 @@ from modelmon.core.timeutil import iso
 from modelmon.queries import list_endpoints
 
 _TABLE = ["endpoint_id", "name", "model_version", "request_count", "error_count", "latency_avg_us", "last_request",
-          "drift_status"]
+          "drift_status", "not_analysed"]
 
 
 def add_home_options(parser: argparse.ArgumentParser) -> None:
@@ -76,5 +76,13 @@ def format_table(df: pd.DataFrame, project: str) -> str:
         last_request=[iso(t) if pd.notna(t) else "-" for t in df["last_request_ms"]],
         latency_avg_us=df["latency_avg_us"].round(1),
         drift_status=df["drift_status_name"],
+        not_analysed=[_skipped(f, u) for f, u in zip(df["skipped_from_ms"], df["skipped_until_ms"], strict=True)],
     )
     return shown[_TABLE].to_string(index=False)
+
+
+def _skipped(start: Any, until: Any) -> str:
+    """Traffic older than where analysis starts (``modelmon backfill`` analyses it), or ``-``."""
+    if pd.isna(until) or pd.isna(start):
+        return "-"
+    return f"{iso(int(start))} .. {iso(int(until))}"

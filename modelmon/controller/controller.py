@@ -25,7 +25,7 @@ from modelmon.controller.windows import ClosingRule
 from modelmon.core.config import Settings
 from modelmon.core.errors import BackendError
 from modelmon.core.paths import ProjectPaths
-from modelmon.core.timeutil import now_ms
+from modelmon.core.timeutil import iso, now_ms
 from modelmon.endpoints.record import ModelEndpoint
 from modelmon.endpoints.store import EndpointStore
 from modelmon.events import WindowEvent
@@ -44,6 +44,8 @@ class ControllerReport:
     windows_empty: int = 0
     claims_lost: int = 0
     push_failures: int = 0
+    pairs_failed: int = 0  # endpoint × app pairs whose planning raised (recorded on their schedule item)
+    endpoints_skipping: int = 0  # endpoints with traffic older than where their analysis starts
     elapsed_s: float = 0.0
 
 
@@ -97,7 +99,9 @@ class Controller:
         report.endpoints, report.apps = len(endpoints), len(apps)
         states = self._states()
         confirmed = self._ledger.confirmed()
-        plans = list(self._plan(apps, endpoints, states, confirmed, now))
+        starts: dict[str, int] = {}  # endpoint id -> where its earliest pair's analysis starts
+        plans = list(self._plan(apps, endpoints, states, confirmed, now, starts, report))
+        self._record_skipped(endpoints, starts, report)
         busy = self._busy_windows(plans)
         batches = _batches(plans, busy, self._push_batch, uuid.uuid4().hex)
         claimed = self._claim(plans, busy, batches, now, report)
@@ -123,8 +127,13 @@ class Controller:
     # ----------------------------------------------------------------------------------- planning
     def _plan(
         self, apps: Sequence[RegisteredApp], endpoints: Sequence[ModelEndpoint], states: Mapping[str, PairState],
-        confirmed: Container[str], now: int,
+        confirmed: Container[str], now: int, starts: dict[str, int], report: ControllerReport,
     ) -> Iterator[PairPlan]:
+        """Each pair's plan; ``starts`` collects where each endpoint's analysis starts.
+
+        A pair whose planning raises is recorded against it and left out: one endpoint's record never
+        stops the run for the others.
+        """
         for app in apps:
             try:
                 rule = ClosingRule(app.period_ms(self._period_minutes), self._grace_ms, self._backfill_ms)
@@ -132,21 +141,56 @@ class Controller:
                 log.error("skipping application %s: %s", app.name, exc)
                 continue
             for ep in endpoints:
-                if not app.applies_to(ep.endpoint_id, ep.name, ep.labels):
+                key = schedule_key(ep.endpoint_id, app.name)
+                try:
+                    if not app.applies_to(ep.endpoint_id, ep.name, ep.labels):
+                        continue
+                    state = states.get(key)
+                    plan = plan_pair(
+                        endpoint_id=ep.endpoint_id, app_name=app.name, state=state,
+                        first_request_ms=ep.first_request_ms, watermark_ms=ep.watermark_ms, rule=rule,
+                        now_ms=now, lease_ms=self._lease_ms, confirmed=confirmed,
+                    )
+                except Exception as exc:  # anything: the other endpoints' windows go on
+                    self._record_failure(key, exc, now, report)
                     continue
-                plan = plan_pair(
-                    endpoint_id=ep.endpoint_id,
-                    app_name=app.name,
-                    state=states.get(schedule_key(ep.endpoint_id, app.name)),
-                    first_request_ms=ep.first_request_ms,
-                    watermark_ms=ep.watermark_ms,
-                    rule=rule,
-                    now_ms=now,
-                    lease_ms=self._lease_ms,
-                    confirmed=confirmed,
-                )
+                start = state.first_planned_ms if state is not None else (plan.set_.get("first_planned_ms")
+                                                                          if plan is not None else None)
+                if start is not None:
+                    starts[ep.endpoint_id] = min(start, starts.get(ep.endpoint_id, start))
                 if plan is not None:
                     yield plan
+
+    def _record_failure(self, key: str, exc: Exception, now: int, report: ControllerReport) -> None:
+        report.pairs_failed += 1
+        error = f"{type(exc).__name__}: {exc}"
+        log.error("controller: planning %s failed, the other pairs go on: %s", key, error)
+        try:
+            self._backend.kv.update(self._paths.schedules_table, key, {"error": error[:1000], "error_ms": now})
+        except BackendError as write_error:
+            log.error("controller: could not record the failure of %s: %s", key, write_error)
+
+    def _record_skipped(self, endpoints: Sequence[ModelEndpoint], starts: Mapping[str, int],
+                        report: ControllerReport) -> None:
+        """Mark on each endpoint the traffic older than where its analysis starts; warn once when it changes."""
+        for ep in endpoints:
+            start = starts.get(ep.endpoint_id)
+            skipped = None
+            if start is not None and ep.first_request_ms is not None and ep.first_request_ms < start:
+                skipped = (ep.first_request_ms, start)
+                report.endpoints_skipping += 1
+            recorded = None if ep.skipped_until_ms is None else (ep.skipped_from_ms, ep.skipped_until_ms)
+            if skipped == recorded:
+                continue
+            if skipped is not None:
+                log.warning("endpoint %s (%s): its traffic from %s to %s is older than where its analysis starts "
+                            "(the backfill horizon) and is not analysed; run 'modelmon backfill --endpoint %s "
+                            "--since %s' to analyse it", ep.endpoint_id, ep.name, iso(skipped[0]), iso(skipped[1]),
+                            ep.endpoint_id, iso(skipped[0]))
+            try:
+                self._endpoints.record_skipped(ep.endpoint_id, skipped)
+            except BackendError as exc:  # recorded by a later run
+                log.error("controller: could not record skipped traffic of %s: %s", ep.endpoint_id, exc)
 
     def _busy_windows(self, plans: Sequence[PairPlan]) -> dict[str, list[int]]:
         """Per schedule key, the window starts of its range that hold requests."""

@@ -9,7 +9,9 @@ Item of KV ``paths.schedules_table``, key ``"{endpoint_id}.{app_name}"``:
   confirmed in ``paths.claims_table`` (:mod:`modelmon.controller.claims`); an unconfirmed claim
   older than the lease is taken to belong to a crashed run, and re-dispatched;
 - ``seen_watermark_ms``/``seen_at_ms``: the endpoint watermark last seen and the wall-clock time it
-  was first seen, which tells how long the endpoint has been idle.
+  was first seen, which tells how long the endpoint has been idle;
+- ``first_planned_ms``: where the pair's analysis starts (the backfill horizon when the pair was
+  created, or where a backfill moved it): traffic before it is skipped, and recorded as such.
 
 Every change is a compare-and-set on ``(last_analyzed_ms, claim_id)``, so of two controllers
 planning from the same state only one wins, and a window is dispatched once.
@@ -39,6 +41,7 @@ class PairState:
     claimed_ms: int | None = None
     seen_watermark_ms: int | None = None
     seen_at_ms: int | None = None
+    first_planned_ms: int | None = None  # absent on pairs created by earlier versions
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> PairState | None:
@@ -51,6 +54,7 @@ class PairState:
             claimed_ms=item.get("claimed_ms"),
             seen_watermark_ms=item.get("seen_watermark_ms"),
             seen_at_ms=item.get("seen_at_ms"),
+            first_planned_ms=item.get("first_planned_ms"),
         )
 
 
@@ -148,4 +152,6 @@ def plan_pair(
         "seen_watermark_ms": watermark_ms,
         "seen_at_ms": seen_at,
     }
+    if state is None:
+        set_["first_planned_ms"] = last
     return PairPlan(endpoint_id, app_name, period, condition, set_, dispatch_from, max(dispatch_from, new_last))

@@ -42,6 +42,10 @@ class ModelEndpoint:
     latency_sum_us: float = 0.0
     drift_status: int = int(ResultStatusApp.irrelevant)
     created_ms: int | None = None
+    #: traffic in [skipped_from_ms, skipped_until_ms) is older than where analysis started (the backfill
+    #: horizon): no app analysed it; ``modelmon backfill`` does (None: nothing skipped)
+    skipped_from_ms: int | None = None
+    skipped_until_ms: int | None = None
     registered: bool = False
 
     @property

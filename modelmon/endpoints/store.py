@@ -12,7 +12,9 @@ Besides :meth:`ModelEndpoint.to_item` the item holds bookkeeping attributes:
   its id before both shared one attribute, is read as a last batch too;
 * ``ingest_recent_records``: the last :data:`RECENT_RECORDS` producer record ids (JSON list), so a
   record the producer's retry stored twice, at two positions, counts once;
-* ``drift_status_end_ms``: the end of the window the writer's ``drift_status`` comes from.
+* ``drift_status_end_ms``: the end of the window the writer's ``drift_status`` comes from;
+* ``skipped_from_ms``/``skipped_until_ms``: traffic the controller never analysed, being older than where
+  analysis started (written by the controller, cleared by a backfill that covers it).
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ ERROR_COUNT = "error_count"
 LATENCY_SUM = "latency_sum_us"
 DRIFT_STATUS = "drift_status"
 DRIFT_STATUS_END = "drift_status_end_ms"
+SKIPPED_FROM = "skipped_from_ms"
+SKIPPED_UNTIL = "skipped_until_ms"
 VERSION = "ingest_version"
 LAST_BATCH = "ingest_last_batch"
 LEGACY_LAST_BATCH = "batch_last_id"
@@ -175,6 +179,14 @@ class EndpointStore:
                 return Counted(True, item, reread)
             item, reread = None, True
         raise BackendUnavailable(f"endpoint {endpoint_id}: {_MAX_ATTEMPTS} conflicting updates in a row")
+
+    def record_skipped(self, endpoint_id: str, skipped: tuple[int, int] | None) -> None:
+        """Record that traffic in ``[from, until)`` was not analysed (``None``: nothing is skipped any more).
+
+        A plain update of two attributes no other writer touches: it neither needs nor bumps the version.
+        """
+        start, until = skipped if skipped is not None else (None, None)
+        self._kv.update(self._table, endpoint_id, {SKIPPED_FROM: start, SKIPPED_UNTIL: until}, create=False)
 
     def update_drift_status(self, endpoint_id: str, status: int, end_ms: int) -> int | None:
         """Raise the drift status to ``status`` for the window ending at ``end_ms``, or reset it for a newer one.

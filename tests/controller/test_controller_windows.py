@@ -194,3 +194,30 @@ def test_one_run_plans_a_bounded_number_of_windows_per_pair_and_the_next_runs_re
     assert second.windows_dispatched == days * 144 - MAX_WINDOWS_PER_RUN
     starts = [w.start_ms for w in dispatched(backend, paths, "drift")]
     assert starts == list(range(T0, T0 + days * 144 * PERIOD, PERIOD))  # each window once, in order
+
+
+def test_a_pair_whose_planning_raises_is_recorded_and_the_other_endpoints_go_on(backend, paths, clock, registry,
+                                                                                monkeypatch):
+    """Fault injection: planning one endpoint raises (whatever the cause); the run still covers the rest."""
+    from modelmon.controller import controller as controller_module
+
+    real = controller_module.plan_pair
+
+    def failing_for_bad(**kwargs):
+        if kwargs["endpoint_id"] == "bad":
+            raise OverflowError("a record the planner cannot handle")
+        return real(**kwargs)
+
+    monkeypatch.setattr(controller_module, "plan_pair", failing_for_bad)
+    registry.register("drift", "mod:App")
+    for ep in ("a", "bad", "z"):
+        put_endpoint(backend, paths, ep, first=T0, watermark=T0 + PERIOD)
+        add_requests(backend, paths, ep, [T0 + MINUTE])
+    clock.now = T0 + PERIOD + MINUTE
+
+    report = make_controller(backend, paths, clock).run()
+
+    assert sorted(w.endpoint_id for w in dispatched(backend, paths, "drift")) == ["a", "z"]
+    assert report.pairs_failed == 1
+    failure = schedule(backend, paths, "bad", "drift")
+    assert failure["error"] == "OverflowError: a record the planner cannot handle" and failure["error_ms"] == clock.now
