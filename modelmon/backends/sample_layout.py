@@ -94,6 +94,8 @@ class PartitionedSampleStore(abc.ABC, Generic[FileT]):
         wanted = None if columns is None else list(dict.fromkeys(["timestamp", *columns]))
         files = [] if end <= start else self._hour_files(endpoint_id, start // HOUR_MS, (end - 1) // HOUR_MS)
         frame = self._read_files(endpoint_id, files, start, end, wanted)
+        if frame is not None:
+            frame = one_type_per_column(frame)
         if frame is None:
             return pd.DataFrame({name: pd.Series(dtype="int64" if name == "timestamp" else "object")
                                  for name in (wanted or ["timestamp"])})
@@ -124,3 +126,32 @@ class PartitionedSampleStore(abc.ABC, Generic[FileT]):
     ) -> pd.DataFrame | None:
         """Rows of ``files`` with ``start <= timestamp < end`` (at least the ``wanted`` columns present,
         or all); None when there is nothing to return. ``CorruptStore`` for an unreadable file."""
+
+
+def one_type_per_column(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with each column of one type, where its files disagreed (numbers in some, text in others).
+
+    The stream function keeps a feature's type since feature types are stored per endpoint; files
+    written before could hold ``"hello"`` in a numeric column, or numbers in a text one. Such a column
+    becomes what most of its values are: numbers (text that is no number reads as missing) or text
+    (numbers as their text), so a read never fails, nor hands an app a column of mixed types.
+    """
+    for j in [j for j, dtype in enumerate(frame.dtypes) if dtype == np.dtype(object)]:
+        column = frame.iloc[:, j]
+        kind = pd.api.types.infer_dtype(column, skipna=True)
+        if kind in ("integer", "floating", "mixed-integer-float", "decimal"):
+            frame.isetitem(j, pd.to_numeric(column))
+        elif kind in ("mixed", "mixed-integer"):
+            is_text = column.map(lambda v: isinstance(v, str))
+            numbers = pd.to_numeric(column.where(~is_text), errors="coerce")
+            if numbers.notna().sum() >= is_text.sum():
+                frame.isetitem(j, numbers)
+            else:
+                frame.isetitem(j, column.map(_as_text))
+    return frame
+
+
+def _as_text(value: object) -> str | None:
+    if isinstance(value, str) or value is None:
+        return value
+    return None if isinstance(value, float) and np.isnan(value) else str(value)

@@ -10,7 +10,7 @@ each), not with events.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from modelmon.backends.base import Item
@@ -63,15 +63,15 @@ class EndpointCache:
         return already_counted(self._cache[endpoint_id].item, record)
 
     def apply(self, endpoint_id: str, record: Origin, totals: Totals, watermark_ms: int | None,
-              names: tuple[list[str], list[str]] | None) -> bool:
+              names: tuple[list[str], list[str]] | None, types: Mapping[str, str] | None = None) -> bool:
         """Count ``record`` once: the single per-record update. ``False`` if it was already counted.
 
-        ``watermark_ms`` is set only if it moves forward; ``names`` (feature, label) are stored only
-        if the endpoint has none yet.
+        ``watermark_ms`` is set only if it moves forward; ``names`` (feature, label) and the feature
+        ``types`` are stored only if the endpoint has none yet.
         """
         try:
             counted = self.store.count(endpoint_id, record, totals, watermark_ms, names,
-                                       item=self._cache[endpoint_id].item)
+                                       item=self._cache[endpoint_id].item, types=types)
         except BackendUnavailable:  # deleted, or contended: read it afresh (or create it) on the next record
             self._cache.pop(endpoint_id, None)
             raise

@@ -15,7 +15,8 @@ from typing import Any
 
 from modelmon.core.results import ResultStatusApp
 
-_JSON_FIELDS = ("labels", "feature_names", "label_names", "feature_stats", "reference_performance")
+_JSON_FIELDS = ("labels", "feature_names", "label_names", "feature_types", "feature_stats",
+                "reference_performance")
 
 
 @dataclasses.dataclass
@@ -31,6 +32,8 @@ class ModelEndpoint:
     labels: dict[str, Any] = dataclasses.field(default_factory=dict)
     feature_names: list[str] = dataclasses.field(default_factory=list)
     label_names: list[str] = dataclasses.field(default_factory=list)
+    #: "number" or "text" per feature, kept from the reference or the first record (endpoints.feature_types)
+    feature_types: dict[str, str] = dataclasses.field(default_factory=dict)
     feature_stats: dict[str, Any] = dataclasses.field(default_factory=dict)
     reference_performance: dict[str, Any] = dataclasses.field(default_factory=dict)
     first_request_ms: int | None = None

@@ -18,6 +18,7 @@ import pandas as pd
 from modelmon.backends.base import Backend
 from modelmon.core.errors import NotFound
 from modelmon.core.timeutil import now_ms
+from modelmon.endpoints.feature_types import stats_types
 from modelmon.endpoints.record import ModelEndpoint
 from modelmon.endpoints.store import EndpointStore
 from modelmon.events import endpoint_uid
@@ -78,6 +79,9 @@ def register_model_endpoint(
         "model_uri": model_uri, "model_class": model_class,
         "labels": None if labels is None else dict(labels),
         "feature_names": feature_list, "label_names": label_list, "feature_stats": stats,
+        # a new reference says what each feature is: the stream function stores the rows in those types
+        "feature_types": None if stats is None else {name: kind for name, kind in stats_types(stats).items()
+                                                     if feature_list is None or name in feature_list},
         "reference_performance": None if reference_performance is None else _checked_performance(
             reference_performance),
     }

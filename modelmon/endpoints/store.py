@@ -44,6 +44,7 @@ ERROR_COUNT = "error_count"
 LATENCY_SUM = "latency_sum_us"
 DRIFT_STATUS = "drift_status"
 DRIFT_STATUS_END = "drift_status_end_ms"
+FEATURE_TYPES = "feature_types"
 SKIPPED_FROM = "skipped_from_ms"
 SKIPPED_UNTIL = "skipped_until_ms"
 VERSION = "ingest_version"
@@ -153,11 +154,13 @@ class EndpointStore:
         return self._kv.update(self._table, item[ENDPOINT_ID], item, condition=[Cond.not_exists(ENDPOINT_ID)])
 
     def count(self, endpoint_id: str, origin: Origin, totals: Totals, watermark_ms: int | None,
-              names: tuple[list[str], list[str]] | None = None, item: Item | None = None) -> Counted:
+              names: tuple[list[str], list[str]] | None = None, item: Item | None = None,
+              types: Mapping[str, str] | None = None) -> Counted:
         """Count ``origin``'s totals into the endpoint once: one compare-and-set update on ``ingest_version``.
 
         Counters are incremented, times and the watermark moved (never back), ``names`` (feature,
-        label) stored if the endpoint has none, and ``origin`` remembered, all atomically; ``applied``
+        label) and feature ``types`` stored if the endpoint has none, and ``origin`` remembered, all
+        atomically; ``applied``
         is false when ``origin`` was counted before. ``item``: the caller's copy of the stored item
         (the stream function's cache), updated in place; when it is current this is the only KV call.
         On a conflict the item is re-read and the update recomputed.
@@ -170,7 +173,7 @@ class EndpointStore:
                     raise BackendUnavailable(f"endpoint {endpoint_id} was deleted while being updated")
             if already_counted(item, origin):
                 return Counted(False, item, reread)
-            set_, increment = _changes(item, origin, totals, watermark_ms, names)
+            set_, increment = _changes(item, origin, totals, watermark_ms, names, types)
             if self._kv.update(self._table, endpoint_id, set_, increment=increment, condition=[_same(item, VERSION)],
                                create=False):
                 item.update(set_)
@@ -234,7 +237,8 @@ def _recent(item: Mapping[str, Any]) -> list[str]:
 
 
 def _changes(item: Mapping[str, Any], origin: Origin, totals: Totals, watermark_ms: int | None,
-             names: tuple[list[str], list[str]] | None) -> tuple[dict[str, Any], dict[str, int | float]]:
+             names: tuple[list[str], list[str]] | None,
+             types: Mapping[str, str] | None = None) -> tuple[dict[str, Any], dict[str, int | float]]:
     set_: dict[str, Any] = {
         FIRST_REQUEST: _min(item.get(FIRST_REQUEST), totals.first_ms),
         LAST_REQUEST: _max(item.get(LAST_REQUEST), totals.last_ms),
@@ -251,6 +255,8 @@ def _changes(item: Mapping[str, Any], origin: Origin, totals: Totals, watermark_
         for field, value in zip((FEATURE_NAMES, LABEL_NAMES), names, strict=True):
             if not json.loads(item.get(field) or "[]"):
                 set_[field] = json.dumps(value)
+    if types and not json.loads(item.get(FEATURE_TYPES) or "{}"):
+        set_[FEATURE_TYPES] = json.dumps(dict(types))
     increment: dict[str, int | float] = {
         REQUEST_COUNT: totals.requests,
         ERROR_COUNT: totals.errors,

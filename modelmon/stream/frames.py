@@ -1,7 +1,8 @@
 """Turning a record's valid requests into sample rows named after the endpoint's features and outputs.
 
 Names come from the endpoint record; an endpoint without names gets ``f0..fn`` / ``p0..pn`` inferred
-from the first request, as MLRun does. A request whose width does not match the names is rejected.
+from the first request, as MLRun does. A request whose width does not match the names is rejected, and
+so is one that sends text for a numeric feature (:mod:`modelmon.endpoints.feature_types`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
+from modelmon.endpoints.feature_types import NUMBER, TEXT, first_misfit, infer_types
 from modelmon.stream.parsing import ParsedRecord, Rejection, keep_requests
 
 #: Sample-store columns every row has besides its features and predictions (CONTRIBUTING.md).
@@ -36,6 +38,7 @@ class Rows:
     label_names: list[str]
     latency_us: np.ndarray  # per request (NaN when unknown or an error event)
     is_error: np.ndarray  # per request
+    feature_types: dict[str, str] = dataclasses.field(default_factory=dict)  # as stored (given or first seen)
 
 
 def _width(rows: list) -> int:
@@ -46,8 +49,10 @@ def _out_width(rows: list) -> int:
     return len(rows[0]) if isinstance(rows[0], list) else 1
 
 
-def build_rows(parsed: ParsedRecord, feature_names: list[str], label_names: list[str]) -> Rows:
-    """Rows of ``parsed`` under the endpoint's names (inferred when empty); mismatches are rejected."""
+def build_rows(parsed: ParsedRecord, feature_names: list[str], label_names: list[str],
+               feature_types: dict[str, str] | None = None) -> Rows:
+    """Rows of ``parsed`` under the endpoint's names (inferred when empty) and feature types (inferred from
+    this record when ``None``); requests of the wrong width or with text in a numeric feature are rejected."""
     event = parsed.event
     assert event is not None, "build_rows needs a record with requests"
     is_error = np.array([e is not None for e in event.errors], dtype=bool)
@@ -68,15 +73,47 @@ def build_rows(parsed: ParsedRecord, feature_names: list[str], label_names: list
                       f"outputs; endpoint {event.endpoint_id} expects {len(feature_names)} and {len(label_names)}")
             parsed.rejections.append(Rejection(reason, parsed.payload(int(i))))
         parsed = keep_requests(parsed, np.flatnonzero(~bad))
-        return build_rows(parsed, feature_names, label_names) if parsed.event else _empty(parsed)
-    return _rows(parsed, is_error, feature_names, label_names)
+        return build_rows(parsed, feature_names, label_names, feature_types) if parsed.event else _empty(parsed)
+    given = {name: feature_types[name] for name in feature_names if name in feature_types} if feature_types else {}
+    if parsed.features is not None and TEXT not in given.values():  # all numbers: the fast path's matrix
+        return _rows(parsed, is_error, feature_names, label_names, dict.fromkeys(feature_names, NUMBER))
+    good = np.flatnonzero(ok)
+    if len(given) < len(set(feature_names)):  # a feature's first type is the one this record shows
+        feature_types = {**infer_types([row for i in good for row in _as_rows(event.inputs[i])], feature_names),
+                         **given}
+    else:
+        feature_types = given
+    misfits = _misfits(parsed, good, feature_names, feature_types)
+    if misfits:
+        for i, reason in misfits.items():
+            parsed.rejections.append(Rejection(reason, parsed.payload(i)))
+        parsed = keep_requests(parsed, np.array([i for i in range(len(event)) if i not in misfits], dtype=np.int64))
+        return build_rows(parsed, feature_names, label_names, feature_types) if parsed.event else _empty(parsed)
+    return _rows(dataclasses.replace(parsed, features=None, outputs=None), is_error, feature_names, label_names,
+                 feature_types)
+
+
+def _misfits(parsed: ParsedRecord, good: np.ndarray, names: list[str], types: dict[str, str]) -> dict[int, str]:
+    """Per request sending text for a numeric feature, why it is rejected."""
+    event = parsed.event
+    assert event is not None
+    numeric = [j for j, name in enumerate(names) if types.get(name, NUMBER) == NUMBER]
+    reasons = {}
+    for i in good:
+        misfit = first_misfit(_as_rows(event.inputs[i]), numeric)
+        if misfit is not None:
+            j, value = misfit
+            reasons[int(i)] = (f"request {event.request_ids[i]!r}: feature {names[j]!r} is numeric on endpoint "
+                               f"{event.endpoint_id}; got {str(value)[:100]!r}")
+    return reasons
 
 
 def _empty(parsed: ParsedRecord) -> Rows:
     return Rows(parsed, pd.DataFrame(), [], [], np.empty(0), np.empty(0, dtype=bool))
 
 
-def _rows(parsed: ParsedRecord, is_error: np.ndarray, feature_names: list[str], label_names: list[str]) -> Rows:
+def _rows(parsed: ParsedRecord, is_error: np.ndarray, feature_names: list[str], label_names: list[str],
+          feature_types: dict[str, str]) -> Rows:
     event = parsed.event
     assert event is not None
     latency = np.array([np.nan if m is None else m for m in event.microsec], dtype=np.float64)
@@ -88,7 +125,7 @@ def _rows(parsed: ParsedRecord, is_error: np.ndarray, feature_names: list[str], 
         inputs = [event.inputs[i] for i in good]
         rows = [row if isinstance(row, list) else [row] for i in good for row in _as_rows(event.inputs[i])]
         outs = [row for i in good for row in _as_rows(event.outputs[i], flat_is_column=True)]
-        features, outputs = _matrix(rows, feature_names), _matrix(outs, label_names)
+        features, outputs = _matrix(rows, feature_names, feature_types), _matrix(outs, label_names)
         counts = np.array([len(_as_rows(i)) for i in inputs], dtype=np.int64)
     base = {
         "timestamp": np.repeat(parsed.when_ms[good].astype(np.int64), counts),
@@ -102,7 +139,7 @@ def _rows(parsed: ParsedRecord, is_error: np.ndarray, feature_names: list[str], 
     else:  # a name given twice (registered names): keep both columns, as concatenation does
         samples = pd.concat([pd.DataFrame(base), _frame(features, feature_names), _frame(outputs, label_names)],
                             axis=1)
-    return Rows(parsed, samples, feature_names, label_names, latency, is_error)
+    return Rows(parsed, samples, feature_names, label_names, latency, is_error, feature_types)
 
 
 def _columns(values: np.ndarray | pd.DataFrame, names: list[str]) -> dict[str, np.ndarray]:
@@ -117,21 +154,26 @@ def _as_rows(value: list, flat_is_column: bool = False) -> list:
     return [[v] for v in value] if flat_is_column else [value]
 
 
-def _matrix(rows: list[list], names: list[str]) -> np.ndarray | pd.DataFrame:
-    """Numbers as a float matrix; columns holding text stay text (mixed columns become text)."""
+def _matrix(rows: list[list], names: list[str], types: dict[str, str] | None = None) -> np.ndarray | pd.DataFrame:
+    """Numbers as a float matrix; text columns (by ``types``, else those holding text) as text."""
     if not rows:
         return np.empty((0, len(names)))
-    try:
-        return np.array(rows, dtype=np.float64)
-    except (TypeError, ValueError):
-        frame = pd.DataFrame(rows, columns=names)
-        for name in frame.columns:
-            column = frame[name]
-            if column.map(lambda v: isinstance(v, str)).any():
-                frame[name] = column.map(lambda v: v if v is None or isinstance(v, str) else str(v))
-            else:
-                frame[name] = column.astype(np.float64)
-        return frame
+    if types is None or TEXT not in types.values():
+        try:
+            return np.array(rows, dtype=np.float64)
+        except (TypeError, ValueError):
+            pass
+    frame = pd.DataFrame(rows, columns=names)
+    columns = []
+    for j, name in enumerate(names):
+        column = frame.iloc[:, j]
+        text = types[name] == TEXT if types is not None and name in types else \
+            column.map(lambda v: isinstance(v, str)).any()
+        columns.append(column.map(lambda v: v if v is None or isinstance(v, str) else str(v)) if text
+                       else column.astype(np.float64))
+    out = pd.concat(columns, axis=1)
+    out.columns = names  # a name given twice keeps both columns
+    return out
 
 
 def _frame(values: np.ndarray | pd.DataFrame, names: list[str]) -> pd.DataFrame:

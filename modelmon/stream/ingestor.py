@@ -22,6 +22,7 @@ from modelmon.backends import Backend
 from modelmon.core.paths import ProjectPaths
 from modelmon.core.timeutil import now_ms
 from modelmon.endpoints.cache import EndpointCache
+from modelmon.endpoints.feature_types import endpoint_types
 from modelmon.endpoints.store import EndpointStore
 from modelmon.functions.dead_letters import DeadLetters
 from modelmon.stream.aggregate import ERROR_LABELS, PREDICTION_LABELS, errors_frame, predictions_frame, totals
@@ -94,7 +95,7 @@ class Ingestor:
         if self.endpoints.already_applied(endpoint_id, record):
             return IngestReport(record.batch_id, endpoint_id, duplicate=True)
         try:
-            rows = build_rows(parsed, endpoint.feature_names, endpoint.label_names)
+            rows = build_rows(parsed, endpoint.feature_names, endpoint.label_names, endpoint_types(endpoint))
         except _READ_ERRORS as exc:
             reason = f"cannot turn the requests into rows: {type(exc).__name__}: {exc}"
             self._dead_letter([*parsed.rejections, Rejection(reason, record.body_bytes())], record, endpoint_id)
@@ -115,7 +116,8 @@ class Ingestor:
         self._dead_letter(kept.rejections, record, endpoint_id)
         record_totals = totals(when, rows.latency_us, rows.is_error)
         names = (rows.feature_names, rows.label_names) if rows.feature_names else None
-        applied = self.endpoints.apply(endpoint_id, record, record_totals, int(when.max()) + 1, names)
+        types = rows.feature_types if not endpoint.feature_types and rows.feature_names else None
+        applied = self.endpoints.apply(endpoint_id, record, record_totals, int(when.max()) + 1, names, types)
         return IngestReport(batch_id, endpoint_id, record_totals.requests, record_totals.errors,
                             len(rows.samples), len(kept.rejections), duplicate=not applied)
 

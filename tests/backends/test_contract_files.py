@@ -60,6 +60,20 @@ def test_sample_rows_need_a_timestamp(backend):
         backend.samples.append("../escape", _rows(T0, 1, 1), "b")
 
 
+def test_a_column_that_files_store_with_different_types_reads_as_one_type(backend):
+    """Files written before feature types were kept: numbers in most of a column's files, text in one."""
+    numbers = pd.DataFrame({"timestamp": [T0, T0 + 1, T0 + 2], "x": [1.0, 2.0, 3.0], "c": ["a", "b", "a"]})
+    text = pd.DataFrame({"timestamp": [T0 + 3], "x": ["hello"], "c": [7.0]})  # one bad request, same hour
+    backend.samples.append("ep1", numbers, "batch-1")
+    backend.samples.append("ep1", text, "batch-2")
+
+    got = backend.samples.read("ep1", T0, T0 + HOUR)
+
+    assert got["x"].dtype == np.float64 and got["x"].tolist()[:3] == [1.0, 2.0, 3.0] and np.isnan(got["x"][3])
+    assert got["c"].tolist() == ["a", "b", "a", "7.0"]  # text wins where text is the majority
+    assert backend.samples.read("ep1", T0, T0 + HOUR, columns=["x"])["x"].dtype == np.float64
+
+
 def test_objects_put_get_list_delete(backend):
     objs = backend.objects
     objs.put_object("artifacts/a/one.json", b"1")

@@ -60,7 +60,10 @@ class LocalSampleStore(PartitionedSampleStore[pathlib.Path]):
         """One pyarrow dataset over every file, with the time filter pushed down."""
         if not files:
             return None
-        schema = pa.unify_schemas([_schema(file) for file in files], promote_options="permissive")
+        try:
+            schema = pa.unify_schemas([_schema(file) for file in files], promote_options="permissive")
+        except (pa.ArrowTypeError, pa.ArrowInvalid):  # a column is numbers in some files, text in others
+            return self._read_one_by_one(endpoint_id, files, start, end, wanted)
         try:
             dataset = pads.dataset([str(f) for f in files], schema=schema, format="parquet")
             present = None if wanted is None else [c for c in wanted if c in schema.names]
@@ -70,6 +73,23 @@ class LocalSampleStore(PartitionedSampleStore[pathlib.Path]):
             raise CorruptStore(f"{self.root / endpoint_id}: unreadable sample file ({exc})") from exc
         frame: pd.DataFrame = table.to_pandas()
         return frame
+
+    def _read_one_by_one(
+        self, endpoint_id: str, files: list[pathlib.Path], start: int, end: int, wanted: list[str] | None
+    ) -> pd.DataFrame | None:
+        """Files whose schemas do not unify (written before feature types were kept), read apart and
+        concatenated; :func:`~modelmon.backends.sample_layout.one_type_per_column` settles the types."""
+        parts = []
+        for file in files:
+            present = None if wanted is None else [c for c in wanted if c in _schema(file).names]
+            try:
+                table = pq.read_table(file, columns=present,
+                                      filters=[("timestamp", ">=", start), ("timestamp", "<", end)])
+            except (pa.ArrowInvalid, OSError) as exc:
+                raise CorruptStore(f"{self.root / endpoint_id}: unreadable sample file ({exc})") from exc
+            if table.num_rows:
+                parts.append(table.to_pandas())
+        return pd.concat(parts, ignore_index=True) if parts else None
 
 def _schema(file: pathlib.Path) -> pa.Schema:
     try:
