@@ -32,8 +32,10 @@ from modelmon.stream.record import RawRecord
 from modelmon.stream.times import TimeBounds
 
 FUNCTION_NAME = "model-monitoring-stream"
-#: Errors that mean "this input is unreadable" when raised while reading a record (never backend errors).
-_READ_ERRORS = (TypeError, ValueError, KeyError, IndexError, AttributeError)
+#: Reading a record and building its rows touch no store: whatever they raise (a RecursionError, an
+#: OverflowError, a MemoryError on an absurd record) is about the input, and dead-letters it rather than
+#: failing the handler, which Nuclio would not redeliver and the local runtime would retry in vain.
+_READ_ERRORS = (Exception,)
 
 
 @dataclasses.dataclass(frozen=True)
