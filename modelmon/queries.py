@@ -1,4 +1,5 @@
-"""Reading what a modelmon home holds: endpoints, latest results, result history, failures, dead letters.
+"""Reading what a modelmon home holds: endpoints, latest results, result and metric history, failures,
+dead letters.
 
 Each function takes a :class:`~modelmon.backends.Backend` and a project name and returns a DataFrame
 with fixed columns (also when empty), so the CLI, the demo and notebooks read the stored records the
@@ -24,6 +25,7 @@ from modelmon.core.results import ResultKindApp, ResultStatusApp
 from modelmon.core.timeutil import to_ms
 from modelmon.endpoints.store import EndpointStore
 from modelmon.events import DeadLetter
+from modelmon.writer.history import newest_per_window
 
 ENDPOINT_COLUMNS = [
     "endpoint_id", "name", "model", "model_version", "function_uri", "request_count", "error_count",
@@ -35,6 +37,7 @@ RESULT_COLUMNS = [
     "kind_name",
 ]
 LATEST_COLUMNS = [*RESULT_COLUMNS, "extra_data", "updated_ms"]
+METRIC_COLUMNS = ["endpoint_id", "app_name", "metric_name", "end_ms", "value"]
 FAILURE_COLUMNS = ["endpoint_id", "app_name", "start_ms", "end_ms", "error", "time_ms"]
 DEAD_LETTER_COLUMNS = ["time_ms", "function", "source", "reason", "shard", "sequence", "attempts", "payload"]
 _FOREVER_MS = 1 << 62
@@ -126,12 +129,10 @@ def latest_results(backend: Backend, project: str, *, endpoint_id: str | None = 
 def result_history(backend: Backend, project: str, *, endpoint_id: str | None = None, app_name: str | None = None,
                    since_ms: int | None = None, until_ms: int | None = None) -> pd.DataFrame:
     """Every stored window result (TSDB history) ending in ``[since_ms, until_ms)``, one row per
-    endpoint, app, result name and window."""
-    filters = {k: v for k, v in (("endpoint_id", endpoint_id), ("app_name", app_name)) if v is not None}
-    try:
-        df = backend.tsdb.read(ProjectPaths(project).app_results_tsdb, since_ms or 0, until_ms or _FOREVER_MS,
-                               filters=filters or None)
-    except NotFound:  # nothing was ever written
+    endpoint, app, result name and window: its newest computation (``modelmon.writer.history``)."""
+    df = _history(backend, ProjectPaths(project).app_results_tsdb, "result_name", endpoint_id, app_name, since_ms,
+                  until_ms)
+    if df is None:
         return _frame([], RESULT_COLUMNS, [])
     rows = [
         {"endpoint_id": r["endpoint_id"], "app_name": r["app_name"], "result_name": r["result_name"],
@@ -140,6 +141,33 @@ def result_history(backend: Backend, project: str, *, endpoint_id: str | None = 
         for r in df.to_dict("records")
     ]
     return _frame(rows, RESULT_COLUMNS, ["endpoint_id", "app_name", "end_ms", "result_name"])
+
+
+def metric_history(backend: Backend, project: str, *, endpoint_id: str | None = None, app_name: str | None = None,
+                   since_ms: int | None = None, until_ms: int | None = None) -> pd.DataFrame:
+    """Every stored window metric ending in ``[since_ms, until_ms)``, one row per endpoint, app, metric
+    name and window: its newest computation."""
+    df = _history(backend, ProjectPaths(project).metrics_tsdb, "metric_name", endpoint_id, app_name, since_ms,
+                  until_ms)
+    if df is None:
+        return _frame([], METRIC_COLUMNS, [])
+    rows = [
+        {"endpoint_id": r["endpoint_id"], "app_name": r["app_name"], "metric_name": r["metric_name"],
+         "end_ms": int(r["time"]), "value": float(r["value"])}
+        for r in df.to_dict("records")
+    ]
+    return _frame(rows, METRIC_COLUMNS, ["endpoint_id", "app_name", "end_ms", "metric_name"])
+
+
+def _history(backend: Backend, table: str, name: str, endpoint_id: str | None, app_name: str | None,
+             since_ms: int | None, until_ms: int | None) -> pd.DataFrame | None:
+    """The newest row per window of a history table, or ``None`` when it was never written."""
+    filters = {k: v for k, v in (("endpoint_id", endpoint_id), ("app_name", app_name)) if v is not None}
+    try:
+        df = backend.tsdb.read(table, since_ms or 0, until_ms or _FOREVER_MS, filters=filters or None)
+    except NotFound:  # nothing was ever written
+        return None
+    return newest_per_window(df, name)
 
 
 def app_failures(backend: Backend, project: str, *, endpoint_id: str | None = None, app_name: str | None = None,

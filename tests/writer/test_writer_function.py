@@ -18,6 +18,7 @@ from modelmon.core.results import (
 )
 from modelmon.endpoints.record import ModelEndpoint
 from modelmon.events import DeadLetter, WriterEvent
+from modelmon.queries import metric_history, result_history
 from modelmon.writer import ResultWriter
 from writer import handler as writer_function
 
@@ -51,8 +52,14 @@ def _call(platform, event: WriterEvent | bytes) -> dict:
 
 
 def _history(backend, table: str) -> list[tuple]:
-    df = backend.tsdb.read(table, 0, 2**62)
-    return [tuple(row) for row in df.itertuples(index=False)]
+    """What the history readers give (the newest computation per window), as (end, labels..., values...)."""
+    if table == PATHS.app_results_tsdb:
+        df = result_history(backend, PATHS.project)
+        columns = ["end_ms", "endpoint_id", "app_name", "result_name", "value", "status", "kind", "start_ms"]
+    else:
+        df = metric_history(backend, PATHS.project)
+        columns = ["end_ms", "endpoint_id", "app_name", "metric_name", "value"]
+    return [tuple(row) for row in df[columns].itertuples(index=False)]
 
 
 def _latest(backend) -> dict[str, dict]:
