@@ -177,14 +177,25 @@ AGGREGATORS = ("count", "sum", "avg", "min", "max", "last")
 
 @runtime_checkable
 class TSDB(Protocol):
-    """Time series: rows of (time, labels..., numeric columns...)."""
+    """Time series: rows of (time, labels..., numeric columns...).
+
+    **First write wins**, as on V3IO TSDB: a series (a label set) only grows forward in time. A row
+    whose time is at or before the latest time already written for its label set is dropped silently,
+    so a rewrite never changes a stored point, and a late point is lost. Writers that may write a
+    point again, or late, must key it so that it is a new series (e.g. a label per batch or per
+    write) and let readers choose. (V3IO keeps a latest time per label set *and column*; the two agree
+    because every writer of a table writes all its columns in each row.)
+    """
 
     def create_table(self, table: str) -> None:
         """Create the table if missing (idempotent)."""
 
     def write(self, table: str, df: pd.DataFrame, labels: Sequence[str]) -> None:
         """Write rows. ``df`` has an int64 ``time`` column (epoch ms), the ``labels`` (text) and numeric
-        columns. A row with the same time and labels as a stored one replaces its values."""
+        columns. Each label set's rows are applied in time order (stable): a row at or before its
+        label set's latest time (stored, or an earlier row of this write; of two rows at one time the
+        first is kept) is dropped without an error. Writing the same rows again therefore changes
+        nothing. A write may add labels to a table; rows stored before read them as empty."""
 
     def read(
         self,

@@ -1,4 +1,10 @@
-"""TSDB contract: write/replace, label filters, step aggregation checked against pandas."""
+"""TSDB contract: first write wins (as on V3IO TSDB), label filters, step aggregation checked against pandas.
+
+The rule every backend follows, because V3IO TSDB does (v3io-tsdb ``pkg/appender/store.go``,
+``chunkStore.writeChunks``; framesd never sets ``OverrideOld``): a sample at or before the latest time
+of its series is dropped silently. The ``v3io`` entry runs against ``tests/frames_server``, which
+enforces it like framesd.
+"""
 
 from __future__ import annotations
 
@@ -41,14 +47,59 @@ def test_read_returns_the_range_sorted_by_labels_then_time(backend):
                                   check_dtype=False)
 
 
-def test_same_time_and_labels_replaces(backend):
+def _rows(endpoint: str, app: str, times: list[int], values: list[float]) -> pd.DataFrame:
+    return pd.DataFrame({"time": pd.Series(times, dtype="int64"), "endpoint_id": endpoint, "app_name": app,
+                         "value": values})
+
+
+def _stored(backend) -> list[list]:
+    return backend.tsdb.read(TABLE, 0, 100_000)[["time", "app_name", "value"]].values.tolist()
+
+
+def test_first_write_wins_at_the_same_time(backend):
     backend.tsdb.create_table(TABLE)
-    row = {"time": [1000], "endpoint_id": ["ep1"], "app_name": ["a"]}
-    backend.tsdb.write(TABLE, pd.DataFrame({**row, "value": [1.0]}), LABELS)
-    backend.tsdb.write(TABLE, pd.DataFrame({**row, "value": [2.0]}), LABELS)
-    backend.tsdb.write(TABLE, pd.DataFrame({**row, "app_name": ["b"], "value": [3.0]}), LABELS)
-    got = backend.tsdb.read(TABLE, 0, 2000)
-    assert got[["app_name", "value"]].values.tolist() == [["a", 2.0], ["b", 3.0]]
+    backend.tsdb.write(TABLE, _rows("ep1", "a", [1000], [1.0]), LABELS)
+    backend.tsdb.write(TABLE, _rows("ep1", "a", [1000], [2.0]), LABELS)  # dropped: not after the series' latest
+    backend.tsdb.write(TABLE, _rows("ep1", "b", [1000], [3.0]), LABELS)  # another label set: its own series
+    assert _stored(backend) == [[1000, "a", 1.0], [1000, "b", 3.0]]
+
+
+def test_a_sample_before_its_series_latest_time_is_dropped(backend):
+    backend.tsdb.create_table(TABLE)
+    backend.tsdb.write(TABLE, _rows("ep1", "a", [1000, 3000], [1.0, 3.0]), LABELS)
+    backend.tsdb.write(TABLE, _rows("ep1", "a", [2000], [2.0]), LABELS)  # between stored points: still late
+    backend.tsdb.write(TABLE, _rows("ep1", "a", [500, 3000, 4000], [0.5, 9.0, 4.0]), LABELS)  # only 4000 is new
+    backend.tsdb.write(TABLE, _rows("ep1", "b", [2000], [2.0]), LABELS)  # b's series is empty: stored
+    assert _stored(backend) == [[1000, "a", 1.0], [3000, "a", 3.0], [4000, "a", 4.0], [2000, "b", 2.0]]
+
+
+def test_one_write_goes_in_time_order_per_series(backend):
+    """Rows of one write in any order are all stored; of two at one time, the first in the frame."""
+    backend.tsdb.create_table(TABLE)
+    frame = pd.concat([_rows("ep1", "a", [3000, 1000, 2000, 1000], [3.0, 1.0, 2.0, 1.5]),
+                       _rows("ep1", "b", [500], [0.5])], ignore_index=True)
+    backend.tsdb.write(TABLE, frame, LABELS)
+    assert _stored(backend) == [[1000, "a", 1.0], [2000, "a", 2.0], [3000, "a", 3.0], [500, "b", 0.5]]
+
+
+def test_writing_the_same_rows_again_changes_nothing(backend):
+    df = _frame()
+    backend.tsdb.create_table(TABLE)
+    backend.tsdb.write(TABLE, df, LABELS)
+    first = backend.tsdb.read(TABLE, 0, 100_000)
+    backend.tsdb.write(TABLE, df.sample(frac=1, random_state=3), LABELS)
+    backend.tsdb.write(TABLE, df.assign(value=df["value"] + 1), LABELS)  # new values at stored times: dropped
+    pd.testing.assert_frame_equal(backend.tsdb.read(TABLE, 0, 100_000), first)
+
+
+def test_a_write_may_add_a_label(backend):
+    """Rows written before a label existed read it as empty text, and a filter on it can select them."""
+    backend.tsdb.create_table(TABLE)
+    backend.tsdb.write(TABLE, _rows("ep1", "a", [1000], [1.0]), LABELS)
+    backend.tsdb.write(TABLE, _rows("ep1", "a", [1000], [2.0]).assign(rev="7"), [*LABELS, "rev"])  # a new series
+    got = backend.tsdb.read(TABLE, 0, 100_000)
+    assert got[["time", "rev", "value"]].values.tolist() == [[1000, "", 1.0], [1000, "7", 2.0]]
+    assert backend.tsdb.read(TABLE, 0, 100_000, filters={"rev": "7"})["value"].tolist() == [2.0]
 
 
 def test_filters_by_one_value_or_a_list(backend):

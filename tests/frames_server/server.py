@@ -1,7 +1,8 @@
 """A v3io-frames gRPC server on 127.0.0.1 built on the stubs shipped in ``v3io_frames`` (``pb.Frames``).
 
-Implements ``Version``, ``Create``, ``Write`` (client streaming), ``Read`` (server streaming, raw or
-``step``/``aggregators``) and ``Delete`` for the ``tsdb`` backend; errors are gRPC status codes as framesd
+Implements ``Version``, ``Create``, ``Write`` (client streaming; first-write-wins per series, as
+v3io-tsdb: see ``frames_server.tsdb``), ``Read`` (server streaming, raw or ``step``/``aggregators``) and
+``Delete`` for the ``tsdb`` backend; errors are gRPC status codes as framesd
 sends them (NOT_FOUND for a missing table, ALREADY_EXISTS, INVALID_ARGUMENT, UNAUTHENTICATED).
 ``fail_next(n)`` answers the next ``n`` calls with UNAVAILABLE.
 """
@@ -75,13 +76,22 @@ class _Servicer(fgrpc.FramesServicer):
         return self._run(context, head.session, self._write, head, [m.frame for m in messages[1:]])
 
     def _write(self, head: fpb.InitialWriteRequest, frames: list[fpb.Frame]) -> fpb.WriteRespose:
+        """Rows are applied in the order they came; late samples are dropped silently (see ``tsdb.Table``).
+
+        framesd's answer counts the frames and rows it received, dropped ones included
+        (``grpc/server.go`` ``Server.Write``), so a writer cannot tell that a sample was refused.
+        """
         table = self._table(head.backend, head.session, head.table)
+        received = 0
         for frame in frames:
             rows, index_names = codec.frame_rows(frame)
             times = [c.name for c in frame.indices if c.dtype == fpb.TIME] or ["time"]
             time_name = times[0]
             labels = [n for n in index_names if n != time_name]
             labels += [c.name for c in frame.columns if c.kind == fpb.Column.LABEL] + list(frame.labels)
+            if len(frame.indices) == 1 and len(rows) > 1 and (rows[0].get(time_name) or 0) > (
+                    rows[-1].get(time_name) or 0):  # framesd's tsdbAppender.Add (backends/tsdb/writer.go)
+                raise ValueError("time column is out of order (need to be sorted by ascending time)")
             for row in rows:
                 if row.get(time_name) is None:
                     raise ValueError(f"tsdb write: a row has no {time_name!r}")
@@ -90,7 +100,8 @@ class _Servicer(fgrpc.FramesServicer):
                 if bad:
                     raise ValueError(f"tsdb write: metric(s) {bad} are not numeric")
                 table.add(int(row[time_name]), {k: str(row[k]) for k in labels}, metrics)
-        return fpb.WriteRespose()
+            received += len(rows)
+        return fpb.WriteRespose(frames=len(frames), rows=received)
 
     def Read(self, request: fpb.ReadRequest, context: grpc.ServicerContext) -> Any:
         frames = self._run(context, request.session, self._read, request)

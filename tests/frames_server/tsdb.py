@@ -1,8 +1,13 @@
-"""In-memory TSDB tables with v3io-tsdb's query semantics: raw ranges, or ``step`` buckets with aggregators.
+"""In-memory TSDB tables with v3io-tsdb's write and query semantics.
 
-A series is (labels, metric); a sample at the same time as a stored one replaces it. Queries cover
-``[start, end]`` (both inclusive, as v3io-tsdb), buckets are ``[start + k*step, start + (k+1)*step)``
-and are stamped with their start; empty buckets are left out.
+A series is (labels, metric), as in v3io-tsdb where every column is its own metric. Writes are
+first-write-wins: a sample whose time is at or before the latest time of its series is dropped
+silently, as v3io-tsdb's appender does unless ``OverrideOld`` is set (``pkg/appender/store.go``,
+``chunkStore.writeChunks``), which framesd never sets. A missing value (NaN) is still a sample there,
+so it moves the series' latest time, though nothing is stored for it here.
+
+Queries cover ``[start, end]`` (both inclusive, as v3io-tsdb), raw or in ``step`` buckets
+``[start + k*step, start + (k+1)*step)`` stamped with their start; empty buckets are left out.
 """
 
 from __future__ import annotations
@@ -68,13 +73,22 @@ class Table:
     rate: str
     aggregates: str
     series: dict[LabelKey, dict[str, dict[int, float]]] = dataclasses.field(default_factory=dict)
+    latest: dict[tuple[LabelKey, str], int] = dataclasses.field(default_factory=dict)  # series → max time (ms)
+    dropped: int = 0  # samples refused for being at or before their series' latest time
 
     def add(self, time_ns: int, labels: Mapping[str, str], metrics: Mapping[str, float | None]) -> None:
+        """Append one row's samples; each one at or before its series' latest time is dropped."""
         key = tuple(sorted(labels.items()))
+        at = time_ns // 1_000_000
         stored = self.series.setdefault(key, {})
         for metric, value in metrics.items():
+            latest = self.latest.get((key, metric))
+            if latest is not None and at <= latest:
+                self.dropped += 1
+                continue
+            self.latest[(key, metric)] = at
             if value is not None and not (isinstance(value, float) and math.isnan(value)):
-                stored.setdefault(metric, {})[time_ns // 1_000_000] = float(value)
+                stored.setdefault(metric, {})[at] = float(value)
 
     def query(self, start: int, end: int, keep: Callable[[Mapping[str, Any]], bool], columns: list[str],
               step: int | None, aggregators: list[str]) -> list[SeriesRows]:

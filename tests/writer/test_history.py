@@ -117,6 +117,17 @@ def test_readers_filter_and_bound_by_window_end(backend):
     assert metric_history(backend, PROJECT, app_name="other").empty
 
 
+def test_history_written_before_the_write_label_counts_as_oldest(backend):
+    """Rows of the former layout (no ``updated_ms`` label) are read, and a newer computation wins."""
+    old = pd.DataFrame({"time": [T0 + PERIOD, T0 + 2 * PERIOD], "endpoint_id": "ep1", "app_name": "drift",
+                        "result_name": "tvd", "value": [0.1, 0.2], "status": 0, "kind": 0,
+                        "start_ms": [T0, T0 + PERIOD]})
+    backend.tsdb.create_table(PATHS.app_results_tsdb)
+    backend.tsdb.write(PATHS.app_results_tsdb, old, ["endpoint_id", "app_name", "result_name"])
+    ResultWriter(backend, PATHS).write(_window(0, 0.6, POTENTIAL))  # window 0 = [T0, T0 + PERIOD)
+    assert _results(backend) == [(0, 0.6, POTENTIAL), (1, 0.2, NO)]
+
+
 def test_nothing_written_reads_empty_with_the_columns(backend):
     assert result_history(backend, PROJECT).empty
     assert list(metric_history(backend, PROJECT).columns) == ["endpoint_id", "app_name", "metric_name", "end_ms",

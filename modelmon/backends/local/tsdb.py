@@ -1,8 +1,13 @@
 """TSDB tables in SQLite: one SQL table per TSDB table, columns ``time``, the labels, then the values.
 
-The label set of a table is fixed by its first write; value columns are added as they appear. A
-unique index on (labels, time) makes a rewrite of the same point replace it. Reads select the range
-in SQL and aggregate by step with one pandas ``groupby``.
+Writes follow V3IO TSDB's rule (``modelmon.backends.base.TSDB``): first write wins, and a row at or
+before the latest time of its label set is dropped. Each label set's rows of a write are applied in
+time order (stable), so a write stores every row after its series' latest time whatever its order.
+
+The labels of a table are set by its first write; a later write may add labels (the rows stored before
+read them as ``""``), and value columns are added as they appear. A unique index on (labels, time)
+serves the latest-time lookups. Reads select the range in SQL and aggregate by step with one pandas
+``groupby``.
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ class LocalTSDB:
         frame, columns = _prepare(table, df, labels)
         if frame.empty:
             return
+        frame = frame.sort_values([*labels, "time"], kind="stable")  # each series in time order
         rows = frame.to_numpy(dtype=object).tolist()
 
         def write(conn: sqlite3.Connection) -> None:
@@ -53,8 +59,8 @@ class LocalTSDB:
             if meta.labels is None:
                 meta.labels = labels
                 _create_physical(conn, meta)
-            elif sorted(meta.labels) != sorted(labels):
-                raise ValueError(f"TSDB {table!r} has labels {meta.labels}; this write uses {labels}")
+            elif set(meta.labels) != set(labels):
+                _add_labels(conn, table, meta, labels)
             for column in columns:
                 if column not in meta.columns:
                     conn.execute(f"ALTER TABLE {meta.sql_name} ADD COLUMN {_q(column)}")
@@ -65,7 +71,8 @@ class LocalTSDB:
             )
             names = ", ".join(_q(name) for name in frame.columns)
             marks = ", ".join("?" * len(frame.columns))
-            conn.executemany(f"INSERT OR REPLACE INTO {meta.sql_name} ({names}) VALUES ({marks})", rows)
+            kept = _after_latest(conn, meta, labels, rows)
+            conn.executemany(f"INSERT OR IGNORE INTO {meta.sql_name} ({names}) VALUES ({marks})", kept)
 
         self._db.write(write)
 
@@ -185,6 +192,42 @@ def _check_aggregation(table: str, step: int | None, aggregators: Sequence[str])
         if not aggregators:
             raise ValueError(f"TSDB {table!r}: a step needs aggregators ({', '.join(AGGREGATORS)})")
     return aggregators
+
+
+def _after_latest(conn: sqlite3.Connection, meta: _Meta, labels: list[str], rows: list[list[Any]]) -> list[list[Any]]:
+    """The rows (time, labels, values; each label set in time order) later than their label set's
+    latest time, stored or earlier in ``rows``: V3IO TSDB drops the others."""
+    assert meta.labels is not None
+    others = [label for label in meta.labels if label not in labels]  # labels this write does not set
+    where = " AND ".join(f"{_q(label)} = ?" for label in [*labels, *others])
+    sql = f"SELECT MAX(time) FROM {meta.sql_name} WHERE {where}"
+    latest: dict[tuple[Any, ...], int | None] = {}
+    kept = []
+    for row in rows:
+        key = tuple(row[1:1 + len(labels)])
+        if key not in latest:
+            latest[key] = conn.execute(sql, [*key, *[""] * len(others)]).fetchone()[0]
+        stored = latest[key]
+        if stored is None or row[0] > stored:
+            kept.append(row)
+            latest[key] = row[0]
+    return kept
+
+
+def _add_labels(conn: sqlite3.Connection, table: str, meta: _Meta, labels: list[str]) -> None:
+    """Widen the table to a write that adds labels: rows stored before have them as ``""``."""
+    assert meta.labels is not None
+    missing = [label for label in meta.labels if label not in labels]
+    if missing:
+        raise ValueError(f"TSDB {table!r} has labels {meta.labels}; this write uses {labels} (without {missing})")
+    for label in labels:
+        if label not in meta.labels:
+            if label in meta.columns:
+                raise ValueError(f"TSDB {table!r}: {label!r} is a value column, it cannot become a label")
+            conn.execute(f"ALTER TABLE {meta.sql_name} ADD COLUMN {_q(label)} TEXT NOT NULL DEFAULT ''")
+            meta.labels.append(label)
+    conn.execute(f"DROP INDEX IF EXISTS {meta.sql_name}_key")
+    _create_physical(conn, meta)
 
 
 def _meta(conn: sqlite3.Connection, table: str) -> _Meta:

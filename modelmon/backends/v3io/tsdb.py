@@ -5,10 +5,17 @@ last) so Grafana's frames datasource can query them cheaply. A write sends a Dat
 ``(time, *labels)``; a read asks for ``[start, end)`` (frames' ``end`` is inclusive, so ``end - 1``)
 with ``multi_index=True`` and, for aggregates, ``step``/``aggregators``, aligned on ``start``.
 
+V3IO TSDB is first-write-wins: a sample at or before the latest time of its series (label set and
+column) is dropped silently (v3io-tsdb ``pkg/appender/store.go``, ``chunkStore.writeChunks``; framesd
+never sets ``OverrideOld``). A write therefore sends each label set's rows in time order (a stable sort,
+so of two rows at one time the first is kept): every row of one write after the series' latest time
+is stored, whatever order the frame had.
+
 Reads that find framesd unavailable, and writes that fail for any reason, are tried again with the web
 API's backoff (:class:`~modelmon.backends.v3io.calls.V3ioCalls`): the frames client retries a streamed
 ``Write`` by re-sending its already consumed request stream, so a transient failure comes back as another
-error; a write is idempotent (same time and labels overwrite), so writing it again is safe.
+error. Writing again is safe: the samples a failed write did store are dropped the second time, and
+since each series goes in time order, the rest are still after its latest time.
 
 V3IO TSDB keeps labels as an unordered map; the order a table's labels were written in (which sets
 the row order of reads) is kept beside the data, in the object ``<table>/.modelmon-labels.json``.
@@ -129,7 +136,7 @@ class FramesTSDB:
         frame["time"] = pd.to_datetime(df["time"].to_numpy(), unit="ms", utc=True)
         for label in labels:
             frame[label] = df[label].astype(str).to_numpy()
-        frame = frame.set_index(["time", *labels])
+        frame = frame.sort_values([*labels, "time"], kind="stable").set_index(["time", *labels])
         client, path = self._client(table)
         self._label_order(table, labels)
         self._retried(f"write {table}", lambda: client.write("tsdb", path, frame), lambda _: True)
@@ -197,6 +204,8 @@ def _to_rows(raw: pd.DataFrame, order: list[str]) -> pd.DataFrame:
             if getattr(times.dt, "tz", None) is not None else times.astype("datetime64[ms]").astype("int64")
     found = [c for c in frame.columns if c != "time" and frame[c].dtype == object]
     labels = [c for c in order if c in found] + sorted(c for c in found if c not in order)
+    for label in labels:  # a series written before the table had this label: read as empty, as on local
+        frame[label] = frame[label].fillna("")
     values = [c for c in frame.columns if c != "time" and c not in labels]
     frame = frame[["time", *labels, *values]]
     frame = frame.dropna(subset=values, how="all") if values else frame
