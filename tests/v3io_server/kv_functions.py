@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from typing import Any
 
 from v3io_server.expressions import ExpressionError, apply_update, parse_condition
@@ -10,6 +11,15 @@ from v3io_server.store import Store, V3ioFailure, not_found
 
 #: The error code V3IO answers (with HTTP 400) when a ConditionExpression evaluates to false.
 CONDITION_FALSE_CODE = -16777244
+#: The inner code some engine versions add to the same body (v3io-tsdb ``pkg/utils/misc.go`` ``IsFalseConditionError``).
+CONDITION_FALSE_INNER_CODE = -16777245
+#: How the platform has answered a false condition (the sources give the codes and how many ``ErrorCode``
+#: the body holds, not where each sits, so both placements of the two-code reply are offered):
+#: ``flat``: one error object with the code (frames ``isFalseConditionError`` since 2021, storey);
+#: ``outer-inner``: the outer code on top, the inner error's JSON in its message (v3io-tsdb's rule; frames until 2021);
+#: ``inner-outer``: the same two codes the other way round.
+CONDITION_FALSE_SHAPES = frozenset({"flat", "outer-inner", "inner-outer"})
+_CONDITION_FALSE_MESSAGE = "condition expression evaluated to false (test server's text)"
 VERIFIER_HEADER = "X-v3io-transaction-verifier"
 #: Attributes the platform maintains; writes to them are ignored.
 SYSTEM_ATTRIBUTES = frozenset({"__name", "__mtime_secs", "__mtime_nsecs", "__obj_type", "__last_sequence_num"})
@@ -79,8 +89,24 @@ def _store(store: Store, path: str, attrs: dict[str, Any]) -> None:
         store.items[path] = attrs
 
 
-def _condition_false() -> V3ioFailure:
-    return V3ioFailure(400, CONDITION_FALSE_CODE, "Condition evaluated to false")
+class ConditionFalse(V3ioFailure):
+    """HTTP 400 for a false condition, its body in one of :data:`CONDITION_FALSE_SHAPES`."""
+
+    def __init__(self, shape: str) -> None:
+        super().__init__(400, CONDITION_FALSE_CODE, _CONDITION_FALSE_MESSAGE)
+        self.shape = shape
+
+    def body(self) -> bytes:
+        if self.shape == "flat":
+            return super().body()
+        top, inner = (CONDITION_FALSE_CODE, CONDITION_FALSE_INNER_CODE) if self.shape == "outer-inner" \
+            else (CONDITION_FALSE_INNER_CODE, CONDITION_FALSE_CODE)
+        nested = json.dumps({"ErrorCode": inner, "ErrorMessage": self.message})
+        return json.dumps({"ErrorCode": top, "ErrorMessage": f"{self.message}: {nested}"}).encode()
+
+
+def _condition_false(store: Store) -> V3ioFailure:
+    return ConditionFalse(store.condition_false_shape)
 
 
 def put_item(store: Store, path: str, body: dict[str, Any]) -> dict[str, Any] | None:
@@ -88,7 +114,7 @@ def put_item(store: Store, path: str, body: dict[str, Any]) -> dict[str, Any] | 
     item = decode_typed(body.get("Item") or {})
     stored, view = _current(store, path)
     if not _condition_holds(body.get("ConditionExpression"), view):
-        raise _condition_false()
+        raise _condition_false(store)
     if body.get("UpdateMode") == "CreateOrReplaceAttributes" and stored is not None:
         item = {**stored, **item}
     _store(store, path, item)
@@ -104,7 +130,7 @@ def update_item(store: Store, path: str, body: dict[str, Any]) -> dict[str, Any]
     if not _condition_holds(body.get("ConditionExpression"), view):
         expression = body.get("AlternateUpdateExpression")
         if not expression:
-            raise _condition_false()
+            raise _condition_false(store)
     if not expression:
         raise V3ioFailure(400, -22, "UpdateItem needs an UpdateExpression")
     try:

@@ -9,6 +9,7 @@ Fault knobs (each counts requests, whatever their function): :meth:`fail_next` a
 with an error status (503 by default), :meth:`drop_next` closes the connection without an answer,
 before or after applying the request, :meth:`reject_records` fails single records of the next
 PutRecords, and :meth:`restart` stops and starts the listener on the same port keeping all state.
+:meth:`answer_condition_false` picks which of the platform's reply shapes a false condition gets.
 """
 
 from __future__ import annotations
@@ -114,6 +115,13 @@ class V3ioTestServer:
         with self.store.lock:
             self.faults.drop.extend([when] * n)
 
+    def answer_condition_false(self, shape: str) -> None:
+        """Answer a false ConditionExpression in this shape (one of ``kv_functions.CONDITION_FALSE_SHAPES``)."""
+        if shape not in kv_functions.CONDITION_FALSE_SHAPES:
+            raise ValueError(f"shape={shape!r}: expected one of {sorted(kv_functions.CONDITION_FALSE_SHAPES)}")
+        with self.store.lock:
+            self.store.condition_false_shape = shape
+
     def reject_records(self, indexes: set[int]) -> None:
         """Fail these record positions (throttled) in the next PutRecords."""
         with self.store.lock:
@@ -179,7 +187,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             try:
                 status, headers, body = self._dispatch(raw)
             except V3ioFailure as failure:
-                status, headers, body = failure.status, {}, _error(failure.code, failure.message)
+                status, headers, body = failure.status, {}, failure.body()
             if drop == "after":
                 self.close_connection = True
                 return

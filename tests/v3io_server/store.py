@@ -7,6 +7,7 @@ as a real platform does. All methods are called with :attr:`Store.lock` held by 
 from __future__ import annotations
 
 import dataclasses
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -21,6 +22,10 @@ class V3ioFailure(Exception):
         self.status = status
         self.code = code
         self.message = message
+
+    def body(self) -> bytes:
+        """The error-information object the web API answers with (``ErrorCode``, ``ErrorMessage``)."""
+        return json.dumps({"ErrorCode": self.code, "ErrorMessage": self.message}).encode()
 
 
 def not_found(path: str) -> V3ioFailure:
@@ -66,6 +71,8 @@ class Store:
         self.items: dict[str, dict[str, Any]] = {}
         self.streams: dict[str, StreamNode] = {}
         self._last_mtime_ns = 0
+        #: How a false ConditionExpression is answered (``kv_functions.CONDITION_FALSE_SHAPES``).
+        self.condition_false_shape = "flat"
 
     # ------------------------------------------------------------------------------- lookups
     def shard_of(self, path: str) -> Shard | None:

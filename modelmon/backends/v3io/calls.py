@@ -13,6 +13,7 @@ import http.client
 import json
 import logging
 import random
+import re
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -25,8 +26,12 @@ log = logging.getLogger(__name__)
 
 TRANSIENT_STATUS = frozenset({429, 502, 503, 504})
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (ConnectionError, TimeoutError, http.client.HTTPException)
-#: V3IO answers a ConditionExpression that evaluated to false with HTTP 400 and this error code.
+#: V3IO answers a ConditionExpression that evaluated to false with HTTP 400 and this error code (negative
+#: in the body). Some engine versions add a second, inner error (16777245) to the same body; clients (storey's
+#: ``V3ioDriver._is_false_condition_error``, frames' and v3io-tsdb's ``isFalseConditionError``) therefore
+#: look for the code in the body *text*, whatever its layout. So does :func:`is_condition_false`.
 CONDITION_FALSE_CODE = 16777244
+_CONDITION_FALSE_TEXT = re.compile(rb'ErrorCode\W{0,8}-?16777244(?!\d)')
 #: The container of paths that do not name one (MLRun keeps model-monitoring tables in "users").
 DEFAULT_CONTAINER = "users"
 
@@ -75,7 +80,17 @@ def error_code(response: Any) -> int | None:
 
 
 def is_condition_false(response: Any) -> bool:
-    return response.status_code == 400 and error_code(response) == CONDITION_FALSE_CODE
+    """A 400 whose body holds the false-condition code: as the top-level ``ErrorCode`` or anywhere in its text.
+
+    The text match (an ``ErrorCode`` key, then 16777244, as a number or text, nested or escaped) is what
+    storey and frames rely on; it does not need the body to be one JSON object with the code on top.
+    """
+    if response.status_code != 400:
+        return False
+    if error_code(response) == CONDITION_FALSE_CODE:
+        return True
+    body = response.body or b""
+    return bool(_CONDITION_FALSE_TEXT.search(body.encode() if isinstance(body, str) else bytes(body)))
 
 
 def error_message(response: Any) -> str:
