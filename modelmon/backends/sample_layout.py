@@ -136,18 +136,19 @@ def one_type_per_column(frame: pd.DataFrame) -> pd.DataFrame:
     becomes what most of its values are: numbers (text that is no number reads as missing) or text
     (numbers as their text), so a read never fails, nor hands an app a column of mixed types.
     """
+    # pandas-stubs type isetitem's value without Series, which pandas documents ("arraylike") and accepts.
     for j in [j for j, dtype in enumerate(frame.dtypes) if dtype == np.dtype(object)]:
         column = frame.iloc[:, j]
         kind = pd.api.types.infer_dtype(column, skipna=True)
         if kind in ("integer", "floating", "mixed-integer-float", "decimal"):
-            frame.isetitem(j, pd.to_numeric(column))
+            frame.isetitem(j, pd.to_numeric(column))  # type: ignore[arg-type]
         elif kind in ("mixed", "mixed-integer"):
             is_text = column.map(lambda v: isinstance(v, str))
             numbers = pd.to_numeric(column.where(~is_text), errors="coerce")
             if numbers.notna().sum() >= is_text.sum():
-                frame.isetitem(j, numbers)
+                frame.isetitem(j, numbers)  # type: ignore[arg-type]
             else:
-                frame.isetitem(j, column.map(_as_text))
+                frame.isetitem(j, column.map(_as_text))  # type: ignore[arg-type]
     return frame
 
 
