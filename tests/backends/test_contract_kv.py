@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from modelmon.backends.base import Cond, Op, scan_all
@@ -117,3 +119,34 @@ def test_increment_of_text_is_rejected_and_changes_nothing(backend):
     with pytest.raises(ValueError, match="name"):
         backend.kv.update(TABLE, "k", {"n": 2}, increment={"name": 1})
     assert backend.kv.get(TABLE, "k") == {"name": "x", "n": 1}
+
+
+#: Text V3IO expressions cannot carry (no escapes, no backslash) next to text they can.
+AWKWARD_TEXT = ["o'brien", 'say "hi"', "it's \"both\"", "back\\slash", "semi;colon", "new\nline", "naïve ☃", ""]
+
+
+@pytest.mark.parametrize("text", AWKWARD_TEXT)
+def test_text_of_any_characters_is_stored_compared_and_filtered_intact(backend, text):
+    kv = backend.kv
+    kv.put(TABLE, "put", {"s": text})
+    assert kv.update(TABLE, "set", {"s": text, "n": 1}) is True
+    assert kv.update(TABLE, "inc", {"s": text, "names": f'["{text}"]'}, increment={"n": 2}) is True
+    assert [kv.get(TABLE, k)["s"] for k in ("put", "set", "inc")] == [text, text, text]
+    assert kv.get(TABLE, "inc")["n"] == 2
+
+    assert kv.update(TABLE, "inc", {"seen": True}, increment={"n": 1}, condition=[Cond.eq("s", text)]) is True
+    assert kv.update(TABLE, "inc", {"seen": False}, condition=[Cond.eq("s", text + "x")]) is False
+    assert kv.update(TABLE, "inc", increment={"n": 1}, condition=[Cond("s", Op.NE, text)]) is False
+    assert kv.get(TABLE, "inc") == {"s": text, "names": f'["{text}"]', "n": 3, "seen": True}
+    kv.put(TABLE, "other", {"s": text + "x"})
+    assert [k for k, _ in scan_all(kv, TABLE, condition=[Cond.eq("s", text)], page=2)] == ["inc", "put", "set"]
+
+
+def test_long_text_is_written_with_an_increment_and_a_condition(backend):
+    """V3IO takes expressions of at most 8 KB; 20 KB of names still go in the same compare-and-set."""
+    kv = backend.kv
+    names = json.dumps([f"feature_{i}" for i in range(2000)])
+    kv.put(TABLE, "k", {"version": 1})
+    assert kv.update(TABLE, "k", {"names": names}, increment={"version": 1}, condition=[Cond.eq("version", 1)])
+    assert not kv.update(TABLE, "k", {"names": "[]"}, increment={"version": 1}, condition=[Cond.eq("version", 1)])
+    assert kv.get(TABLE, "k") == {"version": 2, "names": names}

@@ -1,14 +1,18 @@
 """V3IO condition, filter and update expressions, parsed and evaluated the way the web API does.
 
-The subset the platform documents and modelmon (and storey) send:
+The subset the platform documents and modelmon sends:
 
 - conditions / filters: ``a == 1 AND (b != 'x' OR NOT exists(c))``, comparisons ``== != < <= > >=``,
-  ``exists(a)``, ``not exists(a)``, literals (numbers, ``'text'`` or ``"text"``, ``true``/``false``,
+  ``exists(a)``, ``not exists(a)``, literals (numbers, ``'text'``, ``true``/``false``,
   ``blob('<base64>')``);
   a comparison with a missing attribute is false.
 - updates: ``SET a = a + 1; b = if_not_exists(b, 0) + 2.5; REMOVE c`` (``SET`` optional).
 
-Strings are not escaped: a literal is quoted with whichever quote it does not contain.
+Text literals are in single quotes, with no escape ("String values within the expression are enclosed
+within single quotes", Iguazio docs, expressions overview); an expression holding a backslash or longer
+than 8 KB is refused (software specifications, "Expressions"). storey and MLRun also send ``"text"``,
+which the platform seems to take, but it is not the documented syntax: refused here, so modelmon keeps
+to what is documented.
 """
 
 from __future__ import annotations
@@ -22,12 +26,15 @@ _TOKEN = re.compile(
     r"""\s*(?:
         (?P<num>-?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)
       | '(?P<sq>[^']*)'
-      | "(?P<dq>[^"]*)"
       | (?P<op>==|!=|<=|>=|<|>|=|\(|\)|,|\+|-|;)
       | (?P<name>[A-Za-z_][A-Za-z0-9_.]*)
     )""",
     re.VERBOSE,
 )
+
+#: The longest expression the platform takes (software specifications, "Maximum length of an expression").
+MAX_EXPRESSION_BYTES = 8 * 1024
+_STATEMENTS = re.compile(r"(?:'[^']*'|[^;'])+")
 
 Attrs = Mapping[str, Any]
 Value = Callable[[Attrs], Any]
@@ -37,6 +44,15 @@ _MISSING = object()
 
 class ExpressionError(ValueError):
     """An expression the server cannot parse (answered with 400)."""
+
+
+def _check(text: str) -> str:
+    """``text`` if the platform would take it: at most 8 KB, no backslash."""
+    if len(text.encode()) > MAX_EXPRESSION_BYTES:
+        raise ExpressionError(f"expression of {len(text.encode())} bytes is longer than {MAX_EXPRESSION_BYTES}")
+    if "\\" in text:
+        raise ExpressionError("a backslash is not supported within expressions")
+    return text
 
 
 def _tokenize(text: str) -> list[tuple[str, Any]]:
@@ -51,8 +67,8 @@ def _tokenize(text: str) -> list[tuple[str, Any]]:
         if m["num"] is not None:
             raw = m["num"]
             tokens.append(("lit", float(raw) if any(c in raw for c in ".eE") else int(raw)))
-        elif m["sq"] is not None or m["dq"] is not None:
-            tokens.append(("lit", m["sq"] if m["sq"] is not None else m["dq"]))
+        elif m["sq"] is not None:
+            tokens.append(("lit", m["sq"]))
         elif m["op"] is not None:
             tokens.append(("op", m["op"]))
         else:
@@ -213,7 +229,7 @@ def parse_condition(text: str) -> Callable[[Attrs], bool]:
     """A predicate over an item's attributes; an empty text is always true."""
     if not text or not text.strip():
         return lambda attrs: True
-    parser = _Parser(text)
+    parser = _Parser(_check(text))
     predicate = parser.condition()
     if not parser.done():
         raise ExpressionError(f"unexpected {parser.peek()[1]!r} after the condition")  # type: ignore[index]
@@ -223,7 +239,9 @@ def parse_condition(text: str) -> Callable[[Attrs], bool]:
 def apply_update(text: str, attrs: dict[str, Any]) -> dict[str, Any]:
     """The attributes after ``text``: SET/REMOVE statements applied in order."""
     new = dict(attrs)
-    for statement in text.split(";"):
+    if _STATEMENTS.sub("", _check(text)).strip(" ;"):
+        raise ExpressionError(f"unterminated text literal in {text[:40]!r}")
+    for statement in _STATEMENTS.findall(text):
         if not statement.strip():
             continue
         parser = _Parser(statement)
