@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import math
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,6 +25,7 @@ from modelmon.core.errors import InvalidEvent
 from modelmon.events.envelope import Body, MessageKind, decode_json
 
 _KIND = MessageKind.TRACKING
+_FLOAT_MAX = sys.float_info.max
 
 
 def parse_function_uri(function_uri: str, default_project: str) -> tuple[str, str, str | None, str | None]:
@@ -151,7 +153,7 @@ def _add_request(event: TrackingEvent, entry: dict[str, Any], where: str) -> Non
             )
         microsec = entry.get("microsec")
         if microsec is not None and (isinstance(microsec, bool) or not isinstance(microsec, int | float)
-                                     or not math.isfinite(microsec) or microsec < 0):
+                                     or not _is_float(microsec) or microsec < 0):
             raise InvalidEvent(f"{where}: 'microsec' must be a non-negative number", kind=_KIND)
     request_id = request.get("id") or (entry.get("resp") or {}).get("id")
     event.request_ids.append(None if request_id is None else str(request_id))
@@ -172,16 +174,32 @@ def _rows(value: Any, where: str, flat_is_column: bool = False) -> list[list[Any
     else:
         rows = [[v] for v in value] if flat_is_column else [value]
     width = len(rows[0])
+    if not width:  # first on a new endpoint, a row of no values would make its width 0
+        raise InvalidEvent(f"{where}: a row has 0 {'outputs' if flat_is_column else 'features'}", kind=_KIND)
     for row in rows:
         if not isinstance(row, list) or len(row) != width:
             raise InvalidEvent(f"{where}: every row must be a list of {width} values", kind=_KIND)
         for item in row:
             if isinstance(item, float) and not math.isfinite(item):
                 raise InvalidEvent(f"{where}: contains a non-finite number", kind=_KIND)
+            if type(item) is int and not -_FLOAT_MAX <= item <= _FLOAT_MAX:
+                raise InvalidEvent(f"{where}: contains an integer too large for a float", kind=_KIND)
             if not isinstance(item, int | float | str | None) or isinstance(item, bool):
                 raise InvalidEvent(f"{where}: values must be numbers or text, got {type(item).__name__}",
                                    kind=_KIND)
     return rows
+
+
+def _is_float(number: int | float) -> bool:
+    """Whether ``number`` is a finite float, or an integer one can hold (JSON integers have no limit).
+
+    >>> _is_float(1500), _is_float(float("nan")), _is_float(10**400)
+    (True, False, False)
+    """
+    try:
+        return math.isfinite(number)
+    except OverflowError:
+        return False
 
 
 def tracking_body(

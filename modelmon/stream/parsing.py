@@ -105,17 +105,37 @@ def _decode(record: RawRecord) -> dict[str, Any]:
         except orjson.JSONDecodeError as exc:
             if "depth limit" in str(exc):  # no tracking record nests that deep; the stdlib would recurse
                 raise InvalidEvent(f"body is not a tracking record: JSON nested too deep ({exc})") from None
-            try:  # the standard library also reads NaN/Infinity: reject only the requests carrying them
-                body = json.loads(bytes(body).decode("utf-8"))
-            except UnicodeDecodeError:
-                raise InvalidEvent("body is not UTF-8 text") from None
-            except RecursionError:
-                raise InvalidEvent("body is not a tracking record: JSON nested too deep") from None
-            except ValueError as exc:
-                raise InvalidEvent(f"body is not valid JSON: {exc}") from None
+            body = _decode_leniently(bytes(body))
     if not isinstance(body, dict):
         raise InvalidEvent(f"body is a JSON {type(body).__name__}, expected an object")
     return body
+
+
+#: A JSON escape of a UTF-16 surrogate: valid in a pair (one character), not alone.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _decode_leniently(body: bytes) -> Any:
+    """What orjson refused, read by the standard library, which also reads NaN/Infinity and integers past
+    64 bits: only the requests carrying them are rejected. Text with a lone surrogate (an escape such as
+    ``"\\ud800"`` alone) is no Unicode text, which no store writes: the record is rejected, as orjson does.
+    """
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidEvent("body is not UTF-8 text") from None
+    try:
+        data = json.loads(text)
+        if _SURROGATE_ESCAPE.search(text):
+            json.dumps(data, ensure_ascii=False).encode("utf-8")  # raises on a lone surrogate only
+    except RecursionError:
+        raise InvalidEvent("body is not a tracking record: JSON nested too deep") from None
+    except UnicodeEncodeError as exc:
+        raise InvalidEvent(f"body is not a tracking record: text with a lone surrogate "
+                           f"({exc.object[exc.start:exc.end]!r} is not Unicode)") from None
+    except ValueError as exc:
+        raise InvalidEvent(f"body is not valid JSON: {exc}") from None
+    return data
 
 
 def _may_hold_booleans(record: RawRecord) -> bool:
@@ -163,11 +183,17 @@ def _fast_path(data: dict[str, Any], project: str) -> tuple[TrackingEvent, np.nd
         return None
     if not all(type(w) in (str, int, float) for w in when) or not all(type(m) in (int, float) for m in microsec):
         return None
+    try:
+        latency = np.array(microsec, dtype=np.float64)
+    except OverflowError:  # an integer beyond any float
+        return None
+    if not (latency >= 0).all() or not np.isfinite(latency).all():  # NaN, infinite or negative: name them
+        return None
     features = _numeric_rows(inputs, flat_is_column=False)
     predictions = _numeric_rows(outputs, flat_is_column=True)
     if features is None or predictions is None or len(features) != len(predictions):
         return None
-    if min(microsec) < 0 or list(map(_row_count, inputs)) != list(map(_row_count, outputs, repeat(True))):
+    if list(map(_row_count, inputs)) != list(map(_row_count, outputs, repeat(True))):
         return None
     event.request_ids = [_request_id(r, s) for r, s in zip(requests, responses, strict=True)]
     # as parse_tracking gives them: a list of rows per request (a flat output list is one value per row)
@@ -190,6 +216,8 @@ def _numeric_rows(per_request: list[Any], flat_is_column: bool) -> np.ndarray | 
     except (TypeError, ValueError):  # requests with different row counts (or ragged rows): flatten first
         array = _flattened(per_request, flat_is_column)
     else:
+        if 0 in array.shape:  # rows of no values (reshape cannot infer their count): the checked path names them
+            return None
         if array.ndim == 3:
             array = array.reshape(-1, array.shape[2])
         elif array.ndim == 2 and flat_is_column:
@@ -222,11 +250,17 @@ def _checked_path(record: RawRecord, data: dict[str, Any], project: str) -> Pars
     batched = any(f in data for f in _BATCH_FIELDS)
     try:
         event = parse_tracking(data, project)
+        if not len(event):  # nothing to store, nor an event time to date the endpoint by
+            return _rejected(record, "batched tracking record has no requests: 'values' is empty")
         positions: list[int | None] = list(range(len(event))) if batched else [None]
         return ParsedRecord(record, data, event, when_to_ms(event.when), positions, [])
     except InvalidEvent as exc:
         if not isinstance(data.get("headers"), list) or not isinstance(data.get("values"), list):
             return _rejected(record, exc.reason)
+        try:  # the metadata alone (no model name, ...): the record, not each of its requests
+            parse_tracking({**_meta(data), "headers": data["headers"], "values": []}, project)
+        except InvalidEvent as envelope:
+            return _rejected(record, envelope.reason)
     meta, kept, positions, rejections = _meta(data), None, [], []
     for i, row in enumerate(data["values"]):
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -22,8 +23,8 @@ def when_to_ms(values: Sequence[Any]) -> np.ndarray:
 
     A number outside the years 1-9999 is no date at all and reads as NaN too.
 
-    >>> when_to_ms(["1970-01-01 00:00:01", 1500, "1970-01-01T00:00:02+01:00", "soon", 1e20]).tolist()
-    [1000.0, 1500.0, -3598000.0, nan, nan]
+    >>> when_to_ms(["1970-01-01 00:00:01", 1500, "1970-01-01T00:00:02+01:00", "soon", 1e20, 10**400]).tolist()
+    [1000.0, 1500.0, -3598000.0, nan, nan, nan]
     """
     out = np.full(len(values), np.nan)
     is_text = np.fromiter((isinstance(v, str) for v in values), dtype=bool, count=len(values))
@@ -33,7 +34,7 @@ def when_to_ms(values: Sequence[Any]) -> np.ndarray:
         out[is_text] = _pandas_ms(text) if ms is None else ms
     if not is_text.all():
         numbers = [v for v, t in zip(values, is_text, strict=True) if not t]
-        out[~is_text] = pd.to_numeric(pd.Series(numbers, dtype=object), errors="coerce").to_numpy(dtype=float)
+        out[~is_text] = _numbers(numbers)
     out[~np.isfinite(out) | (out < _FIRST_MS) | (out > _LAST_MS)] = np.nan
     return np.floor(out)
 
@@ -99,10 +100,42 @@ def _span(ms: float) -> str:
 _NS_LIMIT_MS = np.iinfo(np.int64).max // 1_000_000 - 1
 
 
+def _numbers(numbers: list[Any]) -> np.ndarray:
+    """Epoch ms numbers as floats (NaN if not a number); an integer beyond any float (JSON sets no limit) is NaN."""
+    try:
+        return pd.to_numeric(pd.Series(numbers, dtype=object), errors="coerce").to_numpy(dtype=float)
+    except OverflowError:  # only then one by one
+        return np.array([_float(v) for v in numbers])
+
+
+def _float(value: Any) -> float:
+    try:
+        return float(value)
+    except (OverflowError, TypeError, ValueError):
+        return np.nan
+
+
+#: ISO-8601 text that ends in a UTC offset after its time (``Z``, ``+02:00``, ``-0530``, ``+02``).
+_OFFSET = re.compile(r"\d:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$")
+
+
 def _pandas_ms(text: list[str]) -> np.ndarray:
-    parsed = pd.to_datetime(pd.Series(text, dtype=object), utc=True, format="ISO8601", errors="coerce")
-    ns = parsed.to_numpy(dtype="datetime64[ns]").astype("int64")
-    out = np.where(parsed.isna().to_numpy(), np.nan, ns // 1_000_000)
+    """Epoch ms of ISO-8601 text, naive or with an offset, NaN where it is not that.
+
+    Naive text and text with an offset are read apart: in one ``pd.to_datetime(format="ISO8601", utc=True)``
+    call, pandas (2.x) reads naive text that follows text with an offset as if it carried that offset, so
+    MLRun's UTC text after a ``+02:00`` value of the same record would land two hours early.
+
+    >>> _pandas_ms(["2024-03-01T14:00:00+02:00", "2024-03-01 12:00:00"]).tolist() == [1_709_294_400_000.0] * 2
+    True
+    """
+    series = pd.Series(text, dtype=object)
+    aware = np.fromiter((_OFFSET.search(v) is not None for v in text), dtype=bool, count=len(text))
+    out = np.full(len(text), np.nan)
+    for group in (aware, ~aware) if aware.any() and not aware.all() else (slice(None),):
+        parsed = pd.to_datetime(series[group], utc=True, format="ISO8601", errors="coerce")
+        ns = parsed.to_numpy(dtype="datetime64[ns]").astype("int64")
+        out[group] = np.where(parsed.isna().to_numpy(), np.nan, ns // 1_000_000)
     for i in np.flatnonzero(np.isnan(out)):  # pandas stops at 2262: name a later date as the date it is
         out[i] = _iso_ms(text[i])
     return out
