@@ -15,27 +15,13 @@ import pytest
 import v3io.dataplane
 from v3io.dataplane import RaiseForStatus
 from v3io_server.kv_functions import CONDITION_FALSE_SHAPES
-from v3io_server.stack import ACCESS_KEY, V3ioOpener, running_servers
+from v3io_server.stack import ACCESS_KEY
 
 from modelmon.backends.base import Cond, OutRecord
 from modelmon.backends.v3io.calls import is_condition_false
 from modelmon.core.errors import NotFound
 
 TABLE = "users/pipelines/p/monitoring-schedules/last-analyzed"
-
-
-@pytest.fixture
-def servers():
-    with running_servers() as pair:
-        yield pair
-
-
-@pytest.fixture
-def backend(servers):
-    web, frames = servers
-    b = V3ioOpener(api=web.url, framesd=frames.address, port=web.port)()
-    yield b
-    b.close()
 
 
 @pytest.mark.parametrize("shape", sorted(CONDITION_FALSE_SHAPES))

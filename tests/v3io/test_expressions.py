@@ -12,7 +12,7 @@ import pytest
 import v3io.dataplane
 from v3io.dataplane import RaiseForStatus
 from v3io_server.expressions import ExpressionError, apply_update, parse_condition
-from v3io_server.stack import ACCESS_KEY, V3ioOpener, running_servers
+from v3io_server.stack import ACCESS_KEY
 
 from modelmon.backends.base import Cond
 from modelmon.backends.v3io.expressions import (
@@ -26,20 +26,6 @@ from modelmon.backends.v3io.kv import V3ioKV
 from modelmon.core.errors import BackendUnavailable
 
 TABLE = "users/pipelines/p/model-endpoints/endpoints"
-
-
-@pytest.fixture
-def servers():
-    with running_servers() as pair:
-        yield pair
-
-
-@pytest.fixture
-def backend(servers):
-    web, frames = servers
-    b = V3ioOpener(api=web.url, framesd=frames.address, port=web.port)()
-    yield b
-    b.close()
 
 
 @pytest.mark.parametrize(("value", "written"), [("ok", "'ok'"), ('say "hi"', "'say \"hi\"'"), ("a;b", "'a;b'"),
