@@ -23,7 +23,8 @@ ENV_GRACE = "MODELMON_GRACE_MINUTES"
 ENV_APP_NAME = "MODELMON_APP_NAME"
 ENV_APP_CLASS = "MODELMON_APP_CLASS"  # "package.module:ClassName"
 ENV_APP_KWARGS = "MODELMON_APP_KWARGS"  # JSON object of constructor arguments
-ENV_MAX_RETRIES = "MODELMON_MAX_RETRIES"  # deliveries of one stream message before dead-lettering
+ENV_MAX_RETRIES = "MODELMON_MAX_RETRIES"  # attempts at a stream message failing for a non-transient reason
+ENV_RETRY_DEADLINE = "MODELMON_RETRY_DEADLINE_SECONDS"  # how long a handler retries an outage before parking
 ENV_MAX_EVENT_AGE = "MODELMON_MAX_EVENT_AGE_MINUTES"  # how far back a tracked request's time may be
 ENV_MAX_EVENT_SKEW = "MODELMON_MAX_EVENT_SKEW_MINUTES"  # how far ahead of the stream function's clock
 ENV_BATCH_ROOT = "MODELMON_BATCH_ROOT"  # the only folder the batch-inference function reads and writes
@@ -50,6 +51,7 @@ class Settings:
     app_class: str | None = None
     app_kwargs: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     max_retries: int = 3
+    retry_deadline_seconds: int = 60
     max_event_age_minutes: int = 30 * 24 * 60
     max_event_skew_minutes: int = 5
     batch_root: str | None = None
@@ -63,6 +65,10 @@ class Settings:
             raise ConfigError(f"{ENV_BACKEND}={self.backend!r}: expected one of {', '.join(BACKENDS)}")
         if self.base_period_minutes < 1:
             raise ConfigError(f"{ENV_BASE_PERIOD}={self.base_period_minutes}: must be at least 1 minute")
+        if isinstance(self.retry_deadline_seconds, bool) or not isinstance(self.retry_deadline_seconds, int) \
+                or self.retry_deadline_seconds < 1:
+            raise ConfigError(f"{ENV_RETRY_DEADLINE}={self.retry_deadline_seconds!r}: must be a whole number of "
+                              "seconds, 1 or more (keep it below the function's Nuclio eventTimeout)")
         for name, value in ((ENV_MAX_EVENT_AGE, self.max_event_age_minutes),
                             (ENV_MAX_EVENT_SKEW, self.max_event_skew_minutes)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -89,6 +95,7 @@ class Settings:
             "app_class": env.get(ENV_APP_CLASS) or None,
             "app_kwargs": _json_object(env, ENV_APP_KWARGS),
             "max_retries": _int(env, ENV_MAX_RETRIES, 3),
+            "retry_deadline_seconds": _int(env, ENV_RETRY_DEADLINE, cls.retry_deadline_seconds),
             "max_event_age_minutes": _int(env, ENV_MAX_EVENT_AGE, cls.max_event_age_minutes),
             "max_event_skew_minutes": _int(env, ENV_MAX_EVENT_SKEW, cls.max_event_skew_minutes),
             "batch_root": env.get(ENV_BATCH_ROOT) or None,
@@ -109,6 +116,7 @@ class Settings:
             ENV_BACKFILL: str(self.backfill_minutes),
             ENV_GRACE: str(self.grace_minutes),
             ENV_MAX_RETRIES: str(self.max_retries),
+            ENV_RETRY_DEADLINE: str(self.retry_deadline_seconds),
             ENV_MAX_EVENT_AGE: str(self.max_event_age_minutes),
             ENV_MAX_EVENT_SKEW: str(self.max_event_skew_minutes),
         }
