@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from modelmon.backends.base import Condition, Item
-from modelmon.backends.local.conditions import check_condition, matches
+from modelmon.backends.conditions import check_condition, matches
 from modelmon.backends.local.database import Database
 
 _SCAN_CHUNK = 500

@@ -20,7 +20,7 @@ from typing import Any
 import v3io.dataplane
 
 from modelmon.backends.base import Cond, Condition, Item
-from modelmon.backends.local.conditions import matches
+from modelmon.backends.conditions import matches
 from modelmon.backends.v3io.calls import V3ioCalls, check, error_message, is_condition_false, split_path
 from modelmon.backends.v3io.expressions import (
     NULL,

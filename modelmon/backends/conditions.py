@@ -1,4 +1,5 @@
-"""Evaluating a KV ``Condition`` against an item, in Python, inside the transaction that reads it.
+"""Evaluating a KV ``Condition`` against an item in Python: the local backend does it inside the
+transaction that reads the item; the V3IO backend for what an expression cannot say (quoted text).
 
 A missing attribute satisfies only ``NOT_EXISTS``; comparing values of unrelated types (text with a
 number) is false rather than an error, as in V3IO condition expressions.
