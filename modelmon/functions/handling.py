@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import orjson
 
 from modelmon.backends.base import OutRecord
-from modelmon.core.errors import BackendUnavailable
+from modelmon.core.errors import BackendUnavailable, NotFound
 from modelmon.core.paths import ProjectPaths
 from modelmon.core.timeutil import now_ms
 from modelmon.events.envelope import Body
@@ -230,26 +230,34 @@ class HandlerRetry:
                 if record.parked >= MAX_PARKS:
                     return self._dead_letter(record, f"still failing after {record.parked} parks: {reason}",
                                              failures + outages)
-                if self._park(record, reason):
+                refused = self._park(record, reason)
+                if refused is None:
                     return Handled(PARKED)
+                if refused:
+                    return self._dead_letter(record, f"{reason}; cannot park it: {refused}", failures + outages)
             else:
                 self._warn("backend unavailable; retrying", record, failures + outages, reason)
             remaining = self.deadline_s - (self._monotonic() - started)  # wake up at the deadline, not after it
             self._sleep(min(self._delay(outages), remaining) if remaining > 0 else self._delay(outages))
 
-    def _park(self, record: Delivery, reason: str) -> bool:
-        """Put ``record`` back on its stream; ``False`` while the stream is out too."""
+    def _park(self, record: Delivery, reason: str) -> str | None:
+        """Put ``record`` back on its stream: ``None`` once it is there, ``""`` while the stream is out too,
+        else why it cannot be parked (the stream refuses it)."""
         shard = record.position[0] if record.position is not None else None
         data = parked_body(record, self.dead_letters.function, reason, self._clock())
         try:
-            self.streams.put_records(self.source, [OutRecord(data, shard=shard)])
+            try:
+                self.streams.put_records(self.source, [OutRecord(data, shard=shard)])
+            except NotFound:  # only where no trigger reads it yet (a record that came by HTTP, a test)
+                self.streams.create(self.source, shards=1 if shard is None else shard + 1)
+                self.streams.put_records(self.source, [OutRecord(data, shard=shard)])
         except Exception as exc:  # an outage: try again; anything else: the record cannot be parked
             if is_transient(exc):
                 self._warn("cannot park the record either; retrying", record, 0, f"{type(exc).__name__}: {exc}")
-                return False
-            raise
+                return ""
+            return f"{type(exc).__name__}: {exc}"
         self._warn("record parked after the retry deadline", record, 0, reason, level="error")
-        return True
+        return None
 
     def _dead_letter(self, record: Delivery, reason: str, attempts: int) -> Handled[T]:
         """Dead-letter ``record``, waiting out an outage of the dead-letter stream itself."""

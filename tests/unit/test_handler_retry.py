@@ -229,3 +229,30 @@ def test_settings_give_the_deadline_and_attempts_and_the_letters_the_bundle_name
     retry.dead_letters.reject("r", b"x")
     (letter,) = letters(streams)
     assert (letter.function, letter.source) == ("my-app", SOURCE)
+
+
+def test_a_record_the_stream_refuses_to_park_is_dead_lettered_with_both_reasons(setup):
+    retry = setup[0]
+
+    class Refusing(OutageStream):
+        def put_records(self, path, records):
+            if path == SOURCE:
+                raise BackendError("V3IO put records: HTTP 400 record too large")
+            return super().put_records(path, records)
+
+    refusing = Refusing()
+    refusing.create(SOURCE)
+    retry.streams = refusing
+    retry.dead_letters = DeadLetters(refusing, DEAD, "my-app", source=SOURCE)
+    assert retry.handle(Delivery(b"big", (0, 3)), Flaky(outages=1000)).outcome == DEAD_LETTERED
+    (letter,) = letters(refusing)
+    assert letter.reason == ("BackendUnavailable: TSDB write: framesd UNAVAILABLE; cannot park it: "
+                             "BackendError: V3IO put records: HTTP 400 record too large")
+
+
+def test_a_source_stream_no_trigger_created_yet_is_created_to_park_on():
+    streams, clock = MemoryStream(), FakeTime()
+    retry = HandlerRetry(streams, SOURCE, DeadLetters(streams, DEAD, "f"), deadline_s=1, sleep=clock.sleep,
+                         monotonic=clock.monotonic)
+    assert retry.handle(Delivery(b"w", (2, 1)), Flaky(outages=1000)).outcome == PARKED
+    assert [(r.shard, r.data.endswith(b"\nw")) for r in stream_records(streams, SOURCE)] == [(2, True)]
