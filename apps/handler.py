@@ -2,7 +2,9 @@
 
 The app is chosen by ``MODELMON_APP_CLASS`` ("module:Class"), ``MODELMON_APP_KWARGS`` and
 ``MODELMON_APP_NAME``. An app that raises yields a failure record for that window; an unreadable
-event goes to the dead-letter stream; a backend failure raises so the platform redelivers.
+event goes to the dead-letter stream. Nuclio does not deliver an event again when the handler raised,
+so a store outage is waited out here (:class:`~modelmon.functions.handling.HandlerRetry`): the window is run
+again until the store answers, and parked on the app's stream past ``MODELMON_RETRY_DEADLINE_SECONDS``.
 """
 
 from __future__ import annotations
@@ -14,23 +16,30 @@ import nuclio_sdk
 from modelmon.apps.runner import AppRunner
 from modelmon.backends import make_backend
 from modelmon.core.config import Settings
-from modelmon.functions.handling import each_record, on_shutdown
+from modelmon.core.paths import ProjectPaths
+from modelmon.functions.handling import HandlerRetry, each_record, on_shutdown
 
 
 def init_context(context: nuclio_sdk.Context) -> None:
     settings = Settings.from_env()
     backend = make_backend(settings)
-    context.user_data.runner = AppRunner.from_settings(settings, backend)
+    runner = AppRunner.from_settings(settings, backend)
+    context.user_data.runner = runner
+    context.user_data.retry = HandlerRetry.for_function(
+        settings, backend.streams, ProjectPaths(settings.project).app_stream(runner.app_name), runner.app_name,
+        context.logger)
     on_shutdown(context, backend.close)
 
 
 def handler(context: nuclio_sdk.Context, event: nuclio_sdk.Event | list[nuclio_sdk.Event]) -> dict[str, Any]:
     runner: AppRunner = context.user_data.runner
+    retry: HandlerRetry = context.user_data.retry
     totals = {"windows": 0, "failed": 0, "dead_lettered": 0}
     for record in each_record(event):
-        out = runner.handle(record.body, record.position)
-        if out is None:
-            totals["dead_lettered"] += 1
+        handled = retry.handle(record, lambda r: runner.handle(r.body, r.first_position))
+        out = handled.value
+        if out is None:  # unreadable (dead-lettered by the runner), given up on, or parked
+            handled.count_kept(totals)
         else:
             totals["windows"] += 1
             totals["failed"] += out.error is not None

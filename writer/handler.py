@@ -1,7 +1,9 @@
 """Nuclio glue of the writer function: one writer event per call (or a list when batching).
 
-Unreadable events go to the dead-letter stream; a backend failure raises so the platform
-redelivers the event, which the writer's keyed, conditional writes make harmless.
+Unreadable events go to the dead-letter stream. Nuclio does not deliver an event again when the handler
+raised, so an outage is waited out here (:class:`~modelmon.functions.handling.HandlerRetry`): retried until
+the store answers, parked on the writer stream past ``MODELMON_RETRY_DEADLINE_SECONDS``. Every write is keyed
+by the window, so writing an event again (after a partial attempt, or its parked copy) leaves the same state.
 """
 
 from __future__ import annotations
@@ -13,24 +15,30 @@ import nuclio_sdk
 from modelmon.backends import make_backend
 from modelmon.core.config import Settings
 from modelmon.core.paths import ProjectPaths
-from modelmon.functions.handling import each_record, on_shutdown
+from modelmon.functions.handling import HandlerRetry, each_record, on_shutdown
 from modelmon.writer import ResultWriter
+from modelmon.writer.writer import FUNCTION_NAME
 
 
 def init_context(context: nuclio_sdk.Context) -> None:
     settings = Settings.from_env()
     backend = make_backend(settings)
-    context.user_data.writer = ResultWriter(backend, ProjectPaths(settings.project))
+    paths = ProjectPaths(settings.project)
+    context.user_data.writer = ResultWriter(backend, paths)
+    context.user_data.retry = HandlerRetry.for_function(settings, backend.streams, paths.writer_stream,
+                                                        FUNCTION_NAME, context.logger)
     on_shutdown(context, backend.close)
 
 
 def handler(context: nuclio_sdk.Context, event: nuclio_sdk.Event | list[nuclio_sdk.Event]) -> dict[str, Any]:
     writer: ResultWriter = context.user_data.writer
+    retry: HandlerRetry = context.user_data.retry
     totals = {"events": 0, "results": 0, "metrics": 0, "failures": 0, "dead_lettered": 0}
     for record in each_record(event):
-        written = writer.handle(record.body, record.position)
-        if written is None:
-            totals["dead_lettered"] += 1
+        handled = retry.handle(record, lambda r: writer.handle(r.body, r.first_position))
+        written = handled.value
+        if written is None:  # unreadable (dead-lettered by the writer), given up on, or parked
+            handled.count_kept(totals)
             continue
         totals["events"] += 1
         totals["results"] += len(written.results)

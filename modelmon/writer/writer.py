@@ -2,7 +2,9 @@
 
 Per event: history rows in the TSDB (results, metrics), the latest result items and the endpoint's
 drift status in KV, a failure item when the app raised, and an alert per ``detected`` result.
-Every write is keyed by the window, so a redelivered event leaves the same state.
+Every write is keyed by the window, so an event written again leaves the same state: the writer function
+runs an event again after a store outage, or later from its parked copy (``modelmon.functions.handling``),
+and the controller may dispatch a window twice after a lease.
 """
 
 from __future__ import annotations

@@ -2,7 +2,11 @@
 
 Per window event: read it (unreadable → dead-letter stream), build the context, call the app, and
 push a writer event with its results, or with ``error`` set when the app raised. A failing app
-never stops the function; a failing backend does raise, so the platform redelivers the event.
+never stops the function. A failing store is not the app's failure: it raises (also when the app
+wrapped it in its own exception), and the function's :class:`~modelmon.functions.handling.HandlerRetry`
+runs the window again once the store answers, or parks it, so the window is never dropped (Nuclio
+does not deliver a failed event again). Running a window again is harmless: the writer keys everything
+by the window (endpoint, app, start, end).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from modelmon.core.timeutil import now_ms
 from modelmon.endpoints.store import EndpointStore
 from modelmon.events import WindowEvent, WriterEvent
 from modelmon.functions.dead_letters import DeadLetters
-from modelmon.functions.handling import Body, Position
+from modelmon.functions.handling import Body, Position, is_transient
 
 log = logging.getLogger(__name__)
 
@@ -79,9 +83,9 @@ class AppRunner:
         context = build_context(window, item, self._backend, self._paths, self._app_logger)
         try:
             results, metrics = run_application(self.app, context)
-        except BackendError:
-            raise  # transient storage trouble: let the platform redeliver the window
         except Exception as exc:  # the app's own failure is recorded for this window, and we go on
+            if isinstance(exc, BackendError) or is_transient(exc):
+                raise  # the store failed, not the app: the window is run again (HandlerRetry)
             log.warning("application %s failed on %s: %s", self.app_name, window.key, exc)
             return self._failure(window, f"{type(exc).__name__}: {exc}")
         return WriterEvent(window.project, window.endpoint_id, window.app_name, window.start_ms, window.end_ms,
