@@ -16,8 +16,6 @@ import nuclio_sdk
 from modelmon.backends.base import Stream
 from modelmon.core.config import ENV_PROJECT
 from modelmon.core.errors import ConfigError
-from modelmon.core.paths import ProjectPaths
-from modelmon.functions.dead_letters import DeadLetters
 from modelmon.local_nuclio.cron import CronTrigger
 from modelmon.local_nuclio.handler import LoadedHandler
 from modelmon.local_nuclio.http_trigger import HttpTrigger
@@ -29,7 +27,12 @@ from modelmon.local_nuclio.worker import Worker
 
 
 class FunctionHost:
-    """Builds one context per worker, calls ``init_context`` once each, and runs the triggers."""
+    """Builds one context per worker, calls ``init_context`` once each, and runs the triggers.
+
+    Stream triggers run in Nuclio's default mode: a record whose handler raised is logged and passed
+    over, never delivered again (:mod:`~modelmon.local_nuclio.stream_trigger`). ``max_retries`` is accepted
+    for callers that still pass it and ignored: Nuclio has no per-record retry, so the runtime has none.
+    """
 
     def __init__(
         self,
@@ -39,7 +42,7 @@ class FunctionHost:
         project: str,
         logger: nuclio_sdk.Logger,
         streams: Stream | None = None,
-        max_retries: int = 3,
+        max_retries: int | None = None,
         http_ports: Mapping[str, int] | None = None,
         retry_backoff_s: float = 0.1,
     ) -> None:
@@ -50,16 +53,12 @@ class FunctionHost:
         self.project = project
         self.logger = logger
         self.streams = streams
-        self.max_retries = max_retries
+        del max_retries  # see the class docstring
         self.http_ports = dict(http_ports or {})
         self.retry_backoff_s = retry_backoff_s
         self.triggers: list[Trigger] = []
         self.fatal = threading.Event()
         self.fatal_error: BaseException | None = None
-        self._dead_letters = (
-            # named as the bundle names the function, also when it runs a config deploy rendered
-            DeadLetters(streams, ProjectPaths(project).dead_letter_stream, spec.function) if streams else None
-        )
 
     def start(self) -> None:
         """Initialise every worker (``init_context``), then start every trigger."""
@@ -98,9 +97,8 @@ class FunctionHost:
         if trigger.kind == HTTP:
             port = self.http_ports.get(trigger.name, trigger.attributes.get("port", 0))
             return HttpTrigger(trigger, self._workers(trigger, trigger.num_workers), self._on_fatal, port=port)
-        assert self.streams is not None and self._dead_letters is not None  # checked in __init__
+        assert self.streams is not None  # checked in __init__
         return StreamTrigger(
-            trigger, self._workers(trigger, trigger.num_workers), self._on_fatal,
-            streams=self.streams, dead_letters=self._dead_letters, max_retries=self.max_retries,
+            trigger, self._workers(trigger, trigger.num_workers), self._on_fatal, streams=self.streams,
             retry_backoff_s=self.retry_backoff_s, project=(self.spec.env.get(ENV_PROJECT), self.project),
         )

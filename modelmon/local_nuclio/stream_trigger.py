@@ -4,10 +4,15 @@ Nuclio's semantics, kept so that what passes locally passes on Nuclio: one consu
 trigger; worker ``i`` of ``n`` owns shards ``i, i+n, ...``; a group without a committed offset
 starts at ``seekTo`` (that start is committed at once, so a restart resumes from it); one record
 per handler call; the offset is committed only after the handler returned (once per page of records
-and at least every 0.5 s, as Nuclio marks offsets and commits them periodically). A handler exception
-is retried with backoff; after ``max_retries`` failed deliveries the record goes to the
-dead-letter stream with the error and the trigger commits past it. A handler failing because the backend
-is unavailable is retried until it is back: that is no reason to give up on the record.
+and at least every 0.5 s, as Nuclio marks offsets and commits them periodically).
+
+A handler exception is logged and the record is **not** delivered again: the trigger goes on with the
+next record, and once a later record is handled its mark covers the failed one. That is Nuclio's
+default mode (``explicitAckMode: disable``): ``ConsumeClaim`` in nuclio ``pkg/processor/trigger/
+v3iostream/trigger.go`` and ``kafka/trigger.go`` marks a record only ``if err == nil`` and moves on either
+way, and v3io-go's ``sequenceNumberHandler.markShardSequenceNumber`` keeps one number per shard, the
+last marked. So a failed record that is the last one handled stays uncommitted and comes back only after
+a restart. Functions keep their records themselves (:class:`~modelmon.functions.handling.HandlerRetry`).
 """
 
 from __future__ import annotations
@@ -21,7 +26,6 @@ from typing import Any, TypeVar
 
 from modelmon.backends.base import Record, Stream
 from modelmon.core.errors import BackendUnavailable
-from modelmon.functions.dead_letters import DeadLetters
 from modelmon.local_nuclio.nuclio_event import stream_event
 from modelmon.local_nuclio.stream_source import StreamSource, for_project, stream_source
 from modelmon.local_nuclio.trigger import OnFatal
@@ -44,8 +48,6 @@ class StreamTrigger:
         on_fatal: OnFatal,
         *,
         streams: Stream,
-        dead_letters: DeadLetters,
-        max_retries: int = 3,
         retry_backoff_s: float = 0.1,
         max_backoff_s: float = 2.0,
         project: tuple[str | None, str] = (None, ""),
@@ -54,14 +56,12 @@ class StreamTrigger:
         self.workers = workers
         self.source: StreamSource = for_project(stream_source(trigger), *project)
         self.streams = streams
-        self.dead_letters = dead_letters
-        self.max_retries = max(1, max_retries)
         self.retry_backoff_s, self.max_backoff_s = retry_backoff_s, max_backoff_s
         self._on_fatal = on_fatal
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._shards: dict[str, int] = {}
-        self.delivered = self.failures = self.dead_lettered = 0  # counters, for status and tests
+        self.delivered = self.failures = 0  # handler calls that returned / raised, for status and tests
 
     def start(self) -> None:
         """Create missing streams, then start one thread per worker that owns shards."""
@@ -91,7 +91,7 @@ class StreamTrigger:
     def info(self) -> dict[str, Any]:
         return {
             "kind": self.trigger.kind, "name": self.trigger.name, "group": self.source.group,
-            "paths": list(self.source.paths), "delivered": self.delivered, "dead_lettered": self.dead_lettered,
+            "paths": list(self.source.paths), "delivered": self.delivered, "failed": self.failures,
         }
 
     # --------------------------------------------------------------------------- consuming
@@ -116,23 +116,27 @@ class StreamTrigger:
             self._on_fatal(exc)
 
     def _consume_page(self, worker: Worker, path: str, shard: int, position: int) -> int:
-        """Deliver one page of records from ``position``; return the position after the last one handled.
+        """Deliver one page of records from ``position``; return the position after the last one delivered.
 
-        The offset is committed after the handler returned: at the end of the page, and at least every
-        :data:`COMMIT_INTERVAL_S` within it (so a crash redelivers at most that much work).
+        A record is marked when its handler returned; the offset committed is the one after the last
+        marked record: at the end of the page, and at least every :data:`COMMIT_INTERVAL_S` within it (so a
+        crash redelivers at most that much work). A failed record is passed over, never marked itself.
         """
         records = self._backend(lambda: self.streams.read(path, shard, position, self.source.read_batch))
-        handled, committed_at = position, time.monotonic()
+        delivered, marked, committed = position, None, None
+        committed_at = time.monotonic()
         for record in records:
-            if self._stop.is_set() or not self._deliver(worker, path, record):
+            if self._stop.is_set():
                 break
-            handled = record.sequence + 1
-            if time.monotonic() - committed_at >= COMMIT_INTERVAL_S:
-                self._commit(path, shard, handled)
-                committed_at = time.monotonic()
-        if handled != position:
-            self._commit(path, shard, handled)
-        return handled
+            if self._deliver(worker, path, record):
+                marked = record.sequence + 1
+            delivered = record.sequence + 1
+            if marked is not None and time.monotonic() - committed_at >= COMMIT_INTERVAL_S:
+                self._commit(path, shard, marked)
+                committed, committed_at = marked, time.monotonic()
+        if marked is not None and marked != committed:
+            self._commit(path, shard, marked)
+        return delivered
 
     def _commit(self, path: str, shard: int, position: int) -> None:
         self._backend(lambda: self.streams.commit(path, self.source.group, shard, position))
@@ -146,41 +150,17 @@ class StreamTrigger:
         return position
 
     def _deliver(self, worker: Worker, path: str, record: Record) -> bool:
-        """Run the handler on ``record`` until it succeeds or is dead-lettered; ``False`` if stopped first.
-
-        A handler failing with :class:`BackendUnavailable` (the storage is down, not the record bad) is
-        retried with backoff until the storage is back; such failures do not count towards dead-lettering.
-        """
-        error: Exception | None = None
-        attempt = unavailable = 0
-        while attempt < self.max_retries:
-            try:
-                worker.call(stream_event(self.trigger, path, self._shards[path], record))
-                self.delivered += 1
-                return True
-            except BackendUnavailable as exc:
-                unavailable += 1
-                delay = self._delay(min(unavailable, 6))
-                error = exc
-            except Exception as exc:
-                attempt += 1
-                delay = self._delay(attempt)
-                error = exc
+        """Call the handler on ``record`` once: ``True`` if it returned, ``False`` if it raised (logged only)."""
+        try:
+            worker.call(stream_event(self.trigger, path, self._shards[path], record))
+        except Exception as exc:
             self.failures += 1
-            worker.context.logger.warn_with(
-                "stream handler failed", trigger=self.trigger.name, shard=record.shard,
-                offset=record.sequence, attempt=attempt + unavailable, error=repr(error),
+            worker.context.logger.error_with(
+                "stream handler failed; the record is not delivered again", trigger=self.trigger.name,
+                shard=record.shard, offset=record.sequence, error=repr(exc),
             )
-            if attempt < self.max_retries and self._stop.wait(delay):
-                return False
-        reason = f"{type(error).__name__}: {error}"
-        self._backend(lambda: self.dead_letters.reject(reason, record.data, (record.shard, record.sequence),
-                                                       source=path, attempts=self.max_retries))
-        self.dead_lettered += 1
-        worker.context.logger.error_with(
-            "stream record dead-lettered", trigger=self.trigger.name, shard=record.shard,
-            offset=record.sequence, attempts=self.max_retries, error=reason,
-        )
+            return False
+        self.delivered += 1
         return True
 
     def _delay(self, attempt: int) -> float:

@@ -22,11 +22,12 @@ from modelmon.testing import MemoryStream
 STREAM = "projects/test/model-endpoints/stream"
 
 
-def start_host(name, streams=None, **kwargs) -> FunctionHost:
-    """Start function ``name`` of the demo bundle after clearing its handler module's recorded state."""
+def start_host(name, streams=None, fresh=True, **kwargs) -> FunctionHost:
+    """Start function ``name`` of the demo bundle, by default after clearing its handler module's recorded
+    state (``fresh=False``: a restarted process of a handler whose failures depend on earlier attempts)."""
     (spec,) = load_bundle(BUNDLES / "demo", [name])
     handler = load_handler(spec)
-    for attr in ("SEEN", "ATTEMPTS", "TERMINATED", "TICKS", "FIRED"):
+    for attr in ("SEEN", "ATTEMPTS", "TERMINATED", "TICKS", "FIRED") if fresh else ():
         getattr(handler.module, attr, {}).clear()
     host = FunctionHost(spec, handler, project="test", logger=make_logger(name), streams=streams,
                         retry_backoff_s=0.01, **kwargs)
@@ -142,57 +143,57 @@ def test_stream_delivers_in_order_per_shard_split_across_workers():
     assert sorted(host.handler.module.TERMINATED) == [0, 1]  # one callback per worker
 
 
-def test_stream_resumes_from_committed_offset_and_redelivers_after_exception():
+# Nuclio's default mode (explicitAckMode: disable): nuclio pkg/processor/trigger/v3iostream/trigger.go and
+# kafka/trigger.go ConsumeClaim mark a record only when the handler returned without an error, and go on with
+# the next one either way; v3io-go keeps the last marked sequence number per shard. So a failed record is
+# never delivered again, except after a restart when no later record was marked.
+
+def test_a_failed_record_is_passed_over_and_the_next_mark_commits_past_it():
     streams = MemoryStream()
     streams.create(STREAM, shards=1)
-    put(streams, [(0, {"id": "a"}), (0, {"id": "b", "fail_times": 2}), (0, {"id": "c"})])
-    streams.commit(STREAM, "consumer", 0, 2)  # "a" was processed by an earlier run
+    put(streams, [(0, {"id": "a"}), (0, {"id": "b", "fail_times": 1}), (0, {"id": "c", "unavailable_times": 1}),
+                  (0, {"id": "d"})])
+    streams.commit(STREAM, "consumer", 0, 1)
     host = start_host("consumer", streams)
     mod = host.handler.module
     try:
-        wait_for(lambda: len(mod.SEEN) == 2)
+        wait_for(lambda: streams.committed(STREAM, "consumer", 0) == 5, what="the commit past d")
     finally:
         host.stop()
-    assert [e["id"] for e in mod.SEEN] == ["b", "c"]
-    assert mod.ATTEMPTS == {"b": 3, "c": 1}  # b failed twice, then succeeded on the third delivery
-    assert streams.committed(STREAM, "consumer", 0) == 4
-    assert not _dead_letters(streams)
+    assert [e["id"] for e in mod.SEEN] == ["a", "d"]
+    assert mod.ATTEMPTS == {"a": 1, "b": 1, "c": 1, "d": 1}  # neither an error nor an outage is retried
+    assert host.info()[0]["failed"] == 2 and host.info()[0]["delivered"] == 2
+    assert _dead_letters(streams) == []  # and the runtime writes no dead letter: Nuclio has none
 
 
-def test_record_failing_max_retries_times_is_dead_lettered_and_skipped():
+def test_a_failed_last_record_stays_uncommitted_and_comes_back_only_after_a_restart():
     streams = MemoryStream()
     streams.create(STREAM, shards=1)
-    put(streams, [(0, {"id": "bad", "fail_times": 99}), (0, {"id": "good"})])
-    host = start_host("consumer", streams, max_retries=3)
+    put(streams, [(0, {"id": "a"}), (0, {"id": "b", "fail_times": 1})])
+    host = start_host("consumer", streams)
     mod = host.handler.module
     try:
-        wait_for(lambda: len(mod.SEEN) == 1)
+        wait_for(lambda: host.info()[0]["failed"] == 1, what="b to fail")
+        put(streams, [(0, {"id": "c"})])
+        wait_for(lambda: [e["id"] for e in mod.SEEN] == ["a", "c"], what="c handled after b failed")
     finally:
         host.stop()
-    assert [e["id"] for e in mod.SEEN] == ["good"] and mod.ATTEMPTS["bad"] == 3
-    (letter,) = _dead_letters(streams)
-    assert letter.reason == "ValueError: record bad failed on attempt 3"
-    assert (letter.source, letter.shard, letter.sequence, letter.attempts, letter.function) == (
-        STREAM, 0, 1, 3, "consumer")
-    assert json.loads(letter.payload) == {"id": "bad", "fail_times": 99}
-    assert streams.committed(STREAM, "consumer", 0) == 3
+    assert mod.ATTEMPTS == {"a": 1, "b": 1, "c": 1} and streams.committed(STREAM, "consumer", 0) == 4
 
-
-def test_backend_unavailable_is_retried_until_it_is_back_not_dead_lettered():
-    streams = MemoryStream()
-    streams.create(STREAM, shards=1)
-    put(streams, [(0, {"id": "u", "unavailable_times": 5}), (0, {"id": "bad", "unavailable_times": 2,
-                                                                 "fail_times": 99})])
-    host = start_host("consumer", streams, max_retries=2)
-    mod = host.handler.module
+    put(streams, [(0, {"id": "d", "fail_times": 1})])
+    host = start_host("consumer", streams, fresh=False)  # d fails; nothing marked after it
     try:
-        wait_for(lambda: _dead_letters(streams))
+        wait_for(lambda: host.info()[0]["failed"] == 1, what="d to fail")
     finally:
         host.stop()
-    assert [e["id"] for e in mod.SEEN] == ["u"] and mod.ATTEMPTS["u"] == 6  # 5 outages, then handled
-    (letter,) = _dead_letters(streams)  # only real failures count towards max_retries: 2 outages + 2 errors
-    assert mod.ATTEMPTS["bad"] == 4 and letter.reason == "ValueError: record bad failed on attempt 4"
-    assert streams.committed(STREAM, "consumer", 0) == 3
+    assert streams.committed(STREAM, "consumer", 0) == 4  # d is not covered by any mark
+
+    host = start_host("consumer", streams, fresh=False)  # a restart reads from the commit: d again
+    try:
+        wait_for(lambda: [e["id"] for e in mod.SEEN][-1:] == ["d"], what="d delivered again")
+    finally:
+        host.stop()
+    assert mod.ATTEMPTS["d"] == 2 and streams.committed(STREAM, "consumer", 0) == 5
 
 
 def test_latest_seek_pins_the_start_so_a_restart_misses_nothing(tmp_path):
@@ -215,7 +216,7 @@ def _dead_letters(streams):
     path = ProjectPaths("test").dead_letter_stream
     try:
         return [DeadLetter.from_body(r.data) for r in streams.read(path, 0, 1)]
-    except KeyError:
+    except KeyError:  # NotFound: never created
         return []
 
 
