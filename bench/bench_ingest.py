@@ -31,7 +31,7 @@ import storey
 
 from modelmon.backends.local import open_local_backend
 from modelmon.core.paths import ProjectPaths
-from modelmon.core.timeutil import to_ms
+from modelmon.core.timeutil import now_ms, to_ms
 from modelmon.events import parse_tracking, tracking_body
 from modelmon.stream import inferred_names
 from modelmon.stream.aggregate import predictions_frame
@@ -41,7 +41,9 @@ FEATURES = 20
 REQUESTS_PER_RECORD = 1000
 RECORDS = 60  # stream function: 60,000 requests
 BASELINE_EVENTS = 20_000
-T0 = to_ms("2024-03-01 00:00:00")
+#: Two hours ago on an hour boundary: recent enough for the stream function's event-time bounds (30 days),
+#: and the 600 s of traffic fall in one hour partition, as with any fixed hour.
+T0 = (now_ms() - 2 * 3_600_000) // 3_600_000 * 3_600_000
 TARGET_ROWS_PER_S = 50_000
 TARGET_RATIO = 10.0
 

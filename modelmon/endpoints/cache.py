@@ -41,7 +41,7 @@ class EndpointCache:
     def __len__(self) -> int:
         return len(self._cache)
 
-    def get_or_create(self, event: TrackingEvent, first_ms: int) -> ModelEndpoint:
+    def get_or_create(self, event: TrackingEvent, first_ms: int | None) -> ModelEndpoint:
         """The endpoint ``event`` reports on, creating its record on first sight."""
         cached = self._cache.get(event.endpoint_id)
         now = self._clock()
@@ -50,7 +50,7 @@ class EndpointCache:
             cached = self._cache[event.endpoint_id] = _Cached(dict(item), now)
         return ModelEndpoint.from_item(cached.item)
 
-    def _first_sight(self, event: TrackingEvent, first_ms: int, now: int) -> ModelEndpoint:
+    def _first_sight(self, event: TrackingEvent, first_ms: int | None, now: int) -> ModelEndpoint:
         return ModelEndpoint(
             endpoint_id=event.endpoint_id, name=event.model, project=self.store.paths.project,
             function_uri=event.function_uri, model=event.model, model_version=event.version or "",

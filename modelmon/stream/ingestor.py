@@ -93,7 +93,9 @@ class Ingestor:
             self._dead_letter(parsed.rejections, record, None)
             return IngestReport(record.batch_id, rejected=len(parsed.rejections))
         endpoint_id = event.endpoint_id
-        endpoint = self.endpoints.get_or_create(event, int(parsed.when_ms.min()))
+        # created without a first request: the counting update sets it from the rows actually stored, so a
+        # request rejected below (wrong width, text in a numeric feature) cannot date the endpoint
+        endpoint = self.endpoints.get_or_create(event, None)
         if self.endpoints.already_applied(endpoint_id, record):
             return IngestReport(record.batch_id, endpoint_id, duplicate=True)
         try:

@@ -228,9 +228,6 @@ def test_a_decoded_body_with_nan_has_that_request_dead_lettered(fn):
     assert (report["requests"], report["rejected"]) == (1, 1)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="modelmon/stream/ingestor.py Ingestor.store creates "
-                   "a new endpoint with first_request_ms = the earliest time of the record before build_rows rejects "
-                   "requests of the wrong width or type, so a rejected request dates the endpoint's first request")
 def test_a_new_endpoints_first_request_is_a_stored_one(fn):
     now = now_ms()
     fn.send(batched([entry(0, [1.0, 2.0], [0], now - MINUTE), entry(1, [1.0, 2.0, 3.0], [0], now - 60 * MINUTE)],
