@@ -20,10 +20,11 @@ from runtime_fixtures import BUNDLES, wait_for
 from functions.stream import handler as stream_handler
 from modelmon.backends import OutRecord, make_backend
 from modelmon.core.config import Settings
-from modelmon.core.errors import BackendUnavailable
+from modelmon.core.errors import BackendError, BackendUnavailable
 from modelmon.core.paths import ProjectPaths
 from modelmon.core.timeutil import now_ms
 from modelmon.endpoints.store import EndpointStore
+from modelmon.events import DeadLetter
 from modelmon.local_nuclio.handler import load_handler
 from modelmon.local_nuclio.host import FunctionHost
 from modelmon.local_nuclio.spec import load_bundle
@@ -85,19 +86,21 @@ def test_past_the_deadline_the_record_is_parked_behind_the_others_and_handled_th
 # ------------------------------------------------------------------------- the stream function
 
 class TsdbOut:
-    """The TSDB, out while ``out`` is set (framesd restarting): every write raises BackendUnavailable."""
+    """The TSDB, out while ``out`` is set (framesd restarting): every write raises BackendUnavailable, or
+    ``error`` when one is set (a failure that is no outage)."""
 
     def __init__(self, inner) -> None:
         self.inner = inner
         self.out = False
+        self.error: Exception | None = None
         self.failed = 0
         self._lock = threading.Lock()
 
     def write(self, *args, **kwargs):
-        if self.out:
+        if self.out or self.error is not None:
             with self._lock:
                 self.failed += 1
-            raise BackendUnavailable("TSDB write: framesd UNAVAILABLE (test outage)")
+            raise self.error or BackendUnavailable("TSDB write: framesd UNAVAILABLE (test outage)")
         return self.inner.write(*args, **kwargs)
 
     def __getattr__(self, name):
@@ -179,3 +182,23 @@ def test_a_tsdb_outage_past_the_deadline_parks_the_record_and_stores_it_once_lat
     # its first attempt wrote before the TSDB failed were replaced, not doubled
     assert _stored(backend) == (30, 30, 30, 30)
     assert host.info()[0]["failed"] == 0
+
+
+def test_a_failure_that_is_no_outage_is_dead_lettered_by_the_function_and_the_rest_goes_on(stream_function,
+                                                                                          monkeypatch):
+    monkeypatch.setenv("MODELMON_MAX_RETRIES", "2")
+    start, backend = stream_function
+    host, tsdb = start()
+    tsdb.error = BackendError("TSDB write: HTTP 500 internal error (test)")
+    first = _tracking(0)
+    backend.streams.put_records(STREAM, [OutRecord(first, shard=0)])
+    wait_for(lambda: _committed(backend) == 2, what="the first record given up on")
+    tsdb.error = None
+    backend.streams.put_records(STREAM, [OutRecord(_tracking(10), shard=0)])
+    wait_for(lambda: _committed(backend) == 3, what="the next record")
+    (letter,) = [DeadLetter.from_body(r.data) for r in stream_records(backend.streams, PATHS.dead_letter_stream)]
+    assert (letter.function, letter.source, letter.shard, letter.sequence, letter.attempts) == (
+        "model-monitoring-stream", STREAM, 0, 1, 2)
+    assert letter.reason == "BackendError: TSDB write: HTTP 500 internal error (test)"
+    assert letter.payload == first  # replayable as it was sent
+    assert tsdb.failed == 2 and _stored(backend)[0] == 10 and host.info()[0]["failed"] == 0
