@@ -51,17 +51,22 @@ def _start(bundle: Path, name: str, streams, extra_paths=()) -> FunctionHost:
 
 # ------------------------------------------------------------------------- a function on HandlerRetry
 
-def test_an_outage_is_waited_out_in_the_handler_and_the_record_kept():
+def _run_durable(records: list[dict], committed: int) -> tuple[FunctionHost, MemoryStream]:
+    """Run the durable function on ``records`` (all on shard 0) until ``committed`` is the group's offset."""
     streams = MemoryStream()
     streams.create(STREAM)
-    streams.put_records(STREAM, [OutRecord(json.dumps(r).encode(), shard=0) for r in (
-        {"id": "a", "unavailable_times": 4}, {"id": "b"})])
+    streams.put_records(STREAM, [OutRecord(json.dumps(r).encode(), shard=0) for r in records])
     host = _start(BUNDLES / "durable", "durable", streams)
-    mod = host.handler.module
     try:
-        wait_for(lambda: streams.committed(STREAM, "durable", 0) == 3, what="both records committed")
+        wait_for(lambda: streams.committed(STREAM, "durable", 0) == committed, what=f"offset {committed} committed")
     finally:
         host.stop()
+    return host, streams
+
+
+def test_an_outage_is_waited_out_in_the_handler_and_the_record_kept():
+    host, streams = _run_durable([{"id": "a", "unavailable_times": 4}, {"id": "b"}], committed=3)
+    mod = host.handler.module
     assert [(e["id"], e["position"]) for e in mod.SEEN] == [("a", (0, 1)), ("b", (0, 2))]  # in order
     assert mod.ATTEMPTS == {"a": 5, "b": 1}
     assert host.info()[0]["failed"] == 0 and len(stream_records(streams, STREAM)) == 2  # nothing parked
@@ -69,17 +74,9 @@ def test_an_outage_is_waited_out_in_the_handler_and_the_record_kept():
 
 def test_past_the_deadline_the_record_is_parked_behind_the_others_and_handled_there(monkeypatch):
     monkeypatch.setenv("DURABLE_DEADLINE_S", "0.2")
-    streams = MemoryStream()
-    streams.create(STREAM)
-    streams.put_records(STREAM, [OutRecord(json.dumps(r).encode(), shard=0) for r in (
-        {"id": "x", "out_until_parked": True}, {"id": "y"})])
-    host = _start(BUNDLES / "durable", "durable", streams)
-    mod = host.handler.module
-    try:
-        wait_for(lambda: streams.committed(STREAM, "durable", 0) == 4, what="the parked copy committed")
-    finally:
-        host.stop()
-    assert [(e["id"], e["position"], e["origin"]) for e in mod.SEEN] == [("y", (0, 2), None), ("x", (0, 3), (0, 1))]
+    host, _ = _run_durable([{"id": "x", "out_until_parked": True}, {"id": "y"}], committed=4)
+    assert [(e["id"], e["position"], e["origin"]) for e in host.handler.module.SEEN] == [
+        ("y", (0, 2), None), ("x", (0, 3), (0, 1))]
     assert host.info()[0]["failed"] == 0
 
 
