@@ -33,7 +33,8 @@ class IrisServer(ModelServer):
         self.model = LogisticRegression(max_iter=500).fit(data.data, data.target)
 
     def predict(self, request: dict[str, Any]) -> list[int]:
-        return self.model.predict(request["inputs"]).tolist()
+        predictions: list[int] = self.model.predict(request["inputs"]).tolist()
+        return predictions
 
 
 def init_context(context: nuclio_sdk.Context) -> None:

@@ -51,8 +51,8 @@ def resolve_app(func: str | Path | None, application_class: Any) -> AppSource:
     cls = application_class if isinstance(application_class, type) else type(application_class)
     if not callable(getattr(cls, "do_tracking", None)):
         raise ValueError(f"application_class {cls.__name__}: has no do_tracking method")
-    module = sys.modules.get(cls.__module__)
-    source = getattr(module, "__file__", None)
+    defining_module = sys.modules.get(cls.__module__)
+    source = getattr(defining_module, "__file__", None)
     if cls.__module__ == "__main__" or source is None or "<" in cls.__qualname__:
         raise ValueError(
             f"application_class {cls.__name__}: defined in {cls.__module__} (a notebook or script), which a "

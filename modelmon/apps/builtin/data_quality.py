@@ -11,6 +11,7 @@ import pandas as pd
 from modelmon.apps.sdk import ModelMonitoringApplicationBase, MonitoringApplicationContext
 from modelmon.apps.sdk.context import LABEL_COLUMN, META_COLUMNS
 from modelmon.apps.sdk.thresholds import Thresholds, thresholds
+from modelmon.core.arrays import FloatArray
 from modelmon.core.results import ModelMonitoringApplicationMetric, ModelMonitoringApplicationResult, ResultKindApp
 from modelmon.core.results import ResultStatusApp as Status
 
@@ -112,14 +113,14 @@ def _is_numeric_reference(stats: dict[str, Any]) -> bool:
     return all(isinstance(b, int | float) and not isinstance(b, bool) and math.isfinite(b) for b in bounds)
 
 
-def _numeric_view(column: pd.Series) -> np.ndarray:
+def _numeric_view(column: pd.Series) -> FloatArray:
     """The column as floats; values that are not numbers become NaN."""
     if pd.api.types.is_numeric_dtype(column):
         return column.to_numpy(dtype=float, na_value=np.nan)
     return pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
 
-def _out_of_range(values: np.ndarray, stats: dict[str, Any]) -> float | None:
+def _out_of_range(values: FloatArray, stats: dict[str, Any]) -> float | None:
     """Share of the numeric values outside the reference's [min, max]; ``None`` without values."""
     present = values[~np.isnan(values)]
     if not present.size:
@@ -127,7 +128,7 @@ def _out_of_range(values: np.ndarray, stats: dict[str, Any]) -> float | None:
     return float(np.count_nonzero((present < stats["min"]) | (present > stats["max"])) / present.size)
 
 
-def _type_error_share(column: pd.Series, values: np.ndarray) -> float | None:
+def _type_error_share(column: pd.Series, values: FloatArray) -> float | None:
     """Share of the non-missing values of a numeric feature that are not numbers."""
     present = int(column.notna().sum())
     if not present:
@@ -160,7 +161,7 @@ def _unseen_share(column: pd.Series, stats: dict[str, Any]) -> float | None:
 def _schema_drift(reference: dict[str, Any], window_features: list[str]) -> ModelMonitoringApplicationResult:
     """Features the reference has and the window lacks (detected), or the other way round (potential)."""
     if not reference:
-        extra = {"reason": "no reference feature_stats"}
+        extra: dict[str, Any] = {"reason": "no reference feature_stats"}
         return ModelMonitoringApplicationResult("schema_drift", 0.0, _KIND, Status.irrelevant, extra)
     missing = sorted(set(reference) - set(window_features))
     added = sorted(set(window_features) - set(reference))

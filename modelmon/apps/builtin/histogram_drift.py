@@ -25,6 +25,7 @@ import pandas as pd
 
 from modelmon.apps.sdk import ModelMonitoringApplicationBase, MonitoringApplicationContext
 from modelmon.apps.sdk.thresholds import Thresholds, check_threshold, thresholds
+from modelmon.core.arrays import BoolArray
 from modelmon.core.results import ModelMonitoringApplicationMetric, ModelMonitoringApplicationResult, ResultKindApp
 from modelmon.core.results import ResultStatusApp as Status
 from modelmon.stats import METRICS, DriftAssessment, assess_drift, reference_for
@@ -134,7 +135,7 @@ class HistogramDataDriftApplication(ModelMonitoringApplicationBase):
             return self._irrelevant({"reason": NOTHING_SCORED, "not_scored": self._bounded(assessment.reasons)})
         return self._results(assessment, scored)
 
-    def _results(self, a: DriftAssessment, scored: np.ndarray) -> list[Any]:
+    def _results(self, a: DriftAssessment, scored: BoolArray) -> list[Any]:
         tvd, hellinger = a.distances["tvd"][scored], a.distances["hellinger"][scored]
         general = float(np.mean((tvd + hellinger) / 2.0))
         if self.value_to_status is not None:

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from modelmon.core.arrays import FloatArray
+
 
 def max_tvd(window_stats: dict[str, dict[str, Any]], reference_stats: dict[str, dict[str, Any]]) -> float | None:
     """Largest TVD ``Σ|p−q|/2`` over the features both histograms cover; ``None`` when there are none."""
@@ -30,7 +32,7 @@ def max_tvd(window_stats: dict[str, dict[str, Any]], reference_stats: dict[str, 
     return max(distances) if distances else None
 
 
-def _counts(stats: dict[str, Any] | None) -> np.ndarray | None:
+def _counts(stats: dict[str, Any] | None) -> FloatArray | None:
     hist = (stats or {}).get("hist")
     if not (isinstance(hist, list | tuple) and len(hist) == 2):
         return None

@@ -9,6 +9,7 @@ import pandas as pd
 
 from modelmon.apps.sdk import ModelMonitoringApplicationBase, MonitoringApplicationContext
 from modelmon.apps.sdk.thresholds import Thresholds
+from modelmon.core.arrays import FloatArray
 from modelmon.core.results import ModelMonitoringApplicationMetric, ModelMonitoringApplicationResult, ResultKindApp
 from modelmon.core.results import ResultStatusApp as Status
 from modelmon.core.timeutil import to_ms
@@ -97,9 +98,10 @@ class SystemPerformanceApplication(ModelMonitoringApplicationBase):
         )
 
 
-def _latencies(df: pd.DataFrame) -> np.ndarray:
+def _latencies(df: pd.DataFrame) -> FloatArray:
     """Latencies in microseconds of the rows that have one."""
     if "latency_us" not in df.columns:
         return np.empty(0)
     values = pd.to_numeric(df["latency_us"], errors="coerce").to_numpy(dtype=float)
-    return values[np.isfinite(values)]
+    finite: FloatArray = values[np.isfinite(values)]
+    return finite

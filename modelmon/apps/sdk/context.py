@@ -100,7 +100,9 @@ class MonitoringApplicationContext:
         """Histograms and summary statistics of the window, over the reference's bin edges."""
         stats_fn = self._stats_fn
         if stats_fn is None:
-            from modelmon.stats import sample_df_stats as stats_fn
+            from modelmon.stats import sample_df_stats
+
+            stats_fn = sample_df_stats
         return stats_fn(self.sample_df, self.feature_stats)
 
     @functools.cached_property

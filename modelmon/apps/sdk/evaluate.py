@@ -137,9 +137,9 @@ def _windows(
             raise ValueError(f"base_period must be a whole number of minutes >= 1, got {base_period!r}")
         if times is None:
             raise ValueError("base_period needs a 'timestamp' column in sample_df")
-    has_rows = times is not None and len(times) > 0
-    start_ms = to_ms(start) if start is not None else (int(times.min()) if has_rows else 0)
-    end_ms = to_ms(end) if end is not None else (int(times.max()) + 1 if has_rows else start_ms)
+    seen = times if times is not None and len(times) > 0 else None
+    start_ms = to_ms(start) if start is not None else (int(seen.min()) if seen is not None else 0)
+    end_ms = to_ms(end) if end is not None else (int(seen.max()) + 1 if seen is not None else start_ms)
     if end_ms < start_ms:
         raise ValueError(f"end ({end}) is before start ({start})")
     if base_period is None:
