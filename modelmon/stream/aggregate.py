@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from modelmon.backends import TSDB
+from modelmon.core.arrays import BoolArray, FloatArray, IntArray
 
 MINUTE_MS = 60_000
 PREDICTION_LABELS = ("endpoint_id", "batch_id")
@@ -31,7 +32,7 @@ class Totals:
     last_ms: int  # latest event time
 
 
-def totals(when_ms: np.ndarray, latency_us: np.ndarray, is_error: np.ndarray) -> Totals:
+def totals(when_ms: FloatArray | IntArray, latency_us: FloatArray, is_error: BoolArray) -> Totals:
     """Counts, latency sum and time range of one record's requests.
 
     >>> totals(np.array([5.0, 9.0, 7.0]), np.array([10.0, np.nan, 30.0]), np.array([False, True, False]))
@@ -47,8 +48,8 @@ def totals(when_ms: np.ndarray, latency_us: np.ndarray, is_error: np.ndarray) ->
     )
 
 
-def predictions_frame(endpoint_id: str, batch_id: str, when_ms: np.ndarray, latency_us: np.ndarray,
-                      is_error: np.ndarray) -> pd.DataFrame:
+def predictions_frame(endpoint_id: str, batch_id: str, when_ms: FloatArray | IntArray, latency_us: FloatArray,
+                      is_error: BoolArray) -> pd.DataFrame:
     """One row per minute of this record: ``count``, ``latency_sum_us``, ``latency_max_us``."""
     ok = ~is_error
     minutes = (when_ms[ok] // MINUTE_MS * MINUTE_MS).astype(np.int64)
@@ -65,7 +66,7 @@ def predictions_frame(endpoint_id: str, batch_id: str, when_ms: np.ndarray, late
     })
 
 
-def errors_frame(endpoint_id: str, batch_id: str, when_ms: np.ndarray, is_error: np.ndarray) -> pd.DataFrame:
+def errors_frame(endpoint_id: str, batch_id: str, when_ms: FloatArray | IntArray, is_error: BoolArray) -> pd.DataFrame:
     """One row per distinct error time of this record, with the number of errors at that time."""
     times, counts = np.unique(when_ms[is_error].astype(np.int64), return_counts=True)
     return pd.DataFrame({"time": times, "endpoint_id": endpoint_id, "batch_id": batch_id,

@@ -45,7 +45,8 @@ class IngestFlow:
         if self._controller is None:
             self._controller = build_flow(self.ingestor)
         try:
-            return self._controller.emit(record).await_result()
+            report: IngestReport = self._controller.emit(record).await_result()
+            return report
         except Exception:
             self._controller = None  # the flow stopped with this error; its thread has ended
             raise

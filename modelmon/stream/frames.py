@@ -8,10 +8,13 @@ so is one that sends text for a numeric feature (:mod:`modelmon.endpoints.featur
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
+from modelmon.core.arrays import BoolArray, FloatArray
 from modelmon.endpoints.feature_types import NUMBER, TEXT, first_misfit, infer_types
 from modelmon.stream.parsing import ParsedRecord, Rejection, keep_requests
 
@@ -36,16 +39,16 @@ class Rows:
     samples: pd.DataFrame
     feature_names: list[str]
     label_names: list[str]
-    latency_us: np.ndarray  # per request (NaN when unknown or an error event)
-    is_error: np.ndarray  # per request
+    latency_us: FloatArray  # per request (NaN when unknown or an error event)
+    is_error: BoolArray  # per request
     feature_types: dict[str, str] = dataclasses.field(default_factory=dict)  # as stored (given or first seen)
 
 
-def _width(rows: list) -> int:
+def _width(rows: list[Any]) -> int:
     return len(rows[0]) if isinstance(rows[0], list) else len(rows)
 
 
-def _out_width(rows: list) -> int:
+def _out_width(rows: list[Any]) -> int:
     return len(rows[0]) if isinstance(rows[0], list) else 1
 
 
@@ -93,7 +96,8 @@ def build_rows(parsed: ParsedRecord, feature_names: list[str], label_names: list
                  feature_types)
 
 
-def _misfits(parsed: ParsedRecord, good: np.ndarray, names: list[str], types: dict[str, str]) -> dict[int, str]:
+def _misfits(parsed: ParsedRecord, good: npt.NDArray[np.intp], names: list[str],
+             types: dict[str, str]) -> dict[int, str]:
     """Per request sending text for a numeric feature, why it is rejected."""
     event = parsed.event
     assert event is not None
@@ -112,12 +116,14 @@ def _empty(parsed: ParsedRecord) -> Rows:
     return Rows(parsed, pd.DataFrame(), [], [], np.empty(0), np.empty(0, dtype=bool))
 
 
-def _rows(parsed: ParsedRecord, is_error: np.ndarray, feature_names: list[str], label_names: list[str],
+def _rows(parsed: ParsedRecord, is_error: BoolArray, feature_names: list[str], label_names: list[str],
           feature_types: dict[str, str]) -> Rows:
     event = parsed.event
     assert event is not None
     latency = np.array([np.nan if m is None else m for m in event.microsec], dtype=np.float64)
     good = np.flatnonzero(~is_error)
+    features: FloatArray | pd.DataFrame
+    outputs: FloatArray | pd.DataFrame
     if parsed.features is not None and parsed.outputs is not None:
         features, outputs = parsed.features, parsed.outputs
         counts = np.array([len(i) if isinstance(i[0], list) else 1 for i in event.inputs], dtype=np.int64)
@@ -142,19 +148,19 @@ def _rows(parsed: ParsedRecord, is_error: np.ndarray, feature_names: list[str], 
     return Rows(parsed, samples, feature_names, label_names, latency, is_error, feature_types)
 
 
-def _columns(values: np.ndarray | pd.DataFrame, names: list[str]) -> dict[str, np.ndarray]:
+def _columns(values: FloatArray | pd.DataFrame, names: list[str]) -> dict[str, npt.NDArray[Any]]:
     if isinstance(values, pd.DataFrame):
         return {name: values[name].to_numpy() for name in values.columns}
     return dict(zip(names, values.T, strict=True))
 
 
-def _as_rows(value: list, flat_is_column: bool = False) -> list:
+def _as_rows(value: list[Any], flat_is_column: bool = False) -> list[Any]:
     if isinstance(value[0], list):
         return value
     return [[v] for v in value] if flat_is_column else [value]
 
 
-def _matrix(rows: list[list], names: list[str], types: dict[str, str] | None = None) -> np.ndarray | pd.DataFrame:
+def _matrix(rows: list[list[Any]], names: list[str], types: dict[str, str] | None = None) -> FloatArray | pd.DataFrame:
     """Numbers as a float matrix; text columns (by ``types``, else those holding text) as text."""
     if not rows:
         return np.empty((0, len(names)))
@@ -176,7 +182,7 @@ def _matrix(rows: list[list], names: list[str], types: dict[str, str] | None = N
     return out
 
 
-def _frame(values: np.ndarray | pd.DataFrame, names: list[str]) -> pd.DataFrame:
+def _frame(values: FloatArray | pd.DataFrame, names: list[str]) -> pd.DataFrame:
     if isinstance(values, pd.DataFrame):
         return values.reset_index(drop=True)
     return pd.DataFrame(values, columns=names)

@@ -16,8 +16,10 @@ from itertools import repeat
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import orjson
 
+from modelmon.core.arrays import FloatArray
 from modelmon.core.errors import InvalidEvent
 from modelmon.core.paths import check_name
 from modelmon.events import TrackingEvent, encode, parse_tracking
@@ -48,11 +50,11 @@ class ParsedRecord:
     record: RawRecord
     data: dict[str, Any] | None
     event: TrackingEvent | None
-    when_ms: np.ndarray
+    when_ms: FloatArray
     positions: list[int | None]  # per kept request: its index in ``values`` (None: a single-shape record)
     rejections: list[Rejection]
-    features: np.ndarray | None = None
-    outputs: np.ndarray | None = None
+    features: FloatArray | None = None
+    outputs: FloatArray | None = None
 
     def payload(self, i: int) -> bytes:
         """The body of kept request ``i`` alone, to dead-letter it without the rest of the record."""
@@ -156,7 +158,7 @@ def _meta(data: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if k not in _BATCH_FIELDS}
 
 
-def _fast_path(data: dict[str, Any], project: str) -> tuple[TrackingEvent, np.ndarray, np.ndarray] | None:
+def _fast_path(data: dict[str, Any], project: str) -> tuple[TrackingEvent, FloatArray, FloatArray] | None:
     """Columns of a clean, all-numeric batched record, or ``None`` to take the checked path."""
     headers, values = data.get("headers"), data.get("values")
     if not isinstance(headers, list) or not isinstance(values, list) or not values:
@@ -209,8 +211,9 @@ def _row_count(value: list[Any], flat_is_column: bool = False) -> int:
     return len(value) if isinstance(value[0], list) or flat_is_column else 1
 
 
-def _numeric_rows(per_request: list[Any], flat_is_column: bool) -> np.ndarray | None:
+def _numeric_rows(per_request: list[Any], flat_is_column: bool) -> FloatArray | None:
     """All rows of all requests as one finite float matrix, or ``None`` if they are not that."""
+    array: npt.NDArray[Any] | None
     try:
         array = np.array(per_request)  # requests × rows × values, or requests × values (flat lists)
     except (TypeError, ValueError):  # requests with different row counts (or ragged rows): flatten first
@@ -229,7 +232,7 @@ def _numeric_rows(per_request: list[Any], flat_is_column: bool) -> np.ndarray | 
     return array.astype(np.float64, copy=False)
 
 
-def _flattened(per_request: list[Any], flat_is_column: bool) -> np.ndarray | None:
+def _flattened(per_request: list[Any], flat_is_column: bool) -> npt.NDArray[Any] | None:
     try:
         if all(type(v) is list and v and type(v[0]) is list for v in per_request):
             return np.array([row for value in per_request for row in value])
@@ -308,6 +311,7 @@ def _drop_bad_times(parsed: ParsedRecord, bounds: TimeBounds | None, now_ms: int
         return parsed
     event = parsed.event
     for i in np.flatnonzero(bad):
+        why: str | None
         if np.isnan(when[i]):
             why = (f"'when' {event.when[i]!r} is not a timestamp (epoch milliseconds, or ISO-8601 text, "
                    "in the years 1-9999)")
@@ -318,12 +322,15 @@ def _drop_bad_times(parsed: ParsedRecord, bounds: TimeBounds | None, now_ms: int
     return keep_requests(parsed, np.flatnonzero(~bad))
 
 
-def keep_requests(parsed: ParsedRecord, keep: np.ndarray) -> ParsedRecord:
+def keep_requests(parsed: ParsedRecord, keep: npt.NDArray[np.intp]) -> ParsedRecord:
     """``parsed`` with only the requests at positions ``keep`` (rows are rebuilt from the event later)."""
-    event = None if len(keep) == 0 or parsed.event is None else dataclasses.replace(parsed.event, **{
-        field: [getattr(parsed.event, field)[i] for i in keep]
-        for field in ("request_ids", "inputs", "outputs", "when", "microsec", "errors")
-    })
+    event: TrackingEvent | None = None
+    if len(keep) and parsed.event is not None:
+        columns: dict[str, Any] = {
+            field: [getattr(parsed.event, field)[i] for i in keep]
+            for field in ("request_ids", "inputs", "outputs", "when", "microsec", "errors")
+        }
+        event = dataclasses.replace(parsed.event, **columns)
     return dataclasses.replace(parsed, event=event, when_ms=parsed.when_ms[keep],
                                positions=[parsed.positions[i] for i in keep], features=None, outputs=None)
 

@@ -12,10 +12,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from modelmon.core.arrays import FloatArray
 from modelmon.core.config import ENV_MAX_EVENT_AGE, ENV_MAX_EVENT_SKEW, Settings
 
 
-def when_to_ms(values: Sequence[Any]) -> np.ndarray:
+def when_to_ms(values: Sequence[Any]) -> FloatArray:
     """Epoch ms (float64, NaN where unreadable) for every ``when`` of a record, vectorised.
 
     Numbers are epoch milliseconds; text is ISO-8601 (MLRun writes ``str(datetime)``), naive text
@@ -36,7 +37,8 @@ def when_to_ms(values: Sequence[Any]) -> np.ndarray:
         numbers = [v for v, t in zip(values, is_text, strict=True) if not t]
         out[~is_text] = _numbers(numbers)
     out[~np.isfinite(out) | (out < _FIRST_MS) | (out > _LAST_MS)] = np.nan
-    return np.floor(out)
+    floored: FloatArray = np.floor(out)
+    return floored
 
 
 #: Years 1 to 9999, the dates a time can name (``datetime``'s range).
@@ -100,7 +102,7 @@ def _span(ms: float) -> str:
 _NS_LIMIT_MS = np.iinfo(np.int64).max // 1_000_000 - 1
 
 
-def _numbers(numbers: list[Any]) -> np.ndarray:
+def _numbers(numbers: list[Any]) -> FloatArray:
     """Epoch ms numbers as floats (NaN if not a number); an integer beyond any float (JSON sets no limit) is NaN."""
     try:
         return pd.to_numeric(pd.Series(numbers, dtype=object), errors="coerce").to_numpy(dtype=float)
@@ -119,7 +121,7 @@ def _float(value: Any) -> float:
 _OFFSET = re.compile(r"\d:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$")
 
 
-def _pandas_ms(text: list[str]) -> np.ndarray:
+def _pandas_ms(text: list[str]) -> FloatArray:
     """Epoch ms of ISO-8601 text, naive or with an offset, NaN where it is not that.
 
     Naive text and text with an offset are read apart: in one ``pd.to_datetime(format="ISO8601", utc=True)``
@@ -151,7 +153,7 @@ def _iso_ms(text: str) -> float:
     return float((when - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) // dt.timedelta(milliseconds=1))
 
 
-def _naive_iso_ms(text: list[str]) -> np.ndarray | None:
+def _naive_iso_ms(text: list[str]) -> FloatArray | None:
     """Epoch ms of naive ISO-8601 text (MLRun's ``str(datetime)``) in one numpy cast, ~10x faster than
     pandas; ``None`` (then pandas reads them all) if any value is not that: an offset, ``NaT``, out of range."""
     try:
