@@ -81,11 +81,13 @@ def get_or_create_project(
     settings = Settings.from_env(backend=backend, home=str(home_dir), project=name,
                         base_period_minutes=int(record.get("base_period_minutes", 10)))
     bundle = Path(bundle_dir) if bundle_dir is not None else default_bundle_dir()
-    runner: Target = (
-        NuclioTarget(dashboard_url) if target == "nuclio"
-        else LocalTarget(home_dir / "projects" / name / "run", python_paths=[bundle],
-                         controller_interval=controller_interval)
-    )
+    runner: Target
+    if target == "nuclio":
+        assert dashboard_url, "checked above"
+        runner = NuclioTarget(dashboard_url)
+    else:
+        runner = LocalTarget(home_dir / "projects" / name / "run", python_paths=[bundle],
+                             controller_interval=controller_interval)
     return Project(settings, runner, bundle, record_path)
 
 

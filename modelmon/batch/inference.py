@@ -22,6 +22,7 @@ import pandas as pd
 
 from modelmon.backends.base import Backend
 from modelmon.batch.inputs import load_dataset, load_model
+from modelmon.core.arrays import IntArray
 from modelmon.core.errors import NotFound
 from modelmon.core.paths import ProjectPaths, check_name
 from modelmon.core.timeutil import now_ms
@@ -152,7 +153,7 @@ def _feature_columns(frame: pd.DataFrame, given: Sequence[str] | None, outputs: 
     return features
 
 
-def _event_times(frame: pd.DataFrame, column: str | None) -> np.ndarray:
+def _event_times(frame: pd.DataFrame, column: str | None) -> IntArray:
     """Epoch ms per row: the timestamp column (epoch ms numbers, datetimes or ISO text) or now."""
     if column is None:
         return np.full(len(frame), now_ms(), dtype=np.int64)
@@ -188,7 +189,7 @@ def _predict(predict: Callable[[pd.DataFrame], Any], features: pd.DataFrame, out
 
 
 def _sample_rows(frame: pd.DataFrame, features: list[str], outputs: list[str], predictions: pd.DataFrame,
-                 times: np.ndarray, batch_id: str) -> pd.DataFrame:
+                 times: IntArray, batch_id: str) -> pd.DataFrame:
     """The sample-store rows: timestamp, request_id, latency_us, features, predictions, ground truth."""
     rows = pd.DataFrame({
         "timestamp": times,
@@ -230,7 +231,7 @@ def _default_endpoint(backend: Backend, store: EndpointStore, job_name: str, fea
                                    model_class="batch-inference")
 
 
-def _count_predictions(backend: Backend, project: str, endpoint_id: str, batch_id: str, times: np.ndarray) -> None:
+def _count_predictions(backend: Backend, project: str, endpoint_id: str, batch_id: str, times: IntArray) -> None:
     """Per-minute request counts in the predictions TSDB, as the stream function writes them: the
     controller dispatches only windows that hold requests."""
     table = ProjectPaths(project).predictions_tsdb

@@ -10,7 +10,7 @@ import dataclasses
 import pickle
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
@@ -54,9 +54,9 @@ def load_model(model: Any) -> Callable[[pd.DataFrame], Any]:
             raise ValueError(f"model file {str(path)!r} cannot be loaded: {type(exc).__name__}: {exc}") from exc
     predict = getattr(model, "predict", None)
     if callable(predict):
-        return predict
+        return cast(Callable[[pd.DataFrame], Any], predict)
     if callable(model):
-        return model
+        return cast(Callable[[pd.DataFrame], Any], model)
     raise TypeError(f"model must be callable or have a predict method, got {type(model).__name__}")
 
 

@@ -16,6 +16,7 @@ import pandas as pd
 
 from modelmon.backends.base import TSDB
 from modelmon.controller.windows import ceil_to, floor_to
+from modelmon.core.arrays import IntArray
 from modelmon.core.errors import NotFound
 
 #: Share of the endpoints, those furthest behind, that may be read separately from the others.
@@ -25,7 +26,7 @@ _COMMON_SHARE = 0.1
 class RequestActivity:
     """The base-period buckets with at least one request, per endpoint."""
 
-    def __init__(self, buckets: dict[str, np.ndarray]) -> None:
+    def __init__(self, buckets: dict[str, IntArray]) -> None:
         self._buckets = buckets  # endpoint id -> sorted int64 bucket starts with requests
 
     @classmethod
@@ -48,7 +49,7 @@ class RequestActivity:
             frames.append(cls._read(tsdb, table, common, end, step_ms, None))
             if lagging:
                 frames.append(cls._read(tsdb, table, starts[0], common, step_ms, lagging))
-        buckets: dict[str, list[np.ndarray]] = {}
+        buckets: dict[str, list[IntArray]] = {}
         for df in frames:
             for endpoint_id, times in df.groupby("endpoint_id", sort=False)["time"]:
                 buckets.setdefault(str(endpoint_id), []).append(times.to_numpy(dtype=np.int64))
@@ -75,4 +76,5 @@ class RequestActivity:
             return []
         lo = np.searchsorted(times, starts, side="left")
         hi = np.searchsorted(times, starts + period_ms, side="left")
-        return starts[hi > lo].tolist()
+        busy: list[int] = starts[hi > lo].tolist()
+        return busy

@@ -54,7 +54,8 @@ class FunctionTemplate:
         """The plain value of env var ``name`` in the committed config (e.g. an app's class path)."""
         for entry in self.config.get("spec", {}).get("env") or []:
             if entry.get("name") == name:
-                return entry.get("value")
+                value: str | None = entry.get("value")
+                return value
         return None
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Protocol
+from typing import Any, Protocol
 
 from modelmon.backends.base import KV
 
@@ -20,7 +20,7 @@ class Alert:
     kind: int
     start_ms: int
     end_ms: int
-    extra_data: dict
+    extra_data: dict[str, Any]
 
     @property
     def key(self) -> str:

@@ -49,6 +49,6 @@ class _StreamsOwningClient(V3ioStream):
     """The stream role also closes the shared web-API client when the backend closes."""
 
     def close(self) -> None:
-        client, self._client = self._client, None  # type: ignore[assignment]
+        client, self._client = self._client, None
         if client is not None:
             client.close()
