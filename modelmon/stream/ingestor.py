@@ -19,6 +19,7 @@ from collections.abc import Callable
 import numpy as np
 
 from modelmon.backends import Backend
+from modelmon.core.arrays import BoolArray, FloatArray
 from modelmon.core.paths import ProjectPaths
 from modelmon.core.timeutil import now_ms
 from modelmon.endpoints.cache import EndpointCache
@@ -125,8 +126,8 @@ class Ingestor:
         return IngestReport(batch_id, endpoint_id, record_totals.requests, record_totals.errors,
                             len(rows.samples), len(kept.rejections), duplicate=not applied)
 
-    def _write_tsdb(self, endpoint_id: str, batch_id: str, when: np.ndarray, latency: np.ndarray,
-                    is_error: np.ndarray) -> None:
+    def _write_tsdb(self, endpoint_id: str, batch_id: str, when: FloatArray, latency: FloatArray,
+                    is_error: BoolArray) -> None:
         tsdb = self.backend.tsdb
         if not is_error.all():
             frame = predictions_frame(endpoint_id, batch_id, when, latency, is_error)
