@@ -1,7 +1,8 @@
 """What the end-to-end pipeline tests share: driving a demo session, the malformed records, and the checks.
 
-``tests/e2e/test_pipeline.py`` runs the pipeline on the local backend, ``test_pipeline_v3io.py`` on the v3io
-backend against the protocol test servers; both drive it with :func:`drive` and check it with the same
+``tests/e2e/test_pipeline.py`` runs the pipeline on the local backend, ``test_pipeline_v3io.py`` and
+``test_outages_v3io.py`` on the v3io backend against the protocol test servers (:func:`demo_config`,
+:func:`v3io_storage`, :func:`wait_through_faults`); all drive it with :func:`drive` and check it with the same
 assertions. :func:`comparable_results` puts a run's results in a form that does not depend on when the run
 happened (window index instead of start time), so two runs of the same seeded traffic can be compared.
 """
@@ -13,19 +14,59 @@ import os
 import signal
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import orjson
 import pandas as pd
+from v3io_server.stack import ACCESS_KEY
 
 from modelmon.apps.runner.loader import load_app
 from modelmon.backends import OutRecord
+from modelmon.core.config import Settings
+from modelmon.core.errors import BackendUnavailable
+from modelmon.demo import DemoConfig
 from modelmon.demo.session import DemoSession, WindowProgress
 from modelmon.endpoints.registration import get_model_endpoint
 from modelmon.queries import app_failures, dead_letters, latest_results, list_endpoints
 
 STREAM_FUNCTION = "model-monitoring-stream"
 T = TypeVar("T")
+BUNDLE = Path(__file__).resolve().parents[2]  # the repository checkout is the bundle
+WINDOWS, ROWS = 6, 400  # the v3io runs' traffic: windows per endpoint, requests per window
+
+
+def demo_config(tmp_path_factory: Any, name: str) -> DemoConfig:
+    """The v3io runs' demo: :data:`WINDOWS` windows of :data:`ROWS` requests, home in a fresh ``name`` folder."""
+    return DemoConfig(home=tmp_path_factory.mktemp(name) / "home", windows=WINDOWS, rows_per_window=ROWS,
+                      bundle_dir=BUNDLE)
+
+
+def v3io_storage(web: Any, frames: Any) -> Settings:
+    """Settings of the v3io backend on the test servers ``web`` and ``frames``."""
+    return Settings(backend="v3io", v3io_api=web.url, v3io_framesd=frames.address, v3io_access_key=ACCESS_KEY)
+
+
+def local_reference(tmp_path_factory: Any) -> dict[str, pd.DataFrame]:
+    """The v3io runs' traffic on the local backend: what every v3io run must store (:func:`comparable_results`)."""
+    with DemoSession(demo_config(tmp_path_factory, "local")) as session:
+        session.send_traffic()
+        session.wait_for_windows(timeout_s=60)
+        return comparable_results(session)
+
+
+def wait_through_faults(session: DemoSession, timeout_s: float) -> WindowProgress:
+    """``wait_for_windows`` for a test process that is itself a client of the faulty servers."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            state = session.window_progress()
+        except BackendUnavailable:
+            state = None
+        if state is not None and state.complete:
+            return state
+        assert time.monotonic() < deadline, f"windows not analysed in {timeout_s:g}s: {state}"
+        time.sleep(0.2)
 
 
 def malformed_records(session: DemoSession) -> list[tuple[str, OutRecord]]:

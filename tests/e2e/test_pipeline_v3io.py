@@ -1,73 +1,55 @@
 """The whole pipeline on the ``v3io`` backend: every function talks to the V3IO web-API and framesd test
 servers over the wire, with the unmodified ``v3io`` and ``v3io_frames`` clients.
 
-The same seeded demo traffic runs four times: on the local backend (the reference), on v3io with malformed
-events and the writer and an app SIGKILLed mid-run (as ``test_pipeline.py`` does on local), on v3io while
-the servers answer 503s, drop connections mid-request and restart, and on v3io with framesd and then the
-web API down for longer than the clients' retries and the functions' retry deadline. Every v3io run must
-store exactly what the local run stores (same windows, result names, kinds, statuses, values within float
-tolerance, same endpoint records) and what the apps compute in this process on the generated rows: nothing
-lost, nothing twice.
+The same seeded demo traffic runs three times: on the local backend (the reference), on v3io with malformed
+events and the writer and an app SIGKILLed mid-run (as ``test_pipeline.py`` does on local), and on v3io while
+the servers answer 503s, drop connections mid-request and restart. Every v3io run must store exactly what the
+local run stores (same windows, result names, kinds, statuses, values within float tolerance, same endpoint
+records) and what the apps compute in this process on the generated rows: nothing lost, nothing twice.
+``test_outages_v3io.py`` runs it once more with framesd and the web API down for longer than every retry.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import random
 import threading
-import time
-from pathlib import Path
 
 import pytest
 from pipeline_checks import (
+    WINDOWS,
     assert_every_window_has_exactly_the_expected_results,
     assert_malformed_dead_lettered,
     assert_same_results,
     assert_samples_hold_each_request_once,
     comparable_results,
+    demo_config,
     drive,
     kill,
+    local_reference,
     malformed_records,
+    v3io_storage,
+    wait_through_faults,
 )
 from v3io_server.stack import ACCESS_KEY, running_servers
 
 from modelmon.backends import SeekTo
-from modelmon.core.config import Settings
-from modelmon.core.errors import BackendUnavailable
 from modelmon.core.paths import ProjectPaths
-from modelmon.demo import DemoConfig
-from modelmon.demo.session import DemoSession, WindowProgress
+from modelmon.demo.session import DemoSession
 from modelmon.queries import dead_letters
 
 pytestmark = pytest.mark.slow
 
-BUNDLE = Path(__file__).resolve().parents[2]  # the repository checkout is the bundle
-WINDOWS, ROWS = 6, 400
-
-
-def _config(tmp_path_factory, name: str) -> DemoConfig:
-    return DemoConfig(home=tmp_path_factory.mktemp(name) / "home", windows=WINDOWS, rows_per_window=ROWS,
-                      bundle_dir=BUNDLE)
-
-
-def _storage(web, frames) -> Settings:
-    return Settings(backend="v3io", v3io_api=web.url, v3io_framesd=frames.address, v3io_access_key=ACCESS_KEY)
-
-
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
     """The same traffic on the local backend."""
-    with DemoSession(_config(tmp_path_factory, "local")) as session:
-        session.send_traffic()
-        session.wait_for_windows(timeout_s=60)
-        return comparable_results(session)
+    return local_reference(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     """On v3io: half the traffic and the malformed records, kills, the other half, all windows done."""
     with running_servers() as (web, frames), \
-            DemoSession(_config(tmp_path_factory, "v3io"), storage=_storage(web, frames)) as session:
+            DemoSession(demo_config(tmp_path_factory, "v3io"), storage=v3io_storage(web, frames)) as session:
         malformed = malformed_records(session)
         victims = (session.bundle.functions["writer"], session.bundle.apps[0].function)
         killed, progress = drive(session, WINDOWS, lambda s: {f: kill(s, f) for f in victims},
@@ -170,32 +152,18 @@ class _Faults(threading.Thread):
             self.injected[kind] += 1
 
 
-def _wait(session: DemoSession, timeout_s: float) -> WindowProgress:
-    """``wait_for_windows`` for a test process that is itself a client of the faulty servers."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            state = session.window_progress()
-        except BackendUnavailable:
-            state = None
-        if state is not None and state.complete:
-            return state
-        assert time.monotonic() < deadline, f"windows not analysed in {timeout_s:g}s: {state}"
-        time.sleep(0.2)
-
-
 @pytest.fixture(scope="module")
 def faulty_run(tmp_path_factory):
     """On v3io while the servers fail: from the first record sent until every window is analysed."""
     with running_servers() as (web, frames), \
-            DemoSession(_config(tmp_path_factory, "faults"), storage=_storage(web, frames)) as session:
+            DemoSession(demo_config(tmp_path_factory, "faults"), storage=v3io_storage(web, frames)) as session:
         faults = _Faults(web, frames)
         requests = web.request_count
         faults.start()
         try:
             with faults.producing:
                 session.send_traffic()
-            progress = _wait(session, timeout_s=60)
+            progress = wait_through_faults(session, timeout_s=60)
         finally:
             faults.stop.set()
             faults.join()
@@ -218,93 +186,3 @@ def test_faults_lose_and_duplicate_nothing(faulty_run, reference):
     assert_samples_hold_each_request_once(session)
     assert_same_results(comparable_results(session), reference)
     assert dead_letters(session.backend, session.config.project).empty  # no record given up on
-
-
-# ------------------------------------------------------------------------------ framesd and the web API down
-
-DEADLINE_S = 3  # MODELMON_RETRY_DEADLINE_SECONDS of the outage run: framesd stays down longer than that
-
-
-def _logged(session: DemoSession, *needles: str) -> bool:
-    """Whether one line of the functions' log holds every needle."""
-    try:
-        text = session.log_file.read_text(encoding="utf-8", errors="replace")
-    except FileNotFoundError:
-        return False
-    return any(all(n in line for n in needles) for line in text.splitlines())
-
-
-def _until(condition, timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, f"{what} not seen in {timeout_s:g}s"
-        time.sleep(0.05)
-
-
-def _eventually(check, timeout_s: float) -> None:
-    """``check()`` once it passes: a window a parked record belonged to is analysed again after the copy."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            check()
-            return
-        except (AssertionError, BackendUnavailable):
-            if time.monotonic() > deadline:
-                raise
-        time.sleep(0.5)
-
-
-@pytest.fixture(scope="module")
-def outage_run(tmp_path_factory):
-    """On v3io under Nuclio's commit rule (a record whose handler raised is never delivered again): half the
-    traffic; once results flow, framesd stops and the other half is sent; framesd stays down until the stream
-    function has parked a record (its retry deadline passed), then the web API stops until a function has
-    waited on it, and both come back."""
-    with running_servers() as (web, frames):
-        storage = dataclasses.replace(_storage(web, frames), retry_deadline_seconds=DEADLINE_S)
-        with DemoSession(_config(tmp_path_factory, "outages"), storage=storage) as session:
-            session.send_traffic(range(WINDOWS // 2))
-            _until(lambda: session.window_progress().done > 0, 60, "a first analysed window")
-            frames.stop()
-            try:
-                session.send_traffic(range(WINDOWS // 2, WINDOWS))
-                _until(lambda: _logged(session, "record parked after the retry deadline", "TSDB write")
-                       or _logged(session, "stream handler failed", "TSDB write"), 60,  # a handler that raised
-                       "the stream function parking a record while framesd is down")
-                web.stop()
-            finally:
-                frames.start()
-            try:
-                _until(lambda: _logged(session, "backend unavailable; retrying", "V3IO")
-                       or _logged(session, "stream handler failed", "V3IO"), 60, "a function waiting on the web API")
-            finally:
-                web.start()
-            progress = _wait(session, timeout_s=120)
-            yield session, progress
-
-
-def test_outages_were_met_inside_the_handlers_and_a_record_parked(outage_run):
-    session, _ = outage_run
-    # framesd down: the TSDB client's own retries, then the handler's until the deadline, then the park
-    assert _logged(session, "record parked after the retry deadline", "'function': 'model-monitoring-stream'",
-                   "TSDB write")
-    assert _logged(session, "backend unavailable; retrying", "V3IO")  # the web API down: waited out
-    assert not _logged(session, "stream handler failed")  # no handler raised: Nuclio would have lost its record
-
-
-def test_outages_lose_and_duplicate_nothing(outage_run, reference):
-    session, progress = outage_run
-
-    def everything_once() -> None:
-        assert_every_window_has_exactly_the_expected_results(session, session.window_progress())
-        assert_samples_hold_each_request_once(session)
-        assert_same_results(comparable_results(session), reference)
-
-    assert progress.complete
-    _eventually(everything_once, timeout_s=120)
-    assert dead_letters(session.backend, session.config.project).empty  # nothing given up on
-    streams = session.backend.streams
-    tracking = ProjectPaths(session.config.project).tracking_stream
-    shards = range(streams.describe(tracking).shards)
-    committed = [streams.committed(tracking, "model-monitoring-stream", shard) for shard in shards]
-    assert committed == [streams.seek(tracking, shard, SeekTo.LATEST) for shard in shards]  # copies too
