@@ -21,20 +21,8 @@ from modelmon.core.errors import ConfigError
 #: The label key (in ``metadata.labels``) naming a function's role.
 ROLE_LABEL = "modelmon/role"
 #: The label a rendered config keeps its bundle name in (``metadata.name`` becomes the deployed name,
-#: ``<project>-<name>``): what dead letters and logs call the function.
+#: ``<project>-<name>``).
 FUNCTION_LABEL = "modelmon.io/function"
-
-
-def bundle_name(config: Mapping[str, Any]) -> str | None:
-    """The function's name in the bundle: its :data:`FUNCTION_LABEL`, else ``metadata.name``.
-
-    >>> bundle_name({"metadata": {"name": "fraud-writer", "labels": {"modelmon.io/function": "writer"}}})
-    'writer'
-    """
-    metadata = config.get("metadata") or {}
-    labels = metadata.get("labels") or {}
-    name = labels.get(FUNCTION_LABEL) or metadata.get("name")
-    return name if isinstance(name, str) and name else None
 
 
 class Role(enum.StrEnum):

@@ -89,7 +89,7 @@ def _start(args: argparse.Namespace, settings: Settings) -> FunctionHost:
         ports[name] = int(port)
     host = FunctionHost(
         spec, handler, project=settings.project, logger=make_logger(spec.name, args.log_format),
-        streams=streams, max_retries=settings.max_retries, http_ports=ports,
+        streams=streams, http_ports=ports,
     )
     host.start()
     return host

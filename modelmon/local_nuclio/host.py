@@ -30,8 +30,8 @@ class FunctionHost:
     """Builds one context per worker, calls ``init_context`` once each, and runs the triggers.
 
     Stream triggers run in Nuclio's default mode: a record whose handler raised is logged and passed
-    over, never delivered again (:mod:`~modelmon.local_nuclio.stream_trigger`). ``max_retries`` is accepted
-    for callers that still pass it and ignored: Nuclio has no per-record retry, so the runtime has none.
+    over, never delivered again (:mod:`~modelmon.local_nuclio.stream_trigger`): Nuclio has no per-record
+    retry, so the runtime has none (the functions retry outages themselves, ``HandlerRetry``).
     """
 
     def __init__(
@@ -42,7 +42,6 @@ class FunctionHost:
         project: str,
         logger: nuclio_sdk.Logger,
         streams: Stream | None = None,
-        max_retries: int | None = None,
         http_ports: Mapping[str, int] | None = None,
         retry_backoff_s: float = 0.1,
     ) -> None:
@@ -53,7 +52,6 @@ class FunctionHost:
         self.project = project
         self.logger = logger
         self.streams = streams
-        del max_retries  # see the class docstring
         self.http_ports = dict(http_ports or {})
         self.retry_backoff_s = retry_backoff_s
         self.triggers: list[Trigger] = []

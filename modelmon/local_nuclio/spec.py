@@ -15,7 +15,6 @@ from typing import Any
 import yaml
 
 from modelmon.core.errors import ConfigError
-from modelmon.functions.roles import bundle_name
 from modelmon.local_nuclio.cron_schedule import cron_schedule
 from modelmon.local_nuclio.stream_source import stream_source
 from modelmon.local_nuclio.trigger_spec import CRON, HTTP, KAFKA, STREAM_KINDS, TRIGGER_KINDS, TriggerSpec
@@ -31,12 +30,6 @@ class FunctionSpec:
     triggers: tuple[TriggerSpec, ...]
     source: Path  # the function.yaml it came from
     min_replicas: int = 1
-    bundle_name: str = ""  # its name in the bundle (a rendered config's label), for dead letters; "" = name
-
-    @property
-    def function(self) -> str:
-        """What the function is called in dead letters: its bundle name, which deploy keeps in a label."""
-        return self.bundle_name or self.name
 
     @property
     def directory(self) -> Path:
@@ -125,7 +118,6 @@ def _load_file(path: Path) -> tuple[FunctionSpec, bool]:
         triggers=triggers,
         source=path,
         min_replicas=min_replicas,
-        bundle_name=bundle_name(doc) or name,
     )
     return function, bool(spec.get("disable", False))
 

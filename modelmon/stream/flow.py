@@ -3,8 +3,8 @@
 The graph is built once and each record is awaited before the handler returns, because the
 platform commits the record's offset when the handler returns: nothing may be acknowledged before it
 is durably written. A step that raises (a backend failure) stops a storey flow, so
-:class:`IngestFlow` starts a fresh one on the next record; the record that failed is redelivered by
-the platform (the handler re-raises).
+:class:`IngestFlow` starts a fresh one on the next call; the handler's ``HandlerRetry`` calls again for
+the same record until the backend is back, or parks it (Nuclio does not redeliver a failed record).
 """
 
 from __future__ import annotations

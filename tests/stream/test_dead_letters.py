@@ -3,24 +3,12 @@
 from __future__ import annotations
 
 import json
-import time
-from pathlib import Path
 
 import pytest
-import yaml
-from ingest_fixtures import PROJECT, batched, entry, single
+from ingest_fixtures import batched, entry, single
 
-from modelmon.backends.base import OutRecord
-from modelmon.core.config import Settings
-from modelmon.core.paths import ProjectPaths
 from modelmon.core.timeutil import to_ms
-from modelmon.deploy import render_bundle
-from modelmon.events import DeadLetter, parse_tracking
-from modelmon.local_nuclio.handler import load_handler
-from modelmon.local_nuclio.host import FunctionHost
-from modelmon.local_nuclio.spec import load_bundle
-from modelmon.local_nuclio.worker import make_logger
-from modelmon.testing import MemoryStream, stream_records
+from modelmon.events import parse_tracking
 
 T0 = to_ms("2024-03-01 12:00:00")
 GOOD = [entry(0, [1.0, 2.0], [0], T0), entry(1, [3.0, 4.0], [1], T0 + 1)]
@@ -113,35 +101,3 @@ def test_dead_lettered_request_replays_once_fixed(fn):
     parse_tracking(fixed, "proj")  # readable now
     assert fn.send(fixed, offset=2)["requests"] == 1
     assert fn.endpoint("ep-dl").request_count == 3
-
-
-def test_the_function_and_the_runtime_give_up_on_a_record_under_the_same_function_name(fn, tmp_path):
-    """The stream function's own letter and the local runtime's, after its handler kept failing, in a
-    config deploy rendered for the project (named ``<project>-model-monitoring-stream`` there)."""
-    fn.send(b"garbage", offset=1)
-    [own] = fn.dead_letters()
-    (rendered,) = (f for f in render_bundle(Path(__file__).parents[2], Settings(project=PROJECT))
-                   if f.function == "model-monitoring-stream")
-    config = {**rendered.config, "spec": {**rendered.config["spec"], "handler": "failing_stream:handler"}}
-    (tmp_path / "stream").mkdir()
-    (tmp_path / "stream" / "function.yaml").write_text(yaml.safe_dump(config))
-    (tmp_path / "stream" / "failing_stream.py").write_text(
-        "def handler(context, event):\n    raise ValueError('always')\n")
-    (spec,) = load_bundle(tmp_path)
-    assert spec.name == f"{PROJECT}-model-monitoring-stream"
-    paths, streams = ProjectPaths(PROJECT), MemoryStream()
-    streams.create(paths.tracking_stream)
-    streams.put_records(paths.tracking_stream, [OutRecord(b"garbage")])
-    host = FunctionHost(spec, load_handler(spec), project=PROJECT, logger=make_logger("stream"), streams=streams,
-                        max_retries=2, retry_backoff_s=0.01)
-    host.start()
-    try:
-        deadline = time.monotonic() + 20
-        while not host.triggers[0].dead_lettered:
-            assert time.monotonic() < deadline, "the runtime never gave up on the record"
-            time.sleep(0.02)
-    finally:
-        host.stop()
-    (given_up,) = [DeadLetter.from_body(r.data) for r in stream_records(streams, paths.dead_letter_stream)]
-    assert (given_up.attempts, given_up.payload, given_up.source) == (2, b"garbage", paths.tracking_stream)
-    assert given_up.function == own.function == "model-monitoring-stream"
