@@ -16,6 +16,7 @@ other failure is tried a few times and then dead-lettered. A record is never dro
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -69,18 +70,26 @@ def body_bytes(body: Body) -> bytes:
     """``body`` as bytes, so a record is hashed, replayed and dead-lettered as the bytes it was.
 
     A body Nuclio already decoded from JSON is re-encoded with sorted keys (the same dict always gives
-    the same bytes); what JSON cannot hold is written as its ``str``.
+    the same bytes) by the standard library, which writes what the bytes would have held: NaN as
+    ``NaN`` (orjson would write ``null``, storing a value the same body as bytes has rejected) and lone
+    surrogates as they are (readers then refuse them); what JSON cannot hold is written as its ``str``,
+    and a body nested too deep for any encoder as a short note saying so. Never raises: the reader
+    decides (it dead-letters what is no tracking record).
 
-    >>> body_bytes(b"{}"), body_bytes("é"), body_bytes({"b": 1, "a": [2]})
-    (b'{}', b'\\xc3\\xa9', b'{"a":[2],"b":1}')
+    >>> body_bytes(b"{}"), body_bytes("é"), body_bytes({"b": 1, "a": [2], "n": float("nan")})
+    (b'{}', b'\\xc3\\xa9', b'{"a":[2],"b":1,"n":NaN}')
     """
     if isinstance(body, bytes):
         return body
     if isinstance(body, bytearray):
         return bytes(body)
     if isinstance(body, str):
-        return body.encode("utf-8")
-    return orjson.dumps(body, default=str, option=orjson.OPT_SORT_KEYS)
+        return body.encode("utf-8", "surrogatepass")
+    try:
+        text = json.dumps(body, default=str, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    except (RecursionError, TypeError, ValueError):  # nested past the interpreter's limit, or odd keys
+        text = f"<a decoded {type(body).__name__} body that cannot be encoded as JSON>"
+    return text.encode("utf-8", "surrogatepass")
 
 
 @dataclasses.dataclass(frozen=True)
