@@ -15,7 +15,8 @@ Reads that find framesd unavailable, and writes that fail for any reason, are tr
 API's backoff (:class:`~modelmon.backends.v3io.calls.V3ioCalls`): the frames client retries a streamed
 ``Write`` by re-sending its already consumed request stream, so a transient failure comes back as another
 error. Writing again is safe: the samples a failed write did store are dropped the second time, and
-since each series goes in time order, the rest are still after its latest time.
+since each series goes in time order, the rest are still after its latest time. A write still failing
+after the retries is an outage (``BackendUnavailable``): the frame was checked before it was sent.
 
 V3IO TSDB keeps labels as an unordered map; the order a table's labels were written in (which sets
 the row order of reads) is kept beside the data, in the object ``<table>/.modelmon-labels.json``.
@@ -139,7 +140,14 @@ class FramesTSDB:
         frame = frame.sort_values([*labels, "time"], kind="stable").set_index(["time", *labels])
         client, path = self._client(table)
         self._label_order(table, labels)
-        self._retried(f"write {table}", lambda: client.write("tsdb", path, frame), lambda _: True)
+        try:
+            self._retried(f"write {table}", lambda: client.write("tsdb", path, frame), lambda _: True)
+        except BackendError as exc:
+            if isinstance(exc, BackendUnavailable | NotFound):
+                raise
+            # the frame was checked above, so what still fails is framesd: after an outage the client's
+            # own retry re-sends the consumed request stream and the error names that, not the outage
+            raise BackendUnavailable(f"{exc} (still failing after retries: taken as an outage)") from exc
 
     def read(
         self,
