@@ -151,7 +151,7 @@ def test_frames_failing_for_longer_than_the_retries_is_reported_and_nothing_half
     table = "users/pipelines/p/tsdb3"
     backend.tsdb.create_table(table)
     frames.fail_next(100)
-    with pytest.raises(BackendUnavailable, match="write request .*taken as an outage"):  # the handler waits
+    with pytest.raises(BackendUnavailable, match=r"write request .*taken as an outage"):  # the handler waits
         backend.tsdb.write(table, pd.DataFrame({"time": [5], "e": ["x"], "v": [1.0]}), ["e"])
     assert frames.failures == 100 - TEST_RETRY.attempts  # one failed Write per try, then given up
     with pytest.raises(BackendUnavailable, match="restarting"):
