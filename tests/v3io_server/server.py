@@ -8,8 +8,11 @@ Usage::
 Fault knobs (each counts requests, whatever their function): :meth:`fail_next` answers ``n`` requests
 with an error status (503 by default), :meth:`drop_next` closes the connection without an answer,
 before or after applying the request, :meth:`reject_records` fails single records of the next
-PutRecords, and :meth:`restart` stops and starts the listener on the same port keeping all state.
-:meth:`answer_condition_false` picks which of the platform's reply shapes a false condition gets.
+PutRecords, :meth:`throttle_records` fails the records holding a marker in whichever PutRecords carries
+them, and :meth:`restart` stops and starts the listener on the same port keeping all state.
+:meth:`answer_condition_false` and :meth:`answer_oversize` pick which of the platform's reply shapes a
+false condition or a record over the size limit gets. :attr:`put_requests` lists the record count of every
+PutRecords received, so a test sees what a client sent again.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ class _Faults:
     def __init__(self) -> None:
         self.fail: list[tuple[int, int]] = []  # (status, error code) per coming request
         self.drop: list[str] = []  # "before" / "after" per coming request
-        self.reject_records: set[int] = set()
+        self.records = stream_functions.RecordFaults()
         self.requests = 0
 
 
@@ -60,6 +63,8 @@ class V3ioTestServer:
         self._httpd: http.server.ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.connections: set[Any] = set()
+        #: Records per PutRecords request parsed (one refused for its body size is not parsed, so not listed).
+        self.put_requests: list[int] = []
 
     # ------------------------------------------------------------------------------- lifecycle
     @property
@@ -122,10 +127,22 @@ class V3ioTestServer:
         with self.store.lock:
             self.store.condition_false_shape = shape
 
+    def answer_oversize(self, shape: str) -> None:
+        """Answer a record over a per-record limit in this shape (one of ``stream_functions.OVERSIZE_SHAPES``)."""
+        if shape not in stream_functions.OVERSIZE_SHAPES:
+            raise ValueError(f"shape={shape!r}: expected one of {stream_functions.OVERSIZE_SHAPES}")
+        with self.store.lock:
+            self.store.oversize_shape = shape
+
     def reject_records(self, indexes: set[int]) -> None:
         """Fail these record positions (throttled) in the next PutRecords."""
         with self.store.lock:
-            self.faults.reject_records = set(indexes)
+            self.faults.records.reject = set(indexes)
+
+    def throttle_records(self, marker: bytes, times: int) -> None:
+        """Fail (throttled) every record whose data holds ``marker``, ``times`` times in all."""
+        with self.store.lock:
+            self.faults.records.throttle[marker] = times
 
     @property
     def request_count(self) -> int:
@@ -202,13 +219,18 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             handler = _FUNCTIONS.get(function)
             if handler is None:
                 raise V3ioFailure(400, -22, f"unknown function {function!r}")
+            if function == "PutRecords":
+                stream_functions.check_body_size(raw)
             try:
                 body = json.loads(raw) if raw else {}
             except ValueError:
                 raise V3ioFailure(400, -22, "request body is not JSON") from None
             if function == "PutRecords":
-                rejected, self.server_ref.faults.reject_records = self.server_ref.faults.reject_records, set()
-                result: Any = stream_functions.put_records(store, path, body, rejected)
+                faults = self.server_ref.faults.records
+                self.server_ref.put_requests.append(len(body.get("Records") or ()))
+                injected = stream_functions.RecordFaults(faults.reject, faults.throttle)
+                faults.reject = set()
+                result: Any = stream_functions.put_records(store, path, body, injected)
             else:
                 result = handler(store, path, body)
             headers: dict[str, str] = {}

@@ -73,6 +73,8 @@ class Store:
         self._last_mtime_ns = 0
         #: How a false ConditionExpression is answered (``kv_functions.CONDITION_FALSE_SHAPES``).
         self.condition_false_shape = "flat"
+        #: How a PutRecords record over a per-record limit is answered (``stream_functions.OVERSIZE_SHAPES``).
+        self.oversize_shape = "record"
 
     # ------------------------------------------------------------------------------- lookups
     def shard_of(self, path: str) -> Shard | None:

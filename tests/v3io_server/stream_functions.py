@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import itertools
 import json
 import zlib
@@ -10,8 +11,59 @@ from typing import Any
 
 from v3io_server.store import Shard, Store, StoredRecord, StreamNode, V3ioFailure, not_found
 
+#: PutRecords limits, as the platform documents them (docs/v3io.md, "Real-system rules"): records per
+#: request (more and the request fails), bytes of a record's data, bytes of the request's JSON body,
+#: bytes of a partition key. modelmon's own copy is in ``modelmon/backends/base.py``; this one is the
+#: platform's, so a client that drifts from it fails here.
 MAX_RECORDS_PER_PUT = 1000
+MAX_RECORD_DATA_BYTES = 1024 * 1024
+MAX_PUT_BODY_BYTES = 10 * 1024 * 1024
+MAX_PARTITION_KEY_BYTES = 256
+#: How a record over a per-record limit is answered: failed on its own in a 200 response (as a record naming
+#: a shard that does not exist is, v3io-go ``TestStream``), or the whole request refused with a 400. The
+#: platform's documentation gives the limit, not the answer, so tests run both.
+OVERSIZE_SHAPES = ("record", "request")
 _round_robin = itertools.count()
+
+
+@dataclasses.dataclass
+class RecordFaults:
+    """Per-record failures to inject: ``reject`` positions of the next PutRecords; ``throttle`` refuses every
+    record whose data holds the marker, as throttled, that many times in all (whichever request carries it)."""
+
+    reject: set[int] = dataclasses.field(default_factory=set)
+    throttle: dict[bytes, int] = dataclasses.field(default_factory=dict)
+
+    def refuses(self, index: int, data: str) -> bool:
+        if index in self.reject:
+            return True
+        if self.throttle:
+            raw = base64.b64decode(data)
+            for marker, left in self.throttle.items():
+                if left > 0 and marker in raw:
+                    self.throttle[marker] = left - 1
+                    return True
+        return False
+
+
+def check_body_size(raw: bytes) -> None:
+    """The whole PutRecords request is refused when its JSON body is over the limit."""
+    if len(raw) > MAX_PUT_BODY_BYTES:
+        raise V3ioFailure(413, -27, f"PutRecords body of {len(raw):,} bytes is over the limit of "
+                                    f"{MAX_PUT_BODY_BYTES:,} bytes")
+
+
+def _oversize(record: dict[str, Any]) -> str | None:
+    """Why ``record`` is over a per-record limit, if it is."""
+    data = record.get("Data")
+    if isinstance(data, str):
+        size = len(data) // 4 * 3 - len(data[-2:]) + len(data[-2:].rstrip("="))
+        if size > MAX_RECORD_DATA_BYTES:
+            return f"record data of {size:,} bytes is over the limit of {MAX_RECORD_DATA_BYTES:,} bytes"
+    key = record.get("PartitionKey")
+    if isinstance(key, str) and len(key.encode()) > MAX_PARTITION_KEY_BYTES:
+        return f"partition key of {len(key.encode())} bytes is over the limit of {MAX_PARTITION_KEY_BYTES} bytes"
+    return None
 
 
 def _positive_int(body: dict[str, Any], name: str, default: int | None = None) -> int:
@@ -49,14 +101,23 @@ def shard_for_key(key: str, shard_count: int) -> int:
     return zlib.crc32(key.encode()) % shard_count
 
 
-def put_records(store: Store, path: str, body: dict[str, Any], rejected: set[int] | None = None) -> dict[str, Any]:
-    """PutRecords: each record succeeds or fails on its own; ``rejected`` indexes fail as throttled (tests)."""
+def put_records(store: Store, path: str, body: dict[str, Any], faults: RecordFaults | None = None) -> dict[str, Any]:
+    """PutRecords: each record succeeds or fails on its own (``faults`` injects failures, for tests).
+
+    A request of more than 1,000 records is refused whole; a record over a per-record limit fails on its
+    own or refuses the request, as ``store.oversize_shape`` says.
+    """
     stream = store.stream(path)
     records = body.get("Records")
     if not isinstance(records, list) or not records:
         raise V3ioFailure(400, -22, "Records must be a non-empty list")
     if len(records) > MAX_RECORDS_PER_PUT:
         raise V3ioFailure(400, -22, f"at most {MAX_RECORDS_PER_PUT} records per PutRecords, got {len(records)}")
+    too_large = [(index, why) for index, record in enumerate(records) if (why := _oversize(record)) is not None]
+    if too_large and store.oversize_shape == "request":
+        index, why = too_large[0]
+        raise V3ioFailure(400, -22, f"InvalidArgumentException: record {index}: {why}")
+    refused = dict(too_large)
     store.trim(stream)
     results: list[dict[str, Any]] = []
     failed = 0
@@ -66,7 +127,11 @@ def put_records(store: Store, path: str, body: dict[str, Any], rejected: set[int
         if shard_id is None:
             key = record.get("PartitionKey")
             shard_id = shard_for_key(key, len(stream.shards)) if key else next(_round_robin) % len(stream.shards)
-        if rejected and index in rejected:
+        if index in refused:
+            failed += 1
+            results.append({"ErrorCode": -22, "ErrorMessage": f"InvalidArgumentException: {refused[index]}"})
+            continue
+        if faults is not None and faults.refuses(index, record.get("Data", "")):
             failed += 1
             results.append({"ErrorCode": -11, "ErrorMessage": "Resource temporarily unavailable (throttled)"})
             continue
