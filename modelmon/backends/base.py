@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import itertools
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import pandas as pd
+
+from modelmon.core.errors import BackendError, BackendUnavailable
 
 # ---------------------------------------------------------------------------------------- streams
 
@@ -51,13 +54,131 @@ class SeekTo(enum.StrEnum):
     TIME = "TIME"  # the first record that arrived at or after this time (epoch ms)
 
 
-#: The largest batch ``put_records`` writes atomically on every backend.
+#: V3IO's PutRecords limits, which every backend applies so that a test on ``local`` sees production's
+#: rule (docs/v3io.md, "Real-system rules the test servers enforce", gives the sources):
+#: records per request ("Records": up to 1,000; more and the request fails) ...
 MAX_PUT_BATCH = 1000
+#: ... bytes of data per record ("Records.Data": maximum size 1 MB, where 1 MB = 1,024 KB) ...
+MAX_RECORD_BYTES = 1024 * 1024
+#: ... bytes of a request's JSON body, where the data is base64 text ("maximum JSON body size for
+#: PutRecords requests is 10 MB") ...
+MAX_PUT_BYTES = 10 * 1024 * 1024
+#: ... and bytes of a partition key ("Records.PartitionKey": maximum size 256 bytes).
+MAX_PARTITION_KEY_BYTES = 256
+#: JSON around one record in a request body (``{"Data":"",...}``, a shard id or the key's quotes, a comma);
+#: a key counts 6 bytes a character (orjson writes a control character as ``\u00XX``), so the estimate
+#: is never below the body the ``v3io`` client sends.
+_RECORD_JSON_BYTES = 48
+_BODY_JSON_BYTES = 64
+
+
+class RecordTooLarge(ValueError):
+    """A record no stream takes whatever the batch: its data is over :data:`MAX_RECORD_BYTES` (or its
+    partition key over :data:`MAX_PARTITION_KEY_BYTES`). Splitting cannot help and retrying never will:
+    dead-letter it (with an excerpt) or drop it, counted."""
+
+    def __init__(self, path: str, index: int, size: int, limit: int, what: str = "data") -> None:
+        super().__init__(f"stream {path!r}: record {index} has {size:,} bytes of {what}, over the limit of "
+                         f"{limit:,} bytes per record; nothing was put")
+        self.path, self.index, self.size, self.limit = path, index, size, limit
+
+
+def oversize(record: OutRecord) -> tuple[int, int, str] | None:
+    """``(size, limit, what)`` if ``record`` is over a per-record limit, else ``None``."""
+    size = len(record.data)
+    if size > MAX_RECORD_BYTES:
+        return size, MAX_RECORD_BYTES, "data"
+    key = record.partition_key
+    if key is not None and len(key) * 4 > MAX_PARTITION_KEY_BYTES and len(key.encode()) > MAX_PARTITION_KEY_BYTES:
+        return len(key.encode()), MAX_PARTITION_KEY_BYTES, "partition key"
+    return None
+
+
+def put_requests(path: str, records: Sequence[OutRecord]) -> list[range]:
+    """``records`` cut into consecutive PutRecords requests within :data:`MAX_PUT_BATCH` records and
+    :data:`MAX_PUT_BYTES` of JSON body; every backend's ``put_records`` sends (or commits) one at a time.
+
+    Checks every record first: ``TypeError`` for data that is not bytes, :class:`RecordTooLarge` for one
+    over a per-record limit, so a call that cannot succeed sends nothing.
+
+    >>> [len(r) for r in put_requests("s", [OutRecord(b"x" * 600_000)] * 40)]
+    [13, 13, 13, 1]
+    """
+    cuts = [0]
+    size = _BODY_JSON_BYTES
+    start = 0
+    for index, record in enumerate(records):
+        data = record.data
+        if not isinstance(data, bytes | bytearray):
+            raise TypeError(f"stream {path!r}: record {index} data must be bytes, not {type(data).__name__}")
+        key = record.partition_key
+        weight = (len(data) + 2) // 3 * 4 + _RECORD_JSON_BYTES + (6 * len(key) if key is not None else 0)
+        if len(data) > MAX_RECORD_BYTES or (key is not None and len(key) * 4 > MAX_PARTITION_KEY_BYTES):
+            problem = oversize(record)
+            if problem is not None:
+                raise RecordTooLarge(path, index, *problem)
+        if index - start == MAX_PUT_BATCH or size + weight > MAX_PUT_BYTES:
+            cuts.append(index)
+            start, size = index, _BODY_JSON_BYTES
+        size += weight
+    cuts.append(len(records))
+    return [range(a, b) for a, b in itertools.pairwise(cuts) if b > a]
+
+
+class PutIncomplete(BackendError):
+    """``put_records`` stored some of its records, then failed (its cause says why: ``__cause__``).
+
+    ``placed[i]`` is record ``i``'s ``(shard, sequence)``, or ``None`` if it was not stored. A caller that
+    tries again sends only :meth:`unsent`, so nothing stored is stored twice. Raised as
+    :class:`PutIncompleteUnavailable` (a ``BackendUnavailable``) when the cause is an outage.
+    """
+
+    def __init__(self, message: str, placed: Sequence[tuple[int, int] | None]) -> None:
+        super().__init__(message)
+        self.placed = list(placed)
+
+    def unsent(self, records: Sequence[OutRecord]) -> list[OutRecord]:
+        """The records of the failed call that were not stored, in their order."""
+        return [r for r, p in zip(records, self.placed, strict=True) if p is None]
+
+    @classmethod
+    def after(cls, path: str, placed: Sequence[tuple[int, int] | None], cause: BaseException) -> PutIncomplete:
+        """The error to raise (``from cause``) for a put to ``path`` that stored ``placed`` before ``cause``."""
+        kind = PutIncompleteUnavailable if isinstance(cause, BackendUnavailable) else PutIncomplete
+        missing = sum(p is None for p in placed)
+        return kind(f"stream {path!r}: {len(placed) - missing} of {len(placed)} records stored, then "
+                    f"{type(cause).__name__}: {cause}; re-send only the {missing} unsent", placed)
+
+
+class PutIncompleteUnavailable(PutIncomplete, BackendUnavailable):
+    """A :class:`PutIncomplete` because of an outage: the unsent records may be sent again later."""
 
 
 @runtime_checkable
 class Stream(Protocol):
-    """Sharded, ordered, retained streams with consumer-group offsets (V3IO/Kinesis semantics)."""
+    """Sharded, ordered, retained streams with consumer-group offsets (V3IO/Kinesis semantics).
+
+    **What a put guarantees** is what V3IO's PutRecords does, on every backend:
+
+    - *Sizes*: a record holds at most :data:`MAX_RECORD_BYTES` of data; a call is sent as requests of at
+      most :data:`MAX_PUT_BATCH` records and :data:`MAX_PUT_BYTES` (:func:`put_requests`). A record
+      over a per-record limit is refused before anything is sent (:class:`RecordTooLarge`): never retry
+      it, dead-letter or drop it.
+    - *At least once, per record*: V3IO stores or refuses each record of a request on its own, so a call
+      is not atomic. The backend sends again only the records a response marks failed. If the call
+      still fails after storing some, it raises :class:`PutIncomplete` saying which: a caller that tries
+      again sends only ``exc.unsent(records)``. Any other error means nothing was stored, except that a
+      request whose answer was lost (a cut connection) may have been applied and is sent again by the
+      client: that record is stored twice.
+    - *Order per shard only without failures*: records of one shard (one partition key) are stored in
+      the order given unless one failed on the way; a record sent again lands after later ones of the
+      same request that were stored at first, and a record stored twice sits at two positions.
+
+    Readers are therefore idempotent, each by its message's identity: the stream function counts a
+    tracking record once by its ``record_id``; a window is ``(endpoint, app, start, end)`` and the
+    writer keeps the newest result per window; labels are stored under their record's position and the
+    latest label of a request wins; dead letters and parked copies name their origin position.
+    """
 
     def create(self, path: str, shards: int = 1, retention_hours: int = 24) -> bool:
         """Create the stream; ``False`` if it already existed (then nothing changes)."""
@@ -68,8 +189,9 @@ class Stream(Protocol):
     def put_records(self, path: str, records: Sequence[OutRecord]) -> list[tuple[int, int]]:
         """Append records; returns ``(shard, sequence)`` per record, in order.
 
-        Up to ``MAX_PUT_BATCH`` records are all-or-nothing (V3IO's PutRecords limit); a longer list
-        is split into such batches, each atomic on its own."""
+        Split into requests by :func:`put_requests`; :class:`RecordTooLarge` (nothing sent) for a record
+        over the per-record limits, :class:`PutIncomplete` when some records were stored before a failure
+        (see the class docstring: per record at least once, no atomicity)."""
 
     def seek(self, path: str, shard: int, to: SeekTo, value: int | None = None) -> int:
         """The sequence number to read from for this position (it may not exist yet)."""

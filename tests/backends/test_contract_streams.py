@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from modelmon.backends.base import OutRecord, SeekTo, StreamInfo
+from modelmon.backends.base import (
+    MAX_PARTITION_KEY_BYTES,
+    MAX_PUT_BYTES,
+    MAX_RECORD_BYTES,
+    OutRecord,
+    RecordTooLarge,
+    SeekTo,
+    StreamInfo,
+)
 from modelmon.core.errors import NotFound
 
 PATH = "projects/p/model-endpoints/stream"
@@ -165,3 +173,39 @@ def test_large_batches_round_trip(backend):
     routed = s.put_records(PATH, [OutRecord(p, partition_key=f"k{i % 17}") for i, p in enumerate(payloads)])
     got = {(r.shard, r.sequence): r.data for shard in range(3) for r in _read_all(s, PATH, shard)}
     assert [got[pos] for pos in routed] == payloads
+
+
+# ----------------------------------------------------------------------------- V3IO's PutRecords limits
+
+
+def test_a_record_over_one_megabyte_is_refused_naming_its_size_and_the_limit(backend):
+    s = backend.streams
+    s.create(PATH)
+    too_big = OutRecord(b"x" * (MAX_RECORD_BYTES + 1), partition_key="k")
+    with pytest.raises(RecordTooLarge, match=r"record 1 has 1,048,577 bytes of data, over the limit of 1,048,576"):
+        s.put_records(PATH, [OutRecord(b"small", partition_key="k"), too_big])
+    assert isinstance(RecordTooLarge(PATH, 0, 1, 0), ValueError)
+    assert s.read(PATH, 0, 1) == []  # refused before anything was sent: the small record is not there either
+    exactly = OutRecord(bytes(range(256)) * (MAX_RECORD_BYTES // 256), partition_key="k")
+    assert s.put_records(PATH, [exactly]) == [(0, 1)]
+    assert s.read(PATH, 0, 1)[0].data == exactly.data
+
+
+def test_a_partition_key_over_256_bytes_is_refused(backend):
+    s = backend.streams
+    s.create(PATH)
+    with pytest.raises(RecordTooLarge, match="partition key"):
+        s.put_records(PATH, [OutRecord(b"x", partition_key="é" * (MAX_PARTITION_KEY_BYTES // 2 + 1))])
+    assert s.put_records(PATH, [OutRecord(b"x", partition_key="k" * MAX_PARTITION_KEY_BYTES)]) == [(0, 1)]
+
+
+def test_a_put_larger_than_one_request_is_split_by_bytes_and_every_record_arrives_once(backend):
+    s = backend.streams
+    s.create(PATH, shards=2)
+    big = MAX_RECORD_BYTES - 100
+    count = MAX_PUT_BYTES // big * 2 + 3  # base64 makes each ~1.4 MB in a request: several requests
+    records = [OutRecord(b"%04d" % i + bytes([i]) * big, partition_key=f"k{i % 3}") for i in range(count)]
+    placed = s.put_records(PATH, records)
+    got = {(r.shard, r.sequence): r.data for shard in range(2) for r in _read_all(s, PATH, shard)}
+    assert len(got) == count
+    assert [got[pos][:4] for pos in placed] == [b"%04d" % i for i in range(count)]

@@ -1,7 +1,10 @@
 """Local streams: shards of sequence-numbered records in the store's SQLite file.
 
-Each ``put_records`` call writes, per shard, one chunk row holding all its records (``chunk.py``) and
-advances the shard's ``next_seq`` in the same transaction: a batch is visible whole or not at all.
+A ``put_records`` call is cut into V3IO's PutRecords requests (:func:`~modelmon.backends.base.put_requests`:
+at most 1,000 records and 10 MB each, no record over 1 MB), so a test on this backend meets production's
+limits. Each request is one transaction that writes, per shard, one chunk row holding its records
+(``chunk.py``) and advances the shard's ``next_seq``: a request is visible whole or not at all, and a
+failure after some requests were committed is a :class:`~modelmon.backends.base.PutIncomplete`.
 Expired chunks are purged lazily by puts and are invisible to reads before that.
 """
 
@@ -15,7 +18,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Sequence
 
-from modelmon.backends.base import OutRecord, Record, SeekTo, StreamInfo
+from modelmon.backends.base import OutRecord, PutIncomplete, Record, SeekTo, StreamInfo, put_requests
 from modelmon.backends.local import chunk
 from modelmon.backends.local.database import Database
 from modelmon.core.errors import NotFound
@@ -85,9 +88,25 @@ class LocalStream:
         if not records:
             return []
         routes = [self._route(path, meta, record, i) for i, record in enumerate(records)]
+        requests = put_requests(path, records)
+        if len(requests) == 1:
+            return self._put_request(meta, records, routes, requests[0])
+        placed: list[tuple[int, int] | None] = [None] * len(records)
+        for request in requests:
+            try:
+                placed[request.start:request.stop] = self._put_request(meta, records, routes, request)
+            except Exception as exc:
+                if request.start == 0:
+                    raise
+                raise PutIncomplete.after(path, placed, exc) from exc
+        return [p for p in placed if p is not None]
+
+    def _put_request(self, meta: _Meta, records: Sequence[OutRecord], routes: Sequence[int],
+                     request: range) -> list[tuple[int, int]]:
+        """One request's records (``records[request]``) in one transaction; their positions, in order."""
         by_shard: dict[int, list[int]] = {}
-        for i, shard in enumerate(routes):
-            by_shard.setdefault(shard, []).append(i)
+        for i in request:
+            by_shard.setdefault(routes[i], []).append(i)
         blobs = {
             shard: chunk.encode([records[i].data for i in idxs], [records[i].partition_key for i in idxs])
             for shard, idxs in by_shard.items()
@@ -99,7 +118,7 @@ class LocalStream:
                 "DELETE FROM stream_chunks WHERE stream_id = ? AND arrival_ms < ?",
                 (meta.id, now - meta.retention_hours * HOUR_MS),
             )
-            out: list[tuple[int, int]] = [(0, 0)] * len(records)
+            out: list[tuple[int, int]] = [(0, 0)] * len(request)
             for shard, idxs in by_shard.items():
                 (first,) = conn.execute(
                     "SELECT next_seq FROM stream_shards WHERE stream_id = ? AND shard = ?", (meta.id, shard)
@@ -115,7 +134,7 @@ class LocalStream:
                     (last + 1, meta.id, shard),
                 )
                 for offset, i in enumerate(idxs):
-                    out[i] = (shard, first + offset)
+                    out[i - request.start] = (shard, first + offset)
             return out
 
         return self._db.write(txn)

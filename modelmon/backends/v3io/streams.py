@@ -1,4 +1,11 @@
-"""The Stream role on V3IO streams: CreateStream, PutRecords in batches, SeekShard + GetRecords.
+"""The Stream role on V3IO streams: CreateStream, PutRecords in requests, SeekShard + GetRecords.
+
+``put_records`` cuts its records into PutRecords requests within V3IO's limits
+(:func:`~modelmon.backends.base.put_requests`) and sends them one after the other. V3IO stores or refuses
+each record of a request on its own (the response's per-record ``ErrorCode``): only the refused ones are
+sent again, with backoff, and the next request waits until this one is done. A failure after something
+was stored is a :class:`~modelmon.backends.base.PutIncomplete` naming what was, so a caller re-sends
+only the rest.
 
 Consumer-group offsets are kept where Nuclio's v3ioStream trigger (v3io-go ``streamconsumergroup``)
 keeps them: an attribute ``__<group>_committed_sequence_number`` on the shard item ``<stream>/<shard>``,
@@ -14,12 +21,11 @@ from collections.abc import Sequence
 
 import v3io.dataplane
 
-from modelmon.backends.base import MAX_PUT_BATCH, OutRecord, Record, SeekTo, StreamInfo
+from modelmon.backends.base import OutRecord, PutIncomplete, Record, SeekTo, StreamInfo, put_requests
 from modelmon.backends.v3io.calls import V3ioCalls, check, is_condition_false, split_path
 from modelmon.core.errors import BackendUnavailable, NotFound
 
-MAX_BYTES_PER_PUT = 8 * 1024 * 1024
-_EINVAL = 22  # a record V3IO refuses as invalid (e.g. no such shard): retrying will not help
+_EINVAL = 22  # a record V3IO refuses as invalid (no such shard, too large): retrying will not help
 _GROUP = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
 
 
@@ -28,20 +34,6 @@ def committed_attribute(group: str) -> str:
     if not isinstance(group, str) or not _GROUP.fullmatch(group):
         raise ValueError(f"consumer group {group!r}: use letters, digits, '_' and '-'")
     return f"__{group}_committed_sequence_number"
-
-
-def _batches(records: Sequence[OutRecord]) -> list[list[int]]:
-    """Indexes of ``records`` cut into PutRecords calls of at most 1,000 records and ~8 MB."""
-    batches: list[list[int]] = [[]]
-    size = 0
-    for index, record in enumerate(records):
-        weight = len(record.data) * 4 // 3 + 64
-        if len(batches[-1]) == MAX_PUT_BATCH or (batches[-1] and size + weight > MAX_BYTES_PER_PUT):
-            batches.append([])
-            size = 0
-        batches[-1].append(index)
-        size += weight
-    return [b for b in batches if b]
 
 
 class V3ioStream:
@@ -70,11 +62,9 @@ class V3ioStream:
         return StreamInfo(shards=int(out.shard_count), retention_hours=int(out.retention_period_hours))
 
     def put_records(self, path: str, records: Sequence[OutRecord]) -> list[tuple[int, int]]:
-        """Append in batches; records the platform rejects one by one (throttling) are sent again."""
+        """Append request by request; records the platform refuses one by one (throttling) are sent again."""
         container, rel = split_path(path)
-        for record in records:
-            if not isinstance(record.data, bytes | bytearray):
-                raise TypeError(f"stream {path!r}: record data must be bytes, not {type(record.data).__name__}")
+        requests = put_requests(path, records)
         explicit = max((r.shard for r in records if r.shard is not None), default=None)
         if explicit is not None:
             shards = self.describe(path).shards
@@ -83,13 +73,19 @@ class V3ioStream:
                 raise ValueError(f"stream {path!r}: record {bad} names shard {records[bad].shard}, but the stream "
                                  f"has shards 0..{shards - 1}; nothing was put")
         placed: list[tuple[int, int] | None] = [None] * len(records)
-        for batch in _batches(records):
-            self._put_batch(container, rel, path, records, batch, placed)
+        for request in requests:
+            try:
+                self._put_request(container, rel, path, records, request, placed)
+            except Exception as exc:
+                if all(p is None for p in placed):
+                    raise
+                raise PutIncomplete.after(path, placed, exc) from exc
         return [p for p in placed if p is not None]
 
-    def _put_batch(self, container: str, rel: str, path: str, records: Sequence[OutRecord], batch: list[int],
-                   placed: list[tuple[int, int] | None]) -> None:
-        pending = batch
+    def _put_request(self, container: str, rel: str, path: str, records: Sequence[OutRecord], request: range,
+                     placed: list[tuple[int, int] | None]) -> None:
+        """Send ``records[request]``, then again only those refused, until all are stored or tries run out."""
+        pending = list(request)
         attempt = 0
         while pending:
             body = []
