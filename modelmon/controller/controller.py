@@ -29,6 +29,7 @@ from modelmon.core.timeutil import iso, now_ms
 from modelmon.endpoints.record import ModelEndpoint
 from modelmon.endpoints.store import EndpointStore
 from modelmon.events import WindowEvent
+from modelmon.functions.dead_letters import DeadLetters
 
 log = logging.getLogger(__name__)
 
@@ -247,8 +248,11 @@ class Controller:
             for plan, starts in claims
             for start in starts
         ]
+        # split into requests by size; a window too large for a record is dead-lettered, never pushed again;
+        # after a partial failure only the windows not stored are sent again (once), then all are given back
+        letters = DeadLetters(self._backend.streams, self._paths.dead_letter_stream, "model-monitoring-controller")
         try:
-            self._backend.streams.put_records(stream, records)
+            letters.put_or_reject(stream, records, resends=1)
         except BackendError as exc:
             log.error("pushing %d windows to %s failed, giving them back: %s", len(records), stream, exc)
             report.push_failures += 1
