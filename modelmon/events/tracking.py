@@ -26,6 +26,9 @@ from modelmon.events.envelope import Body, MessageKind, decode_json
 
 _KIND = MessageKind.TRACKING
 _FLOAT_MAX = sys.float_info.max
+#: The longest model name, version or function URI a tracking event may carry: they name the endpoint in
+#: its record and in every window event (a stream record holds at most 1 MB).
+MAX_NAME_TEXT = 256
 
 
 def parse_function_uri(function_uri: str, default_project: str) -> tuple[str, str, str | None, str | None]:
@@ -87,6 +90,10 @@ def parse_tracking(body: Body, project: str) -> TrackingEvent:
         raise InvalidEvent("tracking event field 'function_uri' must be text", kind=_KIND)
     version = data.get("version")
     version = str(version) if version not in (None, "") else None
+    for field, text in (("model", model), ("function_uri", function_uri), ("version", version)):
+        if text is not None and len(text) > MAX_NAME_TEXT:  # it names the endpoint in every window event
+            raise InvalidEvent(f"tracking event field {field!r} is {len(text):,} characters long; at most "
+                               f"{MAX_NAME_TEXT} are accepted", kind=_KIND)
     endpoint_id = data.get("endpoint_id") or endpoint_uid(project, function_uri, model, version)
     if not isinstance(endpoint_id, str):
         raise InvalidEvent("tracking event field 'endpoint_id' must be text", kind=_KIND)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 
 from modelmon.functions.handling import Body, Delivery, Position, body_bytes
@@ -55,9 +56,14 @@ class RawRecord:
             return f"s{self.shard}-{self.sequence}"
         return "h" + hashlib.sha1(self.body_bytes()).hexdigest()[:20]
 
-    def body_bytes(self) -> bytes:
-        """The body as bytes (:func:`~modelmon.functions.handling.body_bytes`)."""
+    @functools.cached_property
+    def _bytes(self) -> bytes:
         return body_bytes(self.body)
+
+    def body_bytes(self) -> bytes:
+        """The body as bytes (:func:`~modelmon.functions.handling.body_bytes`), encoded once per record: a
+        decoded body is hashed for its batch id and copied into dead letters from the same bytes."""
+        return self._bytes
 
     @classmethod
     def delivered(cls, delivery: Delivery) -> RawRecord:

@@ -41,7 +41,7 @@ class Spec:
 
 SPECS = {"ep-alpha": Spec(3, 1), "ep-beta": Spec(4, 2, max_rows=3), "ep-gamma": Spec(2, 1, text=True),
          HASHED: Spec(5, 1, max_rows=2), "ep-bigname": Spec(2, 1)}
-#: Endpoints that get traffic from the first record on (``ep-bigname`` only from its own class).
+#: Endpoints that get traffic from the first record on (``ep-bigname`` only from its own, refused, class).
 ENDPOINTS = ("ep-alpha", "ep-beta", "ep-gamma", HASHED)
 NUMERIC = ("ep-alpha", "ep-beta", HASHED)
 
