@@ -104,6 +104,13 @@ def put_requests(path: str, records: Sequence[OutRecord]) -> list[range]:
     >>> [len(r) for r in put_requests("s", [OutRecord(b"x" * 600_000)] * 40)]
     [13, 13, 13, 1]
     """
+    if len(records) <= MAX_PUT_BATCH:  # the usual call, one request: checked with a few list passes
+        lengths = [len(r.data) for r in records if r.data.__class__ is bytes]
+        keys = max((len(r.partition_key) for r in records if r.partition_key is not None), default=0)
+        if len(lengths) == len(records) and max(lengths, default=0) <= MAX_RECORD_BYTES \
+                and keys * 4 <= MAX_PARTITION_KEY_BYTES \
+                and sum(lengths) // 3 * 4 + len(records) * (_RECORD_JSON_BYTES + 4 + 6 * keys) <= MAX_PUT_BYTES:
+            return [range(len(records))] if records else []
     cuts = [0]
     size = _BODY_JSON_BYTES
     start = 0
