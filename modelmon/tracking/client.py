@@ -1,11 +1,15 @@
 """The tracking client: records requests on the serving path and pushes them to the tracking stream.
 
 The request path only appends a tuple to a bounded buffer (no JSON, no I/O). A background thread turns
-up to ``batch_size`` requests into one record in MLRun's batched ``headers/values`` shape
+up to ``batch_size`` requests into a record in MLRun's batched ``headers/values`` shape
 (:func:`modelmon.events.tracking_body`) and puts it with the endpoint id as partition key, at the latest
-``max_delay_s`` after the oldest buffered request. When the stream is slow or down the failed record
-is retried with backoff while new requests keep filling the buffer; once it is full, new requests are
-dropped and counted (:meth:`TrackingClient.stats`), never blocking or failing the model request.
+``max_delay_s`` after the oldest buffered request. A batch whose record would be over the stream's
+limit (:data:`~modelmon.backends.base.MAX_RECORD_BYTES`, 1 MB on V3IO: wide models) is cut into several
+records that fit, all put in one call; a single request too large for any record is dropped, counted
+(``oversize``) and logged, never retried. When the stream is slow or down the records not stored are
+retried with backoff (after a partly stored put, only those) while new requests keep filling the buffer;
+once it is full, new requests are dropped and counted (:meth:`TrackingClient.stats`), never blocking or
+failing the model request.
 
 Each record carries a unique ``record_id``, encoded once and re-sent unchanged on every retry: a put
 whose answer was lost (V3IO stores the record, the client sends it again) leaves two copies on the
@@ -26,7 +30,7 @@ from typing import Any
 
 import orjson
 
-from modelmon.backends.base import OutRecord, Stream
+from modelmon.backends.base import MAX_RECORD_BYTES, OutRecord, PutIncomplete, RecordTooLarge, Stream
 from modelmon.core.errors import NotFound
 from modelmon.events import tracking_body
 
@@ -50,6 +54,8 @@ class TrackedModel:
 
 # one buffered request: (request_id, inputs, outputs, start_ns (epoch), latency_us, error)
 _Entry = tuple[str, Any, Any, int, int | None, str | None]
+# one encoded stream record and the number of requests it carries
+_Encoded = tuple[bytes, int]
 
 
 class TrackingClient:
@@ -103,8 +109,9 @@ class TrackingClient:
         self._closing = False
         self._flush_requested = False
         self._counts = dict.fromkeys(
-            ("recorded", "sampled_out", "pushed", "records", "dropped", "push_errors"), 0)
+            ("recorded", "sampled_out", "pushed", "records", "dropped", "oversize", "push_errors"), 0)
         self._last_error: str | None = None
+        self._last_drop: str | None = None
         self._thread = threading.Thread(target=self._run, name=f"modelmon-tracking-{model.model}", daemon=True)
         self._thread.start()
 
@@ -138,9 +145,12 @@ class TrackingClient:
     # ------------------------------------------------------------------------------ control
 
     def stats(self) -> dict[str, Any]:
-        """Counters: recorded, sampled_out, pushed (requests), records, dropped, push_errors, buffered."""
+        """Counters: recorded, sampled_out, pushed (requests), records, dropped (of which ``oversize``: a request
+        too large for any stream record), push_errors, buffered; ``last_error`` (push) and ``last_drop`` (why the
+        latest request was dropped, when not for a full buffer)."""
         with self._lock:
-            return {**self._counts, "buffered": len(self._buffer) + self._in_flight, "last_error": self._last_error}
+            return {**self._counts, "buffered": len(self._buffer) + self._in_flight, "last_error": self._last_error,
+                    "last_drop": self._last_drop}
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Push everything buffered now; ``True`` if the buffer emptied within ``timeout`` seconds."""
@@ -196,13 +206,12 @@ class TrackingClient:
 
     def _run(self) -> None:
         while (batch := self._take()) is not None:
-            data = self._encode(batch)
+            pending = self._encode(batch)
             backoff = 0.05
-            while not self._push(data, len(batch)):
+            while pending := self._push(pending):  # what is left after a failure: retried, never re-sent whole
                 with self._lock:
                     if self._closing:
-                        self._counts["dropped"] += len(batch)
-                        self._in_flight = 0
+                        self._counts["dropped"] += sum(count for _, count in pending)
                         break
                     self._wake.wait(backoff)  # close() wakes us early
                 backoff = min(backoff * 2, self.max_backoff_s)
@@ -211,35 +220,83 @@ class TrackingClient:
                 if not self._buffer:
                     self._idle.notify_all()
 
-    def _encode(self, batch: Sequence[_Entry]) -> bytes:
+    def _encode(self, batch: Sequence[_Entry]) -> list[_Encoded]:
+        """The batch as records of at most ``MAX_RECORD_BYTES``; a request too large alone is dropped."""
         m = self.model
-        requests = [_request(m, entry) for entry in batch]
+        return self._fit([_request(m, entry) for entry in batch], [])
+
+    def _fit(self, requests: list[dict[str, Any]], out: list[_Encoded]) -> list[_Encoded]:
+        data = self._body(requests)
+        if len(data) <= MAX_RECORD_BYTES:
+            out.append((data, len(requests)))
+        elif len(requests) == 1:
+            self._drop_oversize(requests[0]["request"].get("id"), len(data))
+        else:  # about as many parts as it takes, each checked again
+            parts = min(len(requests), len(data) // (MAX_RECORD_BYTES * 7 // 8) + 1)
+            step = -(-len(requests) // parts)
+            for first in range(0, len(requests), step):
+                self._fit(requests[first:first + step], out)
+        return out
+
+    def _body(self, requests: list[dict[str, Any]]) -> bytes:
+        m = self.model
         body = tracking_body(model=m.model, function_uri=m.function_uri, requests=requests, version=m.version,
                              model_class=m.model_class, endpoint_id=m.endpoint_id, labels=m.labels or None,
                              host=m.host, worker=m.worker, record_id=uuid.uuid4().hex)
         return orjson.dumps(body, option=_ORJSON)
 
-    def _push(self, data: bytes, count: int) -> bool:
-        record = OutRecord(data, partition_key=self.model.endpoint_id or self.model.model)
+    def _drop_oversize(self, request_id: Any, size: int) -> None:
+        reason = (f"request {request_id!r} alone makes a tracking record of {size:,} bytes, over the stream's "
+                  f"limit of {MAX_RECORD_BYTES:,} bytes per record")
+        with self._lock:
+            self._counts["dropped"] += 1
+            self._counts["oversize"] += 1
+            oversize = self._counts["oversize"]
+            self._last_drop = reason
+        if oversize & (oversize - 1) == 0:  # log the 1st, 2nd, 4th, 8th... one
+            _log.warning("tracking dropped %d request(s) too large to send so far: %s", oversize, reason)
+
+    def _push(self, pending: list[_Encoded]) -> list[_Encoded]:
+        """Put ``pending``; what is still to put (nothing once stored, the unstored part after a failure)."""
+        if not pending:
+            return []
+        key = self.model.endpoint_id or self.model.model
+        records = [OutRecord(data, partition_key=key) for data, _ in pending]
         try:
             try:
-                self.streams.put_records(self.stream_path, [record])
+                self.streams.put_records(self.stream_path, records)
             except NotFound:  # first push before anyone created the stream
                 self.streams.create(self.stream_path)
-                self.streams.put_records(self.stream_path, [record])
-        except Exception as exc:  # the stream failing must never reach the model request
+                self.streams.put_records(self.stream_path, records)
+        except PutIncomplete as exc:  # some are on the stream: only the others are sent again
+            self._pushed([p for p, placed in zip(pending, exc.placed, strict=True) if placed is not None])
+            self._push_error(exc)
+            return [p for p, placed in zip(pending, exc.placed, strict=True) if placed is None]
+        except RecordTooLarge as exc:  # a limit the stream has and this client does not know: never retried
             with self._lock:
-                self._counts["push_errors"] += 1
-                errors = self._counts["push_errors"]
-                self._last_error = f"{type(exc).__name__}: {exc}"
-            if errors & (errors - 1) == 0:
-                _log.warning("tracking push to %s failed (%d failure(s) so far): %s",
-                             self.stream_path, errors, self._last_error)
-            return False
+                self._counts["dropped"] += sum(count for _, count in pending)
+                self._last_drop = str(exc)
+            _log.error("tracking dropped %d record(s) the stream refuses: %s", len(pending), exc)
+            return []
+        except Exception as exc:  # the stream failing must never reach the model request
+            self._push_error(exc)
+            return pending
+        self._pushed(pending)
+        return []
+
+    def _pushed(self, stored: list[_Encoded]) -> None:
         with self._lock:
-            self._counts["pushed"] += count
-            self._counts["records"] += 1
-        return True
+            self._counts["pushed"] += sum(count for _, count in stored)
+            self._counts["records"] += len(stored)
+
+    def _push_error(self, exc: Exception) -> None:
+        with self._lock:
+            self._counts["push_errors"] += 1
+            errors = self._counts["push_errors"]
+            self._last_error = f"{type(exc).__name__}: {exc}"
+        if errors & (errors - 1) == 0:
+            _log.warning("tracking push to %s failed (%d failure(s) so far): %s",
+                         self.stream_path, errors, self._last_error)
 
 
 def _request(model: TrackedModel, entry: _Entry) -> dict[str, Any]:
