@@ -25,16 +25,19 @@ class SumServer(ModelServer):
         return [sum(row) for row in request["inputs"]]
 
 
-@pytest.fixture(params=["local", "v3io"])
-def streams_of(request, backend):
-    """``(backend, web server or None)``: the local backend, or the v3io backend on the test servers."""
-    if request.param == "local":
-        yield backend, None
-        return
+@pytest.fixture
+def servers_and_v3io():
+    """``(v3io backend, web-API test server)``."""
     with running_servers() as (web, frames):
         opened = V3ioOpener(api=web.url, framesd=frames.address, port=web.port)()
         yield opened, web
         opened.close()
+
+
+@pytest.fixture(params=["local", "v3io"])
+def streams_of(request, backend):
+    """``(backend, web server or None)``: the local backend, or the v3io backend on the test servers."""
+    return (backend, None) if request.param == "local" else request.getfixturevalue("servers_and_v3io")
 
 
 def _wide_rows(count, seed=1):
@@ -101,11 +104,3 @@ def test_a_partly_stored_put_sends_again_only_the_records_not_stored(servers_and
     assert first == len(bodies) and again and set(again) == {1}  # later requests carried only the refused record
     stats = client.stats()
     assert stats["pushed"] == 100 and stats["push_errors"] >= 1 and "1 unsent" in stats["last_error"]
-
-
-@pytest.fixture
-def servers_and_v3io():
-    with running_servers() as (web, frames):
-        opened = V3ioOpener(api=web.url, framesd=frames.address, port=web.port)()
-        yield opened, web
-        opened.close()
