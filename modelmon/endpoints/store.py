@@ -53,8 +53,8 @@ LEGACY_LAST_BATCH = "batch_last_id"
 RECENT = "ingest_recent_records"
 #: How many producer record ids an endpoint remembers (a re-sent copy lands within a few records).
 RECENT_RECORDS = 200
-#: The reference statistics, the bulk of an item: ``scan(brief=True)`` leaves them undecoded.
-_STATS = ("feature_stats", "reference_performance")
+#: The JSON bulk of an item (reference statistics, names, types): ``scan(brief=True)`` leaves it undecoded.
+_BULK = ("feature_stats", "reference_performance", "feature_names", "label_names", "feature_types")
 _MAX_ATTEMPTS = 8
 
 
@@ -126,11 +126,12 @@ class EndpointStore:
     def scan(self, *, name: str | None = None, brief: bool = False) -> Iterator[ModelEndpoint]:
         """Every endpoint (or those named ``name``), in key order; damaged attributes read as absent.
 
-        ``brief``: leave the reference statistics undecoded (empty), for the controller's run over
-        every endpoint, which never reads them.
+        ``brief``: leave the reference statistics, names and types undecoded (empty), for the
+        controller's run over every endpoint, which never reads them (decoding them was ~10% of a run
+        over 10,000 endpoints).
         """
         condition = [Cond.eq(NAME, name)] if name is not None else []
-        skip = _STATS if brief else ()
+        skip = _BULK if brief else ()
         for key, item in scan_all(self._kv, self._table, condition):
             yield ModelEndpoint.from_item(item, skip, key=key)
 
