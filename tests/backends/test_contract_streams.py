@@ -9,11 +9,14 @@ from modelmon.backends.base import (
     MAX_PUT_BYTES,
     MAX_RECORD_BYTES,
     OutRecord,
+    PutIncomplete,
     RecordTooLarge,
     SeekTo,
     StreamInfo,
 )
-from modelmon.core.errors import NotFound
+from modelmon.backends.local import open_local_backend
+from modelmon.backends.local.streams import LocalStream
+from modelmon.core.errors import BackendUnavailable, NotFound
 
 PATH = "projects/p/model-endpoints/stream"
 HOUR = 3_600_000
@@ -209,3 +212,26 @@ def test_a_put_larger_than_one_request_is_split_by_bytes_and_every_record_arrive
     got = {(r.shard, r.sequence): r.data for shard in range(2) for r in _read_all(s, PATH, shard)}
     assert len(got) == count
     assert [got[pos][:4] for pos in placed] == [b"%04d" % i for i in range(count)]
+
+
+def test_local_put_failing_after_its_first_request_says_what_was_stored(tmp_path, monkeypatch):
+    local = open_local_backend(str(tmp_path / "home"))
+    local.streams.create(PATH)
+    commit = LocalStream._put_request
+    calls = []
+
+    def second_fails(self, *args):
+        calls.append(1)
+        if len(calls) == 2:
+            raise BackendUnavailable("database is locked (test)")
+        return commit(self, *args)
+
+    monkeypatch.setattr(LocalStream, "_put_request", second_fails)
+    records = [OutRecord(b"%04d" % i) for i in range(2500)]  # three requests of at most 1,000
+    with pytest.raises(PutIncomplete, match="1000 of 2500 records stored") as failure:
+        local.streams.put_records(PATH, records)
+    assert isinstance(failure.value, BackendUnavailable)
+    monkeypatch.undo()
+    local.streams.put_records(PATH, failure.value.unsent(records))
+    assert [r.data for r in _read_all(local.streams, PATH, 0)] == [r.data for r in records]  # once each, in order
+    local.close()
