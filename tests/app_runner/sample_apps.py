@@ -42,3 +42,11 @@ class FailsOnSmallWindowsApp(ModelMonitoringApplicationBase):
 
 class NotAnApp:
     pass
+
+
+class HugeExtraDataApp(ModelMonitoringApplicationBase):
+    """A result whose extra_data (2 MB) makes the writer event too large for a stream record."""
+
+    def do_tracking(self, monitoring_context):
+        return ModelMonitoringApplicationResult(name="huge", value=1.0, kind=ResultKindApp.data_drift,
+                                                status=ResultStatusApp.no_detection, extra_data={"blob": "x" * 2**21})

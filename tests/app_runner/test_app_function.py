@@ -143,3 +143,17 @@ def test_the_context_endpoint_dict_is_the_endpoint_record_independent_of_feature
     assert context.model_endpoint["feature_stats"] == context.feature_stats
     context.model_endpoint["feature_stats"]["f0"]["hist"].append("changed by the app")
     assert context.feature_stats == ModelEndpoint.from_item(dict(item)).feature_stats
+
+
+def test_results_too_large_for_a_stream_record_are_dead_lettered_once_not_retried(backend, app_env):
+    app_env("HugeExtraDataApp")
+    _endpoint(backend, [3])
+    platform = nuclio_sdk.test.Platform()
+
+    totals = platform.call_handler(app_function.handler, _event(_window(0, app="rowcount")))
+
+    assert totals == {"windows": 0, "failed": 0, "dead_lettered": 1}
+    assert _read(backend, PATHS.writer_stream) == []
+    [letter] = [DeadLetter.from_body(b) for b in _read(backend, PATHS.dead_letter_stream)]
+    assert "is over the limit of 1,048,576 bytes per stream record" in letter.reason
+    assert letter.source == PATHS.writer_stream and letter.truncated and letter.payload_size > 2**21

@@ -62,7 +62,8 @@ class AppRunner:
         return cls(app, settings.app_name, backend, ProjectPaths(settings.project), **kwargs)
 
     def handle(self, body: Body, position: Position | None = None) -> WriterEvent | None:
-        """Analyse the window ``body`` names; the writer event pushed, or ``None`` if dead-lettered."""
+        """Analyse the window ``body`` names; the writer event pushed, or ``None`` if dead-lettered (an unreadable
+        window, or results too large for a stream record)."""
         try:
             window = self._read(body)
         except InvalidEvent as exc:
@@ -70,10 +71,10 @@ class AppRunner:
             log.warning("window event dead-lettered: %s", exc.reason)
             return None
         out = self.analyse(window)
-        self._backend.streams.put_records(
-            self._paths.writer_stream, [OutRecord(out.to_body(), partition_key=window.endpoint_id)]
-        )
-        return out
+        # results too large for a stream record (a user app's huge extra_data) are dead-lettered, not retried
+        (position,) = self._dead_letters.put_or_reject(
+            self._paths.writer_stream, [OutRecord(out.to_body(), partition_key=window.endpoint_id)], resends=1)
+        return out if position is not None else None
 
     def analyse(self, window: WindowEvent) -> WriterEvent:
         """Run the app on ``window``: its results, or the failure as ``error``."""
