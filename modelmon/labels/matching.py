@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from modelmon.backends.base import Backend, Cond, OutRecord, scan_all
+from modelmon.backends.base import MAX_RECORD_BYTES, Backend, Cond, OutRecord, scan_all
 from modelmon.core.errors import NotFound
 from modelmon.core.paths import ProjectPaths
 from modelmon.core.timeutil import TimeLike, now_ms, to_ms
@@ -72,11 +72,21 @@ def log_labels(
     names = list(columns)
     rows = [list(row) for row in zip(*columns.values(), strict=True)]
     logged = clock()
-    records = [
-        OutRecord(LabelsEvent(endpoint_id, names, ids[i:i + CHUNK], rows[i:i + CHUNK], [logged] * len(ids[i:i + CHUNK]),
-                              hints[i:i + CHUNK] if hints else None).to_body(), partition_key=endpoint_id)
-        for i in range(0, len(ids), CHUNK)
-    ]
+
+    def bodies(start: int, end: int) -> list[bytes]:
+        """``[start, end)`` as labels messages that each fit a stream record (halved until they do)."""
+        body = LabelsEvent(endpoint_id, names, ids[start:end], rows[start:end], [logged] * (end - start),
+                           hints[start:end] if hints else None).to_body()
+        if len(body) <= MAX_RECORD_BYTES:
+            return [body]
+        if end - start == 1:
+            raise ValueError(f"the label of request {ids[start]!r} makes a message of {len(body):,} bytes; "
+                             f"a stream record holds at most {MAX_RECORD_BYTES:,}")
+        middle = (start + end) // 2
+        return bodies(start, middle) + bodies(middle, end)
+
+    records = [OutRecord(body, partition_key=endpoint_id)
+               for i in range(0, len(ids), CHUNK) for body in bodies(i, min(i + CHUNK, len(ids)))]
     stream = ProjectPaths(project).labels_stream
     try:
         backend.streams.put_records(stream, records)

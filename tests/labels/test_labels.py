@@ -11,13 +11,14 @@ from nuclio_sdk.test import Platform
 
 from functions.labels import handler as labels_function
 from modelmon.apps.builtin import ModelPerformanceApplication
-from modelmon.backends.base import OutRecord, SeekTo
+from modelmon.backends.base import MAX_RECORD_BYTES, OutRecord, SeekTo
 from modelmon.core.errors import NotFound
 from modelmon.core.paths import ProjectPaths
 from modelmon.endpoints.registration import register_model_endpoint
-from modelmon.events import DeadLetter, endpoint_uid, tracking_body
+from modelmon.events import DeadLetter, LabelsEvent, endpoint_uid, tracking_body
 from modelmon.labels.matching import handle_labels_record, label_counts, load_window_labels, log_labels, rematch_pending
 from modelmon.stream import Ingestor, RawRecord
+from modelmon.testing import stream_records
 
 PROJECT = "test"
 PATHS = ProjectPaths(PROJECT)
@@ -167,3 +168,14 @@ def test_the_app_runtime_context_reads_the_windows_labels(backend, served):
     window = WindowEvent(PROJECT, ENDPOINT, "model-performance", T0, T0 + WINDOW)
     context = build_context(window, item, backend, PATHS)
     assert context.labels_df.to_dict("records") == [{"request_id": "req-3", "label": 1}]  # req-25 is next window
+
+
+def test_labels_too_large_for_one_record_are_split_and_one_too_large_alone_is_refused(backend, served):
+    ids = [f"req-{i}" for i in range(40)]
+    big = ["x" * 100_000] * len(ids)  # 4 MB of labels: five records of at most 1 MB
+    assert log_labels(backend, PROJECT, ENDPOINT, ids, big) == len(ids)
+    records = stream_records(backend.streams, ProjectPaths(PROJECT).labels_stream)
+    assert len(records) > 1 and all(len(r.data) <= MAX_RECORD_BYTES for r in records)
+    assert [i for r in records for i in LabelsEvent.from_body(r.data).request_ids] == ids
+    with pytest.raises(ValueError, match="the label of request 'req-0' makes a message of 2,"):
+        log_labels(backend, PROJECT, ENDPOINT, ["req-0"], ["x" * 2_000_000])
