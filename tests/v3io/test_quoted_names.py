@@ -81,8 +81,8 @@ def test_names_with_quotes_are_counted_stored_and_read_back_intact(kind, tmp_pat
             first = _track(platform, contexts, 1, [[35.0, "a", 1.5, 0.6]])
             second = _track(platform, contexts, 2, [[45.0, "b", 2.5, 0.8], [50.0, "a", 3.0, 0.9]])
         finally:
-            for context in contexts:
-                context.user_data.flow.close()
+            for context in contexts:  # as the platform's shutdown would: the flow's thread and the backend
+                context.user_data.function.close()
         register_model_endpoint(backend, PROJECT, MODEL, reference_data=reference, label_names=["label's"],
                                 function_uri=FUNCTION)  # again: an update of the stored record
 
