@@ -24,7 +24,10 @@ _KIND = MessageKind.WRITER
 class WriterEvent:
     """Results and metrics of ``app_name`` for window ``[start_ms, end_ms)`` of ``endpoint_id``.
 
-    ``error`` is set (and the lists are empty) when the application raised for this window.
+    ``error`` is set (and the lists are empty) when the application raised for this window, with
+    ``error_type`` ("KeyError"), ``location`` ("file:line" in the app's code) and ``traceback`` (cut to a
+    few KB by the runner) when it did. These three are optional in the message: written only when set,
+    read as ``None`` when absent (events of older app functions), ignored by older writers.
     """
 
     project: str
@@ -36,6 +39,9 @@ class WriterEvent:
     metrics: tuple[ModelMonitoringApplicationMetric, ...] = ()
     error: str | None = None
     endpoint_name: str = ""
+    error_type: str | None = None
+    location: str | None = None
+    traceback: str | None = None
 
     def to_body(self) -> bytes:
         return encode(
@@ -50,6 +56,7 @@ class WriterEvent:
                 "results": [r.to_dict() for r in self.results],
                 "metrics": [m.to_dict() for m in self.metrics],
                 "error": self.error,
+                **{f: getattr(self, f) for f in _FAILURE_DETAILS if getattr(self, f) is not None},
             }
         )
 
@@ -70,7 +77,12 @@ class WriterEvent:
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise InvalidEvent(f"writer message has a bad result or metric: {exc}", kind=_KIND) from None
-        error = data.get("error")
-        if error is not None and not isinstance(error, str):
-            raise InvalidEvent("writer message field 'error' must be text or null", kind=_KIND)
-        return cls(**window_fields(data, _KIND), results=results, metrics=metrics, error=error)
+        for field in ("error", *_FAILURE_DETAILS):
+            if data.get(field) is not None and not isinstance(data[field], str):
+                raise InvalidEvent(f"writer message field {field!r} must be text or null", kind=_KIND)
+        return cls(**window_fields(data, _KIND), results=results, metrics=metrics, error=data.get("error"),
+                   error_type=data.get("error_type"), location=data.get("location"), traceback=data.get("traceback"))
+
+
+#: What the runner knows about an app's exception beyond ``error``: optional fields of the message.
+_FAILURE_DETAILS = ("error_type", "location", "traceback")

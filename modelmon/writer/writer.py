@@ -84,6 +84,9 @@ class ResultWriter:
                     notifier.notify(alert)
 
     def _record_failure(self, event: WriterEvent) -> None:
+        """The app-failures item of the window; ``error_type``, ``location`` and ``traceback`` only when the
+        event carries them (an older app function's event has ``error`` alone)."""
+        details = {"error_type": event.error_type, "location": event.location, "traceback": event.traceback}
         self._backend.kv.put(self._paths.app_failures_table, failure_key(event.endpoint_id, event.app_name,
                                                                           event.start_ms), {
             "endpoint_id": event.endpoint_id,
@@ -91,5 +94,6 @@ class ResultWriter:
             "start_ms": event.start_ms,
             "end_ms": event.end_ms,
             "error": event.error,
+            **{k: v for k, v in details.items() if v is not None},
             "time_ms": self._clock(),
         })

@@ -50,3 +50,20 @@ class HugeExtraDataApp(ModelMonitoringApplicationBase):
     def do_tracking(self, monitoring_context):
         return ModelMonitoringApplicationResult(name="huge", value=1.0, kind=ResultKindApp.data_drift,
                                                 status=ResultStatusApp.no_detection, extra_data={"blob": "x" * 2**21})
+
+
+class MissingColumnApp(ModelMonitoringApplicationBase):
+    """Reads a column the window does not have: pandas raises the KeyError, deep inside its own code."""
+
+    def do_tracking(self, monitoring_context):
+        window = monitoring_context.sample_df
+        return {"mean": float(window["no_such_column"].mean())}  # the line a failure must point at
+
+
+class HugeErrorApp(ModelMonitoringApplicationBase):
+    """Raises with a 3 MB message, deep in a recursion: a traceback far over a stream record."""
+
+    def do_tracking(self, monitoring_context, depth: int = 0):
+        if depth < 200:
+            return self.do_tracking(monitoring_context, depth + 1)
+        raise ValueError("y" * 3_000_000)

@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import json
+import logging
+import os
+from pathlib import Path
 
 import nuclio_sdk
 import nuclio_sdk.test
 import numpy as np
 import pandas as pd
 import pytest
+import sample_apps
 
 from apps import handler as app_function
+from modelmon.apps.runner.failure import MAX_ERROR_CHARS, MAX_TRACEBACK_CHARS
 from modelmon.apps.runner.window_context import build_context
 from modelmon.core.paths import ProjectPaths
 from modelmon.endpoints.record import ModelEndpoint
 from modelmon.events import DeadLetter, WindowEvent, WriterEvent
 from modelmon.stats import feature_stats
 from modelmon.testing import stream_records
+from modelmon.writer.writer import ResultWriter
 
 PERIOD = 600_000
 T0 = 1_700_000_000_000 // PERIOD * PERIOD
@@ -100,7 +106,63 @@ def test_a_raising_app_records_the_failure_and_goes_on(backend, app_env):
     assert totals == [{"windows": 1, "failed": 1, "dead_lettered": 0}, {"windows": 1, "failed": 0, "dead_lettered": 0}]
     failed, ok = (WriterEvent.from_body(b) for b in _read(backend, PATHS.writer_stream))
     assert failed.error == "RuntimeError: only 2 rows" and failed.results == () and failed.start_ms == T0
+    assert failed.error_type == "RuntimeError"
+    assert failed.location == f"{sample_apps.__file__}:{_line_of('raise RuntimeError')}"
+    assert failed.traceback.startswith("Traceback (most recent call last):")
+    assert failed.traceback.endswith("RuntimeError: only 2 rows\n")
     assert ok.error is None and [(m.name, m.value) for m in ok.metrics] == [("rows", 6.0)]
+    assert (ok.error_type, ok.location, ok.traceback) == (None, None, None)
+
+
+def _line_of(code: str) -> int:
+    """The line of ``sample_apps.py`` holding ``code`` (once)."""
+    [line] = [n for n, text in enumerate(Path(sample_apps.__file__).read_text().splitlines(), 1) if code in text]
+    return line
+
+
+def test_a_failure_inside_pandas_points_at_the_apps_line_and_is_logged_with_its_traceback(
+        backend, app_env, caplog):
+    app_env("MissingColumnApp")
+    _endpoint(backend, [3])
+    platform = nuclio_sdk.test.Platform()
+
+    with caplog.at_level(logging.WARNING, logger="modelmon.apps.runner.runner"):
+        platform.call_handler(app_function.handler, _event(_window(0)))
+
+    [failed] = [WriterEvent.from_body(b) for b in _read(backend, PATHS.writer_stream)]
+    assert failed.error == "KeyError: 'no_such_column'" and failed.error_type == "KeyError"
+    # the innermost frame is pandas' own; the location is the app's line that asked for the column
+    assert failed.location == f"{sample_apps.__file__}:{_line_of('no_such_column')}"
+    innermost = [line for line in failed.traceback.splitlines() if line.lstrip().startswith('File "')][-1]
+    assert f"{os.sep}pandas{os.sep}" in innermost
+    assert f'File "{sample_apps.__file__}", line {_line_of("no_such_column")}, in do_tracking' in failed.traceback
+    [record] = [r for r in caplog.records if "rowcount failed" in r.getMessage()]
+    assert record.exc_info is not None and record.exc_info[0] is KeyError
+    assert failed.location in record.getMessage()
+    # the writer stores the failure with its details, as status, CLI and SDK read it
+    ResultWriter(backend, PATHS).write(failed)
+    item = backend.kv.get(PATHS.app_failures_table, f"ep1.rowcount.{T0}")
+    assert {k: item[k] for k in ("error", "error_type", "location", "traceback")} == {
+        "error": failed.error, "error_type": "KeyError", "location": failed.location,
+        "traceback": failed.traceback}
+
+
+def test_a_huge_traceback_is_cut_so_the_failure_still_fits_a_stream_record(backend, app_env):
+    app_env("HugeErrorApp")
+    _endpoint(backend, [3])
+    platform = nuclio_sdk.test.Platform()
+
+    assert platform.call_handler(app_function.handler, _event(_window(0))) == {
+        "windows": 1, "failed": 1, "dead_lettered": 0}
+
+    [body] = _read(backend, PATHS.writer_stream)
+    failed = WriterEvent.from_body(body)
+    assert len(body) < 40_000  # a 3 MB message, 200 frames deep
+    assert len(failed.error) == MAX_ERROR_CHARS and failed.error.startswith("ValueError: yyy")
+    assert len(failed.traceback) <= MAX_TRACEBACK_CHARS
+    assert failed.traceback.startswith("Traceback (most recent call last):")
+    assert "characters of the traceback cut" in failed.traceback and failed.traceback.endswith("yyy\n")
+    assert failed.location == f"{sample_apps.__file__}:{_line_of('raise ValueError')}"
 
 
 @pytest.mark.parametrize(("body", "reason"), [

@@ -34,6 +34,35 @@ def test_writer_event_round_trip_with_results_metrics_and_error():
     assert WriterEvent.from_body(failed.to_body()).error == "ZeroDivisionError: x"
 
 
+#: A failure as app functions wrote it before error_type/location/traceback existed (schema 1).
+OLD_FAILURE = (b'{"kind":"writer","schema":1,"project":"p","endpoint_id":"ep","endpoint_name":"churn",'
+               b'"app_name":"drift","start_ms":0,"end_ms":600000,"results":[],"metrics":[],'
+               b'"error":"KeyError: \'x\'"}')
+
+
+def test_a_failure_carries_its_type_location_and_traceback():
+    failed = WriterEvent("p", "ep", "drift", 0, 600_000, error="KeyError: 'x'", endpoint_name="churn",
+                         error_type="KeyError", location="/apps/app.py:12",
+                         traceback="Traceback (most recent call last):\n  ...\nKeyError: 'x'\n")
+    body = failed.to_body()
+    assert WriterEvent.from_body(body) == failed
+    data = json.loads(body)
+    assert data["schema"] == 1  # a reader of schema 1 (every older writer) still reads it
+    # what an older writer reads from it is exactly the old failure: the new fields are extra keys it ignores
+    old = json.loads(OLD_FAILURE)
+    assert {k: data[k] for k in old} == old
+    assert set(data) - set(old) == {"error_type", "location", "traceback"}
+
+
+def test_a_failure_written_before_the_details_reads_without_them():
+    event = WriterEvent.from_body(OLD_FAILURE)
+    assert event.error == "KeyError: 'x'"
+    assert (event.error_type, event.location, event.traceback) == (None, None, None)
+    # and a success carries no detail fields at all: its body is as before
+    ok = WriterEvent("p", "ep", "drift", 0, 600_000, endpoint_name="churn")
+    assert set(json.loads(ok.to_body())) == set(json.loads(OLD_FAILURE))
+
+
 def test_dead_letter_keeps_binary_payloads():
     letter = DeadLetter(source="s", reason="bad", payload=b"\xff\x00raw", time_ms=1, shard=2, sequence=9)
     back = DeadLetter.from_body(letter.to_body())
@@ -51,6 +80,9 @@ def test_dead_letter_keeps_binary_payloads():
         (WriterEvent, {"kind": "writer", "schema": 1, "project": "p", "endpoint_id": "e", "app_name": "a",
                        "start_ms": 0, "end_ms": 1, "results": [{"name": "bad name", "value": 1, "kind": 0,
                                                                 "status": 0}], "metrics": []}, "bad result"),
+        (WriterEvent, {"kind": "writer", "schema": 1, "project": "p", "endpoint_id": "e", "app_name": "a",
+                       "start_ms": 0, "end_ms": 1, "results": [], "metrics": [], "error": "E: x",
+                       "location": 12}, "'location' must be text or null"),
         (DeadLetter, b"{", "not valid JSON"),
     ],
 )

@@ -142,6 +142,22 @@ def test_an_app_failure_is_recorded_for_its_window(backend):
     assert _latest(backend) == {}
 
 
+def test_a_failure_is_stored_with_its_type_location_and_traceback(backend):
+    platform = nuclio_sdk.test.Platform()
+    trace = "Traceback (most recent call last):\n  File \"/apps/app.py\", line 12, in do_tracking\nKeyError: 'x'\n"
+    failed = WriterEvent("test", "ep1", "drift", T0, T0 + PERIOD, error="KeyError: 'x'", error_type="KeyError",
+                         location="/apps/app.py:12", traceback=trace)
+    assert _call(platform, failed)["failures"] == 1
+    item = backend.kv.get(PATHS.app_failures_table, f"ep1.drift.{T0}")
+    assert {k: v for k, v in item.items() if k != "time_ms"} == {
+        "endpoint_id": "ep1", "app_name": "drift", "start_ms": T0, "end_ms": T0 + PERIOD, "error": "KeyError: 'x'",
+        "error_type": "KeyError", "location": "/apps/app.py:12", "traceback": trace}
+    # the same window failing again from an older app function: the item holds that failure alone
+    _call(platform, _event(0, error="RuntimeError: boom"))
+    item = backend.kv.get(PATHS.app_failures_table, f"ep1.drift.{T0}")
+    assert item["error"] == "RuntimeError: boom" and not {"error_type", "location", "traceback"} & set(item)
+
+
 def test_a_window_that_succeeds_after_failing_is_no_longer_a_failure(backend):
     platform = nuclio_sdk.test.Platform()
     _call(platform, _event(3, error="RuntimeError: boom"))

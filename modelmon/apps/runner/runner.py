@@ -11,10 +11,12 @@ by the window (endpoint, app, start, end).
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Callable
 from typing import Any
 
+from modelmon.apps.runner.failure import AppFailure
 from modelmon.apps.runner.loader import load_app
 from modelmon.apps.runner.window_context import build_context
 from modelmon.apps.sdk import run_application
@@ -49,6 +51,7 @@ class AppRunner:
         self._backend = backend
         self._paths = paths
         self._app_logger = logger  # handed to the app's context (default: logger "modelmon.app.<name>")
+        self._app_file = _source_file(app)  # a failure's location is looked for in the app's code first
         self._dead_letters = DeadLetters(backend.streams, paths.dead_letter_stream, app_name,
                                          source=paths.app_stream(app_name), clock=clock)
         backend.streams.create(paths.writer_stream)
@@ -87,8 +90,11 @@ class AppRunner:
         except Exception as exc:  # the app's own failure is recorded for this window, and we go on
             if isinstance(exc, BackendError) or is_transient(exc):
                 raise  # the store failed, not the app: the window is run again (HandlerRetry)
-            log.warning("application %s failed on %s: %s", self.app_name, window.key, exc)
-            return self._failure(window, f"{type(exc).__name__}: {exc}")
+            failure = AppFailure.from_exception(exc, self._app_file)
+            log.warning("application %s failed on window [%d, %d) of endpoint %s at %s: %s", self.app_name,
+                        window.start_ms, window.end_ms, window.endpoint_id, failure.location, failure.error,
+                        exc_info=exc)
+            return self._failure(window, failure.error, failure)
         return WriterEvent(window.project, window.endpoint_id, window.app_name, window.start_ms, window.end_ms,
                            results=tuple(results), metrics=tuple(metrics), endpoint_name=context.endpoint_name)
 
@@ -101,6 +107,16 @@ class AppRunner:
         return window
 
     @staticmethod
-    def _failure(window: WindowEvent, error: str) -> WriterEvent:
+    def _failure(window: WindowEvent, error: str, failure: AppFailure | None = None) -> WriterEvent:
         return WriterEvent(window.project, window.endpoint_id, window.app_name, window.start_ms, window.end_ms,
-                           error=error[:2000], endpoint_name=window.endpoint_name)
+                           error=error[:2000], endpoint_name=window.endpoint_name,
+                           error_type=failure.error_type if failure else None,
+                           location=failure.location if failure else None,
+                           traceback=failure.traceback if failure else None)
+
+
+def _source_file(app: Any) -> str | None:
+    try:
+        return inspect.getsourcefile(type(app))
+    except TypeError:  # a class without a file (defined in a REPL)
+        return None
