@@ -24,7 +24,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout (progress on stderr)")
     parser.add_argument("--windows", type=int, default=8, help="one-minute windows of traffic per endpoint")
     parser.add_argument("--rows", type=int, default=500, help="rows (tracked predictions) per window and endpoint")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the generated traffic (same seed, same rows)")
     parser.add_argument("--bundle", help="bundle directory (default: the current directory if it holds a root "
                                          "function.yaml, else the modelmon checkout)")
     parser.add_argument("--timeout", type=float, default=90.0, metavar="SECONDS",

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from modelmon.core.config import Settings
 from modelmon.deploy import DeploymentFailed, deploy_function, render_bundle, write_configs
-from modelmon.deploy.render import default_bundle_dir
+from modelmon.deploy.render import default_bundle_dir, load_templates
+from modelmon.functions.roles import Role
 
 ENV_DASHBOARD_URL = "NUCLIO_DASHBOARD_URL"  # nuclio-jupyter's own name for it
 
@@ -24,7 +26,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--project", help="project name (default: $MODELMON_PROJECT or 'default')")
     parser.add_argument("--base-period", type=int, metavar="N", help="base period in minutes (controller cron)")
     parser.add_argument("--dashboard-url", metavar="URL", help="Nuclio dashboard to deploy to")
-    parser.add_argument("--function", action="extend", nargs="+", metavar="NAME", help="only these functions")
+    parser.add_argument("--function", action="extend", nargs="+", metavar="NAME",
+                        help="only these functions: function names (model-monitoring-writer) or roles (stream, "
+                             "controller, writer, app, labels, batch-inference, example-model-server)")
     parser.add_argument("--output", metavar="DIR", help="write <DIR>/<function>/function.yaml instead of deploying")
     parser.add_argument("--kafka", metavar="BROKERS", help="comma-separated brokers: render kafka-cluster triggers")
     parser.add_argument("--backend", choices=["v3io", "local"], default="v3io",
@@ -50,7 +54,8 @@ def run(args: argparse.Namespace) -> int:
     if not args.output and not dashboard:
         raise ValueError(f"give --output DIR or --dashboard-url URL (or set ${ENV_DASHBOARD_URL})")
     bundle = Path(args.bundle) if args.bundle else default_bundle_dir()
-    rendered = render_bundle(bundle, settings, functions=args.function, kafka_brokers=brokers, image=args.image)
+    functions = select_functions(bundle, args.function) if args.function else None
+    rendered = render_bundle(bundle, settings, functions=functions, kafka_brokers=brokers, image=args.image)
     if args.output:
         for path in write_configs(rendered, args.output):
             print(f"wrote {path}")
@@ -65,3 +70,26 @@ def run(args: argparse.Namespace) -> int:
         urls = ", ".join(state.external_urls or state.internal_urls)
         print(f"  {function.function:<28} {function.name:<40} {state.state}  {urls}".rstrip())
     return 0
+
+
+def select_functions(bundle: Path, names: Sequence[str]) -> list[str]:
+    """The bundle's function names for ``names``: each a function name, or a role (every function labelled
+    with it: ``controller`` is ``model-monitoring-controller`` in the committed bundle, ``app`` every app)."""
+    templates = load_templates(bundle)
+    by_name = {t.name: t for t in templates}
+    selected: list[str] = []
+    unknown = []
+    for name in names:
+        if name in by_name:
+            selected.append(name)
+        elif name in set(Role):
+            matched = sorted(t.name for t in templates if t.role is Role(name))
+            if not matched:
+                raise ValueError(f"function: no function of the bundle has the role {name!r}")
+            selected.extend(matched)
+        else:
+            unknown.append(name)
+    if unknown:
+        raise ValueError(f"function: no function or role named {', '.join(unknown)} (functions: "
+                         f"{', '.join(sorted(by_name))}; roles: {', '.join(Role)})")
+    return list(dict.fromkeys(selected))

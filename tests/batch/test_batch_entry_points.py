@@ -47,7 +47,7 @@ def test_cli_batch_infer_bad_column_is_one_line(home, iris, model, tmp_path, cap
     dataset, model_path = files(tmp_path, iris, model)
     code = main(["batch-infer", str(dataset), "--model", str(model_path), "--features", "nope",
                  "--project", PROJECT, "--home", str(home)])
-    assert code == 2
+    assert code == 1
     assert capsys.readouterr().err.strip() == "modelmon: error: the dataset has no feature column(s) nope"
 
 

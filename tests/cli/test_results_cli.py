@@ -135,12 +135,12 @@ def test_results_command_latest_history_filters_and_failures(filled, home, capsy
 
 def test_results_command_errors_are_one_line(filled, home, tmp_path, capsys):
     code, _, err = _cli(capsys, "results", "--home", str(home), "--project", PROJECT, "--endpoint", "nope")
-    assert code == 2 and "no endpoint with id or name 'nope'" in err
+    assert code == 1 and "no endpoint with id or name 'nope'" in err
     code, _, err = _cli(capsys, "results", "--home", str(home), "--project", PROJECT, "--since", "yesterday")
-    assert code == 2 and "--since 'yesterday'" in err
+    assert code == 1 and "--since 'yesterday'" in err
     missing = tmp_path / "missing"
     code, _, err = _cli(capsys, "endpoints", "--home", str(missing))
-    assert code == 2 and "no modelmon home" in err and not missing.exists()
+    assert code == 1 and "no modelmon home" in err and not missing.exists()
 
 
 def test_parse_since_forms():

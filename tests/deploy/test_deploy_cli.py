@@ -34,13 +34,13 @@ def test_kafka_brokers(bundle, tmp_path):
         ([], "give --output DIR or --dashboard-url URL"),
         (["--output", "x", "--base-period", "0"], "--base-period 0: must be at least 1 minute"),
         (["--output", "x", "--kafka", ","], "--kafka: give at least one broker"),
-        (["--output", "x", "--function", "nope"], "function: no function named nope"),
+        (["--output", "x", "--function", "nope"], "function: no function or role named nope"),
         (["--output", "x", "--project", "a/b"], "MODELMON_PROJECT='a/b'"),
     ],
 )
-def test_bad_arguments_exit_2_with_a_message(bundle, argv, message, capsys, monkeypatch):
+def test_bad_arguments_exit_1_with_a_message(bundle, argv, message, capsys, monkeypatch):
     monkeypatch.delenv("NUCLIO_DASHBOARD_URL", raising=False)
-    assert main(["deploy", "--bundle", str(bundle), *argv]) == 2
+    assert main(["deploy", "--bundle", str(bundle), *argv]) == 1
     assert message in capsys.readouterr().err
 
 
@@ -57,10 +57,10 @@ def test_deploy_to_a_dashboard_reports_each_function(bundle, dashboard, capsys):
 
 
 @pytest.mark.slow
-def test_a_failed_deploy_exits_2_naming_the_function_and_message(bundle, dashboard, capsys, monkeypatch):
+def test_a_failed_deploy_exits_1_naming_the_function_and_message(bundle, dashboard, capsys, monkeypatch):
     monkeypatch.setenv("NUCLIO_DASHBOARD_URL", dashboard.url)
     dashboard.fail("shop-writer", "OOMKilled while starting")
-    assert main(["deploy", "--bundle", str(bundle), "--project", "shop", "--function", "writer"]) == 2
+    assert main(["deploy", "--bundle", str(bundle), "--project", "shop", "--function", "writer"]) == 1
     captured = capsys.readouterr()
     assert "writer" in captured.out and "error" in captured.out
     assert "modelmon: error: deploying function 'writer' failed: state error: OOMKilled while starting" in captured.err

@@ -46,5 +46,5 @@ def test_demo_refuses_to_wipe_a_directory_that_is_not_a_demo_home(tmp_path):
     (precious / "notes.txt").write_text("keep me", encoding="utf-8")
     proc = subprocess.run([sys.executable, "-m", "modelmon", "demo", "--home", str(precious)],
                           capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 2 and "not a demo home" in proc.stderr
+    assert proc.returncode == 1 and "not a demo home" in proc.stderr
     assert (precious / "notes.txt").read_text(encoding="utf-8") == "keep me"

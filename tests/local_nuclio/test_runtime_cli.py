@@ -45,7 +45,7 @@ def test_handler_that_does_not_import_is_one_error_line(tmp_path):
     (tmp_path / "function.yaml").write_text("metadata: {name: broken}\nspec: {handler: 'nowhere_q:handler'}\n")
     proc = modelmon("run", "--bundle", str(tmp_path), "--home", str(tmp_path / "h"))
     out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 2 and out == ""
+    assert proc.returncode == 1 and out == ""
     assert err.splitlines() == [
         f"modelmon: error: {tmp_path / 'function.yaml'}: handler 'nowhere_q:handler': cannot import module "
         "'nowhere_q': ModuleNotFoundError: No module named 'nowhere_q'"
@@ -54,7 +54,7 @@ def test_handler_that_does_not_import_is_one_error_line(tmp_path):
 
 def test_unknown_trigger_kind_is_one_error_line(tmp_path, capsys):
     (tmp_path / "function.yaml").write_text("metadata: {name: f}\nspec: {handler: 'm:h', triggers: {q: {kind: sqs}}}\n")
-    assert main(["run", "--bundle", str(tmp_path), "--home", str(tmp_path / "h")]) == 2
+    assert main(["run", "--bundle", str(tmp_path), "--home", str(tmp_path / "h")]) == 1
     err = capsys.readouterr().err
     assert err.splitlines() == [
         f"modelmon: error: {tmp_path / 'function.yaml'}: trigger 'q' has kind 'sqs', which the local runtime "
@@ -66,6 +66,6 @@ def test_corrupt_store_is_one_error_line(tmp_path, capsys):
     home = tmp_path / "h"
     home.mkdir()
     (home / "modelmon.db").write_bytes(b"not sqlite at all" * 64)
-    assert main(["run", "--bundle", str(BUNDLES / "procs"), "--home", str(home)]) == 2
+    assert main(["run", "--bundle", str(BUNDLES / "procs"), "--home", str(home)]) == 1
     (line,) = capsys.readouterr().err.splitlines()
     assert line.startswith("modelmon: error: ") and "modelmon.db" in line
