@@ -88,7 +88,8 @@ def format_project(p: ProjectStatus, now: int) -> list[str]:
         lines += _indent(table(["APP", "RUNNING", "ANALYSED", "PENDING", "FAILED", "OLDEST WINDOW", "NEWEST WINDOW"],
                                [_app_row(a) for a in p.apps]))
     else:
-        lines.append("  no monitoring application is registered")
+        lines.append("  no monitoring application is registered" + ("" if p.functions else
+                                                                      " (another project? name it with --project)"))
     failing = [a for a in p.apps if a.progress.failures_24h]
     if failing:
         lines += ["", "  failures in the last 24 h:"]

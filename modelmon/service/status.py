@@ -30,6 +30,8 @@ from modelmon.service.app_progress import AppProgress, Failure, Timing, Window, 
 #: counts them all): an app failing on every window of many endpoints would otherwise print thousands.
 MAX_FAILURES_LISTED = 50
 RUNNING = "running"
+#: Functions are listed in the data flow's order, apps and others after the core by name.
+_ROLE_ORDER = {"stream": 0, "controller": 1, "writer": 2, "labels": 3, "app": 4}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -207,7 +209,7 @@ def _has_data(backend: Backend, project: str) -> bool:
 def _functions(backend: Backend, project_state: Mapping[str, Any], now_ms: int) -> list[FunctionStatus]:
     functions = project_state.get("functions") if isinstance(project_state, Mapping) else None
     out = []
-    for name, fn in sorted((functions or {}).items()):
+    for name, fn in (functions or {}).items():
         streams = tuple(
             StreamLag(str(s["path"]), str(s["group"]), stream_lag(backend.streams, str(s["path"]), str(s["group"])))
             for s in fn.get("streams") or () if isinstance(s, Mapping) and s.get("path") and s.get("group")
@@ -219,7 +221,7 @@ def _functions(backend: Backend, project_state: Mapping[str, Any], now_ms: int) 
             uptime_s=_seconds(now_ms, started) if state == RUNNING else None,
             restarts=_opt_int(fn.get("restarts")) or 0, last_error=fn.get("last_error") or None, streams=streams,
         ))
-    return out
+    return sorted(out, key=lambda f: (_ROLE_ORDER.get(f.role, len(_ROLE_ORDER)), f.name))
 
 
 def _project(backend: Backend, project: str, functions: list[FunctionStatus], timing: Timing, now_ms: int,
