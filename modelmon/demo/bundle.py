@@ -46,9 +46,23 @@ class DemoBundle:
         return [*self.functions.values(), *(a.function for a in self.apps)]
 
 
-def render_demo_bundle(bundle_dir: Path, settings: Settings, apps: Sequence[str], out_dir: Path,
-                       controller_interval: str = "1s") -> DemoBundle:
-    """Render the core functions and the app functions named ``apps`` into ``out_dir``."""
+@dataclasses.dataclass(frozen=True)
+class RenderedDemo:
+    """The demo's function configs, rendered and checked but not written anywhere yet."""
+
+    configs: tuple[RenderedFunction, ...]
+    functions: dict[Role, str]
+    apps: tuple[DemoApp, ...]
+
+    def write(self, out_dir: Path) -> DemoBundle:
+        write_configs(self.configs, out_dir)
+        return DemoBundle(out_dir, self.functions, self.apps)
+
+
+def render_demo_functions(bundle_dir: Path, settings: Settings, apps: Sequence[str],
+                          controller_interval: str = "1s") -> RenderedDemo:
+    """Render the core functions and the app functions named ``apps``; raises before anything is written
+    (a missing bundle, role or app, a config the schema rejects)."""
     templates = load_templates(bundle_dir)
     by_app = {t.env(ENV_APP_NAME): t for t in with_role(templates, Role.APP)}
     unknown = [a for a in apps if a not in by_app]
@@ -71,5 +85,10 @@ def render_demo_bundle(bundle_dir: Path, settings: Settings, apps: Sequence[str]
         function = render_function(by_app[app], settings)
         rendered.append(function)
         demo_apps.append(DemoApp(app, by_app[app].env(ENV_APP_CLASS) or "", function.name))
-    write_configs(rendered, out_dir)
-    return DemoBundle(out_dir, functions, tuple(demo_apps))
+    return RenderedDemo(tuple(rendered), functions, tuple(demo_apps))
+
+
+def render_demo_bundle(bundle_dir: Path, settings: Settings, apps: Sequence[str], out_dir: Path,
+                       controller_interval: str = "1s") -> DemoBundle:
+    """Render the core functions and the app functions named ``apps`` into ``out_dir``."""
+    return render_demo_functions(bundle_dir, settings, apps, controller_interval).write(out_dir)

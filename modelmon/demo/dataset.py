@@ -7,6 +7,7 @@ identifiers (``"mean radius"`` → ``"mean_radius"``) because they become sample
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import re
 from typing import Any
 
@@ -17,7 +18,7 @@ from modelmon.core.arrays import FloatArray, IntArray
 from modelmon.core.errors import ConfigError
 
 SKLEARN_MISSING = (
-    "modelmon demo needs scikit-learn (its dataset and model): pip install scikit-learn, or run `make demo`"
+    "modelmon demo needs scikit-learn (its dataset and model): pip install 'modelmon[demo]', or run `make demo`"
 )
 
 
@@ -41,6 +42,12 @@ class DemoModel:
         """Class predictions (0/1) for rows of feature values."""
         frame = pd.DataFrame(features, columns=self.feature_names)
         return np.asarray(self.model.predict(frame), dtype=np.int64)
+
+
+def check_demo_model() -> None:
+    """``ConfigError`` when scikit-learn is missing: checked before the demo touches its home."""
+    if importlib.util.find_spec("sklearn") is None:
+        raise ConfigError(SKLEARN_MISSING)
 
 
 def train_demo_model(seed: int = 0) -> DemoModel:

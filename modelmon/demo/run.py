@@ -3,22 +3,38 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Any
 
+from modelmon.demo.commands import inspect_commands
 from modelmon.demo.report import EndpointSummary, render_text, summarise, to_json
 from modelmon.demo.session import DemoConfig, DemoSession, Progress
 
 
 @dataclasses.dataclass(frozen=True)
 class DemoOutcome:
+    """What the demo found, where it left its data, and the commands that read that data."""
+
     summaries: list[EndpointSummary]
     elapsed_s: float
+    home: Path
+    project: str
+    log_file: Path
+
+    @property
+    def commands(self) -> list[str]:
+        """``modelmon`` commands over the demo's home and project (the last endpoint's history)."""
+        return inspect_commands(self.home, self.project, self.summaries[-1].name)
 
     def to_json(self) -> dict[str, Any]:
-        return to_json(self.summaries, self.elapsed_s)
+        return to_json(self.summaries, self.elapsed_s) | {
+            "home": str(self.home.resolve()), "project": self.project, "log_file": str(self.log_file),
+            "commands": self.commands}
 
     def to_text(self) -> str:
-        return render_text(self.summaries, self.elapsed_s)
+        where = [f"data: {self.home.resolve()} (project {self.project}); function logs: {self.log_file}",
+                 "inspect it (from this directory):", *(f"  {c}" for c in self.commands)]
+        return render_text(self.summaries, self.elapsed_s) + "\n\n" + "\n".join(where)
 
 
 def run_demo(config: DemoConfig, progress: Progress | None = None, timeout_s: float = 90.0) -> DemoOutcome:
@@ -29,4 +45,4 @@ def run_demo(config: DemoConfig, progress: Progress | None = None, timeout_s: fl
         demo.wait_for_windows(timeout_s)
         summaries = summarise(demo.backend, config.project, demo.scenarios, demo.endpoint_ids,
                               demo.generator.plan.first_start_ms)
-        return DemoOutcome(summaries, demo.elapsed_s)
+        return DemoOutcome(summaries, demo.elapsed_s, config.home, config.project, demo.log_file)

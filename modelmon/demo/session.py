@@ -27,8 +27,8 @@ from modelmon.core.config import Settings
 from modelmon.core.errors import ConfigError
 from modelmon.core.paths import ProjectPaths
 from modelmon.core.timeutil import now_ms
-from modelmon.demo.bundle import DemoBundle, render_demo_bundle
-from modelmon.demo.dataset import DemoModel, train_demo_model
+from modelmon.demo.bundle import DemoBundle, render_demo_functions
+from modelmon.demo.dataset import DemoModel, check_demo_model, train_demo_model
 from modelmon.demo.traffic import Scenario, TrafficGenerator, TrafficPlan, default_scenarios
 from modelmon.deploy.render import default_bundle_dir
 from modelmon.endpoints.registration import register_model_endpoint
@@ -37,6 +37,7 @@ from modelmon.queries import app_failures, result_history
 
 DEMO_APPS = ("histogram-data-drift", "data-quality", "system-performance")
 DEFAULT_HOME = ".modelmon-demo"
+MAX_ROWS_PER_WINDOW = 60_000  # one-minute windows, at most one row per millisecond
 _MARKER = ".modelmon-demo"  # a file that marks a directory as a demo home, safe to wipe
 Progress = Callable[[str], None]
 
@@ -54,6 +55,19 @@ class DemoConfig:
     controller_interval: str = "1s"
     bundle_dir: Path | None = None
     ready_timeout_s: float = 60.0
+
+    def __post_init__(self) -> None:
+        """Bad numbers are refused here, before a session touches the home."""
+        for name, value, low, high in (("windows", self.windows, 1, None),
+                                       ("rows_per_window", self.rows_per_window, 1, MAX_ROWS_PER_WINDOW),
+                                       ("seed", self.seed, 0, None)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < low or (high and value > high):
+                bound = f"between {low} and {high}" if high else f"of at least {low}"
+                raise ValueError(f"{name} must be a whole number {bound}, got {value!r}")
+        if not isinstance(self.ready_timeout_s, int | float) or not self.ready_timeout_s > 0:
+            raise ValueError(f"ready_timeout_s must be a positive number of seconds, got {self.ready_timeout_s!r}")
+        if not self.apps:
+            raise ValueError("apps: the demo needs at least one monitoring app")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,12 +107,16 @@ class DemoSession:
     # ------------------------------------------------------------------------------ lifecycle
 
     def start(self) -> None:
-        """Wipe the home, start the functions, train the model, register apps and endpoints."""
+        """Check everything, then wipe the home, start the functions, train the model, register apps and
+        endpoints. A home that is not a demo's, a missing bundle or app, or no scikit-learn raise before
+        the home is touched."""
         config = self.config
-        prepare_home(config.home)
+        check_home(config.home)
         bundle_dir = (config.bundle_dir or default_bundle_dir()).resolve()
-        self.bundle = render_demo_bundle(bundle_dir, self.settings, config.apps, config.home / "bundle",
-                                         config.controller_interval)
+        rendered = render_demo_functions(bundle_dir, self.settings, config.apps, config.controller_interval)
+        check_demo_model()
+        prepare_home(config.home)
+        self.bundle = rendered.write(config.home / "bundle")
         self.progress(f"starting {len(self.bundle.names)} functions: {', '.join(self.bundle.names)} "
                       f"(logs in {self.log_file})")
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(bundle_dir), os.environ.get(
@@ -218,13 +236,21 @@ class DemoSession:
             time.sleep(poll_s)
 
 
+def check_home(home: Path) -> None:
+    """``ConfigError`` unless ``home`` is missing, empty, or a previous demo's home (the only kind wiped)."""
+    if home.exists() or home.is_symlink():
+        if not home.is_dir():
+            raise ConfigError(f"{home}: demo home is not a directory; choose another --home")
+        if any(home.iterdir()) and not (home / _MARKER).is_file():
+            raise ConfigError(f"{home}: not empty and not a demo home; choose another --home")
+    elif home.parent.exists() and not home.parent.is_dir():
+        raise ConfigError(f"{home}: {home.parent} is not a directory; choose another --home")
+
+
 def prepare_home(home: Path) -> None:
     """Create ``home`` empty: a previous demo home is wiped, any other non-empty directory refused."""
+    check_home(home)
     if home.exists():
-        if not home.is_dir():
-            raise ConfigError(f"{home}: demo home is a file")
-        if any(home.iterdir()) and not (home / _MARKER).exists():
-            raise ConfigError(f"{home}: not empty and not a demo home; choose another --home")
         shutil.rmtree(home)
     home.mkdir(parents=True)
     (home / _MARKER).write_text("modelmon demo home: wiped by every `modelmon demo`\n", encoding="utf-8")
