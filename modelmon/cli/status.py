@@ -12,9 +12,13 @@ import json
 import os
 import shlex
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
-from modelmon.cli.endpoints import add_home_options, open_home
+from modelmon.backends import make_backend
+from modelmon.cli.endpoints import add_home_options
+from modelmon.core.config import Settings
+from modelmon.core.errors import NotFound
 from modelmon.core.timeutil import from_ms, now_ms
 from modelmon.service.app_progress import Failure, Window
 from modelmon.service.status import (
@@ -46,7 +50,11 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    settings, backend = open_home(args)
+    settings = Settings.from_env(os.environ, **{k: v for k, v in (("home", args.home), ("project", args.project))
+                                                if v})
+    if settings.backend == "local" and not Path(settings.home).is_dir():
+        raise NotFound(f"no modelmon home at {settings.home} (use --home or MODELMON_HOME)")
+    backend = make_backend(settings)  # the project is checked below: without --project, every one the home has
     try:
         state = read_state(settings.home)
         if args.project:
@@ -123,12 +131,16 @@ def duration(seconds: float) -> str:
 
 
 def window_text(w: Window | None) -> str:
-    """``2025-01-01T10:00Z..10:10Z`` (UTC; the end's date too when it differs), or ``-``."""
+    """``2025-01-01T10:00Z/10:10Z`` (UTC, an ISO 8601 interval; the end's date too when it differs), or ``-``.
+
+    >>> window_text(Window(1_764_516_000_000, 1_764_516_600_000))
+    '2025-11-30T15:20Z/15:30Z'
+    """
     if w is None:
         return "-"
     start, end = from_ms(w.start_ms), from_ms(w.end_ms)
     tail = f"{end:%H:%M}Z" if start.date() == end.date() else f"{end:%Y-%m-%dT%H:%M}Z"
-    return f"{start:%Y-%m-%dT%H:%M}Z..{tail}"
+    return f"{start:%Y-%m-%dT%H:%M}Z/{tail}"
 
 
 def _function_row(f: FunctionStatus) -> list[str]:

@@ -165,12 +165,12 @@ def project_timing(settings: Settings, project: str) -> Timing:
 
 def known_projects(backend: Backend, home: str | Path, state: Mapping[str, Any] | None,
                    candidates: Sequence[str] = ()) -> list[str]:
-    """Projects the home knows: run by the service, recorded by the SDK, or (of ``candidates``) holding
-    endpoints or registered apps."""
+    """Projects the home knows: run by the service, with a ``projects/<name>/`` folder (the SDK's record,
+    the service's functions), or (of ``candidates``) holding endpoints or registered apps."""
     names = set(_state_projects(state))
     root = Path(home) / "projects"
     if root.is_dir():
-        names.update(p.name for p in root.iterdir() if (p / "project.json").is_file())
+        names.update(p.name for p in root.iterdir() if p.is_dir() and _valid_project(p.name))
     names.update(c for c in candidates if c not in names and _has_data(backend, c))
     return sorted(names)
 
@@ -198,6 +198,14 @@ def home_status(backend: Backend, settings: Settings, projects: Sequence[str], s
 def _state_projects(state: Mapping[str, Any] | None) -> dict[str, Any]:
     projects = state.get("projects") if state is not None else None
     return projects if isinstance(projects, dict) else {}
+
+
+def _valid_project(name: str) -> bool:
+    try:
+        ProjectPaths(name)
+    except ValueError:
+        return False
+    return True
 
 
 def _has_data(backend: Backend, project: str) -> bool:
