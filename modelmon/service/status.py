@@ -236,7 +236,9 @@ def _project(backend: Backend, project: str, functions: list[FunctionStatus], ti
              service_running: bool) -> ProjectStatus:
     apps = AppRegistry(backend.kv, ProjectPaths(project)).list()
     runners = {app.name: _runner(app, functions, project) for app in apps}
-    groups = {name: fn.streams[0].group for name, fn in runners.items() if fn is not None and fn.streams}
+    paths = ProjectPaths(project)
+    groups = {name: s.group for name, fn in runners.items() if fn is not None
+              for s in fn.streams if s.path == paths.app_stream(name)}
     progress = app_progress(backend, project, apps, groups, timing, now_ms)
     statuses = tuple(
         AppStatus(app.name, app.class_path, app.enabled, fn.name if fn else None, fn.state if fn else None,
