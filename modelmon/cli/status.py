@@ -33,6 +33,7 @@ from modelmon.service.status import (
 )
 
 EXIT_NOT_RUNNING = 3
+STALE_STATE_MS = 10_000
 _ERROR_CHARS = 70
 _FAILURE_GROUPS = 5
 
@@ -76,6 +77,8 @@ def format_status(status: HomeStatus) -> str:
         started, updated = status.service.get("started_ms"), status.service.get("updated_ms")
         up = duration((status.now_ms - started) / 1000) if isinstance(started, int) else "?"
         seen = f", state written {duration((status.now_ms - updated) / 1000)} ago" if isinstance(updated, int) else ""
+        if isinstance(updated, int) and status.now_ms - updated > STALE_STATE_MS:
+            seen += "; the service rewrites it every second: is it stuck?"
         lines.append(f"service: running (pid {status.service.get('pid')}, up {up}{seen})")
     else:
         lines.append(f"service: NOT running; start it with: modelmon up --home {shlex.quote(status.home)}")
