@@ -3,7 +3,10 @@ dead letters.
 
 Each function takes a :class:`~modelmon.backends.Backend` and a project name and returns a DataFrame
 with fixed columns (also when empty), so the CLI, the demo and notebooks read the stored records the
-same way (the layouts are the contracts of CONTRIBUTING.md). Times are int epoch milliseconds.
+same way (the layouts are the contracts of CONTRIBUTING.md). Times are int epoch milliseconds (``*_ms``);
+:func:`with_timestamps` adds UTC ``Timestamp`` columns next to them and :func:`with_endpoint_names` the
+endpoints' names, as the project SDK returns them. Per-feature values and the wide window x result
+frame for notebooks are in :mod:`modelmon.result_frames`.
 
 >>> parse_since("90s", now_ms=100_000), parse_since("1970-01-01T00:00:01Z", now_ms=0), parse_since("5000", now_ms=0)
 (10000, 1000, 5000)
@@ -18,7 +21,8 @@ from typing import Any
 
 import pandas as pd
 
-from modelmon.backends.base import Backend, SeekTo, scan_all
+from modelmon.apps.registry import AppRegistry
+from modelmon.backends.base import Backend, Cond, Op, SeekTo, scan_all
 from modelmon.core.errors import InvalidEvent, NotFound
 from modelmon.core.paths import ProjectPaths
 from modelmon.core.results import ResultKindApp, ResultStatusApp
@@ -37,17 +41,24 @@ RESULT_COLUMNS = [
     "kind_name",
 ]
 LATEST_COLUMNS = [*RESULT_COLUMNS, "extra_data", "updated_ms"]
-METRIC_COLUMNS = ["endpoint_id", "app_name", "metric_name", "end_ms", "value"]
-FAILURE_COLUMNS = ["endpoint_id", "app_name", "start_ms", "end_ms", "error", "time_ms"]
+#: ``result_history(extra_data=True)``: each window's ``extra_data`` (``{}`` for windows stored without one).
+HISTORY_COLUMNS = [*RESULT_COLUMNS, "extra_data"]
+#: ``start_ms`` is null for metrics stored before the history kept it, unless a result of the window gives it.
+METRIC_COLUMNS = ["endpoint_id", "app_name", "metric_name", "start_ms", "end_ms", "value"]
+#: ``error_type``, ``location`` (``file.py:LINE`` in the app's code) and ``traceback`` are ``""`` for
+#: failures stored before the app runner recorded them.
+FAILURE_COLUMNS = ["endpoint_id", "app_name", "start_ms", "end_ms", "error", "error_type", "location", "traceback",
+                   "time_ms"]
+FAILURE_DETAILS = ("error_type", "location", "traceback")
 DEAD_LETTER_COLUMNS = ["time_ms", "function", "source", "reason", "shard", "sequence", "attempts", "payload"]
 _FOREVER_MS = 1 << 62
 _RELATIVE = re.compile(r"(\d+(?:\.\d+)?)\s*(s|m|h|d|w)")
 _UNIT_MS = {"s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 7 * 86_400_000}
 
 
-def parse_since(text: str, now_ms: int) -> int:
-    """A start time from ``text``: a duration back from now (``"30m"``, ``"2h"``, ``"1d"``), epoch
-    milliseconds, or an ISO-8601 time (UTC unless it has an offset)."""
+def parse_since(text: str, now_ms: int, what: str = "--since") -> int:
+    """A time from ``text``: a duration back from now (``"30m"``, ``"2h"``, ``"1d"``), epoch
+    milliseconds, or an ISO-8601 time (UTC unless it has an offset). ``what`` names it in the error."""
     text = text.strip()
     match = _RELATIVE.fullmatch(text)
     if match:
@@ -57,7 +68,7 @@ def parse_since(text: str, now_ms: int) -> int:
     try:
         return to_ms(text)
     except ValueError:
-        raise ValueError(f"--since {text!r}: expected a duration such as 30m/2h/1d, epoch ms or an ISO time") from None
+        raise ValueError(f"{what} {text!r}: expected a duration such as 30m/2h/1d, epoch ms or an ISO time") from None
 
 
 def status_name(status: Any) -> str:
@@ -94,19 +105,57 @@ def list_endpoints(backend: Backend, project: str) -> pd.DataFrame:
 
 
 def resolve_endpoint(backend: Backend, project: str, ref: str) -> str:
-    """The endpoint id that ``ref`` names: an id, a unique id prefix, or a unique endpoint name."""
-    endpoints = list_endpoints(backend, project)
-    ids = endpoints["endpoint_id"].tolist()
-    if ref in ids:
+    """The endpoint id that ``ref`` names: an id, a unique id prefix, or a unique endpoint name.
+
+    ``NotFound`` names the project's endpoints when none matches."""
+    names = endpoint_names(backend, project)
+    if ref in names:
         return ref
-    for column, what in (("name", "name"), ("endpoint_id", "id prefix")):
-        hits = endpoints[endpoints[column] == ref] if column == "name" else \
-            endpoints[endpoints[column].str.startswith(ref)]
+    for what, hits in (("name", [i for i, n in names.items() if n == ref]),
+                       ("id prefix", [i for i in names if i.startswith(ref)])):
         if len(hits) == 1:
-            return str(hits["endpoint_id"].iloc[0])
+            return hits[0]
         if len(hits) > 1:
-            raise ValueError(f"endpoint {what} {ref!r} is ambiguous: {', '.join(hits['endpoint_id'])}")
-    raise NotFound(f"project {project!r} has no endpoint with id or name {ref!r}")
+            raise ValueError(f"endpoint {what} {ref!r} is ambiguous: {', '.join(sorted(hits))}")
+    known = ", ".join(f"{n} ({short_id(i)})" for i, n in sorted(names.items(), key=lambda e: (e[1], e[0])))
+    raise NotFound(f"project {project!r} has no endpoint with id or name {ref!r}; "
+                   + (f"its endpoints: {known}" if names else "it has no endpoints"))
+
+
+def endpoint_names(backend: Backend, project: str) -> dict[str, str]:
+    """Endpoint id -> name, for every endpoint of ``project``."""
+    return {e.endpoint_id: e.name for e in EndpointStore(backend.kv, project).scan()}
+
+
+def short_id(endpoint_id: str) -> str:
+    """The first 8 characters of an endpoint id: what tables show (``--endpoint`` takes id prefixes)."""
+    return endpoint_id[:8]
+
+
+def known_apps(backend: Backend, project: str) -> list[str]:
+    """The apps ``project`` knows: registered ones, and those that stored results, metrics or failures (an
+    app removed from the registry keeps what it stored). Reads every metric: for error messages."""
+    paths = ProjectPaths(project)
+    names = {app.name for app in AppRegistry(backend.kv, paths).list()}
+    for table in (paths.app_results_table, paths.app_failures_table):
+        names.update(str(item["app_name"]) for _, item in scan_all(backend.kv, table) if item.get("app_name"))
+    names.update(metric_history(backend, project)["app_name"])
+    return sorted(names)
+
+
+def check_app(backend: Backend, project: str, app_name: str) -> None:
+    """``NotFound`` naming the known apps unless ``app_name`` is one of them (see :func:`known_apps`)."""
+    apps = known_apps(backend, project)
+    if app_name not in apps:
+        raise NotFound(f"project {project!r} has no application {app_name!r}; "
+                       + (f"its applications: {', '.join(apps)}" if apps else "it has no applications"))
+
+
+def project_exists(backend: Backend, project: str) -> bool:
+    """Whether ``project`` left anything in the backend: an endpoint, a registered app or a result."""
+    paths = ProjectPaths(project)
+    tables = (paths.endpoints_table, paths.apps_table, paths.app_results_table, paths.app_failures_table)
+    return any(backend.kv.scan(table, limit=1)[0] for table in tables)
 
 
 def latest_results(backend: Backend, project: str, *, endpoint_id: str | None = None, app_name: str | None = None,
@@ -116,31 +165,51 @@ def latest_results(backend: Backend, project: str, *, endpoint_id: str | None = 
     for _, item in scan_all(backend.kv, ProjectPaths(project).app_results_table):
         if not _selected(item, endpoint_id, app_name, since_ms):
             continue
-        extra = item.get("extra_data")
         rows.append({
             **{k: item.get(k) for k in ("endpoint_id", "app_name", "result_name", "start_ms", "end_ms", "value")},
             **_named(item.get("status"), item.get("kind")),
-            "extra_data": json.loads(extra) if isinstance(extra, str) and extra else {},
+            "extra_data": _decoded(item.get("extra_data")),
             "updated_ms": item.get("updated_ms"),
         })
     return _frame(rows, LATEST_COLUMNS, ["endpoint_id", "app_name", "result_name"])
 
 
 def result_history(backend: Backend, project: str, *, endpoint_id: str | None = None, app_name: str | None = None,
-                   since_ms: int | None = None, until_ms: int | None = None) -> pd.DataFrame:
+                   since_ms: int | None = None, until_ms: int | None = None, extra_data: bool = False) -> pd.DataFrame:
     """Every stored window result (TSDB history) ending in ``[since_ms, until_ms)``, one row per
-    endpoint, app, result name and window: its newest computation (``modelmon.writer.history``)."""
+    endpoint, app, result name and window: its newest computation (``modelmon.writer.history``).
+
+    ``extra_data=True`` adds each window's ``extra_data`` (:data:`HISTORY_COLUMNS`), read from its KV table.
+    """
+    columns = HISTORY_COLUMNS if extra_data else RESULT_COLUMNS
     df = _history(backend, ProjectPaths(project).app_results_tsdb, "result_name", endpoint_id, app_name, since_ms,
                   until_ms)
     if df is None:
-        return _frame([], RESULT_COLUMNS, [])
+        return _frame([], columns, [])
     rows = [
         {"endpoint_id": r["endpoint_id"], "app_name": r["app_name"], "result_name": r["result_name"],
          "start_ms": int(r["start_ms"]), "end_ms": int(r["time"]), "value": float(r["value"]),
          **_named(r["status"], r["kind"])}
         for r in df.to_dict("records")
     ]
-    return _frame(rows, RESULT_COLUMNS, ["endpoint_id", "app_name", "end_ms", "result_name"])
+    if extra_data:
+        stored = _window_extra_data(backend, project, endpoint_id, app_name, since_ms, until_ms)
+        for row in rows:
+            row["extra_data"] = stored.get((row["endpoint_id"], row["app_name"], row["result_name"], row["end_ms"]), {})
+    return _frame(rows, columns, ["endpoint_id", "app_name", "end_ms", "result_name"])
+
+
+def _window_extra_data(backend: Backend, project: str, endpoint_id: str | None, app_name: str | None,
+                       since_ms: int | None, until_ms: int | None) -> dict[tuple[str, str, str, int], dict[str, Any]]:
+    """``extra_data`` per endpoint, app, result name and window end, from KV ``app_results_extra_table``."""
+    condition = [Cond.eq(k, v) for k, v in (("endpoint_id", endpoint_id), ("app_name", app_name)) if v is not None]
+    if since_ms is not None:
+        condition.append(Cond("end_ms", Op.GE, since_ms))
+    if until_ms is not None:
+        condition.append(Cond("end_ms", Op.LT, until_ms))
+    return {(item["endpoint_id"], item["app_name"], item["result_name"], int(item["end_ms"])):
+            _decoded(item.get("extra_data"))
+            for _, item in scan_all(backend.kv, ProjectPaths(project).app_results_extra_table, condition)}
 
 
 def metric_history(backend: Backend, project: str, *, endpoint_id: str | None = None, app_name: str | None = None,
@@ -151,12 +220,30 @@ def metric_history(backend: Backend, project: str, *, endpoint_id: str | None = 
                   until_ms)
     if df is None:
         return _frame([], METRIC_COLUMNS, [])
+    if "start_ms" not in df.columns:
+        df = df.assign(start_ms=float("nan"))
     rows = [
         {"endpoint_id": r["endpoint_id"], "app_name": r["app_name"], "metric_name": r["metric_name"],
-         "end_ms": int(r["time"]), "value": float(r["value"])}
+         "start_ms": None if pd.isna(r["start_ms"]) else int(r["start_ms"]), "end_ms": int(r["time"]),
+         "value": float(r["value"])}
         for r in df.to_dict("records")
     ]
-    return _frame(rows, METRIC_COLUMNS, ["endpoint_id", "app_name", "end_ms", "metric_name"])
+    if any(r["start_ms"] is None for r in rows):  # written before metrics kept their start: a result's, if any
+        starts = result_history(backend, project, endpoint_id=endpoint_id, app_name=app_name, since_ms=since_ms,
+                                until_ms=until_ms).groupby(["endpoint_id", "app_name", "end_ms"])["start_ms"].min()
+        for r in rows:
+            if r["start_ms"] is None and (r["endpoint_id"], r["app_name"], r["end_ms"]) in starts.index:
+                r["start_ms"] = int(starts[(r["endpoint_id"], r["app_name"], r["end_ms"])])
+    df = _frame(rows, METRIC_COLUMNS, ["endpoint_id", "app_name", "end_ms", "metric_name"])
+    return df.assign(start_ms=df["start_ms"].astype("Int64"))
+
+
+def latest_metrics(backend: Backend, project: str, *, endpoint_id: str | None = None, app_name: str | None = None,
+                   since_ms: int | None = None) -> pd.DataFrame:
+    """Each metric's value in its endpoint and app's latest window (:data:`METRIC_COLUMNS`)."""
+    history = metric_history(backend, project, endpoint_id=endpoint_id, app_name=app_name, since_ms=since_ms)
+    latest = history.groupby(["endpoint_id", "app_name"])["end_ms"].transform("max") if len(history) else None
+    return history if latest is None else history[history["end_ms"] == latest].reset_index(drop=True)
 
 
 def _history(backend: Backend, table: str, name: str, endpoint_id: str | None, app_name: str | None,
@@ -172,9 +259,10 @@ def _history(backend: Backend, table: str, name: str, endpoint_id: str | None, a
 
 def app_failures(backend: Backend, project: str, *, endpoint_id: str | None = None, app_name: str | None = None,
                  since_ms: int | None = None) -> pd.DataFrame:
-    """The windows an application failed on (with the error), one row per endpoint, app and window."""
+    """The windows an application failed on, one row per endpoint, app and window: the error, its type,
+    where in the app's code it was raised, and the traceback (:data:`FAILURE_COLUMNS`)."""
     rows = [
-        {k: item.get(k) for k in FAILURE_COLUMNS}
+        {k: item.get(k) or "" if k in FAILURE_DETAILS else item.get(k) for k in FAILURE_COLUMNS}
         for _, item in scan_all(backend.kv, ProjectPaths(project).app_failures_table)
         if _selected(item, endpoint_id, app_name, since_ms)
     ]
@@ -222,6 +310,44 @@ def _selected(item: dict[str, Any], endpoint_id: str | None, app_name: str | Non
         return False
     end = item.get("end_ms")
     return since_ms is None or (isinstance(end, int) and end >= since_ms)
+
+
+def with_timestamps(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with a UTC ``Timestamp`` column before each ``<name>_ms`` column, named ``<name>`` (``NaT``
+    where the time is missing); the int ms columns stay.
+
+    >>> with_timestamps(pd.DataFrame({"start_ms": [0], "value": [1.0]})).iloc[0].to_dict()
+    {'start': Timestamp('1970-01-01 00:00:00+0000', tz='UTC'), 'start_ms': 0, 'value': 1.0}
+    """
+    out = df.copy()
+    for column in [c for c in df.columns if isinstance(c, str) and c.endswith("_ms")]:
+        name = column.removesuffix("_ms")
+        if name in out.columns:
+            continue
+        times = pd.to_datetime(pd.to_numeric(df[column], errors="coerce"), unit="ms", utc=True)
+        out.insert(list(out.columns).index(column), name, times)
+    return out
+
+
+def with_endpoint_names(df: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
+    """``df`` with an ``endpoint_name`` column after ``endpoint_id`` (``""`` for an endpoint not registered)."""
+    if "endpoint_id" not in df.columns or "endpoint_name" in df.columns:
+        return df
+    out = df.copy()
+    out.insert(list(out.columns).index("endpoint_id") + 1, "endpoint_name",
+               [names.get(e, "") for e in df["endpoint_id"]])
+    return out
+
+
+def _decoded(text: Any) -> dict[str, Any]:
+    """Stored ``extra_data`` JSON as a dict (``{}`` when absent or unreadable)."""
+    if not isinstance(text, str) or not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {"value": value}
 
 
 def _named(status: Any, kind: Any) -> dict[str, Any]:

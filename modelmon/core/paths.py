@@ -105,6 +105,11 @@ class ProjectPaths:
         return f"{self._pipelines}/monitoring-apps/app-results"
 
     @property
+    def app_results_extra_table(self) -> str:
+        """Each window's ``extra_data`` per endpoint, app and result (the TSDB history holds the numbers)."""
+        return f"{self._pipelines}/monitoring-apps/app-results-extra-data"
+
+    @property
     def apps_table(self) -> str:
         """Registered monitoring applications (the controller's list)."""
         return f"{self._pipelines}/monitoring-apps/registry"

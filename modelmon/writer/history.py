@@ -9,17 +9,26 @@ process gave so two writes never share one). Its samples are the first of their 
 stored; the time is still the window's end. Readers (``modelmon.queries``) keep, per endpoint, app,
 name and window end, the sample with the highest ``updated_ms``: the newest computation, as the
 latest-results KV shows it. A redelivered event adds an equal sample, which changes nothing read.
+
+A result's ``extra_data`` (which features drifted, by how much) is JSON, not a number, and TSDB labels
+are no place for it. So each window's ``extra_data`` goes to KV ``app_results_extra_table``, one item per
+endpoint, app, result and window end (key :func:`extra_data_key`), stamped with the same ``updated_ms``
+as its TSDB rows and replaced only by a newer stamp: readers join it to the TSDB row of that window.
+Its JSON text is cut to :data:`MAX_EXTRA_DATA_BYTES` (:func:`bounded_extra_data`) so that the item is
+writable on V3IO too. Windows written before this table existed read an empty ``extra_data``.
 """
 
 from __future__ import annotations
 
+import itertools
+import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pandas as pd
 
-from modelmon.backends.base import TSDB
+from modelmon.backends.base import KV, TSDB, Cond, Op
 from modelmon.core.paths import ProjectPaths
 from modelmon.core.timeutil import now_ms
 from modelmon.events import WriterEvent
@@ -28,6 +37,15 @@ from modelmon.events import WriterEvent
 WRITE_LABEL = "updated_ms"
 RESULT_LABELS = ("endpoint_id", "app_name", "result_name", WRITE_LABEL)
 METRIC_LABELS = ("endpoint_id", "app_name", "metric_name", WRITE_LABEL)
+
+#: The longest JSON text of one result's ``extra_data`` in a KV item: V3IO stores a text attribute of at
+#: most 61,200 bytes (Iguazio's software specifications, "Maximum attribute size"; an item holds 1.5 MB in
+#: all), so every backend keeps below it and a record never fails on one of them only.
+MAX_EXTRA_DATA_BYTES = 60_000
+#: The key :func:`bounded_extra_data` adds to an ``extra_data`` it had to cut.
+TRUNCATED = "_truncated"
+#: Room kept for that key's own text.
+_MARKER_BYTES = 2_000
 
 _stamp_lock = threading.Lock()
 _last_stamp = 0
@@ -49,32 +67,51 @@ def write_stamp(clock: Callable[[], int] = now_ms) -> int:
 class HistoryWriter:
     """Appends each writer event's results and metrics to their TSDB tables."""
 
-    def __init__(self, tsdb: TSDB, paths: ProjectPaths, clock: Callable[[], int] = now_ms) -> None:
+    def __init__(self, tsdb: TSDB, paths: ProjectPaths, clock: Callable[[], int] = now_ms, *,
+                 kv: KV | None = None) -> None:
         self._tsdb = tsdb
+        self._kv = kv
         self._clock = clock
         self._results = paths.app_results_tsdb
         self._metrics = paths.metrics_tsdb
+        self._extra = paths.app_results_extra_table
         tsdb.create_table(self._results)
         tsdb.create_table(self._metrics)
 
     def write(self, event: WriterEvent) -> None:
-        """All results of ``event`` in one write, all its metrics in another, under one stamp."""
+        """All results of ``event`` in one write, all its metrics in another, under one stamp; then each
+        result's ``extra_data`` in KV (when the writer was given one)."""
         if not event.results and not event.metrics:
             return
-        stamp = str(write_stamp(self._clock))
+        stamp = write_stamp(self._clock)
         if event.results:
-            self._write_rows(self._results, RESULT_LABELS, event, stamp, {
+            self._write_rows(self._results, RESULT_LABELS, event, str(stamp), {
                 "result_name": [r.name for r in event.results],
                 "value": [r.value for r in event.results],
                 "status": [int(r.status) for r in event.results],
                 "kind": [int(r.kind) for r in event.results],
                 "start_ms": event.start_ms,
             })
+            if self._kv is not None:
+                for result in event.results:
+                    self._write_extra(event, result.name, result.extra_data, stamp)
         if event.metrics:
-            self._write_rows(self._metrics, METRIC_LABELS, event, stamp, {
+            self._write_rows(self._metrics, METRIC_LABELS, event, str(stamp), {
                 "metric_name": [m.name for m in event.metrics],
                 "value": [m.value for m in event.metrics],
+                "start_ms": event.start_ms,
             })
+
+    def _write_extra(self, event: WriterEvent, result_name: str, extra_data: Mapping[str, Any], stamp: int) -> None:
+        """The window's ``extra_data`` item: created, or replaced when this write's stamp is newer (a later
+        write already stored stays)."""
+        assert self._kv is not None
+        key = extra_data_key(event.endpoint_id, event.app_name, result_name, event.end_ms)
+        item = {"endpoint_id": event.endpoint_id, "app_name": event.app_name, "result_name": result_name,
+                "start_ms": event.start_ms, "end_ms": event.end_ms, WRITE_LABEL: stamp,
+                "extra_data": bounded_extra_data(extra_data)}
+        if not self._kv.update(self._extra, key, item, condition=(Cond.not_exists(WRITE_LABEL),)):
+            self._kv.update(self._extra, key, item, condition=(Cond(WRITE_LABEL, Op.LT, stamp),), create=False)
 
     def _write_rows(self, table: str, labels: tuple[str, ...], event: WriterEvent, stamp: str,
                     columns: dict[str, Any]) -> None:
@@ -96,3 +133,59 @@ def newest_per_window(rows: pd.DataFrame, name: str) -> pd.DataFrame:
     keys = ["endpoint_id", "app_name", name, "time"]
     newest = rows.assign(_order=order).sort_values([*keys, "_order"], kind="stable")
     return newest.drop_duplicates(keys, keep="last").drop(columns="_order").reset_index(drop=True)
+
+
+def extra_data_key(endpoint_id: str, app_name: str, result_name: str, end_ms: int) -> str:
+    """The KV key of one window's ``extra_data`` of one result."""
+    return f"{endpoint_id}.{app_name}.{result_name}.{end_ms}"
+
+
+def bounded_extra_data(extra_data: Mapping[str, Any], limit: int = MAX_EXTRA_DATA_BYTES) -> str:
+    """``extra_data`` as JSON text of at most ``limit`` bytes.
+
+    Text over the limit keeps the top-level entries that fit, in order; a list or dict that does not fit
+    whole keeps its first entries (apps list the most drifted features first), and a key
+    :data:`TRUNCATED` says how large the original was and which keys were cut or dropped.
+
+    >>> text = bounded_extra_data({"reason": "ok", "features": {f"f{i}": i for i in range(10_000)}}, limit=3_000)
+    >>> cut = json.loads(text)
+    >>> len(text) <= 3_000, cut["reason"], list(cut["features"])[:2], cut["_truncated"]["keys"]
+    (True, 'ok', ['f0', 'f1'], ['features'])
+    """
+    text = json.dumps(extra_data)
+    if len(text) <= limit:  # json.dumps escapes every non-ASCII character: one byte per character
+        return text
+    budget = limit - _MARKER_BYTES
+    kept: dict[str, Any] = {}
+    cut: list[str] = []
+    used = 2  # the braces
+    for key, value in extra_data.items():
+        size = _entry_size(key, value)
+        if used + size <= budget:
+            kept[key] = value
+            used += size
+            continue
+        cut.append(str(key))
+        if isinstance(value, list | dict):
+            head = _head(value, budget - used - _entry_size(key, value.__class__()))
+            if head:
+                kept[key] = head
+                used += _entry_size(key, head)
+    kept[TRUNCATED] = {"bytes": len(text), "limit": limit, "keys": [k[:100] for k in cut[:10]]}
+    bounded = json.dumps(kept)
+    return bounded if len(bounded) <= limit else json.dumps({TRUNCATED: kept[TRUNCATED]})
+
+
+def _entry_size(key: Any, value: Any) -> int:
+    """The bytes ``"key": value, `` adds to a dict's JSON text."""
+    return len(json.dumps({key: value})) - 2 + 2
+
+
+def _head(value: list[Any] | dict[Any, Any], room: int) -> list[Any] | dict[Any, Any]:
+    """The longest prefix of ``value`` whose entries add at most ``room`` bytes."""
+    if isinstance(value, dict):
+        sizes = [_entry_size(k, v) for k, v in value.items()]
+    else:
+        sizes = [len(json.dumps(v)) + 2 for v in value]
+    count = sum(1 for total in itertools.accumulate(sizes) if total <= room)
+    return dict(itertools.islice(value.items(), count)) if isinstance(value, dict) else value[:count]

@@ -7,14 +7,13 @@ drift status is the highest status among the results of the endpoint's latest wi
 
 from __future__ import annotations
 
-import json
-
 from modelmon.backends.base import KV, Cond, Op
 from modelmon.core.errors import BackendUnavailable
 from modelmon.core.paths import ProjectPaths
 from modelmon.core.results import ModelMonitoringApplicationResult
 from modelmon.endpoints.store import EndpointStore
 from modelmon.events import WriterEvent
+from modelmon.writer.history import bounded_extra_data
 
 _RETRIES = 5
 
@@ -44,7 +43,7 @@ class LatestResults:
             "value": result.value,
             "status": int(result.status),
             "kind": int(result.kind),
-            "extra_data": json.dumps(result.extra_data),
+            "extra_data": bounded_extra_data(result.extra_data),  # within V3IO's text attribute size
             "start_ms": event.start_ms,
             "end_ms": event.end_ms,
             "updated_ms": now_ms,

@@ -46,7 +46,7 @@ class ResultWriter:
         self._backend = backend
         self._paths = paths
         self._clock = clock
-        self._history = HistoryWriter(backend.tsdb, paths, clock)
+        self._history = HistoryWriter(backend.tsdb, paths, clock, kv=backend.kv)
         self._latest = LatestResults(backend.kv, paths)
         self._notifiers = list(notifiers) if notifiers is not None else [KVAlertLog(backend.kv, paths.alerts_table)]
         self._dead_letters = DeadLetters(backend.streams, paths.dead_letter_stream, FUNCTION_NAME,

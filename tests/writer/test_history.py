@@ -130,5 +130,5 @@ def test_history_written_before_the_write_label_counts_as_oldest(backend):
 
 def test_nothing_written_reads_empty_with_the_columns(backend):
     assert result_history(backend, PROJECT).empty
-    assert list(metric_history(backend, PROJECT).columns) == ["endpoint_id", "app_name", "metric_name", "end_ms",
-                                                              "value"]
+    assert list(metric_history(backend, PROJECT).columns) == ["endpoint_id", "app_name", "metric_name", "start_ms",
+                                                              "end_ms", "value"]
