@@ -8,6 +8,10 @@
 
 A function whose process exits for a reason a restart cannot fix (its handler does not import,
 the store is corrupt) is not restarted; :meth:`LocalRuntime.wait_ready` raises its one-line error.
+
+A running runtime also takes functions one at a time (:meth:`LocalRuntime.add`, :meth:`LocalRuntime.remove`):
+the local service (:mod:`modelmon.service`) reconciles each project's runtime with the functions the SDK
+asked for, starting, replacing or stopping one function without touching the others.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from typing import Any
 from modelmon.backends import make_backend
 from modelmon.core.config import ENV_HOME, ENV_V3IO_ACCESS_KEY, Settings
 from modelmon.core.errors import ConfigError
+from modelmon.local_nuclio.function_log import FunctionLog
 from modelmon.local_nuclio.run_files import EXIT_CONFIG, error_file, new_run_dir, ready_file
 from modelmon.local_nuclio.spec import FunctionSpec, load_bundle
 from modelmon.local_nuclio.trigger_spec import HTTP
@@ -50,15 +55,25 @@ class FunctionStatus:
     ready: bool
     restarts: int
     triggers: list[dict[str, Any]]
-    error: str | None
+    error: str | None  # why the function cannot start (not restarted)
+    started_ms: int | None = None  # when the current process started (epoch ms)
+    restarting: bool = False  # the process exited and a restart is scheduled
+    last_error: str | None = None  # ``error``, or how the last process ended (exit code and its last line)
+    version: str | None = None  # what :meth:`LocalRuntime.add` was given
 
 
 @dataclasses.dataclass
 class _Child:
     spec: FunctionSpec
     ports: dict[str, int]
+    env: dict[str, str] = dataclasses.field(default_factory=dict)  # on top of the runtime's environment
+    version: str | None = None
+    log: FunctionLog | None = None
+    pump: threading.Thread | None = None  # copies the current process's output into ``log``
     proc: subprocess.Popen[bytes] | None = None
     started_at: float = 0.0
+    started_ms: int | None = None
+    last_error: str | None = None
     restarts: int = 0
     failures: int = 0
     restart_at: float | None = None
@@ -91,6 +106,7 @@ class LocalRuntime:
         max_backoff_s: float = 10.0,
         stop_timeout_s: float = 30.0,
         log_file: str | os.PathLike[str] | None = None,
+        log_dir: str | os.PathLike[str] | None = None,
         explicit: Mapping[str, str] | None = None,
     ) -> None:
         if log_format not in LOG_FORMATS:
@@ -103,7 +119,10 @@ class LocalRuntime:
         self.base_env = dict(os.environ if env is None else env)
         self.restart_backoff_s, self.max_backoff_s = restart_backoff_s, max_backoff_s
         self.stop_timeout_s = stop_timeout_s
+        if log_file is not None and log_dir is not None:
+            raise ValueError("give log_file (one file for every function) or log_dir (one per function), not both")
         self.log_file = log_file  # the functions' stdout/stderr are appended here instead of inherited
+        self.log_dir = None if log_dir is None else Path(log_dir)  # or to <log_dir>/<function>.log, rotated
         self.explicit = None if explicit is None else dict(explicit)
         self._children: dict[str, _Child] = {}
         self._lock = threading.RLock()
@@ -113,11 +132,14 @@ class LocalRuntime:
 
     # ------------------------------------------------------------------------------ public API
 
-    def start(self) -> None:
-        """Check the bundle and the store, then start one process per function (returns at once)."""
+    def start(self, specs: Iterable[FunctionSpec] | None = None) -> None:
+        """Check the bundle and the store, then start one process per function (returns at once).
+
+        ``specs``: run these instead of the bundle's functions (``[]``: none yet, :meth:`add` brings them).
+        """
         if self._monitor is not None:
             raise RuntimeError("this LocalRuntime was already started")
-        specs = load_bundle(self.bundle_dir, self.functions)
+        specs = load_bundle(self.bundle_dir, self.functions) if specs is None else list(specs)
         make_backend(self.settings).close()  # a corrupt store is one clear error here, before any process
         self._run_dir = new_run_dir()
         k = 0
@@ -127,7 +149,7 @@ class LocalRuntime:
                 if trigger.kind == HTTP and self.http_port_base is not None:
                     ports[trigger.name] = self.http_port_base + k
                     k += 1
-            self._children[spec.name] = _Child(spec, ports)
+            self._children[spec.name] = _Child(spec, ports, log=self._log_for(spec.name))
         with self._lock:
             for child in self._children.values():
                 self._spawn(child)
@@ -155,8 +177,41 @@ class LocalRuntime:
                 raise TimeoutError(f"functions not ready after {timeout:g}s: {', '.join(waiting)}")
             time.sleep(0.05)
 
+    def add(self, spec: FunctionSpec, *, key: str | None = None, env: Mapping[str, str] | None = None,
+            version: str | None = None) -> None:
+        """Start one more function, named ``key`` (default: ``spec.name``) in :meth:`status`.
+
+        ``env`` goes on top of the function's environment (e.g. its own ``PYTHONPATH``); ``version`` is
+        kept for :meth:`status`, so a caller can tell which config a process runs. A function already
+        running under ``key`` is stopped first (:meth:`remove`).
+        """
+        if self._monitor is None or self._stopping.is_set():
+            raise RuntimeError("add() needs a started, running LocalRuntime")
+        key = spec.name if key is None else key
+        self.remove(key)
+        child = _Child(spec, {}, env=dict(env or {}), version=version, log=self._log_for(key))
+        with self._lock:
+            self._children[key] = child
+            self._spawn(child)
+
+    def remove(self, key: str) -> bool:
+        """Stop one function (SIGTERM, SIGKILL after ``stop_timeout_s``) and forget it; the others run on.
+
+        Returns whether ``key`` was running.
+        """
+        with self._lock:
+            child = self._children.pop(key, None)
+        if child is None:
+            return False
+        if child.proc is not None:
+            self._terminate([child.proc])
+        if child.log is not None:
+            child.log.note(f"stopped (pid {child.proc.pid if child.proc else '-'}): removed")
+            child.log.close()
+        return True
+
     def status(self) -> dict[str, FunctionStatus]:
-        """Per function: pid, whether its process is alive and ready, restarts, trigger info, error."""
+        """Per function: pid, whether its process is alive and ready, restarts, trigger info, errors."""
         with self._lock:
             out = {}
             for name, c in self._children.items():
@@ -165,6 +220,8 @@ class LocalRuntime:
                 out[name] = FunctionStatus(
                     name=name, pid=c.proc.pid if c.proc else None, alive=alive, ready=alive and c.ready is not None,
                     restarts=c.restarts, triggers=list((c.ready or {}).get("triggers", [])), error=c.error,
+                    started_ms=c.started_ms, restarting=c.restart_at is not None, last_error=c.error or c.last_error,
+                    version=c.version,
                 )
             return out
 
@@ -174,17 +231,11 @@ class LocalRuntime:
         if self._monitor is not None:
             self._monitor.join()
         with self._lock:
-            procs = [c.proc for c in self._children.values() if c.proc is not None and c.proc.poll() is None]
-        for proc in procs:
-            proc.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + self.stop_timeout_s
-        for proc in procs:
-            try:
-                proc.wait(max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                _log.warning("pid %d did not stop in %gs; killing it", proc.pid, self.stop_timeout_s)
-                proc.kill()
-                proc.wait()
+            procs = [c.proc for c in self._children.values() if c.proc is not None]
+            logs = [c.log for c in self._children.values() if c.log is not None]
+        self._terminate(procs)
+        for log in logs:
+            log.close()
         if self._run_dir is not None:
             shutil.rmtree(self._run_dir, ignore_errors=True)
 
@@ -217,6 +268,23 @@ class LocalRuntime:
             env[ENV_V3IO_ACCESS_KEY] = self.settings.v3io_access_key
         return env
 
+    def _terminate(self, procs: list[subprocess.Popen[bytes]]) -> None:
+        """SIGTERM ``procs``, wait up to ``stop_timeout_s`` for them all, SIGKILL the laggards."""
+        procs = [proc for proc in procs if proc.poll() is None]
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + self.stop_timeout_s
+        for proc in procs:
+            try:
+                proc.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                _log.warning("pid %d did not stop in %gs; killing it", proc.pid, self.stop_timeout_s)
+                proc.kill()
+                proc.wait()
+
+    def _log_for(self, key: str) -> FunctionLog | None:
+        return None if self.log_dir is None else FunctionLog(self.log_dir / f"{key}.log")
+
     def _spawn(self, child: _Child) -> None:
         assert self._run_dir is not None
         cmd = [
@@ -226,11 +294,18 @@ class LocalRuntime:
         ]
         for trigger, port in child.ports.items():
             cmd += ["--http-port", f"{trigger}={port}"]
-        with contextlib.ExitStack() as stack:  # the child gets its own copy of the log file's descriptor
-            out = stack.enter_context(open(self.log_file, "ab")) if self.log_file is not None else None
-            child.proc = subprocess.Popen(cmd, env=self._env(child.spec), start_new_session=True, stdout=out,
-                                          stderr=out)
+        env = {**self._env(child.spec), **child.env}
+        if child.log is not None:  # a thread copies the pipe into the function's rotated file
+            child.proc = subprocess.Popen(cmd, env=env, start_new_session=True, stdin=subprocess.DEVNULL,
+                                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            child.pump = child.log.follow(child.proc)
+            child.log.note(f"started (pid {child.proc.pid}, {child.spec.source})")
+        else:
+            with contextlib.ExitStack() as stack:  # the child gets its own copy of the log file's descriptor
+                out = stack.enter_context(open(self.log_file, "ab")) if self.log_file is not None else None
+                child.proc = subprocess.Popen(cmd, env=env, start_new_session=True, stdout=out, stderr=out)
         child.started_at = time.monotonic()
+        child.started_ms = int(time.time() * 1000)
         child.ready = None
         child.restart_at = None
         _log.debug("started function %s (pid %d)", child.spec.name, child.proc.pid)
@@ -256,12 +331,20 @@ class LocalRuntime:
             # at first start wait_ready() raises this; after a restart the log is the only report
             _log.log(logging.ERROR if child.restarts else logging.DEBUG, "function %s cannot start: %s",
                      child.spec.name, child.error)
+            if child.log is not None:
+                child.log.note(f"cannot start: {child.error}", "error")
             return
         child.failures = 1 if time.monotonic() - child.started_at > _STABLE_S else child.failures + 1
         delay = min(self.max_backoff_s, self.restart_backoff_s * 2 ** (child.failures - 1))
         child.restart_at = time.monotonic() + delay
         _log.warning("function %s (pid %d) exited with code %s; restarting in %.1fs",
                      child.spec.name, proc.pid, code, delay)
+        if child.pump is not None:
+            child.pump.join(0.2)  # the pipe closes with the process: its last lines explain the exit
+        last_line = next((line for line in reversed(child.log.tail()) if line.strip()), "") if child.log else ""
+        child.last_error = f"exited with code {code}" + (f": {last_line.strip()}" if last_line else "")
+        if child.log is not None:
+            child.log.note(f"pid {proc.pid} exited with code {code}; restarting in {delay:.1f}s", "warning")
 
     def _watch(self) -> None:
         while not self._stopping.wait(0.1):
