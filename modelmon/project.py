@@ -9,7 +9,9 @@
     project.get_results()
 
 The project record (base period, target, running functions) is kept in
-``<home>/projects/<name>/project.json``; credentials in an owner-only file next to it.
+``<home>/projects/<name>/project.json``; credentials in an owner-only file next to it. On the local
+target the functions run in the home's background service (:mod:`modelmon.service`), which outlives this
+process: ``project.stop_local_service()`` or ``modelmon down`` stops it.
 """
 
 from __future__ import annotations
@@ -24,12 +26,12 @@ import pandas as pd
 
 from modelmon import queries
 from modelmon.apps.registry import AppRegistry, RegisteredApp
-from modelmon.apps.source import AppSource, default_app_name, resolve_app
+from modelmon.apps.source import AppSource, default_app_name, resolve_app, validate_app
 from modelmon.backends import Backend, make_backend
 from modelmon.core.config import DEFAULT_HOME, ENV_APP_CLASS, Settings
 from modelmon.core.errors import NotFound
 from modelmon.core.paths import ProjectPaths, check_name
-from modelmon.core.timeutil import to_ms
+from modelmon.core.timeutil import now_ms, to_ms
 from modelmon.deploy.credentials import Credentials, load_credentials, save_credentials
 from modelmon.deploy.dashboard import FunctionState
 from modelmon.deploy.render import (
@@ -45,6 +47,7 @@ from modelmon.deploy.render import (
 from modelmon.deploy.targets import LocalTarget, NuclioTarget, Target
 from modelmon.endpoints.record import ModelEndpoint
 from modelmon.functions.roles import Role
+from modelmon.service import ServiceInfo
 
 HISTOGRAM_APP_CLASS = "HistogramDataDriftApplication"
 TARGETS = ("local", "nuclio")
@@ -86,8 +89,7 @@ def get_or_create_project(
         assert dashboard_url, "checked above"
         runner = NuclioTarget(dashboard_url)
     else:
-        runner = LocalTarget(home_dir / "projects" / name / "run", python_paths=[bundle],
-                             controller_interval=controller_interval)
+        runner = LocalTarget(home_dir, name, python_paths=[bundle], controller_interval=controller_interval)
     return Project(settings, runner, bundle, record_path)
 
 
@@ -113,7 +115,8 @@ class Project:
         return self.settings.base_period_minutes
 
     def close(self) -> None:
-        """Stop local functions and close the backend."""
+        """Close the backend. Functions keep running: on the local target they belong to the home's service
+        (:meth:`stop_local_service`, ``modelmon down``), on Nuclio to the platform."""
         self.target.close()
         if self._backend is not None:
             self._backend.close()
@@ -135,10 +138,18 @@ class Project:
         wait_for_deployment: bool = False,
         image: str | None = None,
     ) -> list[FunctionState]:
-        """Bring up the stream, controller and writer (and the histogram-drift app)."""
+        """Bring up the stream, controller, writer and labels functions (and the histogram-drift app).
+
+        The labels function (``log_labels`` → model-performance) comes up when the bundle has one. On the
+        local target the home's service runs them (started here if needed) and keeps running every app
+        already registered: calling this again in a new session drops none.
+        """
         self._set_base_period(base_period)
         templates = load_templates(self.bundle_dir)
         functions = [self._render(self._core(role, templates), image) for role in Role.core_roles()]
+        labels = role_template(templates, Role.LABELS)
+        if labels is not None:
+            functions.append(self._render(labels, image))
         if deploy_histogram_data_drift_app:
             histogram = self._histogram_template(templates)
             functions.append(self._render(histogram, image))
@@ -154,7 +165,7 @@ class Project:
         delete_user_applications: bool = False,
         user_application_list: Sequence[str] | None = None,
     ) -> list[str]:
-        """Stop the controller and writer; the stream stays unless ``delete_stream_function``.
+        """Stop the controller and writer; the stream (and labels) functions stay unless ``delete_stream_function``.
 
         Without ``delete_resources`` nothing is deleted: every registered app is disabled instead,
         so the controller dispatches no more windows. Returns the functions removed.
@@ -170,6 +181,9 @@ class Project:
         roles = [Role.CONTROLLER, Role.WRITER] + ([Role.STREAM] if delete_stream_function else [])
         templates = load_templates(self.bundle_dir)
         names = [self._core(role, templates).name for role in roles]
+        labels = role_template(templates, Role.LABELS)
+        if delete_stream_function and labels is not None:
+            names.append(labels.name)
         if delete_histogram_data_drift_app:
             names += sorted(histogram)
         if delete_user_applications:
@@ -192,6 +206,14 @@ class Project:
         controller = self._core(Role.CONTROLLER, load_templates(self.bundle_dir))
         (state,) = self.target.apply([self._render(controller, image)], settings=self.settings, wait=True)
         return state
+
+    def stop_local_service(self, timeout: float = 30.0) -> ServiceInfo | None:
+        """Stop the home's local service and every function it runs, for every project of the home (what
+        ``modelmon down`` does); ``None`` if none was running. The desired functions stay on disk: the next
+        ``enable_model_monitoring()``, app registration or ``modelmon up`` starts them all again."""
+        if not isinstance(self.target, LocalTarget):
+            raise ValueError(f"stop_local_service: project {self.name!r} runs on the {self.target.kind} target")
+        return self.target.stop_service(timeout)
 
     # ---------------------------------------------------------------------------- applications
 
@@ -276,13 +298,14 @@ class Project:
     # ------------------------------------------------------------------------ endpoints, results
 
     def list_model_endpoints(self, *, name: str | None = None, labels: Mapping[str, Any] | None = None) -> pd.DataFrame:
-        """One row per endpoint (optionally with this ``name`` and these ``labels``); see :mod:`modelmon.queries`."""
+        """One row per endpoint (optionally with this ``name`` and these ``labels``): the columns of
+        :data:`modelmon.queries.ENDPOINT_COLUMNS`, each ``*_ms`` time also as a UTC ``Timestamp``."""
         endpoints = queries.list_endpoints(self.backend, self.name)
         if name is not None:
             endpoints = endpoints[endpoints["name"] == name]
         if labels:
             endpoints = endpoints[[all(own.get(k) == v for k, v in labels.items()) for own in endpoints["labels"]]]
-        return endpoints.reset_index(drop=True)
+        return queries.with_timestamps(endpoints.reset_index(drop=True))
 
     def get_model_endpoint(self, endpoint: str) -> ModelEndpoint:
         """The endpoint record, by id or by name."""
@@ -291,11 +314,107 @@ class Project:
         return get_model_endpoint(self.backend, self.name, endpoint)
 
     def get_results(self, *, endpoint_id: str | None = None, app_name: str | None = None, history: bool = False,
-                    since: Any = None) -> pd.DataFrame:
-        """The latest result per endpoint, app and result name, or every window's with ``history=True``."""
-        since_ms = None if since is None else to_ms(since)
-        read = queries.result_history if history else queries.latest_results
-        return read(self.backend, self.name, endpoint_id=endpoint_id, app_name=app_name, since_ms=since_ms)
+                    since: Any = None, until: Any = None) -> pd.DataFrame:
+        """The latest result per endpoint, app and result name, or every window's with ``history=True``
+        (windows ending in ``[since, until)``).
+
+        ``endpoint_id`` takes an id, a unique id prefix or a name. Columns: ``start``/``end`` (UTC
+        ``Timestamp``) next to ``start_ms``/``end_ms``, ``endpoint_name`` after ``endpoint_id``, ``status``
+        (int) and ``status_name``, ``kind`` and ``kind_name``, and each window's ``extra_data`` (dict).
+        An unknown endpoint or app is ``NotFound`` naming those that exist.
+        """
+        endpoint, since_ms, until_ms = self._reader_args(endpoint_id, app_name, since, until)
+        if history:
+            df = queries.result_history(self.backend, self.name, endpoint_id=endpoint, app_name=app_name,
+                                        since_ms=since_ms, until_ms=until_ms, extra_data=True)
+        else:
+            df = queries.latest_results(self.backend, self.name, endpoint_id=endpoint, app_name=app_name,
+                                        since_ms=since_ms)
+            if until_ms is not None:
+                df = df[df["end_ms"] < until_ms].reset_index(drop=True)
+        return self._readable(df, app_name)
+
+    def get_metrics(self, *, endpoint_id: str | None = None, app_name: str | None = None, since: Any = None,
+                    until: Any = None, latest: bool = False) -> pd.DataFrame:
+        """Every window's metrics (what apps return as ``ModelMonitoringApplicationMetric`` or as a dict),
+        ending in ``[since, until)``; with ``latest=True`` only each endpoint and app's latest window.
+
+        Columns: ``endpoint_id``, ``endpoint_name``, ``app_name``, ``metric_name``, ``start``/``start_ms``,
+        ``end``/``end_ms``, ``value``.
+        """
+        endpoint, since_ms, until_ms = self._reader_args(endpoint_id, app_name, since, until)
+        if latest:
+            df = queries.latest_metrics(self.backend, self.name, endpoint_id=endpoint, app_name=app_name,
+                                        since_ms=since_ms)
+            df = df if until_ms is None else df[df["end_ms"] < until_ms].reset_index(drop=True)
+        else:
+            df = queries.metric_history(self.backend, self.name, endpoint_id=endpoint, app_name=app_name,
+                                        since_ms=since_ms, until_ms=until_ms)
+        return self._readable(df, app_name)
+
+    def get_feature_drift(self, *, endpoint_id: str | None = None, app_name: str | None = None, since: Any = None,
+                          until: Any = None) -> pd.DataFrame:
+        """Per window and feature, the values drift apps stored in ``extra_data`` (for the histogram-drift
+        app: ``tvd``, ``hellinger``, ``kld``, ``status``/``status_name``, ``score``, ``threshold``,
+        ``drifted``); see :func:`modelmon.result_frames.feature_drift`.
+
+        Which features drifted at 15:28: ``df[(df.start <= t) & (t < df.end) & df.drifted]``.
+        """
+        from modelmon.result_frames import feature_drift
+
+        endpoint, since_ms, until_ms = self._reader_args(endpoint_id, app_name, since, until)
+        df = feature_drift(self.backend, self.name, endpoint_id=endpoint, app_name=app_name, since_ms=since_ms,
+                           until_ms=until_ms)
+        return self._readable(df, app_name)
+
+    def get_results_frame(self, *, endpoint_id: str | None = None, app_name: str | None = None, since: Any = None,
+                          until: Any = None, statuses: bool = False, metrics: bool = True) -> pd.DataFrame:
+        """One endpoint's history as one wide frame: index ``start`` (window start, UTC ``Timestamp``),
+        one ``"<app>.<result>"`` column of values per result (and ``"<app>.<metric>"`` per metric; with
+        ``statuses=True`` a ``"<app>.<result>.status"`` column of status names after each result).
+
+        ``endpoint_id`` (id or name) may be left out when the project's results are one endpoint's::
+
+            frame = project.get_results_frame(endpoint_id="churn", since="1d")
+            frame["histogram-data-drift.general_drift"].plot()
+        """
+        from modelmon.result_frames import results_frame
+
+        endpoint, since_ms, until_ms = self._reader_args(endpoint_id, app_name, since, until)
+        frame = results_frame(self.backend, self.name, endpoint_id=endpoint, app_name=app_name, since_ms=since_ms,
+                              until_ms=until_ms, statuses=statuses, metrics=metrics)
+        if frame.empty and app_name is not None:
+            queries.check_app(self.backend, self.name, app_name)
+        return frame
+
+    def get_failures(self, *, endpoint_id: str | None = None, app_name: str | None = None,
+                     since: Any = None) -> pd.DataFrame:
+        """The windows an app failed on: ``error`` (message), ``error_type``, ``location`` (``file.py:LINE``
+        in the app's code), ``traceback`` (full text), the window (``start``/``end``) and when (``time``).
+        Failures stored by older versions have empty ``error_type``, ``location`` and ``traceback``."""
+        endpoint, since_ms, _ = self._reader_args(endpoint_id, app_name, since, None)
+        df = queries.app_failures(self.backend, self.name, endpoint_id=endpoint, app_name=app_name, since_ms=since_ms)
+        return self._readable(df, app_name)
+
+    def _reader_args(self, endpoint: str | None, app_name: str | None, since: Any,
+                     until: Any) -> tuple[str | None, int | None, int | None]:
+        """The endpoint id (from an id, id prefix or name; ``NotFound`` if none), ``since``/``until`` in ms
+        (a time, epoch ms, or text: ISO or a duration back from now such as ``"2h"``)."""
+        endpoint_id = None if endpoint is None else queries.resolve_endpoint(self.backend, self.name, endpoint)
+        return endpoint_id, self._time_ms(since, "since"), self._time_ms(until, "until")
+
+    @staticmethod
+    def _time_ms(value: Any, what: str) -> int | None:
+        if value is None:
+            return None
+        return queries.parse_since(value, now_ms(), what) if isinstance(value, str) else to_ms(value)
+
+    def _readable(self, df: pd.DataFrame, app_name: str | None) -> pd.DataFrame:
+        """``df`` with endpoint names and UTC timestamps; an empty read for an unknown app is ``NotFound``."""
+        if df.empty and app_name is not None:
+            queries.check_app(self.backend, self.name, app_name)
+        return queries.with_timestamps(queries.with_endpoint_names(df, queries.endpoint_names(self.backend,
+                                                                                                self.name)))
 
     def backfill(self, endpoint: str, since: Any, *, app: str | Sequence[str] | None = None) -> list[Any]:
         """Have the controller analyse ``endpoint``'s traffic (id or name) from ``since`` on: traffic older
@@ -329,10 +448,14 @@ class Project:
     def batch_infer(self, dataset: Any, model: Any, **kwargs: Any) -> Any:
         """Predict a dataset and record it into monitoring; see :func:`modelmon.batch.inference.batch_infer`.
 
-        The batch's last window is closed at once (``base_period_minutes`` defaults to the project's)."""
+        Into the job's own endpoint the batch's last window is closed at once (``base_period_minutes``
+        defaults to the project's). ``perform_drift_analysis=True`` stores the batch's windows' drift results
+        (windows of the project's base period) like the controller's: ``get_results()`` shows them. The job's
+        endpoint needs a reference for that: ``reference_data=...`` or ``self_reference=True``."""
         from modelmon.batch.inference import batch_infer
 
         kwargs.setdefault("base_period_minutes", self.base_period if kwargs.get("endpoint_id") is None else None)
+        kwargs.setdefault("drift_period_minutes", self.base_period)
         return batch_infer(self.backend, self.name, dataset, model, **kwargs)
 
     # -------------------------------------------------------------------------------- internals
@@ -384,6 +507,8 @@ class Project:
             json.dumps(dict(kwargs))
         except TypeError as exc:
             raise ValueError(f"application_kwargs must be JSON-serialisable ({exc})") from None
+        # before anything is written or started: an app its function cannot build is refused here
+        validate_app(source, kwargs, module_must_import=self.target.kind == "local")
         function = render_app(self._histogram_template(load_templates(self.bundle_dir)), self.settings, app_name,
                               source.class_path, kwargs=kwargs, image=image, requirements=requirements or (),
                               handler=handler)

@@ -24,6 +24,7 @@ COMMANDS: list[str] = [  # one module per sub-command, one per line
     "endpoints",
     "results",
     "run",
+    "service",
     "status",
 ]
 

@@ -2,26 +2,26 @@
 
 Both targets take the same rendered configs; they differ in how an app's own code reaches its function
 (embedded in the config on Nuclio, files next to it locally). :class:`NuclioTarget` creates/updates/deletes them on a
-dashboard. :class:`LocalTarget` writes them as a bundle under the project's home and (re)starts a
-:class:`~modelmon.local_nuclio.LocalRuntime` over the current set: the local runtime cannot add a
-function to a running supervisor, so a change restarts it (streams keep committed offsets, so no
-event is lost or processed twice by that restart).
+dashboard. :class:`LocalTarget` writes them as desired-state directories under the home, which the home's
+local service (:mod:`modelmon.service`) runs: a change restarts only the functions it touches (streams
+keep committed offsets, so no event is lost or processed twice by that restart).
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from modelmon.apps.source import AppSource, embed_source
 from modelmon.core.config import Settings
 from modelmon.core.paths import deployed_name
 from modelmon.deploy.dashboard import FunctionState, check_dashboard_url, delete_function, deploy_function
-from modelmon.deploy.render import RenderedFunction, write_configs
+from modelmon.deploy.render import RenderedFunction
 from modelmon.functions.roles import Role
+from modelmon.service import ServiceInfo
+from modelmon.service import control as service
+from modelmon.service.desired import desired_names, remove_function, write_function
 
 
 class Target(Protocol):
@@ -88,79 +88,68 @@ class NuclioTarget:
 
 
 class LocalTarget:
-    """Functions in supervised local processes, from configs written under ``run_dir``."""
+    """Functions run by the home's local service (:mod:`modelmon.service`), from configs written under the home.
+
+    Each function's config (and an app's own files) becomes a desired-state directory
+    ``<home>/projects/<project>/functions/<function>/``; the service, started here if none runs, starts
+    or replaces only the functions whose directory changed. They keep running after this process exits:
+    :meth:`stop_service` (or ``modelmon down``) stops them.
+    """
 
     kind = "local"
 
-    def __init__(self, run_dir: Path | str, *, python_paths: Sequence[Path | str] = (),
-                 env: Mapping[str, str] | None = None, ready_timeout_s: float = 60.0,
-                 controller_interval: str | None = None) -> None:
-        self.run_dir = Path(run_dir)
+    def __init__(self, home: Path | str, project: str, *, python_paths: Sequence[Path | str] = (),
+                 ready_timeout_s: float = 60.0, controller_interval: str | None = None) -> None:
+        self.home = Path(home).resolve()
+        self.project = project
         # the controller's cron interval instead of the base period: traffic whose event times lie in the
         # past (demos, tests) closes its windows at once, so the controller may look every second
         self.controller_interval = controller_interval
         self.python_paths = [str(Path(p).resolve()) for p in python_paths]
-        self.env = dict(os.environ if env is None else env)
         self.ready_timeout_s = ready_timeout_s
-        self._functions: dict[str, RenderedFunction] = {}
-        self._files: dict[str, dict[str, bytes]] = {}  # bundle name -> extra files (user app modules)
-        self._runtime: Any = None
-
-    def add_files(self, function: str, files: Mapping[str, bytes]) -> None:
-        """Files written next to ``function``'s function.yaml (its directory is first on sys.path)."""
-        self._files[function] = dict(files)
 
     def apply(self, functions: Sequence[RenderedFunction], *, settings: Settings, wait: bool) -> list[FunctionState]:
-        for function in functions:
-            self._functions[function.function] = function
-        self._restart(settings, wait=True)
-        return [FunctionState(f.function, f.name, "ready") for f in functions]
+        """Write the functions' desired state and start the service if needed; with ``wait``, return once the
+        service runs this version of each (a function that cannot start raises ``DeploymentFailed``)."""
+        return self._apply(functions, {}, [], wait=wait)
 
     def remove(self, functions: Iterable[str], *, settings: Settings) -> list[str]:
-        removed = [f for f in functions if self._functions.pop(f, None) is not None]
-        for function in removed:
-            self._files.pop(function, None)
+        removed = [f for f in functions if remove_function(self.home, self.project, f)]
         if removed:
-            self._restart(settings, wait=True)
+            service.wait_for_removal(self.home, self.project, removed, timeout=self.ready_timeout_s)
         return removed
 
     def package_app(self, function: RenderedFunction, source: AppSource) -> None:
         """Nothing to embed: :meth:`start_app` writes the app's files next to its function."""
 
     def start_app(self, function: RenderedFunction, source: AppSource, *, settings: Settings) -> list[FunctionState]:
-        self.add_files(function.function, source.files)
-        if source.import_root is not None and str(source.import_root) not in self.python_paths:
-            self.python_paths.append(str(source.import_root))
-        return self.apply([function], settings=settings, wait=True)
+        paths = [] if source.import_root is None else [str(source.import_root)]
+        return self._apply([function], source.files, paths, wait=True)
 
     def running(self) -> list[str]:
-        return sorted(self._functions)
+        """The functions this project asks the service to run (its desired-state directories)."""
+        return desired_names(self.home, self.project)
 
     def close(self) -> None:
-        if self._runtime is not None:
-            self._runtime.stop()
-            self._runtime = None
+        """Nothing to release: the functions belong to the service, which keeps running."""
 
-    def _restart(self, settings: Settings, *, wait: bool) -> None:
-        from modelmon.local_nuclio import LocalRuntime  # imported here: the SDK works without starting processes
+    def stop_service(self, timeout: float = 30.0) -> ServiceInfo | None:
+        """Stop the home's service and every function of every project it runs (``None``: none was running)."""
+        return service.stop_service(self.home, timeout=timeout)
 
-        self.close()
-        if self.run_dir.exists():
-            shutil.rmtree(self.run_dir)
-        self.run_dir.mkdir(parents=True)
-        if not self._functions:
-            return
-        write_configs([self._local_config(f) for f in self._functions.values()], self.run_dir)
-        for function, files in self._files.items():
-            for name, data in files.items():
-                (self.run_dir / function / name).write_bytes(data)
-        paths = [*self.python_paths, self.env.get("PYTHONPATH", "")]
-        env = {**self.env, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
-        runtime = LocalRuntime(self.run_dir, settings, env=env)
-        runtime.start()
-        self._runtime = runtime
-        if wait:
-            runtime.wait_ready(self.ready_timeout_s)
+    def _apply(self, functions: Sequence[RenderedFunction], files: Mapping[str, bytes], extra_paths: Sequence[str],
+               *, wait: bool) -> list[FunctionState]:
+        versions = {}
+        for function in functions:
+            config = self._local_config(function)
+            versions[function.function] = write_function(
+                self.home, self.project, function.function, config.to_yaml(), files=files,
+                python_paths=[*extra_paths, *self.python_paths])
+        service.start_service(self.home)
+        if not wait:
+            return [FunctionState(f.function, f.name, "starting") for f in functions]
+        service.wait_for_versions(self.home, self.project, versions, timeout=self.ready_timeout_s)
+        return [FunctionState(f.function, f.name, "ready") for f in functions]
 
     def _local_config(self, function: RenderedFunction) -> RenderedFunction:
         if self.controller_interval is None or function.role is not Role.CONTROLLER:
