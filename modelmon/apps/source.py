@@ -2,17 +2,27 @@
 
 ``set_model_monitoring_function`` accepts a class, an instance, a ``"module:Class"`` path, or a
 class name together with ``func`` (a ``.py`` file). The result is the ``class_path`` the app
-function loads plus the source files to ship next to its handler.
+function loads plus the source files to ship next to its handler. :func:`validate_app` checks,
+before anything is registered or started, that the function will be able to build the app.
 """
 
 from __future__ import annotations
 
 import base64
 import dataclasses
+import importlib
+import logging
 import re
 import sys
+import types
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from modelmon.apps.runner.failure import app_location
+from modelmon.apps.runner.loader import MOVED_MODULES, check_app_class, check_kwargs
+
+log = logging.getLogger(__name__)
 
 _IDENT = re.compile(r"[A-Za-z_]\w*")
 
@@ -23,6 +33,8 @@ class AppSource:
     class_name: str
     files: dict[str, bytes] = dataclasses.field(default_factory=dict)  # file name -> content, shipped with it
     import_root: Path | None = None  # a directory to put on the function's sys.path (local runs)
+    origin: Path | None = None  # the func file the class is defined in
+    cls: type | None = None  # the class itself, when it was given as a class or an instance
 
 
 def default_app_name(class_name: str) -> str:
@@ -42,7 +54,8 @@ def resolve_app(func: str | Path | None, application_class: Any) -> AppSource:
             raise ValueError("application_class must be the class name defined in func")
         if not re.search(rf"^class\s+{application_class}\b", path.read_text(encoding="utf-8"), re.MULTILINE):
             raise ValueError(f"application_class {application_class!r} is not defined in func {str(func)!r}")
-        return AppSource(f"{path.stem}:{application_class}", application_class, {path.name: path.read_bytes()})
+        return AppSource(f"{path.stem}:{application_class}", application_class, {path.name: path.read_bytes()},
+                         origin=path.resolve())
     if isinstance(application_class, str):
         module, _, name = application_class.partition(":")
         if not name or not all(_IDENT.fullmatch(p) for p in [*module.split("."), name]):
@@ -60,9 +73,76 @@ def resolve_app(func: str | Path | None, application_class: Any) -> AppSource:
         )
     class_path = f"{cls.__module__}:{cls.__qualname__}"
     if "." not in cls.__module__:  # a top-level module: ship its file with the function
-        return AppSource(class_path, cls.__name__, {Path(source).name: Path(source).read_bytes()})
+        return AppSource(class_path, cls.__name__, {Path(source).name: Path(source).read_bytes()}, cls=cls)
     root = Path(source).resolve().parents[cls.__module__.count(".")]
-    return AppSource(class_path, cls.__name__, import_root=root)
+    return AppSource(class_path, cls.__name__, import_root=root, cls=cls)
+
+
+def validate_app(source: AppSource, kwargs: Mapping[str, Any], *, module_must_import: bool = True) -> type | None:
+    """The app's class, once it is known that its function can build it with ``kwargs``; else ``ValueError``.
+
+    The class must import (a ``func`` file is run as a throwaway module: ``sys.modules`` keeps no copy, so
+    registering the file again after an edit checks the new code), be a monitoring application, and
+    ``kwargs`` must bind to its constructor (which is not run). A ``"module:Class"`` that cannot be
+    imported here is an error unless not ``module_must_import`` (a package only the function's image
+    has): then nothing is checked and ``None`` is returned.
+    """
+    what = f"application_class {source.class_path!r}"
+    cls = source.cls or _import_class(source, what, module_must_import)
+    if cls is None:
+        return None
+    try:
+        check_app_class(cls)
+        check_kwargs(cls, kwargs)
+    except ValueError as exc:
+        raise ValueError(f"{what}: {exc}") from None
+    return cls
+
+
+def _import_class(source: AppSource, what: str, module_must_import: bool) -> type | None:
+    module_name, _, class_name = source.class_path.partition(":")
+    if source.origin is not None:
+        module = _run_file(module_name, source.files[source.origin.name], source.origin, what)
+    else:
+        module_name = MOVED_MODULES.get(module_name, module_name)
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not module_name.startswith(exc.name) or module_must_import:
+                raise ValueError(f"{what}: cannot import {module_name!r}: {exc}") from None
+            log.warning("%s: module %r is not importable here; its class and arguments are not checked",
+                        what, module_name)
+            return None
+        except Exception as exc:  # anything the module raised while importing
+            raise ValueError(f"{what}: importing {module_name!r} failed: {_described(exc)}") from None
+    cls = getattr(module, class_name, None)
+    if not isinstance(cls, type):
+        raise ValueError(f"{what}: module {module_name!r} has no class {class_name!r}")
+    return cls
+
+
+def _run_file(module_name: str, code: bytes, origin: Path, what: str) -> types.ModuleType:
+    """``code`` (the file shipped to the function) run as module ``module_name``, which is in
+    ``sys.modules`` only while it runs (dataclasses and pickling look their module up there)."""
+    module = types.ModuleType(module_name)
+    module.__file__ = str(origin)
+    previous = sys.modules.get(module_name)
+    sys.modules[module_name] = module
+    try:
+        exec(compile(code, str(origin), "exec"), module.__dict__)  # the user's own app file, as the function runs it
+    except (Exception, SystemExit) as exc:
+        raise ValueError(f"{what}: importing {origin.name} failed: {_described(exc)}") from None
+    finally:
+        if previous is None:
+            sys.modules.pop(module_name, None)
+        else:
+            sys.modules[module_name] = previous
+    return module
+
+
+def _described(exc: BaseException) -> str:
+    location = None if isinstance(exc, SyntaxError) else app_location(exc)  # a SyntaxError names its line
+    return f"{type(exc).__name__}: {exc}" + (f" (at {location})" if location else "")
 
 
 def embed_source(config: dict[str, Any], source: AppSource) -> None:

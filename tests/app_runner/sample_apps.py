@@ -30,6 +30,13 @@ class RowCountApp(ModelMonitoringApplicationBase):
         ]
 
 
+class PositiveLimitApp(RowCountApp):
+    def __init__(self, limit: int = 100) -> None:
+        if limit <= 0:
+            raise ValueError("limit must be positive")
+        super().__init__(limit)
+
+
 class FailsOnSmallWindowsApp(ModelMonitoringApplicationBase):
     """Raises when the window holds fewer than 5 rows."""
 

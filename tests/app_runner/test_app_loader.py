@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from modelmon.apps.runner import AppRunner
@@ -25,10 +27,13 @@ def test_app_records_stored_before_the_move_to_apps_builtin_still_load():
     ("no_such_module_xyz:App", None, "cannot import 'no_such_module_xyz'"),
     ("sample_apps:Missing", None, "has no class 'Missing'"),
     ("sample_apps:NotAnApp", None, "has no do_tracking method"),
-    ("sample_apps:RowCountApp", {"bogus": 1}, "constructing it with {'bogus': 1} failed"),
+    ("sample_apps:RowCountApp", {"bogus": 1}, "RowCountApp has no argument 'bogus'; it accepts limit"),
+    ("sample_apps:RowCountApp", {"limt": 1}, "has no argument 'limt' (did you mean 'limit'?)"),
+    ("sample_apps:PositiveLimitApp", {"limit": -1},
+     "constructing it with {'limit': -1} failed: ValueError: limit must be positive"),
 ])
 def test_load_app_names_what_is_wrong(class_path, kwargs, message):
-    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace("{", r"\{")):
+    with pytest.raises(ConfigError, match=re.escape(message)):
         load_app(class_path, kwargs)
 
 
