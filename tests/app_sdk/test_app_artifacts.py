@@ -123,7 +123,7 @@ def test_evaluate_keeps_artifacts_in_the_given_store():
     _Logs.evaluate(pd.DataFrame({"timestamp": [0, 60_000], "x": [1, 2]}), base_period=1, objects=store)
     assert sorted(store.objects) == [
         "users/pipelines/evaluate/artifacts/logs/evaluate/0-60000/rows.csv",
-        "users/pipelines/evaluate/artifacts/logs/evaluate/60000-60001/rows.csv",
+        "users/pipelines/evaluate/artifacts/logs/evaluate/60000-120000/rows.csv",
     ]
 
 

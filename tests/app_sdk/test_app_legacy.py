@@ -66,7 +66,7 @@ def test_legacy_signature_is_detected_and_called_with_every_argument():
 def test_legacy_app_runs_through_evaluate():
     app = LegacyApp()
     got = app.evaluate(pd.DataFrame({"timestamp": [0, 1, 60_000], "x": [1.0, 2.0, 3.0]}), base_period=1,
-                       endpoint_id="ep7")
+                       end=120_000, endpoint_id="ep7")
     assert got["value"].tolist() == [2.0, 1.0]
     assert app.seen["latest"] == pd.Timestamp(60_000, unit="ms", tz="UTC")
     assert app.seen["endpoint_id"] == "ep7"

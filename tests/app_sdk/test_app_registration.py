@@ -76,7 +76,9 @@ def test_on_the_local_target_a_refused_app_starts_nothing(tmp_path):
             project.set_model_monitoring_function(func=str(app), application_class="MeanShiftApplication",
                                                   max_shfit=0.5)
         assert project.list_model_monitoring_functions() == [] and project.target.running() == []
-        assert not (tmp_path / "home" / "projects" / "reg" / "run").exists()
+        # no function directory was written and no service was started for it
+        assert not (tmp_path / "home" / "projects" / "reg" / "functions").exists()
+        assert not (tmp_path / "home" / "service").exists()
 
 
 def test_an_edited_file_is_checked_afresh(nuclio_project, tmp_path):

@@ -86,14 +86,23 @@ class ModelMonitoringApplicationBase(abc.ABC):
         """Run this app on DataFrames, with no infrastructure, and return its results and metrics.
 
         One row per window × result/metric, with columns ``application_name, endpoint_id,
-        start_infer_time, end_infer_time, type ('result'|'metric'), name, value, kind, status,
-        extra_data``. With ``base_period`` (minutes) the rows of ``sample_df`` are split into windows
-        by their ``timestamp`` column (epoch ms or datetimes) from ``start`` (default: the first row)
-        to ``end`` (default: just after the last row). The reference comes from ``reference_df`` (via
-        ``modelmon.stats.feature_stats``) or ``feature_stats``. ``options`` fill the rest of the
-        context: ``endpoint_id``, ``feature_names``, ``label_names``, ``model_endpoint`` (e.g. with
-        ``reference_performance``), ``labels_df``, ``error_count`` and ``objects`` (an ObjectStore that
-        keeps logged artifacts). Callable on the class too, when the app needs no constructor arguments.
+        start_infer_time, end_infer_time`` (UTC ``Timestamp``), ``type`` ('result'|'metric'), ``name,
+        value, status, status_name, kind, kind_name, extra_data``: ``status_name`` is ``"detected"`` where
+        ``status`` is 2 (the integer MLRun stores), and both are ``None`` for a metric.
+
+        With ``base_period`` (minutes) the rows are split by their ``timestamp`` column (epoch ms or
+        datetimes) into the controller's windows, ``[k * period, (k + 1) * period)`` since the epoch, and
+        only full windows are analysed: those inside ``[start, end)`` when given, else those the data
+        covers (its first and last rows within one typical row spacing of the window's edges). Without
+        it, one window ``[start, end)``, by default from the first row to just after the last. Rows left
+        out are counted in ``result.attrs["rows_left_out"]`` and named by a
+        :class:`~modelmon.apps.sdk.evaluate_windows.PartialWindowsWarning`.
+
+        The reference comes from ``reference_df`` (via ``modelmon.stats.feature_stats``) or
+        ``feature_stats``. ``options`` fill the rest of the context: ``endpoint_id``, ``feature_names``,
+        ``label_names``, ``model_endpoint`` (e.g. with ``reference_performance``), ``labels_df``,
+        ``error_count`` and ``objects`` (an ObjectStore that keeps logged artifacts). Callable on the
+        class too, when the app needs no constructor arguments.
         """
         return evaluate_app(
             self, sample_df, reference_df=reference_df, feature_stats=feature_stats,

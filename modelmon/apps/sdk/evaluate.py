@@ -1,4 +1,8 @@
-"""Running an app locally on DataFrames (``App.evaluate``): notebooks and unit tests, no infrastructure."""
+"""Running an app locally on DataFrames (``App.evaluate``): notebooks and unit tests, no infrastructure.
+
+The windows are the controller's (see :mod:`modelmon.apps.sdk.evaluate_windows`); statuses and kinds
+come as names next to their integers, as the readers of stored results give them.
+"""
 
 from __future__ import annotations
 
@@ -9,19 +13,22 @@ import pandas as pd
 
 from modelmon.apps.sdk.artifacts import ObjectStoreArtifactSink
 from modelmon.apps.sdk.context import LABEL_COLUMN, META_COLUMNS, FeatureStats, MonitoringApplicationContext
+from modelmon.apps.sdk.evaluate_windows import cut_windows
 from modelmon.backends.base import ObjectStore
 from modelmon.backends.memory import InMemoryObjectStore
-from modelmon.core.timeutil import TimeLike, from_ms, to_ms
+from modelmon.core.results import ResultKindApp, ResultStatusApp
+from modelmon.core.timeutil import TimeLike, from_ms
 
 if TYPE_CHECKING:
     from modelmon.apps.sdk.base import ModelMonitoringApplicationBase
 
-#: Columns of the DataFrame ``evaluate`` returns, one row per window × result/metric.
+#: Columns of the DataFrame ``evaluate`` returns, one row per window × result/metric. ``status``/``kind``
+#: are the integers MLRun stores, ``status_name``/``kind_name`` their names (all ``None`` for a metric).
 RESULT_COLUMNS = [
     "application_name", "endpoint_id", "start_infer_time", "end_infer_time",
-    "type", "name", "value", "kind", "status", "extra_data",
+    "type", "name", "value", "status", "status_name", "kind", "kind_name", "extra_data",
 ]
-_OBJECT_COLUMNS = ("kind", "status", "extra_data")
+_OBJECT_COLUMNS = ("status", "status_name", "kind", "kind_name", "extra_data")
 EVALUATE_PROJECT = "evaluate"
 
 
@@ -54,12 +61,13 @@ def evaluate_app(
         ]
     if error_count is not None and base_period is not None:
         raise ValueError("error_count counts one window; with base_period put an 'error' column in sample_df")
+    cut = cut_windows(sample_df, event_times_ms(sample_df), start, end, base_period)
     if objects is None:
         objects = InMemoryObjectStore()
     sink = ObjectStoreArtifactSink(objects, EVALUATE_PROJECT)
     app_name = str(getattr(app, "NAME", None) or type(app).__name__)
     rows: list[dict[str, Any]] = []
-    for window_start, window_end, window_df in _windows(sample_df, start, end, base_period):
+    for window_start, window_end, window_df in cut.windows:
         context = MonitoringApplicationContext(
             application_name=app_name,
             project_name=EVALUATE_PROJECT,
@@ -83,16 +91,19 @@ def evaluate_app(
             "start_infer_time": context.start_infer_time, "end_infer_time": context.end_infer_time,
         }
         for result in results:
-            rows.append({**common, "type": "result", **result.to_dict(),
-                         "kind": result.kind, "status": result.status})
+            status, kind = ResultStatusApp(int(result.status)), ResultKindApp(int(result.kind))
+            rows.append({**common, "type": "result", **result.to_dict(), "status": int(status),
+                         "status_name": status.name, "kind": int(kind), "kind_name": kind.name})
         for metric in metrics:
-            rows.append({**common, "type": "metric", **metric.to_dict(),
-                         "kind": None, "status": None, "extra_data": {}})
-    # object columns keep the enums (and None for metrics) instead of pandas' float coercion
-    return pd.DataFrame({
+            rows.append({**common, "type": "metric", **metric.to_dict(), "status": None, "status_name": None,
+                         "kind": None, "kind_name": None, "extra_data": {}})
+    # object columns keep whole numbers (and None for metrics) instead of pandas' float coercion
+    frame = pd.DataFrame({
         column: pd.Series([row[column] for row in rows], dtype=object if column in _OBJECT_COLUMNS else None)
         for column in RESULT_COLUMNS
     })
+    frame.attrs["rows_left_out"] = cut.rows_left_out
+    return frame
 
 
 def _reference_stats(reference_df: pd.DataFrame | None, feature_stats: FeatureStats | None) -> FeatureStats:
@@ -125,32 +136,6 @@ def event_times_ms(df: pd.DataFrame) -> pd.Series | None:
     if times.isna().any():
         raise ValueError("sample_df['timestamp'] has missing values")
     return (times - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(milliseconds=1)
-
-
-def _windows(
-    df: pd.DataFrame, start: TimeLike | None, end: TimeLike | None, base_period: int | None,
-) -> list[tuple[int, int, pd.DataFrame]]:
-    """``(start_ms, end_ms, rows)`` per window: one window, or one per ``base_period`` minutes."""
-    times = event_times_ms(df)
-    if base_period is not None:
-        if isinstance(base_period, bool) or not isinstance(base_period, int) or base_period < 1:
-            raise ValueError(f"base_period must be a whole number of minutes >= 1, got {base_period!r}")
-        if times is None:
-            raise ValueError("base_period needs a 'timestamp' column in sample_df")
-    seen = times if times is not None and len(times) > 0 else None
-    start_ms = to_ms(start) if start is not None else (int(seen.min()) if seen is not None else 0)
-    end_ms = to_ms(end) if end is not None else (int(seen.max()) + 1 if seen is not None else start_ms)
-    if end_ms < start_ms:
-        raise ValueError(f"end ({end}) is before start ({start})")
-    if base_period is None:
-        bounds = [(start_ms, end_ms)]
-    else:
-        step = base_period * 60_000
-        bounds = [(s, min(s + step, end_ms)) for s in range(start_ms, max(end_ms, start_ms + 1), step)]
-    if times is None:
-        return [(s, e, df) for s, e in bounds]
-    values = times.to_numpy()
-    return [(s, e, df[(values >= s) & (values < e)]) for s, e in bounds]
 
 
 def _latest(df: pd.DataFrame) -> pd.Timestamp | None:
