@@ -9,8 +9,9 @@ Per-feature values come from what apps put in a result's ``extra_data``:
 - ``features``: ``{feature: {name: number}}`` gives one column per name (the histogram-drift app's
   ``general_drift``: ``tvd``, ``hellinger``, ``kld``, ``status``), ``{feature: number}`` one column named
   after the result (the data-quality apps);
-- ``feature_scores`` / ``feature_thresholds`` give ``score`` / ``threshold``, and ``drifted_features``
-  gives ``drifted`` (the histogram-drift app's ``drifted_features_share``).
+- ``feature_scores`` / ``feature_thresholds`` / ``n_window`` / ``n_reference`` (``{feature: number}``) give
+  ``score`` / ``threshold`` / ``n_window`` / ``n_reference``, and ``drifted_features`` (a list) gives
+  ``drifted`` (the histogram-drift app's ``drifted_features_share``).
 
 Apps bound these lists (``max_features_in_extra_data``), most drifted first, so a window lists at most
 that many features.
@@ -29,7 +30,7 @@ from modelmon.queries import metric_history, result_history, status_name
 #: The leading columns of :func:`feature_drift`; value columns follow, in the order apps wrote them.
 FEATURE_COLUMNS = ["endpoint_id", "app_name", "start_ms", "end_ms", "feature"]
 _RENAMED = {"feature_scores": "score", "feature_thresholds": "threshold", "n_window": "n_window",
-            "n_reference": "n_reference"}
+            "n_reference": "n_reference"}  # the histogram-drift app's drifted_features_share
 
 
 def feature_drift(backend: Backend, project: str, *, endpoint_id: str | None = None, app_name: str | None = None,
@@ -53,6 +54,8 @@ def feature_drift(backend: Backend, project: str, *, endpoint_id: str | None = N
     if "status" in df.columns:
         df.insert(list(df.columns).index("status") + 1, "status_name",
                   [status_name(s) if pd.notna(s) else "" for s in df["status"]])
+    last = [c for c in (*_RENAMED.values(), "drifted") if c in df.columns]  # the per-feature values first
+    df = df[[c for c in df.columns if c not in last] + last]
     return df.sort_values(FEATURE_COLUMNS[:4], kind="stable").reset_index(drop=True)
 
 

@@ -1,0 +1,118 @@
+"""Each window's ``extra_data`` in the history, on both backends (``v3io`` through the real v3io client to
+the protocol servers under ``tests/``): stored per window, newest computation wins as in the TSDB, old
+history reads ``{}``, and a huge ``extra_data`` is cut below V3IO's text-attribute size."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+
+import pytest
+from v3io_server.stack import v3io_backend
+
+from modelmon.backends.local import open_local_backend
+from modelmon.core.paths import ProjectPaths
+from modelmon.core.results import ModelMonitoringApplicationResult, ResultKindApp, ResultStatusApp
+from modelmon.endpoints.record import ModelEndpoint
+from modelmon.events import WriterEvent
+from modelmon.queries import latest_results, result_history
+from modelmon.writer import ResultWriter
+from modelmon.writer.history import MAX_EXTRA_DATA_BYTES, TRUNCATED, HistoryWriter, bounded_extra_data
+
+PROJECT = "p"
+PATHS = ProjectPaths(PROJECT)
+PERIOD = 600_000
+T0 = 1_700_000_000_000 // PERIOD * PERIOD
+NO, DETECTED = ResultStatusApp.no_detection, ResultStatusApp.detected
+
+
+@pytest.fixture(params=["local", "v3io"])
+def backend(request, tmp_path):
+    if request.param == "local":
+        opener = contextlib.nullcontext(lambda: open_local_backend(str(tmp_path / "home")))
+    else:
+        opener = v3io_backend(tmp_path)
+    with opener as open_backend:
+        b = open_backend()
+        b.kv.put(PATHS.endpoints_table, "ep1", ModelEndpoint("ep1", name="model-1").to_item())
+        yield b
+        b.close()
+
+
+def _window(k: int, drifted: list[str], value: float = 0.5) -> WriterEvent:
+    extra = {"drifted_features": drifted, "note": f"window {k}"}
+    result = ModelMonitoringApplicationResult("share", value, ResultKindApp.data_drift,
+                                              DETECTED if drifted else NO, extra)
+    return WriterEvent(PROJECT, "ep1", "drift", T0 + k * PERIOD, T0 + (k + 1) * PERIOD, (result,))
+
+
+def _extras(backend) -> list[tuple[int, dict]]:
+    history = result_history(backend, PROJECT, extra_data=True)
+    return [((r.start_ms - T0) // PERIOD, r.extra_data) for r in history.itertuples()]
+
+
+def test_every_window_keeps_its_extra_data_and_a_recomputation_replaces_it(backend):
+    writer = ResultWriter(backend, PATHS)
+    for k, drifted in ((1, ["age"]), (2, [])):
+        writer.write(_window(k, drifted))
+    writer.write(_window(0, ["income"]))  # arrives after later windows
+    writer.write(_window(1, ["age", "income"], value=0.9))  # window 1 computed again (re-dispatched)
+
+    assert _extras(backend) == [
+        (0, {"drifted_features": ["income"], "note": "window 0"}),
+        (1, {"drifted_features": ["age", "income"], "note": "window 1"}),
+        (2, {"drifted_features": [], "note": "window 2"}),
+    ]
+    assert result_history(backend, PROJECT)["value"].tolist() == [0.5, 0.9, 0.5]  # the numbers agree
+    assert "extra_data" not in result_history(backend, PROJECT).columns  # only when asked: it reads KV
+    window_1 = result_history(backend, PROJECT, since_ms=T0 + 2 * PERIOD, until_ms=T0 + 2 * PERIOD + 1,
+                              extra_data=True)
+    assert window_1["extra_data"].tolist() == [{"drifted_features": ["age", "income"], "note": "window 1"}]
+
+
+def test_history_written_before_extra_data_was_kept_reads_empty(backend):
+    old_writer = HistoryWriter(backend.tsdb, PATHS)  # the history writer of before: TSDB only
+    old_writer.write(_window(0, ["age"]))
+    ResultWriter(backend, PATHS).write(_window(1, ["income"]))
+
+    assert _extras(backend) == [(0, {}), (1, {"drifted_features": ["income"], "note": "window 1"})]
+
+
+def test_a_huge_extra_data_is_cut_below_the_v3io_text_attribute_limit(backend):
+    features = {f"feature_{i:05d}": {"tvd": i / 20_000, "status": 0} for i in range(20_000)}  # ~700 KB of JSON
+    extra = {"features_scored": 20_000, "features": features, "blob": "x" * 100_000}
+    result = ModelMonitoringApplicationResult("general_drift", 0.2, ResultKindApp.data_drift, NO, extra)
+    ResultWriter(backend, PATHS).write(WriterEvent(PROJECT, "ep1", "drift", T0, T0 + PERIOD, (result,)))
+
+    for table in (PATHS.app_results_extra_table, PATHS.app_results_table):
+        (text,) = [item["extra_data"] for _, item in backend.kv.scan(table)[0]]
+        assert len(text.encode()) <= MAX_EXTRA_DATA_BYTES < 61_200
+    (stored,) = result_history(backend, PROJECT, extra_data=True)["extra_data"]
+    assert stored == latest_results(backend, PROJECT)["extra_data"].iloc[0]
+    assert stored["features_scored"] == 20_000
+    kept = list(stored["features"])
+    assert 1_000 < len(kept) < 20_000 and kept == list(features)[: len(kept)]  # the first ones, in order
+    assert stored["features"][kept[-1]] == features[kept[-1]]
+    assert "blob" not in stored
+    assert stored[TRUNCATED] == {"bytes": len(json.dumps(extra)), "limit": MAX_EXTRA_DATA_BYTES,
+                                 "keys": ["features", "blob"]}
+
+
+@pytest.mark.parametrize("extra", [
+    {},
+    {"a": 1, "b": [1, 2, 3]},
+    {"long_key_" * 20_000: 1, "small": 2},
+    {"list": list(range(50_000)), "after": "kept if it fits"},
+    {"nested": {"deep": {"x": "y" * 100_000}}},
+    {f"k{i}": "v" * 50 for i in range(5_000)},
+    {"text": "é" * 40_000},  # escaped as \\u00e9: six bytes each
+])
+def test_bounded_extra_data_always_fits_and_is_unchanged_when_it_does(extra):
+    text = bounded_extra_data(extra, limit=20_000)
+    assert len(text.encode()) <= 20_000
+    decoded = json.loads(text)
+    if len(json.dumps(extra)) <= 20_000:
+        assert decoded == extra
+    else:
+        assert decoded[TRUNCATED]["bytes"] == len(json.dumps(extra))
+        assert all(decoded[k] == extra[k] for k in decoded if k != TRUNCATED and not isinstance(extra[k], list))
