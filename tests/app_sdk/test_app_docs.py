@@ -9,7 +9,7 @@ import re
 import pytest
 
 from modelmon import ResultStatusApp
-from modelmon.apps.sdk.evaluate_windows import PartialWindowsWarning
+from modelmon.apps.sdk import PartialWindowsWarning
 
 DOC = pathlib.Path(__file__).resolve().parents[2] / "README.md"
 

@@ -11,8 +11,8 @@ from modelmon import (
     ResultKindApp,
     ResultStatusApp,
 )
+from modelmon.apps.sdk import PartialWindowsWarning
 from modelmon.apps.sdk.evaluate import RESULT_COLUMNS
-from modelmon.apps.sdk.evaluate_windows import PartialWindowsWarning
 
 MINUTE = 60_000
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from modelmon.apps.sdk.artifacts import ArtifactInfo, ObjectStoreArtifactSink, list_artifacts
 from modelmon.apps.sdk.base import ModelMonitoringApplicationBase, run_application
 from modelmon.apps.sdk.context import MonitoringApplicationContext
+from modelmon.apps.sdk.evaluate_windows import PartialWindowsWarning
 from modelmon.apps.sdk.thresholds import Thresholds
 
 __all__ = [
@@ -12,6 +13,7 @@ __all__ = [
     "ModelMonitoringApplicationBase",
     "MonitoringApplicationContext",
     "ObjectStoreArtifactSink",
+    "PartialWindowsWarning",
     "Thresholds",
     "list_artifacts",
     "run_application",

@@ -96,7 +96,7 @@ class ModelMonitoringApplicationBase(abc.ABC):
         covers (its first and last rows within one typical row spacing of the window's edges). Without
         it, one window ``[start, end)``, by default from the first row to just after the last. Rows left
         out are counted in ``result.attrs["rows_left_out"]`` and named by a
-        :class:`~modelmon.apps.sdk.evaluate_windows.PartialWindowsWarning`.
+        :class:`~modelmon.apps.sdk.PartialWindowsWarning`.
 
         The reference comes from ``reference_df`` (via ``modelmon.stats.feature_stats``) or
         ``feature_stats``. ``options`` fill the rest of the context: ``endpoint_id``, ``feature_names``,
