@@ -144,7 +144,7 @@ def test_cli_lists_artifacts_of_the_local_backend(tmp_path, capsys, monkeypatch)
         ("summary", "json", "1970-01-01T00:01:00+00:00")]
     assert main(["artifacts", "--home", str(tmp_path), "--project", "proj"]) == 0
     table = capsys.readouterr().out.splitlines()
-    assert table[0].split() == ["app_name", "endpoint_id", "start", "end", "name", "format", "path"]
-    assert [line.split()[4] for line in table[1:]] == ["summary", "s2"]
+    assert table[0].split() == ["app_name", "endpoint", "id", "start", "end", "name", "format", "path"]
+    assert [line.split()[5] for line in table[1:]] == ["summary", "s2"]
     assert main(["artifacts", "--home", str(tmp_path), "--project", "proj", "--app", "nothing"]) == 0
     assert capsys.readouterr().out.strip() == "no artifacts"
