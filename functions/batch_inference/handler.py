@@ -2,9 +2,10 @@
 
 ``POST {"dataset": "data.parquet", "model": "model.pkl", "feature_columns": [...], "label_columns": [...],
 "timestamp_column": "ts", "endpoint_id": null, "job_name": "nightly", "reference": null,
-"output_path": null, "perform_drift_analysis": false, "base_period_minutes": null}`` answers the job's
-summary (endpoint id, rows, predictions path, drift results). Bad input is a 400 naming the problem;
-nothing is written then.
+"self_reference": false, "output_path": null, "perform_drift_analysis": false, "base_period_minutes": null,
+"drift_period_minutes": null}`` answers the job's result (endpoint, rows, predictions path, reference, and
+the drift analysis's stored windows with status names). ``drift_period_minutes`` defaults to the
+function's ``MODELMON_BASE_PERIOD``. Bad input is a 400 naming the problem; nothing is written then.
 
 Paths come from whoever can reach the trigger, so they are confined to ``MODELMON_BATCH_ROOT`` (default
 ``<MODELMON_HOME>/batch``): datasets and references under ``data/``, models (unpickled: code runs) under
@@ -26,13 +27,14 @@ from modelmon.core.errors import NotFound
 from modelmon.functions.handling import on_shutdown
 
 _OPTIONS = ("feature_columns", "label_columns", "timestamp_column", "endpoint_id", "job_name", "output_path",
-            "perform_drift_analysis", "base_period_minutes")
+            "perform_drift_analysis", "base_period_minutes", "drift_period_minutes", "self_reference")
 
 
 def init_context(context: nuclio_sdk.Context) -> None:
     settings = Settings.from_env()
     backend = make_backend(settings)
     context.user_data.project = settings.project
+    context.user_data.base_period_minutes = settings.base_period_minutes
     context.user_data.root = BatchRoot(Path(settings.batch_root or Path(settings.home) / "batch"))
     context.user_data.backend = backend
     on_shutdown(context, backend.close)
@@ -49,6 +51,7 @@ def handler(context: nuclio_sdk.Context, event: nuclio_sdk.Event) -> Any:
         root: BatchRoot = context.user_data.root
         options = {k: body[k] for k in _OPTIONS if body.get(k) is not None}
         options.setdefault("job_name", BATCH_FUNCTION)
+        options.setdefault("drift_period_minutes", context.user_data.base_period_minutes)
         if "output_path" in options:
             options["output_path"] = root.output(options["output_path"])
         reference = load_dataset(root.dataset(body["reference"], "reference")) if body.get("reference") else None

@@ -5,6 +5,11 @@ into the endpoint record once, as the stream function counts a record (:meth:`En
 ``first/last_request_ms``, ``request_count`` and ``watermark_ms`` move in one compare-and-set update, so
 the controller analyses the batch's windows on its next run, and re-running a batch id counts nothing.
 Everything is checked and predicted before anything is written: bad inputs raise and leave no trace.
+
+The reference a drift analysis compares with is always explicit: the endpoint's registered one,
+``reference_data``, or the batch itself with ``self_reference=True`` (its own drift is then 0 by
+construction). A new endpoint gets none otherwise, and asking for drift without any is an error.
+``perform_drift_analysis`` stores the batch's windows' results like the controller's (:mod:`.drift`).
 """
 
 from __future__ import annotations
@@ -21,11 +26,14 @@ import numpy as np
 import pandas as pd
 
 from modelmon.backends.base import Backend
+from modelmon.batch.drift import BatchDrift, analyse_batch, feature_table
 from modelmon.batch.inputs import load_dataset, load_model
+from modelmon.batch.reference import Reference, check_reference_options, no_reference_message, reference_source
 from modelmon.core.arrays import IntArray
 from modelmon.core.errors import NotFound
 from modelmon.core.paths import ProjectPaths, check_name
-from modelmon.core.timeutil import now_ms
+from modelmon.core.results import ResultStatusApp
+from modelmon.core.timeutil import iso, now_ms
 from modelmon.endpoints.record import ModelEndpoint
 from modelmon.endpoints.registration import register_model_endpoint
 from modelmon.endpoints.store import EndpointStore, JobBatch
@@ -38,29 +46,43 @@ BATCH_FUNCTION = "batch-inference"
 
 @dataclasses.dataclass
 class BatchInferenceResult:
-    """What a batch-inference run did."""
+    """What a batch-inference run did; ``drift`` is what its drift analysis stored (``None`` without one)."""
 
     endpoint_id: str
+    endpoint_name: str
     batch_id: str
     rows: int
     predictions_path: str  # object-store path (or the file written when output_path was given)
     first_ms: int
     last_ms: int
     watermark_ms: int
-    drift_results: pd.DataFrame | None = None  # histogram-data-drift results and metrics
-    drift_table: pd.DataFrame | None = None  # one row per feature
+    reference: Reference  # what drift is measured against
+    drift: BatchDrift | None = None
+    drift_status: str | None = None  # the endpoint's drift status after the analysis
+
+    @property
+    def drift_results(self) -> pd.DataFrame | None:
+        """One row per analysed window and result or metric (status as name and number)."""
+        return self.drift.results() if self.drift is not None else None
+
+    @property
+    def drift_table(self) -> pd.DataFrame | None:
+        """One row per analysed window and feature: distances, score, threshold and whether it drifted."""
+        return feature_table(self.drift) if self.drift is not None else None
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready summary (for the CLI and the http function)."""
-        out = {k: v for k, v in dataclasses.asdict(self).items() if not isinstance(v, pd.DataFrame)}
-        if self.drift_results is not None:
-            out["drift_results"] = [
-                {"name": r["name"], "type": r["type"], "value": r["value"],
-                 "status": None if r["status"] is None else int(r["status"])}
-                for r in self.drift_results.to_dict("records")]
-        if self.drift_table is not None:
-            out["drift_table"] = json.loads(self.drift_table.to_json(orient="records"))
+        """The full JSON-ready result (for ``--json`` and the http function): statuses by name."""
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "drift"}
+        out |= {"first": iso(self.first_ms), "last": iso(self.last_ms)}
+        if self.drift is not None:
+            out["drift"] = json.loads(json.dumps(self.drift.to_dict(), default=_json_default))
         return out
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not JSON-serialisable")
 
 
 def default_endpoint_id(project: str, job_name: str) -> str:
@@ -80,9 +102,11 @@ def batch_infer(
     endpoint_id: str | None = None,
     job_name: str = BATCH_FUNCTION,
     reference_data: pd.DataFrame | None = None,
+    self_reference: bool = False,
     output_path: str | Path | None = None,
     perform_drift_analysis: bool = False,
     base_period_minutes: int | None = None,
+    drift_period_minutes: int | None = None,
     batch_id: str | None = None,
 ) -> BatchInferenceResult:
     """Predict ``dataset`` with ``model`` and record the rows into monitoring.
@@ -93,8 +117,19 @@ def batch_infer(
     truth and is kept as ``label`` (``<name>_label`` for several outputs). ``timestamp_column`` gives
     each row's event time (default: now). ``base_period_minutes``: close the window holding the last
     row at once (the batch is complete) instead of after the controller's grace period.
+
+    Without ``endpoint_id`` the rows go to the job's own endpoint: ``reference_data`` (the training set,
+    say) registers its reference; ``self_reference=True`` registers this batch as the reference instead.
+    ``perform_drift_analysis``: run ``histogram-data-drift`` on the batch's closed windows of
+    ``drift_period_minutes`` (default ``base_period_minutes``; the controller's base period) and store
+    the results; an endpoint without a reference is then an error, raised before anything is written.
     """
     check_name(job_name, "job_name")
+    check_reference_options(endpoint_id, reference_data, self_reference)
+    drift_period = drift_period_minutes or base_period_minutes
+    if perform_drift_analysis and drift_period is None:
+        raise ValueError("perform_drift_analysis needs the windows' length: pass drift_period_minutes (the "
+                         "controller's base period) or base_period_minutes")
     frame = load_dataset(dataset)
     store = EndpointStore(backend.kv, project)
     target = _existing_endpoint(store, endpoint_id) if endpoint_id is not None else None
@@ -106,8 +141,13 @@ def batch_infer(
     times = _event_times(frame, timestamp_column)
     predictions = _predict(predictor, frame[features], outputs)
     samples = _sample_rows(frame, features, outputs, predictions, times, batch_id := batch_id or uuid.uuid4().hex)
+    existing = target if target is not None else store.get(default_endpoint_id(project, job_name))
+    reference = reference_source(existing, reference_data, self_reference)
+    if perform_drift_analysis and reference == Reference.NONE:
+        raise ValueError(no_reference_message(existing.name if existing is not None else job_name))
     if target is None:
-        target = _default_endpoint(backend, store, job_name, features, outputs, frame, reference_data)
+        reference_frame = reference_data if reference_data is not None else frame if self_reference else None
+        target = _default_endpoint(backend, store, job_name, features, outputs, existing, reference_frame)
     backend.samples.append(target.endpoint_id, samples, batch_id)
     _count_predictions(backend, project, target.endpoint_id, batch_id, times)
     predictions_path = _write_predictions(backend, project, job_name, batch_id, samples, output_path)
@@ -118,10 +158,13 @@ def batch_infer(
         watermark = -(-watermark // period) * period
     counts = Totals(requests=len(samples), errors=0, latency_sum_us=0.0, first_ms=first, last_ms=last)
     store.count(target.endpoint_id, JobBatch(batch_id), counts, watermark, (features, outputs))
-    result = BatchInferenceResult(target.endpoint_id, batch_id, len(samples), predictions_path, first, last, watermark)
+    result = BatchInferenceResult(target.endpoint_id, target.name, batch_id, len(samples), predictions_path, first,
+                                  last, watermark, reference)
     if perform_drift_analysis:
-        endpoint = _existing_endpoint(store, target.endpoint_id)
-        result.drift_results, result.drift_table = drift_analysis(samples, endpoint)
+        assert drift_period is not None  # checked above
+        result.drift = analyse_batch(backend, _existing_endpoint(store, target.endpoint_id), times, drift_period)
+        status = _existing_endpoint(store, target.endpoint_id).drift_status
+        result.drift_status = ResultStatusApp(status).name
     return result
 
 
@@ -220,12 +263,12 @@ def _write_predictions(backend: Backend, project: str, job_name: str, batch_id: 
 
 
 def _default_endpoint(backend: Backend, store: EndpointStore, job_name: str, features: list[str],
-                      outputs: list[str], frame: pd.DataFrame, reference_data: pd.DataFrame | None) -> ModelEndpoint:
+                      outputs: list[str], existing: ModelEndpoint | None,
+                      reference: pd.DataFrame | None) -> ModelEndpoint:
+    """The job's own endpoint: created on first use (with ``reference`` if any), re-registered when given one."""
+    if existing is not None and reference is None:
+        return existing
     project = store.paths.project
-    endpoint = store.get(default_endpoint_id(project, job_name))
-    if endpoint is not None and reference_data is None:
-        return endpoint
-    reference = reference_data if reference_data is not None else frame
     return register_model_endpoint(backend, project, job_name, function_uri=f"{project}/{BATCH_FUNCTION}",
                                    reference_data=reference, feature_names=features, label_names=outputs,
                                    model_class="batch-inference")
@@ -238,17 +281,3 @@ def _count_predictions(backend: Backend, project: str, endpoint_id: str, batch_i
     backend.tsdb.create_table(table)
     frame = predictions_frame(endpoint_id, batch_id, times, np.full(len(times), np.nan), np.zeros(len(times), bool))
     backend.tsdb.write(table, frame, labels=list(PREDICTION_LABELS))
-
-
-def drift_analysis(samples: pd.DataFrame, endpoint: ModelEndpoint) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``histogram-data-drift`` on the batch against the endpoint's reference: results and per-feature table."""
-    from modelmon.apps.builtin import HistogramDataDriftApplication
-    from modelmon.backends.memory import InMemoryObjectStore
-
-    objects = InMemoryObjectStore()
-    results = HistogramDataDriftApplication(log_table=True).evaluate(
-        samples, feature_stats=endpoint.feature_stats, endpoint_id=endpoint.endpoint_id,
-        feature_names=endpoint.feature_names, label_names=endpoint.label_names, objects=objects)
-    tables = [p for p in objects.list_objects("") if "features_drift_table" in p]
-    table = pd.read_parquet(io.BytesIO(objects.get_object(tables[0]))) if tables else pd.DataFrame()
-    return results, table

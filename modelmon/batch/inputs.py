@@ -52,6 +52,9 @@ def load_model(model: Any) -> Callable[[pd.DataFrame], Any]:
             model = _unpickle(path)
         except Exception as exc:
             raise ValueError(f"model file {str(path)!r} cannot be loaded: {type(exc).__name__}: {exc}") from exc
+        if not callable(getattr(model, "predict", None)) and not callable(model):
+            raise ValueError(f"model file {str(path)!r} holds a {type(model).__name__}, not a model "
+                             "(an object with predict, or a callable)")
     predict = getattr(model, "predict", None)
     if callable(predict):
         return cast(Callable[[pd.DataFrame], Any], predict)

@@ -12,6 +12,7 @@ from batch_data import FEATURES, T0
 
 from modelmon.batch.inference import default_endpoint_id
 from modelmon.cli import main
+from modelmon.core.results import ResultStatusApp
 from modelmon.endpoints.registration import get_model_endpoint
 from modelmon.local_nuclio.handler import load_handler
 from modelmon.local_nuclio.host import FunctionHost
@@ -30,16 +31,27 @@ def files(tmp_path, iris, model):
     return dataset, model_path
 
 
-def test_cli_batch_infer_prints_the_summary(home, iris, model, tmp_path, capsys, backend):
+def test_cli_batch_infer_prints_the_full_result_as_json(home, iris, model, tmp_path, capsys, backend):
     dataset, model_path = files(tmp_path, iris, model)
+    reference = tmp_path / "reference.csv"
+    iris.to_csv(reference, index=False)
     code = main(["batch-infer", str(dataset), "--model", str(model_path), "--features", ",".join(FEATURES),
                  "--labels", "species", "--timestamp-column", "ts", "--job-name", "cli-job", "--project", PROJECT,
-                 "--home", str(home), "--drift", "--base-period", "10"])
+                 "--home", str(home), "--drift", "--base-period", "10", "--reference", str(reference), "--json"])
     assert code == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["endpoint_id"] == default_endpoint_id(PROJECT, "cli-job") and summary["rows"] == 150
+    assert summary["endpoint_name"] == "cli-job" and summary["reference"] == "reference_data"
     assert summary["watermark_ms"] == T0 + 1_200_000
-    assert {r["name"] for r in summary["drift_results"]} >= {"general_drift"}
+    windows = summary["drift"]["windows"]
+    assert [w["start_ms"] for w in windows] == [T0, T0 + 600_000] and summary["drift"]["period_minutes"] == 10
+    assert {r["name"] for r in windows[0]["results"]} == {"general_drift", "drifted_features_share"}
+    # iris is sorted by species, so each 10-minute window is a different mix of species than the reference
+    statuses = [(r["status"], r["status_code"]) for w in windows for r in w["results"]]
+    assert {name for name, _ in statuses} <= {"no_detection", "potential_detection", "detected"}
+    assert all(ResultStatusApp[name] == code for name, code in statuses)
+    latest = max(windows[-1]["results"], key=lambda r: r["status_code"])
+    assert summary["drift_status"] == latest["status"]  # the endpoint's status: its latest window's worst
     assert get_model_endpoint(backend, PROJECT, summary["endpoint_id"]).request_count == 150
 
 

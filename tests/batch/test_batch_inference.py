@@ -48,7 +48,7 @@ def test_job_without_endpoint_id_records_into_a_stable_default_endpoint(backend,
     assert samples["request_id"].is_unique and set(FEATURES) <= set(samples.columns)
     endpoint = get_model_endpoint(backend, PROJECT, result.endpoint_id)
     assert endpoint.name == "nightly" and endpoint.feature_names == FEATURES and endpoint.label_names == ["species"]
-    assert endpoint.feature_stats["petal_length"]["count"] == 150  # the dataset became the reference
+    assert endpoint.feature_stats == {} and result.reference == "none"  # never the batch without being asked
     assert (endpoint.first_request_ms, endpoint.last_request_ms, endpoint.request_count) == (
         T0, T0 + 149 * 8_000, 150)
 
@@ -96,15 +96,24 @@ def test_model_path_csv_dataset_and_drift_analysis(backend, iris, model, tmp_pat
     out = tmp_path / "out" / "predictions.parquet"
     result = batch_infer(backend, PROJECT, csv, model_path, feature_columns=FEATURES, label_columns=["species"],
                          timestamp_column="ts", job_name="drifty", reference_data=reference, output_path=out,
-                         perform_drift_analysis=True)
+                         perform_drift_analysis=True, drift_period_minutes=10)
     assert result.predictions_path == str(out) and len(pd.read_parquet(out)) == 150
+    assert result.reference == "reference_data"
+    # without base_period_minutes the watermark is just after the last row: the second window is not closed
+    assert [(e.start_ms, e.end_ms) for e in result.drift.events] == [(T0, T0 + 600_000)]
+    assert result.drift.pending == ((T0 + 600_000, T0 + 1_200_000),)
     table = result.drift_table.set_index("feature")
     assert bool(table.loc["petal_length", "drifted"]) and not bool(table.loc["sepal_width", "drifted"])
-    general = result.drift_results.set_index("name").loc["drifted_features_share"]
-    assert general["value"] > 0 and int(general["status"]) >= 1
+    assert set(table["start_ms"]) == {T0}
+    results = result.drift_results
+    share = results[results["name"] == "drifted_features_share"].iloc[0]
+    assert share["value"] > 0 and share["status"] >= 1 and share["status_name"] in ("potential_detection", "detected")
+    assert set(results["type"]) == {"result", "metric"}
     summary = result.to_dict()
-    assert {r["name"] for r in summary["drift_results"]} >= {"general_drift", "drifted_features_share"}
-    assert len(summary["drift_table"]) == len(table)
+    (window,) = summary["drift"]["windows"]
+    assert {r["name"] for r in window["results"]} == {"general_drift", "drifted_features_share"}
+    assert {r["status"] for r in window["results"]} <= {"no_detection", "potential_detection", "detected"}
+    assert summary["drift"]["pending_windows"][0]["start"] == "2024-01-01T00:10:00+00:00"
 
 
 def nothing_written(backend):
@@ -121,6 +130,16 @@ def nothing_written(backend):
     (lambda a: a | {"timestamp_column": "when"}, ValueError, "timestamp_column 'when' is not a column"),
     (lambda a: a | {"endpoint_id": "0" * 40}, NotFound, "has no such model endpoint"),
     (lambda a: a | {"job_name": "../x"}, ValueError, "job_name"),
+    (lambda a: a | {"perform_drift_analysis": True, "drift_period_minutes": 10}, ValueError,
+     r"endpoint 'batch-inference' has no reference data to compare the batch with: pass reference_data "
+     r"\(--reference FILE\).*or self_reference=True \(--self-reference\)"),
+    (lambda a: a | {"perform_drift_analysis": True, "reference_data": a["dataset"]}, ValueError,
+     "perform_drift_analysis needs the windows' length"),
+    (lambda a: a | {"reference_data": a["dataset"], "self_reference": True}, ValueError,
+     "pass reference_data or self_reference=True, not both"),
+    (lambda a: a | {"endpoint_id": "0" * 40, "self_reference": True}, ValueError,
+     "reference_data and self_reference apply to the job's own endpoint"),
+    (lambda a: a | {"self_reference": "yes"}, ValueError, "self_reference must be True or False"),
 ])
 def test_bad_inputs_are_clear_errors_and_write_nothing(backend, iris, model, change, error, message):
     args = {"dataset": iris, "model": model, "feature_columns": FEATURES, "label_columns": ["species"],
@@ -136,4 +155,8 @@ def test_unloadable_model_file_is_a_clear_error(backend, iris, tmp_path):
     broken.write_bytes(b"not a pickle")
     with pytest.raises(ValueError, match=r"broken\.pkl' cannot be loaded"):
         batch_infer(backend, PROJECT, iris, broken, feature_columns=FEATURES, timestamp_column="ts")
+    not_a_model = tmp_path / "settings.pkl"
+    not_a_model.write_bytes(pickle.dumps({"alpha": 1}))
+    with pytest.raises(ValueError, match=r"settings\.pkl' holds a dict, not a model"):
+        batch_infer(backend, PROJECT, iris, not_a_model, feature_columns=FEATURES, timestamp_column="ts")
     nothing_written(backend)
