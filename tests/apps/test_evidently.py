@@ -97,8 +97,9 @@ def test_snapshot_logged_as_json_by_default_and_html_when_asked():
 def test_log_snapshot_option_stores_each_window():
     reference, window = _frames()
     store = InMemoryObjectStore()
-    EvidentlyDataDriftApplication(reference, log_snapshot=True).evaluate(window, base_period=1, objects=store)
-    assert [p.rsplit("/", 2)[1:] for p in sorted(store.objects)] == [["0-39901", "evidently_drift.json"]]
+    EvidentlyDataDriftApplication(reference, log_snapshot=True).evaluate(window, base_period=1, objects=store,
+                                                                            end=60_000)
+    assert [p.rsplit("/", 2)[1:] for p in sorted(store.objects)] == [["0-60000", "evidently_drift.json"]]
 
 
 def test_bad_objects_and_formats_are_clear_errors():
@@ -132,6 +133,6 @@ def test_workspace_arguments_go_together_and_snapshots_reach_the_workspace(tmp_p
     project = probe.evidently_workspace.create_project("monitoring")
     app = EvidentlyDataDriftApplication(reference, evidently_workspace_path=str(tmp_path / "ws"),
                                         evidently_project_id=str(project.id))
-    app.evaluate(window, base_period=1)
+    app.evaluate(window, base_period=1, end=60_000)  # 40 s of traffic: the one window ends at 1 min
     assert len(app.evidently_workspace.list_runs(project.id)) == 1
     assert issubclass(EvidentlyDataDriftApplication, EvidentlyModelMonitoringApplicationBase)
