@@ -133,6 +133,10 @@ def batch_infer(
     frame = load_dataset(dataset)
     store = EndpointStore(backend.kv, project)
     target = _existing_endpoint(store, endpoint_id) if endpoint_id is not None else None
+    existing = target if target is not None else store.get(default_endpoint_id(project, job_name))
+    reference = reference_source(existing, reference_data, self_reference)
+    if perform_drift_analysis and reference == Reference.NONE:
+        raise ValueError(no_reference_message(existing.name if existing is not None else job_name))
     outputs = list(label_columns or (target.label_names if target is not None else None) or ["prediction"])
     if feature_columns is None and target is not None and target.feature_names:
         feature_columns = target.feature_names
@@ -141,10 +145,6 @@ def batch_infer(
     times = _event_times(frame, timestamp_column)
     predictions = _predict(predictor, frame[features], outputs)
     samples = _sample_rows(frame, features, outputs, predictions, times, batch_id := batch_id or uuid.uuid4().hex)
-    existing = target if target is not None else store.get(default_endpoint_id(project, job_name))
-    reference = reference_source(existing, reference_data, self_reference)
-    if perform_drift_analysis and reference == Reference.NONE:
-        raise ValueError(no_reference_message(existing.name if existing is not None else job_name))
     if target is None:
         reference_frame = reference_data if reference_data is not None else frame if self_reference else None
         target = _default_endpoint(backend, store, job_name, features, outputs, existing, reference_frame)

@@ -103,6 +103,16 @@ def test_http_function_runs_the_job(http_function, iris, model, tmp_path, backen
     assert status == 400 and "does not exist" in error["error"]
     samples = backend.samples.read(summary["endpoint_id"], T0, T0 + 3_600_000)
     assert len(samples) == 150
+    status, error = post(http_function, {"dataset": "batch.parquet", "model": "model.pkl", "job_name": "web",
+                                         "perform_drift_analysis": True})
+    assert status == 400 and "endpoint 'web' has no reference data" in error["error"]
+    status, summary = post(http_function, {"dataset": "batch.parquet", "model": "model.pkl", "job_name": "web",
+                                           "feature_columns": FEATURES, "label_columns": ["species"],
+                                           "timestamp_column": "ts", "self_reference": True,
+                                           "perform_drift_analysis": True, "base_period_minutes": 10})
+    assert status == 200 and summary["reference"] == "self_reference"
+    assert [w["start"] for w in summary["drift"]["windows"]] == ["2024-01-01T00:00:00+00:00",
+                                                                 "2024-01-01T00:10:00+00:00"]
 
 
 def test_http_function_uses_no_path_outside_its_root(http_function, iris, model, tmp_path, backend):
