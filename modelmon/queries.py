@@ -124,7 +124,7 @@ def resolve_endpoint(backend: Backend, project: str, ref: str) -> str:
 
 def endpoint_names(backend: Backend, project: str) -> dict[str, str]:
     """Endpoint id -> name, for every endpoint of ``project``."""
-    return {e.endpoint_id: e.name for e in EndpointStore(backend.kv, project).scan()}
+    return {e.endpoint_id: e.name for e in EndpointStore(backend.kv, project).scan(brief=True)}
 
 
 def short_id(endpoint_id: str) -> str:
