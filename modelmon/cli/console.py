@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from modelmon.core.errors import ModelmonError
 
-COMMANDS: list[str] = [  # one module per sub-command, one per line
+COMMANDS: list[str] = [  # the command modules (each registers its sub-commands), one per line
     "artifacts",
     "backfill",
     "batch_infer",

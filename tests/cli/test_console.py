@@ -68,7 +68,7 @@ def test_usage_errors_stay_exit_2(capsys):
 
 def test_every_subcommand_has_help_and_a_description():
     found = subcommands(build_parser())
-    assert len(found) == len(COMMANDS)  # one sub-command per module
+    assert len(found) >= len(COMMANDS)  # every module adds at least one
     missing = [f"{name}: {what}" for name, (help_text, sub) in sorted(found.items())
                for what, text in (("help", help_text), ("description", sub.description)) if not (text or "").strip()]
     assert missing == []
