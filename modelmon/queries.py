@@ -240,10 +240,21 @@ def metric_history(backend: Backend, project: str, *, endpoint_id: str | None = 
 
 def latest_metrics(backend: Backend, project: str, *, endpoint_id: str | None = None, app_name: str | None = None,
                    since_ms: int | None = None) -> pd.DataFrame:
-    """Each metric's value in its endpoint and app's latest window (:data:`METRIC_COLUMNS`)."""
-    history = metric_history(backend, project, endpoint_id=endpoint_id, app_name=app_name, since_ms=since_ms)
-    latest = history.groupby(["endpoint_id", "app_name"])["end_ms"].transform("max") if len(history) else None
-    return history if latest is None else history[history["end_ms"] == latest].reset_index(drop=True)
+    """The metrics of each endpoint and app's latest window (:data:`METRIC_COLUMNS`), from KV
+    ``app_metrics_table``; from the whole metric history for a home written before that table."""
+    table = ProjectPaths(project).app_metrics_table
+    if not backend.kv.scan(table, limit=1)[0]:
+        history = metric_history(backend, project, endpoint_id=endpoint_id, app_name=app_name, since_ms=since_ms)
+        latest = history.groupby(["endpoint_id", "app_name"])["end_ms"].transform("max") if len(history) else None
+        return history if latest is None else history[history["end_ms"] == latest].reset_index(drop=True)
+    rows = [
+        {**{k: item.get(k) for k in ("endpoint_id", "app_name", "start_ms", "end_ms")}, "metric_name": name,
+         "value": float(value)}
+        for _, item in scan_all(backend.kv, table) if _selected(item, endpoint_id, app_name, since_ms)
+        for name, value in _decoded(item.get("metrics")).items()
+    ]
+    df = _frame(rows, METRIC_COLUMNS, ["endpoint_id", "app_name", "end_ms", "metric_name"])
+    return df.assign(start_ms=df["start_ms"].astype("Int64"))
 
 
 def _history(backend: Backend, table: str, name: str, endpoint_id: str | None, app_name: str | None,

@@ -110,6 +110,11 @@ class ProjectPaths:
         return f"{self._pipelines}/monitoring-apps/app-results-extra-data"
 
     @property
+    def app_metrics_table(self) -> str:
+        """The metrics of each endpoint and app's latest window (the TSDB ``metrics_tsdb`` holds every window)."""
+        return f"{self._pipelines}/monitoring-apps/app-metrics"
+
+    @property
     def apps_table(self) -> str:
         """Registered monitoring applications (the controller's list)."""
         return f"{self._pipelines}/monitoring-apps/registry"

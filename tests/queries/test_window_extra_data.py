@@ -1,21 +1,28 @@
 """Each window's ``extra_data`` in the history, on both backends (``v3io`` through the real v3io client to
 the protocol servers under ``tests/``): stored per window, newest computation wins as in the TSDB, old
-history reads ``{}``, and a huge ``extra_data`` is cut below V3IO's text-attribute size."""
+history reads ``{}``, and a huge ``extra_data`` is cut below V3IO's text-attribute size. The latest
+metrics per endpoint and app likewise."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 
+import pandas as pd
 import pytest
 from v3io_server.stack import v3io_backend
 
 from modelmon.backends.local import open_local_backend
 from modelmon.core.paths import ProjectPaths
-from modelmon.core.results import ModelMonitoringApplicationResult, ResultKindApp, ResultStatusApp
+from modelmon.core.results import (
+    ModelMonitoringApplicationMetric,
+    ModelMonitoringApplicationResult,
+    ResultKindApp,
+    ResultStatusApp,
+)
 from modelmon.endpoints.record import ModelEndpoint
 from modelmon.events import WriterEvent
-from modelmon.queries import latest_results, result_history
+from modelmon.queries import latest_metrics, latest_results, metric_history, result_history
 from modelmon.writer import ResultWriter
 from modelmon.writer.history import MAX_EXTRA_DATA_BYTES, TRUNCATED, HistoryWriter, bounded_extra_data
 
@@ -117,3 +124,42 @@ def test_bounded_extra_data_always_fits_and_is_unchanged_when_it_does(extra):
     else:
         assert decoded[TRUNCATED]["bytes"] == len(json.dumps(extra))
         assert all(decoded[k] == extra[k] for k in decoded if k != TRUNCATED and not isinstance(extra[k], list))
+
+
+def _metrics(k: int, rows: int, app: str = "rows-app") -> WriterEvent:
+    metrics = (ModelMonitoringApplicationMetric("rows", rows), ModelMonitoringApplicationMetric("share", k / 10))
+    return WriterEvent(PROJECT, "ep1", app, T0 + k * PERIOD, T0 + (k + 1) * PERIOD, metrics=metrics)
+
+
+def test_latest_metrics_are_the_latest_windows_and_a_home_of_before_reads_them_from_the_history(backend):
+    old_writer = HistoryWriter(backend.tsdb, PATHS)  # a home written before the latest-metrics table
+    for k in (0, 1):
+        old_writer.write(_metrics(k, 100 + k))
+    old = latest_metrics(backend, PROJECT)
+    assert old[["metric_name", "start_ms", "value"]].values.tolist() == [["rows", T0 + PERIOD, 101.0],
+                                                                         ["share", T0 + PERIOD, 0.1]]
+    writer = ResultWriter(backend, PATHS)
+    writer.write(_metrics(3, 103))
+    writer.write(_metrics(2, 102))  # late: stays in the history only
+    writer.write(_metrics(0, 7, app="other-app"))
+    latest = latest_metrics(backend, PROJECT)
+    assert latest[["app_name", "metric_name", "start_ms", "end_ms", "value"]].values.tolist() == [
+        ["other-app", "rows", T0, T0 + PERIOD, 7.0], ["other-app", "share", T0, T0 + PERIOD, 0.0],
+        ["rows-app", "rows", T0 + 3 * PERIOD, T0 + 4 * PERIOD, 103.0],
+        ["rows-app", "share", T0 + 3 * PERIOD, T0 + 4 * PERIOD, 0.3]]
+    assert list(latest.columns) == list(metric_history(backend, PROJECT).columns)
+    assert latest_metrics(backend, PROJECT, app_name="other-app", since_ms=T0 + 2 * PERIOD).empty
+    assert metric_history(backend, PROJECT, app_name="rows-app")["value"].tolist() == [
+        100.0, 0.0, 101.0, 0.1, 102.0, 0.2, 103.0, 0.3]
+
+
+def test_metrics_stored_without_their_start_take_it_from_a_result_of_the_window(backend):
+    backend.tsdb.create_table(PATHS.metrics_tsdb)  # rows as the writer stored them before keeping start_ms
+    backend.tsdb.write(PATHS.metrics_tsdb, pd.DataFrame({
+        "time": [T0 + PERIOD, T0 + 2 * PERIOD], "endpoint_id": "ep1", "app_name": "drift", "metric_name": "rows",
+        "value": [5.0, 6.0], "updated_ms": ["1", "2"],
+    }), labels=["endpoint_id", "app_name", "metric_name", "updated_ms"])
+    ResultWriter(backend, PATHS).write(_window(1, []))  # a result of window 1 (no metrics)
+    history = metric_history(backend, PROJECT)
+    assert history["start_ms"].tolist() == [pd.NA, T0 + PERIOD]
+    assert history["end_ms"].tolist() == [T0 + PERIOD, T0 + 2 * PERIOD]
