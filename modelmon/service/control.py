@@ -49,10 +49,12 @@ class ServiceInfo:
 
 
 def start_service(home: str | os.PathLike[str], *, timeout: float = 30.0, env: Mapping[str, str] | None = None,
-                  poll_s: float = 1.0) -> ServiceInfo:
+                  poll_s: float = 1.0, stop_timeout_s: float = 10.0) -> ServiceInfo:
     """The home's running service, started in the background if none is (see the module docstring).
 
-    ``env`` (default: this process's environment) becomes the functions' base environment.
+    ``env`` (default: this process's environment) becomes the functions' base environment; ``poll_s``: how
+    often the service reads the desired state; ``stop_timeout_s``: how long a function may take to stop
+    before the service kills it. The three apply only when this call starts the service.
     """
     layout = HomeLayout(home)
     state = read_state(layout.home)
@@ -65,7 +67,7 @@ def start_service(home: str | os.PathLike[str], *, timeout: float = 30.0, env: M
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH", "")) if p)
     read_fd, write_fd = os.pipe()
     cmd = [sys.executable, "-m", "modelmon.service", "--home", str(layout.home), "--notify-fd", str(write_fd),
-           "--detach", "--poll", str(poll_s)]
+           "--detach", "--poll", str(poll_s), "--stop-timeout", str(stop_timeout_s)]
     deadline = time.monotonic() + timeout
     try:
         with open(layout.service_log, "ab") as errors:  # what goes wrong before the service's logging starts

@@ -47,6 +47,7 @@ class Service:
         self.stopping = threading.Event()
         self._projects: dict[str, ProjectFunctions] = {}
         self._lock = threading.Lock()
+        self._wake = threading.Event()  # set when a reconcile changed what runs: write the state now
 
     def run(self, notify: Callable[[str], None]) -> int:
         """Hold the lock and supervise until :attr:`stopping` is set; ``notify`` hears ``ready <pid>`` or ``busy``."""
@@ -64,6 +65,7 @@ class Service:
             while not self.stopping.is_set():
                 self._reconcile()
                 self.stopping.wait(self.poll_s)
+            self._wake.set()
             writer.join()
             self._stop_all()
         finally:
@@ -88,19 +90,29 @@ class Service:
                     group = ProjectFunctions(self.layout, project, env=self.env, stop_timeout_s=self.stop_timeout_s)
                     with self._lock:
                         self._projects[project] = group
-                group.reconcile()
+                if group.reconcile():
+                    self._wake.set()
             except Exception:  # one project's trouble (a corrupt store...) must not stop the others
                 _log.exception("project %s: reconcile failed; retrying in %gs", project, self.poll_s)
 
     def _keep_state(self) -> None:
-        while not self.stopping.wait(1.0):
-            self._write_state()
+        """Every second; every 0.2 s while a function is (re)starting, so a waiting SDK call sees it ready soon."""
+        busy = True
+        while not self.stopping.is_set():
+            self._wake.wait(0.2 if busy else 1.0)
+            self._wake.clear()
+            busy = self._write_state()
 
-    def _write_state(self) -> None:
+    def _write_state(self) -> bool:
+        """Write ``state.json``; returns whether some function is not running yet."""
         try:
-            write_state(self.layout.home, self.snapshot())
+            state = self.snapshot()
+            write_state(self.layout.home, state)
         except Exception:
             _log.exception("cannot write %s", self.layout.state)
+            return False
+        return any(function["state"] in ("starting", "restarting") for project in state["projects"].values()
+                   for function in project["functions"].values())
 
     def _stop_all(self) -> None:
         with self._lock:

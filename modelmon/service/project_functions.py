@@ -49,21 +49,27 @@ class ProjectFunctions:
         self._failed: dict[str, tuple[DesiredFunction, str]] = {}
         self._hashes: dict[Path, str] = {}
 
-    def reconcile(self) -> None:
-        """Start, replace and stop functions until what runs is what the directories ask for."""
+    def reconcile(self) -> bool:
+        """Start, replace and stop functions until what runs is what the directories ask for; returns
+        whether anything changed."""
         desired = read_desired(self.layout.home, self.project, self._hashes)
+        changed = False
         for name in sorted(set(self._running) - set(desired)):
             _log.info("%s: stopping %s (removed)", self.project, name)
             self.runtime.remove(name)
             del self._running[name]
             self._info.pop(name, None)
+            changed = True
         for name in set(self._failed) - set(desired):
             del self._failed[name]
+            changed = True
         for name, want in desired.items():
             have = self._running.get(name) or (self._failed[name][0] if name in self._failed else None)
             if have is None or have.version != want.version:
                 self._start(want, replacing=have is not None)
+                changed = True
         self._collect_garbage()
+        return changed
 
     def functions(self) -> dict[str, dict[str, Any]]:
         """Per function, the ``state.json`` entry (see :mod:`modelmon.service.state`)."""
@@ -116,6 +122,7 @@ class ProjectFunctions:
         in_use = [want.directory for want in self._running.values()]
         for directory in unused_versions(self.layout.home, self.project, in_use):
             shutil.rmtree(directory, ignore_errors=True)
+            self._hashes.pop(directory.resolve(), None)
 
 
 def _describe(spec: FunctionSpec) -> dict[str, Any]:
