@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime
 import os
 import sys
 import time
@@ -13,7 +14,6 @@ from typing import Any, TextIO
 import yaml
 
 from modelmon.core.config import ENV_BASE_PERIOD, ENV_PROJECT, Settings
-from modelmon.core.timeutil import iso
 from modelmon.deploy.targets import LocalTarget
 from modelmon.functions.roles import Role, role_of
 from modelmon.service import HomeLayout, read_state, start_service, stop_service
@@ -57,7 +57,8 @@ def register(subparsers: Any) -> None:
                     "with the function name); with -f keep printing what they add. Logs live in "
                     "<home>/logs/<project>/<function>.log, the service's own in <home>/logs/service.log.",
     )
-    logs.add_argument("function", nargs="?", metavar="FUNCTION", help="the function (default: all of the project)")
+    logs.add_argument("function", nargs="?", metavar="FUNCTION",
+                      help="the function, or the end of its name (writer: model-monitoring-writer); default: all")
     logs.add_argument("-f", "--follow", action="store_true", help="keep printing new lines until Ctrl-C")
     logs.add_argument("-n", "--lines", type=int, default=20, metavar="N", help="how many last lines (default: 20)")
     logs.add_argument("--home", help=_HOME_HELP)
@@ -100,7 +101,8 @@ def run_down(args: argparse.Namespace) -> int:
         print(f"no modelmon service running (home {os.path.abspath(home)})")
         return 0
     count = sum(len(names) for names in info.functions.values())
-    print(f"stopped the modelmon service (pid {info.pid}, home {info.home}, up since {iso(info.started_ms)}) "
+    since = datetime.datetime.fromtimestamp(info.started_ms / 1000, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    print(f"stopped the modelmon service (pid {info.pid}, home {info.home}, up since {since}) "
           f"and its {count} functions")
     for project, names in sorted(info.functions.items()):
         print(f"  {project}: {', '.join(names) or '-'}")
@@ -114,6 +116,9 @@ def run_logs(args: argparse.Namespace) -> int:
         return 1
     project = _logs_project(args, layout)
     known = _known_functions(layout, project)
+    short = [name for name in known if name.endswith(f"-{args.function}")]
+    if args.function is not None and args.function not in known and len(short) == 1:
+        args.function = short[0]  # "writer" for "model-monitoring-writer"
     if args.function is not None and args.function not in known:
         listed = ", ".join(known) if known else "none yet"
         print(f"modelmon: error: project {project!r} has no function {args.function!r} (known: {listed})",

@@ -10,6 +10,7 @@ import modelmon
 from modelmon.batch.inference import default_endpoint_id
 from modelmon.core.paths import ProjectPaths
 from modelmon.labels.matching import handle_labels_record, label_counts, load_window_labels
+from modelmon.service import read_state
 
 BUNDLE = Path(__file__).resolve().parents[1] / "deploy" / "bundle"
 
@@ -35,3 +36,4 @@ def test_project_register_batch_infer_and_log_labels(home, iris, model):
         assert label_counts(backend, "sdk", result.endpoint_id) == {"matched": 3, "pending": 3}
         window = load_window_labels(backend, "sdk", result.endpoint_id, T0, T0 + 600_000)
         assert sorted(window["request_id"]) == ids and set(window["label"]) == {1}  # the latest label wins
+    assert read_state(home) is None  # registering, batch inference and labels start no local service

@@ -1,5 +1,6 @@
 """The project SDK on the local target, end to end: enable → set app → traffic → results → update base
-period → remove app → disable, with the functions running as local processes (issue 4, "Done when").
+period → remove app → disable, with the functions running in the home's local service (issue 4, "Done when";
+the service: issue 12). The service outlives the project object; the fixture stops it.
 
 Traffic is tracked requests with event times in the past (as the demo sends them): the last request of a
 window sits 1 ms before its end, so the endpoint's watermark closes the window as soon as it is stored,
@@ -25,6 +26,7 @@ from modelmon.core.paths import ProjectPaths
 from modelmon.core.timeutil import now_ms
 from modelmon.events import endpoint_uid, tracking_body
 from modelmon.queries import result_history
+from modelmon.service import read_state, stop_service
 
 pytestmark = pytest.mark.slow
 
@@ -34,22 +36,29 @@ FUNCTION_URI = f"{PROJECT}/serving"
 FEATURES = ["f0", "f1", "f2"]
 MINUTE = 60_000
 ROWS = 30  # per window
-CORE = ["model-monitoring-controller", "model-monitoring-stream", "model-monitoring-writer"]
+CORE = ["labels", "model-monitoring-controller", "model-monitoring-stream", "model-monitoring-writer"]
 
 
-def test_enable_set_app_traffic_results_update_remove_disable(tmp_path):
+@pytest.fixture
+def home(tmp_path):
+    """The project's home; its service (and every function) is stopped afterwards, even after a failure."""
+    home = tmp_path / "home"
+    yield home
+    stop_service(home)
+
+
+def test_enable_set_app_traffic_results_update_remove_disable(home):
     # windows [base + k min, ...) all lie in the past; base is aligned to 2 minutes, so the 1-minute
     # progress at base + 2 min is also a 2-minute boundary
     base = now_ms() // (2 * MINUTE) * (2 * MINUTE) - 10 * MINUTE
     rng = np.random.default_rng(7)
     reference = pd.DataFrame(rng.normal(size=(200, 3)), columns=FEATURES)
-    with modelmon.get_or_create_project(PROJECT, home=tmp_path / "home", bundle_dir=REPO,
-                                        controller_interval="1s") as project:
-        # enable: stream, controller, writer and the histogram-drift app run as local processes
-        states = project.enable_model_monitoring(base_period=1)
+    with modelmon.get_or_create_project(PROJECT, home=home, bundle_dir=REPO, controller_interval="1s") as project:
+        # enable: stream, controller, writer, labels and the histogram-drift app run in the home's service
+        states = project.enable_model_monitoring(base_period=1, wait_for_deployment=True)
         assert [(s.function, s.state) for s in states] == [
             ("model-monitoring-stream", "ready"), ("model-monitoring-controller", "ready"),
-            ("model-monitoring-writer", "ready"), ("histogram-data-drift", "ready")]
+            ("model-monitoring-writer", "ready"), ("labels", "ready"), ("histogram-data-drift", "ready")]
         assert project.target.running() == sorted([*CORE, "histogram-data-drift"])
         endpoint = project.register_model_endpoint(MODEL, reference_data=reference, function_uri=FUNCTION_URI,
                                                    model_version="1")
@@ -94,16 +103,27 @@ def test_enable_set_app_traffic_results_update_remove_disable(tmp_path):
         schedules = ProjectPaths(PROJECT).schedules_table
         assert project.backend.kv.get(schedules, f"{endpoint_id}.row-count")["last_analyzed_ms"] == base + 4 * MINUTE
 
-        # disable: controller, writer and the histogram app stop; the stream keeps ingesting
+        # disable: controller, writer and the histogram app stop; the stream keeps ingesting (labels too)
         assert sorted(project.disable_model_monitoring()) == [
             "histogram-data-drift", "model-monitoring-controller", "model-monitoring-writer"]
-        assert project.target.running() == ["model-monitoring-stream"]
+        assert project.target.running() == ["labels", "model-monitoring-stream"]
+        assert sorted(functions_running(home)) == ["labels", "model-monitoring-stream"]
         assert project.list_model_monitoring_functions() == []
         requests_before = project.get_model_endpoint(endpoint_id).request_count
         send(project, rng, base + 6 * MINUTE, 2 * MINUTE)
         wait_for(lambda: project.get_model_endpoint(endpoint_id).watermark_ms == base + 8 * MINUTE)
         assert project.get_model_endpoint(endpoint_id).request_count == requests_before + 2 * ROWS
         assert latest_end(project, "histogram-data-drift") == base + 6 * MINUTE  # nothing analyses it now
+
+    # closing the project leaves the service running what was enabled
+    assert sorted(functions_running(home)) == ["labels", "model-monitoring-stream"]
+
+
+def functions_running(home) -> list[str]:
+    """The functions the home's service runs for the project, as its state file says."""
+    state = read_state(home)
+    functions = state["projects"][PROJECT]["functions"]
+    return [name for name, f in functions.items() if f["state"] == "running"]
 
 
 def send(project, rng: np.random.Generator, start_ms: int, span_ms: int) -> None:

@@ -82,3 +82,20 @@ def test_a_function_log_rotates_at_its_size_limit(tmp_path):
 
 def text_of(path) -> str:
     return path.read_text() if path.is_file() else ""
+
+
+def test_modelmon_logs_reads_the_files_even_without_a_service(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("MODELMON_PROJECT", raising=False)
+    layout = HomeLayout(tmp_path / "home")
+    logs = layout.project_logs("fraud")
+    logs.mkdir(parents=True)
+    (logs / "model-monitoring-writer.log.1").write_text("w1\nw2\n")  # rotated: the older lines
+    (logs / "model-monitoring-writer.log").write_text("w3\n")
+    (logs / "model-monitoring-stream.log").write_text("s1\n")
+    assert main(["logs", "writer", "--home", str(layout.home), "-n", "2"]) == 0  # the end of its name will do
+    assert capsys.readouterr().out == "w2\nw3\n"
+    assert main(["logs", "--home", str(layout.home), "--project", "fraud", "-n", "5"]) == 0
+    assert capsys.readouterr().out == ("model-monitoring-stream | s1\nmodel-monitoring-writer | w1\n"
+                                       "model-monitoring-writer | w2\nmodel-monitoring-writer | w3\n")
+    assert main(["logs", "--home", str(tmp_path / "nowhere")]) == 1
+    assert "no modelmon home at" in capsys.readouterr().err
