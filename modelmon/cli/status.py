@@ -21,6 +21,7 @@ from modelmon.core.config import Settings
 from modelmon.core.errors import NotFound
 from modelmon.core.timeutil import from_ms, now_ms
 from modelmon.service.app_progress import Failure, Window
+from modelmon.service.state import read_state
 from modelmon.service.status import (
     AppStatus,
     FunctionStatus,
@@ -29,7 +30,6 @@ from modelmon.service.status import (
     check_project,
     home_status,
     known_projects,
-    read_state,
 )
 
 EXIT_NOT_RUNNING = 3

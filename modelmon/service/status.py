@@ -1,7 +1,8 @@
 """What ``modelmon status`` reports about a home: its service's functions and its registered apps.
 
 Functions come from the state file the local service rewrites about every second
-(``<home>/service/state.json``: pid, state, restarts, last error and the streams each function consumes);
+(``<home>/service/state.json``, read with :func:`modelmon.service.state.read_state`: pid, state, restarts,
+last error and the streams each function consumes);
 their lag is read from the backend (:func:`~modelmon.service.app_progress.stream_lag`). Apps come from
 the registry and what the controller and writer stored (:mod:`modelmon.service.app_progress`), so they
 are reported also when the service is not running, which is when a registered app silently stops.
@@ -12,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -126,31 +126,6 @@ class HomeStatus:
             "home": self.home, "time": iso(self.now_ms), "service": service,
             "projects": {p.project: _project_json(p) for p in self.projects},
         }
-
-
-def read_state(home: str | Path) -> dict[str, Any] | None:
-    """The service's state file of ``home``, or ``None`` when no live service wrote it.
-
-    A stand-in for ``modelmon.service.read_state`` (which also checks the service's lock): the file
-    must parse and name a process that is alive.
-    """
-    path = Path(home) / "service" / "state.json"
-    try:
-        state = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(state, dict):
-        return None
-    pid = state.get("pid")
-    if not isinstance(pid, int) or pid <= 0:
-        return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return None
-    except PermissionError:  # alive, another user's
-        pass
-    return state
 
 
 def project_timing(settings: Settings, project: str) -> Timing:
