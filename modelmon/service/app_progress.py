@@ -131,7 +131,7 @@ def app_progress(
         windows = sorted(analysed.get(app.name, {}).values(), key=lambda w: (w.start_ms, w.end_ms))
         mine = [f for f in failures if f.get("app_name") == app.name]
         recent = [_failure(f, names) for f in mine if (_int(f.get("time_ms")) or 0) >= now_ms - DAY_MS]
-        recent.sort(key=lambda f: (-(f.time_ms or 0), f.endpoint_id, f.window.start_ms))
+        recent.sort(key=lambda f: (-(f.time_ms or 0), -f.window.start_ms, f.endpoint_id))
         out[app.name] = AppProgress(
             analysed=len(windows),
             failed=len(mine),
