@@ -6,9 +6,10 @@
 
 from __future__ import annotations
 
+from modelmon.local_nuclio.function_child import FunctionStatus
 from modelmon.local_nuclio.handler import load_handler
 from modelmon.local_nuclio.host import FunctionHost
 from modelmon.local_nuclio.spec import load_bundle
-from modelmon.local_nuclio.supervisor import FunctionStatus, LocalRuntime
+from modelmon.local_nuclio.supervisor import LocalRuntime
 
 __all__ = ["FunctionHost", "FunctionStatus", "LocalRuntime", "load_bundle", "load_handler"]

@@ -17,12 +17,10 @@ asked for, starting, replacing or stopping one function without touching the oth
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import logging
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import threading
@@ -30,11 +28,11 @@ import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any
 
 from modelmon.backends import make_backend
 from modelmon.core.config import ENV_HOME, ENV_V3IO_ACCESS_KEY, Settings
 from modelmon.core.errors import ConfigError
+from modelmon.local_nuclio.function_child import Child, FunctionStatus, terminate
 from modelmon.local_nuclio.function_log import FunctionLog
 from modelmon.local_nuclio.run_files import EXIT_CONFIG, error_file, new_run_dir, ready_file
 from modelmon.local_nuclio.spec import FunctionSpec, load_bundle
@@ -43,42 +41,6 @@ from modelmon.local_nuclio.worker import LOG_FORMATS
 
 _log = logging.getLogger(__name__)
 _STABLE_S = 30.0  # a process that ran this long before crashing restarts with the shortest backoff
-
-
-@dataclasses.dataclass(frozen=True)
-class FunctionStatus:
-    """What :meth:`LocalRuntime.status` reports about one function."""
-
-    name: str
-    pid: int | None
-    alive: bool
-    ready: bool
-    restarts: int
-    triggers: list[dict[str, Any]]
-    error: str | None  # why the function cannot start (not restarted)
-    started_ms: int | None = None  # when the current process started (epoch ms)
-    restarting: bool = False  # the process exited and a restart is scheduled
-    last_error: str | None = None  # ``error``, or how the last process ended (exit code and its last line)
-    version: str | None = None  # what :meth:`LocalRuntime.add` was given
-
-
-@dataclasses.dataclass
-class _Child:
-    spec: FunctionSpec
-    ports: dict[str, int]
-    env: dict[str, str] = dataclasses.field(default_factory=dict)  # on top of the runtime's environment
-    version: str | None = None
-    log: FunctionLog | None = None
-    pump: threading.Thread | None = None  # copies the current process's output into ``log``
-    proc: subprocess.Popen[bytes] | None = None
-    started_at: float = 0.0
-    started_ms: int | None = None
-    last_error: str | None = None
-    restarts: int = 0
-    failures: int = 0
-    restart_at: float | None = None
-    ready: dict[str, Any] | None = None
-    error: str | None = None
 
 
 class LocalRuntime:
@@ -124,7 +86,7 @@ class LocalRuntime:
         self.log_file = log_file  # the functions' stdout/stderr are appended here instead of inherited
         self.log_dir = None if log_dir is None else Path(log_dir)  # or to <log_dir>/<function>.log, rotated
         self.explicit = None if explicit is None else dict(explicit)
-        self._children: dict[str, _Child] = {}
+        self._children: dict[str, Child] = {}
         self._lock = threading.RLock()
         self._stopping = threading.Event()
         self._monitor: threading.Thread | None = None
@@ -149,7 +111,7 @@ class LocalRuntime:
                 if trigger.kind == HTTP and self.http_port_base is not None:
                     ports[trigger.name] = self.http_port_base + k
                     k += 1
-            self._children[spec.name] = _Child(spec, ports, log=self._log_for(spec.name))
+            self._children[spec.name] = Child(spec, ports, log=self._log_for(spec.name))
         with self._lock:
             for child in self._children.values():
                 self._spawn(child)
@@ -189,7 +151,7 @@ class LocalRuntime:
             raise RuntimeError("add() needs a started, running LocalRuntime")
         key = spec.name if key is None else key
         self.remove(key)
-        child = _Child(spec, {}, env=dict(env or {}), version=version, log=self._log_for(key))
+        child = Child(spec, {}, env=dict(env or {}), version=version, log=self._log_for(key))
         with self._lock:
             self._children[key] = child
             self._spawn(child)
@@ -206,6 +168,8 @@ class LocalRuntime:
         if child.proc is not None:
             self._terminate([child.proc])
         if child.log is not None:
+            if child.pump is not None:
+                child.pump.join(1.0)  # its last lines, before the file closes
             child.log.note(f"stopped (pid {child.proc.pid if child.proc else '-'}): removed")
             child.log.close()
         return True
@@ -232,10 +196,13 @@ class LocalRuntime:
             self._monitor.join()
         with self._lock:
             procs = [c.proc for c in self._children.values() if c.proc is not None]
-            logs = [c.log for c in self._children.values() if c.log is not None]
+            children = list(self._children.values())
         self._terminate(procs)
-        for log in logs:
-            log.close()
+        for child in children:
+            if child.pump is not None:
+                child.pump.join(1.0)
+            if child.log is not None:
+                child.log.close()
         if self._run_dir is not None:
             shutil.rmtree(self._run_dir, ignore_errors=True)
 
@@ -269,23 +236,12 @@ class LocalRuntime:
         return env
 
     def _terminate(self, procs: list[subprocess.Popen[bytes]]) -> None:
-        """SIGTERM ``procs``, wait up to ``stop_timeout_s`` for them all, SIGKILL the laggards."""
-        procs = [proc for proc in procs if proc.poll() is None]
-        for proc in procs:
-            proc.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + self.stop_timeout_s
-        for proc in procs:
-            try:
-                proc.wait(max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                _log.warning("pid %d did not stop in %gs; killing it", proc.pid, self.stop_timeout_s)
-                proc.kill()
-                proc.wait()
+        terminate(procs, self.stop_timeout_s)
 
     def _log_for(self, key: str) -> FunctionLog | None:
         return None if self.log_dir is None else FunctionLog(self.log_dir / f"{key}.log")
 
-    def _spawn(self, child: _Child) -> None:
+    def _spawn(self, child: Child) -> None:
         assert self._run_dir is not None
         cmd = [
             sys.executable, "-m", "modelmon.local_nuclio.function_process",
@@ -310,7 +266,7 @@ class LocalRuntime:
         child.restart_at = None
         _log.debug("started function %s (pid %d)", child.spec.name, child.proc.pid)
 
-    def _poll(self, child: _Child) -> None:
+    def _poll(self, child: Child) -> None:
         """Pick up a ready or error file of the current process; schedule a restart if it crashed."""
         proc = child.proc
         if proc is None or self._run_dir is None:

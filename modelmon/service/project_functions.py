@@ -21,9 +21,9 @@ import yaml
 from modelmon.core.config import Settings
 from modelmon.core.errors import ConfigError
 from modelmon.functions.roles import role_of
+from modelmon.local_nuclio import FunctionStatus, LocalRuntime
 from modelmon.local_nuclio.spec import FunctionSpec, load_function
 from modelmon.local_nuclio.stream_source import stream_source
-from modelmon.local_nuclio.supervisor import FunctionStatus, LocalRuntime
 from modelmon.local_nuclio.trigger_spec import STREAM_KINDS
 from modelmon.service.desired import CONFIG, DesiredFunction, read_desired, unused_versions
 from modelmon.service.layout import HomeLayout

@@ -20,6 +20,8 @@ import pytest
 from service_helpers import home_processes, wait_for
 from traffic import REQUESTS, inputs, past_window
 
+from modelmon.service import read_state
+
 pytestmark = pytest.mark.slow
 
 HERE = Path(__file__).parent
@@ -56,6 +58,10 @@ def modelmon_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return run(sys.executable, "-m", "modelmon", *args)
 
 
+def function_pids(home: Path) -> dict[str, int]:
+    return {name: f["pid"] for name, f in read_state(home)["projects"][PROJECT]["functions"].items()}
+
+
 def test_a_day_of_monitoring_across_processes(service_home, tmp_path):
     home = str(service_home)
     base = past_window()
@@ -67,13 +73,21 @@ def test_a_day_of_monitoring_across_processes(service_home, tmp_path):
     assert "project daily: 5 functions running (base period 1 min): histogram-data-drift, labels, " \
            "model-monitoring-controller, model-monitoring-stream, model-monitoring-writer" in up.stdout
     assert f"logs: {home}/logs/daily/ (modelmon logs [FUNCTION] -f)" in up.stdout
-    again = modelmon_cli("up", "--home", home, "--project", PROJECT)
-    assert again.stdout.splitlines()[0] == f"modelmon service already running (pid {pid}, home {home})"
 
     app_file = tmp_path / "mean_shift.py"
     app_file.write_text(APP)
     registered = run(sys.executable, "day_steps.py", "register-apps", home, str(app_file))
     assert json.loads(registered.stdout) == ["histogram-data-drift", "mean-shift", "model-performance"]
+
+    # another session enabling again reuses the service and restarts nothing: the apps keep running
+    pids = function_pids(service_home)
+    assert len(pids) == 7
+    again = modelmon_cli("up", "--home", home, "--project", PROJECT)
+    assert again.stdout.splitlines()[0] == f"modelmon service already running (pid {pid}, home {home})"
+    assert "project daily: 7 functions running (base period 1 min): histogram-data-drift, labels, mean-shift, " \
+           "model-monitoring-controller, model-monitoring-stream, model-monitoring-writer, model-performance" \
+           in again.stdout
+    assert function_pids(service_home) == pids
 
     sent = json.loads(run(sys.executable, "day_steps.py", "send-traffic", home, str(base)).stdout)
     assert len(sent["ids"]) == REQUESTS
