@@ -296,7 +296,7 @@ class LocalRuntime:
         _log.warning("function %s (pid %d) exited with code %s; restarting in %.1fs",
                      child.spec.name, proc.pid, code, delay)
         if child.pump is not None:
-            child.pump.join(0.2)  # the pipe closes with the process: its last lines explain the exit
+            child.pump.join(1.0)  # the pipe closes with the process: its last lines explain the exit
         last_line = next((line for line in reversed(child.log.tail()) if line.strip()), "") if child.log else ""
         child.last_error = f"exited with code {code}" + (f": {last_line.strip()}" if last_line else "")
         if child.log is not None:
