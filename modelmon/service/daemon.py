@@ -8,7 +8,8 @@ while a thread rewrites ``state.json`` every second. Functions run as its child 
 
 SIGTERM (or SIGINT) stops every function — SIGTERM, then SIGKILL for those still running after the
 stop timeout — removes ``state.json``, releases the lock and exits 0. SIGHUP is ignored: closing the
-terminal that started the service must not stop it.
+terminal that started the service must not stop it. A service whose home is deleted (its lock file
+gone or replaced) stops the same way: nothing could reach it any more.
 """
 
 from __future__ import annotations
@@ -63,8 +64,12 @@ class Service:
             writer = threading.Thread(target=self._keep_state, name="service-state", daemon=True)
             writer.start()
             while not self.stopping.is_set():
+                if not lock.still_ours():  # a deleted home (a test's temporary folder) has nobody to stop it
+                    _log.warning("%s was removed or replaced; stopping", self.layout.lock)
+                    break
                 self._reconcile()
                 self.stopping.wait(self.poll_s)
+            self.stopping.set()
             self._wake.set()
             writer.join()
             self._stop_all()

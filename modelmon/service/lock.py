@@ -38,6 +38,15 @@ class ServiceLock:
             self._fd = fd
             return True
 
+    def still_ours(self) -> bool:
+        """Whether the lock file is still the one locked: ``False`` once the home was deleted or replaced."""
+        if self._fd is None:
+            return False
+        try:
+            return os.stat(self.path).st_ino == os.fstat(self._fd).st_ino
+        except FileNotFoundError:
+            return False
+
     def release(self) -> None:
         if self._fd is not None:
             fcntl.flock(self._fd, fcntl.LOCK_UN)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 
 import pytest
@@ -45,3 +46,12 @@ def test_a_killed_service_leaves_a_stale_file_that_does_not_look_alive(service_h
     assert not again.already_running and again.pid != service.pid
     pids = wait_for("alpha running again", lambda: running_pids(service_home, ["alpha"]))
     assert pids["alpha"] != alpha
+
+
+def test_a_service_whose_home_is_deleted_stops_with_its_functions(service_home):
+    write_toy(service_home, "alpha")
+    start_service(service_home)
+    wait_for("alpha running", lambda: running_pids(service_home, ["alpha"]))
+    assert len(home_processes(service_home)) == 2
+    shutil.rmtree(service_home)  # as pytest does with old temporary folders: nothing could stop it any more
+    wait_for("the service and its function gone", lambda: not home_processes(service_home), timeout_s=30)
