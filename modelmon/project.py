@@ -239,10 +239,17 @@ class Project:
             raise ValueError("endpoints must be a list of endpoint names/ids or a label-selector dict")
         if base_period is not None and (not isinstance(base_period, int) or base_period < 1):
             raise ValueError(f"base_period {base_period!r} must be a whole number of minutes")
-        app = self.registry.register(function.function, source.class_path, kwargs=application_kwargs, endpoints=listed,
-                                label_selector=selector, base_period_minutes=base_period)
-        self.target.start_app(function, source, settings=self.settings)
-        return app
+        # the function first: one that cannot start (its constructor raises at init) leaves a new app
+        # unregistered, so the controller never queues windows for it; an existing app keeps its registration
+        known = {app.name for app in self.registry.list()}
+        try:
+            self.target.start_app(function, source, settings=self.settings)
+        except Exception:
+            if function.function not in known:
+                self.target.remove([function.function], settings=self.settings)
+            raise
+        return self.registry.register(function.function, source.class_path, kwargs=application_kwargs,
+                                      endpoints=listed, label_selector=selector, base_period_minutes=base_period)
 
     def create_model_monitoring_function(
         self,
