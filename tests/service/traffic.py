@@ -56,17 +56,19 @@ def send_labelled_window(project: Any, endpoint_id: str, base: int) -> dict[str,
     ids = [f"req-{i}" for i in range(REQUESTS)]
     predictions = [i % 2 for i in range(REQUESTS)]
     times = [base + (i + 1) * 1000 for i in range(REQUESTS)]
-    _send(project, ids, times, rows[:REQUESTS], predictions)
+    send_requests(project, ids, times, rows[:REQUESTS], predictions)
     wait_for("requests ingested", lambda: project.get_model_endpoint(endpoint_id).request_count == REQUESTS)
     truth = [p if i % 4 else 1 - p for i, p in enumerate(predictions)]
     project.log_labels(MODEL, ids, truth)
     wait_for("labels matched", lambda: label_counts(project.backend, project.name, endpoint_id)
              == {"matched": REQUESTS, "pending": 0})
-    _send(project, ["closer"], [base + MINUTE - 1], rows[REQUESTS:], [0])
+    send_requests(project, ["closer"], [base + MINUTE - 1], rows[REQUESTS:], [0])
     return {"ids": ids, "inputs": rows, "predictions": predictions, "truth": truth}
 
 
-def _send(project: Any, ids: list[str], times: list[int], rows: list[list[float]], predictions: list[int]) -> None:
+def send_requests(project: Any, ids: list[str], times: list[int], rows: list[list[float]],
+                  predictions: list[int]) -> None:
+    """One tracking record of these requests on the project's tracking stream, as a model server sends it."""
     requests = [
         {"request": {"id": rid, "inputs": [row]},
          "resp": {"id": rid, "model_name": MODEL, "model_version": "1", "outputs": [pred]},

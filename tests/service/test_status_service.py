@@ -3,75 +3,28 @@ is consumed, the histogram app's window analysed, and an app registered without 
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import signal
-import time
 from pathlib import Path
 
 import numpy as np
-import orjson
 import pandas as pd
 import pytest
+from service_helpers import wait_for
+from traffic import MINUTE, past_window, send_requests
 
 import modelmon
 from modelmon.apps.registry import AppRegistry
-from modelmon.backends.base import OutRecord
 from modelmon.cli.console import main
 from modelmon.core.paths import ProjectPaths
-from modelmon.core.timeutil import iso, now_ms
-from modelmon.events import tracking_body
+from modelmon.core.timeutil import iso
 from modelmon.service import read_state, stop_service
 
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
 PROJECT = "watched"
-MINUTE = 60_000
 REQUESTS = 30
 FORGOTTEN = "forgotten"  # in the registry only: no function of the service runs it
-
-
-def _home_processes(home: Path) -> list[int]:
-    """Every process but this one whose command line or environment names ``home`` (an independent look)."""
-    needle = str(home.resolve()).encode()
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            named = needle in (entry / "cmdline").read_bytes() or needle in (entry / "environ").read_bytes()
-            zombie = (entry / "stat").read_text().rpartition(")")[2].split()[0] == "Z"
-        except OSError:
-            continue
-        if named and not zombie:
-            found.append(int(entry.name))
-    return found
-
-
-@pytest.fixture
-def home(tmp_path):
-    """A home whose service is stopped afterwards; no process of it may outlive the test."""
-    path = tmp_path / "home"
-    yield path
-    stop_service(path, timeout=30)
-    left = _home_processes(path)
-    for pid in left:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-    assert not left, f"processes of {path} outlived the test: {left}"
-
-
-def _wait(what, probe, timeout_s=90.0):
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout_s:g}s")
-        time.sleep(0.2)
 
 
 def _send_window(project, base: int) -> None:
@@ -79,15 +32,8 @@ def _send_window(project, base: int) -> None:
     millisecond, which moves the endpoint's watermark to the window's end so the controller dispatches it."""
     rng = np.random.default_rng(5)
     times = [base + (i + 1) * 1000 for i in range(REQUESTS)] + [base + MINUTE - 1]
-    requests = [
-        {"request": {"id": f"r{i}", "inputs": [[float(rng.normal()), float(rng.normal())]]},
-         "resp": {"id": f"r{i}", "model_name": "churn", "model_version": "1", "outputs": [i % 2]},
-         "when": str(pd.Timestamp(t, unit="ms", tz="UTC").to_pydatetime()), "microsec": 900}
-        for i, t in enumerate(times)
-    ]
-    body = tracking_body(model="churn", version="1", function_uri="serving/churn", requests=requests)
-    project.backend.streams.put_records(ProjectPaths(PROJECT).tracking_stream,
-                                        [OutRecord(orjson.dumps(body), partition_key="churn")])
+    rows = [[float(rng.normal()), float(rng.normal())] for _ in times]
+    send_requests(project, [f"r{i}" for i in range(len(times))], times, rows, [i % 2 for i in range(len(times))])
 
 
 def _status(home: Path, capsys, *extra: str) -> tuple[int, str]:
@@ -95,8 +41,9 @@ def _status(home: Path, capsys, *extra: str) -> tuple[int, str]:
     return code, capsys.readouterr().out
 
 
-def test_status_of_the_running_service(home, capsys):
-    base = now_ms() // MINUTE * MINUTE - 10 * MINUTE
+def test_status_of_the_running_service(service_home, capsys):
+    home = service_home
+    base = past_window()
     with modelmon.get_or_create_project(PROJECT, home=home, bundle_dir=REPO, controller_interval="1s") as project:
         project.enable_model_monitoring(base_period=1, wait_for_deployment=True)
         AppRegistry(project.backend.kv, ProjectPaths(PROJECT)).register(
@@ -115,7 +62,7 @@ def test_status_of_the_running_service(home, capsys):
                 apps["histogram-data-drift"]["windows_analysed"] == 1 and apps[FORGOTTEN]["windows_queued"] == 1
             return done and (code, json.loads(out))
 
-        code, status = _wait("status shows the window analysed and nothing behind", settled)
+        code, status = wait_for("status shows the window analysed and nothing behind", settled, timeout_s=90)
 
     assert code == 0
     state = read_state(home)
