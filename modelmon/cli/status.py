@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from modelmon.backends import make_backend
-from modelmon.cli.endpoints import add_home_options
+from modelmon.cli.endpoints import add_home_options, window
 from modelmon.core.config import Settings
 from modelmon.core.errors import NotFound
-from modelmon.core.timeutil import from_ms, now_ms
+from modelmon.core.timeutil import now_ms
 from modelmon.service.app_progress import Failure, Window
 from modelmon.service.state import read_state
 from modelmon.service.status import (
@@ -139,11 +139,7 @@ def window_text(w: Window | None) -> str:
     >>> window_text(Window(1_764_516_000_000, 1_764_516_600_000))
     '2025-11-30T15:20Z/15:30Z'
     """
-    if w is None:
-        return "-"
-    start, end = from_ms(w.start_ms), from_ms(w.end_ms)
-    tail = f"{end:%H:%M}Z" if start.date() == end.date() else f"{end:%Y-%m-%dT%H:%M}Z"
-    return f"{start:%Y-%m-%dT%H:%M}Z/{tail}"
+    return "-" if w is None else window(w.start_ms, w.end_ms)
 
 
 def _function_row(f: FunctionStatus) -> list[str]:
