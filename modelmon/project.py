@@ -518,6 +518,6 @@ class Project:
         validate_app(source, kwargs, module_must_import=self.target.kind == "local")
         function = render_app(self._histogram_template(load_templates(self.bundle_dir)), self.settings, app_name,
                               source.class_path, kwargs=kwargs, image=image, requirements=requirements or (),
-                              handler=handler)
+                              handler=handler, source_file=str(source.origin) if source.origin else None)
         self.target.package_app(function, source)
         return function, source

@@ -7,6 +7,7 @@ project check, and how tables show times (ISO, UTC) and endpoints (name and shor
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 from collections.abc import Sequence
@@ -16,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from modelmon.backends import Backend, make_backend
-from modelmon.core.config import Settings
+from modelmon.core.config import ENV_PROJECT, Settings
 from modelmon.core.errors import NotFound
 from modelmon.core.timeutil import from_ms, iso
 from modelmon.queries import list_endpoints, project_exists, short_id
@@ -28,7 +29,8 @@ _TABLE = ["name", "id", "model_version", "request_count", "error_count", "latenc
 def add_home_options(parser: argparse.ArgumentParser) -> None:
     """``--home``, ``--project`` and ``--json``, shared by the commands that read a home."""
     parser.add_argument("--home", help="modelmon home of the local backend (default: $MODELMON_HOME or .modelmon)")
-    parser.add_argument("--project", help="project name (default: $MODELMON_PROJECT or 'default')")
+    parser.add_argument("--project", help="project name (default: $MODELMON_PROJECT, else the home's only project, "
+                                          "else 'default')")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 
@@ -41,6 +43,10 @@ def open_home(args: argparse.Namespace, *, check_project: bool = True) -> tuple[
     settings = Settings.from_env(os.environ, **overrides)
     if settings.backend == "local" and not Path(settings.home).is_dir():
         raise NotFound(f"no modelmon home at {settings.home} (use --home or MODELMON_HOME)")
+    if not args.project and ENV_PROJECT not in os.environ:
+        only = [p for p in projects_in_home(settings) if _has_record(settings, p)]
+        if len(only) == 1:  # a home of one project needs no --project
+            settings = dataclasses.replace(settings, project=only[0])
     backend = make_backend(settings)
     if check_project:
         try:

@@ -23,6 +23,7 @@ ENV_GRACE = "MODELMON_GRACE_MINUTES"
 ENV_APP_NAME = "MODELMON_APP_NAME"
 ENV_APP_CLASS = "MODELMON_APP_CLASS"  # "package.module:ClassName"
 ENV_APP_KWARGS = "MODELMON_APP_KWARGS"  # JSON object of constructor arguments
+ENV_APP_SOURCE = "MODELMON_APP_SOURCE"  # the app's file where its author edits it (the function runs a copy)
 ENV_MAX_RETRIES = "MODELMON_MAX_RETRIES"  # attempts at a stream message failing for a non-transient reason
 ENV_RETRY_DEADLINE = "MODELMON_RETRY_DEADLINE_SECONDS"  # how long a handler retries an outage before parking
 ENV_MAX_EVENT_AGE = "MODELMON_MAX_EVENT_AGE_MINUTES"  # how far back a tracked request's time may be
@@ -50,6 +51,7 @@ class Settings:
     app_name: str | None = None
     app_class: str | None = None
     app_kwargs: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    app_source: str | None = None
     max_retries: int = 3
     retry_deadline_seconds: int = 60
     max_event_age_minutes: int = 30 * 24 * 60
@@ -94,6 +96,7 @@ class Settings:
             "app_name": env.get(ENV_APP_NAME) or None,
             "app_class": env.get(ENV_APP_CLASS) or None,
             "app_kwargs": _json_object(env, ENV_APP_KWARGS),
+            "app_source": env.get(ENV_APP_SOURCE) or None,
             "max_retries": _int(env, ENV_MAX_RETRIES, 3),
             "retry_deadline_seconds": _int(env, ENV_RETRY_DEADLINE, cls.retry_deadline_seconds),
             "max_event_age_minutes": _int(env, ENV_MAX_EVENT_AGE, cls.max_event_age_minutes),
@@ -128,6 +131,8 @@ class Settings:
             env[ENV_APP_CLASS] = self.app_class
         if self.app_kwargs:
             env[ENV_APP_KWARGS] = json.dumps(dict(self.app_kwargs))
+        if self.app_source:
+            env[ENV_APP_SOURCE] = self.app_source
         for name, value in ((ENV_BATCH_ROOT, self.batch_root), (ENV_V3IO_API, self.v3io_api),
                             (ENV_V3IO_FRAMESD, self.v3io_framesd),
                             (ENV_V3IO_USERNAME, self.v3io_username)):

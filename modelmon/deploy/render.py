@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from modelmon.core.config import ENV_APP_CLASS, ENV_APP_KWARGS, ENV_APP_NAME, Settings
+from modelmon.core.config import ENV_APP_CLASS, ENV_APP_KWARGS, ENV_APP_NAME, ENV_APP_SOURCE, Settings
 from modelmon.core.errors import ConfigError
 from modelmon.core.paths import ProjectPaths, check_name, deployed_name
 from modelmon.deploy.schema import check_config
@@ -185,8 +185,12 @@ def render_app(
     image: str | None = None,
     requirements: Sequence[str] = (),
     handler: str | None = None,
+    source_file: str | None = None,
 ) -> RenderedFunction:
-    """A monitoring-app function named ``app_name`` running ``class_path``, built from an app template."""
+    """A monitoring-app function named ``app_name`` running ``class_path``, built from an app template.
+
+    ``source_file``: the app's file as its author knows it (the function runs a copy), named in failures.
+    """
     check_name(app_name, "name")
     paths = ProjectPaths(settings.project)
     app_template = copy.deepcopy(dict(template.config))
@@ -202,6 +206,8 @@ def render_app(
         # goes through a shell, where "scipy>=1.10" would be a redirection
         commands.append("pip install --no-cache-dir " + " ".join(shlex.quote(r) for r in requirements))
     app_env = {ENV_APP_NAME: app_name, ENV_APP_CLASS: class_path, ENV_APP_KWARGS: json.dumps(dict(kwargs or {}))}
+    if source_file:
+        app_env[ENV_APP_SOURCE] = source_file
     named = FunctionTemplate(name=app_name, source=template.source, config=app_template)
     return render_function(named, settings, kafka_brokers=kafka_brokers, image=image, env=app_env)
 

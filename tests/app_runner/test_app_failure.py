@@ -66,3 +66,16 @@ def test_the_error_line_is_capped(message):
 
 def _raise(message: str) -> None:
     raise RuntimeError(message)
+
+
+def test_the_copy_that_runs_is_named_as_the_file_its_author_edits(tmp_path):
+    # the local service runs a copy of the user's app file; failures name the original
+    copy = tmp_path / "copy" / "mean_shift.py"
+    copy.parent.mkdir()
+    copy.write_text("def do_tracking():\n    return {}['no_such_column']\n")
+    namespace: dict = {}
+    exec(compile(copy.read_text(), str(copy), "exec"), namespace)
+    exc = _raised(namespace["do_tracking"])
+    failure = AppFailure.from_exception(exc, str(copy), shown_as="/home/ana/apps/mean_shift.py")
+    assert failure.location == "/home/ana/apps/mean_shift.py:2"
+    assert app_location(exc, str(copy)) == f"{copy}:2"  # without shown_as: the file that ran

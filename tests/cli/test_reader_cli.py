@@ -184,3 +184,18 @@ def test_artifacts_has_help_takes_endpoint_names_and_never_creates_a_home(shop, 
     assert capsys.readouterr().err.strip() == f"modelmon: error: no modelmon home at {missing} (use --home or " \
                                               "MODELMON_HOME)"
     assert not missing.exists()
+
+
+def test_a_home_of_one_project_needs_no_project_option(shop, capsys, monkeypatch):
+    home, endpoint_id = shop
+    monkeypatch.delenv("MODELMON_PROJECT", raising=False)
+    assert main(["endpoints", "--home", str(home)]) == 1  # 'default' is not there, and shop has no record
+    assert "no project 'default'" in capsys.readouterr().err
+    (home / "projects" / PROJECT).mkdir(parents=True)
+    (home / "projects" / PROJECT / "project.json").write_text(json.dumps({"name": PROJECT}))
+    assert main(["endpoints", "--home", str(home), "--json"]) == 0
+    assert [e["endpoint_id"] for e in json.loads(capsys.readouterr().out)] == [endpoint_id]
+    (home / "projects" / "other").mkdir()
+    (home / "projects" / "other" / "project.json").write_text(json.dumps({"name": "other"}))
+    assert main(["endpoints", "--home", str(home)]) == 1  # two projects: say which
+    assert "projects there: shop" in capsys.readouterr().err

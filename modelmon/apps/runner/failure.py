@@ -42,26 +42,31 @@ class AppFailure:
     traceback: str
 
     @classmethod
-    def from_exception(cls, exc: BaseException, app_file: str | None = None) -> AppFailure:
+    def from_exception(cls, exc: BaseException, app_file: str | None = None,
+                       shown_as: str | None = None) -> AppFailure:
         """The failure ``exc`` describes; ``app_file`` (the app class's file) always counts as the app's code,
-        also for a built-in app that lives inside modelmon."""
+        also for a built-in app that lives inside modelmon. ``shown_as`` names ``app_file`` in the location
+        (the file the author edits, of which ``app_file`` is the copy the function runs)."""
         return cls(
             error=f"{type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS],
             error_type=type(exc).__name__,
-            location=app_location(exc, app_file),
+            location=app_location(exc, app_file, shown_as),
             traceback=cap_traceback("".join(traceback.format_exception(exc))),
         )
 
 
-def app_location(exc: BaseException, app_file: str | None = None) -> str | None:
-    """``"<file>:<line>"`` of the innermost frame in the app's own code, else of the innermost frame."""
+def app_location(exc: BaseException, app_file: str | None = None, shown_as: str | None = None) -> str | None:
+    """``"<file>:<line>"`` of the innermost frame in the app's own code, else of the innermost frame;
+    ``app_file`` is called ``shown_as`` when that is given."""
     frames = traceback.extract_tb(exc.__traceback__)
     if not frames:
         return None
     own = Path(app_file).resolve() if app_file else None
     for frame in reversed(frames):
         if _is_app_code(frame.filename, own):
-            return f"{frame.filename}:{frame.lineno}"
+            shown = shown_as if shown_as and own is not None and Path(frame.filename).resolve() == own \
+                else frame.filename
+            return f"{shown}:{frame.lineno}"
     return f"{frames[-1].filename}:{frames[-1].lineno}"
 
 

@@ -45,6 +45,7 @@ class AppRunner:
         *,
         clock: Callable[[], int] = now_ms,
         logger: logging.Logger | Any = None,
+        source_file: str | None = None,
     ) -> None:
         self.app = app
         self.app_name = app_name
@@ -52,6 +53,7 @@ class AppRunner:
         self._paths = paths
         self._app_logger = logger  # handed to the app's context (default: logger "modelmon.app.<name>")
         self._app_file = _source_file(app)  # a failure's location is looked for in the app's code first
+        self._shown_file = source_file  # and named as the file its author edits, not the copy that runs
         self._dead_letters = DeadLetters(backend.streams, paths.dead_letter_stream, app_name,
                                          source=paths.app_stream(app_name), clock=clock)
         backend.streams.create(paths.writer_stream)
@@ -62,6 +64,7 @@ class AppRunner:
         if not settings.app_name:
             raise ConfigError(f"{ENV_APP_NAME} is not set: an app function needs its application name")
         app = load_app(settings.app_class, settings.app_kwargs)
+        kwargs.setdefault("source_file", settings.app_source)
         return cls(app, settings.app_name, backend, ProjectPaths(settings.project), **kwargs)
 
     def handle(self, body: Body, position: Position | None = None) -> WriterEvent | None:
@@ -90,7 +93,7 @@ class AppRunner:
         except Exception as exc:  # the app's own failure is recorded for this window, and we go on
             if isinstance(exc, BackendError) or is_transient(exc):
                 raise  # the store failed, not the app: the window is run again (HandlerRetry)
-            failure = AppFailure.from_exception(exc, self._app_file)
+            failure = AppFailure.from_exception(exc, self._app_file, shown_as=self._shown_file)
             log.warning("application %s failed on window [%d, %d) of endpoint %s at %s: %s", self.app_name,
                         window.start_ms, window.end_ms, window.endpoint_id, failure.location, failure.error,
                         exc_info=exc)
