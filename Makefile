@@ -7,7 +7,11 @@ BIN := $(VENV)/bin
 DEMO_STAMP := $(VENV)/.installed-demo
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test test-fast bench lint clean
+.PHONY: demo test test-fast bench lint clean system-deps
+
+# Debian packages the test suite runs for real (browser tests, a Prometheus scraping the exporter).
+SYSTEM_DEPS := chromium chromium-driver prometheus
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,3 +45,11 @@ lint: $(DEV_STAMP)
 
 clean:
 	rm -rf $(VENV) .modelmon .modelmon-demo .pytest_cache .mypy_cache
+
+system-deps:
+	@missing=""; for p in $(SYSTEM_DEPS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing$$missing"; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	fi
