@@ -1,15 +1,30 @@
-"""Prometheus exposition of a modelmon home: ``GET /metrics`` (filled in shortly)."""
+"""``GET /metrics``: the project's monitoring state in the Prometheus text format, for Prometheus to
+scrape and Grafana to chart (the metrics: :mod:`modelmon.ui.metrics_catalog`, ``docs/prometheus.md``;
+the dashboards: ``dashboards/``).
+
+Each scrape reads the home afresh (:func:`modelmon.ui.metrics_collect.collect`), in a worker thread so
+a scrape of a large home never blocks the pages. The UI's access token, when set, guards it like every
+other route: Prometheus sends it with ``authorization: {credentials: <token>}``.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
 
-from starlette.routing import BaseRoute
-
-if TYPE_CHECKING:
-    from modelmon.ui.context import UIContext
+from modelmon.ui.context import UIContext
+from modelmon.ui.metrics_collect import collect
+from modelmon.ui.metrics_exposition import CONTENT_TYPE
 
 
 def routes(context: UIContext) -> list[BaseRoute]:
     """The exporter's routes, mounted at ``/`` by ``create_app``."""
-    return []
+
+    async def metrics(request: Request) -> Response:
+        home = context.settings.home if context.settings.backend == "local" else None
+        page = await run_in_threadpool(collect, context.backend, context.project, home)
+        return Response(page.render(), media_type=CONTENT_TYPE)
+
+    return [Route("/metrics", metrics, methods=["GET"], name="metrics")]
