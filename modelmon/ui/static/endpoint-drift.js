@@ -1,0 +1,95 @@
+/* The endpoint page's feature-drift section: the features × windows heatmap and, for the chosen cell, the
+   reference and window histograms of that feature overlaid, with the drift measures of that window. */
+(function () {
+  "use strict";
+  const MM = window.MM;
+  const h = MM.h;
+
+  /** values[feature][window], whichever way round the API sent the matrix. */
+  function byFeature(matrix, features, windows) {
+    if (!matrix) return features.map(() => windows.map(() => null));
+    if (matrix.length === features.length && (matrix[0] || []).length === windows.length) return matrix;
+    return features.map((_, f) => windows.map((__, w) => (matrix[w] ? matrix[w][f] : null)));
+  }
+
+  /** The cell shown first: the latest window's most drifted feature. */
+  function firstCell(values, windows) {
+    const w = windows.length - 1;
+    let best = 0;
+    values.forEach((row, f) => {
+      if ((row[w] ?? -1) > (values[best][w] ?? -1)) best = f;
+    });
+    return { f: best, w };
+  }
+
+  /**
+   * Fill ``section`` from the endpoint body's ``feature_drift`` ({app, result, measure, features, windows,
+   * values, drifted}); ``source.histogram(startMs, feature)`` gives a window's histograms.
+   */
+  MM.featureDrift = function (section, drift, source) {
+    MM.clear(section);
+    section.appendChild(h("h2", {}, "Feature drift"));
+    if (!drift || !drift.features || !drift.features.length || !drift.windows.length) {
+      section.appendChild(MM.empty("No per-feature drift yet.",
+        "The histogram-data-drift app scores every feature of each closed window against the reference; " +
+        "register it (modelmon's built-in apps) and give the endpoint a reference to see features here."));
+      return;
+    }
+    const values = byFeature(drift.values, drift.features, drift.windows);
+    const drifted = byFeature(drift.drifted, drift.features, drift.windows);
+    const cell = firstCell(values, drift.windows);
+    const heat = h("div", { id: "heatmap" });
+    const detail = h("div", { class: "panel", id: "histogram-panel" });
+    section.appendChild(h("div", { class: "panel" },
+      h("div", { class: "panel-head" },
+        h("h3", {}, `${drift.measure || "drift"} per feature and window`),
+        h("span", { class: "sub" }, `${drift.app} · ${drift.result} — click a cell for its histograms`)),
+      heat));
+    section.appendChild(detail);
+    const show = (f, w) => showHistogram(detail, source, drift.features[f], drift.windows[w], values[f][w], drifted[f][w]);
+    MM.charts.heatmap(heat, { features: drift.features, windows: drift.windows, values, drifted,
+      measure: drift.measure, selected: { feature: drift.features[cell.f], window: cell.w }, onSelect: show });
+    show(cell.f, cell.w);
+  };
+
+  let pending = 0;
+  async function showHistogram(panel, source, feature, window, value, drifted) {
+    const mine = ++pending;
+    MM.clear(panel);
+    const head = h("div", { class: "panel-head" },
+      h("h3", {}, `Histograms of ${feature}`),
+      h("span", { class: "sub" }, `window ${MM.fmtWindow(window.start_ms, window.end_ms)}`));
+    panel.appendChild(head);
+    const body = h("div", { class: "loading" }, "Loading the histograms…");
+    panel.appendChild(body);
+    let histo;
+    try {
+      histo = await source.histogram(window.start_ms, feature);
+    } catch (err) {
+      if (mine === pending) MM.showError(body, err, "Could not load the histograms");
+      return;
+    }
+    if (mine !== pending) return; // another cell was clicked meanwhile
+    MM.clear(body).className = "";
+    if (!histo) {
+      body.appendChild(MM.empty("This report holds the histograms of the latest window's most drifted features only.",
+        "Open the endpoint in 'modelmon ui' to see any window and feature."));
+      return;
+    }
+    const chart = h("div", { id: "histogram", "data-feature": feature, "data-start": window.start_ms });
+    const measures = h("dl", { class: "measures" },
+      h("dt", {}, "drifted"), h("dd", {}, drifted ? MM.badge(2, "yes") : MM.badge(0, "no")),
+      value !== null && value !== undefined ? [h("dt", {}, "score"), h("dd", {}, MM.fmtNum(value))] : null,
+      Object.entries(histo.measures || {}).map(([k, v]) => [h("dt", {}, k.replace(/_/g, " ")),
+        h("dd", {}, typeof v === "number" ? MM.fmtNum(v) : String(v))]),
+      h("dt", {}, "reference rows"), h("dd", {}, MM.fmtNum(sum(histo.reference))),
+      h("dt", {}, "window rows"), h("dd", {}, MM.fmtNum(sum(histo.window_counts))));
+    body.appendChild(h("div", { class: "histo-layout" }, chart, h("div", {}, h("h3", {}, "Measures"), measures)));
+    MM.charts.histogram(chart, { edges: histo.edges, reference: histo.reference, window: histo.window_counts,
+      categories: histo.categories });
+  }
+
+  function sum(counts) {
+    return (counts || []).reduce((a, c) => a + (c || 0), 0);
+  }
+})();

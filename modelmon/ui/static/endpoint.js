@@ -1,0 +1,209 @@
+/* The endpoint page: results over time with thresholds, metrics, per-feature drift, traffic, data quality and
+   alerts of one endpoint. The same code draws the offline report, fed from embedded data instead of the API. */
+(function () {
+  "use strict";
+  const MM = window.MM;
+  const h = MM.h;
+  const C = MM.charts;
+  const PRESETS = [["1h", "last hour"], ["6h", "6 h"], ["1d", "24 h"], ["7d", "7 days"], ["30d", "30 days"], ["", "all"]];
+  const COLORS = ["#2456a6", "#c05621", "#2f855a", "#6b46c1", "#b83280", "#2c7a7b"];
+
+  /** The data of the served endpoint, through the JSON API. */
+  MM.apiSource = function (ref) {
+    const base = `/api/endpoints/${encodeURIComponent(ref)}`;
+    return {
+      live: true,
+      endpoint: (range) => MM.api(base, range),
+      histogram: (startMs, feature) => MM.api(`${base}/histograms`, { start_ms: startMs, feature }),
+    };
+  };
+
+  /** Draw the page into ``root`` from ``source`` ({live, endpoint(range), histogram(start, feature)}). */
+  MM.renderEndpoint = async function (root, source) {
+    const range = { since: MM.query().since || "", until: MM.query().until || "" };
+    const head = h("div", { class: "page-head", id: "endpoint-head" });
+    const sections = {};
+    for (const [id, title] of [["results", "Results"], ["drift", "Feature drift"], ["metrics", "Metrics"],
+      ["traffic", "Traffic"], ["quality", "Data quality"], ["alerts", "Alerts"]]) {
+      sections[id] = h("section", { id }, h("h2", {}, title), h("div", { class: "loading" }, "Loading…"));
+    }
+    const nav = h("nav", { class: "section-nav", "aria-label": "sections" },
+      Object.entries(sections).map(([id, s]) => h("a", { href: `#${id}` }, s.firstChild.textContent)));
+    MM.clear(root);
+    MM.append(root, [head, nav, Object.values(sections)]);
+
+    async function load() {
+      let body;
+      try {
+        body = await source.endpoint(range);
+      } catch (err) {
+        MM.showError(sections.results, err, "Could not load the endpoint");
+        for (const id of ["drift", "metrics", "traffic", "quality", "alerts"]) MM.clear(sections[id]);
+        return;
+      }
+      renderHead(head, body, source, range, (next) => {
+        Object.assign(range, next);
+        if (source.live) MM.setQuery(range, { since: "", until: "" });
+        load();
+      });
+      const xRange = timeRange(body);
+      renderResults(sections.results, body, xRange);
+      MM.featureDrift(sections.drift, body.feature_drift, source);
+      renderMetrics(sections.metrics, body.metrics || [], xRange);
+      renderTraffic(sections.traffic, (body.traffic && body.traffic.points) || []);
+      renderQuality(sections.quality, body.data_quality);
+      renderAlerts(sections.alerts, body.alerts || []);
+      root.dataset.ready = "true";
+    }
+    await load();
+  };
+
+  /** The span every result and metric chart shares, so that their windows line up. */
+  function timeRange(body) {
+    const ends = (body.windows || []).map((w) => w.end_ms);
+    if (!ends.length) return null;
+    return [Math.min(...ends), Math.max(...ends)];
+  }
+
+  function renderHead(head, body, source, range, onRange) {
+    const e = body.endpoint;
+    MM.clear(head);
+    const w = e.last_window;
+    head.appendChild(h("div", {},
+      h("h1", {}, e.name, " ", MM.badge(e.drift_status)),
+      h("div", { class: "facts" },
+        h("span", {}, "model ", h("b", {}, e.model || "—"), e.model_version ? ` ${e.model_version}` : ""),
+        h("span", {}, "id ", h("b", { class: "mono" }, e.endpoint_id)),
+        h("span", {}, "last analysed window ", h("b", {}, w ? MM.fmtWindow(w.start_ms, w.end_ms) : "none yet")),
+        h("span", {}, h("b", {}, MM.fmtNum((body.windows || []).length)), " windows shown"))));
+    head.appendChild(source.live ? rangePicker(range, onRange) : h("div", { class: "muted" }, source.note || ""));
+  }
+
+  /** Presets and free since/until (30m, 2h, 1d, epoch ms or an ISO time, as the CLI takes them). */
+  function rangePicker(range, onRange) {
+    const since = h("input", { type: "text", id: "since", value: range.since, placeholder: "since: 2h, 1d, ISO time",
+      "aria-label": "since" });
+    const until = h("input", { type: "text", id: "until", value: range.until, placeholder: "until (default: now)",
+      "aria-label": "until" });
+    return h("form", { class: "range", id: "range", onsubmit: (event) => {
+      event.preventDefault();
+      onRange({ since: since.value.trim(), until: until.value.trim() });
+    } },
+    h("span", { class: "presets" }, PRESETS.map(([value, label]) => h("button", { type: "button",
+      class: range.since === value && !range.until ? "active" : null, "data-since": value,
+      onclick: () => onRange({ since: value, until: "" }) }, label))),
+    h("label", {}, "from"), since, h("label", {}, "to"), until, h("button", { type: "submit", class: "primary" }, "Apply"));
+  }
+
+  function renderResults(section, body, xRange) {
+    MM.clear(section).appendChild(h("h2", {}, "Results"));
+    const results = body.results || [];
+    if (!results.length) {
+      section.appendChild(MM.empty("No results yet: apps analyse closed windows every base period.",
+        "Windows close once traffic past their end arrives; 'modelmon status' shows each app's pending windows."));
+      return;
+    }
+    const grid = h("div", { class: "grid2" });
+    section.appendChild(grid);
+    for (const r of results) {
+      const points = r.points.map((p) => ({ t: p.end_ms, start: p.start_ms, v: p.value, status: p.status }));
+      const last = points[points.length - 1];
+      const chart = h("div", { class: "result-chart", "data-app": r.app, "data-result": r.result });
+      const th = r.thresholds;
+      const legend = [{ label: "value", color: "#5f6b7a" }];
+      const has = (v) => v !== null && v !== undefined;
+      const worse = th && has(th.potential) && has(th.detected) && th.detected < th.potential ? "≤" : "≥";
+      if (th && has(th.potential)) legend.push({ label: `potential ${worse} ${MM.fmtNum(th.potential)}`, color: "#e8a33d", kind: "dash" });
+      if (th && has(th.detected)) legend.push({ label: `detected ${worse} ${MM.fmtNum(th.detected)}`, color: "#c53030", kind: "dash" });
+      grid.appendChild(h("div", { class: "panel" },
+        h("div", { class: "panel-head" }, h("h3", {}, r.result),
+          h("span", { class: "sub" }, `${r.app} · ${r.kind_name || "result"}`, " ", last ? MM.badge(last.status) : null)),
+        C.legend(legend.concat(MM.STATUS_ORDER.filter((s) => points.some((p) => p.status === s))
+          .map((s) => ({ label: MM.STATUS[s].label, kind: "dot", cls: "s" + s })))),
+        chart));
+      if (points.length) {
+        C.lineChart(chart, { series: [{ name: r.result, color: "#5f6b7a", points }], thresholds: th,
+          statusPoints: true, xRange, label: `${r.app} ${r.result} over time` });
+      } else {
+        chart.appendChild(MM.empty("No window in this time range."));
+      }
+    }
+  }
+
+  function renderMetrics(section, metrics, xRange) {
+    MM.clear(section).appendChild(h("h2", {}, "Metrics"));
+    if (!metrics.length) {
+      section.appendChild(MM.empty("No metrics in this time range.",
+        "Apps may report metrics (numbers without a status) next to their results; none did here."));
+      return;
+    }
+    const grid = h("div", { class: "grid2" });
+    section.appendChild(grid);
+    metrics.forEach((m, i) => {
+      const points = m.points.map((p) => ({ t: p.end_ms, start: p.start_ms, v: p.value }));
+      const chart = h("div", { class: "metric-chart", "data-app": m.app, "data-metric": m.metric });
+      grid.appendChild(h("div", { class: "panel" },
+        h("div", { class: "panel-head" }, h("h3", {}, m.metric), h("span", { class: "sub" }, m.app)), chart));
+      C.lineChart(chart, { series: [{ name: m.metric, color: COLORS[i % COLORS.length], points }], xRange, height: 180 });
+    });
+  }
+
+  function renderTraffic(section, points) {
+    MM.clear(section).appendChild(h("h2", {}, "Traffic"));
+    if (!points.length) {
+      section.appendChild(MM.empty("No predictions in this time range.",
+        "A tracked model server (or batch inference) records every prediction's time, latency and errors."));
+      return;
+    }
+    const series = (key, scale) => points.filter((p) => p[key] !== null && p[key] !== undefined)
+      .map((p) => ({ t: p.time_ms, v: p[key] * (scale || 1) }));
+    const charts = [
+      ["Predictions per minute", "predictions-chart", [{ name: "predictions", color: "#2456a6", points: series("requests") }], true],
+      ["Errors per minute", "errors-chart", [{ name: "errors", color: "#c53030", points: series("errors") }], true],
+      ["Latency (ms)", "latency-chart", [{ name: "average", color: "#2f855a", points: series("latency_avg_us", 1e-3) },
+        { name: "max", color: "#c05621", points: series("latency_max_us", 1e-3), dash: "4 3" }], false],
+    ];
+    const grid = h("div", { class: "grid2" });
+    section.appendChild(grid);
+    for (const [title, id, s, area] of charts) {
+      const chart = h("div", { id });
+      grid.appendChild(h("div", { class: "panel" }, h("div", { class: "panel-head" }, h("h3", {}, title)),
+        s.length > 1 ? C.legend(s.map((x) => ({ label: x.name, color: x.color, kind: x.dash ? "dash" : "line" }))) : null,
+        chart));
+      if (s[0].points.length) C.lineChart(chart, { series: s, area, height: 180 });
+      else chart.appendChild(MM.empty("None recorded."));
+    }
+  }
+
+  /** Data-quality figures: a table of whatever the data-quality app reported per result. */
+  function renderQuality(section, quality) {
+    MM.clear(section).appendChild(h("h2", {}, "Data quality"));
+    if (!quality || !quality.length) {
+      section.appendChild(MM.empty("No data-quality figures.",
+        "Register the data-quality app to count missing values, out-of-range values and new categories per window."));
+      return;
+    }
+    const keys = [...new Set(quality.flatMap((q) => Object.keys(q)))].filter((k) => typeof quality[0][k] !== "object" || quality[0][k] === null);
+    section.appendChild(h("div", { class: "table-wrap" }, h("table", { class: "data", id: "quality-table" },
+      h("thead", {}, h("tr", {}, keys.map((k) => h("th", {}, k.replace(/_/g, " "))))),
+      h("tbody", {}, quality.map((q) => h("tr", {}, keys.map((k) => cell(k, q[k]))))))));
+  }
+
+  function cell(key, value) {
+    if (key === "status") return h("td", {}, MM.badge(value));
+    if (/_ms$/.test(key) && typeof value === "number") return h("td", {}, MM.fmtTime(value));
+    if (typeof value === "number") return h("td", { class: "num" }, MM.fmtNum(value));
+    return h("td", {}, value === null || value === undefined ? "—" : String(value));
+  }
+
+  function renderAlerts(section, alerts) {
+    MM.clear(section).appendChild(h("h2", {}, "Alerts"));
+    if (!alerts.length) {
+      section.appendChild(MM.empty("No alerts for this endpoint.", "An alert is raised when a result is detected."));
+      return;
+    }
+    section.appendChild(MM.alertsTable(alerts, false));
+  }
+
+  if (MM.config.page === "endpoint") MM.start((root) => MM.renderEndpoint(root, MM.apiSource(MM.config.endpoint_id)));
+})();
