@@ -47,7 +47,7 @@
           h("td", { class: "num" }, MM.fmtNum(a.windows_analysed)),
           h("td", { class: "num", title: "queued or not dispatched yet" }, MM.fmtNum(a.windows_pending)),
           h("td", { class: "num" }, a.windows_failed ? h("span", { style: "color:var(--bad)" }, MM.fmtNum(a.windows_failed)) : "0"),
-          h("td", {}, isoWindow(a.oldest_window), h("div", { class: "muted" }, isoWindow(a.newest_window))),
+          h("td", { class: "nowrap" }, isoWindow(a.oldest_window), h("div", { class: "muted" }, isoWindow(a.newest_window))),
           h("td", { class: "num" }, a.failures_24h_total ? h("a", { href: `#failures-${a.name}` }, MM.fmtNum(a.failures_24h_total)) : "0"));
       })));
   }

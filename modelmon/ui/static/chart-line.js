@@ -58,7 +58,8 @@
     }
     const th = opts.thresholds || null;
     const values = series.flatMap((s) => s.points.map((p) => p.v));
-    const yDomain = opts.yDomain || C.niceDomain(values, th ? [th.potential, th.detected].filter((v) => v !== null && v !== undefined) : []);
+    const yDomain = opts.yDomain || C.niceDomain(values.concat(opts.area ? [0] : []),
+      th ? [th.potential, th.detected].filter((v) => v !== null && v !== undefined) : []);
     const f = C.frame(container, { x: [t0, t1], y: yDomain, height: opts.height, yLabel: opts.yLabel,
       yFormat: opts.yFormat, label: opts.label });
     drawThresholds(f, th);
@@ -74,7 +75,7 @@
     }
     if (opts.statusPoints && first) {
       const all = first.points.length <= ALL_POINTS_UP_TO;
-      const r = first.points.length > 200 ? 2.2 : 3.5;
+      const r = first.points.length > 80 ? 2.2 : 3.5;
       for (const p of first.points) {
         if (!all && !(p.status >= 1)) continue;
         C.svg("circle", { class: `pt s${p.status}`, cx: f.x(p.t).toFixed(1), cy: f.y(p.v).toFixed(1), r }, f.plot);

@@ -148,18 +148,45 @@
     });
   }
 
-  function renderTraffic(section, points) {
+  const MINUTE = 60e3;
+  const BUCKETS = [1, 2, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440].map((m) => m * MINUTE);
+
+  /** Per-minute traffic in buckets of whole minutes, so that a chart has at most ``most`` points: requests
+      and errors as per-minute averages, latency averaged over the requests, its max the bucket's max. */
+  function bucketed(points, most) {
+    const span = points.length ? points[points.length - 1].time_ms - points[0].time_ms : 0;
+    const step = BUCKETS.find((b) => span / b <= most) || BUCKETS[BUCKETS.length - 1];
+    if (step === MINUTE) return { step, points };
+    const out = new Map();
+    for (const p of points) {
+      const t = Math.floor(p.time_ms / step) * step;
+      const b = out.get(t) || { time_ms: t, requests: 0, errors: 0, latencySum: 0, latency_max_us: null };
+      b.requests += p.requests || 0;
+      b.errors += p.errors || 0;
+      b.latencySum += (p.latency_avg_us || 0) * (p.requests || 0);
+      if (p.latency_max_us !== null && p.latency_max_us !== undefined) b.latency_max_us = Math.max(b.latency_max_us ?? 0, p.latency_max_us);
+      out.set(t, b);
+    }
+    const minutes = step / MINUTE;
+    return { step, points: [...out.values()].map((b) => ({ time_ms: b.time_ms, requests: b.requests / minutes,
+      errors: b.errors / minutes, latency_avg_us: b.requests ? b.latencySum / b.requests : null,
+      latency_max_us: b.latency_max_us })) };
+  }
+
+  function renderTraffic(section, raw) {
     MM.clear(section).appendChild(h("h2", {}, "Traffic"));
-    if (!points.length) {
+    if (!raw.length) {
       section.appendChild(MM.empty("No predictions in this time range.",
         "A tracked model server (or batch inference) records every prediction's time, latency and errors."));
       return;
     }
+    const { step, points } = bucketed(raw, 240);
+    const over = step > MINUTE ? `averaged over ${step >= 60 * MINUTE ? `${step / 3600e3} h` : `${step / MINUTE} min`}` : "";
     const series = (key, scale) => points.filter((p) => p[key] !== null && p[key] !== undefined)
       .map((p) => ({ t: p.time_ms, v: p[key] * (scale || 1) }));
     const charts = [
-      ["Predictions per minute", "predictions-chart", [{ name: "predictions", color: "#2456a6", points: series("requests") }], true],
-      ["Errors per minute", "errors-chart", [{ name: "errors", color: "#c53030", points: series("errors") }], true],
+      ["Predictions per minute", "predictions-chart", [{ name: "predictions/min", color: "#2456a6", points: series("requests") }], true],
+      ["Errors per minute", "errors-chart", [{ name: "errors/min", color: "#c53030", points: series("errors") }], true],
       ["Latency (ms)", "latency-chart", [{ name: "average", color: "#2f855a", points: series("latency_avg_us", 1e-3) },
         { name: "max", color: "#c05621", points: series("latency_max_us", 1e-3), dash: "4 3" }], false],
     ];
@@ -167,7 +194,8 @@
     section.appendChild(grid);
     for (const [title, id, s, area] of charts) {
       const chart = h("div", { id });
-      grid.appendChild(h("div", { class: "panel" }, h("div", { class: "panel-head" }, h("h3", {}, title)),
+      grid.appendChild(h("div", { class: "panel" }, h("div", { class: "panel-head" }, h("h3", {}, title),
+        h("span", { class: "sub" }, over)),
         s.length > 1 ? C.legend(s.map((x) => ({ label: x.name, color: x.color, kind: x.dash ? "dash" : "line" }))) : null,
         chart));
       if (s[0].points.length) C.lineChart(chart, { series: s, area, height: 180 });

@@ -37,8 +37,8 @@
     const table = h("div", { class: "table-wrap" });
     const pager = h("div", { class: "pager", id: "pager" });
     MM.clear(root);
-    MM.append(root, [head, h("div", { class: "toolbar" }, search, statusSelect, h("span", { class: "grow" }), chips,
-      perPage), table, pager]);
+    MM.append(root, [head, h("div", { class: "counts" }, chips),
+      h("div", { class: "toolbar" }, search, statusSelect, h("span", { class: "grow" }), perPage), table, pager]);
 
     let seq = 0;
     async function load() {
