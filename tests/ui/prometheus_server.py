@@ -10,7 +10,7 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -82,16 +82,20 @@ class Prometheus:
 
     def wait_until_up(self, timeout_s: float = 60) -> dict[str, Any]:
         """Wait until the target's last scrape succeeded; its entry of ``/api/v1/targets``."""
+        return self.wait_for_target(lambda target: target["health"] == "up", timeout_s)
+
+    def wait_for_target(self, done: Callable[[dict[str, Any]], bool], timeout_s: float = 60) -> dict[str, Any]:
+        """The target's entry of ``/api/v1/targets`` once ``done`` holds for it (a scrape happened)."""
         deadline = time.monotonic() + timeout_s
         last: Any = None
         while time.monotonic() < deadline:
             assert self.process.poll() is None, f"prometheus exited: {self.log.read_text()[-2000:]}"
             with contextlib.suppress(httpx.TransportError, ValueError):
                 last = self.api("targets")["data"]["activeTargets"]
-                if last and last[0]["health"] == "up":
+                if last and last[0]["lastScrape"] != "0001-01-01T00:00:00Z" and done(last[0]):
                     return dict(last[0])
             time.sleep(0.2)
-        raise AssertionError(f"the target never came up: {last}\n{self.log.read_text()[-2000:]}")
+        raise AssertionError(f"the target never got there: {last}\n{self.log.read_text()[-2000:]}")
 
     def wait_for(self, promql: str, timeout_s: float = 30) -> list[dict[str, Any]]:
         """The result of ``promql`` once it is not empty (a scrape stores all of a page at once)."""
