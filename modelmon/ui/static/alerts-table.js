@@ -14,7 +14,7 @@
       h("tbody", {}, sorted.map((a) => h("tr", { "data-active": active(a) },
         h("td", {}, MM.fmtWindow(a.start_ms, a.end_ms)),
         withEndpoint ? h("td", {}, h("a", { href: `/endpoints/${encodeURIComponent(a.endpoint_id)}` },
-          a.endpoint || a.endpoint_name || a.endpoint_id.slice(0, 8))) : null,
+          a.endpoint_name || a.endpoint || a.endpoint_id.slice(0, 8))) : null,
         h("td", {}, a.app_name || a.app), h("td", {}, a.result_name || a.result),
         h("td", { class: "num" }, MM.fmtNum(a.value)),
         h("td", {}, active(a) === null ? MM.badge(2) : active(a) ? MM.badge(2, "active") : MM.badge(-1, "resolved")))))));

@@ -123,7 +123,8 @@
 
   /**
    * Reference and window histograms of one feature, each as shares of its rows so that windows of any size
-   * compare. opts: {edges, reference, window, categories?}. With one more count than edges + 1, the first
+   * compare. opts: {edges, reference, window, categories?, labels?: a label per bin, totals?: [reference rows,
+   * window rows]}. With one more count than edges + 1, the first
    * and last counts are the open-ended bins below and above the edges.
    */
   C.histogram = function (container, opts) {
@@ -151,6 +152,7 @@
       const total = counts.reduce((a, c) => a + (c || 0), 0);
       return counts.map((c) => (total ? (c || 0) / total : 0));
     };
+    const totals = opts.totals || [null, null];
     const ref = share(opts.reference);
     const win = share(opts.window);
     const top = Math.max(...ref, ...win, 0.01);
@@ -177,9 +179,10 @@
       const w = Math.max(1, f.x(bin.hi) - f.x(bin.lo) - 1);
       C.svg("rect", { class: "bar window", x: x0, y: f.y(win[i]), width: w, height: Math.max(0, base - f.y(win[i])) }, f.plot);
       const hit = C.svg("rect", { x: x0, y: f.m.top, width: w, height: base - f.m.top, fill: "transparent" }, f.plot);
-      hit.addEventListener("mousemove", (event) => C.showTip(event, C.tipLines(bin.label, [
-        ["reference", `${MM.fmtNum(ref[i] * 100, 3)}% (${MM.fmtNum(opts.reference[i] || 0)} rows)`],
-        ["window", `${MM.fmtNum(win[i] * 100, 3)}% (${MM.fmtNum(opts.window[i] || 0)} rows)`]])));
+      const rows = (total, p) => (total ? ` (${MM.fmtNum(Math.round(total * p))} rows)` : "");
+      hit.addEventListener("mousemove", (event) => C.showTip(event, C.tipLines((opts.labels || [])[i] || bin.label, [
+        ["reference", `${MM.fmtNum(ref[i] * 100, 3)}%${rows(totals[0], ref[i])}`],
+        ["window", `${MM.fmtNum(win[i] * 100, 3)}%${rows(totals[1], win[i])}`]])));
       hit.addEventListener("mouseleave", C.hideTip);
     });
     container.dataset.bins = b.length;

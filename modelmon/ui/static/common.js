@@ -11,7 +11,7 @@
   /* Statuses as modelmon.core.results.ResultStatusApp numbers them. */
   MM.STATUS = {
     "-1": { name: "irrelevant", label: "irrelevant" },
-    0: { name: "no_detection", label: "no drift" },
+    0: { name: "no_detection", label: "no detection" },
     1: { name: "potential_detection", label: "potential" },
     2: { name: "detected", label: "detected" },
   };

@@ -82,14 +82,12 @@
       value !== null && value !== undefined ? [h("dt", {}, "score"), h("dd", {}, MM.fmtNum(value))] : null,
       Object.entries(histo.measures || {}).map(([k, v]) => [h("dt", {}, k.replace(/_/g, " ")),
         h("dd", {}, typeof v === "number" ? MM.fmtNum(v) : String(v))]),
-      h("dt", {}, "reference rows"), h("dd", {}, MM.fmtNum(sum(histo.reference))),
-      h("dt", {}, "window rows"), h("dd", {}, MM.fmtNum(sum(histo.window_counts))));
+      h("dt", {}, "reference rows"), h("dd", {}, MM.fmtNum(histo.reference_total)),
+      h("dt", {}, "window rows"), h("dd", {}, MM.fmtNum(histo.window_rows ?? histo.window_total)),
+      histo.window_missing ? [h("dt", {}, "missing in window"), h("dd", {}, MM.fmtNum(histo.window_missing))] : null);
     body.appendChild(h("div", { class: "histo-layout" }, chart, h("div", {}, h("h3", {}, "Measures"), measures)));
     MM.charts.histogram(chart, { edges: histo.edges, reference: histo.reference, window: histo.window_counts,
-      categories: histo.categories });
+      categories: histo.categories, labels: histo.bins, totals: [histo.reference_total, histo.window_total] });
   }
 
-  function sum(counts) {
-    return (counts || []).reduce((a, c) => a + (c || 0), 0);
-  }
 })();

@@ -5,7 +5,8 @@
   const MM = window.MM;
   const h = MM.h;
   const C = MM.charts;
-  const PRESETS = [["1h", "last hour"], ["6h", "6 h"], ["1d", "24 h"], ["7d", "7 days"], ["30d", "30 days"], ["", "all"]];
+  /* Windows ending in the last ...; no ``since`` is the API's default, the last 7 days (of the latest data). */
+  const PRESETS = [["1h", "1 hour"], ["6h", "6 hours"], ["1d", "24 hours"], ["", "7 days"], ["30d", "30 days"]];
   const COLORS = ["#2456a6", "#c05621", "#2f855a", "#6b46c1", "#b83280", "#2c7a7b"];
 
   /** The data of the served endpoint, through the JSON API. */
@@ -50,7 +51,7 @@
       renderResults(sections.results, body, xRange);
       MM.featureDrift(sections.drift, body.feature_drift, source);
       renderMetrics(sections.metrics, body.metrics || [], xRange);
-      renderTraffic(sections.traffic, (body.traffic && body.traffic.points) || []);
+      renderTraffic(sections.traffic, (body.traffic && body.traffic.points) || [], body.traffic && body.traffic.step_ms);
       renderQuality(sections.quality, body.data_quality);
       renderAlerts(sections.alerts, body.alerts || []);
       root.dataset.ready = "true";
@@ -68,14 +69,18 @@
   function renderHead(head, body, source, range, onRange) {
     const e = body.endpoint;
     MM.clear(head);
-    const w = e.last_window;
+    const windows = body.windows || [];
+    const w = windows.length ? windows[windows.length - 1] : null;
+    const r = body.range;
     head.appendChild(h("div", {},
       h("h1", {}, e.name, " ", MM.badge(e.drift_status)),
       h("div", { class: "facts" },
-        h("span", {}, "model ", h("b", {}, e.model || "—"), e.model_version ? ` ${e.model_version}` : ""),
+        h("span", {}, "model ", h("b", {}, e.model || "—"), e.model_version ? ` version ${e.model_version}` : ""),
         h("span", {}, "id ", h("b", { class: "mono" }, e.endpoint_id)),
-        h("span", {}, "last analysed window ", h("b", {}, w ? MM.fmtWindow(w.start_ms, w.end_ms) : "none yet")),
-        h("span", {}, h("b", {}, MM.fmtNum((body.windows || []).length)), " windows shown"))));
+        h("span", {}, "latest window ", h("b", {}, w ? MM.fmtWindow(w.start_ms, w.end_ms) : "none in this range"))),
+      h("div", { class: "facts", id: "window-count" },
+        h("span", {}, h("b", {}, MM.fmtNum(windows.length)), ` analysed window${windows.length === 1 ? "" : "s"}`,
+          r ? ` ending ${MM.fmtTime(r.since_ms)} – ${MM.fmtTime(r.until_ms)} UTC` : ""))));
     head.appendChild(source.live ? rangePicker(range, onRange) : h("div", { class: "muted" }, source.note || ""));
   }
 
@@ -105,16 +110,18 @@
     }
     const grid = h("div", { class: "grid2" });
     section.appendChild(grid);
-    for (const r of results) {
+    /* drift first (data, concept), then model and system performance, then anomalies; by app and name */
+    const ordered = results.slice().sort((a, b) => (a.kind - b.kind) || a.app.localeCompare(b.app) ||
+      a.result.localeCompare(b.result));
+    for (const r of ordered) {
       const points = r.points.map((p) => ({ t: p.end_ms, start: p.start_ms, v: p.value, status: p.status }));
       const last = points[points.length - 1];
       const chart = h("div", { class: "result-chart", "data-app": r.app, "data-result": r.result });
       const th = r.thresholds;
       const legend = [{ label: "value", color: "#5f6b7a" }];
       const has = (v) => v !== null && v !== undefined;
-      const worse = th && has(th.potential) && has(th.detected) && th.detected < th.potential ? "≤" : "≥";
-      if (th && has(th.potential)) legend.push({ label: `potential ${worse} ${MM.fmtNum(th.potential)}`, color: "#e8a33d", kind: "dash" });
-      if (th && has(th.detected)) legend.push({ label: `detected ${worse} ${MM.fmtNum(th.detected)}`, color: "#c53030", kind: "dash" });
+      if (th && has(th.potential)) legend.push({ label: `potential ${MM.fmtNum(th.potential)}`, color: "#e8a33d", kind: "dash" });
+      if (th && has(th.detected)) legend.push({ label: `detected ${MM.fmtNum(th.detected)}`, color: "#c53030", kind: "dash" });
       grid.appendChild(h("div", { class: "panel" },
         h("div", { class: "panel-head" }, h("h3", {}, r.result),
           h("span", { class: "sub" }, `${r.app} · ${r.kind_name || "result"}`, " ", last ? MM.badge(last.status) : null)),
@@ -149,17 +156,16 @@
   }
 
   const MINUTE = 60e3;
-  const BUCKETS = [1, 2, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440].map((m) => m * MINUTE);
 
-  /** Per-minute traffic in buckets of whole minutes, so that a chart has at most ``most`` points: requests
-      and errors as per-minute averages, latency averaged over the requests, its max the bucket's max. */
-  function bucketed(points, most) {
-    const span = points.length ? points[points.length - 1].time_ms - points[0].time_ms : 0;
-    const step = BUCKETS.find((b) => span / b <= most) || BUCKETS[BUCKETS.length - 1];
-    if (step === MINUTE) return { step, points };
+  /** Traffic of ``source`` ms steps (a minute, or longer when the API summed a long range) in buckets of
+      whole steps, so that a chart has at most ``most`` points: requests and errors as per-minute averages,
+      latency averaged over the requests, its max the bucket's max. */
+  function bucketed(points, source, most) {
+    const span = points.length ? points[points.length - 1].time_ms - points[0].time_ms + source : 0;
+    const step = source * Math.max(1, Math.ceil(span / source / most));
     const out = new Map();
     for (const p of points) {
-      const t = Math.floor(p.time_ms / step) * step;
+      const t = points[0].time_ms + Math.floor((p.time_ms - points[0].time_ms) / step) * step;
       const b = out.get(t) || { time_ms: t, requests: 0, errors: 0, latencySum: 0, latency_max_us: null };
       b.requests += p.requests || 0;
       b.errors += p.errors || 0;
@@ -173,15 +179,15 @@
       latency_max_us: b.latency_max_us })) };
   }
 
-  function renderTraffic(section, raw) {
+  function renderTraffic(section, raw, stepMs) {
     MM.clear(section).appendChild(h("h2", {}, "Traffic"));
     if (!raw.length) {
       section.appendChild(MM.empty("No predictions in this time range.",
         "A tracked model server (or batch inference) records every prediction's time, latency and errors."));
       return;
     }
-    const { step, points } = bucketed(raw, 240);
-    const over = step > MINUTE ? `averaged over ${step >= 60 * MINUTE ? `${step / 3600e3} h` : `${step / MINUTE} min`}` : "";
+    const { step, points } = bucketed(raw, stepMs || MINUTE, 240);
+    const over = step > MINUTE ? `averaged over ${step % 3600e3 === 0 ? `${step / 3600e3} h` : `${step / MINUTE} min`}` : "";
     const series = (key, scale) => points.filter((p) => p[key] !== null && p[key] !== undefined)
       .map((p) => ({ t: p.time_ms, v: p[key] * (scale || 1) }));
     const charts = [
@@ -203,25 +209,34 @@
     }
   }
 
-  /** Data-quality figures: a table of whatever the data-quality app reported per result. */
+  const SHARE = /(_rate|_share)$/;
+
+  /** The data-quality app's latest checks: the worst feature's figure, its status, the flagged features,
+      and every reported feature's figure on demand. */
   function renderQuality(section, quality) {
     MM.clear(section).appendChild(h("h2", {}, "Data quality"));
     if (!quality || !quality.length) {
       section.appendChild(MM.empty("No data-quality figures.",
-        "Register the data-quality app to count missing values, out-of-range values and new categories per window."));
+        "Register the data-quality app to count missing values, out-of-range values and unseen categories per window."));
       return;
     }
-    const keys = [...new Set(quality.flatMap((q) => Object.keys(q)))].filter((k) => typeof quality[0][k] !== "object" || quality[0][k] === null);
+    const fmt = (result, v) => (SHARE.test(result) ? MM.fmtPercent(v) : MM.fmtNum(v));
     section.appendChild(h("div", { class: "table-wrap" }, h("table", { class: "data", id: "quality-table" },
-      h("thead", {}, h("tr", {}, keys.map((k) => h("th", {}, k.replace(/_/g, " "))))),
-      h("tbody", {}, quality.map((q) => h("tr", {}, keys.map((k) => cell(k, q[k]))))))));
-  }
-
-  function cell(key, value) {
-    if (key === "status") return h("td", {}, MM.badge(value));
-    if (/_ms$/.test(key) && typeof value === "number") return h("td", {}, MM.fmtTime(value));
-    if (typeof value === "number") return h("td", { class: "num" }, MM.fmtNum(value));
-    return h("td", {}, value === null || value === undefined ? "—" : String(value));
+      h("thead", {}, h("tr", {}, ["Check", "Worst", "Status", "Worst feature", "Flagged features", "Window", "Per feature"]
+        .map((c, i) => h("th", { class: i === 1 ? "num" : null }, c)))),
+      h("tbody", {}, quality.map((q) => {
+        const features = Object.entries(q.features || {});
+        return h("tr", { "data-result": q.result },
+          h("td", {}, h("b", {}, q.result.replace(/_/g, " ")), h("div", { class: "muted" }, q.app)),
+          h("td", { class: "num" }, fmt(q.result, q.value)),
+          h("td", {}, MM.badge(q.status)),
+          h("td", {}, q.worst_feature || (q.reason ? h("span", { class: "muted" }, q.reason) : "—")),
+          h("td", {}, (q.flagged_features || []).join(", ") || "none"),
+          h("td", { class: "nowrap" }, MM.fmtWindow(q.start_ms, q.end_ms)),
+          h("td", {}, features.length ? h("details", {}, h("summary", {}, `${features.length} feature${features.length === 1 ? "" : "s"}`),
+            h("dl", { class: "measures" }, features.map(([f, v]) => [h("dt", {}, f),
+              h("dd", {}, typeof v === "number" ? fmt(q.result, v) : JSON.stringify(v))]))) : "—"));
+      })))));
   }
 
   function renderAlerts(section, alerts) {

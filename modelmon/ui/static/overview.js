@@ -9,16 +9,14 @@
     { key: "name", label: "Endpoint" },
     { key: "model", label: "Model" },
     { key: "drift_status", label: "Drift status" },
-    { key: "last_window", label: "Last analysed window" },
+    { key: null, label: "Last analysed window" },
     { key: "requests_per_min", label: "Requests/min", num: true },
     { key: "error_rate", label: "Error rate", num: true },
     { key: "latency_p99_us", label: "Latency p99", num: true },
     { key: null, label: "Drift (recent windows)" },
   ];
-  /* Status filter choices: the API's status names; "none" is endpoints without results yet. */
-  const FILTERS = [
-    ["detected", 2], ["potential_detection", 1], ["no_detection", 0], ["irrelevant", -1], ["none", null],
-  ];
+  /* Status filter choices: the API's status names (an endpoint without results is irrelevant). */
+  const FILTERS = [["detected", 2], ["potential_detection", 1], ["no_detection", 0], ["irrelevant", -1]];
 
   MM.start(async (root) => {
     const state = Object.assign({}, DEFAULTS, MM.query());
@@ -30,8 +28,7 @@
       value: state.q, "aria-label": "filter endpoints" });
     const statusSelect = h("select", { id: "status-filter", "aria-label": "drift status" },
       h("option", { value: "" }, "any status"),
-      FILTERS.map(([name, s]) => h("option", { value: name, selected: state.status === name },
-        s === null ? "no results yet" : MM.STATUS[s].label)));
+      FILTERS.map(([name, s]) => h("option", { value: name, selected: state.status === name }, MM.STATUS[s].label)));
     const perPage = h("select", { id: "per-page", "aria-label": "rows per page" },
       [25, 50, 100, 200].map((n) => h("option", { value: n, selected: n === state.per_page }, `${n} per page`)));
     const table = h("div", { class: "table-wrap" });
@@ -97,12 +94,11 @@
     MM.clear(chips);
     const counts = body.statuses || {};
     for (const [name, s] of FILTERS) {
-      const n = counts[name] ?? counts[String(s)] ?? 0;
+      const n = counts[name] || 0;
       if (!n && state.status !== name) continue;
       chips.appendChild(h("button", { class: "chip" + (state.status === name ? " active" : ""), type: "button",
-        "data-status": name, title: `show only ${s === null ? "endpoints without results" : name}`, onclick: () => onPick(name) },
-        h("span", { class: "dot s" + (s === null ? "none" : s) }), s === null ? "no results" : MM.STATUS[s].label,
-        h("b", {}, MM.fmtNum(n))));
+        "data-status": name, title: `show only ${name} endpoints (click again for all)`, onclick: () => onPick(name) },
+        h("span", { class: "dot s" + s }), MM.STATUS[s].label, h("b", {}, MM.fmtNum(n))));
     }
   }
 
@@ -126,8 +122,9 @@
     const rows = body.endpoints.map((e) => row(e));
     wrap.appendChild(h("table", { class: "data", id: "endpoints" }, h("thead", {}, headRow), h("tbody", {}, rows)));
     rows.forEach((tr, i) => {
-      const points = (body.endpoints[i].sparkline || []).map((p) => ({ t: p.end_ms, v: p.value, status: p.status }));
-      MM.charts.sparkline(tr.querySelector(".spark-cell"), points, { name: "drift" });
+      const e = body.endpoints[i];
+      const points = (e.sparkline || []).map((p) => ({ t: p.end_ms, v: p.value, status: p.status }));
+      MM.charts.sparkline(tr.querySelector(".spark-cell"), points, { name: e.sparkline_result ? e.sparkline_result.result : "drift" });
     });
   }
 
