@@ -26,6 +26,7 @@ COMMANDS: list[str] = [  # the command modules (each registers its sub-commands)
     "run",
     "service",
     "status",
+    "ui",
 ]
 
 
