@@ -22,6 +22,7 @@ COMMANDS: list[str] = [  # the command modules (each registers its sub-commands)
     "demo",
     "deploy",
     "endpoints",
+    "report",
     "results",
     "run",
     "service",

@@ -77,7 +77,7 @@
       let label;
       if (step >= DAY) label = day.slice(5);
       else label = newDay ? `${day.slice(5)} ${clock}` : clock;
-      ticks.push({ t, label, major: newDay });
+      ticks.push({ t, label, major: newDay && step < DAY });
       previousDay = day;
     }
     return ticks;

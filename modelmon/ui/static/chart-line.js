@@ -71,7 +71,7 @@
           fill: s.color, "fill-opacity": 0.12, stroke: "none" }, f.plot);
       }
       C.svg("path", { class: "series", d: pathOf(s.points, f.x, f.y), stroke: s.color,
-        "stroke-dasharray": s.dash || null }, f.plot);
+        "stroke-dasharray": s.dash || null, style: s.points.length > 500 ? "stroke-width:1" : null }, f.plot);
     }
     if (opts.statusPoints && first) {
       const all = first.points.length <= ALL_POINTS_UP_TO;

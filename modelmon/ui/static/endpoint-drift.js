@@ -12,12 +12,16 @@
     return features.map((_, f) => windows.map((__, w) => (matrix[w] ? matrix[w][f] : null)));
   }
 
-  /** The cell shown first: the latest window's most drifted feature. */
-  function firstCell(values, windows) {
+  /** The cell shown first: the latest window's most drifted feature (a drifted one before any other; the
+      offline report embeds these histograms). */
+  function firstCell(values, drifted, windows) {
     const w = windows.length - 1;
+    const score = (f) => [drifted[f][w] ? 1 : 0, values[f][w] ?? -1];
     let best = 0;
-    values.forEach((row, f) => {
-      if ((row[w] ?? -1) > (values[best][w] ?? -1)) best = f;
+    values.forEach((_, f) => {
+      const [d, v] = score(f);
+      const [bd, bv] = score(best);
+      if (d > bd || (d === bd && v > bv)) best = f;
     });
     return { f: best, w };
   }
@@ -37,7 +41,7 @@
     }
     const values = byFeature(drift.values, drift.features, drift.windows);
     const drifted = byFeature(drift.drifted, drift.features, drift.windows);
-    const cell = firstCell(values, drift.windows);
+    const cell = firstCell(values, drifted, drift.windows);
     const heat = h("div", { id: "heatmap" });
     const detail = h("div", { class: "panel", id: "histogram-panel" });
     section.appendChild(h("div", { class: "panel" },
