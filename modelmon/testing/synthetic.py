@@ -14,6 +14,8 @@ backend's roles (``backend.kv`` / ``tsdb`` / ``samples``) and the stored-record 
   predictions and errors over all those days and samples for their most recent windows;
 - every other endpoint gets :data:`RECENT_WINDOWS` windows of the first three results (the overview's
   sparkline and latency) and an hour of per-minute traffic;
+- the controller's progress of every endpoint and app (KV ``schedules_table``): analysed up to the latest
+  window, so ``modelmon status`` counts no window pending;
 - a few alerts (through the writer's :class:`~modelmon.writer.alerts.KVAlertLog`) and app failures (through
   :class:`~modelmon.writer.ResultWriter`).
 
@@ -39,6 +41,7 @@ import pandas as pd
 
 from modelmon.apps.registry import AppRegistry
 from modelmon.backends import Backend, make_backend
+from modelmon.controller.schedule import schedule_key
 from modelmon.core.arrays import FloatArray, IntArray
 from modelmon.core.config import Settings
 from modelmon.core.paths import ProjectPaths
@@ -252,6 +255,10 @@ class _Writer:
         if rich:
             self._metric_history(endpoint_id, ends, {app for app, *_ in RESULTS[:results]})
         EndpointStore(self.backend.kv, self.paths).update_drift_status(endpoint_id, worst, self.end)
+        for app in APPS:  # the controller's progress: every window up to the latest is analysed
+            self.backend.kv.put(self.paths.schedules_table, schedule_key(endpoint_id, app), {
+                "last_analyzed_ms": self.end, "claim_id": "", "first_planned_ms": int(ends[0]) - self.period,
+                "seen_watermark_ms": self.end, "seen_at_ms": self.end})
 
     def _values(self, result: str, level: float, windows: int) -> FloatArray:
         """A plausible series: drift rises over the last windows of a drifting endpoint."""

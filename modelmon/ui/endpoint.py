@@ -79,12 +79,13 @@ def _record(endpoint: ModelEndpoint) -> dict[str, Any]:
 
 def _windows(results: pd.DataFrame, metrics: pd.DataFrame) -> list[dict[str, int]]:
     """Every window that has a result or a metric, by start then end."""
-    pairs: set[tuple[int, int]] = set()
-    for rows in (results, metrics):
-        if not rows.empty and "start_ms" in rows.columns:
-            known = rows[rows["start_ms"].notna()]
-            pairs.update(zip(known["start_ms"].astype("int64").tolist(), known["time"].tolist(), strict=True))
-    return [{"start_ms": s, "end_ms": e} for s, e in sorted(pairs)]
+    parts = [pd.DataFrame({"start_ms": rows["start_ms"], "end_ms": rows["time"]}).dropna()
+             for rows in (results, metrics) if not rows.empty and "start_ms" in rows.columns]
+    if not parts:
+        return []
+    pairs = pd.concat(parts, ignore_index=True).astype("int64").drop_duplicates().sort_values(["start_ms", "end_ms"])
+    return [{"start_ms": s, "end_ms": e} for s, e in zip(pairs["start_ms"].tolist(), pairs["end_ms"].tolist(),
+                                                         strict=True)]
 
 
 def _latest(context: UIContext, endpoint_id: str, results: pd.DataFrame) -> dict[tuple[str, str], dict[str, Any]]:
