@@ -54,8 +54,9 @@ RESULT_WINDOW_END = Family("modelmon_result_window_end_timestamp_seconds", "gaug
                            "End of the window the latest result was computed on.", RESULT)
 RESULT_THRESHOLD = Family(
     "modelmon_result_threshold", "gauge",
-    "The potential/detected threshold the app judged the latest result by (extra_data.thresholds); "
-    "level is potential or detected.", (*RESULT, "level"))
+    "The potential/detected threshold the latest result was judged by, as the UI draws it (extra_data "
+    "thresholds, share_thresholds or slo; else the histogram app's registered thresholds); level is potential "
+    "or detected.", (*RESULT, "level"))
 FEATURE_VALUE = Family(
     "modelmon_result_feature_value", "gauge",
     "Per-feature figure behind the latest result (extra_data.features), e.g. a feature's drift distance; "
@@ -77,8 +78,10 @@ SERVICE_UP = Family("modelmon_service_up", "gauge",
 FUNCTION_UP = Family("modelmon_function_up", "gauge",
                      "1 when the service's function is running, else 0 (starting, restarting, failed, stopped).",
                      FUNCTION)
-FUNCTION_RESTARTS = Family("modelmon_function_restarts_total", "counter",
-                           "Times the service restarted the function since the service started.", FUNCTION)
+FUNCTION_RESTARTS = Family(
+    "modelmon_function_restarts_total", "counter",
+    "Times the service restarted the function, as modelmon status reports it (from 0 again when the service or "
+    "the function is started anew).", FUNCTION)
 FUNCTION_LAG = Family("modelmon_function_lag_records", "gauge",
                       "Stream records the function has not consumed yet, over the streams it reads.", FUNCTION)
 

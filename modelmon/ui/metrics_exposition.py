@@ -56,30 +56,51 @@ class Page:
     """Samples grouped by family, rendered in the order families were first added."""
 
     def __init__(self) -> None:
-        self._lines: dict[Family, list[str]] = {}
+        self._families: dict[str, Family] = {}
+        self._lines: dict[str, list[str]] = {}  # by name: a frozen dataclass hashes all its fields per lookup
 
     def add(self, family: Family, labels: Sequence[str], value: float) -> None:
         """One sample of ``family``; ``labels`` are the values of ``family.labels``, in order."""
         if len(labels) != len(family.labels):
             raise ValueError(f"metric {family.name}: {len(family.labels)} label values expected, got {len(labels)}")
-        pairs = ",".join(f'{n}="{escape_label(str(v))}"' for n, v in zip(family.labels, labels, strict=True))
-        self.lines(family).append(f"{family.name}{{{pairs}}} {format_value(value)}" if pairs
-                                  else f"{family.name} {format_value(value)}")
+        self.add_text(family, label_text(family.labels, labels), value)
+
+    def add_text(self, family: Family, labels: str, value: float) -> None:
+        """One sample whose labels are already written (:func:`label_text` of ``family.labels``): a scrape
+        of a large home writes each endpoint's and each result's labels once for all their samples."""
+        lines = self._lines.get(family.name)
+        if lines is None:
+            lines = self.lines(family)
+        lines.append(f"{family.name}{{{labels}}} {format_value(value)}" if labels
+                     else f"{family.name} {format_value(value)}")
 
     def lines(self, family: Family) -> list[str]:
         """The sample lines of ``family`` (created empty, so a family without samples still has HELP/TYPE)."""
-        return self._lines.setdefault(family, [])
+        known = self._families.setdefault(family.name, family)
+        if known != family:
+            raise ValueError(f"two metrics named {family.name}")
+        return self._lines.setdefault(family.name, [])
 
     def families(self) -> Iterable[Family]:
-        return self._lines.keys()
+        return self._families.values()
 
     def render(self) -> str:
         out = []
-        for family, lines in self._lines.items():
-            out.append(f"# HELP {family.name} {family.help.translate(_HELP_ESCAPES)}")
-            out.append(f"# TYPE {family.name} {family.type}")
+        for name, lines in self._lines.items():
+            family = self._families[name]
+            out.append(f"# HELP {name} {family.help.translate(_HELP_ESCAPES)}")
+            out.append(f"# TYPE {name} {family.type}")
             out.extend(lines)
         return "\n".join(out) + "\n" if out else ""
+
+
+def label_text(names: Sequence[str], values: Sequence[str]) -> str:
+    """``name="value",...`` as inside a sample's braces; values escaped.
+
+    >>> label_text(("a", "b"), ("x", 'say "hi"'))
+    'a="x",b="say \\\\"hi\\\\""'
+    """
+    return ",".join(f'{n}="{escape_label(str(v))}"' for n, v in zip(names, values, strict=True))
 
 
 def escape_label(value: str) -> str:
@@ -88,7 +109,9 @@ def escape_label(value: str) -> str:
     >>> escape_label('C:\\dir "x"\nnext')
     'C:\\\\dir \\"x\\"\\nnext'
     """
-    return value.translate(_LABEL_ESCAPES)
+    if "\\" in value or '"' in value or "\n" in value:
+        return value.translate(_LABEL_ESCAPES)
+    return value  # most values need no escape; translate() is the costly part of a large page
 
 
 def format_value(value: float) -> str:
@@ -97,6 +120,8 @@ def format_value(value: float) -> str:
     >>> [format_value(v) for v in (3, 0.1, 1e-07, float("nan"), float("-inf"), True)]
     ['3', '0.1', '1e-07', 'NaN', '-Inf', '1']
     """
+    if type(value) is float and -math.inf < value < math.inf:  # the common case first: a large page has 10^6
+        return repr(value)
     if isinstance(value, bool | int):
         return str(int(value))
     value = float(value)

@@ -41,10 +41,10 @@ def prom_home(home):
     built.close()
 
 
-def scrape(context: UIContext, **headers: str) -> httpx.Response:
+def scrape(context: UIContext, query: str = "", **headers: str) -> httpx.Response:
     """``GET /metrics`` of the app served by uvicorn, as Prometheus fetches it."""
     with serve(create_app(context)) as url:
-        return httpx.get(f"{url}/metrics", headers=headers, timeout=60)
+        return httpx.get(f"{url}/metrics{query}", headers=headers, timeout=60)
 
 
 def test_page_holds_what_the_functions_stored(prom_home):
@@ -54,7 +54,9 @@ def test_page_holds_what_the_functions_stored(prom_home):
     assert response.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
     page = parse(response.text)
     assert [f.name for f in FAMILIES] == list(page)
-    assert all(page[f.name].type == f.type for f in FAMILIES)
+    for family in FAMILIES:
+        assert page[family.name].type == family.type
+        assert all({name for name, _ in ls} == set(family.labels) for ls in page[family.name].samples), family.name
 
     churn, odd = {"endpoint_id": h.churn}, {"endpoint_id": h.odd}
     assert page["modelmon_endpoints"].value(project=PROJECT) == 2
@@ -124,6 +126,18 @@ def test_every_stored_result_and_metric_is_on_the_page(prom_home):
     for r in metrics.itertuples():
         assert page["modelmon_app_metric"].value(endpoint_id=r.endpoint_id, app=r.app_name,
                                                   metric=r.metric_name) == r.value
+
+
+def test_features_false_leaves_out_the_per_feature_figures(prom_home):
+    h = prom_home
+    context = UIContext(h.settings, h.backend, PROJECT)
+    full, brief = parse(scrape(context).text), parse(scrape(context, "?features=false").text)
+    features, own = "modelmon_result_feature_value", "modelmon_exporter_read_seconds"
+    assert len(full[features].samples) == 4 and not brief[features].samples
+    assert list(brief) == list(full)
+    assert all(full[n].samples == brief[n].samples for n in full if n not in (features, own))
+    refused = scrape(context, "?features=maybe")
+    assert refused.status_code == 400 and refused.text == "features='maybe': expected true or false"
 
 
 def test_the_token_guards_metrics(prom_home):
