@@ -88,7 +88,7 @@
     container.appendChild(svg);
     if (first > 0) {
       container.appendChild(MM.h("div", { class: "note" },
-        `Showing the latest ${shown} of ${windows.length} windows (columns would be narrower than a pixel or two); ` +
+        `Showing the latest ${MM.fmtNum(shown)} of ${MM.fmtNum(windows.length)} windows (more would not fit); ` +
         "narrow the time range to see earlier ones."));
     }
     container.appendChild(heatLegend(opts.measure, vmax));

@@ -4,7 +4,7 @@
   const MM = window.MM;
   const C = MM.charts;
   /* Above this many points a chart marks only the windows with a problem (potential or detected). */
-  const ALL_POINTS_UP_TO = 1500;
+  const ALL_POINTS_UP_TO = 300;
 
   /** Path commands through the points, broken where a gap is wider than 1.5 usual steps (missing windows). */
   function pathOf(points, x, y) {

@@ -68,7 +68,7 @@
     panel.appendChild(body);
     let histo;
     try {
-      histo = await source.histogram(window.start_ms, feature);
+      histo = await source.histogram(window.start_ms, feature, window.end_ms);
     } catch (err) {
       if (mine === pending) MM.showError(body, err, "Could not load the histograms");
       return;

@@ -15,7 +15,7 @@
     return {
       live: true,
       endpoint: (range) => MM.api(base, range),
-      histogram: (startMs, feature) => MM.api(`${base}/histograms`, { start_ms: startMs, feature }),
+      histogram: (startMs, feature, endMs) => MM.api(`${base}/histograms`, { start_ms: startMs, end_ms: endMs, feature }),
     };
   };
 
@@ -33,6 +33,7 @@
     MM.clear(root);
     MM.append(root, [head, nav, Object.values(sections)]);
 
+    let loads = 0;
     async function load() {
       let body;
       try {
@@ -54,6 +55,7 @@
       renderTraffic(sections.traffic, (body.traffic && body.traffic.points) || [], body.traffic && body.traffic.step_ms);
       renderQuality(sections.quality, body.data_quality);
       renderAlerts(sections.alerts, body.alerts || []);
+      root.dataset.loads = String(++loads); // each drawn range counts (tests wait for the next one)
       root.dataset.ready = "true";
     }
     await load();

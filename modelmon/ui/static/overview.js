@@ -66,6 +66,7 @@
         state.page = page;
         load();
       });
+      root.dataset.loads = String(mine); // each drawn answer counts (tests wait for the next one)
       root.dataset.ready = "true";
     }
 

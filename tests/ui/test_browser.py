@@ -1,0 +1,185 @@
+"""The pages and the offline report in headless Chromium over the real demo's data: no console errors or failed
+requests, a chart point per window, overview → endpoint → heatmap cell → that window's histograms, the time
+range, UTC times whatever the browser's zone, and the report opened from a file with the network blocked.
+Screenshots of every page go to the test's tmp folder (their path is printed)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+from ui_browser import VIEWPORT, Watch, chromium, open_page, run_demo, served
+
+pytestmark = pytest.mark.slow
+PAGES = ["/", "/endpoints/cancer-shift", "/endpoints/cancer-stable", "/apps", "/alerts"]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """The real ``modelmon demo`` (three endpoints, eight one-minute windows), served by ``modelmon ui``."""
+    home = tmp_path_factory.mktemp("demo") / "home"
+    run_demo(home)
+    with served(home, "demo") as url:
+        yield home, url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as b:
+        yield b
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("screenshots")
+    print(f"\nscreenshots: {folder}")
+    return folder
+
+
+def api(url: str, path: str) -> dict:
+    response = httpx.get(f"{url}{path}", timeout=60)
+    response.raise_for_status()
+    return response.json()
+
+
+def utc_window(start_ms: int, end_ms: int) -> str:
+    """How the pages write a window: ``2026-11-30 19:40–19:41 UTC``."""
+    start, end = (datetime.fromtimestamp(t / 1000, UTC) for t in (start_ms, end_ms))
+    return f"{start:%Y-%m-%d %H:%M}–{end:%H:%M} UTC"
+
+
+def test_every_page_loads_without_errors(demo, browser, shots):
+    _, url = demo
+    for path in PAGES:
+        page, watch = open_page(browser, url + path)
+        assert page.locator("#page .error").count() == 0, page.inner_text("#page")
+        page.screenshot(path=shots / f"demo{path.replace('/', '_') or '_overview'}.png", full_page=True)
+        assert watch.problems == [], path
+        page.close()
+    page, watch = open_page(browser, url + "/")
+    assert page.locator("#endpoints tbody tr").count() == 3
+    assert page.locator("#nav-alerts").is_visible()  # the demo's shifted endpoint raised alerts
+    page.close()
+
+
+def test_charts_have_a_point_per_window(demo, browser):
+    _, url = demo
+    detail = api(url, "/api/endpoints/cancer-shift")
+    windows = len(detail["windows"])
+    assert windows == 8 and len(detail["results"]) >= 3
+    page, watch = open_page(browser, url + "/endpoints/cancer-shift")
+    charts = page.locator(".result-chart")
+    assert charts.count() == len(detail["results"])
+    for i in range(charts.count()):
+        chart = charts.nth(i)
+        assert chart.get_attribute("data-points") == str(windows)
+        assert chart.locator("circle.pt").count() == windows  # one status-coloured point per window
+    heat = page.locator("#heatmap")
+    features = len(detail["feature_drift"]["features"])
+    assert (heat.get_attribute("data-windows"), heat.get_attribute("data-features")) == (str(windows), str(features))
+    assert heat.locator("rect.cell").count() == features * windows
+    metrics = page.locator(".metric-chart")
+    assert [metrics.nth(i).get_attribute("data-points") for i in range(metrics.count())] == \
+        [str(len(m["points"])) for m in sorted(detail["metrics"], key=lambda m: (m["app"], m["metric"]))]
+    assert watch.problems == []
+    page.close()
+    overview = api(url, "/api/overview")
+    page, watch = open_page(browser, url + "/")
+    for row in overview["endpoints"]:
+        spark = page.locator(f'tr[data-endpoint="{row["endpoint_id"]}"] .spark')
+        assert spark.get_attribute("data-points") == str(len(row["sparkline"])) == "8"
+    page.close()
+
+
+def test_overview_to_endpoint_to_a_windows_histograms(demo, browser, shots):
+    _, url = demo
+    detail = api(url, "/api/endpoints/cancer-shift")
+    drift = detail["feature_drift"]
+    page = browser.new_page(viewport=VIEWPORT, timezone_id="Asia/Kolkata")  # UTC+05:30: local times would show
+    watch = Watch(page)
+    page.goto(url + "/")
+    page.click("#endpoints a:text-is('cancer-shift')")
+    page.wait_for_selector("#page[data-ready=true]")
+    assert page.url == f"{url}/endpoints/{detail['endpoint']['endpoint_id']}"
+    feature, column = drift["features"][2], 3
+    window = drift["windows"][column]
+    page.click(f'#heatmap rect.cell[data-feature="{feature}"][data-window="{column}"]')
+    page.wait_for_selector(f'#histogram[data-feature="{feature}"][data-start="{window["start_ms"]}"] svg')
+    histograms = api(url, f"/api/endpoints/cancer-shift/histograms?start_ms={window['start_ms']}&feature={feature}")
+    assert page.locator("#histogram").get_attribute("data-bins") == str(len(histograms["bins"]))
+    assert page.locator("#histogram rect.bar.window").count() == len(histograms["bins"])
+    panel = page.inner_text("#histogram-panel")
+    assert f"Histograms of {feature}" in panel and utc_window(window["start_ms"], window["end_ms"]) in panel
+    assert f"{histograms['window_rows']}" in panel and "tvd" in panel
+    page.screenshot(path=shots / "demo_histogram.png", full_page=True)
+    chart = page.locator(".result-chart").first  # hovering the last point shows its window in UTC
+    box = chart.locator("svg").bounding_box()
+    page.mouse.move(box["x"] + box["width"] - 17, box["y"] + box["height"] / 2)
+    tip = page.locator(".tooltip")
+    last = detail["windows"][-1]
+    assert utc_window(last["start_ms"], last["end_ms"]) in tip.inner_text()
+    assert watch.problems == []
+    page.close()
+
+
+def test_the_time_range_narrows_every_chart(demo, browser):
+    _, url = demo
+    detail = api(url, "/api/endpoints/cancer-shift")
+    since = detail["windows"][4]["end_ms"]  # windows ending at or after the fifth one's end: the last four
+    page, watch = open_page(browser, url + "/endpoints/cancer-shift")
+    page.fill("#since", datetime.fromtimestamp(since / 1000, UTC).isoformat())
+    page.click("#range button[type=submit]")
+    page.wait_for_selector("#page[data-loads='2']")
+    assert "since=" in page.url
+    assert {page.locator(".result-chart").nth(i).get_attribute("data-points")
+            for i in range(page.locator(".result-chart").count())} == {"4"}
+    assert page.locator("#heatmap").get_attribute("data-windows") == "4"
+    assert page.inner_text("#window-count").startswith("4 analysed windows")
+    assert watch.problems == []
+    page.fill("#since", "yesterday")  # the API's own message (a 400), on the page
+    page.click("#range button[type=submit]")
+    page.wait_for_selector("#results .error")
+    assert "expected a duration such as 30m/2h/1d" in page.inner_text("#results .error")
+    page.close()
+
+
+def test_the_report_opens_offline(demo, browser, shots, tmp_path):
+    home, _ = demo
+    out = tmp_path / "shift.html"
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "modelmon", "report", "--home", str(home),
+                           "--endpoint", "cancer-shift", "-o", str(out)],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    print(f"report: {out.stat().st_size} bytes in {time.monotonic() - started:.1f}s")
+    context = browser.new_context(viewport=VIEWPORT)
+    asked = []
+
+    def only_the_file(route):
+        asked.append(route.request.url)
+        if route.request.url == out.as_uri():
+            route.continue_()
+        else:
+            route.abort()
+    context.route("**/*", only_the_file)
+    page = context.new_page()
+    watch = Watch(page)
+    page.goto(out.as_uri())
+    page.wait_for_selector("#page[data-ready=true]")
+    assert asked == [out.as_uri()] and watch.problems == []
+    charts = page.locator(".result-chart")
+    assert charts.count() == 12
+    assert {charts.nth(i).get_attribute("data-points") for i in range(12)} == {"8"}
+    assert page.locator("#heatmap").get_attribute("data-windows") == "8"
+    shown = page.locator("#histogram")  # the latest window's most drifted feature, embedded
+    assert shown.locator("rect.bar.window").count() > 2
+    page.screenshot(path=shots / "report.png", full_page=True)
+    page.click('#heatmap rect.cell[data-window="0"] >> nth=0')  # not embedded: the report says where to look
+    page.wait_for_selector("#histogram-panel .empty")
+    assert "modelmon ui" in page.inner_text("#histogram-panel")
+    assert asked == [out.as_uri()] and watch.problems == []
+    context.close()
