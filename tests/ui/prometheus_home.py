@@ -2,8 +2,8 @@
 tracked requests through the stream function's ingestor, results, metrics and failures through the
 writer, apps through the registry, and a service state file held by a live lock.
 
-Times are relative to the wall clock when the home is built (``/metrics`` reads the last minutes of
-traffic by the wall clock), with minutes of margin.
+Times are relative to the wall clock when the home is built; :meth:`PromHome.context` pins the UI's
+clock there (``/metrics`` reads the last minutes of traffic and the last day of failures before "now").
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from modelmon.service.layout import HomeLayout
 from modelmon.service.lock import ServiceLock
 from modelmon.service.state import write_state
 from modelmon.stream import Ingestor, RawRecord
+from modelmon.ui.context import UIContext
 from modelmon.writer import ResultWriter
 
 PROJECT = "shop"
@@ -61,6 +62,10 @@ class PromHome:
     def window_end_ms(self) -> int:
         """End of the newest analysed window of both endpoints."""
         return self.now_ms - 2 * MINUTE
+
+    def context(self, token: str | None = None) -> UIContext:
+        """What ``modelmon ui`` serves of this home, its clock pinned at the home's "now"."""
+        return UIContext(self.settings, self.backend, PROJECT, token=token, clock=lambda: self.now_ms)
 
     def close(self) -> None:
         self.lock.release()

@@ -6,12 +6,11 @@ from __future__ import annotations
 import httpx
 import pytest
 from dashboard_queries import dashboards, expressions, filled, metric_names, panels, variable_expression
-from prometheus_home import PROJECT, build_home
+from prometheus_home import build_home
 from prometheus_server import serve
 from prometheus_text import parse
 
 from modelmon.ui.app import create_app
-from modelmon.ui.context import UIContext
 from modelmon.ui.metrics_catalog import FAMILIES
 
 DATASOURCE = {"type": "prometheus", "uid": "${DS_PROMETHEUS}"}
@@ -59,7 +58,7 @@ def test_every_dashboard_is_well_formed():
 def page(home):
     built = build_home(home)
     try:
-        with serve(create_app(UIContext(built.settings, built.backend, PROJECT))) as url:
+        with serve(create_app(built.context())) as url:
             yield parse(httpx.get(f"{url}/metrics", timeout=60).text)
     finally:
         built.close()

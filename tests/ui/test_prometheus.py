@@ -49,7 +49,7 @@ def scrape(context: UIContext, query: str = "", **headers: str) -> httpx.Respons
 
 def test_page_holds_what_the_functions_stored(prom_home):
     h = prom_home
-    response = scrape(UIContext(h.settings, h.backend, PROJECT))
+    response = scrape(h.context())
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
     page = parse(response.text)
@@ -113,7 +113,7 @@ def test_page_holds_what_the_functions_stored(prom_home):
 def test_every_stored_result_and_metric_is_on_the_page(prom_home):
     """Value and status of each latest result and metric, as the SDK's readers return them."""
     h = prom_home
-    page = parse(scrape(UIContext(h.settings, h.backend, PROJECT)).text)
+    page = parse(scrape(h.context()).text)
     results = queries.latest_results(h.backend, PROJECT)
     assert len(results) == len(page["modelmon_result_value"].samples) == 4
     for r in results.itertuples():
@@ -130,7 +130,7 @@ def test_every_stored_result_and_metric_is_on_the_page(prom_home):
 
 def test_features_false_leaves_out_the_per_feature_figures(prom_home):
     h = prom_home
-    context = UIContext(h.settings, h.backend, PROJECT)
+    context = h.context()
     full, brief = parse(scrape(context).text), parse(scrape(context, "?features=false").text)
     features, own = "modelmon_result_feature_value", "modelmon_exporter_read_seconds"
     assert len(full[features].samples) == 4 and not brief[features].samples
@@ -142,7 +142,7 @@ def test_features_false_leaves_out_the_per_feature_figures(prom_home):
 
 def test_the_token_guards_metrics(prom_home):
     h = prom_home
-    context = UIContext(h.settings, h.backend, PROJECT, token="s3cret-token")
+    context = h.context(token="s3cret-token")
     refused = scrape(context)
     assert refused.status_code == 401 and refused.headers["www-authenticate"] == "Bearer"
     assert scrape(context, authorization="Bearer wrong").status_code == 401

@@ -9,7 +9,6 @@ from prometheus_home import DRIFT, ODD_NAME, PROJECT, build_home
 from prometheus_server import JOB, Prometheus, serve
 
 from modelmon.ui.app import create_app
-from modelmon.ui.context import UIContext
 
 pytestmark = pytest.mark.slow
 TOKEN = "prom-s3cret"
@@ -19,7 +18,7 @@ TOKEN = "prom-s3cret"
 def scraped(request, home, tmp_path):
     """The home served by ``create_app`` (with the token or without), and a Prometheus scraping it."""
     built = build_home(home)
-    context = UIContext(built.settings, built.backend, PROJECT, token=request.param)
+    context = built.context(token=request.param)
     try:
         with serve(create_app(context)) as url:
             prometheus = Prometheus(tmp_path, url.removeprefix("http://"), token=request.param)
@@ -53,7 +52,7 @@ def test_promql_returns_what_the_writer_stored(scraped):
 def test_a_wrong_token_is_refused(home, tmp_path):
     built = build_home(home)
     try:
-        with serve(create_app(UIContext(built.settings, built.backend, PROJECT, token=TOKEN))) as url:
+        with serve(create_app(built.context(token=TOKEN))) as url:
             prometheus = Prometheus(tmp_path, url.removeprefix("http://"), token="not-the-token")
             try:
                 target = prometheus.wait_for_target(lambda t: t["lastError"] != "")
