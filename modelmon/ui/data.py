@@ -31,6 +31,7 @@ MINUTE_MS = 60_000
 #: The most points the traffic series has: longer ranges are summed into longer steps.
 MAX_TRAFFIC_POINTS = 1_500
 _PAGE = 1_000
+TRAFFIC_STEPS_MINUTES = (1, 2, 5, 10, 15, 30, 60, 120, 360, 720, 1440)
 
 
 def history(backend: Backend, table: str, name: str, *, endpoint_ids: str | Sequence[str] | None = None,
@@ -150,10 +151,12 @@ def traffic_totals(backend: Backend, project: str, since_ms: int, until_ms: int,
 def traffic_series(backend: Backend, project: str, endpoint_id: str, since_ms: int,
                    until_ms: int) -> tuple[int, list[dict[str, Any]]]:
     """The step (ms) and points ``{time_ms, requests, errors, latency_avg_us, latency_max_us}`` of one endpoint's
-    traffic: minutes, or sums over longer steps so that there are at most :data:`MAX_TRAFFIC_POINTS`."""
+    traffic: minutes, or sums over the shortest of :data:`TRAFFIC_STEPS_MINUTES` that gives at most
+    :data:`MAX_TRAFFIC_POINTS` (10 minutes for 7 days, 30 for 30 days)."""
     paths = ProjectPaths(project)
     minutes = max(1, -(-(until_ms - since_ms) // MINUTE_MS))
-    step = MINUTE_MS * max(1, -(-minutes // MAX_TRAFFIC_POINTS))
+    step = MINUTE_MS * next((s for s in TRAFFIC_STEPS_MINUTES if minutes <= s * MAX_TRAFFIC_POINTS),
+                            -(-minutes // MAX_TRAFFIC_POINTS))
     start = since_ms // step * step
     frames = []
     for table, columns in ((paths.predictions_tsdb, ["count", "latency_sum_us", "latency_max_us"]),
