@@ -108,3 +108,40 @@ def filled(promql: str, values: Mapping[str, str]) -> str:
         assert name in values, f"no value for ${name} in {promql!r}"
         return values[name]
     return re.sub(r"\$\{\w+\}|\$\w+|\[\[\w+\]\]", value, promql)
+
+
+def variables(dashboard: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """The dashboard's variables by name."""
+    return {v["name"]: v for v in dashboard["templating"]["list"]}
+
+
+def variable_options(variable: Mapping[str, Any], series: list[dict[str, str]]) -> list[tuple[str, str]]:
+    """``(text, value)`` options Grafana's Prometheus data source makes of a query variable, given the
+    label sets its expression selects (``series``): ``label_values`` lists the label's distinct values,
+    ``query_result`` one line per series, ``name{k="v",...}`` in Prometheus' label order; then the
+    variable's regex keeps the lines it matches, its ``text``/``value`` groups (or its first group) taken."""
+    query = variable["query"]["query"] if isinstance(variable["query"], dict) else variable["query"]
+    function, inside = _VARIABLE_QUERY.fullmatch(query).groups()  # type: ignore[union-attr]
+    if function == "label_values":
+        label = inside.rpartition(",")[2].strip()
+        lines = sorted({s[label] for s in series if label in s})
+    else:
+        lines = [s.get("__name__", "") + "{" + ",".join(f'{k}="{v}"' for k, v in s.items() if k != "__name__")
+                 + "}" for s in series]
+    regex = variable.get("regex") or ""
+    if not regex:
+        return [(line, line) for line in lines]
+    pattern = re.compile(regex.strip("/").replace("(?<", "(?P<"))
+    options = []
+    for line in lines:
+        match = pattern.search(line)
+        if match is None:
+            continue
+        groups = match.groupdict()
+        if "text" in groups or "value" in groups:
+            text = groups.get("text") or groups.get("value") or ""
+            options.append((text, groups.get("value") or text))
+        else:
+            found = match.group(1) if pattern.groups else line
+            options.append((found, found))
+    return options

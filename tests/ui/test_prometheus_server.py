@@ -4,8 +4,8 @@ HTTP API returns what the writer stored, and accepts (with data) every query of 
 from __future__ import annotations
 
 import pytest
-from dashboard_queries import dashboards, expressions, filled
-from prometheus_home import DRIFT, ODD_NAME, PROJECT, build_home
+from dashboard_queries import dashboards, expressions, filled, variable_expression, variable_options, variables
+from prometheus_home import DRIFT, ODD_NAME, PERF, PROJECT, build_home
 from prometheus_server import JOB, Prometheus, serve
 
 from modelmon.ui.app import create_app
@@ -79,3 +79,26 @@ def test_every_dashboard_query_runs_and_finds_data(scraped):
             elif not answer["data"]["result"]:
                 failures.append(f"{name} {where}: no data for {filled(promql, values)}")
     assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("scraped", [None], indirect=True, ids=["open"])
+def test_the_variables_offer_what_a_user_picks_from(scraped):
+    """Each variable's options as Grafana makes them from Prometheus' answer: projects, apps, and endpoints
+    shown by name (a quote, backslash or newline in it included) with their ids as values."""
+    built, prometheus = scraped
+    values = {"project": PROJECT, "endpoint": ".*", "app": ".*"}
+    options: dict[str, set[tuple[str, str]]] = {}
+    for dashboard in dashboards().values():
+        for name, variable in variables(dashboard).items():
+            if variable["type"] != "query":
+                continue
+            query = variable["query"]["query"] if isinstance(variable["query"], dict) else variable["query"]
+            chosen = values | ({"endpoint": built.churn} if name == "measure" else {})  # its endpoint is one
+            expr = filled(variable_expression(query), chosen)
+            series = [s["metric"] for s in prometheus.wait_for(expr)]
+            found = set(variable_options(variable, series))
+            assert options.setdefault(name, found) == found, f"{name} differs between dashboards"
+    assert options["project"] == {(PROJECT, PROJECT)}
+    assert options["endpoint"] == {("churn", built.churn), (ODD_NAME, built.odd)}
+    assert {DRIFT, PERF} <= {value for _, value in options["app"]}
+    assert {value for _, value in options["measure"]} == {"hellinger", "tvd", "status"}  # the churn endpoint's
