@@ -172,12 +172,15 @@ class _Writer:
                  features: int) -> None:
         self.backend, self.paths, self.rng, self.period, self.end = backend, paths, rng, period, end
         self.feature_names = [f"x{i}" for i in range(features - 1)] + ["segment"]
-        self._references = [self._reference(shift) for shift in (0.0, 0.5, 1.0, 2.0)]
+        self._centres = (0.0, 0.5, 1.0, 2.0)  # feature i of reference r is centred on centres[r] * i
+        self._references = [self._reference(centre) for centre in self._centres]
+        self._reference_of: dict[str, int] = {}
         self._results = _Rows()
         self._metrics = _Rows()
         self._predictions = _Rows()
         self._errors = _Rows()
         self._drift: dict[str, float] = {}  # endpoint -> how much it drifts (0 none … 1 strongly)
+        self._weights: dict[str, FloatArray] = {}  # endpoint -> how much each feature takes part in its drift
         self._stamp = end + 1
         for table in (paths.app_results_tsdb, paths.metrics_tsdb, paths.predictions_tsdb, paths.errors_tsdb):
             backend.tsdb.create_table(table)
@@ -209,7 +212,7 @@ class _Writer:
                 labels={"team": ("growth", "risk", "search")[k % 3]}, feature_names=list(self.feature_names),
                 label_names=["label"], feature_types={f: "text" if f == "segment" else "number"
                                                       for f in self.feature_names},
-                feature_stats=self._references[k % len(self._references)],
+                feature_stats=self._references[self._reference_of.setdefault(endpoint_id, k % len(self._centres))],
                 first_request_ms=self.end - span, last_request_ms=self.end - 1, watermark_ms=self.end,
                 request_count=requests, error_count=requests // 200, latency_sum_us=requests * 2_000.0 * (1 + k % 5),
                 created_ms=self.end - span, registered=True,
@@ -217,33 +220,36 @@ class _Writer:
             ids.append(endpoint_id)
             names[endpoint_id] = name
             self._drift[endpoint_id] = float(drift[k])
+            self._weights[endpoint_id] = self.rng.random(len(self.feature_names)) ** 2
         return ids, names
 
     # ------------------------------------------------------------------------------------ results
     def history(self, endpoint_id: str, windows: int, results: int, rich: bool) -> None:
         """``windows`` windows ending at ``self.end`` of the first ``results`` results (and metrics, extra_data)."""
         ends = self.end - self.period * np.arange(windows - 1, -1, -1, dtype=np.int64)
-        level = self._drift[endpoint_id]
+        intensity = self._drift[endpoint_id] * np.linspace(0.0, 1.0, windows) ** 4  # drift grows at the end
+        weights = self._weights[endpoint_id]
         latest: dict[tuple[str, str], dict[str, Any]] = {}
         worst = int(ResultStatusApp.irrelevant)
         for app, result, kind, potential, detected in RESULTS[:results]:
-            values = self._values(result, level, windows)
+            values = self._values(result, intensity)
             statuses = _statuses(values, potential, detected, higher_is_worse=result != "throughput_per_minute",
                                  inclusive=app == DRIFT_APP)
             self._stamp += 1
             self._results.add(ends.size, time=ends, endpoint_id=endpoint_id, app_name=app, result_name=result,
                               value=values, status=statuses, kind=int(kind), start_ms=ends - self.period,
                               updated_ms=str(self._stamp))
-            extras = [self._extra(app, result, potential, detected, level) for _ in range(windows)] if rich \
-                else None
-            if extras is not None and app in (DRIFT_APP, QUALITY_APP):
+            extras = [self._extra(app, result, potential, detected, float(i), weights) for i in intensity] \
+                if rich and app in (DRIFT_APP, QUALITY_APP) else None
+            if extras is not None:
                 for i, end in enumerate(ends.tolist()):
                     self.backend.kv.put(self.paths.app_results_extra_table,
                                         extra_data_key(endpoint_id, app, result, end),
                                         {"endpoint_id": endpoint_id, "app_name": app, "result_name": result,
                                          "start_ms": end - self.period, "end_ms": end, "updated_ms": self._stamp,
                                          "extra_data": bounded_extra_data(extras[i])})
-            extra = extras[-1] if extras is not None else self._extra(app, result, potential, detected, level)
+            extra = extras[-1] if extras is not None else self._extra(app, result, potential, detected,
+                                                                       float(intensity[-1]), weights)
             latest[(app, result)] = {
                 "endpoint_id": endpoint_id, "app_name": app, "result_name": result, "value": float(values[-1]),
                 "status": int(statuses[-1]), "kind": int(kind), "extra_data": bounded_extra_data(extra),
@@ -260,39 +266,39 @@ class _Writer:
                 "last_analyzed_ms": self.end, "claim_id": "", "first_planned_ms": int(ends[0]) - self.period,
                 "seen_watermark_ms": self.end, "seen_at_ms": self.end})
 
-    def _values(self, result: str, level: float, windows: int) -> FloatArray:
-        """A plausible series: drift rises over the last windows of a drifting endpoint."""
-        ramp = np.linspace(0.0, 1.0, windows) ** 4
-        noise = self.rng.random(windows)
+    def _values(self, result: str, intensity: FloatArray) -> FloatArray:
+        """A plausible series of ``result`` for a drift ``intensity`` (0 none … 1 strong) per window."""
+        noise = self.rng.random(intensity.size)
         digits = 6
         if result == "general_drift":
-            values = 0.05 + 0.1 * noise + 0.8 * level * ramp
+            values = 0.05 + 0.1 * noise + 0.8 * intensity
         elif result == "drifted_features_share":
-            values = np.floor(np.clip(0.05 * noise + level * ramp, 0, 1) * 8) / 8
+            values = np.floor(np.clip(0.05 * noise + intensity, 0, 1) * 8) / 8
         elif result.startswith("latency_"):
             scale = {"latency_p50_us": 0.3, "latency_p95_us": 0.7, "latency_p99_us": 1.0}[result]
-            values, digits = scale * (200_000 + 100_000 * noise + 900_000 * level * ramp), 1
+            values, digits = scale * (200_000 + 100_000 * noise + 900_000 * intensity), 1
         elif result == "error_rate":
-            values = 0.002 * noise + 0.02 * level * ramp
+            values = 0.002 * noise + 0.02 * intensity
         elif result == "throughput_per_minute":
             values = 30 + 10 * noise
         elif result == "schema_drift":
             values = (noise > 0.97).astype(np.float64)
         else:
-            values = 0.01 * noise + 0.1 * level * ramp
+            values = 0.01 * noise + 0.1 * intensity
         rounded: FloatArray = np.asarray(values, dtype=np.float64).round(digits)
         return rounded
 
-    def _extra(self, app: str, result: str, potential: float, detected: float, level: float) -> dict[str, Any]:
-        """The ``extra_data`` the built-in app writes for this result (thresholds, per-feature values)."""
+    def _extra(self, app: str, result: str, potential: float, detected: float, intensity: float,
+               weights: FloatArray) -> dict[str, Any]:
+        """The ``extra_data`` the built-in app writes for this result (thresholds, per-feature values): the
+        features with the largest ``weights`` drift most."""
         limits = {"potential": potential, "detected": detected}
         if app == PERF_APP:
             return {"rows": 300, "slo": limits}
-        rng = self.rng
-        scores = np.round(np.clip(rng.random(len(self.feature_names)) * 0.2 + level * rng.random(
-            len(self.feature_names)), 0, 1), 6)
+        noise = self.rng.random(len(self.feature_names))
+        scores = np.clip(0.02 + 0.08 * noise + 1.2 * weights * intensity, 0, 1).round(6)
         if app == QUALITY_APP:
-            per_feature = {f: float(s) / 10 for f, s in zip(self.feature_names, scores, strict=True)}
+            per_feature = {f: round(float(s) / 10, 6) for f, s in zip(self.feature_names, scores, strict=True)}
             return {"worst_feature": max(per_feature, key=per_feature.__getitem__), "features": per_feature,
                     "flagged_features": [f for f, v in per_feature.items() if v > detected], "thresholds": limits}
         drifted = [f for f, s in zip(self.feature_names, scores, strict=True) if s > 0.3]
@@ -339,14 +345,15 @@ class _Writer:
         level = self._drift[endpoint_id]
         for w in range(windows):
             start = self.end - (windows - w) * self.period
-            shift = level * 3 * (w + 1) / windows
+            shift = 3 * level * self._weights[endpoint_id] * (w + 1) / windows  # per feature
             rows: dict[str, Any] = {
                 "timestamp": start + np.sort(self.rng.integers(0, self.period, _SAMPLE_ROWS)),
                 "request_id": [f"{start}-{i}" for i in range(_SAMPLE_ROWS)],
                 "latency_us": self.rng.gamma(4.0, 50_000.0, _SAMPLE_ROWS).round(1),
             }
             for i, name in enumerate(self.feature_names[:-1]):
-                rows[name] = self.rng.normal(shift, 1.0 + i / 4, _SAMPLE_ROWS)
+                centre = self._centres[self._reference_of[endpoint_id]] * i
+                rows[name] = self.rng.normal(centre + shift[i], 1.0 + i / 4, _SAMPLE_ROWS)
             rows["segment"] = self.rng.choice(["a", "b", "c"], _SAMPLE_ROWS)
             rows["prediction"] = self.rng.integers(0, 2, _SAMPLE_ROWS)
             self.backend.samples.append(endpoint_id, pd.DataFrame(rows), batch_id=f"synthetic-{start}")
