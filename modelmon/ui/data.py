@@ -165,7 +165,10 @@ def traffic_series(backend: Backend, project: str, endpoint_id: str, since_ms: i
             rows = backend.tsdb.read(table, since_ms, until_ms, filters={"endpoint_id": endpoint_id},
                                      columns=columns)
         except NotFound:
-            rows = pd.DataFrame(columns=["time", *columns])
+            rows = pd.DataFrame()
+        if rows.empty:  # the v3io backend's empty read has a time column only
+            rows = pd.DataFrame({name: pd.Series(dtype="float64") for name in columns}
+                                | {"time": pd.Series(dtype="int64")})
         bucket = start + (rows["time"].to_numpy(dtype=np.int64) - start) // step * step
         grouped = rows.assign(time=bucket).groupby("time")
         if table == paths.errors_tsdb:
