@@ -1,7 +1,8 @@
 """The commands that read what a demo stored, spelt so that they run as printed from the same directory.
 
 The demo's home is not the default home (``.modelmon``) and its project is not ``default``, so a bare
-``modelmon results`` finds nothing: the demo ends by printing these commands with both options. The
+``modelmon results`` finds nothing: the demo ends by printing these commands with both options, and the
+ones that show its data in a browser (``modelmon ui``, ``modelmon report``). The
 program is the console script of the running interpreter: ``modelmon`` when that is the one on
 ``PATH``, else its path (``.venv/bin/modelmon`` after ``make demo`` without an activated venv).
 """
@@ -38,3 +39,15 @@ def inspect_commands(home: Path, project: str, endpoint_name: str, cwd: Path | N
         f"{prog} results {where}",
         f"{prog} results {where} --history --endpoint {shlex.quote(endpoint_name)}",
     ]
+
+
+def browser_commands(home: Path, project: str, endpoint_name: str, cwd: Path | None = None) -> list[str]:
+    """``ui`` (serves the pages at :data:`UI_URL`) and a ``report`` of one endpoint, for the demo's home."""
+    where = f"--home {shlex.quote(str(home))} --project {shlex.quote(project)}"
+    prog = program(cwd)
+    return [f"{prog} ui {where}",
+            f"{prog} report {where} --endpoint {shlex.quote(endpoint_name)} -o {shlex.quote(endpoint_name)}.html"]
+
+
+#: Where ``modelmon ui`` serves by default.
+UI_URL = "http://127.0.0.1:8600"

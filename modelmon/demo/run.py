@@ -6,7 +6,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from modelmon.demo.commands import inspect_commands
+from modelmon.demo.commands import UI_URL, browser_commands, inspect_commands
 from modelmon.demo.report import EndpointSummary, render_text, summarise, to_json
 from modelmon.demo.session import DemoConfig, DemoSession, Progress
 
@@ -26,14 +26,21 @@ class DemoOutcome:
         """``modelmon`` commands over the demo's home and project (the last endpoint's history)."""
         return inspect_commands(self.home, self.project, self.summaries[-1].name)
 
+    @property
+    def browser_commands(self) -> list[str]:
+        """``modelmon ui`` over the demo's data and an offline ``report`` of the last endpoint."""
+        return browser_commands(self.home, self.project, self.summaries[-1].name)
+
     def to_json(self) -> dict[str, Any]:
         return to_json(self.summaries, self.elapsed_s) | {
             "home": str(self.home.resolve()), "project": self.project, "log_file": str(self.log_file),
-            "commands": self.commands}
+            "commands": self.commands, "browser_commands": self.browser_commands}
 
     def to_text(self) -> str:
         where = [f"data: {self.home.resolve()} (project {self.project}); function logs: {self.log_file}",
-                 "inspect it (from this directory):", *(f"  {c}" for c in self.commands)]
+                 "inspect it (from this directory):", *(f"  {c}" for c in self.commands),
+                 f"see it in a browser ({UI_URL} once 'ui' runs; the report is one offline file):",
+                 *(f"  {c}" for c in self.browser_commands)]
         return render_text(self.summaries, self.elapsed_s) + "\n\n" + "\n".join(where)
 
 

@@ -103,19 +103,26 @@ def test_the_demo_prints_where_its_data_is_and_commands_that_read_it(tmp_path):
     tail = proc.stdout.split("\n\ndata: ", 1)[1].splitlines()
     assert tail[0] == f"{tmp_path / 'here'} (project demo); function logs: here/functions.log"
     assert tail[1] == "inspect it (from this directory):"
-    commands = [line.strip() for line in tail[2:]]
+    commands = [line.strip() for line in tail[2:5]]
     assert [shlex.split(c)[1:] for c in commands] == [
         ["endpoints", "--home", "here", "--project", "demo"],
         ["results", "--home", "here", "--project", "demo"],
         ["results", "--home", "here", "--project", "demo", "--history", "--endpoint", "cancer-shift"],
     ]
+    assert tail[5] == "see it in a browser (http://127.0.0.1:8600 once 'ui' runs; the report is one offline file):"
+    ui, report = (shlex.split(line.strip())[1:] for line in tail[6:])
+    assert ui == ["ui", "--home", "here", "--project", "demo"]
+    assert report == ["report", "--home", "here", "--project", "demo", "--endpoint", "cancer-shift",
+                      "-o", "cancer-shift.html"]
+    commands.append(tail[7].strip())  # the report runs as printed too (the ui command serves until stopped)
     outputs = []
     for command in commands:  # pasted into a shell in the same directory
         run = subprocess.run(command, shell=True, capture_output=True, text=True, timeout=120, cwd=tmp_path,
                              check=False)
         assert (run.returncode, run.stderr) == (0, ""), command
         outputs.append(run.stdout)
-    endpoints, latest, history = outputs
+    endpoints, latest, history, written = outputs
+    assert written.startswith("wrote cancer-shift.html (") and (tmp_path / "cancer-shift.html").stat().st_size > 10_000
     assert all(name in endpoints for name in ("cancer-stable", "cancer-gradual", "cancer-shift"))
     assert "detected" in endpoints and "histogram-data-drift" in latest
     assert len([line for line in history.splitlines() if "general_drift" in line]) == 2  # one per window
