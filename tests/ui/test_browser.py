@@ -70,7 +70,7 @@ def test_charts_have_a_point_per_window(demo, browser):
     _, url = demo
     detail = api(url, "/api/endpoints/cancer-shift")
     windows = len(detail["windows"])
-    assert windows == 8 and len(detail["results"]) >= 3
+    assert windows >= 8 and len(detail["results"]) == 12  # the demo's eight windows (and any it closed since)
     page, watch = open_page(browser, url + "/endpoints/cancer-shift")
     charts = page.locator(".result-chart")
     assert charts.count() == len(detail["results"])
@@ -91,7 +91,8 @@ def test_charts_have_a_point_per_window(demo, browser):
     page, watch = open_page(browser, url + "/")
     for row in overview["endpoints"]:
         spark = page.locator(f'tr[data-endpoint="{row["endpoint_id"]}"] .spark')
-        assert spark.get_attribute("data-points") == str(len(row["sparkline"])) == "8"
+        assert spark.get_attribute("data-points") == str(len(row["sparkline"]))
+        assert len(row["sparkline"]) >= 8
     page.close()
 
 
@@ -129,16 +130,17 @@ def test_overview_to_endpoint_to_a_windows_histograms(demo, browser, shots):
 def test_the_time_range_narrows_every_chart(demo, browser):
     _, url = demo
     detail = api(url, "/api/endpoints/cancer-shift")
-    since = detail["windows"][4]["end_ms"]  # windows ending at or after the fifth one's end: the last four
+    since = detail["windows"][4]["end_ms"]  # windows ending at or after the fifth one's end
+    left = str(len(detail["windows"]) - 4)
     page, watch = open_page(browser, url + "/endpoints/cancer-shift")
     page.fill("#since", datetime.fromtimestamp(since / 1000, UTC).isoformat())
     page.click("#range button[type=submit]")
     page.wait_for_selector("#page[data-loads='2']")
     assert "since=" in page.url
     assert {page.locator(".result-chart").nth(i).get_attribute("data-points")
-            for i in range(page.locator(".result-chart").count())} == {"4"}
-    assert page.locator("#heatmap").get_attribute("data-windows") == "4"
-    assert page.inner_text("#window-count").startswith("4 analysed windows")
+            for i in range(page.locator(".result-chart").count())} == {left}
+    assert page.locator("#heatmap").get_attribute("data-windows") == left
+    assert page.inner_text("#window-count").startswith(f"{left} analysed windows")
     assert watch.problems == []
     page.fill("#since", "yesterday")  # the API's own message (a 400), on the page
     page.click("#range button[type=submit]")
@@ -148,10 +150,11 @@ def test_the_time_range_narrows_every_chart(demo, browser):
 
 
 def test_the_report_opens_offline(demo, browser, shots, tmp_path):
-    home, _ = demo
+    home, url = demo
+    windows = str(len(api(url, "/api/endpoints/cancer-shift")["windows"]))
     out = tmp_path / "shift.html"
     started = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "modelmon", "report", "--home", str(home),
+    proc = subprocess.run([sys.executable, "-m", "modelmon", "report", "--home", str(home), "--project", "demo",
                            "--endpoint", "cancer-shift", "-o", str(out)],
                           capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr
@@ -173,8 +176,8 @@ def test_the_report_opens_offline(demo, browser, shots, tmp_path):
     assert asked == [out.as_uri()] and watch.problems == []
     charts = page.locator(".result-chart")
     assert charts.count() == 12
-    assert {charts.nth(i).get_attribute("data-points") for i in range(12)} == {"8"}
-    assert page.locator("#heatmap").get_attribute("data-windows") == "8"
+    assert {charts.nth(i).get_attribute("data-points") for i in range(12)} == {windows}
+    assert page.locator("#heatmap").get_attribute("data-windows") == windows
     shown = page.locator("#histogram")  # the latest window's most drifted feature, embedded
     assert shown.locator("rect.bar.window").count() > 2
     page.screenshot(path=shots / "report.png", full_page=True)

@@ -90,7 +90,7 @@
   function hover(f, series, opts) {
     if (!series.length) return;
     const guide = C.svg("line", { class: "guide", y1: f.m.top, y2: f.height - f.m.bottom, visibility: "hidden" }, f.svg);
-    const mark = C.svg("circle", { class: "pt hot", r: 5, visibility: "hidden" }, f.svg);
+    const mark = C.svg("circle", { class: "mark", r: 5, visibility: "hidden" }, f.svg);
     const overlay = C.svg("rect", { x: f.m.left, y: f.m.top, width: f.width - f.m.left - f.m.right,
       height: f.height - f.m.top - f.m.bottom, fill: "transparent" }, f.svg);
     const xs = series.map((s) => s.points.map((p) => p.t));
@@ -105,7 +105,6 @@
       guide.setAttribute("visibility", "visible");
       mark.setAttribute("cx", f.x(p.t));
       mark.setAttribute("cy", f.y(p.v));
-      mark.setAttribute("class", `pt hot s${p.status ?? 0}`);
       mark.setAttribute("visibility", "visible");
       const when = p.start !== undefined ? MM.fmtWindow(p.start, p.t) : `${MM.fmtTime(p.t)} UTC`;
       const rows = series.map((s, k) => {
