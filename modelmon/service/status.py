@@ -163,7 +163,7 @@ def home_status(backend: Backend, settings: Settings, projects: Sequence[str], s
     states = _state_projects(state)
     out = []
     for project in projects:
-        functions = _functions(backend, states.get(project, {}), now_ms)
+        functions = function_statuses(backend, states.get(project, {}), now_ms)
         out.append(_project(backend, project, functions, project_timing(settings, project), now_ms,
                             state is not None))
     service = None if state is None else {k: state.get(k) for k in ("pid", "started_ms", "updated_ms")}
@@ -189,7 +189,9 @@ def _has_data(backend: Backend, project: str) -> bool:
                                                                 None) is not None
 
 
-def _functions(backend: Backend, project_state: Mapping[str, Any], now_ms: int) -> list[FunctionStatus]:
+def function_statuses(backend: Backend, project_state: Mapping[str, Any], now_ms: int) -> list[FunctionStatus]:
+    """Each function of a project's service state with its streams' lag (what `modelmon status` and the
+    Prometheus exporter show), in the data flow's order."""
     functions = project_state.get("functions") if isinstance(project_state, Mapping) else None
     out = []
     for name, fn in (functions or {}).items():

@@ -26,8 +26,7 @@ from modelmon.core.results import ResultKindApp
 from modelmon.endpoints.record import ModelEndpoint
 from modelmon.endpoints.store import EndpointStore
 from modelmon.service.state import read_state
-from modelmon.service.status import FunctionStatus
-from modelmon.service.status import _functions as function_statuses
+from modelmon.service.status import FunctionStatus, function_statuses
 from modelmon.ui import metrics_catalog as m
 from modelmon.ui.context import UIContext
 from modelmon.ui.data import decoded
@@ -194,7 +193,7 @@ def _functions(page: Page, context: UIContext, now: int) -> None:
         return
     projects = state.get("projects")
     project_state = projects.get(project, {}) if isinstance(projects, Mapping) else {}
-    fn: FunctionStatus  # the per-function half of `modelmon status` (private in status.py)
+    fn: FunctionStatus  # the per-function half of `modelmon status`
     for fn in function_statuses(context.backend, project_state, now):
         ls = (project, fn.name, fn.role)
         page.add(m.FUNCTION_UP, ls, int(fn.state == "running"))
