@@ -158,16 +158,18 @@
   }
 
   const MINUTE = 60e3;
+  const NICE_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440].map((m) => m * MINUTE);
 
   /** Traffic of ``source`` ms steps (a minute, or longer when the API summed a long range) in buckets of
       whole steps, so that a chart has at most ``most`` points: requests and errors as per-minute averages,
       latency averaged over the requests, its max the bucket's max. */
   function bucketed(points, source, most) {
     const span = points.length ? points[points.length - 1].time_ms - points[0].time_ms + source : 0;
-    const step = source * Math.max(1, Math.ceil(span / source / most));
+    const nice = NICE_STEPS.filter((s) => s >= source && s % source === 0);
+    const step = nice.find((s) => span / s <= most) || source * Math.max(1, Math.ceil(span / source / most));
     const out = new Map();
     for (const p of points) {
-      const t = points[0].time_ms + Math.floor((p.time_ms - points[0].time_ms) / step) * step;
+      const t = Math.floor(p.time_ms / step) * step;
       const b = out.get(t) || { time_ms: t, requests: 0, errors: 0, latencySum: 0, latency_max_us: null };
       b.requests += p.requests || 0;
       b.errors += p.errors || 0;
