@@ -14,9 +14,8 @@ from typing import Any
 
 from modelmon.cli.demo import whole_number
 from modelmon.cli.endpoints import open_home
+from modelmon.core.config import ENV_UI_TOKEN
 
-#: The environment variable holding the access token (``--token`` wins).
-ENV_UI_TOKEN = "MODELMON_UI_TOKEN"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8600
 LOCAL_HOSTS = ("localhost",)
