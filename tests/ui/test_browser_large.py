@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from ui_browser import chromium, open_page, served
+from ui_browser import VIEWPORT, chromium, open_page, served
 
 from modelmon.testing.synthetic import synthetic_home
 
@@ -118,3 +118,19 @@ def test_the_week_long_endpoint(big, browser, shots):
     page.wait_for_selector(f'#histogram[data-feature="{home.features[0]}"] svg')
     assert watch.problems == []
     page.close()
+
+
+def test_pages_behind_an_access_token(big, browser):
+    """``?token=`` once: the cookie it sets carries every page, script and API call after it."""
+    home, _ = big
+    with served(home.home, home.project, token="s3cret") as url:
+        context = browser.new_context(viewport=VIEWPORT)
+        page = context.new_page()
+        assert page.goto(url + "/").status == 401
+        page.goto(url + "/?token=s3cret")
+        page.wait_for_selector("#page[data-ready=true]")
+        assert page.locator("#endpoints tbody tr").count() == 50
+        page.close()
+        page, watch = open_page(context, url + "/apps")  # no token in the URL: the cookie
+        assert page.locator("#apps-table tbody tr").count() == 3 and watch.problems == []
+        context.close()

@@ -18,7 +18,17 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
-from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, Request, Response, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    Playwright,
+    Request,
+    Response,
+    ViewportSize,
+    sync_playwright,
+)
 
 from modelmon.backends import make_backend
 from modelmon.core.config import Settings
@@ -30,7 +40,7 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 #: Every page a person sees is at least this wide in the screenshots.
-VIEWPORT = {"width": 1280, "height": 800}
+VIEWPORT: ViewportSize = {"width": 1280, "height": 800}
 
 
 @contextlib.contextmanager
@@ -113,9 +123,10 @@ class Watch:
             self.problems.append(f"HTTP {response.status}: {response.url}")
 
 
-def open_page(browser: Browser, url: str, **watch: Any) -> tuple[Page, Watch]:
-    """A new page (1280x800) at ``url``, watched, once its script says it is drawn (``#page[data-ready]``)."""
-    page = browser.new_page(viewport=VIEWPORT)  # type: ignore[arg-type]
+def open_page(browser: Browser | BrowserContext, url: str, **watch: Any) -> tuple[Page, Watch]:
+    """A new page at ``url`` (1280x800 in a browser; a context's own size), watched, once its script says it
+    is drawn (``#page[data-ready]``)."""
+    page = browser.new_page(viewport=VIEWPORT) if isinstance(browser, Browser) else browser.new_page()
     w = Watch(page, **watch)
     page.goto(url)
     page.wait_for_selector("#page[data-ready=true], #page .error", timeout=30_000)
