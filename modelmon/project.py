@@ -31,6 +31,7 @@ from modelmon.backends import Backend, make_backend
 from modelmon.core.config import DEFAULT_HOME, ENV_APP_CLASS, Settings
 from modelmon.core.errors import NotFound
 from modelmon.core.paths import ProjectPaths, check_name
+from modelmon.core.project_record import read_record, record_path, write_record
 from modelmon.core.timeutil import now_ms, to_ms
 from modelmon.deploy.credentials import Credentials, load_credentials, save_credentials
 from modelmon.deploy.dashboard import FunctionState
@@ -76,8 +77,7 @@ def get_or_create_project(
     if controller_interval is not None and target != "local":
         raise ValueError("controller_interval is only for target='local' (on Nuclio it is the base period)")
     home_dir = Path(home if home is not None else DEFAULT_HOME)
-    record_path = home_dir / "projects" / name / "project.json"
-    record = json.loads(record_path.read_text(encoding="utf-8")) if record_path.is_file() else {}
+    record = read_record(home_dir, name)
     if backend is None:
         backend = "v3io" if target == "nuclio" else "local"
     # V3IO addresses and the access key come from the environment (V3IO_API, V3IO_FRAMESD, V3IO_ACCESS_KEY)
@@ -90,17 +90,16 @@ def get_or_create_project(
         runner = NuclioTarget(dashboard_url)
     else:
         runner = LocalTarget(home_dir, name, python_paths=[bundle], controller_interval=controller_interval)
-    return Project(settings, runner, bundle, record_path)
+    return Project(settings, runner, bundle)
 
 
 class Project:
     """One project's model monitoring: its functions, apps, credentials, endpoints and results."""
 
-    def __init__(self, settings: Settings, target: Target, bundle_dir: Path, record_path: Path) -> None:
+    def __init__(self, settings: Settings, target: Target, bundle_dir: Path) -> None:
         self.settings = settings
         self.target = target
         self.bundle_dir = bundle_dir
-        self._record_path = record_path
         self._backend: Backend | None = None
 
     def __repr__(self) -> str:
@@ -292,7 +291,7 @@ class Project:
         new = Credentials(access_key, stream_path, tsdb_connection, endpoint_store_connection)
         if new.is_empty():
             raise ValueError("give at least one of access_key, stream_path, tsdb_connection, endpoint_store_connection")
-        path = self._record_path.with_name("credentials.json")
+        path = record_path(self.settings.home, self.name).with_name("credentials.json")
         current = load_credentials(path)
         clash = sorted(set(current.which()) & set(new.which()))
         if clash and not replace_creds:
@@ -481,9 +480,7 @@ class Project:
         if isinstance(base_period, bool) or not isinstance(base_period, int) or base_period < 1:
             raise ValueError(f"base_period {base_period!r} must be a whole number of minutes >= 1")
         self.settings = dataclasses.replace(self.settings, base_period_minutes=base_period)
-        self._record_path.parent.mkdir(parents=True, exist_ok=True)
-        record = {"name": self.name, "base_period_minutes": base_period, "target": self.target.kind}
-        self._record_path.write_text(json.dumps(record), encoding="utf-8")
+        write_record(self.settings.home, self.name, base_period_minutes=base_period, target=self.target.kind)
 
     def _core(self, role: Role, templates: Sequence[FunctionTemplate]) -> FunctionTemplate:
         """The bundle's function for a core ``role``; ``NotFound`` if the bundle lacks it."""

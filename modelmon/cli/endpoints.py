@@ -19,6 +19,7 @@ import pandas as pd
 from modelmon.backends import Backend, make_backend
 from modelmon.core.config import ENV_PROJECT, Settings
 from modelmon.core.errors import NotFound
+from modelmon.core.project_record import record_path
 from modelmon.core.timeutil import from_ms, iso
 from modelmon.queries import list_endpoints, project_exists, short_id
 
@@ -81,7 +82,7 @@ def projects_in_home(settings: Settings) -> list[str]:
 
 
 def _has_record(settings: Settings, project: str) -> bool:
-    return settings.backend == "local" and (Path(settings.home) / "projects" / project / "project.json").is_file()
+    return settings.backend == "local" and record_path(settings.home, project).is_file()
 
 
 def records(df: pd.DataFrame) -> list[dict[str, Any]]:

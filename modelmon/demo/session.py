@@ -26,6 +26,7 @@ from modelmon.backends import Backend, OutRecord, make_backend
 from modelmon.core.config import Settings
 from modelmon.core.errors import ConfigError
 from modelmon.core.paths import ProjectPaths
+from modelmon.core.project_record import write_record
 from modelmon.core.timeutil import now_ms
 from modelmon.demo.bundle import DemoBundle, render_demo_functions
 from modelmon.demo.dataset import DemoModel, check_demo_model, train_demo_model
@@ -116,6 +117,8 @@ class DemoSession:
         rendered = render_demo_functions(bundle_dir, self.settings, config.apps, config.controller_interval)
         check_demo_model()
         prepare_home(config.home)
+        # the project's record: status, the UI and the reader commands then cut its 1-minute windows
+        write_record(config.home, config.project, base_period_minutes=self.settings.base_period_minutes)
         self.bundle = rendered.write(config.home / "bundle")
         self.progress(f"starting {len(self.bundle.names)} functions: {', '.join(self.bundle.names)} "
                       f"(logs in {self.log_file})")

@@ -10,9 +10,7 @@ are reported also when the service is not running, which is when a registered ap
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ from modelmon.backends.base import Backend
 from modelmon.core.config import Settings
 from modelmon.core.errors import NotFound
 from modelmon.core.paths import ProjectPaths
+from modelmon.core.project_record import recorded_base_period
 from modelmon.core.timeutil import iso
 from modelmon.endpoints.store import EndpointStore
 from modelmon.service.app_progress import AppProgress, Failure, Timing, Window, app_progress, stream_lag
@@ -131,10 +130,7 @@ class HomeStatus:
 def project_timing(settings: Settings, project: str) -> Timing:
     """The controller settings of ``project``: its recorded base period (``projects/<p>/project.json``,
     written by the SDK) over the environment's."""
-    period = settings.base_period_minutes
-    record = Path(settings.home) / "projects" / project / "project.json"
-    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):  # no record: the environment's
-        period = int(json.loads(record.read_text(encoding="utf-8"))["base_period_minutes"])
+    period = recorded_base_period(settings.home, project) or settings.base_period_minutes
     return Timing(period, settings.grace_minutes, settings.backfill_minutes)
 
 

@@ -45,6 +45,7 @@ from modelmon.controller.schedule import schedule_key
 from modelmon.core.arrays import FloatArray, IntArray
 from modelmon.core.config import Settings
 from modelmon.core.paths import ProjectPaths
+from modelmon.core.project_record import write_record
 from modelmon.core.results import ResultKindApp, ResultStatusApp
 from modelmon.endpoints.record import ModelEndpoint
 from modelmon.endpoints.store import EndpointStore
@@ -135,7 +136,7 @@ def synthetic_home(path: str | Path, *, endpoints: int, days: float, period_minu
     windows = max(1, int(days * 86_400_000 // period))
     settings = Settings(home=str(path), project=project, base_period_minutes=period_minutes)
     Path(path).mkdir(parents=True, exist_ok=True)
-    _project_record(Path(path), project, period_minutes)
+    write_record(path, project, base_period_minutes=period_minutes)
     backend = make_backend(settings)
     try:
         writer = _Writer(backend, ProjectPaths(project), np.random.default_rng(seed), period, end, features)
@@ -155,14 +156,6 @@ def synthetic_home(path: str | Path, *, endpoints: int, days: float, period_minu
         backend.close()
     return SyntheticHome(str(path), project, ids, ids[:detailed], names, writer.feature_names, period, end, windows,
                          min(sample_windows, windows), time.perf_counter() - started)
-
-
-def _project_record(home: Path, project: str, period_minutes: int) -> None:
-    """The record the SDK's ``get_or_create_project`` keeps (the base period readers use)."""
-    record = home / "projects" / project / "project.json"
-    record.parent.mkdir(parents=True, exist_ok=True)
-    record.write_text(json.dumps({"name": project, "base_period_minutes": period_minutes, "target": "local"}),
-                      encoding="utf-8")
 
 
 class _Writer:
