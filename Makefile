@@ -28,7 +28,7 @@ $(DEV_STAMP): pyproject.toml | $(BIN)/python
 demo: $(DEMO_STAMP)
 	$(BIN)/modelmon demo
 
-test: $(DEV_STAMP)
+test: system-deps $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
