@@ -52,6 +52,11 @@ def utc_window(start_ms: int, end_ms: int) -> str:
     return f"{start:%Y-%m-%d %H:%M}–{end:%H:%M} UTC"
 
 
+def after_scroll_events(page) -> None:
+    """Return once the browser has run two more frames, so the events of a scroll just made have fired."""
+    page.evaluate("() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")
+
+
 def test_every_page_loads_without_errors(demo, browser, shots):
     _, url = demo
     problems = {}
@@ -120,12 +125,21 @@ def test_overview_to_endpoint_to_a_windows_histograms(demo, browser, shots):
     assert f"Histograms of {feature}" in panel and utc_window(window["start_ms"], window["end_ms"]) in panel
     assert f"{histograms['window_rows']}" in panel and "tvd" in panel
     page.screenshot(path=shots / "demo_histogram.png", full_page=True)
-    chart = page.locator(".result-chart").first  # hovering the last point shows its window in UTC
-    box = chart.locator("svg").bounding_box()
-    page.mouse.move(box["x"] + box["width"] - 17, box["y"] + box["height"] / 2)
+    # Hovering the first result chart's last point shows that window in UTC. The click above scrolled the
+    # heatmap into view, so the chart is scrolled back into the viewport first: a pointer moved to where the
+    # chart lies off-screen reaches nothing and the tooltip stays hidden.
+    chart = page.locator(".result-chart").first
+    chart.scroll_into_view_if_needed()
+    after_scroll_events(page)  # the scroll's event (which hides a tooltip) comes at the next frame
+    point = chart.locator("circle.pt").last.bounding_box()
+    page.mouse.move(point["x"] + point["width"] / 2, point["y"] + point["height"] / 2)
     tip = page.locator(".tooltip")
+    tip.wait_for(state="visible")
     last = detail["windows"][-1]
-    assert utc_window(last["start_ms"], last["end_ms"]) in tip.inner_text()
+    assert tip.inner_text().startswith(utc_window(last["start_ms"], last["end_ms"]))
+    page.mouse.move(1, 1)  # leaving the chart hides the tooltip and empties it
+    tip.wait_for(state="hidden")
+    assert tip.inner_text() == ""
     assert watch.problems == []
     page.close()
 

@@ -139,13 +139,21 @@
     tip.style.left = `${Math.max(4, left)}px`;
     tip.style.top = `${Math.max(4, top)}px`;
   };
+  /* Hidden and emptied: a hidden tooltip never holds the text of the last chart hovered. */
   C.hideTip = function () {
-    if (tip) tip.hidden = true;
+    if (!tip) return;
+    tip.hidden = true;
+    MM.clear(tip);
   };
-  /** Lines of a tooltip: [["time", "…"], ["value", "…"], ["status", badgeElement]]. */
+  /* Scrolling moves the page under a still pointer without a mousemove: the tooltip would float over
+     whatever scrolled in. */
+  window.addEventListener("scroll", () => C.hideTip(), { passive: true });
+  /** Lines of a tooltip: [["time", "…"], ["value", "…"], ["status", badgeElement]]; a row without a key is a note. */
   C.tipLines = function (title, rows) {
     return [MM.h("div", { style: "font-weight:600" }, title),
-      rows.filter(Boolean).map(([k, v]) => MM.h("div", {}, MM.h("span", { style: "color:#a9b6c5" }, k + ": "), v))];
+      rows.filter(Boolean).map(([k, v]) => (k
+        ? MM.h("div", {}, MM.h("span", { style: "color:#a9b6c5" }, k + ": "), v)
+        : MM.h("div", { style: "color:#a9b6c5" }, v)))];
   };
 
   /** The index of the point whose x is nearest ``value`` in the sorted array ``xs``. */
