@@ -119,8 +119,11 @@ def _histograms(context: UIContext, request: Request) -> dict[str, Any]:
     if not params.get("start_ms"):
         raise BadParameter("start_ms", "required: the start of an analysed window, in epoch ms")
     start = _int(params, "start_ms", 0, 0)
+    end_ms = _int(params, "end_ms", 0, 0) if params.get("end_ms") else None  # exact whatever the period
+    if end_ms is not None and end_ms <= start:
+        raise BadParameter("end_ms", f"{end_ms} is not after start_ms {start}")
     feature = params.get("feature") or None
-    end = window_end(context, endpoint.endpoint_id, start)
+    end = window_end(context, endpoint.endpoint_id, start, end_ms)
     try:
         return feature_histograms(context, endpoint, start, end, feature)
     except ValueError as exc:
@@ -136,7 +139,8 @@ def _alerts(context: UIContext, request: Request) -> dict[str, Any]:
              for record in [store.get(str(e))]}
     for alert in alerts:
         alert["endpoint_name"] = names.get(alert["endpoint_id"], "")
-    return {"project": context.project, "total": len(alerts), "alerts": alerts}
+    return {"project": context.project, "total": len(alerts), "active": sum(a["active"] for a in alerts),
+            "alerts": alerts}
 
 
 def _int(params: Any, name: str, default: int, minimum: int, maximum: int | None = None) -> int:

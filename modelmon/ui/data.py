@@ -28,8 +28,8 @@ from modelmon.writer.latest import result_key
 
 FOREVER_MS = 1 << 62
 MINUTE_MS = 60_000
-#: The most points the traffic series has: longer ranges are summed into longer steps.
-MAX_TRAFFIC_POINTS = 1_500
+#: The most points a traffic chart has: longer spans of traffic are summed into longer steps.
+MAX_TRAFFIC_POINTS = 300
 _PAGE = 1_000
 TRAFFIC_STEPS_MINUTES = (1, 2, 5, 10, 15, 30, 60, 120, 360, 720, 1440)
 
@@ -148,17 +148,17 @@ def traffic_totals(backend: Backend, project: str, since_ms: int, until_ms: int,
     return {e: (v[0], v[1]) for e, v in totals.items()}
 
 
-def traffic_series(backend: Backend, project: str, endpoint_id: str, since_ms: int,
-                   until_ms: int) -> tuple[int, list[dict[str, Any]]]:
-    """The step (ms) and points ``{time_ms, requests, errors, latency_avg_us, latency_max_us}`` of one endpoint's
-    traffic: minutes, or sums over the shortest of :data:`TRAFFIC_STEPS_MINUTES` that gives at most
-    :data:`MAX_TRAFFIC_POINTS` (10 minutes for 7 days, 30 for 30 days)."""
+def traffic_series(backend: Backend, project: str, endpoint_id: str, since_ms: int, until_ms: int) -> dict[str, Any]:
+    """One endpoint's traffic in ``[since_ms, until_ms)``: ``{step_ms, covered, points}``.
+
+    ``points`` are ``{time_ms, requests, errors, latency_avg_us, latency_max_us}`` summed per step (steps
+    without traffic left out). The step is chosen over the minutes the traffic ``covered``
+    (``{start_ms, end_ms}``: the first minute with a request or error to the end of the last one; ``None``
+    without traffic), not over the asked range: 8 minutes of traffic in a 7-day range are 8 one-minute
+    points, not one 10-minute point. It is a minute, or the shortest of :data:`TRAFFIC_STEPS_MINUTES` that
+    gives at most :data:`MAX_TRAFFIC_POINTS`; steps start at whole multiples of it (round UTC times)."""
     paths = ProjectPaths(project)
-    minutes = max(1, -(-(until_ms - since_ms) // MINUTE_MS))
-    step = MINUTE_MS * next((s for s in TRAFFIC_STEPS_MINUTES if minutes <= s * MAX_TRAFFIC_POINTS),
-                            -(-minutes // MAX_TRAFFIC_POINTS))
-    start = since_ms // step * step
-    frames = []
+    read = {}
     for table, columns in ((paths.predictions_tsdb, ["count", "latency_sum_us", "latency_max_us"]),
                            (paths.errors_tsdb, ["count"])):
         try:
@@ -169,8 +169,15 @@ def traffic_series(backend: Backend, project: str, endpoint_id: str, since_ms: i
         if rows.empty:  # the v3io backend's empty read has a time column only
             rows = pd.DataFrame({name: pd.Series(dtype="float64") for name in columns}
                                 | {"time": pd.Series(dtype="int64")})
-        bucket = start + (rows["time"].to_numpy(dtype=np.int64) - start) // step * step
-        grouped = rows.assign(time=bucket).groupby("time")
+        read[table] = rows
+    times = np.concatenate([rows["time"].to_numpy(dtype=np.int64) for rows in read.values()])
+    if not len(times):
+        return {"step_ms": MINUTE_MS, "covered": None, "points": []}
+    first, last = int(times.min()) // MINUTE_MS * MINUTE_MS, (int(times.max()) // MINUTE_MS + 1) * MINUTE_MS
+    step = traffic_step(last - first)
+    frames = []
+    for table, rows in read.items():
+        grouped = rows.assign(time=rows["time"].to_numpy(dtype=np.int64) // step * step).groupby("time")
         if table == paths.errors_tsdb:
             frames.append(grouped.agg(errors=("count", "sum")))
         else:
@@ -186,4 +193,15 @@ def traffic_series(backend: Backend, project: str, endpoint_id: str, since_ms: i
                        "errors": 0 if errors != errors else int(errors),
                        "latency_avg_us": round(latency_sum / requests, 1) if requests else None,
                        "latency_max_us": None if latency_max != latency_max else float(latency_max)})
-    return step, points
+    return {"step_ms": step, "covered": {"start_ms": first, "end_ms": last}, "points": points}
+
+
+def traffic_step(span_ms: int) -> int:
+    """The traffic step (ms) for ``span_ms`` of traffic: at most :data:`MAX_TRAFFIC_POINTS` steps.
+
+    >>> [traffic_step(m * MINUTE_MS) // MINUTE_MS for m in (8, 300, 301, 7 * 1440, 30 * 1440, 200 * 1440)]
+    [1, 1, 2, 60, 360, 1440]
+    """
+    minutes = max(1, -(-span_ms // MINUTE_MS))
+    return MINUTE_MS * next((s for s in TRAFFIC_STEPS_MINUTES if minutes <= s * MAX_TRAFFIC_POINTS),
+                            -(-minutes // MAX_TRAFFIC_POINTS))

@@ -15,6 +15,7 @@ import pandas as pd
 
 from modelmon.backends.base import Cond, scan_all
 from modelmon.core.errors import NotFound
+from modelmon.core.results import ResultStatusApp
 from modelmon.core.timeutil import iso
 from modelmon.endpoints.record import ModelEndpoint
 from modelmon.endpoints.store import EndpointStore
@@ -54,7 +55,6 @@ def endpoint_detail(context: UIContext, endpoint: ModelEndpoint, since_ms: int, 
     metrics = data.history(backend, context.paths.metrics_tsdb, "metric_name", endpoint_ids=endpoint_id,
                            since_ms=since_ms, until_ms=until_ms)
     latest = _latest(context, endpoint_id, results)
-    step, traffic = data.traffic_series(backend, project, endpoint_id, since_ms, until_ms)
     return {
         "endpoint": _record(endpoint),
         "range": {"since": iso(since_ms), "until": iso(until_ms), "since_ms": since_ms, "until_ms": until_ms},
@@ -62,7 +62,7 @@ def endpoint_detail(context: UIContext, endpoint: ModelEndpoint, since_ms: int, 
         "results": _results(context, results, latest),
         "metrics": _metrics(metrics),
         "feature_drift": _feature_drift(context, endpoint, results, measure),
-        "traffic": {"step_ms": step, "points": traffic},
+        "traffic": data.traffic_series(backend, project, endpoint_id, since_ms, until_ms),
         "data_quality": _data_quality(context, results, latest),
         "alerts": endpoint_alerts(context, endpoint_id, since_ms, until_ms),
     }
@@ -195,7 +195,11 @@ def _data_quality(context: UIContext, results: pd.DataFrame,
 
 def endpoint_alerts(context: UIContext, endpoint_id: str | None, since_ms: int | None = None,
                     until_ms: int | None = None) -> list[dict[str, Any]]:
-    """Alerts (KV ``alerts_table``: one per detected result and window) of one endpoint or all, newest first."""
+    """Alerts (KV ``alerts_table``: one per detected result and window) of one endpoint or all, newest first.
+
+    ``active``: the alert's window is still the latest one its app analysed for that endpoint and result
+    (the latest-results table's), and that result is still ``detected``. An alert of an earlier window, or
+    of a result whose latest window is no longer detected, is past."""
     condition = [] if endpoint_id is None else [Cond.eq("endpoint_id", endpoint_id)]
     out: list[dict[str, Any]] = []
     for key, item in scan_all(context.backend.kv, context.paths.alerts_table, condition):
@@ -209,8 +213,22 @@ def endpoint_alerts(context: UIContext, endpoint_id: str | None, since_ms: int |
             "result": item.get("result_name"), "value": item.get("value"), "kind": item.get("kind"),
             "kind_name": kind_name(item.get("kind")), "start_ms": start, "end_ms": end,
             "start": iso(start) if isinstance(start, int) else None, "end": iso(end),
-            "extra_data": data.decoded(item.get("extra_data")),
+            "active": False, "extra_data": data.decoded(item.get("extra_data")),
         })
+    _mark_active(context, out)
     out.sort(key=lambda a: (-int(a["end_ms"]), str(a["key"])))
     return out
 
+
+def _mark_active(context: UIContext, alerts: list[dict[str, Any]]) -> None:
+    """Set ``active`` on ``alerts`` from the latest result of each endpoint, app and result (one read of the
+    latest-results table per app and result: key lookups locally, a filtered scan elsewhere)."""
+    endpoints: dict[tuple[str, str], set[str]] = {}
+    for alert in alerts:
+        endpoints.setdefault((str(alert["app"]), str(alert["result"])), set()).add(str(alert["endpoint_id"]))
+    latest = {(app, result): data.latest_items(context.backend, context.project, app, result, sorted(ids))
+              for (app, result), ids in endpoints.items()}
+    for alert in alerts:
+        item = latest[(str(alert["app"]), str(alert["result"]))].get(str(alert["endpoint_id"]))
+        alert["active"] = item is not None and item.get("end_ms") == alert["end_ms"] \
+            and item.get("status") == int(ResultStatusApp.detected)

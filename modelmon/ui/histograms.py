@@ -22,20 +22,41 @@ from modelmon.stats.distances import all_distances, normalise
 from modelmon.ui import data
 from modelmon.ui.context import UIContext
 
+DAY_MS = 86_400_000
 
-def window_end(context: UIContext, endpoint_id: str, start_ms: int) -> int:
-    """The end of the analysed window of ``endpoint_id`` that starts at ``start_ms`` (the shortest, when apps
-    of several periods analysed it). ``NotFound`` when no app stored a result or metric for such a window."""
+
+def window_end(context: UIContext, endpoint_id: str, start_ms: int, end_ms: int | None = None) -> int:
+    """The end of the analysed window of ``endpoint_id`` that starts at ``start_ms`` (and ends at ``end_ms``
+    when given). ``NotFound`` when no app stored a result or metric for such a window.
+
+    Without ``end_ms`` the window is looked for among the ends the apps' periods give (the shortest when
+    apps of several periods analysed it), then anywhere in the day after ``start_ms``: a home whose
+    project record is missing (an older demo) has windows of another length than the default period."""
+    if end_ms is not None:
+        if _window_ends(context, endpoint_id, start_ms, end_ms, end_ms + 1):
+            return end_ms
+        raise NotFound(f"endpoint {endpoint_id} has no analysed window {iso(start_ms)} – {iso(end_ms)} "
+                       f"({start_ms}–{end_ms})")
     periods = sorted({(app.base_period_minutes or context.base_period_minutes()) * 60_000 for app in context.apps()}
                      | {context.base_period_minutes() * 60_000})
+    for since, until in ((start_ms + periods[0], start_ms + periods[-1] + 1),
+                         (start_ms + 1, start_ms + max(periods[-1], DAY_MS) + 1)):
+        ends = _window_ends(context, endpoint_id, start_ms, since, until)
+        if ends:
+            return min(ends)
+    raise NotFound(f"endpoint {endpoint_id} has no analysed window starting at {iso(start_ms)} ({start_ms})")
+
+
+def _window_ends(context: UIContext, endpoint_id: str, start_ms: int, since_ms: int, until_ms: int) -> list[int]:
+    """Ends in ``[since_ms, until_ms)`` of the stored windows starting at ``start_ms`` (results, else metrics)."""
     for table, name in ((context.paths.app_results_tsdb, "result_name"), (context.paths.metrics_tsdb, "metric_name")):
-        rows = data.history(context.backend, table, name, endpoint_ids=endpoint_id, since_ms=start_ms + periods[0],
-                            until_ms=start_ms + periods[-1] + 1)
+        rows = data.history(context.backend, table, name, endpoint_ids=endpoint_id, since_ms=since_ms,
+                            until_ms=until_ms)
         if not rows.empty and "start_ms" in rows.columns:
             ends = rows.loc[rows["start_ms"] == start_ms, "time"]
             if len(ends):
-                return int(ends.min())
-    raise NotFound(f"endpoint {endpoint_id} has no analysed window starting at {iso(start_ms)} ({start_ms})")
+                return [int(e) for e in ends]
+    return []
 
 
 def feature_histograms(context: UIContext, endpoint: ModelEndpoint, start_ms: int, end_ms: int,

@@ -210,9 +210,9 @@ def test_endpoint_feature_drift_is_the_apps_per_feature_figures(shop):
 
 def test_endpoint_traffic_data_quality_and_alerts(shop):
     body = shop["client"].get("/api/endpoints/churn").json()
-    assert body["traffic"]["step_ms"] == 600_000  # 7 days in at most 1,500 steps
-    traffic = shop["client"].get("/api/endpoints/churn?since=1d").json()["traffic"]
-    assert traffic["step_ms"] == 60_000
+    traffic = body["traffic"]  # 7 days asked, 30 minutes of traffic: minute steps over the minutes it covers
+    assert traffic["step_ms"] == 60_000 and traffic["covered"] == {"start_ms": T0, "end_ms": T0 + WINDOWS * PERIOD}
+    assert traffic == shop["client"].get("/api/endpoints/churn?since=1d").json()["traffic"]
     points = {p["time_ms"]: p for p in traffic["points"]}
     assert len(points) == WINDOWS * 10 and sum(p["requests"] for p in points.values()) == WINDOWS * 298
     assert sum(p["errors"] for p in points.values()) == WINDOWS * 2
@@ -328,6 +328,7 @@ def test_alerts_newest_first_with_names_and_since(shop):
     stored = {k: v for k, v in shop["backend"].kv.scan(PATHS.alerts_table)[0]}
     assert {a["key"] for a in alerts} == set(stored)
     assert all(a["value"] == stored[a["key"]]["value"] for a in alerts)
+    assert all(a["active"] for a in alerts) and body["active"] == len(alerts)  # all of the latest window
     late = client.get(f"/api/alerts?since={T0 + 3 * PERIOD}").json()["alerts"]
     assert late and all(a["end_ms"] >= T0 + 3 * PERIOD for a in late)
     assert client.get("/api/alerts?since=whenever").json()["parameter"] == "since"

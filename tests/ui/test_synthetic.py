@@ -138,6 +138,12 @@ def test_the_api_reads_back_the_generated_values(built, backend, client):
     assert len(body["windows"]) == built.windows and len(body["results"]) == 12
     assert all(len(r["points"]) == built.windows for r in body["results"])
     assert len(body["feature_drift"]["windows"]) == built.windows
+    traffic = body["traffic"]  # two days of per-minute traffic: 10-minute steps keep it to 300 points at most
+    minutes = read_predictions(backend.tsdb, ProjectPaths(built.project).predictions_tsdb, endpoint_id,
+                               END - 3 * 86_400_000, NOW)
+    assert traffic["step_ms"] == 600_000 and len(traffic["points"]) <= 300
+    assert traffic["covered"]["start_ms"] == minutes["time"].min() and sum(
+        p["requests"] for p in traffic["points"]) == minutes["count"].sum()
     assert [len(v) for v in body["feature_drift"]["values"]] == [built.windows] * len(built.features)
     start = END - built.period_ms
     histograms = client.get(f"/api/endpoints/{endpoint_id}/histograms?start_ms={start}&feature=x1").json()

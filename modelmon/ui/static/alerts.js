@@ -1,4 +1,4 @@
-/* The alerts page: detected results of every endpoint, the active ones first (GET /api/alerts). */
+/* The alerts page: detected results of every endpoint (GET /api/alerts), the active ones apart from the past. */
 (function () {
   "use strict";
   const MM = window.MM;
@@ -7,21 +7,25 @@
   MM.start(async (root) => {
     const body = await MM.api("/api/alerts", { since: MM.query().since });
     const alerts = body.alerts || [];
-    /* active: the result's latest window is still detected (when the API says so) */
     const active = alerts.filter((a) => a.active === true);
     const past = alerts.filter((a) => a.active !== true);
-    const split = alerts.some((a) => a.active !== undefined);
     MM.clear(root);
     root.appendChild(h("div", { class: "page-head" }, h("div", {}, h("h1", {}, "Alerts"),
-      h("div", { class: "sub" }, split ? `${active.length} active, ${past.length} past` : `${alerts.length} alerts`,
-        " — an alert is raised for every window in which a result was detected"))));
+      h("div", { class: "sub" }, `${active.length} active, ${past.length} past`,
+        " — an alert is raised for every window in which an app's result was detected"))));
     if (!alerts.length) {
       root.appendChild(MM.empty("No alerts.", "Alerts are raised when an app's result is detected for a window."));
-    } else if (split) {
-      if (active.length) root.append(h("section", { id: "active" }, h("h2", {}, "Active"), MM.alertsTable(active, true)));
-      if (past.length) root.append(h("section", { id: "past" }, h("h2", {}, "Past"), MM.alertsTable(past, true)));
-    } else {
-      root.append(h("section", { id: "all" }, MM.alertsTable(alerts, true)));
+      root.dataset.ready = "true";
+      return;
+    }
+    root.append(h("section", { id: "active" }, h("h2", {}, "Active"),
+      h("p", { class: "muted" }, "The result's latest analysed window is detected: the problem is current."),
+      active.length ? MM.alertsTable(active, true)
+        : MM.empty("No active alert.", "Every result that was detected has been analysed again since without it.")));
+    if (past.length) {
+      root.append(h("section", { id: "past" }, h("h2", {}, "Past"),
+        h("p", { class: "muted" }, "Windows before the result's latest one, or results no longer detected."),
+        MM.alertsTable(past, true)));
     }
     root.dataset.ready = "true";
   });

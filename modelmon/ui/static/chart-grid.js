@@ -118,7 +118,8 @@
         ` ${MM.fmtNum(vmax)}`),
       MM.h("span", {}, MM.h("span", { class: "dot", style: "background:#1d2733" }),
         "drifted (over the feature's threshold)"),
-      MM.h("span", {}, MM.h("span", { class: "key box", style: "background:#eceff3" }), "not scored"));
+      MM.h("span", {}, MM.h("span", { class: "key box", style: "background:#eceff3" }), "not scored"),
+      MM.h("span", {}, "a column per window, labelled with its start"));
   }
 
   /**

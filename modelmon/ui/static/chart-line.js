@@ -5,6 +5,8 @@
   const C = MM.charts;
   /* Above this many points a chart marks only the windows with a problem (potential or detected). */
   const ALL_POINTS_UP_TO = 300;
+  /* Series without statuses (metrics, traffic) show their points up to this many. */
+  const FEW_POINTS = 60;
 
   /** Path commands through the points, broken where a gap is wider than 1.5 usual steps (missing windows). */
   function pathOf(points, x, y) {
@@ -72,6 +74,13 @@
       }
       C.svg("path", { class: "series", d: pathOf(s.points, f.x, f.y), stroke: s.color,
         "stroke-dasharray": s.dash || null, style: s.points.length > 500 ? "stroke-width:1" : null }, f.plot);
+    }
+    /* Without status points, a short series marks its values too: a lone window draws no line at all. */
+    for (const s of opts.statusPoints ? [] : series) {
+      if (s.points.length > FEW_POINTS) continue;
+      for (const p of s.points) {
+        C.svg("circle", { class: "vx", cx: f.x(p.t).toFixed(1), cy: f.y(p.v).toFixed(1), r: 2.2, fill: s.color }, f.plot);
+      }
     }
     if (opts.statusPoints && first) {
       const all = first.points.length <= ALL_POINTS_UP_TO;

@@ -50,14 +50,17 @@
         h("span", { class: "sub" }, `${drift.app} · ${drift.result} — click a cell for its histograms`)),
       heat));
     section.appendChild(detail);
-    const show = (f, w) => showHistogram(detail, source, drift.features[f], drift.windows[w], values[f][w], drifted[f][w]);
+    const show = (f, w) => showHistogram(detail, source, drift.features[f], drift.windows[w],
+      { measure: drift.measure, value: values[f][w], drifted: drifted[f][w] });
     MM.charts.heatmap(heat, { features: drift.features, windows: drift.windows, values, drifted,
       measure: drift.measure, selected: { feature: drift.features[cell.f], window: cell.w }, onSelect: show });
     show(cell.f, cell.w);
   };
 
   let pending = 0;
-  async function showHistogram(panel, source, feature, window, value, drifted) {
+  /** The histograms of ``feature`` in ``window``; ``cell`` is the heatmap's {measure, value, drifted} there. */
+  async function showHistogram(panel, source, feature, window, cell) {
+    const { measure, value, drifted } = cell;
     const mine = ++pending;
     MM.clear(panel);
     const head = h("div", { class: "panel-head" },
@@ -83,7 +86,9 @@
     const chart = h("div", { id: "histogram", "data-feature": feature, "data-start": window.start_ms });
     const measures = h("dl", { class: "measures" },
       h("dt", {}, "drifted"), h("dd", {}, drifted ? MM.badge(2, "yes") : MM.badge(0, "no")),
-      value !== null && value !== undefined ? [h("dt", {}, "score"), h("dd", {}, MM.fmtNum(value))] : null,
+      /* the app's own figure, unless the same measure is recomputed below */
+      value !== null && value !== undefined && !(histo.measures && measure in histo.measures)
+        ? [h("dt", {}, measure || "score"), h("dd", {}, MM.fmtNum(value))] : null,
       Object.entries(histo.measures || {}).map(([k, v]) => [h("dt", {}, k.replace(/_/g, " ")),
         h("dd", {}, typeof v === "number" ? MM.fmtNum(v) : String(v))]),
       h("dt", {}, "reference rows"), h("dd", {}, MM.fmtNum(histo.reference_total)),

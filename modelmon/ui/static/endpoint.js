@@ -52,7 +52,8 @@
       renderResults(sections.results, body, xRange);
       MM.featureDrift(sections.drift, body.feature_drift, source);
       renderMetrics(sections.metrics, body.metrics || [], xRange);
-      renderTraffic(sections.traffic, (body.traffic && body.traffic.points) || [], body.traffic && body.traffic.step_ms);
+      const traffic = body.traffic || {};
+      renderTraffic(sections.traffic, traffic.points || [], traffic.step_ms, traffic.covered);
       renderQuality(sections.quality, body.data_quality);
       renderAlerts(sections.alerts, body.alerts || []);
       root.dataset.loads = String(++loads); // each drawn range counts (tests wait for the next one)
@@ -88,9 +89,9 @@
 
   /** Presets and free since/until (30m, 2h, 1d, epoch ms or an ISO time, as the CLI takes them). */
   function rangePicker(range, onRange) {
-    const since = h("input", { type: "text", id: "since", value: range.since, placeholder: "since: 2h, 1d, ISO time",
+    const since = h("input", { type: "text", id: "since", value: range.since, placeholder: "2h, 1d or ISO time",
       "aria-label": "since" });
-    const until = h("input", { type: "text", id: "until", value: range.until, placeholder: "until (default: now)",
+    const until = h("input", { type: "text", id: "until", value: range.until, placeholder: "now",
       "aria-label": "until" });
     return h("form", { class: "range", id: "range", onsubmit: (event) => {
       event.preventDefault();
@@ -115,15 +116,21 @@
     /* drift first (data, concept), then model and system performance, then anomalies; by app and name */
     const ordered = results.slice().sort((a, b) => (a.kind - b.kind) || a.app.localeCompare(b.app) ||
       a.result.localeCompare(b.result));
+    const has = (v) => v !== null && v !== undefined;
     for (const r of ordered) {
-      const points = r.points.map((p) => ({ t: p.end_ms, start: p.start_ms, v: p.value, status: p.status }));
+      /* microseconds (latency_p99_us, ...) are drawn in ms, the unit a person reads latency in */
+      const scale = /_us$/.test(r.result) ? 1e-3 : 1;
+      const unit = scale === 1 ? "" : " ms";
+      const fmt = (v) => `${MM.fmtNum(v)}${unit}`;
+      const points = r.points.map((p) => ({ t: p.end_ms, start: p.start_ms, v: has(p.value) ? p.value * scale : p.value,
+        status: p.status }));
       const last = points[points.length - 1];
       const chart = h("div", { class: "result-chart", "data-app": r.app, "data-result": r.result });
-      const th = r.thresholds;
-      const legend = [{ label: "value", color: "#5f6b7a" }];
-      const has = (v) => v !== null && v !== undefined;
-      if (th && has(th.potential)) legend.push({ label: `potential ${MM.fmtNum(th.potential)}`, color: "#e8a33d", kind: "dash" });
-      if (th && has(th.detected)) legend.push({ label: `detected ${MM.fmtNum(th.detected)}`, color: "#c53030", kind: "dash" });
+      const th = r.thresholds && { potential: has(r.thresholds.potential) ? r.thresholds.potential * scale : null,
+        detected: has(r.thresholds.detected) ? r.thresholds.detected * scale : null };
+      const legend = [{ label: unit ? "value (ms)" : "value", color: "#5f6b7a" }];
+      if (th && has(th.potential)) legend.push({ label: `potential ${fmt(th.potential)}`, color: "#e8a33d", kind: "dash" });
+      if (th && has(th.detected)) legend.push({ label: `detected ${fmt(th.detected)}`, color: "#c53030", kind: "dash" });
       grid.appendChild(h("div", { class: "panel" },
         h("div", { class: "panel-head" }, h("h3", {}, r.result),
           h("span", { class: "sub" }, `${r.app} · ${r.kind_name || "result"}`, " ", last ? MM.badge(last.status) : null)),
@@ -132,7 +139,7 @@
         chart));
       if (points.length) {
         C.lineChart(chart, { series: [{ name: r.result, color: "#5f6b7a", points }], thresholds: th,
-          statusPoints: true, xRange, label: `${r.app} ${r.result} over time` });
+          statusPoints: true, xRange, label: `${r.app} ${r.result} over time`, format: fmt });
       } else {
         chart.appendChild(MM.empty("No window in this time range."));
       }
@@ -160,11 +167,14 @@
   const MINUTE = 60e3;
   const NICE_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440].map((m) => m * MINUTE);
 
-  /** Traffic of ``source`` ms steps (a minute, or longer when the API summed a long range) in buckets of
+  /** Traffic of ``source`` ms steps (a minute, or longer when the API summed a long span) in buckets of
       whole steps, so that a chart has at most ``most`` points: requests and errors as per-minute averages,
-      latency averaged over the requests, its max the bucket's max. */
-  function bucketed(points, source, most) {
-    const span = points.length ? points[points.length - 1].time_ms - points[0].time_ms + source : 0;
+      latency averaged over the requests, its max the bucket's max. A rate is averaged over the minutes of
+      its bucket that ``covered`` (the API's first to last minute with traffic) holds: a bucket that traffic
+      starts or ends inside is not diluted by the minutes before or after it. */
+  function bucketed(points, source, most, covered) {
+    const span = covered ? covered.end_ms - covered.start_ms
+      : points.length ? points[points.length - 1].time_ms - points[0].time_ms + source : 0;
     const nice = NICE_STEPS.filter((s) => s >= source && s % source === 0);
     const step = nice.find((s) => span / s <= most) || source * Math.max(1, Math.ceil(span / source / most));
     const out = new Map();
@@ -177,20 +187,24 @@
       if (p.latency_max_us !== null && p.latency_max_us !== undefined) b.latency_max_us = Math.max(b.latency_max_us ?? 0, p.latency_max_us);
       out.set(t, b);
     }
-    const minutes = step / MINUTE;
-    return { step, points: [...out.values()].map((b) => ({ time_ms: b.time_ms, requests: b.requests / minutes,
-      errors: b.errors / minutes, latency_avg_us: b.requests ? b.latencySum / b.requests : null,
+    const minutes = (t) => {
+      const lo = covered ? Math.max(t, covered.start_ms) : t;
+      const hi = covered ? Math.min(t + step, covered.end_ms) : t + step;
+      return Math.max(1, (hi - lo) / MINUTE);
+    };
+    return { step, points: [...out.values()].map((b) => ({ time_ms: b.time_ms, requests: b.requests / minutes(b.time_ms),
+      errors: b.errors / minutes(b.time_ms), latency_avg_us: b.requests ? b.latencySum / b.requests : null,
       latency_max_us: b.latency_max_us })) };
   }
 
-  function renderTraffic(section, raw, stepMs) {
+  function renderTraffic(section, raw, stepMs, covered) {
     MM.clear(section).appendChild(h("h2", {}, "Traffic"));
     if (!raw.length) {
       section.appendChild(MM.empty("No predictions in this time range.",
         "A tracked model server (or batch inference) records every prediction's time, latency and errors."));
       return;
     }
-    const { step, points } = bucketed(raw, stepMs || MINUTE, 240);
+    const { step, points } = bucketed(raw, stepMs || MINUTE, 240, covered);
     const over = step > MINUTE ? `averaged over ${step % 3600e3 === 0 ? `${step / 3600e3} h` : `${step / MINUTE} min`}` : "";
     const series = (key, scale) => points.filter((p) => p[key] !== null && p[key] !== undefined)
       .map((p) => ({ t: p.time_ms, v: p[key] * (scale || 1) }));
@@ -231,13 +245,13 @@
       h("tbody", {}, quality.map((q) => {
         const features = Object.entries(q.features || {});
         return h("tr", { "data-result": q.result },
-          h("td", {}, h("b", {}, q.result.replace(/_/g, " ")), h("div", { class: "muted" }, q.app)),
+          h("td", { class: "nowrap" }, h("b", {}, q.result.replace(/_/g, " ")), h("div", { class: "muted" }, q.app)),
           h("td", { class: "num" }, fmt(q.result, q.value)),
           h("td", {}, MM.badge(q.status)),
           h("td", {}, q.worst_feature || (q.reason ? h("span", { class: "muted" }, q.reason) : "—")),
           h("td", {}, (q.flagged_features || []).join(", ") || "none"),
           h("td", { class: "nowrap" }, MM.fmtWindow(q.start_ms, q.end_ms)),
-          h("td", {}, features.length ? h("details", {}, h("summary", {}, `${features.length} feature${features.length === 1 ? "" : "s"}`),
+          h("td", { class: "nowrap" }, features.length ? h("details", {}, h("summary", {}, `${features.length} feature${features.length === 1 ? "" : "s"}`),
             h("dl", { class: "measures" }, features.map(([f, v]) => [h("dt", {}, f),
               h("dd", {}, typeof v === "number" ? fmt(q.result, v) : JSON.stringify(v))]))) : "—"));
       })))));
