@@ -93,6 +93,9 @@ def test_charts_have_a_point_per_window(demo, browser):
     metrics = page.locator(".metric-chart")
     assert [metrics.nth(i).get_attribute("data-points") for i in range(metrics.count())] == \
         [str(len(m["points"])) for m in sorted(detail["metrics"], key=lambda m: (m["app"], m["metric"]))]
+    traffic = detail["traffic"]  # the demo's minutes of traffic, a point a minute in the default 7 days
+    assert traffic["step_ms"] == 60_000 and len(traffic["points"]) >= 8
+    assert page.locator("#predictions-chart").get_attribute("data-points") == str(len(traffic["points"]))
     assert watch.problems == []
     page.close()
     overview = api(url, "/api/overview")
@@ -119,6 +122,8 @@ def test_overview_to_endpoint_to_a_windows_histograms(demo, browser, shots):
     page.click(f'#heatmap rect.cell[data-feature="{feature}"][data-window="{column}"]')
     page.wait_for_selector(f'#histogram[data-feature="{feature}"][data-start="{window["start_ms"]}"] svg')
     histograms = api(url, f"/api/endpoints/cancer-shift/histograms?start_ms={window['start_ms']}&feature={feature}")
+    asked = [r for r in watch.requests if "/histograms?" in r and f"start_ms={window['start_ms']}" in r]
+    assert asked and f"end_ms={window['end_ms']}" in asked[-1]  # the exact window, whatever the recorded period
     assert page.locator("#histogram").get_attribute("data-bins") == str(len(histograms["bins"]))
     assert page.locator("#histogram rect.bar.window").count() == len(histograms["bins"])
     panel = page.inner_text("#histogram-panel")
@@ -203,3 +208,17 @@ def test_the_report_opens_offline(demo, browser, shots, tmp_path):
     assert "modelmon ui" in page.inner_text("#histogram-panel")
     assert asked == [out.as_uri()] and watch.problems == []
     context.close()
+
+
+def test_the_alerts_page_shows_active_and_past_alerts_apart(demo, browser):
+    _, url = demo
+    body = api(url, "/api/alerts")
+    active = [a for a in body["alerts"] if a["active"]]
+    assert active and len(active) < body["total"]  # the shifted endpoint's latest window, and the ones before
+    page, watch = open_page(browser, url + "/alerts")
+    assert page.locator("#active tbody tr").count() == len(active)
+    assert page.locator("#past tbody tr").count() == body["total"] - len(active)
+    assert page.inner_text("#nav-alerts .count") == str(len(active))
+    assert set(page.locator("#active tbody tr td:last-child").all_inner_texts()) == {"active"}
+    assert watch.problems == []
+    page.close()
