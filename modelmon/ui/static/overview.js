@@ -8,11 +8,11 @@
   const COLUMNS = [
     { key: "name", label: "Endpoint" },
     { key: "model", label: "Model" },
-    { key: "drift_status", label: "Drift status" },
+    { key: "drift_status", label: "Drift status", hint: "the worst status among the results of the latest window" },
     { key: null, label: "Last analysed window" },
-    { key: "requests_per_min", label: "Requests/min", num: true },
-    { key: "error_rate", label: "Error rate", num: true },
-    { key: "latency_p99_us", label: "Latency p99", num: true },
+    { key: "requests_per_min", label: "Requests/min", num: true, hint: "over the 15 minutes before now" },
+    { key: "error_rate", label: "Error rate", num: true, hint: "errors / (requests + errors) over the 15 minutes before now; — without traffic" },
+    { key: "latency_p99_us", label: "Latency p99", num: true, hint: "the system-performance app's latest window" },
     { key: null, label: "Drift (recent windows)" },
   ];
   /* Status filter choices: the API's status names (an endpoint without results is irrelevant). */
@@ -112,13 +112,18 @@
         : MM.empty("No endpoint matches these filters.", "Clear the text filter or pick another status."));
       return;
     }
-    const headRow = h("tr", {}, COLUMNS.map((col) => {
+    /* the sparklines' result, named in their header when every row shows the same one (general_drift may
+       be potential while the endpoint is detected by another result: the header says which is drawn) */
+    const drawn = new Set(body.endpoints.map((e) => (e.sparkline_result ? e.sparkline_result.result : "")));
+    const sparkLabel = drawn.size === 1 && !drawn.has("") ? `${[...drawn][0]} (recent windows)` : null;
+    const headRow = h("tr", {}, COLUMNS.map((col, i) => {
       const sorted = col.key && state.sort === col.key;
+      const label = i === COLUMNS.length - 1 && sparkLabel ? sparkLabel : col.label;
       return h("th", { class: (col.num ? "num " : "") + (col.key ? "sortable" : ""), "data-sort": col.key,
         "aria-sort": sorted ? (state.order === "asc" ? "ascending" : "descending") : null,
-        title: col.key ? `sort by ${col.label.toLowerCase()}` : null,
+        title: [col.hint, col.key ? `click to sort by ${col.label.toLowerCase()}` : null].filter(Boolean).join("; ") || null,
         onclick: col.key ? () => onSort(col.key) : null },
-      col.label, sorted ? h("span", { class: "arrow" }, state.order === "asc" ? "▲" : "▼") : null);
+      label, sorted ? h("span", { class: "arrow" }, state.order === "asc" ? "▲" : "▼") : null);
     }));
     const rows = body.endpoints.map((e) => row(e));
     wrap.appendChild(h("table", { class: "data", id: "endpoints" }, h("thead", {}, headRow), h("tbody", {}, rows)));
