@@ -1,0 +1,1 @@
+"""Alerts: configs, evaluation of writer events into activations, notifications and their delivery."""
