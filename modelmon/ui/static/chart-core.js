@@ -40,6 +40,15 @@
     for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) ticks.push(Math.round(v / step) * step);
     return ticks;
   };
+  /** Tick labels with the decimals their step needs, the same on every tick (1.95, 1.975, 2.000 read as
+      uneven: 1.950, 1.975, 2.000); tiny steps fall back to MM.fmtNum's exponents. */
+  C.tickFormat = function (ticks) {
+    const step = ticks.length > 1 ? Math.abs(ticks[1] - ticks[0]) : 0;
+    if (!(step > 0) || step < 1e-4) return MM.fmtNum;
+    let decimals = 0;
+    while (decimals < 6 && Math.abs(Math.round(step * 10 ** decimals) - step * 10 ** decimals) > 1e-9 * 10 ** decimals) decimals++;
+    return (v) => v.toLocaleString("en-US", { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
+  };
   /** [lo, hi] widened to round numbers, with room above (and below when negative). */
   C.niceDomain = function (values, extra) {
     const all = values.concat(extra || []).filter((v) => v !== null && v !== undefined && Number.isFinite(v));
@@ -97,9 +106,11 @@
     const y = C.scale(opts.y[0], opts.y[1], height - m.bottom, m.top);
     const grid = C.svg("g", { class: "grid" }, svg);
     const yAxis = C.svg("g", { class: "axis y" }, svg);
-    for (const v of C.niceTicks(opts.y[0], opts.y[1], Math.max(2, Math.floor((height - m.top - m.bottom) / 40)))) {
+    const yTicks = C.niceTicks(opts.y[0], opts.y[1], Math.max(2, Math.floor((height - m.top - m.bottom) / 40)));
+    const yFormat = opts.yFormat || C.tickFormat(yTicks);
+    for (const v of yTicks) {
       C.svg("line", { class: "gridline", x1: m.left, x2: width - m.right, y1: y(v), y2: y(v) }, grid);
-      C.text(yAxis, m.left - 6, y(v) + 4, (opts.yFormat || MM.fmtNum)(v), { "text-anchor": "end" });
+      C.text(yAxis, m.left - 6, y(v) + 4, yFormat(v), { "text-anchor": "end" });
     }
     if (opts.yLabel) {
       C.text(yAxis, 12, m.top + (height - m.top - m.bottom) / 2, opts.yLabel, {
