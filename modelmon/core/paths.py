@@ -135,6 +135,21 @@ class ProjectPaths:
         return f"{self._pipelines}/monitoring-apps/alerts"
 
     @property
+    def alert_configs_table(self) -> str:
+        """Alert configs (``modelmon.alerts.configs.AlertConfig``), one item per config name."""
+        return f"{self._pipelines}/alerts/configs"
+
+    @property
+    def alert_activations_table(self) -> str:
+        """Alert activations: one item per config, endpoint, app and result (state and history)."""
+        return f"{self._pipelines}/alerts/activations"
+
+    @property
+    def alert_deliveries_table(self) -> str:
+        """The notification outbox: one item per notification key and channel."""
+        return f"{self._pipelines}/alerts/deliveries"
+
+    @property
     def app_failures_table(self) -> str:
         return f"{self._pipelines}/monitoring-apps/failures"
 
