@@ -60,7 +60,7 @@ def build_report(context: UIContext, ref: str, since_ms: int | None = None, unti
     endpoint = find_endpoint(context, ref)
     if until_ms is None:
         until_ms = _latest_data_ms(context, endpoint) + 1
-    if since_ms is None:  # 30 days, from the first request when that is later (traffic then gets minute steps)
+    if since_ms is None:  # 30 days, from the first request when that is later
         first = endpoint.first_request_ms
         since_ms = max(until_ms - REPORT_RANGE_MS, first // 60_000 * 60_000 if isinstance(first, int) else 0)
     if since_ms >= until_ms:
