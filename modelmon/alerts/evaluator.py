@@ -24,7 +24,7 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from modelmon.alerts.configs import APP_FAILED, AlertConfig, AlertConfigStore
+from modelmon.alerts.configs import APP_FAILED, NO_TRAFFIC, AlertConfig, AlertConfigStore
 from modelmon.alerts.notification import ACTIVE, RESOLVED, Notification, notification_key
 from modelmon.backends.base import KV, Cond, Item, Op, scan_all
 from modelmon.core.errors import NotFound
@@ -39,6 +39,10 @@ FAILED_RESULT = "failed"
 MAX_HISTORY = 100
 _SUFFIX = {ResultStatusApp.detected: "detected", ResultStatusApp.potential_detection: "suspected"}
 _CAS_TRIES = 5
+#: Where notifications go before their activation is stored (``Deliveries.enqueue``).
+Outbox = Callable[[list[Notification]], object]
+#: The app and result names of a no-traffic activation.
+TRAFFIC_APP, NO_TRAFFIC_RESULT = "traffic", "no_traffic"
 
 
 def activation_key(config: str, endpoint_id: str, app: str, result: str) -> str:
@@ -69,6 +73,7 @@ class Evaluator:
         self.refresh_ms = int(refresh_s * 1000)
         self._configs: list[AlertConfig] = []
         self._loaded_ms: int | None = None
+        self._outbox: Outbox | None = None
 
     def configs(self) -> list[AlertConfig]:
         """The stored configs and the extra ones, cached for ``refresh_s``."""
@@ -79,8 +84,14 @@ class Evaluator:
         return self._configs
 
     # ------------------------------------------------------------------------------ evaluation
-    def evaluate(self, event: WriterEvent) -> list[Notification]:
-        """Apply ``event`` to every config that watches it; the notifications of the transitions it caused."""
+    def evaluate(self, event: WriterEvent, outbox: Outbox | None = None) -> list[Notification]:
+        """Apply ``event`` to every config that watches it; the notifications of the transitions it caused.
+
+        ``outbox`` (delivery's idempotent ``enqueue``) receives each notification *before* the activation that
+        caused it is stored: a crash in between evaluates the window again and enqueues the same key again,
+        instead of storing the transition and losing its notification.
+        """
+        self._outbox = outbox
         out: list[Notification] = []
         for config in self.configs():
             if not config.watches(event.endpoint_id, event.endpoint_name, event.app_name):
@@ -115,12 +126,13 @@ class Evaluator:
             if item is not None and event.end_ms <= int(item.get("last_window_end_ms") or 0):
                 return []  # this window (or a later one) was evaluated already: a redelivery
             new, state = self._next(config, item, event, result, value, status, matched=matched, clears=clears)
+            notes = [] if state is None else [self._notification(config, event, result, value, status, state)]
+            if notes and self._outbox is not None:
+                self._outbox(notes)
             version = int(item["version"]) if item is not None else 0
             condition = [Cond.eq("version", version)] if item is not None else [Cond("version", Op.NOT_EXISTS)]
             if self.kv.update(self.table, key, {**new, "version": version + 1}, condition=condition):
-                if state is None:
-                    return []
-                return [self._notification(config, event, result, value, status, state)]
+                return notes
         raise RuntimeError(f"alert activation {key!r} kept changing under this evaluator")
 
     def _next(self, config: AlertConfig, item: Item | None, event: WriterEvent, result: str, value: float | None,
@@ -173,6 +185,30 @@ class Evaluator:
             endpoint_id=event.endpoint_id, endpoint_name=event.endpoint_name, app=event.app_name, result=result,
             value=value, status=status, window_start_ms=event.start_ms, window_end_ms=event.end_ms,
             time_ms=self.clock(), channels=config.notifications)
+
+    def check_traffic(self, endpoints: Iterable[tuple[str, str, int | None]], period_ms: int,
+                      outbox: Outbox | None = None) -> list[Notification]:
+        """Apply the ``no_traffic`` configs to ``endpoints`` (``(id, name, last_request_ms)``) at the last
+        whole ``period_ms`` window: no request for ``no_traffic_windows`` windows activates (value: idle
+        minutes); traffic again resolves under ``auto``. An endpoint that never had traffic is skipped."""
+        self._outbox = outbox
+        now = self.clock()
+        end = now - now % period_ms
+        out: list[Notification] = []
+        configs = [c for c in self.configs() if NO_TRAFFIC in c.events]
+        for endpoint_id, name, last in endpoints if configs else ():
+            if last is None:
+                continue
+            idle_ms = end - last
+            event = WriterEvent(project="", endpoint_id=endpoint_id, endpoint_name=name, app_name=TRAFFIC_APP,
+                                start_ms=min(last, end - period_ms), end_ms=end)
+            for config in configs:
+                if config.endpoints and endpoint_id not in config.endpoints and name not in config.endpoints:
+                    continue  # app and result filters are about results: traffic has neither
+                silent = idle_ms >= config.no_traffic_windows * period_ms
+                out += self._apply(config, event, NO_TRAFFIC_RESULT, round(idle_ms / 60_000, 1),
+                                   "no_traffic" if silent else "traffic", matched=silent, clears=not silent)
+        return out
 
     # ------------------------------------------------------------------------------ reading, resetting
     def activations(self, *, config: str | None = None, active_only: bool = False) -> list[Item]:

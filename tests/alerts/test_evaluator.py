@@ -150,3 +150,26 @@ def test_quick_start_config_alerts_on_every_detected_and_suspected_result(backen
                               drift(Status.no_detection, name="c")))
     assert sorted(states(notes)) == [("active", "a", 1), ("active", "b", 1)]
     assert notes[0].channels == ({"kind": "webhook", "url_env": "HOOK_URL"},)
+
+
+def test_no_traffic_for_n_windows_activates_and_traffic_resolves(setup, backend):
+    now = {"ms": 100 * 10 * MIN + 5_000}
+    setup(trigger={"events": ["no_traffic"]}, no_traffic_windows=3, entities={"apps": ["drift"]})
+    ev = Evaluator(backend.kv, ProjectPaths("test"), refresh_s=0, clock=lambda: now["ms"])
+    end = 100 * 10 * MIN
+    endpoints = [("ep1", "one", end - 20 * MIN), ("ep2", "two", end - 30 * MIN), ("ep3", "three", None)]
+    notes = ev.check_traffic(endpoints, 10 * MIN)
+    assert [(n.endpoint_id, n.state, n.result, n.value) for n in notes] == [("ep2", "active", "no_traffic", 30.0)]
+    assert ev.check_traffic(endpoints, 10 * MIN) == []  # the same window again
+    now["ms"] += 10 * MIN
+    notes = ev.check_traffic([("ep2", "two", end + 1)], 10 * MIN)
+    assert [(n.endpoint_id, n.state) for n in notes] == [("ep2", "resolved")]
+
+
+def test_outbox_gets_notifications_before_the_activation_is_stored(setup, backend):
+    ev = setup(trigger={"events": ["data_drift_detected"]})
+    seen: list[tuple[str, list[dict]]] = []
+    ev.evaluate(event(0, drift(Status.detected)), outbox=lambda notes: seen.append(
+        (notes[0].key, ev.activations())))
+    [(key, stored_then)] = seen
+    assert key.endswith(".active") and stored_then == []
