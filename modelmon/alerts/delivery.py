@@ -142,6 +142,10 @@ class Deliveries:
         with concurrent.futures.ThreadPoolExecutor(max_workers=self.workers) as pool:
             running: dict[concurrent.futures.Future[None], tuple[str, dict[str, Any]]] = {}
             for key, item in due:
+                while len(running) >= self.workers:  # claim only what a free worker sends now
+                    done, _ = concurrent.futures.wait(running, return_when=concurrent.futures.FIRST_COMPLETED)
+                    for future in done:
+                        self._settle(future, *running.pop(future), now_ms, summary)
                 if time.monotonic() >= deadline:
                     summary.skipped += 1
                     continue
@@ -153,26 +157,30 @@ class Deliveries:
                     continue
                 item["attempts"] = int(item.get("attempts", 0)) + 1
                 running[pool.submit(self._send, item)] = (key, item)
-            for future in concurrent.futures.as_completed(running):
-                key, item = running[future]
-                error = future.exception()
-                done = self.clock() if now_ms is None else now
-                if error is None:
-                    self.kv.update(self.table, key, {"state": "delivered", "delivered_ms": done, "last_error": None},
-                                   create=False)
-                    summary.delivered += 1
-                    continue
-                message = f"{type(error).__name__}: {error}" if not str(error).startswith(item["kind"]) else str(error)
-                summary.errors.append(f"{key}: {message}")
-                if item["attempts"] >= self.backoff.max_attempts:
-                    self._fail(key, item, message, done, summary)
-                else:
-                    self.kv.update(self.table, key, {"next_ms": done + self.backoff.delay_ms(item["attempts"]),
-                                                     "last_error": message}, create=False)
-                    summary.retrying += 1
-                    logger.warning("alert delivery %s via %s failed (attempt %d): %s", item["key"], item["kind"],
-                                   item["attempts"], message)
+            for future in concurrent.futures.as_completed(list(running)):
+                self._settle(future, *running.pop(future), now_ms, summary)
         return summary
+
+    def _settle(self, future: concurrent.futures.Future[None], key: str, item: dict[str, Any],
+                now_ms: int | None, summary: DeliverySummary) -> None:
+        """Record a finished send: delivered, or its error and next attempt (or failed, out of attempts)."""
+        error = future.exception()
+        done = self.clock() if now_ms is None else now_ms
+        if error is None:
+            self.kv.update(self.table, key, {"state": "delivered", "delivered_ms": done, "last_error": None},
+                           create=False)
+            summary.delivered += 1
+            return
+        message = str(error) if str(error).startswith(item["kind"]) else f"{type(error).__name__}: {error}"
+        summary.errors.append(f"{key}: {message}")
+        if item["attempts"] >= self.backoff.max_attempts:
+            self._fail(key, item, message, done, summary)
+            return
+        self.kv.update(self.table, key, {"next_ms": done + self.backoff.delay_ms(item["attempts"]),
+                                         "last_error": message}, create=False)
+        summary.retrying += 1
+        logger.warning("alert delivery %s via %s failed (attempt %d): %s", item["key"], item["kind"],
+                       item["attempts"], message)
 
     def _send(self, item: Mapping[str, Any]) -> None:
         spec = json.loads(item["channel"])

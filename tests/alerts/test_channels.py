@@ -55,7 +55,7 @@ def test_webhook_errors_name_the_host_not_the_url(monkeypatch):
         assert "token" not in str(info.value)
     finally:
         receiver.stop()
-    with pytest.raises(DeliveryError, match="ConnectionRefusedError|URLError"):
+    with pytest.raises(DeliveryError, match=r"ConnectionRefusedError|URLError"):
         channel_for({"kind": "webhook", "url_env": "HOOK_URL"}).send("k", PAYLOAD)  # nobody listens now
     monkeypatch.delenv("HOOK_URL")
     with pytest.raises(DeliveryError, match="environment variable 'HOOK_URL' is not set"):

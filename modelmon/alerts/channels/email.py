@@ -1,7 +1,8 @@
 """Email channel over SMTP (stdlib ``smtplib``): STARTTLS, implicit TLS (``ssl``) or plain (``none``).
 
-``ca_file`` names a CA bundle to trust (a private relay). Logs in when ``user_env``/``password_env`` name variables. The ``Message-ID`` is derived from the
-notification key, so a receiver (or a human) recognises a re-sent notification as the same message.
+``ca_file`` names a CA bundle to trust (a private relay). Logs in when ``user_env``/``password_env``
+name variables. The ``Message-ID`` is derived from the notification key, so a receiver (or a human)
+recognises a re-sent notification as the same message.
 """
 
 from __future__ import annotations
