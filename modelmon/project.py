@@ -25,6 +25,8 @@ from typing import Any
 import pandas as pd
 
 from modelmon import queries
+from modelmon.alerts.activations import activations_frame
+from modelmon.alerts.configs import AlertConfig, AlertConfigStore
 from modelmon.apps.registry import AppRegistry, RegisteredApp
 from modelmon.apps.source import AppSource, default_app_name, resolve_app, validate_app
 from modelmon.backends import Backend, make_backend
@@ -136,12 +138,16 @@ class Project:
         deploy_histogram_data_drift_app: bool = True,
         wait_for_deployment: bool = False,
         image: str | None = None,
+        deploy_alerts: bool | None = None,
     ) -> list[FunctionState]:
         """Bring up the stream, controller, writer and labels functions (and the histogram-drift app).
 
         The labels function (``log_labels`` → model-performance) comes up when the bundle has one. On the
         local target the home's service runs them (started here if needed) and keeps running every app
-        already registered: calling this again in a new session drops none.
+        already registered: calling this again in a new session drops none. The alerts function comes up
+        with ``deploy_alerts=True`` or, by default, once there is something to alert on: a stored alert
+        config or ``MODELMON_ALERT_WEBHOOK_URL`` in the environment (call this again after the first
+        :meth:`store_alert_config`).
         """
         self._set_base_period(base_period)
         templates = load_templates(self.bundle_dir)
@@ -149,6 +155,9 @@ class Project:
         labels = role_template(templates, Role.LABELS)
         if labels is not None:
             functions.append(self._render(labels, image))
+        alerts = role_template(templates, Role.ALERTS)
+        if alerts is not None and (deploy_alerts if deploy_alerts is not None else self._has_alerts()):
+            functions.append(self._render(alerts, image))
         if deploy_histogram_data_drift_app:
             histogram = self._histogram_template(templates)
             functions.append(self._render(histogram, image))
@@ -183,6 +192,9 @@ class Project:
         labels = role_template(templates, Role.LABELS)
         if delete_stream_function and labels is not None:
             names.append(labels.name)
+        alerts = role_template(templates, Role.ALERTS)
+        if alerts is not None:  # it reads the writer's stream: it goes with the writer
+            names.append(alerts.name)
         if delete_histogram_data_drift_app:
             names += sorted(histogram)
         if delete_user_applications:
@@ -463,6 +475,52 @@ class Project:
         kwargs.setdefault("base_period_minutes", self.base_period if kwargs.get("endpoint_id") is None else None)
         kwargs.setdefault("drift_period_minutes", self.base_period)
         return batch_infer(self.backend, self.name, dataset, model, **kwargs)
+
+    # ---------------------------------------------------------------------------------- alerts
+
+    def store_alert_config(self, config: AlertConfig | Mapping[str, Any]) -> AlertConfig:
+        """Create or replace an alert config (an :class:`~modelmon.alerts.configs.AlertConfig` or its dict in
+        MLRun's shape, validated: :class:`~modelmon.core.errors.ConfigError` names a bad field)."""
+        parsed = config if isinstance(config, AlertConfig) else AlertConfig.from_dict(config)
+        AlertConfigStore(self.backend.kv, ProjectPaths(self.name)).store(parsed)
+        return parsed
+
+    def get_alert_config(self, name: str) -> AlertConfig:
+        """The stored config ``name``; :class:`NotFound` if there is none."""
+        return AlertConfigStore(self.backend.kv, ProjectPaths(self.name)).get(name)
+
+    def list_alerts_configs(self) -> list[AlertConfig]:
+        """Every stored alert config, by name."""
+        return AlertConfigStore(self.backend.kv, ProjectPaths(self.name)).list()
+
+    def delete_alert_config(self, name: str) -> None:
+        """Delete config ``name`` (its activations stay, as history); :class:`NotFound` if there is none."""
+        AlertConfigStore(self.backend.kv, ProjectPaths(self.name)).delete(name)
+
+    def reset_alert_config(self, name: str, endpoint: str | None = None) -> int:
+        """Resolve config ``name``'s active activations (only ``endpoint``'s, by id or name, when given); the
+        history records the manual reset. Returns how many were reset."""
+        from modelmon.alerts.evaluator import Evaluator
+
+        return Evaluator(self.backend.kv, ProjectPaths(self.name), refresh_s=0).reset(name, endpoint)
+
+    def get_alert_activations(self, name: str | None = None, *, active: bool = False) -> pd.DataFrame:
+        """One row per activation (config × endpoint × app × result), optionally of config ``name`` or only
+        the ``active`` ones: state, severity, the window and value of the last transition (UTC timestamps),
+        how often it activated, its summary and its ``history`` (a list of transitions)."""
+        from modelmon.alerts.evaluator import Evaluator
+
+        evaluator = Evaluator(self.backend.kv, ProjectPaths(self.name), refresh_s=0)
+        items = evaluator.activations(config=name, active_only=active)
+        return activations_frame(items)
+
+    def _has_alerts(self) -> bool:
+        """Whether there is anything to alert on: a stored config, or the quick-start webhook's variable."""
+        import os
+
+        from modelmon.core.config import ENV_ALERT_WEBHOOK_URL
+
+        return bool(os.environ.get(ENV_ALERT_WEBHOOK_URL)) or bool(self.list_alerts_configs())
 
     # -------------------------------------------------------------------------------- internals
 

@@ -43,6 +43,7 @@ class Role(enum.StrEnum):
     # deployed on request
     APP = "app"
     LABELS = "labels"
+    ALERTS = "alerts"
     BATCH_INFERENCE = "batch-inference"
     EXAMPLE_MODEL_SERVER = "example-model-server"
 
