@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-from ui_browser import VIEWPORT, Watch, chromium, open_page, run_demo, served
+from ui_browser import VIEWPORT, Watch, open_page, run_demo, served
 
 pytestmark = pytest.mark.slow
 PAGES = ["/", "/endpoints/cancer-shift", "/endpoints/cancer-stable", "/apps", "/alerts"]
@@ -25,19 +25,6 @@ def demo(tmp_path_factory):
     run_demo(home)
     with served(home, "demo") as url:
         yield home, url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
-
-
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("screenshots")
-    print(f"\nscreenshots: {folder}")
-    return folder
 
 
 def api(url: str, path: str) -> dict:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from ui_browser import VIEWPORT, chromium, open_page, served
+from ui_browser import VIEWPORT, open_page, served
 
 from modelmon.testing.synthetic import synthetic_home
 
@@ -20,19 +20,6 @@ def big(tmp_path_factory):
     home = synthetic_home(tmp_path_factory.mktemp("large") / "home", endpoints=ENDPOINTS, days=7, detailed=1, seed=7)
     with served(home.home, home.project) as url:
         yield home, url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
-
-
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("screenshots")
-    print(f"\nscreenshots: {folder}")
-    return folder
 
 
 def rows(page) -> list[str]:
