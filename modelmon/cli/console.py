@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from modelmon.core.errors import ModelmonError
 
 COMMANDS: list[str] = [  # the command modules (each registers its sub-commands), one per line
+    "alerts",
     "artifacts",
     "backfill",
     "batch_infer",
