@@ -25,7 +25,8 @@ def register(subparsers: Any) -> None:
         description="Alert configs say which results (detected/suspected per result kind, app failures, no "
                     "traffic) raise an alert, how often, and where it is sent; the alerts function evaluates "
                     "them. Times are UTC.")
-    commands = parser.add_subparsers(dest="alerts_command", metavar="SUBCOMMAND", required=True)
+    commands = parser.add_subparsers(dest="alerts_command", metavar="SUBCOMMAND", required=True,
+                                     help="list, activations, reset, add, delete or deliveries")
 
     listing = commands.add_parser("list", help="the stored alert configs",
                                   description="One line per stored alert config (the full configs with --json).")
