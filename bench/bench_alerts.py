@@ -1,0 +1,156 @@
+"""The writer's result throughput with and without the alerts function consuming the same writer stream.
+
+Target (issue 14): with 100 alert configs and a receiver that answers in 1 s, the writer's throughput
+(``ResultWriter.write`` over many writer events, >= 10k results/s) drops by <= 5% while an alerts process
+runs, same-run ratio. Rounds alternate writer-alone and writer-with-alerts in one local backend (one
+SQLite home, as ``modelmon run`` has); in the "with" rounds a separate process reads the writer stream
+with its own consumer group, evaluates every event against the 100 configs (``Evaluator``), enqueues the
+notifications and delivers them (``Deliveries``) to a webhook receiver that sleeps 1 s per request.
+
+The 100 configs are spread as a project would have them: 5 per endpoint, each on one result, so an event
+matches a few configs. (When every config watches every result of every endpoint, each event with a few
+detected results makes hundreds of notifications, and on the local backend the alerts process's KV writes
+then compete with the writer's for the one SQLite file; on V3IO the items are independent.)
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+
+from modelmon.alerts.configs import AlertConfig, AlertConfigStore
+from modelmon.backends import make_backend
+from modelmon.backends.base import OutRecord
+from modelmon.core.config import Settings
+from modelmon.core.paths import ProjectPaths
+from modelmon.core.results import ModelMonitoringApplicationResult, ResultKindApp, ResultStatusApp
+from modelmon.events import WriterEvent
+from modelmon.writer import ResultWriter
+
+PROJECT = "bench"
+CONFIGS = 100
+ENDPOINTS = 20
+RESULTS_PER_EVENT = 50
+EVENTS_PER_ROUND = 600
+ROUNDS = 3  # each: writer alone, then writer with the alerts process
+PERIOD = 10 * 60_000
+T0 = 1_700_000_000_000 // PERIOD * PERIOD
+TARGET_RESULTS_S, TARGET_DROP = 10_000, 0.05
+
+#: The alerts process: a 1 s webhook receiver, then read -> evaluate -> enqueue -> deliver until stopped.
+ALERTS_PROCESS = textwrap.dedent("""
+    import http.server, os, signal, sys, threading, time
+    from modelmon.alerts.delivery import Deliveries
+    from modelmon.alerts.evaluator import Evaluator
+    from modelmon.backends import make_backend
+    from modelmon.core.config import Settings
+    from modelmon.core.paths import ProjectPaths
+    from modelmon.core.timeutil import now_ms
+    from modelmon.events import WriterEvent
+
+    class Slow(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            time.sleep(1.0)
+            self.send_response(200); self.send_header("Content-Length", "0"); self.end_headers()
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    os.environ["BENCH_HOOK_URL"] = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    settings = Settings(home=sys.argv[1], project=sys.argv[2])
+    backend, paths = make_backend(settings), ProjectPaths(sys.argv[2])
+    evaluator = Evaluator(backend.kv, paths)
+    deliveries = Deliveries(backend.kv, paths, clock=now_ms, timeout_s=5.0)
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *a: stop.append(1))
+    streams, path, group = backend.streams, paths.writer_stream, "alerts"
+    events = notes = 0
+    print("ready", flush=True)
+    while not stop:
+        last = streams.committed(path, group, 0) or 0
+        records = streams.read(path, 0, last + 1, limit=100)
+        for record in records:
+            notes += len(evaluator.evaluate(WriterEvent.from_body(record.data), outbox=deliveries.enqueue))
+            events += 1
+        if records:
+            streams.commit(path, group, 0, records[-1].sequence)
+        sent = deliveries.deliver_due(budget_s=2.0)
+        if not records and not sent.delivered:
+            time.sleep(0.05)
+    print(f"events={events} notifications={notes} delivered={len(deliveries.list(state='delivered'))}", flush=True)
+""")
+
+
+def _events(round_: int) -> list[WriterEvent]:
+    """Windows of ``round_``: results mostly ``no_detection``, every 10th ``detected``, every 7th suspected."""
+    out = []
+    for i in range(EVENTS_PER_ROUND):
+        k = round_ * EVENTS_PER_ROUND + i
+        start = T0 + (k // ENDPOINTS) * PERIOD
+        results = tuple(ModelMonitoringApplicationResult(
+            f"feature_{r}", 0.01 * ((k + r) % 100), ResultKindApp.data_drift,
+            ResultStatusApp.detected if (k + r) % 10 == 0 else
+            ResultStatusApp.potential_detection if (k + r) % 7 == 0 else ResultStatusApp.no_detection)
+            for r in range(RESULTS_PER_EVENT))
+        out.append(WriterEvent(PROJECT, f"ep{k % ENDPOINTS}", "drift", start, start + PERIOD, results,
+                               endpoint_name=f"model-{k % ENDPOINTS}"))
+    return out
+
+
+def _write(writer: ResultWriter, events: list[WriterEvent]) -> float:
+    """Results per second writing ``events``."""
+    started = time.perf_counter()
+    for event in events:
+        writer.write(event)
+    return len(events) * RESULTS_PER_EVENT / (time.perf_counter() - started)
+
+
+def main() -> dict[str, object]:
+    with tempfile.TemporaryDirectory() as home:
+        settings = Settings(home=home, project=PROJECT)
+        backend, paths = make_backend(settings), ProjectPaths(PROJECT)
+        store = AlertConfigStore(backend.kv, paths)
+        for i in range(CONFIGS):  # 5 configs per endpoint, each on one result (see the module's note)
+            store.store(AlertConfig(name=f"drift-{i:03d}", events=("data_drift_detected", "data_drift_suspected"),
+                                    severity="high", cooldown_s=600 * (i % 3), endpoints=(f"model-{i % ENDPOINTS}",),
+                                    results=(f"feature_{i % RESULTS_PER_EVENT}",),
+                                    notifications=({"kind": "webhook", "url_env": "BENCH_HOOK_URL"},)))
+        backend.streams.create(paths.writer_stream, shards=1)
+        writer = ResultWriter(backend, paths)
+        _write(writer, _events(1000))  # warm up: tables created, caches filled
+        alone: list[float] = []
+        with_alerts: list[float] = []
+        report = ""
+        for round_ in range(ROUNDS):
+            alone.append(_write(writer, _events(2 * round_)))
+            events = _events(2 * round_ + 1)
+            for start in range(0, len(events), 500):  # what the app functions put on the writer stream
+                backend.streams.put_records(paths.writer_stream, [OutRecord(e.to_body(), partition_key=e.endpoint_id)
+                                                                  for e in events[start:start + 500]])
+            proc = subprocess.Popen([sys.executable, "-c", ALERTS_PROCESS, home, PROJECT], stdout=subprocess.PIPE,
+                                    text=True, env=dict(os.environ))
+            try:
+                assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+                time.sleep(0.5)  # the alerts process is reading and delivering
+                with_alerts.append(_write(writer, events))
+            finally:
+                proc.terminate()
+                out, _ = proc.communicate(timeout=60)
+            report = out.strip()
+        backend.close()
+    ratio = statistics.median(with_alerts) / statistics.median(alone)
+    print(f"writer alone:       {', '.join(f'{r:,.0f}' for r in alone)} results/s")
+    print(f"with alerts:        {', '.join(f'{r:,.0f}' for r in with_alerts)} results/s "
+          f"({CONFIGS} configs, receiver answering in 1 s)")
+    print(f"ratio (medians):    {ratio:.3f} (target >= {1 - TARGET_DROP:.2f}, and >= {TARGET_RESULTS_S:,} results/s)")
+    print(f"last alerts process: {report}")
+    return {"alone_results_s": alone, "with_alerts_results_s": with_alerts, "ratio": ratio,
+            "alerts_process": report, "ok": ratio >= 1 - TARGET_DROP and min(alone) >= TARGET_RESULTS_S}
