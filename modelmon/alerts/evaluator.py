@@ -220,11 +220,12 @@ class Evaluator:
     def reset(self, config: str, endpoint: str | None = None) -> int:
         """Resolve the active activations of ``config`` (only ``endpoint``'s, by id or name, when given);
         their history records the manual reset. Returns how many were reset."""
-        if not any(c.name == config for c in self.configs()) and self.kv.get(self.store.table, config) is None:
-            raise NotFound(f"no alert config named {config!r}")
-        done = 0
+        done, known = 0, any(c.name == config for c in self.configs())
         for key, item in scan_all(self.kv, self.table):
-            if item.get("config") != config or item.get("state") != ACTIVE:
+            if item.get("config") != config:
+                continue
+            known = True  # a deleted config's activations can still be reset
+            if item.get("state") != ACTIVE:
                 continue
             if endpoint is not None and endpoint not in (item.get("endpoint_id"), item.get("endpoint_name")):
                 continue
@@ -236,4 +237,6 @@ class Evaluator:
                                                 "hits": "[]", "version": version + 1},
                               condition=[Cond.eq("version", version)], create=False):
                 done += 1
+        if not known:
+            raise NotFound(f"no alert config named {config!r}")
         return done
