@@ -56,6 +56,10 @@ class Backoff:
     cap_ms: int = 600_000
     max_attempts: int = 12
     max_age_ms: int = 24 * 3_600_000
+    #: How long a delivered item is kept (a re-enqueue of its key within this time is still a no-op; later
+    #: ones are stopped by the evaluator, which never notifies a window twice) and a failed one stays listed.
+    keep_delivered_ms: int = 24 * 3_600_000
+    keep_failed_ms: int = 7 * 24 * 3_600_000
 
     def delay_ms(self, attempts: int) -> int:
         return int(min(self.cap_ms, self.base_ms * 2 ** max(0, min(attempts - 1, 40))))
@@ -100,6 +104,7 @@ class Deliveries:
         self.workers = workers
         #: How long a claimed send may take before the item is due again (a killed deliverer's items).
         self.lease_ms = int(timeout_s * 1000) * 2 + 1000
+        self._pruned_ms: int | None = None
 
     def enqueue(self, notifications: Iterable[Notifiable]) -> int:
         """Create one pending item per (notification, channel) unless it exists; returns how many were new."""
@@ -126,6 +131,21 @@ class Deliveries:
             row.pop("payload", None)
         return rows[:limit] if limit is not None else rows
 
+    def prune(self, now_ms: int | None = None) -> int:
+        """Delete delivered items older than ``keep_delivered_ms`` and failed ones older than ``keep_failed_ms``
+        (so that the outbox, scanned by every :meth:`deliver_due`, stays small); returns how many."""
+        now = self.clock() if now_ms is None else now_ms
+        removed = 0
+        for state, field, keep in (("delivered", "delivered_ms", self.backoff.keep_delivered_ms),
+                                   ("failed", "failed_ms", self.backoff.keep_failed_ms)):
+            old = [key for key, _ in scan_all(self.kv, self.table, [Cond.eq("state", state),
+                                                                     Cond(field, Op.LT, now - keep)])]
+            for key in old:
+                self.kv.delete(self.table, key)
+            removed += len(old)
+        self._pruned_ms = now
+        return removed
+
     def _claim(self, key: str, item: Mapping[str, Any], now: int) -> bool:
         attempts = int(item.get("attempts", 0))
         return self.kv.update(self.table, key, {"attempts": attempts + 1, "next_ms": now + self.lease_ms,
@@ -137,6 +157,8 @@ class Deliveries:
         now = self.clock() if now_ms is None else now_ms
         deadline = time.monotonic() + budget_s
         summary = DeliverySummary()
+        if self._pruned_ms is None or now - self._pruned_ms >= 3_600_000:  # at most hourly per process
+            self.prune(now)
         due = list(scan_all(self.kv, self.table, [Cond.eq("state", "pending"), Cond("next_ms", Op.LE, now)]))
         due.sort(key=lambda kv: (kv[1].get("next_ms", 0), kv[0]))
         with concurrent.futures.ThreadPoolExecutor(max_workers=self.workers) as pool:

@@ -119,6 +119,44 @@ def test_a_slow_receiver_does_not_hold_the_others(outbox, monkeypatch):
     assert all("timed out" in p["last_error"] or "Timeout" in p["last_error"] for p in outbox.list(state="pending"))
 
 
+def test_old_delivered_and_failed_items_are_pruned(outbox, clock, monkeypatch):
+    receiver = HttpReceiver().start()
+    monkeypatch.setenv("HOOK_URL", receiver.url)
+    try:
+        outbox.enqueue(notes(2, HOOK))
+        outbox.deliver_due()
+    finally:
+        receiver.stop()
+    outbox.enqueue(notes(1, HOOK, config="dead"))
+    for _ in range(4):  # nobody listens now: 4 attempts, then failed
+        outbox.deliver_due()
+        clock.advance(60_000)
+    assert [len(outbox.list(state=s)) for s in ("delivered", "failed")] == [2, 1]
+    assert outbox.prune() == 0
+    clock.advance(outbox.backoff.keep_delivered_ms)
+    assert outbox.prune() == 2
+    assert outbox.enqueue(notes(1, HOOK)) == 1  # forgotten: the evaluator is what stops an old window now
+    clock.advance(outbox.backoff.keep_failed_ms)
+    assert outbox.prune() == 1 and outbox.list(state="failed") == []
+
+
+def test_email_through_the_outbox_with_a_key_derived_message_id(outbox):
+    from receivers import SmtpReceiver
+
+    from modelmon.alerts.channels.email import message_id
+
+    smtp = SmtpReceiver().start()
+    spec = {"kind": "email", "host": "127.0.0.1", "port": smtp.port, "tls": "none", "to": ["ops@example.com"]}
+    batch = notes(3, (spec,))
+    try:
+        outbox.enqueue(batch)
+        assert outbox.deliver_due().delivered == 3
+    finally:
+        smtp.stop()
+    assert sorted(m["Message-ID"] for m in smtp.messages) == sorted(message_id(n.key) for n in batch)
+    assert {m["X-Modelmon-Key"] for m in smtp.messages} == {n.key for n in batch}
+
+
 DELIVER = textwrap.dedent("""
     import sys
     from modelmon.alerts.delivery import Deliveries
