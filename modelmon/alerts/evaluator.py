@@ -13,8 +13,9 @@ the last activation (for the cooldown), the last window evaluated and the histor
 * An app failure (``mm_app_failed``) activates on result ``failed``; its next successful window resolves it.
 
 Times are window times, never the wall clock, so evaluation is deterministic and replayable.
-**Idempotent**: a window at or before the activation's last evaluated window changes nothing, so a
-redelivered writer event (or its parked copy) neither counts twice nor notifies twice; every write is a
+**Idempotent**: a window at or before the activation's last stored window changes nothing, and a window
+that changes nothing is not stored (nor would it change anything evaluated again), so a redelivered writer
+event (or its parked copy) neither counts twice nor notifies twice; every write is a
 compare-and-set on the item's version, so two evaluators never both apply the same window.
 """
 
@@ -126,6 +127,8 @@ class Evaluator:
             if item is not None and event.end_ms <= int(item.get("last_window_end_ms") or 0):
                 return []  # this window (or a later one) was evaluated already: a redelivery
             new, state = self._next(config, item, event, result, value, status, matched=matched, clears=clears)
+            if new is None:
+                return []
             notes = [] if state is None else [self._notification(config, event, result, value, status, state)]
             if notes and self._outbox is not None:
                 self._outbox(notes)
@@ -136,8 +139,10 @@ class Evaluator:
         raise RuntimeError(f"alert activation {key!r} kept changing under this evaluator")
 
     def _next(self, config: AlertConfig, item: Item | None, event: WriterEvent, result: str, value: float | None,
-              status: str, *, matched: bool, clears: bool) -> tuple[Item, str | None]:
-        """The item's new attributes and the state it turned to (``None``: no transition)."""
+              status: str, *, matched: bool, clears: bool) -> tuple[Item | None, str | None]:
+        """The item's new attributes (``None``: nothing to write) and the state it turned to (``None``: no
+        transition). A window that changes neither state nor hits is not written: the writer stream carries
+        every result, and most of them change nothing."""
         end = event.end_ms
         old = item or {}
         state = old.get("state") or RESOLVED
@@ -149,7 +154,8 @@ class Evaluator:
                      "app": event.app_name, "result": result, "severity": config.severity,
                      "last_window_end_ms": end, "last_status": status}
         turned: str | None = None
-        if matched:
+        before = list(hits)
+        if matched and state != ACTIVE:  # an active alert counts nothing more until it is resolved
             hits = [h for h in hits if h > end - config.period_s * 1000] + [end]
             cooled = last_active is None or end >= int(last_active) + config.cooldown_s * 1000
             if state != ACTIVE and len(hits) >= config.count and cooled:
@@ -164,6 +170,8 @@ class Evaluator:
                        summary=self._summary(config, event, result, value, status, state), changed_ms=self.clock())
             entry = {"state": state, "window_end_ms": end, "time_ms": self.clock(), "value": value, "status": status}
             history = [*history, entry][-MAX_HISTORY:]
+        if item is not None and turned is None and hits == before:
+            return None, None  # nothing changed: no write (evaluating this window again changes nothing either)
         new.update(state=state, hits=json.dumps(hits), history=json.dumps(history))
         return new, turned
 
