@@ -173,3 +173,15 @@ def test_outbox_gets_notifications_before_the_activation_is_stored(setup, backen
         (notes[0].key, ev.activations())))
     [(key, stored_then)] = seen
     assert key.endswith(".active") and stored_then == []
+
+
+def test_windows_that_change_nothing_are_not_written(setup):
+    ev = setup(trigger={"events": ["data_drift_detected"]})
+    ev.evaluate(event(0, drift(Status.detected)))
+    [active] = ev.activations()
+    ev.evaluate(event(1, drift(Status.detected)))  # already active: counts nothing
+    assert ev.activations() == [active] and active["version"] == 1
+    ev.evaluate(event(2, drift(Status.no_detection)))
+    [resolved] = ev.activations()
+    ev.evaluate(event(3, drift(Status.no_detection)))  # already resolved
+    assert ev.activations() == [resolved] and resolved["version"] == 2
