@@ -21,10 +21,11 @@ from modelmon.functions.roles import ROLE_LABEL, Role, role_of
 
 
 def test_the_role_vocabulary_and_which_roles_are_core():
-    assert [str(r) for r in Role] == ["stream", "controller", "writer", "app", "labels", "batch-inference",
-                                      "example-model-server"]
+    assert [str(r) for r in Role] == ["stream", "controller", "writer", "app", "labels", "alerts",
+                                      "batch-inference", "example-model-server"]
     assert Role.core_roles() == [Role.STREAM, Role.CONTROLLER, Role.WRITER]
-    assert not any(r.core for r in (Role.APP, Role.LABELS, Role.BATCH_INFERENCE, Role.EXAMPLE_MODEL_SERVER))
+    assert [r for r in Role if not r.core] == [Role.APP, Role.LABELS, Role.ALERTS, Role.BATCH_INFERENCE,
+                                               Role.EXAMPLE_MODEL_SERVER]
 
 
 def test_role_of_reads_the_label():
@@ -46,6 +47,7 @@ def test_the_repository_bundle_labels_every_function():
         "model-performance": Role.APP,
         "system-performance": Role.APP,
         "labels": Role.LABELS,
+        "alerts": Role.ALERTS,
         "batch-inference": Role.BATCH_INFERENCE,
         "serving": Role.EXAMPLE_MODEL_SERVER,
     }

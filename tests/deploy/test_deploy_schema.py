@@ -133,13 +133,13 @@ def test_semantic_checks():
 def test_a_role_label_must_name_a_known_role():
     assert broken(lambda d: d["metadata"]["labels"].update({"modelmon/role": "ingest"})) == [
         "metadata.labels.modelmon/role: 'ingest' is not a modelmon role (stream, controller, writer, app, labels, "
-        "batch-inference, example-model-server)"
+        "alerts, batch-inference, example-model-server)"
     ]
     assert broken(lambda d: d["metadata"].pop("labels")) == []  # configs from elsewhere need no role
     unlabelled = copy.deepcopy(VALID)
     del unlabelled["metadata"]["labels"]
     assert validate_config(unlabelled, require_role=True) == [
-        "metadata.labels.modelmon/role: required (stream, controller, writer, app, labels, batch-inference, "
+        "metadata.labels.modelmon/role: required (stream, controller, writer, app, labels, alerts, batch-inference, "
         "example-model-server)"
     ]
 

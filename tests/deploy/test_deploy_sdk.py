@@ -8,6 +8,7 @@ from sdk_app import RowCountApp
 
 import modelmon
 from modelmon.core.errors import NotFound
+from modelmon.core.project_record import record_path
 from modelmon.deploy.credentials import Credentials, load_credentials, save_credentials
 
 
@@ -77,7 +78,7 @@ def test_credentials_are_validated_kept_and_never_shown(project, capsys):
     assert project.set_model_monitoring_credentials(access_key="other-key", replace_creds=True,
                                                     tsdb_connection="postgresql://u:pw@db/tsdb") == [
         "access_key", "stream_path", "tsdb_connection"]
-    path = project._record_path.with_name("credentials.json")
+    path = record_path(project.settings.home, project.name).with_name("credentials.json")
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert "other-key" not in repr(project) and "pw@" not in capsys.readouterr().out
 
