@@ -118,9 +118,9 @@ def test_kill_9_of_the_alerts_function_mid_delivery_loses_nothing(tmp_path):
             lease_over = max(p["next_ms"] for p in left)
             time.sleep(max(0.0, lease_over / 1000 - time.time()) + 0.2)  # the killed claims' leases are over
             put(backend, [event(1, NO, endpoint="ep2")])  # a writer event: the function sends what is due
+            log = tmp_path / "home" / "functions.log"
             wait_for(lambda: not outbox.list(state="pending"), lambda: "an empty outbox; pending: "
-                     f"{outbox.list(state='pending')}; log: {(tmp_path / 'home' / 'functions.log').read_text()[-2000:]}",
-                     timeout_s=120)
+                     f"{outbox.list(state='pending')}; log: {log.read_text()[-2000:]}", timeout_s=120)
     finally:
         receiver.stop()
         backend.close()
