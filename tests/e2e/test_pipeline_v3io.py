@@ -65,7 +65,10 @@ def test_every_function_stores_on_the_servers(run):
     streams = set(web.store.streams)
     assert {paths.tracking_stream, paths.writer_stream, paths.dead_letter_stream} <= streams
     assert {paths.app_stream(app.name) for app in session.bundle.apps} <= streams
-    assert sorted(p.name for p in session.config.home.iterdir()) == [".modelmon-demo", "bundle", "functions.log"]
+    # locally only the bundle, the log and the project's record (its base period); no data
+    assert sorted(p.name for p in session.config.home.iterdir()) == [".modelmon-demo", "bundle", "functions.log",
+                                                                    "projects"]
+    assert [p.name for p in (session.config.home / "projects").rglob("*") if p.is_file()] == ["project.json"]
     assert frames.tables  # the TSDB tables live in framesd
 
 

@@ -105,6 +105,12 @@ class _Servicer(fgrpc.FramesServicer):
 
     def Read(self, request: fpb.ReadRequest, context: grpc.ServicerContext) -> Any:
         frames = self._run(context, request.session, self._read, request)
+        with self.owner.lock:
+            stall, self.owner.stalls = bool(self.owner.stalls), max(0, self.owner.stalls - 1)
+        if stall:  # a framesd that stops answering without closing the stream (until the client gives up)
+            while context.is_active():
+                time.sleep(0.05)
+            return
         yield from frames
 
     def _read(self, request: fpb.ReadRequest) -> list[fpb.Frame]:
@@ -162,6 +168,7 @@ class FramesTestServer:
         self.lock = threading.RLock()
         self.tables: dict[str, Table] = {}
         self.failures = 0
+        self.stalls = 0
         self.calls = 0
         self._port = port
         self._server: grpc.Server | None = None
@@ -194,6 +201,11 @@ class FramesTestServer:
     def fail_next(self, n: int) -> None:
         with self.lock:
             self.failures += n
+
+    def stall_next_reads(self, n: int) -> None:
+        """The next ``n`` reads never answer, holding their stream open until the client cancels it."""
+        with self.lock:
+            self.stalls += n
 
     def __enter__(self) -> FramesTestServer:
         return self.start()

@@ -158,3 +158,24 @@ def test_frames_failing_for_longer_than_the_retries_is_reported_and_nothing_half
         backend.tsdb.read(table, 0, 10)  # reads are retried on UNAVAILABLE, as long as the policy allows
     frames.failures = 0
     assert backend.tsdb.read(table, 0, 10).empty
+
+
+def test_a_read_that_never_answers_is_given_up_and_retried_on_a_fresh_client(servers):
+    _, frames = servers
+    settings = _opener(servers).settings()
+    b = open_v3io_backend(settings, retry=RetryPolicy(attempts=3, base_s=0.01, cap_s=0.02), tsdb_read_deadline_s=1)
+    try:
+        table = "users/pipelines/p/monitoring-apps/results-tsdb"
+        b.tsdb.create_table(table)
+        b.tsdb.write(table, pd.DataFrame({"time": [60_000], "endpoint_id": ["e"], "value": [0.5]}),
+                     labels=["endpoint_id"])
+        frames.stall_next_reads(1)  # the first read's stream stays open and silent
+        rows = b.tsdb.read(table, 0, 120_000)
+        assert rows[["time", "endpoint_id", "value"]].to_dict("records") == [
+            {"time": 60_000, "endpoint_id": "e", "value": 0.5}]
+        assert frames.stalls == 0
+        frames.stall_next_reads(5)  # never answering: the retries run out, as for an unreachable framesd
+        with pytest.raises(BackendUnavailable, match="no answer in 1s"):
+            b.tsdb.read(table, 0, 120_000)
+    finally:
+        b.close()

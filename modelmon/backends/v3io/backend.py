@@ -14,7 +14,7 @@ from modelmon.backends.v3io.kv import V3ioKV
 from modelmon.backends.v3io.objects import V3ioObjectStore
 from modelmon.backends.v3io.samples import V3ioSampleStore
 from modelmon.backends.v3io.streams import V3ioStream
-from modelmon.backends.v3io.tsdb import FramesTSDB
+from modelmon.backends.v3io.tsdb import READ_DEADLINE_S, FramesTSDB
 from modelmon.core.config import ENV_V3IO_ACCESS_KEY, ENV_V3IO_API, ENV_V3IO_FRAMESD, Settings
 from modelmon.core.errors import ConfigError
 from modelmon.core.paths import ProjectPaths
@@ -24,7 +24,8 @@ def _frames_client(address: str, access_key: str, container: str) -> Any:
     return v3io_frames.Client(address=address, container=container, token=access_key)
 
 
-def open_v3io_backend(settings: Settings, *, retry: RetryPolicy | None = None, max_connections: int = 8) -> Backend:
+def open_v3io_backend(settings: Settings, *, retry: RetryPolicy | None = None, max_connections: int = 8,
+                      tsdb_read_deadline_s: float = READ_DEADLINE_S) -> Backend:
     """The five roles on the V3IO platform ``settings`` points at."""
     missing = [name for name, value in ((ENV_V3IO_API, settings.v3io_api), (ENV_V3IO_ACCESS_KEY,
                settings.v3io_access_key), (ENV_V3IO_FRAMESD, settings.v3io_framesd)) if not value]
@@ -39,7 +40,8 @@ def open_v3io_backend(settings: Settings, *, retry: RetryPolicy | None = None, m
         name="v3io",
         streams=streams,
         kv=V3ioKV(client, calls),
-        tsdb=FramesTSDB(functools.partial(_frames_client, framesd, key), objects, calls),
+        tsdb=FramesTSDB(functools.partial(_frames_client, framesd, key), objects, calls,
+                        read_deadline_s=tsdb_read_deadline_s),
         samples=V3ioSampleStore(objects, ProjectPaths(settings.project)),
         objects=objects,
     )

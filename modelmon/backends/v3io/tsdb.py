@@ -44,6 +44,9 @@ PRE_AGGREGATES = "count,sum,avg,min,max,last"
 AGGREGATION_GRANULARITY = "1h"
 
 ClientFactory = Callable[[str], Any]  # container -> v3io_frames client
+#: How long one TSDB read may take before its client is dropped and the read retried (reads of a month of
+#: a busy table take seconds; a stalled framesd never answers).
+READ_DEADLINE_S = 60.0
 
 
 def _translate(what: str, exc: Exception) -> Exception:
@@ -83,8 +86,10 @@ def filter_expression(filters: Mapping[str, str | Sequence[str]] | None) -> str:
 class FramesTSDB:
     """The ``TSDB`` role; one frames client per V3IO container, created on first use."""
 
-    def __init__(self, client_factory: ClientFactory, objects: V3ioObjectStore, calls: V3ioCalls | None = None) -> None:
+    def __init__(self, client_factory: ClientFactory, objects: V3ioObjectStore, calls: V3ioCalls | None = None,
+                 *, read_deadline_s: float = READ_DEADLINE_S) -> None:
         self._factory = client_factory
+        self._read_deadline_s = read_deadline_s
         self._objects = objects
         self._calls = calls or V3ioCalls()
         self._clients: dict[str, Any] = {}
@@ -171,11 +176,47 @@ class FramesTSDB:
         if aggregators:
             kwargs["aggregators"] = ",".join(aggregators)
             kwargs["step"] = f"{step or end - start}ms"
-        client, path = self._client(table)
-        raw = self._retried(f"read {table}", lambda: client.read(
-            "tsdb", path, columns=list(columns) if columns else None, filter=filter_expression(filters), **kwargs),
-            lambda error: isinstance(error, BackendUnavailable))
+        def read(client: Any, path: str) -> Any:
+            return client.read("tsdb", path, columns=list(columns) if columns else None,
+                               filter=filter_expression(filters), **kwargs)
+
+        raw = self._retried(f"read {table}", lambda: self._bounded(f"read {table}", table, read),
+                            lambda error: isinstance(error, BackendUnavailable))
         return _to_rows(raw, self._label_order(table))
+
+    def _bounded(self, what: str, table: str, call: Callable[[Any, str], Any]) -> Any:
+        """``call(client, path)`` within the read deadline.
+
+        The frames client sets no deadline on its gRPC calls, so a framesd that stops answering a streamed
+        read without closing the connection would block the caller forever (seen under load in the fault
+        tests). Past the deadline the client's channel is closed, which cancels the call and frees the thread
+        running it, the next call gets a fresh client, and the caller sees ``BackendUnavailable`` (retried).
+        """
+        client, path = self._client(table)
+        outcome: dict[str, Any] = {}
+        finished = threading.Event()
+
+        def run() -> None:
+            try:
+                outcome["value"] = call(client, path)
+            except BaseException as exc:  # handed to the caller's thread below
+                outcome["error"] = exc
+            finally:
+                finished.set()
+
+        threading.Thread(target=run, name="frames-call", daemon=True).start()
+        if not finished.wait(self._read_deadline_s):
+            self._drop(client)
+            raise BackendUnavailable(f"TSDB {what}: no answer in {self._read_deadline_s:g}s")
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["value"]
+
+    def _drop(self, client: Any) -> None:
+        """Forget ``client`` (the next call makes a new one) and close its channel (cancelling its calls)."""
+        with self._lock:
+            self._clients = {k: c for k, c in self._clients.items() if c is not client}
+        _close_channel(client)
 
     def _retried(self, what: str, call: Callable[[], Any], retry: Callable[[Exception], bool]) -> Any:
         """``call()``; a frames error that ``retry`` accepts is tried again with backoff, then raised translated."""
@@ -183,8 +224,8 @@ class FramesTSDB:
         while True:
             try:
                 return call()
-            except v3io_frames.Error as exc:
-                error = _translate(what, exc)
+            except (v3io_frames.Error, BackendUnavailable) as exc:
+                error = _translate(what, exc) if isinstance(exc, v3io_frames.Error) else exc
                 if isinstance(error, NotFound) or not retry(error) or not self._calls.sleep_before_retry(attempt):
                     raise error from exc
                 attempt += 1
@@ -193,9 +234,14 @@ class FramesTSDB:
         with self._lock:
             clients, self._clients = list(self._clients.values()), {}
         for client in clients:
-            channel = getattr(client, "_channel", None)
-            if channel is not None:
-                channel.close()
+            _close_channel(client)
+
+
+def _close_channel(client: Any) -> None:
+    """Close a frames client's gRPC channel (the client has no close of its own)."""
+    channel = getattr(client, "_channel", None)
+    if channel is not None:
+        channel.close()
 
 
 def _to_rows(raw: pd.DataFrame, order: list[str]) -> pd.DataFrame:
