@@ -7,7 +7,7 @@ import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
-from modelmon.alerts.channels import DEFAULT_TIMEOUT_S, DeliveryError, env_secret
+from modelmon.alerts.channels.base import DEFAULT_TIMEOUT_S, DeliveryError, env_secret
 from modelmon.alerts.channels.webhook import post_json
 
 

@@ -16,7 +16,7 @@ import urllib.request
 from collections.abc import Mapping
 from typing import Any
 
-from modelmon.alerts.channels import DEFAULT_TIMEOUT_S, DeliveryError, env_secret
+from modelmon.alerts.channels.base import DEFAULT_TIMEOUT_S, DeliveryError, env_secret
 
 SIGNATURE_HEADER = "X-Modelmon-Signature"
 
