@@ -46,7 +46,7 @@ AGGREGATION_GRANULARITY = "1h"
 ClientFactory = Callable[[str], Any]  # container -> v3io_frames client
 #: How long one TSDB read may take before its client is dropped and the read retried (reads of a month of
 #: a busy table take seconds; a stalled framesd never answers).
-READ_DEADLINE_S = 60.0
+READ_DEADLINE_S = 20.0
 
 
 def _translate(what: str, exc: Exception) -> Exception:
