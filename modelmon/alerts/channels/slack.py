@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
-from modelmon.alerts.channels.base import DEFAULT_TIMEOUT_S, DeliveryError, env_secret
-from modelmon.alerts.channels.webhook import post_json
+from modelmon.alerts.channels.webhook import WebhookChannel
 
 
 def slack_message(payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -22,22 +20,10 @@ def slack_message(payload: Mapping[str, Any]) -> dict[str, Any]:
     ]}
 
 
-class SlackChannel:
+class SlackChannel(WebhookChannel):
+    """A webhook whose body is Slack's message format (an incoming webhook takes no signature)."""
+
     kind = "slack"
 
-    def __init__(self, spec: Mapping[str, Any], *, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
-        self.spec = dict(spec)
-        self.timeout_s = timeout_s
-
-    def describe(self) -> str:
-        try:
-            url = env_secret(self.spec, "url_env")
-        except DeliveryError:
-            return "slack (url not set)"
-        return f"slack {urllib.parse.urlsplit(url or '').netloc}"
-
-    def send(self, key: str, payload: Mapping[str, Any]) -> None:
-        url = env_secret(self.spec, "url_env")
-        assert url is not None
-        body = json.dumps(slack_message(payload)).encode()
-        post_json(url, body, {"Idempotency-Key": key}, self.timeout_s, self.kind)
+    def body(self, payload: Mapping[str, Any]) -> bytes:
+        return json.dumps(slack_message(payload)).encode()

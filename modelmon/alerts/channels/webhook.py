@@ -52,15 +52,19 @@ class WebhookChannel:
         try:
             url = env_secret(self.spec, "url_env")
         except DeliveryError:
-            return "webhook (url not set)"
-        return f"webhook {urllib.parse.urlsplit(url or '').netloc}"
+            return f"{self.kind} (url not set)"
+        return f"{self.kind} {urllib.parse.urlsplit(url or '').netloc}"
 
     def send(self, key: str, payload: Mapping[str, Any]) -> None:
         url = env_secret(self.spec, "url_env")
         assert url is not None
-        body = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
+        body = self.body(payload)
         headers = {"Idempotency-Key": key}
         secret = env_secret(self.spec, "secret_env", required=False)
         if secret is not None:
             headers[SIGNATURE_HEADER] = sign(secret, body)
         post_json(url, body, headers, self.timeout_s, self.kind)
+
+    def body(self, payload: Mapping[str, Any]) -> bytes:
+        """What is POSTed: the notification's JSON."""
+        return json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
