@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from stored_traffic import store_requests
 
 from modelmon import queries
 from modelmon.apps.builtin.data_quality import DataQualityApplication
@@ -22,7 +23,6 @@ from modelmon.core.paths import ProjectPaths
 from modelmon.core.project_record import read_record
 from modelmon.endpoints.registration import register_model_endpoint
 from modelmon.events import WindowEvent
-from modelmon.stream.aggregate import ERROR_LABELS, PREDICTION_LABELS, errors_frame, predictions_frame
 from modelmon.ui.app import create_app
 from modelmon.ui.context import UIContext
 from modelmon.writer import ResultWriter
@@ -46,12 +46,7 @@ def _traffic(backend, endpoint_id: str, minute: int, shift: float, rng: np.rando
     frame = pd.DataFrame({"timestamp": times[~errors], "request_id": [f"{minute}-{i}" for i in np.flatnonzero(~errors)],
                           "latency_us": latency[~errors], "dose": rng.normal(50 + shift, 10, ROWS)[~errors]})
     batch = f"{endpoint_id[:6]}-{minute}"
-    backend.samples.append(endpoint_id, frame, batch_id=batch)
-    backend.tsdb.create_table(PATHS.predictions_tsdb)
-    backend.tsdb.create_table(PATHS.errors_tsdb)
-    backend.tsdb.write(PATHS.predictions_tsdb, predictions_frame(endpoint_id, batch, times, latency, errors),
-                       labels=list(PREDICTION_LABELS))
-    backend.tsdb.write(PATHS.errors_tsdb, errors_frame(endpoint_id, batch, times, errors), labels=list(ERROR_LABELS))
+    store_requests(backend, PATHS, endpoint_id, batch, frame, times, latency, errors)
 
 
 @pytest.fixture(scope="module")
