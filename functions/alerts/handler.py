@@ -6,7 +6,10 @@ stored, then due deliveries are sent within a short budget. The cron tick checks
 traffic and sends whatever is due (retries with backoff). This function has its own consumer group on the
 writer stream: a slow or dead receiver delays only it, never the writer. An unreadable writer event is the
 writer's to dead-letter (it reads the same record), so it is skipped here. A store outage is waited out and
-the record parked (:class:`~modelmon.functions.handling.HandlerRetry`); evaluation is idempotent per window.
+the record parked (:class:`~modelmon.functions.handling.HandlerRetry`) on the function's own park stream
+(``ProjectPaths.alerts_parked_stream``, its second trigger): parked on the writer stream it would be written
+again by the writer too. For the same reason a copy the writer parked on the writer stream is skipped here:
+this function has read the original. Evaluation is idempotent per window.
 """
 
 from __future__ import annotations
@@ -45,8 +48,11 @@ def init_context(context: nuclio_sdk.Context) -> None:
     context.user_data.deliveries = Deliveries(backend.kv, paths, clock=now_ms)
     context.user_data.endpoints = EndpointStore(backend.kv, paths)
     context.user_data.period_ms = settings.base_period_ms
+    # the park stream exists before the triggers start: Nuclio's v3ioStream trigger cannot read a missing one
+    backend.streams.create(paths.alerts_parked_stream, shards=1)
     context.user_data.retry = HandlerRetry.for_function(settings, backend.streams, paths.writer_stream,
-                                                        FUNCTION_NAME, context.logger)
+                                                        FUNCTION_NAME, context.logger,
+                                                        park_to=paths.alerts_parked_stream)
     on_shutdown(context, backend.close)
 
 
@@ -71,6 +77,9 @@ def handler(context: nuclio_sdk.Context, event: nuclio_sdk.Event | list[nuclio_s
         return len(evaluator.evaluate(writer_event, outbox=deliveries.enqueue))
 
     for record in each_record(event):
+        if record.parked_by not in (None, FUNCTION_NAME):  # another reader's copy: the original was read here
+            totals["skipped"] += 1
+            continue
         handled = retry.handle(record, evaluate)
         if handled.value is None:
             handled.count_kept(totals, "skipped")

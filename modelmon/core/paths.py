@@ -95,6 +95,12 @@ class ProjectPaths:
     def dead_letter_stream(self) -> str:
         return f"{self._streams}/stream-dead-letter"
 
+    @property
+    def alerts_parked_stream(self) -> str:
+        """Writer events the alerts function parked past its retry deadline; the alerts function alone reads it
+        (parked on the writer stream they would make the writer write them again)."""
+        return f"{self._streams}/stream-alerts-parked"
+
     # KV tables
     @property
     def endpoints_table(self) -> str:

@@ -277,13 +277,14 @@ def _project_stream(trigger: Mapping[str, Any], paths: ProjectPaths, template: F
         raise ConfigError(f"{template.source}: trigger {name!r} reads {full!r}, not a project model-endpoints stream")
     rest = match["rest"]
     named = {"stream": paths.tracking_stream, "stream-model-monitoring-writer": paths.writer_stream,
-             "stream-labels": paths.labels_stream, "stream-dead-letter": paths.dead_letter_stream}
+             "stream-labels": paths.labels_stream, "stream-dead-letter": paths.dead_letter_stream,
+             "stream-alerts-parked": paths.alerts_parked_stream}
     if rest in named:
         return named[rest]
     if rest.startswith("stream-") and "/" not in rest:
         return paths.app_stream(rest.removeprefix("stream-"))
     raise ConfigError(f"{template.source}: trigger {name!r} reads {full!r}, not a stream modelmon knows "
-                      "(stream, stream-model-monitoring-writer, stream-labels, stream-<app>)")
+                      "(stream, stream-model-monitoring-writer, stream-labels, stream-alerts-parked, stream-<app>)")
 
 
 def _set_stream(trigger: dict[str, Any], stream: str, function: str) -> None:

@@ -10,7 +10,10 @@ trigger.go`` ``ConsumeClaim``; ``kafka/trigger.go`` ``ConsumeClaim``). A handler
 loses its record. :class:`HandlerRetry` is how every stream function keeps it instead: an outage is retried
 inside the handler until the backend answers, for at most the retry deadline; past it the record is
 *parked* (put back at the end of its own stream, with its first position) and the handler returns; any
-other failure is tried a few times and then dead-lettered. A record is never dropped silently.
+other failure is tried a few times and then dead-lettered. A record is never dropped silently. A function that
+reads a stream another function also reads parks on a stream of its own instead (``park_to``, read by a second
+trigger of the same function): a copy put back on the shared stream would make the other function handle it
+again.
 """
 
 from __future__ import annotations
@@ -97,13 +100,16 @@ class Delivery:
     """One record of an event: its body as bytes and its ``(shard, sequence)`` (``None`` outside streams).
 
     A parked copy (:class:`HandlerRetry`) is delivered with its original body, its own ``position`` and
-    the ``origin`` where the record was first delivered; ``parked`` counts how often it was parked.
+    the ``origin`` where the record was first delivered; ``parked`` counts how often it was parked and
+    ``parked_by`` names the function that parked it last (its bundle name), so a function reading a stream
+    another one parks on can tell that copy is not its own.
     """
 
     body: bytes
     position: Position | None = None
     origin: Position | None = None
     parked: int = 0
+    parked_by: str | None = None
 
     @property
     def first_position(self) -> Position | None:
@@ -162,7 +168,9 @@ def _unpark(body: bytes, position: Position | None) -> Delivery:
         first = (int(origin[0]), int(origin[1])) if origin is not None else None
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, IndexError):
         return Delivery(body, position)
-    return Delivery(inner, position, origin=first, parked=parked)
+    function = header.get("function")
+    return Delivery(inner, position, origin=first, parked=parked,
+                    parked_by=function if isinstance(function, str) else None)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -186,8 +194,11 @@ class HandlerRetry:
 
     * an outage (:func:`is_transient`) is retried with backoff (``backoff_s`` doubling up to ``max_backoff_s``)
       for ``deadline_s`` from when the handler took the record; the shard waits, so nothing after the record
-      is handled before it. Past the deadline the record is parked on ``source`` (its shard, or any when it
-      has no position): it comes back after the records put meanwhile, with ``origin`` = its first position.
+      is handled before it. Past the deadline the record is parked on ``park_to`` (by default ``source``, on
+      the record's shard, or any when it has no position; a separate park stream takes it on any shard, as
+      its shards are not the source's): it comes back after the records put meanwhile, with ``origin`` = its
+      first position. The function must read ``park_to`` too (a second trigger when it is not ``source``);
+      dead letters name ``source`` with the first position either way.
       While even the park fails, the record is tried and parked in turn until one works: returning without
       either would lose it (keep the deadline below the function's Nuclio ``eventTimeout``);
     * any other exception is tried ``max_attempts`` times in all, then dead-lettered with its reason;
@@ -197,9 +208,10 @@ class HandlerRetry:
     def __init__(self, streams: Stream, source: str, dead_letters: DeadLetters, *, deadline_s: float = 60.0,
                  max_attempts: int = 3, logger: Any = None, backoff_s: float = 0.1, max_backoff_s: float = 2.0,
                  sleep: Callable[[float], None] = time.sleep, monotonic: Callable[[], float] = time.monotonic,
-                 clock: Callable[[], int] = now_ms) -> None:
+                 clock: Callable[[], int] = now_ms, park_to: str | None = None) -> None:
         self.streams = streams
         self.source = source
+        self.park_to = park_to or source
         self.dead_letters = dead_letters
         self.deadline_s = deadline_s
         self.max_attempts = max(1, max_attempts)
@@ -209,13 +221,14 @@ class HandlerRetry:
 
     @classmethod
     def for_function(cls, settings: Settings, streams: Stream, source: str, function: str,
-                     logger: Any = None) -> HandlerRetry:
-        """The retry of ``function`` (its bundle name) reading ``source``, as ``settings`` configure it."""
+                     logger: Any = None, *, park_to: str | None = None) -> HandlerRetry:
+        """The retry of ``function`` (its bundle name) reading ``source`` (and parking on ``park_to``, by default
+        ``source``), as ``settings`` configure it."""
         from modelmon.functions.dead_letters import DeadLetters  # imported here: it imports this module
 
         letters = DeadLetters(streams, ProjectPaths(settings.project).dead_letter_stream, function, source=source)
         return cls(streams, source, letters, deadline_s=settings.retry_deadline_seconds,
-                   max_attempts=settings.max_retries, logger=logger)
+                   max_attempts=settings.max_retries, logger=logger, park_to=park_to)
 
     def handle(self, record: Delivery, process: Callable[[Delivery], T]) -> Handled[T]:
         """``process(record)`` under the rules above; returns once the record is done, parked or dead-lettered."""
@@ -250,16 +263,17 @@ class HandlerRetry:
             self._sleep(min(self._delay(outages), remaining) if remaining > 0 else self._delay(outages))
 
     def _park(self, record: Delivery, reason: str) -> str | None:
-        """Put ``record`` back on its stream: ``None`` once it is there, ``""`` while the stream is out too,
+        """Put ``record`` back on ``park_to``: ``None`` once it is there, ``""`` while the stream is out too,
         else why it cannot be parked (the stream refuses it)."""
-        shard = record.position[0] if record.position is not None else None
+        own_stream = self.park_to == self.source
+        shard = record.position[0] if record.position is not None and own_stream else None
         data = parked_body(record, self.dead_letters.function, reason, self._clock())
         try:
             try:
-                self.streams.put_records(self.source, [OutRecord(data, shard=shard)])
+                self.streams.put_records(self.park_to, [OutRecord(data, shard=shard)])
             except NotFound:  # only where no trigger reads it yet (a record that came by HTTP, a test)
-                self.streams.create(self.source, shards=1 if shard is None else shard + 1)
-                self.streams.put_records(self.source, [OutRecord(data, shard=shard)])
+                self.streams.create(self.park_to, shards=1 if shard is None else shard + 1)
+                self.streams.put_records(self.park_to, [OutRecord(data, shard=shard)])
         except Exception as exc:  # an outage: try again; anything else: the record cannot be parked
             if is_transient(exc):
                 self._warn("cannot park the record either; retrying", record, 0, f"{type(exc).__name__}: {exc}")

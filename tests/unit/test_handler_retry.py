@@ -5,6 +5,8 @@ Time is a fake clock that ``sleep`` moves on, so the tests check the deadline ex
 
 from __future__ import annotations
 
+import dataclasses
+
 import nuclio_sdk
 import pytest
 
@@ -115,7 +117,8 @@ def test_past_the_deadline_the_record_is_parked_on_its_shard_with_its_first_posi
     assert handled.outcome == PARKED and clock.now == 110.0  # woke up at the deadline, not after it
     assert max(clock.sleeps) == 2.0  # the backoff is capped
     (copy,) = redelivered(streams)
-    assert copy == Delivery(b'{"window": 1}', (1, 1), origin=(1, 40), parked=1)  # same shard, original bytes
+    # same shard, original bytes, and who parked it
+    assert copy == Delivery(b'{"window": 1}', (1, 1), origin=(1, 40), parked=1, parked_by="my-app")
     assert not letters(streams)
 
     handled = retry.handle(copy, Flaky())  # the copy comes back after the records put meanwhile
@@ -209,7 +212,7 @@ def test_a_parked_header_is_one_json_line_and_a_broken_one_is_left_as_the_body()
     data = parked_body(record, "fn", "BackendUnavailable: a\nb", 5)
     assert data.count(b"\n") == 2 and data.endswith(b"\nline1\nline2")  # the reason's newline is escaped
     event = nuclio_sdk.Event(body=data, shard_id=0, offset=8)
-    assert list(each_record(event)) == [Delivery(b"line1\nline2", (0, 8), origin=(0, 1), parked=1)]
+    assert list(each_record(event)) == [Delivery(b"line1\nline2", (0, 8), origin=(0, 1), parked=1, parked_by="fn")]
     broken = b'{"modelmon_parked": "x"}\nbody'
     assert list(each_record(nuclio_sdk.Event(body=broken, shard_id=0, offset=9))) == [Delivery(broken, (0, 9))]
 
@@ -256,3 +259,35 @@ def test_a_source_stream_no_trigger_created_yet_is_created_to_park_on():
                          monotonic=clock.monotonic)
     assert retry.handle(Delivery(b"w", (2, 1)), Flaky(outages=1000)).outcome == PARKED
     assert [(r.shard, r.data.endswith(b"\nw")) for r in stream_records(streams, SOURCE)] == [(2, True)]
+
+
+PARK = "projects/p/model-endpoints/stream-my-app-parked"
+
+
+def test_a_function_sharing_its_source_parks_on_its_own_stream_and_letters_still_name_the_source(setup):
+    _, streams, clock = setup
+    streams.create(PARK)
+    retry = HandlerRetry(streams, SOURCE, DeadLetters(streams, DEAD, "my-app", source=SOURCE), deadline_s=10.0,
+                         sleep=clock.sleep, monotonic=clock.monotonic, clock=lambda: 7, park_to=PARK)
+    assert retry.handle(Delivery(b"w", (1, 40)), Flaky(outages=1000)).outcome == PARKED
+    assert not stream_records(streams, SOURCE)  # nothing for the source's other readers to handle again
+    (parked,) = stream_records(streams, PARK)
+    (copy,) = each_record(nuclio_sdk.Event(body=parked.data, shard_id=parked.shard, offset=parked.sequence))
+    # on any shard of the park stream (the source's shard 1 need not exist there), with the source position
+    assert (copy.body, copy.position, copy.origin, copy.parked, copy.parked_by) == (b"w", (0, 1), (1, 40), 1, "my-app")
+
+    assert retry.handle(copy, Flaky(outages=1000)).outcome == PARKED  # parked again: same stream, same origin
+    again = [r for r in stream_records(streams, PARK) if r.sequence == 2]
+    (second,) = each_record(nuclio_sdk.Event(body=again[0].data, shard_id=0, offset=2))
+    assert (second.origin, second.parked) == ((1, 40), 2) and not stream_records(streams, SOURCE)
+
+    handled = retry.handle(dataclasses.replace(second, parked=MAX_PARKS), Flaky(outages=1000))
+    assert handled.outcome == DEAD_LETTERED
+    (letter,) = letters(streams)
+    assert (letter.source, letter.shard, letter.sequence) == (SOURCE, 1, 40)  # where it was first delivered
+
+
+def test_for_function_parks_on_the_source_unless_told_otherwise():
+    settings = Settings(project="p")
+    assert HandlerRetry.for_function(settings, MemoryStream(), SOURCE, "f").park_to == SOURCE
+    assert HandlerRetry.for_function(settings, MemoryStream(), SOURCE, "f", park_to=PARK).park_to == PARK
