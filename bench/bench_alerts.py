@@ -25,7 +25,7 @@ import time
 
 from modelmon.alerts.configs import AlertConfig, AlertConfigStore
 from modelmon.backends import make_backend
-from modelmon.backends.base import OutRecord
+from modelmon.backends.base import Backend, OutRecord
 from modelmon.core.config import Settings
 from modelmon.core.paths import ProjectPaths
 from modelmon.core.results import ModelMonitoringApplicationResult, ResultKindApp, ResultStatusApp
@@ -37,7 +37,7 @@ CONFIGS = 100
 ENDPOINTS = 20
 RESULTS_PER_EVENT = 50
 EVENTS_PER_ROUND = 600
-ROUNDS = 5  # each: writer alone, then writer with the alerts process
+ROUNDS = 6  # each: writer alone and writer with the alerts process, in alternating order
 PERIOD = 10 * 60_000
 T0 = 1_700_000_000_000 // PERIOD * PERIOD
 TARGET_RESULTS_S, TARGET_DROP = 10_000, 0.05
@@ -116,6 +116,25 @@ def _write(writer: ResultWriter, events: list[WriterEvent]) -> float:
     return len(events) * RESULTS_PER_EVENT / (time.perf_counter() - started)
 
 
+def _write_with_alerts(backend: Backend, paths: ProjectPaths, writer: ResultWriter, events: list[WriterEvent],
+                       home: str) -> tuple[float, str]:
+    """Results per second writing ``events`` while an alerts process reads them from the writer stream
+    (evaluating, enqueueing, delivering), and what that process reports when stopped."""
+    for start in range(0, len(events), 500):  # what the app functions put on the writer stream
+        backend.streams.put_records(paths.writer_stream, [OutRecord(e.to_body(), partition_key=e.endpoint_id)
+                                                          for e in events[start:start + 500]])
+    proc = subprocess.Popen([sys.executable, "-c", ALERTS_PROCESS, home, PROJECT], stdout=subprocess.PIPE,
+                            text=True, env=dict(os.environ))
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        time.sleep(0.5)  # the alerts process is reading and delivering
+        rate = _write(writer, events)
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=60)
+    return rate, out.strip()
+
+
 def main() -> dict[str, object]:
     with tempfile.TemporaryDirectory() as home:
         settings = Settings(home=home, project=PROJECT)
@@ -128,26 +147,20 @@ def main() -> dict[str, object]:
                                     notifications=({"kind": "webhook", "url_env": "BENCH_HOOK_URL"},)))
         backend.streams.create(paths.writer_stream, shards=1)
         writer = ResultWriter(backend, paths)
-        _write(writer, _events(1000))  # warm up: tables created, caches filled
+        _write(writer, _events(0))  # warm up: tables created, caches filled; later rounds are later windows
         alone: list[float] = []
         with_alerts: list[float] = []
         report = ""
+        windows = iter(range(1, 2 * ROUNDS + 1))  # each measurement writes later windows than the one before
         for round_ in range(ROUNDS):
-            alone.append(_write(writer, _events(2 * round_)))
-            events = _events(2 * round_ + 1)
-            for start in range(0, len(events), 500):  # what the app functions put on the writer stream
-                backend.streams.put_records(paths.writer_stream, [OutRecord(e.to_body(), partition_key=e.endpoint_id)
-                                                                  for e in events[start:start + 500]])
-            proc = subprocess.Popen([sys.executable, "-c", ALERTS_PROCESS, home, PROJECT], stdout=subprocess.PIPE,
-                                    text=True, env=dict(os.environ))
-            try:
-                assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
-                time.sleep(0.5)  # the alerts process is reading and delivering
-                with_alerts.append(_write(writer, events))
-            finally:
-                proc.terminate()
-                out, _ = proc.communicate(timeout=60)
-            report = out.strip()
+            # alone-with, then with-alone: a drift over the run (the store grows) weighs on both sides alike
+            for alerts in ((False, True) if round_ % 2 == 0 else (True, False)):
+                events = _events(next(windows))
+                if not alerts:
+                    alone.append(_write(writer, events))
+                    continue
+                rate, report = _write_with_alerts(backend, paths, writer, events, home)
+                with_alerts.append(rate)
         backend.close()
     ratio = statistics.median(with_alerts) / statistics.median(alone)
     print(f"writer alone:       {', '.join(f'{r:,.0f}' for r in alone)} results/s")

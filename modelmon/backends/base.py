@@ -249,6 +249,19 @@ class Cond:
 
 
 Condition = Sequence[Cond]
+
+
+@dataclasses.dataclass(frozen=True)
+class Update:
+    """One conditional update of :meth:`KV.update_many`: what ``KV.update(table, key, set_, condition=,
+    create=)`` does."""
+
+    key: str
+    set_: Mapping[str, Any]
+    condition: Condition = ()
+    create: bool = True
+
+
 #: Attribute values a KV item holds: text, numbers, booleans or None (nested data as JSON text).
 Item = dict[str, Any]
 
@@ -275,6 +288,14 @@ class KV(Protocol):
         With a ``condition`` (all comparisons against the current item, a missing item having no
         attributes) the update happens only if it holds; returns ``False`` when it does not.
         Conditional updates are atomic: this is the compare-and-set that makes writers idempotent.
+        """
+
+    def update_many(self, table: str, updates: Sequence[Update]) -> list[bool]:
+        """Each of ``updates`` as :meth:`update` applies it, in order; whether each was applied.
+
+        The updates are independent compare-and-sets (none depends on another's outcome), so a backend
+        may apply them in one transaction (local: one lock taken instead of one per item) or one request
+        each (V3IO). An error raises; updates before it may have been applied.
         """
 
     def get(self, table: str, key: str) -> Item | None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Sequence
 from typing import Any, Protocol
 
-from modelmon.backends.base import KV
+from modelmon.backends.base import KV, Update
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,8 +30,8 @@ class Alert:
 
 
 class Notifier(Protocol):
-    def notify(self, alert: Alert) -> None:
-        """Deliver ``alert``; called at least once per detected result and window."""
+    def notify_all(self, alerts: Sequence[Alert]) -> None:
+        """Deliver the ``alerts`` of one writer event; called at least once per detected result and window."""
 
 
 class KVAlertLog:
@@ -41,6 +42,14 @@ class KVAlertLog:
         self._table = table
 
     def notify(self, alert: Alert) -> None:
-        item = dataclasses.asdict(alert)
-        item["extra_data"] = json.dumps(alert.extra_data)
-        self._kv.put(self._table, alert.key, item)
+        self.notify_all([alert])
+
+    def notify_all(self, alerts: Sequence[Alert]) -> None:
+        """One item per alert, all in one batch (every attribute is set, so an update replaces the item)."""
+        self._kv.update_many(self._table, [Update(alert.key, _item(alert)) for alert in alerts])
+
+
+def _item(alert: Alert) -> dict[str, Any]:
+    item = dataclasses.asdict(alert)
+    item["extra_data"] = json.dumps(alert.extra_data)
+    return item

@@ -28,7 +28,7 @@ from typing import Any
 
 import pandas as pd
 
-from modelmon.backends.base import KV, TSDB, Cond, Op
+from modelmon.backends.base import KV, TSDB, Cond, Op, Update
 from modelmon.core.paths import ProjectPaths
 from modelmon.core.timeutil import now_ms
 from modelmon.events import WriterEvent
@@ -93,8 +93,7 @@ class HistoryWriter:
                 "start_ms": event.start_ms,
             })
             if self._kv is not None:
-                for result in event.results:
-                    self._write_extra(event, result.name, result.extra_data, stamp)
+                self._write_extra(event, stamp)
         if event.metrics:
             self._write_rows(self._metrics, METRIC_LABELS, event, str(stamp), {
                 "metric_name": [m.name for m in event.metrics],
@@ -102,16 +101,20 @@ class HistoryWriter:
                 "start_ms": event.start_ms,
             })
 
-    def _write_extra(self, event: WriterEvent, result_name: str, extra_data: Mapping[str, Any], stamp: int) -> None:
-        """The window's ``extra_data`` item: created, or replaced when this write's stamp is newer (a later
-        write already stored stays)."""
+    def _write_extra(self, event: WriterEvent, stamp: int) -> None:
+        """The window's ``extra_data`` item per result: created, or replaced when this write's stamp is newer
+        (a later write already stored stays). One batch creates them all; only items that exist go on."""
         assert self._kv is not None
-        key = extra_data_key(event.endpoint_id, event.app_name, result_name, event.end_ms)
-        item = {"endpoint_id": event.endpoint_id, "app_name": event.app_name, "result_name": result_name,
-                "start_ms": event.start_ms, "end_ms": event.end_ms, WRITE_LABEL: stamp,
-                "extra_data": bounded_extra_data(extra_data)}
-        if not self._kv.update(self._extra, key, item, condition=(Cond.not_exists(WRITE_LABEL),)):
-            self._kv.update(self._extra, key, item, condition=(Cond(WRITE_LABEL, Op.LT, stamp),), create=False)
+        items = {extra_data_key(event.endpoint_id, event.app_name, result.name, event.end_ms): {
+            "endpoint_id": event.endpoint_id, "app_name": event.app_name, "result_name": result.name,
+            "start_ms": event.start_ms, "end_ms": event.end_ms, WRITE_LABEL: stamp,
+            "extra_data": bounded_extra_data(result.extra_data)} for result in event.results}
+        created = self._kv.update_many(self._extra, [Update(key, item, (Cond.not_exists(WRITE_LABEL),))
+                                                     for key, item in items.items()])
+        existing = [Update(key, item, (Cond(WRITE_LABEL, Op.LT, stamp),), create=False)
+                    for (key, item), new in zip(items.items(), created, strict=True) if not new]
+        if existing:
+            self._kv.update_many(self._extra, existing)
 
     def _write_rows(self, table: str, labels: tuple[str, ...], event: WriterEvent, stamp: str,
                     columns: dict[str, Any]) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from modelmon.backends.base import KV, Cond, Op
+from modelmon.backends.base import KV, Cond, Op, Update
 from modelmon.core.errors import BackendUnavailable
 from modelmon.core.paths import ProjectPaths
 from modelmon.core.results import ModelMonitoringApplicationResult
@@ -30,6 +30,16 @@ def metrics_key(endpoint_id: str, app_name: str) -> str:
     return f"{endpoint_id}.{app_name}"
 
 
+def _replace_older(key: str, item: dict[str, Any]) -> Update:
+    """Replace the stored item if its window ends at or before ``item``'s."""
+    return Update(key, item, (Cond("end_ms", Op.LE, item["end_ms"]),), create=False)
+
+
+def _create_missing(key: str, item: dict[str, Any]) -> Update:
+    """Create the item if none is stored (or one without a window)."""
+    return Update(key, item, (Cond.not_exists("end_ms"),))
+
+
 class LatestResults:
     """Keeps KV ``app_results_table`` and the endpoints' ``drift_status`` up to date."""
 
@@ -46,12 +56,14 @@ class LatestResults:
             item = {"endpoint_id": event.endpoint_id, "app_name": event.app_name, "start_ms": event.start_ms,
                     "end_ms": event.end_ms, "updated_ms": now_ms,
                     "metrics": json.dumps({m.name: m.value for m in event.metrics})}
-            self._put_unless_later(self._metrics, metrics_key(event.endpoint_id, event.app_name), item)
-        return sum(self._write_one(event, result, now_ms) for result in event.results)
+            self._put_unless_later(self._metrics, {metrics_key(event.endpoint_id, event.app_name): item})
+        return self._put_unless_later(self._results, {
+            result_key(event.endpoint_id, event.app_name, result.name): self._result_item(event, result, now_ms)
+            for result in event.results})
 
-    def _write_one(self, event: WriterEvent, result: ModelMonitoringApplicationResult, now_ms: int) -> bool:
-        key = result_key(event.endpoint_id, event.app_name, result.name)
-        item = {
+    @staticmethod
+    def _result_item(event: WriterEvent, result: ModelMonitoringApplicationResult, now_ms: int) -> dict[str, Any]:
+        return {
             "endpoint_id": event.endpoint_id,
             "app_name": event.app_name,
             "result_name": result.name,
@@ -63,21 +75,32 @@ class LatestResults:
             "end_ms": event.end_ms,
             "updated_ms": now_ms,
         }
-        return self._put_unless_later(self._results, key, item)
 
-    def _put_unless_later(self, table: str, key: str, item: dict[str, Any]) -> bool:
-        """Replace the item unless it holds a window ending after ``item``'s; whether it was stored."""
-        end_ms = item["end_ms"]
+    def _put_unless_later(self, table: str, items: dict[str, dict[str, Any]]) -> int:
+        """Replace each item unless it holds a window ending after the new one; how many were stored.
+
+        Each round is one batch per step (replace an older window; create a missing item), so an event's
+        results cost a few store round trips, not a few per result; only the items a step missed go on."""
+        pending, stored = dict(items), 0
         for _ in range(_RETRIES):
-            if self._kv.update(table, key, item, condition=(Cond("end_ms", Op.LE, end_ms),), create=False):
-                return True
-            if self._kv.update(table, key, item, condition=(Cond.not_exists("end_ms"),)):
-                return True
-            stored = self._kv.get(table, key)
-            if stored is not None and isinstance(stored.get("end_ms"), int) and stored["end_ms"] > end_ms:
-                return False  # a later window is already stored
-        raise BackendUnavailable(f"{key!r} in {table!r}: the stored item kept changing; giving up after "
-                                 f"{_RETRIES} tries")
+            for step in (_replace_older, _create_missing):
+                keys = list(pending)
+                done = self._kv.update_many(table, [step(key, pending[key]) for key in keys])
+                for key, ok in zip(keys, done, strict=True):
+                    if ok:
+                        del pending[key]
+                        stored += 1
+                if not pending:
+                    return stored
+            for key in list(pending):
+                current = self._kv.get(table, key)
+                if current is not None and isinstance(current.get("end_ms"), int) \
+                        and current["end_ms"] > pending[key]["end_ms"]:
+                    del pending[key]  # a later window is already stored
+            if not pending:
+                return stored
+        raise BackendUnavailable(f"{', '.join(sorted(pending)[:3])} in {table!r}: the stored items kept changing; "
+                                 f"giving up after {_RETRIES} tries")
 
     def update_drift_status(self, event: WriterEvent) -> int | None:
         """Raise the endpoint's drift status to this window's highest, or reset it for a newer window.

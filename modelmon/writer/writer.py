@@ -76,12 +76,12 @@ class ResultWriter:
         self._backend.kv.delete(self._paths.app_failures_table,
                                 failure_key(event.endpoint_id, event.app_name, event.start_ms))
         self._latest.update_drift_status(event)
-        for result in event.results:
-            if result.status == ResultStatusApp.detected:
-                alert = Alert(event.endpoint_id, event.app_name, result.name, result.value, int(result.kind),
-                              event.start_ms, event.end_ms, result.extra_data)
-                for notifier in self._notifiers:
-                    notifier.notify(alert)
+        alerts = [Alert(event.endpoint_id, event.app_name, result.name, result.value, int(result.kind),
+                        event.start_ms, event.end_ms, result.extra_data)
+                  for result in event.results if result.status == ResultStatusApp.detected]
+        if alerts:
+            for notifier in self._notifiers:
+                notifier.notify_all(alerts)
 
     def _record_failure(self, event: WriterEvent) -> None:
         """The app-failures item of the window; ``error_type``, ``location`` and ``traceback`` only when the

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from modelmon.backends.base import Cond, Op, scan_all
+from modelmon.backends.base import Cond, Op, Update, scan_all
 
 TABLE = "users/pipelines/p/monitoring-schedules/last-analyzed"
 
@@ -150,3 +150,30 @@ def test_long_text_is_written_with_an_increment_and_a_condition(backend):
     assert kv.update(TABLE, "k", {"names": names}, increment={"version": 1}, condition=[Cond.eq("version", 1)])
     assert not kv.update(TABLE, "k", {"names": "[]"}, increment={"version": 1}, condition=[Cond.eq("version", 1)])
     assert kv.get(TABLE, "k") == {"version": 2, "names": names}
+
+
+def test_update_many_applies_each_compare_and_set_in_order(backend):
+    kv = backend.kv
+    kv.put(TABLE, "old", {"end_ms": 100, "v": "old"})
+    kv.put(TABLE, "later", {"end_ms": 900, "v": "later"})
+    done = kv.update_many(TABLE, [
+        Update("old", {"end_ms": 200, "v": "new"}, (Cond("end_ms", Op.LE, 200),), create=False),
+        Update("later", {"end_ms": 200, "v": "new"}, (Cond("end_ms", Op.LE, 200),), create=False),
+        Update("absent", {"end_ms": 200}, (Cond("end_ms", Op.LE, 200),), create=False),
+        Update("fresh", {"end_ms": 200, "v": "created"}, (Cond.not_exists("end_ms"),)),
+        Update("fresh", {"end_ms": 300, "v": "again"}, (Cond.not_exists("end_ms"),)),  # sees the one before it
+        Update("fresh", {"v": "second"}, (Cond.eq("end_ms", 200),)),
+    ])
+    assert done == [True, False, False, True, False, True]
+    assert kv.get(TABLE, "old") == {"end_ms": 200, "v": "new"}
+    assert kv.get(TABLE, "later") == {"end_ms": 900, "v": "later"}
+    assert kv.get(TABLE, "absent") is None
+    assert kv.get(TABLE, "fresh") == {"end_ms": 200, "v": "second"}
+    assert kv.update_many(TABLE, []) == []
+
+
+def test_update_many_merges_attributes_like_update(backend):
+    kv = backend.kv
+    kv.put(TABLE, "k", {"a": 1, "b": "keep"})
+    assert kv.update_many(TABLE, [Update("k", {"a": 2, "c": 3.5})]) == [True]
+    assert kv.get(TABLE, "k") == {"a": 2, "b": "keep", "c": 3.5}

@@ -82,6 +82,20 @@ def test_one_write_goes_in_time_order_per_series(backend):
     assert _stored(backend) == [[1000, "a", 1.0], [2000, "a", 2.0], [3000, "a", 3.0], [500, "b", 0.5]]
 
 
+def test_a_write_of_many_series_keeps_each_series_rule(backend):
+    """More label sets in one write than one statement can look up: each still keeps first-write-wins."""
+    backend.tsdb.create_table(TABLE)
+    endpoints = [f"ep{i:04d}" for i in range(700)]
+    first = pd.DataFrame({"time": pd.Series([1000] * 700, dtype="int64"), "endpoint_id": endpoints, "app_name": "a",
+                          "value": 1.0})
+    backend.tsdb.write(TABLE, first, LABELS)
+    again = pd.concat([first.assign(value=2.0), first.assign(time=2000, value=3.0)], ignore_index=True)
+    backend.tsdb.write(TABLE, again.sample(frac=1, random_state=5), LABELS)
+    got = backend.tsdb.read(TABLE, 0, 100_000)
+    assert len(got) == 1400
+    assert {time: sorted(set(values)) for time, values in got.groupby("time")["value"]} == {1000: [1.0], 2000: [3.0]}
+
+
 def test_writing_the_same_rows_again_changes_nothing(backend):
     df = _frame()
     backend.tsdb.create_table(TABLE)

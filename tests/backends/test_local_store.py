@@ -10,7 +10,7 @@ import threading
 import pandas as pd
 import pytest
 
-from modelmon.backends.base import OutRecord
+from modelmon.backends.base import Cond, OutRecord, Update
 from modelmon.backends.local import open_local_backend
 from modelmon.backends.local.backend import DB_FILE
 from modelmon.core.errors import BackendUnavailable, CorruptStore
@@ -163,4 +163,18 @@ def test_one_backend_shared_by_threads_loses_no_update(tmp_path):
     assert backend.kv.get("t", "counter") == {"n": 400}
     records = [r for shard in (0, 1) for r in backend.streams.read("s", shard, 1, limit=1000)]
     assert sorted(r.data for r in records) == sorted(b"%d-%d" % (n, i) for n in range(4) for i in range(100))
+    backend.close()
+
+
+def test_update_many_is_one_transaction_checked_before_it_starts(tmp_path):
+    """A bad item anywhere in a batch writes none of it; a good batch is seen whole by another connection."""
+    backend = open_local_backend(tmp_path)
+    with pytest.raises(TypeError, match=r"'k2'.*'nested'"):
+        backend.kv.update_many("t", [Update("k1", {"a": 1}), Update("k2", {"nested": {"x": 1}})])
+    assert backend.kv.get("t", "k1") is None
+    backend.kv.update_many("t", [Update(f"k{i}", {"a": i}) for i in range(1200)])  # more keys than one read chunk
+    with sqlite3.connect(tmp_path / DB_FILE) as other:
+        assert other.execute("SELECT COUNT(*) FROM kv WHERE tbl = 't'").fetchone() == (1200,)
+    assert backend.kv.update_many("t", [Update(f"k{i}", {"a": -1}, (Cond.eq("a", i),)) for i in range(1200)]) \
+        == [True] * 1200
     backend.close()

@@ -7,15 +7,16 @@ and exactly one of several racing on the same old value wins.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from modelmon.backends.base import Condition, Item
+from modelmon.backends.base import Cond, Condition, Item, Update
 from modelmon.backends.conditions import check_condition, matches
 from modelmon.backends.local.database import Database
 
@@ -49,34 +50,33 @@ class LocalKV:
         condition: Condition = (),
         create: bool = True,
     ) -> bool:
-        _check_key(table, key)
-        conds = check_condition(condition)
-        changes = _normalise(table, key, set_ or {})
-        steps = dict(increment or {})
-        for attr, step in steps.items():
-            if isinstance(step, np.generic):
-                steps[attr] = step = step.item()
-            if not isinstance(step, int | float) or isinstance(step, bool):
-                raise TypeError(f"KV {table!r} key {key!r}: increment of {attr!r} must be a number, not {step!r}")
+        change = _Change.checked(table, key, set_, increment, condition, create)
 
         def update(conn: sqlite3.Connection) -> bool:
-            item = _load(conn, table, key)
-            if (item is None and not create) or not matches(item, conds):
-                return False
-            new = dict(item or {})
-            new.update(changes)
-            for attr, step in steps.items():
-                current = new.get(attr, 0)
-                if current is None:
-                    current = 0
-                if not isinstance(current, int | float) or isinstance(current, bool):
-                    raise ValueError(f"KV {table!r} key {key!r}: cannot increment {attr!r}, it holds {current!r}")
-                new[attr] = current + step
-            conn.execute(
-                _UPSERT,
-                (table, key, json.dumps(new)),
-            )
-            return True
+            new = change.applied(_load(conn, table, key))
+            if new is not None:
+                conn.execute(_UPSERT, (table, key, json.dumps(new)))
+            return new is not None
+
+        return self._db.write(update)
+
+    def update_many(self, table: str, updates: Sequence[Update]) -> list[bool]:
+        """All of ``updates`` in one write transaction (see ``KV.update_many``)."""
+        changes = [_Change.checked(table, u.key, u.set_, None, u.condition, u.create) for u in updates]
+        if not changes:
+            return []
+
+        def update(conn: sqlite3.Connection) -> list[bool]:
+            items = _load_many(conn, table, [change.key for change in changes])  # one read for the batch
+            applied, rows = [], []
+            for change in changes:
+                new = change.applied(items.get(change.key))
+                applied.append(new is not None)
+                if new is not None:
+                    items[change.key] = new  # a later update of the same key sees this one
+                    rows.append((table, change.key, json.dumps(new)))
+            conn.executemany(_UPSERT, rows)  # in order: the last row of a key is its final item
+            return applied
 
         return self._db.write(update)
 
@@ -124,9 +124,62 @@ class LocalKV:
         self._db.close()
 
 
+@dataclasses.dataclass(frozen=True)
+class _Change:
+    """One checked conditional update, applied inside a write transaction."""
+
+    table: str
+    key: str
+    changes: dict[str, Any]
+    steps: dict[str, int | float]
+    conds: tuple[Cond, ...]
+    create: bool
+
+    @classmethod
+    def checked(cls, table: str, key: str, set_: Mapping[str, Any] | None,
+                increment: Mapping[str, int | float] | None, condition: Condition, create: bool) -> _Change:
+        """The update, or the error naming what is wrong with it (before any transaction starts)."""
+        _check_key(table, key)
+        steps = dict(increment or {})
+        for attr, step in steps.items():
+            if isinstance(step, np.generic):
+                steps[attr] = step = step.item()
+            if not isinstance(step, int | float) or isinstance(step, bool):
+                raise TypeError(f"KV {table!r} key {key!r}: increment of {attr!r} must be a number, not {step!r}")
+        return cls(table, key, _normalise(table, key, set_ or {}), steps, check_condition(condition),
+                   create)
+
+    def applied(self, item: Item | None) -> Item | None:
+        """The item after this update of ``item`` (``None``: missing), or ``None`` when the condition fails."""
+        if (item is None and not self.create) or not matches(item, self.conds):
+            return None
+        new = dict(item or {})
+        new.update(self.changes)
+        for attr, step in self.steps.items():
+            current = new.get(attr, 0)
+            if current is None:
+                current = 0
+            if not isinstance(current, int | float) or isinstance(current, bool):
+                raise ValueError(f"KV {self.table!r} key {self.key!r}: cannot increment {attr!r}, it holds "
+                                 f"{current!r}")
+            new[attr] = current + step
+        return new
+
+
 def _load(conn: sqlite3.Connection, table: str, key: str) -> Item | None:
     row = conn.execute("SELECT item FROM kv WHERE tbl = ? AND key = ?", (table, key)).fetchone()
     return None if row is None else json.loads(row[0])
+
+
+def _load_many(conn: sqlite3.Connection, table: str, keys: list[str]) -> dict[str, Item]:
+    """The stored items of ``keys`` (missing ones absent), read in chunks within SQLite's parameter limit."""
+    unique = list(dict.fromkeys(keys))
+    items: dict[str, Item] = {}
+    for at in range(0, len(unique), _SCAN_CHUNK):
+        chunk = unique[at:at + _SCAN_CHUNK]
+        sql = f"SELECT key, item FROM kv WHERE tbl = ? AND key IN ({', '.join('?' * len(chunk))})"
+        items.update((key, json.loads(text)) for key, text in conn.execute(sql, (table, *chunk)))
+    return items
 
 
 def _dumps(table: str, key: str, item: Mapping[str, Any]) -> str:

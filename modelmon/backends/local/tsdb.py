@@ -17,12 +17,15 @@ import sqlite3
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from modelmon.backends.base import AGGREGATORS
 from modelmon.backends.local.database import Database
 from modelmon.core.errors import NotFound
 
+#: Bound parameters per statement: SQLite's default limit before 3.32 (999), the safe bound everywhere.
+_MAX_PARAMS = 999
 _PANDAS_AGG = {"count": "count", "sum": "sum", "avg": "mean", "min": "min", "max": "max", "last": "last"}
 
 
@@ -51,8 +54,7 @@ class LocalTSDB:
         frame, columns = _prepare(table, df, labels)
         if frame.empty:
             return
-        frame = frame.sort_values([*labels, "time"], kind="stable")  # each series in time order
-        rows = frame.to_numpy(dtype=object).tolist()
+        rows = _rows(frame, len(labels))
 
         def write(conn: sqlite3.Connection) -> None:
             meta = _meta(conn, table)
@@ -138,7 +140,7 @@ def _aggregate(
 
 
 def _prepare(table: str, df: pd.DataFrame, labels: list[str]) -> tuple[pd.DataFrame, list[str]]:
-    """The frame in column order (time, labels, values) with checked types, and its value columns."""
+    """The frame in column order (time, labels, values) after checking its types, and its value columns."""
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"TSDB {table!r}: expected a DataFrame, not {type(df).__name__}")
     if "time" not in df.columns:
@@ -148,23 +150,32 @@ def _prepare(table: str, df: pd.DataFrame, labels: list[str]) -> tuple[pd.DataFr
             raise ValueError(f"TSDB {table!r}: bad label name {label!r}")
         if label not in df.columns:
             raise ValueError(f"TSDB {table!r}: label column {label!r} is missing from the frame")
-        if df[label].isna().any():
-            raise ValueError(f"TSDB {table!r}: label column {label!r} has missing values")
+    if labels and df[labels].isna().to_numpy().any():  # one check for all: writes are often small and many
+        missing = next(label for label in labels if df[label].isna().any())
+        raise ValueError(f"TSDB {table!r}: label column {missing!r} has missing values")
     columns = [c for c in df.columns if c != "time" and c not in labels]
     for column in columns:
         if not isinstance(column, str) or not column:
             raise ValueError(f"TSDB {table!r}: bad column name {column!r}")
-        if not (pd.api.types.is_numeric_dtype(df[column]) or df[column].isna().all()):
+        if not (pd.api.types.is_numeric_dtype(df[column].dtype) or df[column].isna().all()):
             raise ValueError(f"TSDB {table!r}: column {column!r} must be numeric, not {df[column].dtype}")
-    if not pd.api.types.is_integer_dtype(df["time"]):
+    if not pd.api.types.is_integer_dtype(df["time"].dtype):
         raise ValueError(f"TSDB {table!r}: 'time' must be int epoch milliseconds, not {df['time'].dtype}")
-    frame = df[["time", *labels, *columns]].copy()
-    for label in labels:
-        frame[label] = frame[label].astype(str)
-    for column in columns:
-        if pd.api.types.is_bool_dtype(frame[column]):
-            frame[column] = frame[column].astype("int64")
-    return frame, columns
+    return df[["time", *labels, *columns]], columns
+
+
+def _rows(frame: pd.DataFrame, labels: int) -> list[list[Any]]:
+    """The rows of a prepared frame as SQLite values (labels as text, booleans as 0/1), each series (label
+    set) in time order, rows of equal time in their given order."""
+    rows: list[list[Any]] = frame.to_numpy(dtype=object).tolist()
+    for row in rows:
+        for i in range(1, 1 + labels):
+            row[i] = str(row[i])
+        for i in range(1 + labels, len(row)):
+            if isinstance(row[i], bool | np.bool_):
+                row[i] = int(row[i])
+    rows.sort(key=lambda row: (*row[1:1 + labels], row[0]))  # stable
+    return rows
 
 
 def _where(
@@ -199,19 +210,36 @@ def _after_latest(conn: sqlite3.Connection, meta: _Meta, labels: list[str], rows
     latest time, stored or earlier in ``rows``: V3IO TSDB drops the others."""
     assert meta.labels is not None
     others = [label for label in meta.labels if label not in labels]  # labels this write does not set
-    where = " AND ".join(f"{_q(label)} = ?" for label in [*labels, *others])
-    sql = f"SELECT MAX(time) FROM {meta.sql_name} WHERE {where}"
-    latest: dict[tuple[Any, ...], int | None] = {}
+    latest = _latest_times(conn, meta, labels, others, list(dict.fromkeys(tuple(row[1:1 + len(labels)])
+                                                                          for row in rows)))
     kept = []
     for row in rows:
         key = tuple(row[1:1 + len(labels)])
-        if key not in latest:
-            latest[key] = conn.execute(sql, [*key, *[""] * len(others)]).fetchone()[0]
-        stored = latest[key]
+        stored = latest.get(key)
         if stored is None or row[0] > stored:
             kept.append(row)
             latest[key] = row[0]
     return kept
+
+
+def _latest_times(conn: sqlite3.Connection, meta: _Meta, labels: list[str], others: list[str],
+                  keys: list[tuple[Any, ...]]) -> dict[tuple[Any, ...], int | None]:
+    """The latest stored time of each label set (``labels`` = ``keys``, ``others`` empty): one query per
+    chunk of label sets, each an index lookup, instead of one query per series."""
+    names = [f"v{i}" for i in range(len(labels))]
+    where = " AND ".join([*(f"t.{_q(label)} = v.{name}" for label, name in zip(labels, names, strict=True)),
+                          *(f"t.{_q(label)} = ''" for label in others)])
+    chunk = max(1, _MAX_PARAMS // max(1, len(labels)))
+    latest: dict[tuple[Any, ...], int | None] = {}
+    for at in range(0, len(keys), chunk):
+        part = keys[at:at + chunk]
+        values = ", ".join(f"({', '.join('?' * len(labels))})" for _ in part)
+        sql = (f"WITH v({', '.join(names)}) AS (VALUES {values}) "
+               f"SELECT {', '.join(f'v.{name}' for name in names)}, "
+               f"(SELECT MAX(t.time) FROM {meta.sql_name} AS t WHERE {where}) FROM v")
+        for *found, time in conn.execute(sql, [value for key in part for value in key]):
+            latest[tuple(found)] = time
+    return latest
 
 
 def _add_labels(conn: sqlite3.Connection, table: str, meta: _Meta, labels: list[str]) -> None:

@@ -14,12 +14,12 @@ compare-and-set, read again if the item changed meanwhile.
 from __future__ import annotations
 
 import operator
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import v3io.dataplane
 
-from modelmon.backends.base import Cond, Condition, Item
+from modelmon.backends.base import Cond, Condition, Item, Update
 from modelmon.backends.conditions import matches
 from modelmon.backends.v3io.calls import V3ioCalls, check, error_message, is_condition_false, split_path
 from modelmon.backends.v3io.expressions import (
@@ -109,6 +109,11 @@ class V3ioKV:
                              f"(not a number on the item?): {error_message(response)}")
         check(response, what)
         return True
+
+    def update_many(self, table: str, updates: Sequence[Update]) -> list[bool]:
+        """One conditional update request per item: V3IO has no multi-item transaction, and every item's
+        compare-and-set is its own anyway."""
+        return [self.update(table, u.key, u.set_, condition=u.condition, create=u.create) for u in updates]
 
     def get(self, table: str, key: str) -> Item | None:
         return self._read(table, key, ["*"])[0]
