@@ -1,4 +1,5 @@
-"""Activations as a table: the SDK's ``get_alert_activations`` and the CLI's ``modelmon alerts activations``."""
+"""Reading activations: filtered items for the web UI (:func:`read_activations`), and as a table for the SDK's
+``get_alert_activations`` and the CLI's ``modelmon alerts activations`` (:func:`activations_frame`)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,26 @@ from typing import Any
 
 import pandas as pd
 
+from modelmon.backends.base import KV, Cond, Item, scan_all
+from modelmon.core.paths import ProjectPaths
+
 #: The columns of :func:`activations_frame`, in order.
 COLUMNS = ("config", "endpoint_id", "endpoint_name", "app", "result", "state", "severity", "status", "value",
            "window_start", "window_end", "changed", "activations", "summary", "history")
 _TIMES = {"window_start": "window_start_ms", "window_end": "window_end_ms", "changed": "changed_ms"}
+STATES = ("active", "resolved")
+
+
+def read_activations(kv: KV, paths: ProjectPaths, *, endpoint_id: str | None = None, state: str | None = None,
+                     config: str | None = None) -> list[tuple[str, Item]]:
+    """``(key, item)`` of the stored activations, by key; only those of ``endpoint_id``, in ``state``
+    (``active`` / ``resolved``) or of ``config`` when given. The filters are scan conditions, so a remote
+    store evaluates them (one endpoint's activations are not the whole table over the network)."""
+    if state is not None and state not in STATES:
+        raise ValueError(f"state must be active or resolved, not {state!r}")
+    condition = [Cond.eq(attr, value) for attr, value in (("endpoint_id", endpoint_id), ("state", state),
+                                                          ("config", config)) if value is not None]
+    return list(scan_all(kv, paths.alert_activations_table, condition))
 
 
 def activations_frame(items: Iterable[Mapping[str, Any]]) -> pd.DataFrame:

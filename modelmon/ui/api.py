@@ -15,14 +15,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from modelmon.alerts.activations import STATES
 from modelmon.core.errors import NotFound
 from modelmon.core.results import ResultStatusApp
 from modelmon.core.timeutil import iso
 from modelmon.endpoints.store import DRIFT_STATUS_END, EndpointStore
 from modelmon.queries import parse_since
+from modelmon.ui.alerts import alerts_page
 from modelmon.ui.apps_status import apps_status
 from modelmon.ui.context import UIContext
-from modelmon.ui.endpoint import DEFAULT_MEASURE, DEFAULT_RANGE_MS, endpoint_alerts, endpoint_detail, find_endpoint
+from modelmon.ui.endpoint import DEFAULT_MEASURE, DEFAULT_RANGE_MS, endpoint_detail, find_endpoint
 from modelmon.ui.histograms import feature_histograms, window_end
 from modelmon.ui.overview import MAX_PER_PAGE, SORTABLE, OverviewQuery, overview
 
@@ -133,14 +135,16 @@ def _histograms(context: UIContext, request: Request) -> dict[str, Any]:
 def _alerts(context: UIContext, request: Request) -> dict[str, Any]:
     params, now = request.query_params, context.now_ms()
     since = _time(params, "since", now) if params.get("since") else None
-    alerts = endpoint_alerts(context, None, since)
-    store = EndpointStore(context.backend.kv, context.project)
-    names = {e: (record.name if record is not None else "") for e in {a["endpoint_id"] for a in alerts}
-             for record in [store.get(str(e))]}
-    for alert in alerts:
-        alert["endpoint_name"] = names.get(alert["endpoint_id"], "")
-    return {"project": context.project, "total": len(alerts), "active": sum(a["active"] for a in alerts),
-            "alerts": alerts}
+    state = params.get("state") or None
+    if state is not None and state not in STATES:
+        raise BadParameter("state", f"{state!r} is not one of {', '.join(STATES)}")
+    endpoint_id = None
+    if params.get("endpoint"):
+        try:
+            endpoint_id = find_endpoint(context, params["endpoint"]).endpoint_id
+        except NotFound:  # a deleted endpoint's activations stay: its id still selects them
+            endpoint_id = params["endpoint"]
+    return alerts_page(context, state=state, endpoint_id=endpoint_id, since_ms=since)
 
 
 def _int(params: Any, name: str, default: int, minimum: int, maximum: int | None = None) -> int:

@@ -3,7 +3,8 @@
 Results and metrics come from the history tables (:func:`modelmon.ui.data.history`), thresholds from
 what the app judged the latest window by (:mod:`modelmon.ui.thresholds`), per-feature drift from the
 histogram app's per-window ``extra_data``, traffic from the predictions and errors TSDB, data quality from
-the data-quality app's latest results, alerts from the alerts table. See docs/ui.md for every field.
+the data-quality app's latest results, alerts (every activation of the endpoint, whatever the range) and the
+writer's detected results in the range from :mod:`modelmon.ui.alerts`. See docs/ui.md for every field.
 """
 
 from __future__ import annotations
@@ -13,14 +14,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from modelmon.backends.base import Cond, scan_all
 from modelmon.core.errors import NotFound
-from modelmon.core.results import ResultStatusApp
 from modelmon.core.timeutil import iso
 from modelmon.endpoints.record import ModelEndpoint
 from modelmon.endpoints.store import EndpointStore
 from modelmon.queries import kind_name, resolve_endpoint, status_name
 from modelmon.ui import data
+from modelmon.ui.alerts import activations, detections
 from modelmon.ui.context import UIContext
 from modelmon.ui.thresholds import result_thresholds
 from modelmon.writer.latest import result_key
@@ -64,7 +64,8 @@ def endpoint_detail(context: UIContext, endpoint: ModelEndpoint, since_ms: int, 
         "feature_drift": _feature_drift(context, endpoint, results, measure),
         "traffic": data.traffic_series(backend, project, endpoint_id, since_ms, until_ms),
         "data_quality": _data_quality(context, results, latest),
-        "alerts": endpoint_alerts(context, endpoint_id, since_ms, until_ms),
+        "alerts": activations(context, endpoint_id=endpoint_id),
+        "detections": detections(context, endpoint_id, since_ms, until_ms),
     }
 
 
@@ -191,44 +192,3 @@ def _data_quality(context: UIContext, results: pd.DataFrame,
             "thresholds": extra.get("thresholds"), "reason": extra.get("reason"),
         })
     return out or None
-
-
-def endpoint_alerts(context: UIContext, endpoint_id: str | None, since_ms: int | None = None,
-                    until_ms: int | None = None) -> list[dict[str, Any]]:
-    """Alerts (KV ``alerts_table``: one per detected result and window) of one endpoint or all, newest first.
-
-    ``active``: the alert's window is still the latest one its app analysed for that endpoint and result
-    (the latest-results table's), and that result is still ``detected``. An alert of an earlier window, or
-    of a result whose latest window is no longer detected, is past."""
-    condition = [] if endpoint_id is None else [Cond.eq("endpoint_id", endpoint_id)]
-    out: list[dict[str, Any]] = []
-    for key, item in scan_all(context.backend.kv, context.paths.alerts_table, condition):
-        end = item.get("end_ms")
-        if not isinstance(end, int) or (since_ms is not None and end < since_ms) \
-                or (until_ms is not None and end >= until_ms):
-            continue
-        start = item.get("start_ms")
-        out.append({
-            "key": key, "endpoint_id": item.get("endpoint_id"), "app": item.get("app_name"),
-            "result": item.get("result_name"), "value": item.get("value"), "kind": item.get("kind"),
-            "kind_name": kind_name(item.get("kind")), "start_ms": start, "end_ms": end,
-            "start": iso(start) if isinstance(start, int) else None, "end": iso(end),
-            "active": False, "extra_data": data.decoded(item.get("extra_data")),
-        })
-    _mark_active(context, out)
-    out.sort(key=lambda a: (-int(a["end_ms"]), str(a["key"])))
-    return out
-
-
-def _mark_active(context: UIContext, alerts: list[dict[str, Any]]) -> None:
-    """Set ``active`` on ``alerts`` from the latest result of each endpoint, app and result (one read of the
-    latest-results table per app and result: key lookups locally, a filtered scan elsewhere)."""
-    endpoints: dict[tuple[str, str], set[str]] = {}
-    for alert in alerts:
-        endpoints.setdefault((str(alert["app"]), str(alert["result"])), set()).add(str(alert["endpoint_id"]))
-    latest = {(app, result): data.latest_items(context.backend, context.project, app, result, sorted(ids))
-              for (app, result), ids in endpoints.items()}
-    for alert in alerts:
-        item = latest[(str(alert["app"]), str(alert["result"]))].get(str(alert["endpoint_id"]))
-        alert["active"] = item is not None and item.get("end_ms") == alert["end_ms"] \
-            and item.get("status") == int(ResultStatusApp.detected)

@@ -224,11 +224,12 @@ def test_endpoint_traffic_data_quality_and_alerts(shop):
     assert (missing["value"], missing["status"]) == (latest.loc["missing_value_rate", "value"],
                                                       latest.loc["missing_value_rate", "status"])
     assert missing["features"] == latest.loc["missing_value_rate", "extra_data"]["features"]
-    alerts = body["alerts"]
-    assert alerts and all(a["endpoint_id"] == shop["ids"]["churn"] for a in alerts)
-    assert {(a["app"], a["result"], a["end_ms"]) for a in alerts} >= {
+    assert body["alerts"] == []  # no alert config: no activations, but the writer's detected results
+    detections = body["detections"]
+    assert detections and all(d["endpoint_id"] == shop["ids"]["churn"] for d in detections)
+    assert {(d["app"], d["result"], d["end_ms"]) for d in detections} >= {
         ("histogram-data-drift", "drifted_features_share", T0 + 3 * PERIOD)}
-    assert [a["end_ms"] for a in alerts] == sorted((a["end_ms"] for a in alerts), reverse=True)
+    assert [d["end_ms"] for d in detections] == sorted((d["end_ms"] for d in detections), reverse=True)
 
 
 def test_endpoint_by_name_prefix_range_and_errors(shop):
@@ -312,20 +313,22 @@ def test_apps_is_the_status_project_with_tracebacks(shop):
     assert failure["traceback"] == stored["traceback"] and "raise KeyError" in failure["traceback"]
 
 
-def test_alerts_newest_first_with_names_and_since(shop):
+def test_without_alert_configs_alerts_lists_the_detected_results(shop):
     client = shop["client"]
     body = client.get("/api/alerts").json()
-    alerts = body["alerts"]
-    assert body["total"] == len(alerts) > 0
-    assert [a["end_ms"] for a in alerts] == sorted((a["end_ms"] for a in alerts), reverse=True)
-    assert all(a["endpoint_name"] == ("churn" if a["endpoint_id"] == shop["ids"]["churn"] else "fraud")
-               for a in alerts)
+    assert (body["configs"], body["alerts"], body["total"], body["active"], body["history"]) == ([], [], 0, 0, [])
+    detections = body["detections"]
+    found = detections["items"]
+    assert detections["total"] == len(found) > 0
+    assert [d["end_ms"] for d in found] == sorted((d["end_ms"] for d in found), reverse=True)
+    assert all(d["endpoint_name"] == ("churn" if d["endpoint_id"] == shop["ids"]["churn"] else "fraud")
+               for d in found)
     stored = {k: v for k, v in shop["backend"].kv.scan(PATHS.alerts_table)[0]}
-    assert {a["key"] for a in alerts} == set(stored)
-    assert all(a["value"] == stored[a["key"]]["value"] for a in alerts)
-    assert all(a["active"] for a in alerts) and body["active"] == len(alerts)  # all of the latest window
-    late = client.get(f"/api/alerts?since={T0 + 3 * PERIOD}").json()["alerts"]
-    assert late and all(a["end_ms"] >= T0 + 3 * PERIOD for a in late)
+    assert {d["key"] for d in found} == set(stored)
+    assert all(d["value"] == stored[d["key"]]["value"] for d in found)
+    assert all(d["current"] for d in found) and detections["current"] == len(found)  # all of the latest window
+    late = client.get(f"/api/alerts?since={T0 + 3 * PERIOD}").json()["detections"]["items"]
+    assert late and all(d["end_ms"] >= T0 + 3 * PERIOD for d in late)
     assert client.get("/api/alerts?since=whenever").json()["parameter"] == "since"
 
 

@@ -1,7 +1,8 @@
 """The API over a home of one-minute windows that has no project record (as older demos wrote it): readers
 then assume the default 10-minute period, yet a window's histograms are found from its start (or exactly
-from its start and end), traffic is drawn in minutes even over a 7-day range, and alerts say which are
-still active. The windows are analysed by the real apps and stored by the real writer."""
+from its start and end), traffic is drawn in minutes even over a 7-day range, detected results say which are
+still current, and an alert config fires and resolves on them. The windows are analysed by the real apps,
+stored by the real writer and evaluated by the real alert evaluator."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from alert_activations import DELAY_MS, Alerting
 from stored_traffic import store_requests
 
 from modelmon import queries
@@ -36,6 +38,9 @@ ROWS = 240  # per minute
 SHIFTS = {"back-to-normal": [0, 30, 30, 0], "drifting": [0, 0, 30, 30]}
 NOW = T0 + 4 * MINUTE + 30_000
 APPS = {"histogram-data-drift": HistogramDataDriftApplication(), "data-quality": DataQualityApplication()}
+#: An alert on the drifted-features share (auto reset): fires when a minute drifts, resolves when one is back.
+DRIFT_ALERT = {"name": "dose-drift", "severity": "medium", "trigger": {"events": ["data_drift_detected"]},
+               "entities": {"results": ["drifted_features_share"]}}
 
 
 def _traffic(backend, endpoint_id: str, minute: int, shift: float, rng: np.random.Generator) -> None:
@@ -60,6 +65,7 @@ def clinic(tmp_path_factory):
     for name, app in APPS.items():
         registry.register(name, f"{type(app).__module__}:{type(app).__name__}")
     writer = ResultWriter(backend, PATHS, clock=lambda: NOW)
+    alerting = Alerting(backend, PATHS, [DRIFT_ALERT])
     ids = {}
     for name, shifts in SHIFTS.items():
         ids[name] = register_model_endpoint(backend, PROJECT, name, reference_data=reference).endpoint_id
@@ -68,8 +74,10 @@ def clinic(tmp_path_factory):
         for app_name, app in APPS.items():
             runner = AppRunner(app, app_name, backend, PATHS)
             for minute in range(len(shifts)):
-                writer.write(runner.analyse(WindowEvent(PROJECT, ids[name], app_name, T0 + minute * MINUTE,
-                                                        T0 + (minute + 1) * MINUTE, name)))
+                event = runner.analyse(WindowEvent(PROJECT, ids[name], app_name, T0 + minute * MINUTE,
+                                                   T0 + (minute + 1) * MINUTE, name))
+                writer.write(event)
+                alerting.evaluate([event])  # as the alerts function does, beside the writer
     with warnings.catch_warnings():  # starlette's test client asks for httpx2 (unreleased) on import
         warnings.simplefilter("ignore")
         from starlette.testclient import TestClient
@@ -115,19 +123,37 @@ def test_traffic_steps_follow_the_minutes_it_covers_not_the_range(clinic):
     assert empty == {"step_ms": MINUTE, "covered": None, "points": []}
 
 
-def test_an_alert_is_active_while_its_window_is_the_results_latest_and_detected(clinic):
-    body = clinic["client"].get("/api/alerts").json()
+def test_a_detection_is_current_while_its_window_is_the_results_latest_and_detected(clinic):
+    body = clinic["client"].get("/api/alerts").json()["detections"]
     latest = queries.latest_results(clinic["backend"], PROJECT).set_index(["endpoint_id", "app_name", "result_name"])
-    for alert in body["alerts"]:
-        row = latest.loc[(alert["endpoint_id"], alert["app"], alert["result"])]
-        assert alert["active"] == (row["end_ms"] == alert["end_ms"] and row["status"] == 2)
-    assert body["active"] == sum(a["active"] for a in body["alerts"]) > 0
-    by_name = {name: [a for a in body["alerts"] if a["endpoint_name"] == name] for name in SHIFTS}
-    # drifted in minutes 1 and 2, then back: every alert is past
-    assert {a["end_ms"] for a in by_name["back-to-normal"]} == {T0 + 2 * MINUTE, T0 + 3 * MINUTE}
-    assert not any(a["active"] for a in by_name["back-to-normal"])
-    # drifted in minutes 2 and 3: the last minute's alerts are active, the one before past
-    drift = {(a["end_ms"], a["active"]) for a in by_name["drifting"] if a["result"] == "drifted_features_share"}
+    for found in body["items"]:
+        row = latest.loc[(found["endpoint_id"], found["app"], found["result"])]
+        assert found["current"] == (row["end_ms"] == found["end_ms"] and row["status"] == 2)
+    assert body["current"] == sum(d["current"] for d in body["items"]) > 0
+    by_name = {name: [d for d in body["items"] if d["endpoint_name"] == name] for name in SHIFTS}
+    # drifted in minutes 1 and 2, then back: every detection is past
+    assert {d["end_ms"] for d in by_name["back-to-normal"]} == {T0 + 2 * MINUTE, T0 + 3 * MINUTE}
+    assert not any(d["current"] for d in by_name["back-to-normal"])
+    # drifted in minutes 2 and 3: the last minute's detections are current, the one before past
+    drift = {(d["end_ms"], d["current"]) for d in by_name["drifting"] if d["result"] == "drifted_features_share"}
     assert drift == {(T0 + 3 * MINUTE, False), (T0 + 4 * MINUTE, True)}
-    endpoint = clinic["client"].get("/api/endpoints/drifting").json()["alerts"]
-    assert [(a["key"], a["active"]) for a in endpoint] == [(a["key"], a["active"]) for a in by_name["drifting"]]
+    endpoint = clinic["client"].get("/api/endpoints/drifting").json()["detections"]
+    assert [(d["key"], d["current"]) for d in endpoint] == [(d["key"], d["current"]) for d in by_name["drifting"]]
+
+
+def test_the_apps_results_fire_and_resolve_an_alert(clinic):
+    """The real apps' drifted-features share, evaluated by the real evaluator: back-to-normal's alert fired in
+    minute 1 and resolved in minute 3; drifting's fired in minute 2 and is still active."""
+    body = clinic["client"].get("/api/alerts").json()
+    assert (body["total"], body["active"]) == (2, 1)
+    drifting, back = body["alerts"]
+    assert (drifting["endpoint_name"], drifting["state"], drifting["window_end_ms"]) == (
+        "drifting", "active", T0 + 3 * MINUTE)
+    assert (back["endpoint_name"], back["state"], back["status"]) == ("back-to-normal", "resolved", "no_detection")
+    assert [(h["transition"], h["window_end_ms"], h["time_ms"]) for h in back["history"]] == [
+        ("fired", T0 + 2 * MINUTE, T0 + 2 * MINUTE + DELAY_MS),
+        ("resolved", T0 + 4 * MINUTE, T0 + 4 * MINUTE + DELAY_MS)]
+    assert [(h["endpoint_name"], h["transition"]) for h in body["history"]] == [
+        ("back-to-normal", "resolved"), ("drifting", "fired"), ("back-to-normal", "fired")]
+    assert all(h["deliveries"] == [] for h in body["history"])  # the config sends to no channel
+    assert [a["state"] for a in clinic["client"].get("/api/endpoints/drifting").json()["alerts"]] == ["active"]

@@ -13,6 +13,7 @@ import httpx
 import numpy as np
 import pandas as pd
 import pytest
+from alert_activations import Alerting
 from v3io_server.stack import ACCESS_KEY, TEST_RETRY, running_servers
 
 from modelmon.backends.v3io import open_v3io_backend
@@ -52,6 +53,7 @@ def v3io():
         ids = {name: register_model_endpoint(backend, PROJECT, name, reference_data=reference).endpoint_id
                for name in ("churn", "fraud")}
         writer = ResultWriter(backend, PATHS, clock=lambda: NOW)
+        alerting = Alerting(backend, PATHS, [{"name": "drift", "trigger": {"events": ["data_drift_detected"]}}])
         for k, (drift, latency) in enumerate(zip(DRIFT, LATENCY, strict=True)):
             start = T0 + k * PERIOD
             status = ResultStatusApp.detected if drift >= 0.7 else ResultStatusApp.no_detection
@@ -59,8 +61,10 @@ def v3io():
                 "general_drift", drift, ResultKindApp.data_drift, status,
                 {"thresholds": {"potential": 0.5, "detected": 0.7},
                  "features": {"age": {"tvd": drift / 2, "hellinger": drift / 3, "status": int(status)}}})
-            writer.write(WriterEvent(PROJECT, ids["churn"], "histogram-data-drift", start, start + PERIOD,
-                                     (general,), (ModelMonitoringApplicationMetric("tvd_mean", drift / 2),)))
+            event = WriterEvent(PROJECT, ids["churn"], "histogram-data-drift", start, start + PERIOD, (general,),
+                                (ModelMonitoringApplicationMetric("tvd_mean", drift / 2),), endpoint_name="churn")
+            writer.write(event)
+            alerting.evaluate([event])
             p99 = ModelMonitoringApplicationResult("latency_p99_us", latency, ResultKindApp.system_performance,
                                                    ResultStatusApp.no_detection, {"slo": None})
             writer.write(WriterEvent(PROJECT, ids["churn"], "system-performance", start, start + PERIOD, (p99,)))
@@ -105,9 +109,17 @@ def test_endpoint_and_alerts_on_v3io(v3io):
     assert heat["features"] == ["age"] and heat["values"] == [[d / 2 for d in DRIFT]]
     assert heat["drifted"] == [[False, False, True]]
     assert sum(p["requests"] for p in body["traffic"]["points"]) == 300
-    assert [(a["result"], a["end_ms"]) for a in body["alerts"]] == [("general_drift", T0 + 3 * PERIOD)]
-    alerts = client.get("/api/alerts").json()["alerts"]
-    assert [(a["endpoint_name"], a["value"]) for a in alerts] == [("churn", DRIFT[-1])]
+    assert [(d["result"], d["end_ms"]) for d in body["detections"]] == [("general_drift", T0 + 3 * PERIOD)]
+    assert [(a["config"], a["state"], a["window_end_ms"]) for a in body["alerts"]] == [
+        ("drift", "active", T0 + 3 * PERIOD)]
+    alerts = client.get("/api/alerts").json()
+    assert [(d["endpoint_name"], d["value"]) for d in alerts["detections"]["items"]] == [("churn", DRIFT[-1])]
+    assert [(a["endpoint_name"], a["value"], a["state"]) for a in alerts["alerts"]] == [("churn", DRIFT[-1], "active")]
+    assert [h["transition"] for h in alerts["history"]] == ["fired"]
+    # the scan filters of one endpoint's activations, evaluated by the web-API server
+    assert client.get("/api/alerts?endpoint=fraud").json()["alerts"] == []
+    assert client.get("/api/alerts?endpoint=churn&state=resolved").json()["alerts"] == []
+    assert len(client.get("/api/alerts?endpoint=churn&state=active").json()["alerts"]) == 1
     assert client.get("/api/endpoints/nosuch").status_code == 404
 
 

@@ -1,7 +1,8 @@
 """The pages and the offline report in headless Chromium over the real demo's data: no console errors or failed
 requests, a chart point per window, overview → endpoint → heatmap cell → that window's histograms, the time
-range, UTC times whatever the browser's zone, and the report opened from a file with the network blocked.
-Screenshots of every page go to the test's tmp folder (their path is printed)."""
+range, UTC times whatever the browser's zone, the report opened from a file with the network blocked, and the
+alerts of an alert config evaluated over the demo's writer stream. Screenshots of every page go to the test's
+tmp folder (their path is printed)."""
 
 from __future__ import annotations
 
@@ -11,18 +12,42 @@ import time
 from datetime import UTC, datetime
 
 import httpx
+import numpy as np
+import pandas as pd
 import pytest
+from alert_activations import Alerting, writer_stream_events
 from ui_browser import VIEWPORT, Watch, open_page, run_demo, served
+
+from modelmon.backends import make_backend
+from modelmon.core.config import Settings
+from modelmon.core.paths import ProjectPaths
+from modelmon.core.results import ModelMonitoringApplicationResult, ResultKindApp, ResultStatusApp
+from modelmon.endpoints.registration import register_model_endpoint
+from modelmon.events import WriterEvent
+from modelmon.writer import ResultWriter
 
 pytestmark = pytest.mark.slow
 PAGES = ["/", "/endpoints/cancer-shift", "/endpoints/cancer-stable", "/apps", "/alerts"]
+#: The alert configs evaluated over the demo's writer events (the demo itself runs no alerts function).
+ALERTS = [{"name": "drift", "severity": "high", "trigger": {"events": ["data_drift_detected"]},
+           "notifications": [{"kind": "log"}]},
+          {"name": "quality", "severity": "medium", "trigger": {"events": ["mm_app_anomaly_detected"]},
+           "notifications": [{"kind": "log"}]}]
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    """The real ``modelmon demo`` (three endpoints, eight one-minute windows), served by ``modelmon ui``."""
+    """The real ``modelmon demo`` (three endpoints, eight one-minute windows), its writer stream evaluated
+    against :data:`ALERTS` as the alerts function would, served by ``modelmon ui``."""
     home = tmp_path_factory.mktemp("demo") / "home"
     run_demo(home)
+    backend = make_backend(Settings(home=str(home), project="demo"))
+    try:
+        alerting = Alerting(backend, ProjectPaths("demo"), ALERTS)
+        assert alerting.evaluate(writer_stream_events(backend, ProjectPaths("demo"))) > 0
+        alerting.deliver()
+    finally:
+        backend.close()
     with served(home, "demo") as url:
         yield home, url
 
@@ -37,6 +62,11 @@ def utc_window(start_ms: int, end_ms: int) -> str:
     """How the pages write a window: ``2026-11-30 19:40–19:41 UTC``."""
     start, end = (datetime.fromtimestamp(t / 1000, UTC) for t in (start_ms, end_ms))
     return f"{start:%Y-%m-%d %H:%M}–{end:%H:%M} UTC"
+
+
+def utc_time(ms: int) -> str:
+    """How the pages write a moment: ``2026-11-30 19:41``."""
+    return f"{datetime.fromtimestamp(ms / 1000, UTC):%Y-%m-%d %H:%M}"
 
 
 def after_scroll_events(page) -> None:
@@ -197,15 +227,75 @@ def test_the_report_opens_offline(demo, browser, shots, tmp_path):
     context.close()
 
 
-def test_the_alerts_page_shows_active_and_past_alerts_apart(demo, browser):
+def test_the_alerts_page_shows_active_alerts_and_their_history(demo, browser, shots):
     _, url = demo
     body = api(url, "/api/alerts")
-    active = [a for a in body["alerts"] if a["active"]]
-    assert active and len(active) < body["total"]  # the shifted endpoint's latest window, and the ones before
+    active = [a for a in body["alerts"] if a["state"] == "active"]
+    assert "cancer-shift" in {a["endpoint_name"] for a in active}  # its sudden shift from the fifth window on
+    assert "cancer-stable" not in {a["endpoint_name"] for a in body["alerts"]}
     page, watch = open_page(browser, url + "/alerts")
-    assert page.locator("#active tbody tr").count() == len(active)
-    assert page.locator("#past tbody tr").count() == body["total"] - len(active)
-    assert page.inner_text("#nav-alerts .count") == str(len(active))
-    assert set(page.locator("#active tbody tr td:last-child").all_inner_texts()) == {"active"}
+    page.screenshot(path=shots / "demo_alerts_activations.png", full_page=True)
+    assert page.inner_text("#nav-alerts .count") == str(len(active)) == str(body["active"])
+    rows = page.locator("#active tbody tr")
+    assert rows.count() == len(active)
+    shift = next(a for a in active if a["endpoint_name"] == "cancer-shift" and a["config"] == "drift")
+    row = page.locator(f'#active tbody tr[data-key="{shift["key"]}"]')
+    cells = row.locator("td").all_inner_texts()
+    assert cells[:4] == ["high", "drift", "cancer-shift", f"{shift['result']}\nhistogram-data-drift"]
+    assert cells[4] == shift["summary"]
+    assert cells[5].startswith(utc_time(shift["changed_ms"]))  # since when, in UTC
+    history = page.locator("#history tbody tr")
+    assert history.count() == len(body["history"]) > 0
+    fired = page.locator("#history tbody tr[data-transition=fired]")
+    assert fired.count() == sum(h["transition"] == "fired" for h in body["history"]) >= len(active)
+    first = body["history"][0]
+    texts = history.first.locator("td").all_inner_texts()
+    assert texts[:5] == [utc_time(first["time_ms"]), first["transition"], first["severity"], first["config"],
+                         first["endpoint_name"]]
+    assert texts[-1] == "log delivered"  # the log channel took the notification
+    assert page.locator("#setup").count() == 0 and page.locator("#configs tbody tr").count() == 2
+    detections = body["detections"]  # folded under the alerts when configs exist
+    assert page.inner_text("#detections summary").startswith(f"{detections['total']} detected result")
+    assert page.locator("#detections tbody tr").count() == detections["total"]
+    row.locator("a").click()  # to the endpoint, whose alerts table has the same activation
+    page.wait_for_selector("#page[data-ready=true]")
+    assert page.url.endswith(f"/endpoints/{shift['endpoint_id']}")
+    state = page.locator(f'#alerts tbody tr[data-key="{shift["key"]}"] td').first
+    assert state.inner_text() == "active"
+    page.locator("#alerts").screenshot(path=shots / "demo_endpoint_alerts.png")
+    assert watch.problems == []
+    page.close()
+
+
+@pytest.fixture(scope="module")
+def bare(tmp_path_factory):
+    """A home without alert configs: one endpoint whose drift result was detected in its latest window."""
+    home = tmp_path_factory.mktemp("bare") / "home"
+    backend = make_backend(Settings(home=str(home), project="bare"))
+    try:
+        endpoint = register_model_endpoint(backend, "bare", "churn", reference_data=pd.DataFrame(
+            {"age": np.random.default_rng(2).normal(40, 10, 200)}))
+        result = ModelMonitoringApplicationResult("general_drift", 0.9, ResultKindApp.data_drift,
+                                                  ResultStatusApp.detected)
+        now = int(time.time() * 1000) // 60_000 * 60_000
+        ResultWriter(backend, ProjectPaths("bare")).write(WriterEvent(
+            "bare", endpoint.endpoint_id, "histogram-data-drift", now - 600_000, now, (result,), endpoint_name="churn"))
+    finally:
+        backend.close()
+    with served(home, "bare") as url:
+        yield url
+
+
+def test_without_alert_configs_the_alerts_page_says_how_to_add_one(bare, browser, shots):
+    page, watch = open_page(browser, bare + "/alerts")
+    page.screenshot(path=shots / "bare_alerts.png", full_page=True)
+    setup = page.inner_text("#setup")
+    assert "Project bare has no alert config yet." in setup
+    assert "modelmon alerts add --file drift.yaml --project bare" in setup and "store_alert_config" in setup
+    assert page.locator("#active").count() == 0 and page.inner_text("#alert-counts").endswith("no alert config")
+    assert page.locator("#detections details").count() == 0  # the detected results are all there is: shown
+    assert page.locator("#detections tbody tr td").nth(2).inner_text() == "histogram-data-drift"
+    assert page.locator("#detections tbody tr td").last.inner_text() == "current"
+    assert page.locator("#nav-alerts").is_visible() and page.locator("#nav-alerts .count").count() == 0
     assert watch.problems == []
     page.close()

@@ -148,16 +148,16 @@
     window.history.replaceState(null, "", window.location.pathname + (qs ? "?" + qs : ""));
   };
 
-  /** The Alerts navigation link appears (with a count of active alerts) only when alerts exist. */
+  /** The Alerts navigation link appears once there is something to show (an alert config, an alert or a detected
+      result), with the number of active alerts. */
   MM.showAlertsLink = async function () {
     const link = document.getElementById("nav-alerts");
     if (!link || MM.REPORT) return;
     try {
       const body = await MM.api("/api/alerts");
-      const alerts = (body && body.alerts) || [];
-      if (!alerts.length && !link.classList.contains("current")) return;
-      const active = alerts.filter((a) => a.active !== false).length;
-      if (active) link.appendChild(MM.h("span", { class: "count" }, active));
+      const any = (body.configs || []).length || (body.alerts || []).length || ((body.detections || {}).total || 0);
+      if (!any && !link.classList.contains("current")) return;
+      if (body.active) link.appendChild(MM.h("span", { class: "count", title: "active alerts" }, body.active));
       link.hidden = false;
     } catch (err) {
       /* the alerts link is a convenience; the page itself reports API errors */

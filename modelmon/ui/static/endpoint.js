@@ -55,7 +55,7 @@
       const traffic = body.traffic || {};
       renderTraffic(sections.traffic, traffic.points || [], traffic.step_ms, traffic.covered);
       renderQuality(sections.quality, body.data_quality);
-      renderAlerts(sections.alerts, body.alerts || []);
+      renderAlerts(sections.alerts, body.alerts || [], body.detections || []);
       root.dataset.loads = String(++loads); // each drawn range counts (tests wait for the next one)
       root.dataset.ready = "true";
     }
@@ -257,13 +257,19 @@
       })))));
   }
 
-  function renderAlerts(section, alerts) {
+  /** The endpoint's alerts (every activation, whatever the range) and the results detected in the range. */
+  function renderAlerts(section, alerts, detections) {
     MM.clear(section).appendChild(h("h2", {}, "Alerts"));
-    if (!alerts.length) {
-      section.appendChild(MM.empty("No alerts for this endpoint.", "An alert is raised when a result is detected."));
-      return;
+    if (alerts.length) section.appendChild(MM.activationsTable(alerts, { state: true }));
+    else {
+      section.appendChild(MM.empty("No alert for this endpoint.",
+        "Alerts come from alert configs (modelmon alerts add --file FILE; the alerts page says how)."));
     }
-    section.appendChild(MM.alertsTable(alerts, false));
+    const about = `${detections.length} detected result${detections.length === 1 ? "" : "s"} in this range`;
+    if (detections.length) {
+      section.appendChild(h("details", { id: "detections" }, h("summary", {}, about),
+        MM.detectionsTable(detections, false)));
+    } else section.appendChild(h("p", { class: "note" }, "No result was detected in this range."));
   }
 
   if (MM.config.page === "endpoint") MM.start((root) => MM.renderEndpoint(root, MM.apiSource(MM.config.endpoint_id)));
