@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 
 from modelmon.alerts.channels import DEFAULT_TIMEOUT_S, channel_for
-from modelmon.backends.base import KV, Cond, Op, scan_all
+from modelmon.backends.base import KV, Cond, Op, Update, scan_all
 from modelmon.core.paths import ProjectPaths
 
 logger = logging.getLogger("modelmon.alerts.delivery")
@@ -107,18 +107,18 @@ class Deliveries:
         self._pruned_ms: int | None = None
 
     def enqueue(self, notifications: Iterable[Notifiable]) -> int:
-        """Create one pending item per (notification, channel) unless it exists; returns how many were new."""
-        created = 0
+        """Create one pending item per (notification, channel) unless it exists; returns how many were new.
+        One batch for all (create-only compare-and-sets): the alerts function shares the store with the writer."""
         now = self.clock()
+        updates = []
         for n in notifications:
             payload = json.dumps(_payload(n), sort_keys=True)
             for index, spec in enumerate(n.channels):
                 item = {"key": n.key, "channel_index": index, "kind": str(spec.get("kind")),
                         "channel": json.dumps(spec, sort_keys=True), "payload": payload, "state": "pending",
                         "attempts": 0, "next_ms": now, "created_ms": now}
-                if self.kv.update(self.table, item_key(n.key, index), item, condition=[Cond.not_exists("key")]):
-                    created += 1
-        return created
+                updates.append(Update(item_key(n.key, index), item, (Cond.not_exists("key"),)))
+        return sum(self.kv.update_many(self.table, updates))
 
     def list(self, state: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
         """Delivery items (``state``: pending, delivered or failed; ``None`` = all), oldest first."""
