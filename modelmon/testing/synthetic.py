@@ -16,8 +16,12 @@ backend's roles (``backend.kv`` / ``tsdb`` / ``samples``) and the stored-record 
   sparkline and latency) and an hour of per-minute traffic;
 - the controller's progress of every endpoint and app (KV ``schedules_table``): analysed up to the latest
   window, so ``modelmon status`` counts no window pending;
-- a few alerts (through the writer's :class:`~modelmon.writer.alerts.KVAlertLog`) and app failures (through
-  :class:`~modelmon.writer.ResultWriter`).
+- a few detected results (through the writer's :class:`~modelmon.writer.alerts.KVAlertLog`) and app failures
+  (through :class:`~modelmon.writer.ResultWriter`);
+- the alert configs :data:`ALERT_CONFIGS`, and their activations: the real
+  :class:`~modelmon.alerts.evaluator.Evaluator` evaluates the drift app's recent windows of the most drifting
+  endpoints and the app failures (a minute after each window, as the alerts function would; no notification is
+  sent).
 
 History is written with one write stamp (``updated_ms``) per endpoint, app and result instead of one per
 window as the writer does: readers keep the highest stamp per window, which is the same for one stamp
@@ -39,6 +43,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from modelmon.alerts.configs import AlertConfig, AlertConfigStore
+from modelmon.alerts.evaluator import Evaluator
 from modelmon.apps.registry import AppRegistry
 from modelmon.backends import Backend, make_backend
 from modelmon.controller.schedule import schedule_key
@@ -46,7 +52,7 @@ from modelmon.core.arrays import FloatArray, IntArray
 from modelmon.core.config import Settings
 from modelmon.core.paths import ProjectPaths
 from modelmon.core.project_record import write_record
-from modelmon.core.results import ResultKindApp, ResultStatusApp
+from modelmon.core.results import ModelMonitoringApplicationResult, ResultKindApp, ResultStatusApp
 from modelmon.endpoints.record import ModelEndpoint
 from modelmon.endpoints.store import EndpointStore
 from modelmon.events import WriterEvent
@@ -90,6 +96,15 @@ RECENT_WINDOWS = 24
 RECENT_RESULTS = 3
 MODELS = ("churn", "fraud", "ranker", "pricing", "recsys", "forecast", "credit", "ads")
 MINUTE_MS = 60_000
+#: The alert configs of a generated home: drift detected (auto reset) and app failures.
+ALERT_CONFIGS = (
+    {"name": "drift", "severity": "high", "trigger": {"events": ["data_drift_detected"]},
+     "entities": {"apps": [DRIFT_APP]}, "notifications": [{"kind": "log"}]},
+    {"name": "app-failures", "severity": "medium", "trigger": {"events": ["mm_app_failed"]},
+     "notifications": [{"kind": "log"}]},
+)
+#: How many of the most drifting endpoints have their drift app's windows evaluated against the configs.
+ALERTING_ENDPOINTS = 5
 _REFERENCE_ROWS = 2_000
 _SAMPLE_ROWS = 300
 
@@ -173,6 +188,9 @@ class _Writer:
         self._predictions = _Rows()
         self._errors = _Rows()
         self._drift: dict[str, float] = {}  # endpoint -> how much it drifts (0 none … 1 strongly)
+        self._names: dict[str, str] = {}
+        #: endpoint -> its last windows' ends and the drift app's (result, values, statuses), for the alerts
+        self._recent_drift: dict[str, tuple[IntArray, list[tuple[str, FloatArray, IntArray]]]] = {}
         self._weights: dict[str, FloatArray] = {}  # endpoint -> how much each feature takes part in its drift
         self._stamp = end + 1
         for table in (paths.app_results_tsdb, paths.metrics_tsdb, paths.predictions_tsdb, paths.errors_tsdb):
@@ -212,6 +230,7 @@ class _Writer:
             ))
             ids.append(endpoint_id)
             names[endpoint_id] = name
+            self._names[endpoint_id] = name
             self._drift[endpoint_id] = float(drift[k])
             self._weights[endpoint_id] = self.rng.random(len(self.feature_names)) ** 2
         return ids, names
@@ -228,6 +247,9 @@ class _Writer:
             values = self._values(result, intensity)
             statuses = _statuses(values, potential, detected, higher_is_worse=result != "throughput_per_minute",
                                  inclusive=app == DRIFT_APP)
+            if app == DRIFT_APP:
+                recent = self._recent_drift.setdefault(endpoint_id, (ends[-RECENT_WINDOWS:], []))
+                recent[1].append((result, values[-RECENT_WINDOWS:], statuses[-RECENT_WINDOWS:]))
             self._stamp += 1
             self._results.add(ends.size, time=ends, endpoint_id=endpoint_id, app_name=app, result_name=result,
                               value=values, status=statuses, kind=int(kind), start_ms=ends - self.period,
@@ -372,11 +394,41 @@ class _Writer:
             log.notify(Alert(endpoint_id, DRIFT_APP, "general_drift", 0.8 + k / 100, int(_DRIFT), end - self.period,
                              end, {"drifted_features": self.feature_names[:2]}))
         writer = ResultWriter(self.backend, self.paths, clock=lambda: self.end)
+        failures = []
         for k, endpoint_id in enumerate(ids[detailed:detailed + 2] or ids[:1]):
             start = self.end - (k + 3) * self.period
-            writer.write(WriterEvent(self.paths.project, endpoint_id, QUALITY_APP, start, start + self.period,
-                                     error="KeyError: 'segment'", error_type="KeyError",
-                                     location="data_quality.py:120", traceback=_TRACEBACK))
+            failures.append(WriterEvent(self.paths.project, endpoint_id, QUALITY_APP, start, start + self.period,
+                                        error="KeyError: 'segment'", error_type="KeyError",
+                                        location="data_quality.py:120", traceback=_TRACEBACK,
+                                        endpoint_name=self._names[endpoint_id]))
+            writer.write(failures[-1])
+        self.alert_activations(drifting[:ALERTING_ENDPOINTS], failures)
+
+    def alert_activations(self, endpoint_ids: list[str], failures: list[WriterEvent]) -> None:
+        """Store :data:`ALERT_CONFIGS` and evaluate the drift app's recent windows of ``endpoint_ids`` and the
+        app ``failures`` (the first failed endpoint's next window succeeds, which resolves its alert)."""
+        store = AlertConfigStore(self.backend.kv, self.paths)
+        for config in ALERT_CONFIGS:
+            store.store(AlertConfig.from_dict(config))
+        clock = [self.end]
+        evaluator = Evaluator(self.backend.kv, self.paths, refresh_s=3600, clock=lambda: clock[0])
+        events = []
+        for endpoint_id in endpoint_ids:
+            ends, series = self._recent_drift[endpoint_id]
+            for w, end in enumerate(ends.tolist()):
+                results = tuple(ModelMonitoringApplicationResult(name, float(values[w]), _DRIFT,
+                                                                 ResultStatusApp(int(statuses[w])))
+                                for name, values, statuses in series)
+                events.append(WriterEvent(self.paths.project, endpoint_id, DRIFT_APP, end - self.period, end, results,
+                                          endpoint_name=self._names[endpoint_id]))
+        events += failures
+        if failures:  # a window analysed after the failure: the app works again
+            first = failures[0]
+            events.append(dataclasses.replace(first, start_ms=first.end_ms, end_ms=first.end_ms + self.period,
+                                              error=None, error_type=None, location=None, traceback=None))
+        for event in sorted(events, key=lambda e: e.end_ms):
+            clock[0] = event.end_ms + MINUTE_MS
+            evaluator.evaluate(event)
 
 
 class _Rows:

@@ -148,3 +148,32 @@ def test_the_api_reads_back_the_generated_values(built, backend, client):
     start = END - built.period_ms
     histograms = client.get(f"/api/endpoints/{endpoint_id}/histograms?start_ms={start}&feature=x1").json()
     assert histograms["window_total"] == 300 and histograms["reference_total"] == 2_000
+
+
+def test_alert_activations_follow_the_generated_statuses(built, backend, client):
+    """The configs' activations are what the drift statuses of the most drifting endpoints' recent windows give
+    (fired at a detected window, resolved at a no-detection one), and the app failures' (one resolved by the
+    app's next window)."""
+    body = client.get("/api/alerts").json()
+    assert [c["name"] for c in body["configs"]] == ["app-failures", "drift"]
+    drifting = {d["endpoint_id"] for d in body["detections"]["items"]}  # the 5 most drifting endpoints
+    history = queries.result_history(backend, built.project, app_name="histogram-data-drift")
+    expected = {}
+    for (endpoint_id, result), rows in history[history["endpoint_id"].isin(drifting)].groupby(
+            ["endpoint_id", "result_name"]):
+        state, fired = None, 0
+        for status in rows.sort_values("end_ms")["status"].tolist()[-RECENT_WINDOWS:]:
+            if status == ResultStatusApp.detected and state != "active":
+                state, fired = "active", fired + 1
+            elif status == ResultStatusApp.no_detection and state == "active":
+                state = "resolved"
+        if state is not None:
+            expected[(endpoint_id, result)] = (state, fired)
+    drift = {(a["endpoint_id"], a["result"]): (a["state"], a["activations"]) for a in body["alerts"]
+             if a["config"] == "drift"}
+    assert drift == expected and drift  # the most drifting endpoints detect drift in their last windows
+    failures = [a for a in body["alerts"] if a["config"] == "app-failures"]
+    assert sorted((a["state"], [h["transition"] for h in a["history"]]) for a in failures) == [
+        ("active", ["fired"]), ("resolved", ["fired", "resolved"])]
+    assert body["active"] == sum(s == "active" for s, _ in expected.values()) + 1
+    assert body["history_total"] == sum(len(a["history"]) for a in body["alerts"])
