@@ -55,7 +55,7 @@ def alerts_page(context: UIContext, *, state: str | None = None, endpoint_id: st
         "total": len(alerts), "active": sum(a["state"] == ACTIVE for a in alerts),
         "alerts": alerts,
         "history": history[:HISTORY_ROWS], "history_total": len(history),
-        "deliveries": {**counts, "failed_items": [_delivery(i) for i in deliveries if i.get("state") == "failed"]},
+        "deliveries": {**counts, "failed_items": _failed(deliveries, alerts)},
         "detections": {"total": len(found), "current": sum(d["current"] for d in found), "items": found},
     }
 
@@ -104,6 +104,20 @@ def _flat_history(alert: Mapping[str, Any]) -> Iterable[dict[str, Any]]:
     about = {k: alert[k] for k in ("key", "config", "endpoint_id", "endpoint_name", "app", "result", "severity")}
     for entry in alert["history"]:
         yield {**about, **entry}
+
+
+def _failed(deliveries: Iterable[Mapping[str, Any]], alerts: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The failed outbox items, each with the transition it notified (``alert``: ``null`` when that activation
+    is not listed)."""
+    about: dict[str, dict[str, Any]] = {}
+    for alert in alerts:
+        for row in alert["history"]:
+            for delivery in row["deliveries"]:
+                about[str(delivery["key"])] = {
+                    **{k: alert[k] for k in ("key", "config", "endpoint_id", "endpoint_name", "app", "result")},
+                    "transition": row["transition"], "window_end_ms": row["window_end_ms"]}
+    return [{**_delivery(item), "alert": about.get(str(item.get("key")))}
+            for item in deliveries if item.get("state") == "failed"]
 
 
 def _delivery(item: Mapping[str, Any]) -> dict[str, Any]:

@@ -50,40 +50,47 @@ def drift_status(value: float) -> Status:
     return Status.detected if value >= 0.7 else Status.no_detection
 
 
+def build_home(home) -> dict[str, str]:
+    """Endpoints ``churn`` and ``fraud`` in ``home``: 5 windows of results written by the writer and evaluated
+    against the ``drift`` (auto reset, log) and ``latency`` (manual reset, a webhook whose URL variable is
+    unset) configs; due notifications delivered, then ``latency`` reset by hand. Returns the endpoint ids."""
+    backend = make_backend(Settings(home=str(home), project=PROJECT))
+    try:
+        reference = pd.DataFrame({"age": np.random.default_rng(1).normal(40, 10, 200)})
+        ids = {name: register_model_endpoint(backend, PROJECT, name, reference_data=reference).endpoint_id
+               for name in DRIFT}
+        events = []
+        for k in range(WINDOWS):
+            start = T0 + k * PERIOD
+            for name, values in DRIFT.items():
+                result = Result("general_drift", values[k], Kind.data_drift, drift_status(values[k]))
+                events.append(WriterEvent(PROJECT, ids[name], "drift", start, start + PERIOD, (result,),
+                                          endpoint_name=name))
+            status = Status.potential_detection if LATENCY[k] > 800_000 else Status.no_detection
+            events.append(WriterEvent(PROJECT, ids["churn"], "perf", start, start + PERIOD,
+                                      (Result("latency_p99_us", LATENCY[k], Kind.system_performance, status),),
+                                      endpoint_name="churn"))
+        writer = ResultWriter(backend, PATHS, clock=lambda: NOW)
+        alerting = Alerting(backend, PATHS, CONFIGS)
+        for event in events:
+            writer.write(event)
+            alerting.evaluate([event])
+        alerting.deliver()
+        alerting.now = RESET_AT
+        assert alerting.evaluator.reset("latency") == 1
+    finally:
+        backend.close()
+    return ids
+
+
 @pytest.fixture(scope="module")
 def watch(tmp_path_factory):
-    """Endpoints ``churn`` and ``fraud``: 5 windows of results written by the writer and evaluated against the
-    ``drift`` (auto reset, log) and ``latency`` (manual reset, a webhook whose URL variable is unset) configs;
-    due notifications delivered, then ``latency`` reset by hand."""
     home = tmp_path_factory.mktemp("alerts") / "home"
-    backend = make_backend(Settings(home=str(home), project=PROJECT))
-    reference = pd.DataFrame({"age": np.random.default_rng(1).normal(40, 10, 200)})
-    ids = {name: register_model_endpoint(backend, PROJECT, name, reference_data=reference).endpoint_id
-           for name in DRIFT}
-    events = []
-    for k in range(WINDOWS):
-        start = T0 + k * PERIOD
-        for name, values in DRIFT.items():
-            result = Result("general_drift", values[k], Kind.data_drift, drift_status(values[k]))
-            events.append(WriterEvent(PROJECT, ids[name], "drift", start, start + PERIOD, (result,),
-                                      endpoint_name=name))
-        status = Status.potential_detection if LATENCY[k] > 800_000 else Status.no_detection
-        events.append(WriterEvent(PROJECT, ids["churn"], "perf", start, start + PERIOD,
-                                  (Result("latency_p99_us", LATENCY[k], Kind.system_performance, status),),
-                                  endpoint_name="churn"))
-    writer = ResultWriter(backend, PATHS, clock=lambda: NOW)
-    alerting = Alerting(backend, PATHS, CONFIGS)
-    for event in events:
-        writer.write(event)
-        alerting.evaluate([event])
-    alerting.deliver()
-    alerting.now = RESET_AT
-    assert alerting.evaluator.reset("latency") == 1
+    ids = build_home(home)
     client, reader = client_of(home, PROJECT, now=NOW)
-    yield {"ids": ids, "client": client, "backend": backend}
+    yield {"ids": ids, "client": client, "backend": reader}
     client.close()
     reader.close()
-    backend.close()
 
 
 def test_activations_with_state_counts_and_configs(watch):
@@ -157,6 +164,9 @@ def test_deliveries_are_counted_and_failures_listed(watch):
     assert (deliveries["pending"], deliveries["delivered"], deliveries["failed"]) == (0, 5, 1)
     [failed] = deliveries["failed_items"]
     assert failed["channel"] == "webhook" and HOOK_ENV in failed["error"]
+    assert failed["alert"] == {"key": f"latency.{watch['ids']['churn']}.perf.latency_p99_us", "config": "latency",
+                               "endpoint_id": watch["ids"]["churn"], "endpoint_name": "churn", "app": "perf",
+                               "result": "latency_p99_us", "transition": "fired", "window_end_ms": end(2)}
     assert "url_env" not in json.dumps(deliveries)  # channel specs are not shown
 
 

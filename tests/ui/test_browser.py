@@ -15,6 +15,7 @@ import httpx
 import numpy as np
 import pandas as pd
 import pytest
+import test_api_alerts
 from alert_activations import Alerting, writer_stream_events
 from ui_browser import VIEWPORT, Watch, open_page, run_demo, served
 
@@ -297,5 +298,36 @@ def test_without_alert_configs_the_alerts_page_says_how_to_add_one(bare, browser
     assert page.locator("#detections tbody tr td").nth(2).inner_text() == "histogram-data-drift"
     assert page.locator("#detections tbody tr td").last.inner_text() == "current"
     assert page.locator("#nav-alerts").is_visible() and page.locator("#nav-alerts .count").count() == 0
+    assert watch.problems == []
+    page.close()
+
+
+@pytest.fixture(scope="module")
+def watched(tmp_path_factory):
+    """``test_api_alerts``' home: alerts fired, resolved by a later window and reset by hand, one failed webhook."""
+    home = tmp_path_factory.mktemp("watched") / "home"
+    test_api_alerts.build_home(home)
+    with served(home, test_api_alerts.PROJECT) as url:
+        yield url
+
+
+def test_resolved_and_reset_alerts_and_a_failed_notification(watched, browser, shots):
+    body = api(watched, "/api/alerts")
+    page, watch = open_page(browser, watched + "/alerts")
+    page.screenshot(path=shots / "watched_alerts.png", full_page=True)
+    assert page.locator("#active tbody tr").count() == 1
+    transitions = page.locator("#history tbody tr").evaluate_all("rows => rows.map(r => r.dataset.transition)")
+    assert transitions == [h["transition"] for h in body["history"]] == [
+        "reset", "fired", "resolved", "resolved", "fired", "fired", "fired"]
+    reset = page.locator("#history tbody tr[data-transition=reset] td").all_inner_texts()
+    assert reset[-3] == "—" and reset[-1] == "—"  # no window, nobody notified
+    failed = page.locator("#history tbody tr .delivery.failed")
+    assert failed.count() == 1 and failed.inner_text() == "webhook failed"
+    assert test_api_alerts.HOOK_ENV in failed.get_attribute("title")
+    assert page.inner_text("#page .warning").startswith("1 notification could not be sent")
+    assert page.locator("#deliveries tbody tr").count() == 1
+    row = page.locator("#deliveries tbody tr td").all_inner_texts()
+    assert row[1].startswith("latency: churn latency_p99_us\nfired, window ending 2025-11-30 15:50")
+    assert test_api_alerts.HOOK_ENV in row[-1]
     assert watch.problems == []
     page.close()

@@ -60,14 +60,18 @@
   }
 
   function deliveries(items) {
+    const about = (d) => (d.alert ? [h("div", { class: "strong" }, `${d.alert.config}: ${d.alert.endpoint_name ||
+      d.alert.endpoint_id} ${d.alert.result}`), h("div", { class: "note" }, `${d.alert.transition}, window ending `,
+      MM.fmtTime(d.alert.window_end_ms))] : h("span", { class: "mono" }, d.key));
     return h("section", { id: "deliveries" }, h("h2", {}, "Failed notifications"),
       h("p", { class: "muted" }, "Given up after their retries; the alert itself is unaffected."),
       h("div", { class: "table-wrap" }, h("table", { class: "data alerts" },
-        h("thead", {}, h("tr", {}, h("th", { style: "width:9.5rem" }, "Failed"), h("th", { style: "width:6rem" }, "Channel"),
-          h("th", { class: "num", style: "width:6rem" }, "Attempts"), h("th", {}, "Error"), h("th", {}, "Notification"))),
-        h("tbody", {}, items.map((d) => h("tr", {}, h("td", { class: "nowrap" }, MM.fmtTime(d.done_ms)),
-          h("td", {}, d.channel), h("td", { class: "num" }, MM.fmtNum(d.attempts)),
-          h("td", { title: d.error }, d.error || "—"), h("td", { class: "mono", title: d.key }, d.key)))))));
+        h("thead", {}, h("tr", {}, h("th", { style: "width:11rem" }, "Failed"), h("th", { style: "width:22rem" }, "Alert"),
+          h("th", { style: "width:6rem" }, "Channel"), h("th", { class: "num", style: "width:6rem" }, "Attempts"),
+          h("th", {}, "Error"))),
+        h("tbody", {}, items.map((d) => h("tr", { title: d.key }, h("td", { class: "nowrap" }, MM.fmtTime(d.done_ms)),
+          h("td", {}, about(d)), h("td", {}, d.channel), h("td", { class: "num" }, MM.fmtNum(d.attempts)),
+          h("td", { class: "summary" }, d.error || "—")))))));
   }
 
   function configTable(configs) {
