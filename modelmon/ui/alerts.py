@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from modelmon.alerts.activations import read_activations
-from modelmon.alerts.configs import AlertConfigStore
+from modelmon.alerts.configs import AlertConfig, AlertConfigStore
 from modelmon.alerts.delivery import STATES as DELIVERY_STATES
 from modelmon.alerts.delivery import Deliveries
 from modelmon.alerts.notification import ACTIVE, RESOLVED, notification_key
@@ -127,7 +127,7 @@ def _delivery(item: Mapping[str, Any]) -> dict[str, Any]:
             "attempts": int(item.get("attempts") or 0), "error": item.get("last_error"), **_time("done", done)}
 
 
-def _config(config: Any) -> dict[str, Any]:
+def _config(config: AlertConfig) -> dict[str, Any]:
     return {"name": config.name, "severity": config.severity, "events": list(config.events),
             "reset_policy": config.reset_policy, "description": config.description,
             "notifications": [str(n.get("kind")) for n in config.notifications]}
