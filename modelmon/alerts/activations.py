@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from modelmon.alerts.notification import ACTIVE, RESOLVED
 from modelmon.backends.base import KV, Cond, Item, scan_all
 from modelmon.core.paths import ProjectPaths
 
@@ -16,7 +17,7 @@ from modelmon.core.paths import ProjectPaths
 COLUMNS = ("config", "endpoint_id", "endpoint_name", "app", "result", "state", "severity", "status", "value",
            "window_start", "window_end", "changed", "activations", "summary", "history")
 _TIMES = {"window_start": "window_start_ms", "window_end": "window_end_ms", "changed": "changed_ms"}
-STATES = ("active", "resolved")
+STATES = (ACTIVE, RESOLVED)
 
 
 def read_activations(kv: KV, paths: ProjectPaths, *, endpoint_id: str | None = None, state: str | None = None,

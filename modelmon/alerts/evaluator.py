@@ -25,6 +25,7 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from modelmon.alerts.activations import read_activations
 from modelmon.alerts.configs import APP_FAILED, NO_TRAFFIC, AlertConfig, AlertConfigStore
 from modelmon.alerts.notification import ACTIVE, RESOLVED, Notification, notification_key
 from modelmon.backends.base import KV, Cond, Item, Op, scan_all
@@ -53,10 +54,10 @@ def activation_key(config: str, endpoint_id: str, app: str, result: str) -> str:
 def _window_text(start_ms: int, end_ms: int) -> str:
     import datetime as dt
 
-    fmt = "%Y-%m-%d %H:%M"
-    start = dt.datetime.fromtimestamp(start_ms / 1000, dt.UTC).strftime(fmt)
-    end = dt.datetime.fromtimestamp(end_ms / 1000, dt.UTC).strftime(fmt)
-    return f"{start}–{end} UTC"
+    start = dt.datetime.fromtimestamp(start_ms / 1000, dt.UTC)
+    end = dt.datetime.fromtimestamp(end_ms / 1000, dt.UTC)
+    same_day = start.date() == (end - dt.timedelta(microseconds=1)).date()  # a window ending at midnight too
+    return f"{start:%Y-%m-%d %H:%M}–{end.strftime('%H:%M' if same_day else '%Y-%m-%d %H:%M')} UTC"
 
 
 class Evaluator:
@@ -68,7 +69,7 @@ class Evaluator:
 
     def __init__(self, kv: KV, paths: ProjectPaths, *, extra: Iterable[AlertConfig] = (),
                  refresh_s: float = 10.0, clock: Callable[[], int] = now_ms) -> None:
-        self.kv, self.table, self.clock = kv, paths.alert_activations_table, clock
+        self.kv, self.paths, self.table, self.clock = kv, paths, paths.alert_activations_table, clock
         self.store = AlertConfigStore(kv, paths)
         self.extra = tuple(extra)
         self.refresh_ms = int(refresh_s * 1000)
@@ -221,9 +222,8 @@ class Evaluator:
     # ------------------------------------------------------------------------------ reading, resetting
     def activations(self, *, config: str | None = None, active_only: bool = False) -> list[Item]:
         """The activation items (optionally of one config, or only the active ones), by key."""
-        return [item for _, item in scan_all(self.kv, self.table)
-                if (config is None or item.get("config") == config)
-                and (not active_only or item.get("state") == ACTIVE)]
+        return [item for _, item in read_activations(self.kv, self.paths, config=config,
+                                                     state=ACTIVE if active_only else None)]
 
     def reset(self, config: str, endpoint: str | None = None) -> int:
         """Resolve the active activations of ``config`` (only ``endpoint``'s, by id or name, when given);

@@ -172,7 +172,7 @@ def run_deliveries(args: argparse.Namespace) -> int:
         print("no deliveries" if args.state is None else f"no {args.state} deliveries")
         return 0
     rows = pd.DataFrame([{"key": i.get("key"), "channel": i.get("kind"), "state": i.get("state"),
-                          "attempts": i.get("attempts"), "error": (i.get("error") or "-")[:60]} for i in items])
+                          "attempts": i.get("attempts"), "error": (i.get("last_error") or "-")[:60]} for i in items])
     print(text_table(rows, list(rows.columns), right=["attempts"]))
     return 0
 

@@ -110,3 +110,25 @@ def test_every_alerts_subcommand_and_option_has_help():
                for a in sub._actions if not (a.help or "").strip()]
     assert missing == [] and all(helps[n] and commands.choices[n].description for n in commands.choices)
     assert "alerts" in build_parser()._subparsers._group_actions[0].choices
+
+
+def test_cli_deliveries_show_the_last_error_of_a_retrying_send(project, capsys, monkeypatch):
+    """A webhook nobody listens on: the delivery stays pending and the CLI names why."""
+    import socket
+
+    from modelmon.alerts.delivery import Deliveries
+
+    with socket.socket() as sock:  # a port that was free a moment ago: nothing listens there
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("DOWN_HOOK", f"http://127.0.0.1:{port}/hook")
+    project.store_alert_config({**CONFIG, "notifications": [{"kind": "webhook", "url_env": "DOWN_HOOK"}]})
+    deliveries = Deliveries(project.backend.kv, ProjectPaths(PROJECT), clock=lambda: END, timeout_s=2.0)
+    event = WriterEvent(PROJECT, "ep1", "hist", END - 600_000, END, results=(Result("general_drift", 0.7, 0, 2),),
+                        endpoint_name="fraud")
+    Evaluator(project.backend.kv, ProjectPaths(PROJECT)).evaluate(event, outbox=deliveries.enqueue)
+    assert deliveries.deliver_due().retrying == 1
+    capsys.readouterr()
+    assert main(["alerts", "deliveries"]) == 0
+    out = capsys.readouterr().out
+    assert "pending" in out and "webhook" in out and "Connect" in out, out

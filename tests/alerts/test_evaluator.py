@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 
 from modelmon.alerts.configs import AlertConfig, AlertConfigStore
@@ -185,3 +186,15 @@ def test_windows_that_change_nothing_are_not_written(setup):
     [resolved] = ev.activations()
     ev.evaluate(event(3, drift(Status.no_detection)))  # already resolved
     assert ev.activations() == [resolved] and resolved["version"] == 2
+
+
+@pytest.mark.parametrize(("start", "end", "text"), [
+    ("2025-11-30 16:00", "2025-11-30 16:10", "2025-11-30 16:00–16:10 UTC"),
+    ("2025-11-30 23:50", "2025-12-01 00:00", "2025-11-30 23:50–00:00 UTC"),  # ends at midnight: the same day
+    ("2025-11-30 00:00", "2025-12-01 01:00", "2025-11-30 00:00–2025-12-01 01:00 UTC"),
+])
+def test_summaries_write_the_window_once_per_date(start, end, text):
+    from modelmon.alerts.evaluator import _window_text
+
+    ms = [int(pd.Timestamp(t, tz="UTC").value // 1_000_000) for t in (start, end)]
+    assert _window_text(*ms) == text

@@ -108,7 +108,7 @@ def test_activations_with_state_counts_and_configs(watch):
         end(3), end(4), end(4) + DELAY_MS)
     assert churn["window_end"] == "2025-11-30T16:10:00+00:00" and churn["changed"] == "2025-11-30T16:11:00+00:00"
     assert churn["summary"] == ("[high] drift: churn drift/general_drift is detected (value 0.85) in "
-                                "2025-11-30 16:00–2025-11-30 16:10 UTC")
+                                "2025-11-30 16:00–16:10 UTC")
     assert churn["key"] == f"drift.{ids['churn']}.drift.general_drift"
     assert (fraud["config"], fraud["endpoint_name"], fraud["state"], fraud["activations"]) == (
         "drift", "fraud", "resolved", 1)
