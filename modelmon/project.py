@@ -325,11 +325,17 @@ class Project:
             endpoints = endpoints[[all(own.get(k) == v for k, v in labels.items()) for own in endpoints["labels"]]]
         return queries.with_timestamps(endpoints.reset_index(drop=True))
 
-    def get_model_endpoint(self, endpoint: str) -> ModelEndpoint:
-        """The endpoint record, by id or by name."""
+    def get_model_endpoint(self, endpoint: str | None = None, *, function_name: str | None = None,
+                           function_tag: str | None = None, endpoint_id: str | None = None) -> ModelEndpoint:
+        """The endpoint record, by id or by name; a name that several endpoints have needs its
+        ``function_name`` (and ``function_tag``) or the id, and its error lists the candidates.
+
+        See :func:`modelmon.endpoints.registration.get_model_endpoint`.
+        """
         from modelmon.endpoints.registration import get_model_endpoint
 
-        return get_model_endpoint(self.backend, self.name, endpoint)
+        return get_model_endpoint(self.backend, self.name, endpoint, function_name=function_name,
+                                  function_tag=function_tag, endpoint_id=endpoint_id)
 
     def get_results(self, *, endpoint_id: str | None = None, app_name: str | None = None, history: bool = False,
                     since: Any = None, until: Any = None) -> pd.DataFrame:
@@ -448,7 +454,8 @@ class Project:
     # ------------------------------------------------------ registration, labels, batch inference
 
     def register_model_endpoint(self, name: str, **kwargs: Any) -> ModelEndpoint:
-        """Create or update model ``name``'s endpoint.
+        """Create or update endpoint ``name``: under ``endpoint_id=`` (the id MLRun 1.8+ traffic carries),
+        else the one ``name`` and its function (``function_name=``, ``function_tag=``) already have.
 
         See :func:`modelmon.endpoints.registration.register_model_endpoint`.
         """

@@ -15,6 +15,7 @@ frame for notebooks are in :mod:`modelmon.result_frames`.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -27,6 +28,7 @@ from modelmon.core.errors import InvalidEvent, NotFound
 from modelmon.core.paths import ProjectPaths
 from modelmon.core.results import ResultKindApp, ResultStatusApp
 from modelmon.core.timeutil import to_ms
+from modelmon.endpoints.identity import candidates, same_function
 from modelmon.endpoints.store import EndpointStore
 from modelmon.events import DeadLetter
 from modelmon.writer.history import newest_per_window
@@ -104,22 +106,30 @@ def list_endpoints(backend: Backend, project: str) -> pd.DataFrame:
     return df.assign(latency_avg_us=pd.to_numeric(df["latency_avg_us"]))  # NaN, not None, without traffic
 
 
-def resolve_endpoint(backend: Backend, project: str, ref: str) -> str:
-    """The endpoint id that ``ref`` names: an id, a unique id prefix, or a unique endpoint name.
+def resolve_endpoint(backend: Backend, project: str, ref: str, *, function_name: str | None = None,
+                     function_tag: str | None = None) -> str:
+    """The endpoint id that ``ref`` names: an id, a unique endpoint name (of function ``function_name``
+    with tag ``function_tag``, when given), or a unique id prefix.
 
-    ``NotFound`` names the project's endpoints when none matches."""
-    names = endpoint_names(backend, project)
-    if ref in names:
+    A name or prefix that several endpoints have is a ``ValueError`` listing each one's id and function
+    (a name and its function identify an endpoint, :mod:`modelmon.endpoints.identity`); ``NotFound``
+    names the project's endpoints when none matches."""
+    endpoints = same_function(EndpointStore(backend.kv, project).scan(brief=True), function_name, function_tag)
+    if any(e.endpoint_id == ref for e in endpoints):
         return ref
-    for what, hits in (("name", [i for i, n in names.items() if n == ref]),
-                       ("id prefix", [i for i in names if i.startswith(ref)])):
+    for what, hits in (("name", [e for e in endpoints if e.name == ref]),
+                       ("id prefix", [e for e in endpoints if e.endpoint_id.startswith(ref)])):
         if len(hits) == 1:
-            return hits[0]
+            return hits[0].endpoint_id
         if len(hits) > 1:
-            raise ValueError(f"endpoint {what} {ref!r} is ambiguous: {', '.join(sorted(hits))}")
-    known = ", ".join(f"{n} ({short_id(i)})" for i, n in sorted(names.items(), key=lambda e: (e[1], e[0])))
-    raise NotFound(f"project {project!r} has no endpoint with id or name {ref!r}; "
-                   + (f"its endpoints: {known}" if names else "it has no endpoints"))
+            raise ValueError(f"endpoint {what} {ref!r} is ambiguous in project {project!r}: {candidates(hits)}; "
+                             "give the endpoint id (or a longer prefix)")
+    known = ", ".join(f"{e.name} ({short_id(e.endpoint_id)})"
+                      for e in sorted(endpoints, key=lambda e: (e.name, e.endpoint_id)))
+    served = "" if function_name is None and function_tag is None else (
+        f" served by function {function_name or '*'}:{function_tag or '*'}")
+    raise NotFound(f"project {project!r} has no endpoint with id or name {ref!r}{served}; "
+                   + (f"its endpoints: {known}" if endpoints else "it has no endpoints"))
 
 
 def endpoint_names(backend: Backend, project: str) -> dict[str, str]:
@@ -166,7 +176,8 @@ def latest_results(backend: Backend, project: str, *, endpoint_id: str | None = 
         if not _selected(item, endpoint_id, app_name, since_ms):
             continue
         rows.append({
-            **{k: item.get(k) for k in ("endpoint_id", "app_name", "result_name", "start_ms", "end_ms", "value")},
+            **{k: item.get(k) for k in ("endpoint_id", "app_name", "result_name", "start_ms", "end_ms")},
+            "value": _number(item.get("value")),
             **_named(item.get("status"), item.get("kind")),
             "extra_data": _decoded(item.get("extra_data")),
             "updated_ms": item.get("updated_ms"),
@@ -249,7 +260,7 @@ def latest_metrics(backend: Backend, project: str, *, endpoint_id: str | None = 
         return history if latest is None else history[history["end_ms"] == latest].reset_index(drop=True)
     rows = [
         {**{k: item.get(k) for k in ("endpoint_id", "app_name", "start_ms", "end_ms")}, "metric_name": name,
-         "value": float(value)}
+         "value": _number(value)}
         for _, item in scan_all(backend.kv, table) if _selected(item, endpoint_id, app_name, since_ms)
         for name, value in _decoded(item.get("metrics")).items()
     ]
@@ -359,6 +370,11 @@ def _decoded(text: Any) -> dict[str, Any]:
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {"value": value}
+
+
+def _number(value: Any) -> float:
+    """A stored value as a float: NaN where it is missing (an app's NaN is stored as ``None``)."""
+    return math.nan if value is None else float(value)
 
 
 def _named(status: Any, kind: Any) -> dict[str, Any]:

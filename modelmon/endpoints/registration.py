@@ -1,9 +1,14 @@
 """Registering a model endpoint: its names, reference statistics and reference performance.
 
-The endpoint id is MLRun's (:func:`modelmon.events.endpoint_uid` of the function, model name and
-version), so a model server tracked with the same ``function_uri`` reports on the registered endpoint
-whether it was registered before or after its first request. Registering again updates the same record
-in place: the traffic counters, times and watermark the stream function keeps are never touched.
+An endpoint is registered under the id its traffic carries: MLRun 1.8+ assigns one and its serving
+functions send it as ``endpoint_id`` (pass it as ``endpoint_id=``); without one the id is derived as
+MLRun before 1.8 and modelmon's tracking do (:func:`modelmon.events.endpoint_uid` of the function, model
+name and version), so a tracked model server reports on the registered endpoint whether it was
+registered before or after its first request. As in MLRun 1.8+, a name and its function
+(:mod:`modelmon.endpoints.identity`) identify one endpoint: registering a name that its function
+already has updates that endpoint (whatever its id), and registering it under another id is refused.
+Registering again updates the same record in place: the traffic counters, times and watermark the
+stream function keeps are never touched.
 """
 
 from __future__ import annotations
@@ -17,8 +22,10 @@ import pandas as pd
 
 from modelmon.backends.base import Backend
 from modelmon.core.errors import NotFound
+from modelmon.core.paths import check_name
 from modelmon.core.timeutil import now_ms
 from modelmon.endpoints.feature_types import stats_types
+from modelmon.endpoints.identity import DEFAULT_TAG, FunctionRef, ambiguous, candidates, same_function
 from modelmon.endpoints.record import ModelEndpoint
 from modelmon.endpoints.store import EndpointStore
 from modelmon.events import endpoint_uid
@@ -38,6 +45,10 @@ def register_model_endpoint(
     project: str,
     name: str,
     *,
+    endpoint_id: str | None = None,
+    uid: str | None = None,
+    function_name: str | None = None,
+    function_tag: str | None = None,
     model_uri: str | None = None,
     model_class: str | None = None,
     reference_data: pd.DataFrame | None = None,
@@ -49,7 +60,13 @@ def register_model_endpoint(
     function_uri: str | None = None,
     model_version: str | None = None,
 ) -> ModelEndpoint:
-    """Create or update the endpoint of model ``name`` and return the stored record.
+    """Create or update the endpoint ``name`` and return the stored record.
+
+    ``endpoint_id`` (MLRun's ``uid`` is accepted too): the id its traffic carries (MLRun 1.8+ events'
+    ``endpoint_id``); without it the endpoint that ``name`` and its function already have is updated, or
+    one is created under the derived id. The function is ``function_name`` (and ``function_tag``, MLRun's
+    names) or ``function_uri`` (``project/function[:tag]``); left out, an existing endpoint keeps its own
+    and a new one is served by ``serving``.
 
     ``reference_data`` (the training set, say) gives MLRun-format ``feature_stats`` of its feature
     columns (and of the ``label_names`` columns it has); alternatively pass ``feature_stats`` computed
@@ -60,8 +77,10 @@ def register_model_endpoint(
         raise ValueError("name: a model endpoint needs a non-empty model name")
     if reference_data is not None and feature_stats is not None:
         raise ValueError("pass reference_data or feature_stats, not both")
-    function_uri = function_uri or default_function_uri(project)
-    endpoint_id = endpoint_uid(project, function_uri, name, model_version)
+    endpoint_id = _given_id(endpoint_id, uid)
+    function_uri = _given_function(project, function_uri, function_name, function_tag)
+    store = EndpointStore(backend.kv, project)
+    endpoint_id, function_uri = _target(store, project, name, endpoint_id, function_uri, model_version)
     label_list = _names(label_names, "label_names")
     feature_list = _names(feature_names, "feature_names")
     stats: dict[str, Any] | None = None
@@ -71,11 +90,9 @@ def register_model_endpoint(
         stats = _checked_stats(feature_stats)
         if feature_list is None:
             feature_list = [f for f in stats if f not in (label_list or [])]
-    fields: dict[str, Any] = {
-        "name": name, "project": project, "function_uri": function_uri, "model": name,
-        "model_version": model_version or "", "registered": True,
-    }
+    fields: dict[str, Any] = {"name": name, "project": project, "model": name, "registered": True}
     optional = {
+        "function_uri": function_uri, "model_version": model_version,
         "model_uri": model_uri, "model_class": model_class,
         "labels": None if labels is None else dict(labels),
         "feature_names": feature_list, "label_names": label_list, "feature_stats": stats,
@@ -86,26 +103,113 @@ def register_model_endpoint(
             reference_performance),
     }
     fields.update({k: v for k, v in optional.items() if v is not None})
-    endpoint = ModelEndpoint(endpoint_id=endpoint_id, created_ms=now_ms(), **fields)
-    EndpointStore(backend.kv, project).register(endpoint, fields)
+    new = {"function_uri": default_function_uri(project), "model_version": ""}
+    endpoint = ModelEndpoint(endpoint_id=endpoint_id, created_ms=now_ms(), **{**new, **fields})
+    store.register(endpoint, fields)
     return get_model_endpoint(backend, project, endpoint_id)
 
 
-def get_model_endpoint(backend: Backend, project: str, endpoint: str) -> ModelEndpoint:
-    """The endpoint with id ``endpoint``, else the one registered or seen under that name."""
+def get_model_endpoint(backend: Backend, project: str, endpoint: str | None = None, *,
+                       function_name: str | None = None, function_tag: str | None = None,
+                       endpoint_id: str | None = None) -> ModelEndpoint:
+    """The endpoint with id ``endpoint``, else the one named ``endpoint`` (of function ``function_name``
+    with tag ``function_tag``, when given); MLRun's ``endpoint_id=`` takes the id alone.
+
+    A name that several endpoints have (served by different functions, or tracked under several ids) is
+    refused with a ``ValueError`` listing each one's id and function.
+    """
+    store = EndpointStore(backend.kv, project)
+    if endpoint_id is not None:
+        found = store.get(endpoint_id) if isinstance(endpoint_id, str) and endpoint_id else None
+        if (found is None or (endpoint is not None and found.name != endpoint)
+                or not FunctionRef.of(found).matches(function_name, function_tag)):
+            named_so = "" if endpoint is None else f" named {endpoint!r}"
+            raise NotFound(f"project {project!r} has no model endpoint with id {endpoint_id!r}{named_so}"
+                           + _served(function_name, function_tag))
+        return found
     if not isinstance(endpoint, str) or not endpoint:
         raise ValueError("endpoint: give an endpoint id or name")
-    store = EndpointStore(backend.kv, project)
     found = store.get(endpoint)
-    if found is not None:
+    if found is not None and FunctionRef.of(found).matches(function_name, function_tag):
         return found
-    matches = list(store.scan(name=endpoint))
-    if not matches:
-        raise NotFound(f"project {project!r} has no model endpoint with id or name {endpoint!r}")
+    named = list(store.scan(name=endpoint))
+    matches = same_function(named, function_name, function_tag)
+    if len(matches) == 1:
+        return matches[0]
     if len(matches) > 1:
-        ids = ", ".join(sorted(m.endpoint_id for m in matches))
-        raise ValueError(f"model endpoint name {endpoint!r} is ambiguous in project {project!r}: use an id ({ids})")
-    return matches[0]
+        raise ambiguous(endpoint, project, matches)
+    others = f"; endpoints named so: {candidates(named)}" if named else ""
+    raise NotFound(f"project {project!r} has no model endpoint with id or name {endpoint!r}"
+                   f"{_served(function_name, function_tag)}{others}")
+
+
+def _served(function_name: str | None, function_tag: str | None) -> str:
+    if function_name is None and function_tag is None:
+        return ""
+    return f" served by function {function_name or '*'}:{function_tag or '*'}"
+
+
+def _given_id(endpoint_id: str | None, uid: str | None) -> str | None:
+    if uid is not None and endpoint_id is not None and uid != endpoint_id:
+        raise ValueError(f"endpoint_id {endpoint_id!r} and uid {uid!r} differ: pass one of them")
+    given = endpoint_id if endpoint_id is not None else uid
+    return None if given is None else check_name(given, "endpoint_id")
+
+
+def _given_function(project: str, function_uri: str | None, function_name: str | None,
+                    function_tag: str | None) -> str | None:
+    """The ``function_uri`` the arguments name (``None``: not given)."""
+    if function_name is None:
+        if function_tag is not None:
+            raise ValueError("function_tag needs function_name (the function the tag is of)")
+        if function_uri is not None and (not isinstance(function_uri, str) or not function_uri):
+            raise ValueError(f"function_uri must be 'project/function[:tag]', got {function_uri!r}")
+        return function_uri
+    check_name(function_name, "function_name")
+    if function_tag is not None:
+        check_name(function_tag, "function_tag")
+    if function_uri is not None and not FunctionRef.of_uri(function_uri, project).matches(
+            function_name, function_tag or DEFAULT_TAG):
+        raise ValueError(f"function_uri {function_uri!r} is not function {function_name!r} "
+                         f"(tag {function_tag or DEFAULT_TAG!r}): pass one of them")
+    return function_uri or f"{project}/{function_name}" + (f":{function_tag}" if function_tag else "")
+
+
+def _target(store: EndpointStore, project: str, name: str, endpoint_id: str | None, function_uri: str | None,
+            model_version: str | None) -> tuple[str, str | None]:
+    """The id to register ``name`` under and its function (``None``: keep the stored one).
+
+    A name and its function identify one endpoint: the one that has them is updated; under another id
+    they are refused.
+    """
+    named = list(store.scan(name=name, brief=True))
+    if endpoint_id is None:
+        pool = named if function_uri is None else [
+            e for e in named if FunctionRef.of(e) == FunctionRef.of_uri(function_uri, project)]
+        if len(pool) > 1:
+            raise ambiguous(name, project, pool)
+        if not pool:
+            uri = function_uri or default_function_uri(project)
+            return endpoint_uid(project, uri, name, model_version), uri
+        endpoint = pool[0]
+        if model_version is not None and endpoint.model_version not in ("", model_version):
+            raise ValueError(
+                f"model endpoint {name!r} of function {FunctionRef.of(endpoint)} exists with id "
+                f"{endpoint.endpoint_id} for model version {endpoint.model_version!r}: a name and function "
+                f"identify one endpoint (as in MLRun 1.8+); pass endpoint_id={endpoint.endpoint_id!r} to move it "
+                f"to version {model_version!r}, or register the new version under another name or function")
+        return endpoint.endpoint_id, function_uri
+    existing = store.get(endpoint_id)
+    function = (FunctionRef.of_uri(function_uri, project) if function_uri is not None
+                else FunctionRef.of(existing) if existing is not None
+                else FunctionRef.of_uri(default_function_uri(project), project))
+    taken = [e for e in named if e.endpoint_id != endpoint_id and FunctionRef.of(e) == function]
+    if taken:
+        raise ValueError(
+            f"model endpoint {name!r} of function {function} already exists with id {taken[0].endpoint_id}: a "
+            f"name and function identify one endpoint (as in MLRun 1.8+); register under "
+            f"endpoint_id={taken[0].endpoint_id!r}, or give endpoint {endpoint_id} another name or function")
+    return endpoint_id, function_uri
 
 
 def _names(values: Sequence[str] | None, what: str) -> list[str] | None:
