@@ -4,6 +4,8 @@ A :class:`Reference` holds, for every usable feature, its bin edges (numeric) or
 (categorical) and the reference counts over *slots*: ``[under, inner bins…, over]`` for numeric
 features (open-ended bins around the reference range) and ``[categories…, other]`` for categorical
 ones. :meth:`Reference.histograms` counts a window over the same slots in one vectorised pass.
+MLRun-format ``feature_stats``, whose histograms are padded with an outer bin on each side (edges
+``±sys.float_info.max``, or ``±inf``), are read with those bins as the open-ended ones.
 :func:`reference_for` caches references by content, so an app holding many endpoints builds each once.
 """
 
@@ -14,6 +16,7 @@ import dataclasses
 import hashlib
 import json
 import math
+import sys
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -28,6 +31,10 @@ from modelmon.stats.distances import normalise
 
 NUMERIC = "numeric"
 CATEGORICAL = "categorical"
+#: Outer edges that mark a padded histogram's open-ended bins: MLRun pads with ``±sys.float_info.max``
+#: (``pad_features_hist``), modelmon's ``sample_df_stats`` and others with ``±inf``.
+_PADDING_BELOW = (-math.inf, -sys.float_info.max)
+_PADDING_ABOVE = (math.inf, sys.float_info.max)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,9 +92,11 @@ def _parse(entry: Any) -> _Parsed:
     if edges.size != counts.size + 1:
         raise ValueError(f"{counts.size} counts need {counts.size + 1} edges, got {edges.size}")
     under = over = 0.0
-    if edges.size >= 4 and edges[0] == -math.inf and edges[-1] == math.inf:  # MLRun's padded histogram
-        under, over, counts, edges = counts[0], counts[-1], counts[1:-1], edges[1:-1]
-    if not np.all(np.isfinite(edges)) or np.any(np.diff(edges) < 0):
+    if edges.size >= 3 and edges[0] in _PADDING_BELOW:  # MLRun's padded histogram: an open-ended outer bin
+        under, counts, edges = counts[0], counts[1:], edges[1:]
+    if edges.size >= 3 and edges[-1] in _PADDING_ABOVE:
+        over, counts, edges = counts[-1], counts[:-1], edges[:-1]
+    if not np.all(np.isfinite(edges)) or np.any(edges[1:] < edges[:-1]):
         raise ValueError("histogram edges must be finite and increasing")
     if edges[-1] <= edges[0]:  # a zero-width range is one closed bin
         counts, edges = counts.sum(keepdims=True), edges[[0, -1]]
@@ -147,8 +156,13 @@ class Reference:
     def __len__(self) -> int:
         return len(self.names)
 
-    def histograms(self, df: pd.DataFrame) -> WindowHistograms:
-        """Count ``df``'s columns over this reference's slots: one pass over the numeric columns."""
+    def histograms(self, df: pd.DataFrame, *, last_closed: bool = True) -> WindowHistograms:
+        """Count ``df``'s columns over this reference's slots: one pass over the numeric columns.
+
+        Numeric values are binned as ``np.histogram`` bins them over the reference edges, values outside
+        them counted in the open-ended outer bins. ``last_closed=False`` counts a value equal to the
+        last edge (the reference maximum) as above the range, as MLRun's window histogram does.
+        """
         if not isinstance(df, pd.DataFrame):
             raise ValueError(f"the window must be a pandas DataFrame, got {type(df).__name__}")
         n_rows = len(df)
@@ -157,7 +171,7 @@ class Reference:
         nan_counts = np.zeros(len(self.names), dtype=np.int64)
         absent = np.full(n_rows, np.nan)
         columns = [as_float(df[self.names[i]]) if present[i] else absent for i in self._numeric]
-        numeric = self._binner.count(columns)
+        numeric = self._binner.count(columns, last_closed=last_closed)
         for row, i in enumerate(self._numeric):
             width = self.n_slots[i]
             counts[i, :width] = numeric[row, 1 : width + 1]

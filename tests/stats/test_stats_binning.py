@@ -36,6 +36,54 @@ def test_values_on_edges_land_where_np_histogram_puts_them():
         assert counts[: nb + 3].tolist() == _expected_slots(values, edges), (lo, hi, nb)
 
 
+def _ulps_around(edges: np.ndarray, ulps: int) -> np.ndarray:
+    """Every edge and the floats up to ``ulps`` steps below and above it."""
+    values = [edges]
+    below, above = edges.copy(), edges.copy()
+    for _ in range(ulps):
+        below, above = np.nextafter(below, -np.inf), np.nextafter(above, np.inf)
+        values += [below, above]
+    return np.concatenate(values)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_values_a_few_ulps_from_edges_land_where_np_histogram_puts_them(seed):
+    # The old 16-ulp margin sent values just below an edge to the bin above; np.histogram does not.
+    rng = np.random.default_rng(seed)
+    scale, loc = 10.0 ** rng.integers(-6, 7), rng.normal() * 10.0 ** rng.integers(0, 6)
+    reference = rng.normal(loc, scale, 500)
+    all_edges = [np.histogram_bin_edges(reference, bins=nb) for nb in (3, 7, 20, 33)]
+    columns = [rng.permutation(np.concatenate([_ulps_around(e, 24), rng.normal(loc, scale, 1000)]))
+               for e in all_edges]
+    width = max(e.size for e in all_edges)
+    columns = [np.resize(c, max(c.size for c in columns)) for c in columns]
+    counts = NumericBinner(all_edges).count(columns)
+    assert counts.shape == (4, width + 2)
+    for i, (column, edges) in enumerate(zip(columns, all_edges, strict=True)):
+        expected = _expected_slots(column, edges)
+        assert counts[i, : len(expected)].tolist() == expected, (seed, i)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_mlrun_binning_counts_the_last_edge_above_the_range(seed):
+    # MLRun bins a window with np.histogram over [-max, *edges, +max]: a value equal to the last edge
+    # falls in the closed outer bin [edges[-1], +max].
+    rng = np.random.default_rng(seed)
+    edges = [np.histogram_bin_edges(rng.normal(0, 1, 300), bins=20), np.histogram_bin_edges(np.arange(41.0), 20),
+             np.array([-1.0, 0.0, 0.5, 3.0])]  # the last one uneven: the searchsorted path
+    columns = [np.concatenate([_ulps_around(e, 3), rng.normal(0, 2, 997), [np.nan, np.inf, -np.inf]])
+               for e in edges]
+    columns = [np.resize(c, max(c.size for c in columns)) for c in columns]
+    counts = NumericBinner(edges).count(columns, last_closed=False)
+    for i, (column, e) in enumerate(zip(columns, edges, strict=True)):
+        finite = column[np.isfinite(column)]
+        padded, _ = np.histogram(finite, bins=[-np.finfo(float).max, *e, np.finfo(float).max])
+        infinite = [int((column == -np.inf).sum()), int((column == np.inf).sum())]
+        expected = [int(np.isnan(column).sum()), padded[0] + infinite[0], *padded[1:-1], padded[-1] + infinite[1]]
+        assert counts[i, : e.size + 2].tolist() == expected, i
+        assert counts[i, e.size] < NumericBinner([e]).count([column])[0, e.size] or e[-1] not in column
+
+
 def test_integer_data_matches_np_histogram():
     rng = np.random.default_rng(5)
     column = rng.integers(0, 41, 100_000).astype(float)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import numpy as np
 import pandas as pd
@@ -90,8 +91,24 @@ def test_a_window_equal_to_the_reference_reproduces_its_histograms(reference_df)
     assert stats["cat"]["hist"][0] == ref["cat"]["hist"][0]
 
 
+MAX = sys.float_info.max
+
+
+@pytest.mark.parametrize("low, high", [(-MAX, MAX), (-np.inf, np.inf), (-MAX, np.inf)])
+def test_padded_histograms_are_read_with_open_ended_outer_bins(low, high):
+    # MLRun's pad_features_hist pads with ±sys.float_info.max; sample_df_stats and others with ±inf.
+    stats = {"x": {"count": 12, "hist": [[1, 5, 4, 2], [low, 0.0, 1.0, 2.0, high]]}}
+    reference = Reference(stats)
+    assert reference.edges[0].tolist() == [0.0, 1.0, 2.0]
+    assert reference.counts[0].tolist() == [1, 5, 4, 2]  # under, two inner bins, over
+    window = reference.histograms(pd.DataFrame({"x": [-1e308, -1.0, 0.0, 1.0, 2.0, 5.0, 1e308, np.nan]}))
+    assert window.counts[0].tolist() == [2, 1, 2, 2] and window.nan_counts[0] == 1
+    mlrun = reference.histograms(pd.DataFrame({"x": [0.0, 1.0, 2.0]}), last_closed=False)
+    assert mlrun.counts[0].tolist() == [0, 1, 1, 1]  # MLRun: the maximum is above the range
+
+
 def test_mlrun_padded_and_malformed_references_are_read_or_explained():
-    padded = {"x": {"hist": [[0, 5, 5, 2], [-np.inf, 0.0, 1.0, 2.0, np.inf]]}}
+    padded = {"x": {"hist": [[0, 5, 5, 2], [-MAX, 0.0, 1.0, 2.0, MAX]]}}
     reference = Reference(padded | {
         "no_hist": {"count": 3},
         "bad_edges": {"hist": [[1, 2], [0.0, 1.0]]},

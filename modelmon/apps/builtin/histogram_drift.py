@@ -63,6 +63,11 @@ class HistogramDataDriftApplication(ModelMonitoringApplicationBase):
     :param value_to_status: a custom classifier of the ``general_drift`` value (instead of the two thresholds).
     :param max_features_in_extra_data: bound on the features listed in each result's ``extra_data``.
     :param log_table: also log the full per-feature table as the artifact ``features_drift_table``.
+    :param mlrun_compatible_binning: bin the window exactly as MLRun 1.12 does, for comparing numbers
+        with an MLRun dashboard: a value equal to a feature's reference maximum is counted *above* the
+        reference range instead of in the last bin (``np.histogram``'s closed last bin, the default).
+        MLRun's way inflates the drift of features that often take their maximum (two halves of the
+        same binary feature get a TVD near 0.5).
     """
 
     NAME = "histogram-data-drift"
@@ -82,6 +87,7 @@ class HistogramDataDriftApplication(ModelMonitoringApplicationBase):
         value_to_status: Callable[[float], Status | int] | None = None,
         max_features_in_extra_data: int = 50,
         log_table: bool = False,
+        mlrun_compatible_binning: bool = False,
     ) -> None:
         self._general_thresholds = _drift_thresholds(GENERAL_DRIFT, potential_threshold, detected_threshold)
         self._share_thresholds = _drift_thresholds(DRIFTED_SHARE, share_potential_threshold, share_detected_threshold)
@@ -105,6 +111,8 @@ class HistogramDataDriftApplication(ModelMonitoringApplicationBase):
                 or max_features_in_extra_data < 0:
             raise ValueError(f"max_features_in_extra_data must be a non-negative integer, "
                              f"got {max_features_in_extra_data!r}")
+        if not isinstance(mlrun_compatible_binning, bool):
+            raise ValueError(f"mlrun_compatible_binning must be true or false, got {mlrun_compatible_binning!r}")
         self.potential_threshold = potential_threshold
         self.detected_threshold = detected_threshold
         self.share_potential_threshold = share_potential_threshold
@@ -117,6 +125,7 @@ class HistogramDataDriftApplication(ModelMonitoringApplicationBase):
         self.value_to_status = value_to_status
         self.max_features_in_extra_data = max_features_in_extra_data
         self.log_table = log_table
+        self.mlrun_compatible_binning = mlrun_compatible_binning
 
     def do_tracking(self, monitoring_context: MonitoringApplicationContext) -> list[Any]:
         """Both drift results and the mean-distance metrics for one window."""
@@ -124,7 +133,9 @@ class HistogramDataDriftApplication(ModelMonitoringApplicationBase):
         if not len(reference) and not reference.invalid:
             return self._irrelevant({"reason": NO_REFERENCE})
         assessment = assess_drift(
-            reference, reference.histograms(monitoring_context.sample_df), metric_name=self._metric_name,
+            reference, reference.histograms(monitoring_context.sample_df,
+                                            last_closed=not self.mlrun_compatible_binning),
+            metric_name=self._metric_name,
             metric=self._metric, min_effect_size=self.min_effect_size, null_quantile=self.null_quantile,
             null_draws=self.null_draws, seed=self.seed, expected_features=monitoring_context.feature_names,
         )
