@@ -20,6 +20,7 @@ from modelmon.apps.runner.failure import AppFailure
 from modelmon.apps.runner.loader import load_app
 from modelmon.apps.runner.window_context import build_context
 from modelmon.apps.sdk import run_application
+from modelmon.apps.sdk.context import wants_bookkeeping_columns
 from modelmon.backends.base import Backend, OutRecord
 from modelmon.core.config import ENV_APP_NAME, Settings
 from modelmon.core.errors import BackendError, ConfigError, InvalidEvent
@@ -45,6 +46,7 @@ class AppRunner:
         *,
         clock: Callable[[], int] = now_ms,
         logger: logging.Logger | Any = None,
+        nuclio_logger: Any = None,
         source_file: str | None = None,
     ) -> None:
         self.app = app
@@ -52,6 +54,8 @@ class AppRunner:
         self._backend = backend
         self._paths = paths
         self._app_logger = logger  # handed to the app's context (default: logger "modelmon.app.<name>")
+        self._nuclio_logger = nuclio_logger  # the context's nuclio_logger (default: the app logger)
+        self._bookkeeping = wants_bookkeeping_columns(app)
         self._app_file = _source_file(app)  # a failure's location is looked for in the app's code first
         self._shown_file = source_file  # and named as the file its author edits, not the copy that runs
         self._dead_letters = DeadLetters(backend.streams, paths.dead_letter_stream, app_name,
@@ -87,7 +91,8 @@ class AppRunner:
         item = EndpointStore(self._backend.kv, self._paths).item(window.endpoint_id)
         if item is None:
             return self._failure(window, f"endpoint {window.endpoint_id!r} is not in the endpoints table")
-        context = build_context(window, item, self._backend, self._paths, self._app_logger)
+        context = build_context(window, item, self._backend, self._paths, self._app_logger,
+                                nuclio_logger=self._nuclio_logger, bookkeeping_columns=self._bookkeeping)
         try:
             results, metrics = run_application(self.app, context)
         except Exception as exc:  # the app's own failure is recorded for this window, and we go on

@@ -29,8 +29,15 @@ def build_context(
     backend: Backend,
     paths: ProjectPaths,
     logger: logging.Logger | Any = None,
+    *,
+    nuclio_logger: Any = None,
+    bookkeeping_columns: bool = False,
 ) -> MonitoringApplicationContext:
-    """The context ``do_tracking`` receives for ``window`` of the endpoint stored as ``endpoint_item``."""
+    """The context ``do_tracking`` receives for ``window`` of the endpoint stored as ``endpoint_item``.
+
+    ``logger`` (default: ``modelmon.app.<name>``) takes MLRun's keyword fields; ``nuclio_logger`` is the
+    function's Nuclio logger; ``bookkeeping_columns`` keeps ``request_id``, ``latency_us``… in ``sample_df``.
+    """
     endpoint = ModelEndpoint.from_item(dict(endpoint_item))
     return MonitoringApplicationContext(
         application_name=window.app_name,
@@ -45,6 +52,8 @@ def build_context(
         label_names=endpoint.label_names,
         model_endpoint=_endpoint_dict(endpoint_item),
         logger=logger,
+        nuclio_logger=nuclio_logger,
+        bookkeeping_columns=bookkeeping_columns,
         artifact_sink=ObjectStoreArtifactSink(backend.objects, window.project),
         latest_request=from_ms(endpoint.last_request_ms) if endpoint.last_request_ms is not None else None,
         output_stream_uri=paths.writer_stream,

@@ -10,7 +10,8 @@ from typing import Any
 import pandas as pd
 
 #: Supported formats and the file extension each is stored with.
-FORMATS = {"json": "json", "text": "txt", "html": "html", "csv": "csv", "parquet": "parquet", "png": "png"}
+FORMATS = {"json": "json", "text": "txt", "html": "html", "csv": "csv", "parquet": "parquet", "png": "png",
+           "binary": "bin"}
 
 
 def default_format(payload: Any) -> str:
@@ -36,6 +37,8 @@ def encode(payload: Any, fmt: str | None) -> tuple[bytes, str]:
     figure = _figure_kind(payload)
     if figure is not None:
         return _encode_figure(payload, figure, fmt), fmt
+    if fmt == "binary" and not isinstance(payload, bytes | str):
+        raise ValueError(f"format 'binary' needs bytes, got {type(payload).__name__}")
     if fmt in ("csv", "parquet", "png"):
         raise ValueError(f"format {fmt!r} needs a DataFrame or a figure, got {type(payload).__name__}")
     if isinstance(payload, bytes):

@@ -1,20 +1,29 @@
-"""The monitoring context an application receives for one window of one endpoint."""
+"""The monitoring context an application receives for one window of one endpoint (MLRun's names)."""
 
 from __future__ import annotations
 
 import functools
 import logging
+import pathlib
+import pickle
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 import pandas as pd
 
+from modelmon.apps.sdk.app_logger import app_logger
 from modelmon.apps.sdk.artifact_formats import is_figure
+from modelmon.apps.sdk.artifact_items import Artifact, LoggedArtifact, sanitise_key
+from modelmon.apps.sdk.endpoint_view import ModelEndpointView
+from modelmon.apps.sdk.mlrun_stats import dict_to_histogram, padded_stats
 
 FeatureStats = dict[str, dict[str, Any]]
 
 #: Sample-store columns that are bookkeeping, not model inputs or outputs.
 META_COLUMNS = ("timestamp", "request_id", "latency_us", "batch_id", "error")
+#: The bookkeeping columns MLRun's ``sample_df`` does not have (it has ``timestamp``): in ``window_df`` only,
+#: unless the app asks for them (``SAMPLE_DF_BOOKKEEPING = True``; modelmon's built-in apps do).
+BOOKKEEPING_COLUMNS = ("request_id", "latency_us", "batch_id", "error")
 #: The conventional name of a ground-truth column carried in the window's rows.
 LABEL_COLUMN = "label"
 
@@ -32,20 +41,33 @@ class ArtifactSink(Protocol):
         """
 
 
+def wants_bookkeeping_columns(app: object) -> bool:
+    """Whether ``app``'s ``sample_df`` keeps ``request_id``, ``latency_us``, ``batch_id`` and ``error``:
+    its ``SAMPLE_DF_BOOKKEEPING`` attribute, by default true for modelmon's built-in apps only."""
+    wanted = getattr(app, "SAMPLE_DF_BOOKKEEPING", None)
+    if wanted is not None:
+        return bool(wanted)
+    return type(app).__module__.startswith("modelmon.apps.builtin")
+
+
 class MonitoringApplicationContext:
     """Everything ``do_tracking`` may read about the window it analyses (MLRun's names).
 
     Expensive values are loaded only when first used, from loaders passed by whoever builds the
     context (the app runtime reads them from the backend; ``App.evaluate`` from DataFrames):
 
-    - ``sample_df``: the window's rows (features, predictions, ``timestamp``, ``request_id``,
-      ``latency_us``, …), a DataFrame or a callable returning one;
-    - ``sample_df_stats``: histograms of the window over the reference's bin edges;
+    - ``window_df``: the window's rows as stored, indexed from 0 (features, predictions, ``timestamp``
+      in epoch ms, ``request_id``, ``latency_us``, …), from a DataFrame or a callable returning one;
+    - ``sample_df``: ``window_df`` as MLRun gives it, without the bookkeeping columns (unless
+      ``bookkeeping_columns``);
+    - ``feature_stats``/``sample_df_stats``: the reference's and the window's statistics, numeric
+      histograms padded as MLRun pads them (see :mod:`modelmon.apps.sdk.mlrun_stats`);
     - ``error_count``: model errors in the window (an int or a callable returning one); by default
-      the number of non-null values of an ``error`` column of ``sample_df``, else 0;
+      the number of non-null values of an ``error`` column of the rows, else 0;
     - ``labels_df``: ground-truth labels for the window's requests, with a ``request_id`` column to
-      join on (a DataFrame or a callable); by default ``sample_df`` itself, i.e. the labels are the
-      columns already present in the window's rows (e.g. a ``label`` column).
+      join on (a DataFrame or a callable); by default the window's rows, i.e. the labels are the
+      columns already present in them (e.g. a ``label`` column);
+    - ``model_endpoint``: MLRun's object (``metadata``/``spec``/``status``), also readable as the record's dict.
     """
 
     def __init__(
@@ -63,12 +85,14 @@ class MonitoringApplicationContext:
         label_names: Sequence[str] = (),
         model_endpoint: Mapping[str, Any] | None = None,
         logger: logging.Logger | Any = None,
+        nuclio_logger: Any = None,
         artifact_sink: ArtifactSink | None = None,
         stats_fn: Callable[[pd.DataFrame, FeatureStats], FeatureStats] | None = None,
         latest_request: pd.Timestamp | None = None,
         output_stream_uri: str = "",
         error_count: int | Callable[[], int] | None = None,
         labels_df: pd.DataFrame | Callable[[], pd.DataFrame] | None = None,
+        bookkeeping_columns: bool = False,
     ) -> None:
         self.application_name = application_name
         self.project_name = project_name
@@ -76,34 +100,56 @@ class MonitoringApplicationContext:
         self.endpoint_name = endpoint_name
         self.start_infer_time = start_infer_time
         self.end_infer_time = end_infer_time
-        self.feature_stats: FeatureStats = feature_stats or {}
         self.feature_names = list(feature_names)
         self.label_names = list(label_names)
-        self.model_endpoint = dict(model_endpoint or {})
-        self.logger = logger or logging.getLogger(f"modelmon.app.{application_name}")
+        self.model_endpoint = model_endpoint if isinstance(model_endpoint, ModelEndpointView) else \
+            ModelEndpointView.from_record(model_endpoint or {}, endpoint_id=endpoint_id, name=endpoint_name,
+                                          project=project_name, feature_names=feature_names,
+                                          label_names=label_names)
+        self.logger = app_logger(application_name, logger)
+        #: the Nuclio context's logger in a function (no keyword fields there); else ``logger``
+        self.nuclio_logger = nuclio_logger if nuclio_logger is not None else self.logger
         self.latest_request = latest_request
         self.output_stream_uri = output_stream_uri
+        self.bookkeeping_columns = bookkeeping_columns
+        self._reference_stats: FeatureStats = feature_stats or {}
         self._sample_df = sample_df
         self._artifact_sink = artifact_sink
         self._stats_fn = stats_fn
         self._error_count = error_count
         self._labels_df = labels_df
 
+    #: MLRun's helper: ``feature_stats``-style dict → DataFrame of normalised histograms, one column a feature
+    dict_to_histogram = staticmethod(dict_to_histogram)
+
+    @functools.cached_property
+    def window_df(self) -> pd.DataFrame:
+        """The window's rows as stored, with every column, indexed from 0."""
+        source = self._sample_df
+        df = source() if callable(source) else source
+        return df.reset_index(drop=True)
+
     @functools.cached_property
     def sample_df(self) -> pd.DataFrame:
-        """The window's rows (features, predictions, ``timestamp``, ``latency_us``, …)."""
-        source = self._sample_df
-        return source() if callable(source) else source
+        """The window's rows as MLRun gives them: features, predictions and ``timestamp``, indexed from 0."""
+        if self.bookkeeping_columns:
+            return self.window_df
+        return self.window_df.drop(columns=[c for c in BOOKKEEPING_COLUMNS if c in self.window_df.columns])
+
+    @functools.cached_property
+    def feature_stats(self) -> FeatureStats:
+        """The reference statistics, numeric histograms padded to ``∓sys.float_info.max`` as MLRun's."""
+        return padded_stats(self._reference_stats)
 
     @functools.cached_property
     def sample_df_stats(self) -> FeatureStats:
-        """Histograms and summary statistics of the window, over the reference's bin edges."""
+        """The window's statistics over the reference's bins, padded as ``feature_stats`` (same bins)."""
         stats_fn = self._stats_fn
         if stats_fn is None:
             from modelmon.stats import sample_df_stats
 
             stats_fn = sample_df_stats
-        return stats_fn(self.sample_df, self.feature_stats)
+        return padded_stats(stats_fn(self.window_df, self._reference_stats))
 
     @functools.cached_property
     def error_count(self) -> int:
@@ -114,8 +160,8 @@ class MonitoringApplicationContext:
             if isinstance(count, bool) or int(count) != count or count < 0:
                 raise ValueError(f"error_count must be a non-negative whole number, got {count!r}")
             return int(count)
-        if "error" in self.sample_df.columns:
-            return int(self.sample_df["error"].notna().sum())
+        if "error" in self.window_df.columns:
+            return int(self.window_df["error"].notna().sum())
         return 0
 
     @functools.cached_property
@@ -123,34 +169,152 @@ class MonitoringApplicationContext:
         """Ground-truth labels of the window's requests (``request_id`` + label columns)."""
         source = self._labels_df
         if source is None:
-            return self.sample_df
+            return self.window_df
         return source() if callable(source) else source
 
-    def log_artifact(self, name: str, body: Any = None, *, df: pd.DataFrame | None = None,
-                     figure: Any = None, format: str | None = None, unique_per_endpoint: bool = True) -> str:
-        """Store an artifact for this project/app/endpoint/window; returns where it went.
+    @functools.cached_property
+    def project(self) -> AppProject:
+        """MLRun's ``project`` as apps use it: ``name`` and the ``log_*`` methods (artifacts shared by the
+        app's endpoints for this window)."""
+        return AppProject(self)
 
-        Pass exactly one of ``body`` (text, bytes, or a JSON-able object), ``df`` or ``figure``
-        (matplotlib or plotly). ``format`` is one of json/text/html/csv/parquet/png; by default it is
-        chosen from the payload (json for objects, text for str, parquet for DataFrames, html for figures).
+    def log_artifact(
+        self, item: str | Artifact, body: Any = None, tag: str = "", local_path: str = "",
+        artifact_path: str | None = None, format: str | None = None, upload: bool | None = None,
+        labels: Mapping[str, str] | None = None, target_path: str | None = None, *,
+        df: pd.DataFrame | None = None, figure: Any = None, unique_per_endpoint: bool = True, **kwargs: Any,
+    ) -> LoggedArtifact:
+        """Store an artifact for this project/app/endpoint/window; returns where it went (a ``str``, with
+        MLRun's ``key``, ``tag``, ``labels``).
+
+        ``item`` is an artifact object (``TableArtifact``, ``Artifact``, ``PlotlyArtifact``) or a key,
+        with exactly one of ``body`` (text, bytes, or a JSON-able object), ``df``, ``figure`` (matplotlib
+        or plotly) or ``local_path`` (a file). ``format`` is one of json/text/html/csv/parquet/png/binary;
+        by default it is chosen from the payload. Keys are sanitised
+        (:func:`~modelmon.apps.sdk.artifact_items.sanitise_key`). ``artifact_path``, ``upload`` and
+        ``target_path`` are MLRun's storage options and are ignored: the backend's object store keeps it.
         """
+        kind = "artifact"
+        if isinstance(item, Artifact):
+            if body is not None or df is not None or figure is not None:
+                raise ValueError(f"log_artifact({item!r}): pass the payload in the artifact or as body=, not both")
+            payload = item.payload()
+            body, df, figure = payload.get("body"), payload.get("df"), payload.get("figure")
+            format = format or payload.get("format")
+            key, kind = item.key, item.kind
+            tag, labels = tag or item.tag, {**item.labels, **(labels or {})}
+        else:
+            key = item
+            if local_path and body is None and df is None and figure is None:
+                source = pathlib.Path(local_path)
+                body = source.read_bytes()
+                format = format or _format_of_file(source)
+        name = sanitise_key(key)
         payloads = [x for x in (body, df, figure) if x is not None]
         if len(payloads) != 1:
-            raise ValueError(f"log_artifact({name!r}) needs exactly one of body, df or figure")
+            raise ValueError(f"log_artifact({name!r}) needs exactly one of body, df or figure (or a local_path)")
         if figure is not None and not is_figure(figure):
             raise ValueError(
                 f"log_artifact({name!r}): figure must be a matplotlib or plotly figure, got {type(figure).__name__}"
             )
         if self._artifact_sink is None:
             raise RuntimeError("this context has no artifact store (run the app through modelmon)")
-        return self._artifact_sink.log_artifact(
+        path = self._artifact_sink.log_artifact(
             self, name, payloads[0], format, unique_per_endpoint=unique_per_endpoint
         )
+        if name != key:
+            self.logger.debug("artifact key sanitised", key=key, stored_as=name)
+        all_labels = {**dict(labels or {}), "mlrun/app-name": self.application_name}
+        if unique_per_endpoint:
+            all_labels["mlrun/endpoint-id"] = self.endpoint_id
+        return LoggedArtifact(path, key=name, kind=kind, tag=tag, labels=all_labels)
 
-    def log_dataset(self, name: str, df: pd.DataFrame, format: str = "parquet") -> str:
-        """Store a DataFrame as a dataset artifact (parquet by default, or csv)."""
+    def log_dataset(
+        self, key: str | None = None, df: pd.DataFrame | None = None, tag: str = "", local_path: str | None = None,
+        artifact_path: str | None = None, upload: bool | None = None, labels: Mapping[str, str] | None = None,
+        format: str = "", preview: int | None = None, stats: bool | None = None, target_path: str = "",
+        extra_data: dict[str, Any] | None = None, label_column: str | None = None, *, name: str | None = None,
+        unique_per_endpoint: bool = True, **kwargs: Any,
+    ) -> LoggedArtifact:
+        """Store a DataFrame as a dataset artifact (parquet by default, or csv): MLRun's
+        ``log_dataset(key, df, tag=, labels=, format=)``; ``name=`` is modelmon's older spelling of ``key``."""
+        key = key if key is not None else name
+        if key is None:
+            raise ValueError("log_dataset needs a key")
         if not isinstance(df, pd.DataFrame):
-            raise ValueError(f"log_dataset({name!r}) needs a pandas DataFrame, got {type(df).__name__}")
+            raise ValueError(f"log_dataset({key!r}) needs a pandas DataFrame, got {type(df).__name__}")
+        format = format or "parquet"
         if format not in ("parquet", "csv"):
-            raise ValueError(f"log_dataset({name!r}): format must be 'parquet' or 'csv', got {format!r}")
-        return self.log_artifact(name, df=df, format=format)
+            raise ValueError(f"log_dataset({key!r}): format must be 'parquet' or 'csv', got {format!r}")
+        logged = self.log_artifact(key, df=df, format=format, tag=tag, labels=labels,
+                                   unique_per_endpoint=unique_per_endpoint)
+        logged.kind = "dataset"
+        return logged
+
+    def log_model(
+        self, key: str, body: Any = None, framework: str = "", tag: str = "", model_dir: str | None = None,
+        model_file: str | None = None, algorithm: str | None = None, metrics: Mapping[str, Any] | None = None,
+        parameters: Mapping[str, Any] | None = None, artifact_path: str | None = None, upload: bool | None = None,
+        labels: Mapping[str, str] | None = None, *, unique_per_endpoint: bool = True, **kwargs: Any,
+    ) -> LoggedArtifact:
+        """Store a model: its bytes as ``<key>.bin`` and what MLRun keeps about it (framework, algorithm,
+        metrics, parameters, file name) as ``<key>-spec.json``.
+
+        The bytes are ``body`` (bytes or text; another object is pickled) or the file ``model_file``
+        (under ``model_dir`` when given).
+        """
+        if body is None:
+            if not model_file:
+                raise ValueError(f"log_model({key!r}) needs body= or model_file=")
+            body = (pathlib.Path(model_dir or ".") / model_file).read_bytes()
+        elif not isinstance(body, bytes | str):
+            body = pickle.dumps(body)
+        logged = self.log_artifact(key, body=body, format="binary", tag=tag, labels=labels,
+                                   unique_per_endpoint=unique_per_endpoint)
+        spec = {"framework": framework, "algorithm": algorithm, "model_file": model_file, "tag": tag,
+                "metrics": dict(metrics or {}), "parameters": dict(parameters or {}),
+                "labels": dict(labels or {})}
+        self.log_artifact(f"{logged.key}-spec", body=spec, format="json", unique_per_endpoint=unique_per_endpoint)
+        logged.kind = "model"
+        return logged
+
+
+class AppProject:
+    """``monitoring_context.project``: the project's ``name`` and MLRun's logging methods.
+
+    In MLRun these log to the project, outside any endpoint; here the artifacts are stored for the
+    current app and window, shared by its endpoints (``unique_per_endpoint=False``).
+    """
+
+    def __init__(self, context: MonitoringApplicationContext) -> None:
+        self._context = context
+        self.name = context.project_name
+        self.metadata = _ProjectMetadata(context.project_name)
+
+    def log_artifact(self, item: str | Artifact, body: Any = None, **kwargs: Any) -> LoggedArtifact:
+        kwargs.setdefault("unique_per_endpoint", False)
+        return self._context.log_artifact(item, body, **kwargs)
+
+    def log_dataset(self, key: str | None = None, df: pd.DataFrame | None = None, **kwargs: Any) -> LoggedArtifact:
+        kwargs.setdefault("unique_per_endpoint", False)
+        return self._context.log_dataset(key, df, **kwargs)
+
+    def log_model(self, key: str, body: Any = None, **kwargs: Any) -> LoggedArtifact:
+        kwargs.setdefault("unique_per_endpoint", False)
+        return self._context.log_model(key, body, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"AppProject(name={self.name!r})"
+
+
+class _ProjectMetadata:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+def _format_of_file(path: pathlib.Path) -> str:
+    from modelmon.apps.sdk.artifact_formats import FORMATS
+
+    suffix = path.suffix[1:].lower()
+    by_extension = {ext: fmt for fmt, ext in FORMATS.items()}
+    return by_extension.get(suffix) or (suffix if suffix in FORMATS else "binary")

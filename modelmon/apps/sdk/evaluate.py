@@ -12,7 +12,13 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from modelmon.apps.sdk.artifacts import ObjectStoreArtifactSink
-from modelmon.apps.sdk.context import LABEL_COLUMN, META_COLUMNS, FeatureStats, MonitoringApplicationContext
+from modelmon.apps.sdk.context import (
+    LABEL_COLUMN,
+    META_COLUMNS,
+    FeatureStats,
+    MonitoringApplicationContext,
+    wants_bookkeeping_columns,
+)
 from modelmon.apps.sdk.evaluate_windows import cut_windows
 from modelmon.backends.base import ObjectStore
 from modelmon.backends.memory import InMemoryObjectStore
@@ -48,6 +54,7 @@ def evaluate_app(
     labels_df: pd.DataFrame | None = None,
     error_count: int | None = None,
     objects: ObjectStore | None = None,
+    logger: Any = None,
 ) -> pd.DataFrame:
     """See :meth:`ModelMonitoringApplicationBase.evaluate`."""
     from modelmon.apps.sdk.base import run_application
@@ -66,6 +73,7 @@ def evaluate_app(
         objects = InMemoryObjectStore()
     sink = ObjectStoreArtifactSink(objects, EVALUATE_PROJECT)
     app_name = str(getattr(app, "NAME", None) or type(app).__name__)
+    bookkeeping = wants_bookkeeping_columns(app)
     rows: list[dict[str, Any]] = []
     for window_start, window_end, window_df in cut.windows:
         context = MonitoringApplicationContext(
@@ -84,6 +92,8 @@ def evaluate_app(
             latest_request=_latest(window_df),
             error_count=error_count,
             labels_df=labels_df,
+            logger=logger,
+            bookkeeping_columns=bookkeeping,
         )
         results, metrics = run_application(app, context)
         common = {
