@@ -7,7 +7,9 @@ Apps written for MLRun's model monitoring port by changing one import line::
 
 from __future__ import annotations
 
+from modelmon.apps.builtin.evidently_base import EvidentlyModelMonitoringApplicationBase
 from modelmon.apps.sdk import ModelMonitoringApplicationBase, MonitoringApplicationContext
+from modelmon.apps.sdk.base import ModelMonitoringApplicationBaseV2
 from modelmon.core.config import Settings
 from modelmon.core.errors import (
     BackendError,
@@ -21,8 +23,11 @@ from modelmon.core.errors import (
 from modelmon.core.results import (
     ModelMonitoringApplicationMetric,
     ModelMonitoringApplicationResult,
+    ModelMonitoringApplicationStats,
     ResultKindApp,
     ResultStatusApp,
+    StatsKind,
+    _ModelMonitoringApplicationStats,  # noqa: F401  (MLRun's name, for apps importing it)
 )
 
 __version__ = "0.1.0"
@@ -50,10 +55,13 @@ __all__ = [
     "BackendUnavailable",
     "ConfigError",
     "CorruptStore",
+    "EvidentlyModelMonitoringApplicationBase",
     "InvalidEvent",
     "ModelMonitoringApplicationBase",
+    "ModelMonitoringApplicationBaseV2",
     "ModelMonitoringApplicationMetric",
     "ModelMonitoringApplicationResult",
+    "ModelMonitoringApplicationStats",
     "ModelmonError",
     "MonitoringApplicationContext",
     "NotFound",
@@ -61,6 +69,7 @@ __all__ = [
     "ResultKindApp",
     "ResultStatusApp",
     "Settings",
+    "StatsKind",
     "__version__",
     "get_or_create_project",
 ]

@@ -42,7 +42,14 @@ def check_result_name(name: object) -> str:
 
 
 def check_value(name: str, value: object) -> float:
-    """``value`` as a finite float, else a ``ValueError`` naming the result."""
+    """``value`` as a float, else a ``ValueError`` naming the result.
+
+    A missing value (NaN, or ``None``, as an LLM judge returns when its model gives no score) is kept as
+    NaN, as MLRun keeps it; it is stored and read as missing. Infinities are refused: no reader could
+    tell them from a bug, and JSON cannot carry them.
+    """
+    if value is None:
+        return math.nan
     if isinstance(value, bool) or not isinstance(value, int | float):
         try:
             import numpy as np
@@ -54,9 +61,49 @@ def check_value(name: str, value: object) -> float:
         except TypeError:
             raise ValueError(f"result {name!r}: value must be a number, got {type(value).__name__}") from None
     number = float(value)
-    if not math.isfinite(number):
-        raise ValueError(f"result {name!r}: value must be finite, got {number}")
+    if math.isinf(number):
+        raise ValueError(f"result {name!r}: value must be finite or missing (NaN), got {number}")
     return number
+
+
+def stored_value(value: float) -> float | None:
+    """``value`` as stores and JSON keep it: ``None`` for a missing (NaN) value.
+
+    >>> stored_value(0.5), stored_value(float("nan"))
+    (0.5, None)
+    """
+    return None if math.isnan(value) else value
+
+
+def plain_json(value: Any, where: str) -> Any:
+    """``value`` as plain JSON data: NaN and infinities become ``None`` (missing), numpy scalars and arrays
+    Python numbers and lists, tuples lists; anything else JSON cannot hold is a ``ValueError`` naming ``where``.
+
+    >>> plain_json({"score": float("nan"), "tokens": (3, 4)}, "extra_data")
+    {'score': None, 'tokens': [3, 4]}
+    """
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if value is None or isinstance(value, str | int | bool):
+        return value
+    if isinstance(value, dict):
+        return {_json_key(k, where): plain_json(v, where) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain_json(v, where) for v in value]
+    if isinstance(value, enum.Enum):
+        return plain_json(value.value, where)
+    tolist = getattr(value, "tolist", None)  # numpy scalars and arrays
+    if callable(tolist) and type(value).__module__ == "numpy":
+        return plain_json(tolist(), where)
+    raise ValueError(f"{where} is not JSON-serialisable: a {type(value).__name__} ({value!r:.80})")
+
+
+def _json_key(key: Any, where: str) -> str:
+    if isinstance(key, str):
+        return key
+    if isinstance(key, int | float | bool) or key is None:
+        return json.dumps(key)  # as json.dumps writes such keys
+    raise ValueError(f"{where} is not JSON-serialisable: a key of type {type(key).__name__}")
 
 
 @dataclasses.dataclass
@@ -90,15 +137,12 @@ class ModelMonitoringApplicationResult:
             self.extra_data = {}
         if not isinstance(self.extra_data, dict):
             raise ValueError(f"result {self.name!r}: extra_data must be a dict")
-        try:
-            json.dumps(self.extra_data, allow_nan=False)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"result {self.name!r}: extra_data is not JSON-serialisable ({exc})") from None
+        self.extra_data = plain_json(self.extra_data, f"result {self.name!r}: extra_data")
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
-            "value": self.value,
+            "value": stored_value(self.value),
             "kind": int(self.kind),
             "status": int(self.status),
             "extra_data": self.extra_data,
@@ -117,4 +161,54 @@ class ModelMonitoringApplicationMetric:
         self.value = check_value(self.name, self.value)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "value": self.value}
+        return {"name": self.name, "value": stored_value(self.value)}
+
+
+class StatsKind(enum.StrEnum):
+    """What a stats output holds (MLRun's ``StatsKind``): the window's feature statistics, or its drift
+    measures per feature."""
+
+    CURRENT_STATS = "current_stats"
+    DRIFT_MEASURES = "drift_measures"
+
+
+@dataclasses.dataclass
+class ModelMonitoringApplicationStats:
+    """Statistics an app reports for a window (MLRun's ``_ModelMonitoringApplicationStats``, as MLRun's
+    histogram app returns them next to its results).
+
+    MLRun's writer keeps them per endpoint and kind, with their time; modelmon stores each as a JSON
+    artifact of the window named after its kind (``current_stats.json``, ``drift_measures.json``) holding
+    ``{"stats_name", "timestamp", "stats"}``, listed by ``modelmon artifacts``.
+
+    >>> ModelMonitoringApplicationStats("drift_measures", "2026-01-01T00:00:00+00:00", {"f0": 0.1}).to_dict()
+    {'stats_name': 'drift_measures', 'stats': {'f0': 0.1}, 'timestamp': '2026-01-01T00:00:00+00:00'}
+    """
+
+    name: StatsKind
+    timestamp: str
+    stats: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        try:
+            self.name = StatsKind(self.name)
+        except ValueError:
+            raise ValueError(f"stats {self.name!r}: the name is a StatsKind: "
+                             f"{', '.join(k.value for k in StatsKind)}") from None
+        if not isinstance(self.timestamp, str):
+            isoformat = getattr(self.timestamp, "isoformat", None)
+            if not callable(isoformat):
+                raise ValueError(f"stats {self.name.value!r}: timestamp must be ISO text or a datetime")
+            self.timestamp = str(isoformat())
+        if self.stats is None:
+            self.stats = {}
+        if not isinstance(self.stats, dict):
+            raise ValueError(f"stats {self.name.value!r}: stats must be a dict")
+        self.stats = plain_json(self.stats, f"stats {self.name.value!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"stats_name": self.name.value, "stats": self.stats, "timestamp": self.timestamp}
+
+
+#: MLRun's name, for apps that import it.
+_ModelMonitoringApplicationStats = ModelMonitoringApplicationStats

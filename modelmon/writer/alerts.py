@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from modelmon.backends.base import KV, Update
+from modelmon.core.results import stored_value
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,4 +53,5 @@ class KVAlertLog:
 def _item(alert: Alert) -> dict[str, Any]:
     item = dataclasses.asdict(alert)
     item["extra_data"] = json.dumps(alert.extra_data)
+    item["value"] = stored_value(alert.value)  # KV keeps no NaN: a missing value is None
     return item

@@ -14,7 +14,7 @@ from typing import Any
 from modelmon.backends.base import KV, Cond, Op, Update
 from modelmon.core.errors import BackendUnavailable
 from modelmon.core.paths import ProjectPaths
-from modelmon.core.results import ModelMonitoringApplicationResult
+from modelmon.core.results import ModelMonitoringApplicationResult, stored_value
 from modelmon.endpoints.store import EndpointStore
 from modelmon.events import WriterEvent
 from modelmon.writer.history import bounded_extra_data
@@ -55,7 +55,7 @@ class LatestResults:
         if event.metrics:
             item = {"endpoint_id": event.endpoint_id, "app_name": event.app_name, "start_ms": event.start_ms,
                     "end_ms": event.end_ms, "updated_ms": now_ms,
-                    "metrics": json.dumps({m.name: m.value for m in event.metrics})}
+                    "metrics": json.dumps({m.name: stored_value(m.value) for m in event.metrics})}
             self._put_unless_later(self._metrics, {metrics_key(event.endpoint_id, event.app_name): item})
         return self._put_unless_later(self._results, {
             result_key(event.endpoint_id, event.app_name, result.name): self._result_item(event, result, now_ms)
@@ -67,7 +67,7 @@ class LatestResults:
             "endpoint_id": event.endpoint_id,
             "app_name": event.app_name,
             "result_name": result.name,
-            "value": result.value,
+            "value": stored_value(result.value),  # a missing (NaN) value is stored as missing
             "status": int(result.status),
             "kind": int(result.kind),
             "extra_data": bounded_extra_data(result.extra_data),  # within V3IO's text attribute size

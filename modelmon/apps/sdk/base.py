@@ -5,16 +5,23 @@ from __future__ import annotations
 import abc
 import functools
 import inspect
+import logging
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
 from modelmon.apps.sdk.context import MonitoringApplicationContext
 from modelmon.apps.sdk.evaluate import evaluate_app
-from modelmon.core.results import ModelMonitoringApplicationMetric, ModelMonitoringApplicationResult
+from modelmon.apps.sdk.mlrun_evaluate import evaluate_mlrun, is_mlrun_form
+from modelmon.core.results import (
+    ModelMonitoringApplicationMetric,
+    ModelMonitoringApplicationResult,
+    ModelMonitoringApplicationStats,
+)
 
 Output = tuple[list[ModelMonitoringApplicationResult], list[ModelMonitoringApplicationMetric]]
+log = logging.getLogger(__name__)
 
 
 class _LegacyContext:
@@ -44,8 +51,9 @@ class _InstanceOrClassMethod:
 
         @functools.wraps(self.func)
         def on_default_instance(*args: Any, **kwargs: Any) -> Any:
+            arguments = kwargs.pop("class_arguments", None) or {}  # MLRun's evaluate builds the app with them
             try:
-                app = owner()
+                app = owner(**arguments)
             except TypeError as exc:
                 raise TypeError(
                     f"{owner.__name__}.{self.func.__name__}() on the class needs an app constructible without "
@@ -74,7 +82,8 @@ class ModelMonitoringApplicationBase(abc.ABC):
     @_InstanceOrClassMethod
     def evaluate(
         self,
-        sample_df: pd.DataFrame,
+        sample_df: pd.DataFrame | str | None = None,
+        func_name: str | None = None,
         *,
         reference_df: pd.DataFrame | None = None,
         feature_stats: dict[str, dict[str, Any]] | None = None,
@@ -88,7 +97,8 @@ class ModelMonitoringApplicationBase(abc.ABC):
         One row per window × result/metric, with columns ``application_name, endpoint_id,
         start_infer_time, end_infer_time`` (UTC ``Timestamp``), ``type`` ('result'|'metric'), ``name,
         value, status, status_name, kind, kind_name, extra_data``: ``status_name`` is ``"detected"`` where
-        ``status`` is 2 (the integer MLRun stores), and both are ``None`` for a metric.
+        ``status`` is 2 (the integer MLRun stores), and both are ``None`` for a metric. A missing (NaN)
+        value is NaN in ``value``.
 
         With ``base_period`` (minutes) the rows are split by their ``timestamp`` column (epoch ms or
         datetimes) into the controller's windows, ``[k * period, (k + 1) * period)`` since the epoch, and
@@ -103,11 +113,40 @@ class ModelMonitoringApplicationBase(abc.ABC):
         ``label_names``, ``model_endpoint`` (e.g. with ``reference_performance``), ``labels_df``,
         ``error_count`` and ``objects`` (an ObjectStore that keeps logged artifacts). Callable on the
         class too, when the app needs no constructor arguments.
+
+        MLRun 1.8+'s form is accepted as well: ``evaluate(func_path=None, func_name=None, *,
+        sample_data=, reference_data=, class_arguments=, run_local=True, endpoints=, start=, end=,
+        base_period=, ...)`` (see :mod:`modelmon.apps.sdk.mlrun_evaluate`); it returns the same DataFrame.
         """
-        return evaluate_app(
-            self, sample_df, reference_df=reference_df, feature_stats=feature_stats,
+        if is_mlrun_form(sample_df, list(options)):
+            if isinstance(sample_df, pd.DataFrame):
+                raise TypeError("evaluate: in MLRun's form the data goes in sample_data= (the first argument is "
+                                "func_path); or call evaluate(sample_df, reference_df=...)")
+            arguments = options.pop("class_arguments", None)
+            app = type(self)(**arguments) if arguments else self
+            for name, value in (("reference_df", reference_df), ("feature_stats", feature_stats)):
+                if value is not None:
+                    raise TypeError(f"evaluate: {name}= is not part of MLRun's form; give reference_data=")
+            return _float_values(evaluate_mlrun(app, sample_df, func_name, start=start, end=end,
+                                                base_period=base_period, **options))
+        if func_name is not None:
+            raise TypeError("evaluate(sample_df, ...) takes its other arguments by keyword")
+        return _float_values(evaluate_app(
+            self, cast(pd.DataFrame, sample_df), reference_df=reference_df, feature_stats=feature_stats,
             start=start, end=end, base_period=base_period, **options,
-        )
+        ))
+
+
+def _float_values(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its ``value`` column as floats: a missing (NaN) value, ``None`` in its output, is NaN."""
+    values = pd.to_numeric(frame["value"], errors="coerce").astype("float64")
+    out = frame.assign(value=values)
+    out.attrs.update(frame.attrs)
+    return out
+
+
+#: MLRun 1.7's name of the base class (its ``do_tracking(monitoring_context)`` form).
+ModelMonitoringApplicationBaseV2 = ModelMonitoringApplicationBase
 
 
 def is_legacy(app: ModelMonitoringApplicationBase) -> bool:
@@ -119,7 +158,9 @@ def is_legacy(app: ModelMonitoringApplicationBase) -> bool:
 def run_application(app: ModelMonitoringApplicationBase, context: MonitoringApplicationContext) -> Output:
     """Call ``app.do_tracking`` for ``context`` (either signature) and normalise what it returns.
 
-    Raises ``ValueError`` when the app returns something that is not a result or metric.
+    Stats outputs (:class:`~modelmon.core.results.ModelMonitoringApplicationStats`) are stored as JSON
+    artifacts of the window named after their kind. Raises ``ValueError`` when the app returns something
+    that is not a result, metric or stats.
     """
     if is_legacy(app):
         app.context = _LegacyContext(context)
@@ -139,31 +180,66 @@ def run_application(app: ModelMonitoringApplicationBase, context: MonitoringAppl
             app.context = None
     else:
         returned = app.do_tracking(context)
-    return normalise_output(returned)
+    results, metrics, stats = split_output(returned)
+    for item in stats:
+        store_stats(context, item)
+    return results, metrics
+
+
+def store_stats(context: MonitoringApplicationContext, stats: ModelMonitoringApplicationStats) -> str | None:
+    """Keep ``stats`` as the window's JSON artifact ``<kind>`` (``current_stats``, ``drift_measures``);
+    where the context stores no artifacts they are logged and dropped."""
+    try:
+        return str(context.log_artifact(stats.name.value, stats.to_dict()))
+    except RuntimeError as exc:  # a context built without an artifact store
+        log.warning("%s: stats %r not stored: %s", context.application_name, stats.name.value, exc)
+        return None
 
 
 def normalise_output(returned: Any) -> Output:
-    """Results and metrics from whatever ``do_tracking`` returned."""
+    """Results and metrics from whatever ``do_tracking`` returned (stats outputs left out)."""
+    results, metrics, _ = split_output(returned)
+    return results, metrics
+
+
+def split_output(returned: Any) -> tuple[list[ModelMonitoringApplicationResult], list[ModelMonitoringApplicationMetric],
+                                         list[ModelMonitoringApplicationStats]]:
+    """Results, metrics and stats from whatever ``do_tracking`` returned, as MLRun accepts it: one output,
+    a ``dict`` of metrics, or lists and tuples of them, nested or empty (``([], [])``, ``[[r1], m1]``)."""
     results: list[ModelMonitoringApplicationResult] = []
     metrics: list[ModelMonitoringApplicationMetric] = []
-    if returned is None:
-        return results, metrics
-    if isinstance(returned, dict):
-        items: Iterable[Any] = [ModelMonitoringApplicationMetric(k, v) for k, v in returned.items()]
-    elif isinstance(returned, ModelMonitoringApplicationResult | ModelMonitoringApplicationMetric):
-        items = [returned]
-    elif isinstance(returned, list | tuple):
-        items = returned
-    else:
-        raise ValueError(f"do_tracking returned {type(returned).__name__}; expected results or metrics")
-    for item in items:
+    stats: list[ModelMonitoringApplicationStats] = []
+    for item in _flattened(returned, top=True):
         if isinstance(item, ModelMonitoringApplicationResult):
             results.append(item)
         elif isinstance(item, ModelMonitoringApplicationMetric):
             metrics.append(item)
         else:
-            raise ValueError(f"do_tracking returned a {type(item).__name__} in its list")
+            stats.append(item)
     names = [r.name for r in results] + [m.name for m in metrics]
     if len(set(names)) != len(names):
         raise ValueError(f"do_tracking returned duplicate names: {sorted(names)}")
-    return results, metrics
+    kinds = [s.name.value for s in stats]
+    if len(set(kinds)) != len(kinds):
+        raise ValueError(f"do_tracking returned stats of one kind twice: {sorted(kinds)}")
+    return results, metrics, stats
+
+
+_OUTPUTS = (ModelMonitoringApplicationResult, ModelMonitoringApplicationMetric, ModelMonitoringApplicationStats)
+
+
+def _flattened(returned: Any, *, top: bool = False) -> Iterable[Any]:
+    """The outputs in ``returned``, lists and tuples opened at any depth, a ``dict`` read as metrics."""
+    if returned is None:
+        return
+    if isinstance(returned, _OUTPUTS):
+        yield returned
+    elif isinstance(returned, dict):
+        yield from (ModelMonitoringApplicationMetric(k, v) for k, v in returned.items())
+    elif isinstance(returned, list | tuple):
+        for item in returned:
+            yield from _flattened(item)
+    elif top:
+        raise ValueError(f"do_tracking returned {type(returned).__name__}; expected results or metrics")
+    else:
+        raise ValueError(f"do_tracking returned a {type(returned).__name__} in its list")
