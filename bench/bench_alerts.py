@@ -76,13 +76,12 @@ ALERTS_PROCESS = textwrap.dedent("""
     last_sent = 0.0
     print("ready", flush=True)
     while not stop:
-        last = streams.committed(path, group, 0) or 0
-        records = streams.read(path, 0, last + 1, limit=100)
+        records = streams.read(path, 0, streams.committed(path, group, 0) or 1, limit=100)
         for record in records:
             notes += len(evaluator.evaluate(WriterEvent.from_body(record.data), outbox=deliveries.enqueue))
             events += 1
         if records:
-            streams.commit(path, group, 0, records[-1].sequence)
+            streams.commit(path, group, 0, records[-1].sequence + 1)  # the next record to read
         if records or time.monotonic() - last_sent >= 1.0:  # as the function: after events, else on a tick
             deliveries.deliver_due(budget_s=2.0)
             last_sent = time.monotonic()

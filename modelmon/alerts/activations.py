@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from modelmon.alerts.notification import ACTIVE, RESOLVED
-from modelmon.backends.base import KV, Cond, Item, scan_all
+from modelmon.backends.base import KV, Cond, Item, Op, scan_all
 from modelmon.core.paths import ProjectPaths
 
 #: The columns of :func:`activations_frame`, in order.
@@ -22,14 +22,16 @@ STATES = (ACTIVE, RESOLVED)
 
 def read_activations(kv: KV, paths: ProjectPaths, *, endpoint_id: str | None = None, state: str | None = None,
                      config: str | None = None) -> list[tuple[str, Item]]:
-    """``(key, item)`` of the stored activations, by key; only those of ``endpoint_id``, in ``state``
-    (``active`` / ``resolved``) or of ``config`` when given. The filters are scan conditions, so a remote
-    store evaluates them (one endpoint's activations are not the whole table over the network)."""
+    """``(key, item)`` of the stored activations that fired at least once, by key; only those of
+    ``endpoint_id``, in ``state`` (``active`` / ``resolved``) or of ``config`` when given. An item that only
+    counts hits towards a config's criteria is no alert yet, so it is left out. The filters are scan
+    conditions, so a remote store evaluates them (one endpoint's activations are not the whole table over
+    the network)."""
     if state is not None and state not in STATES:
         raise ValueError(f"state must be active or resolved, not {state!r}")
     condition = [Cond.eq(attr, value) for attr, value in (("endpoint_id", endpoint_id), ("state", state),
                                                           ("config", config)) if value is not None]
-    return list(scan_all(kv, paths.alert_activations_table, condition))
+    return list(scan_all(kv, paths.alert_activations_table, [*condition, Cond("activations", Op.GE, 1)]))
 
 
 def activations_frame(items: Iterable[Mapping[str, Any]]) -> pd.DataFrame:

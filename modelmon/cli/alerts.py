@@ -114,6 +114,7 @@ def run_activations(args: argparse.Namespace) -> int:
         return 0
     shown = frame.assign(window_end=[_iso(t) for t in frame["window_end"]],
                          changed=[_iso(t) for t in frame["changed"]],
+                         value=["-" if pd.isna(v) else f"{v:.4g}" for v in frame["value"]],
                          endpoint=[n or i for n, i in zip(frame["endpoint_name"], frame["endpoint_id"], strict=True)])
     print(text_table(shown, ["config", "endpoint", "app", "result", "state", "severity", "status", "value",
                              "window_end", "changed", "activations"], right=["value", "activations"]))

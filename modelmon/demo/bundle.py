@@ -1,8 +1,9 @@
 """The demo's bundle: the committed function configs rendered for the demo project, controller sped up.
 
 Rendering (:mod:`modelmon.deploy.render`) points every function at the demo project's streams and
-settings. The one demo-only change is the controller's cron interval: the windows are one minute long
-but their event times lie in the past, so the controller may look for closed windows every second.
+settings; besides the core functions and the apps, the alerts function runs, so the demo shows alerts.
+The one demo-only change is the controller's cron interval: the windows are one minute long but their
+event times lie in the past, so the controller may look for closed windows every second.
 """
 
 from __future__ import annotations
@@ -38,8 +39,9 @@ class DemoBundle:
     """Where the rendered configs are, and the function name of each role and app."""
 
     directory: Path
-    functions: dict[Role, str]  # core role (stream, controller, writer) -> function name
+    functions: dict[Role, str]  # role (stream, controller, writer; alerts) -> function name
     apps: tuple[DemoApp, ...]
+    alerts_group: str | None = None  # the alerts function's consumer group on the writer stream
 
     @property
     def names(self) -> list[str]:
@@ -53,16 +55,17 @@ class RenderedDemo:
     configs: tuple[RenderedFunction, ...]
     functions: dict[Role, str]
     apps: tuple[DemoApp, ...]
+    alerts_group: str | None = None
 
     def write(self, out_dir: Path) -> DemoBundle:
         write_configs(self.configs, out_dir)
-        return DemoBundle(out_dir, self.functions, self.apps)
+        return DemoBundle(out_dir, self.functions, self.apps, self.alerts_group)
 
 
 def render_demo_functions(bundle_dir: Path, settings: Settings, apps: Sequence[str],
                           controller_interval: str = "1s") -> RenderedDemo:
-    """Render the core functions and the app functions named ``apps``; raises before anything is written
-    (a missing bundle, role or app, a config the schema rejects)."""
+    """Render the core functions, the alerts function (when the bundle has one) and the app functions named
+    ``apps``; raises before anything is written (a missing bundle, role or app, a config the schema rejects)."""
     templates = load_templates(bundle_dir)
     by_app = {t.env(ENV_APP_NAME): t for t in with_role(templates, Role.APP)}
     unknown = [a for a in apps if a not in by_app]
@@ -80,12 +83,18 @@ def render_demo_functions(bundle_dir: Path, settings: Settings, apps: Sequence[s
             function = function.with_cron_interval(controller_interval)
         rendered.append(function)
         functions[role] = function.name
+    alerts_template = role_template(templates, Role.ALERTS)
+    alerts = None if alerts_template is None else render_function(alerts_template, settings)
+    if alerts is not None:  # a bundle of one's own may have none: the demo then shows no alerts
+        rendered.append(alerts)
+        functions[Role.ALERTS] = alerts.name
     demo_apps = []
     for app in apps:
         function = render_function(by_app[app], settings)
         rendered.append(function)
         demo_apps.append(DemoApp(app, by_app[app].env(ENV_APP_CLASS) or "", function.name))
-    return RenderedDemo(tuple(rendered), functions, tuple(demo_apps))
+    # rendering names a function's consumer groups after its bundle name
+    return RenderedDemo(tuple(rendered), functions, tuple(demo_apps), None if alerts is None else alerts.function)
 
 
 def render_demo_bundle(bundle_dir: Path, settings: Settings, apps: Sequence[str], out_dir: Path,

@@ -41,6 +41,11 @@ def inspect_commands(home: Path, project: str, endpoint_name: str, cwd: Path | N
     ]
 
 
+def alerts_command(home: Path, project: str, cwd: Path | None = None) -> str:
+    """``alerts activations`` (every alert, active or resolved, with its history) for the demo's home."""
+    return f"{program(cwd)} alerts activations --home {shlex.quote(str(home))} --project {shlex.quote(project)}"
+
+
 def browser_commands(home: Path, project: str, endpoint_name: str, cwd: Path | None = None) -> list[str]:
     """``ui`` (serves the pages at :data:`UI_URL`) and a ``report`` of one endpoint, for the demo's home."""
     where = f"--home {shlex.quote(str(home))} --project {shlex.quote(project)}"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -80,6 +80,22 @@ def render_text(summaries: Sequence[EndpointSummary], elapsed_s: float) -> str:
         blocks.append("\n".join(lines))
     blocks.append(f"done in {elapsed_s:.1f}s")
     return "\n\n".join(blocks)
+
+
+def alert_dict(item: Mapping[str, Any]) -> dict[str, Any]:
+    """An active alert's fields for ``--json``."""
+    return {k: item.get(k) for k in ("config", "severity", "endpoint_id", "endpoint_name", "app", "result", "value",
+                                     "window_start_ms", "window_end_ms", "summary")}
+
+
+def render_alerts(alerts: Sequence[Mapping[str, Any]]) -> str:
+    """The active alerts, one line each."""
+    if not alerts:
+        return "alerts: none active"
+    lines = [f"alerts: {len(alerts)} active"]
+    lines += [f"   {a.get('summary')}" for a in sorted(alerts, key=lambda a: (str(a.get("endpoint_name")),
+                                                                               str(a.get("result"))))]
+    return "\n".join(lines)
 
 
 def window_table(history: pd.DataFrame) -> str:

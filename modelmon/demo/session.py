@@ -18,11 +18,15 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import pandas as pd
 
+from modelmon.alerts.configs import AlertConfig, AlertConfigStore
+from modelmon.alerts.evaluator import Evaluator
 from modelmon.apps.registry import AppRegistry
 from modelmon.backends import Backend, OutRecord, make_backend
+from modelmon.backends.base import SeekTo
 from modelmon.core.config import Settings
 from modelmon.core.errors import ConfigError
 from modelmon.core.paths import ProjectPaths
@@ -37,6 +41,12 @@ from modelmon.local_nuclio import LocalRuntime
 from modelmon.queries import app_failures, result_history
 
 DEMO_APPS = ("histogram-data-drift", "data-quality", "system-performance")
+#: The alert the demo stores: the drift app's overall score suspected or detected in two windows within an hour,
+#: to the log (``MODELMON_ALERT_WEBHOOK_URL`` in the environment adds the quick start's webhook).
+DEMO_ALERT = AlertConfig(name="demo-drift", events=("data_drift_detected", "data_drift_suspected"), severity="high",
+                         apps=("histogram-data-drift",), results=("general_drift",), count=2, period_s=3600,
+                         notifications=({"kind": "log"},),
+                         description="general_drift suspected or detected in 2 windows within an hour")
 DEFAULT_HOME = ".modelmon-demo"
 MAX_ROWS_PER_WINDOW = 60_000  # one-minute windows, at most one row per millisecond
 _MARKER = ".modelmon-demo"  # a file that marks a directory as a demo home, safe to wipe
@@ -120,13 +130,15 @@ class DemoSession:
         # the project's record: status, the UI and the reader commands then cut its 1-minute windows
         write_record(config.home, config.project, base_period_minutes=self.settings.base_period_minutes)
         self.bundle = rendered.write(config.home / "bundle")
+        self.backend = make_backend(self.settings)
+        if self.bundle.alerts_group is not None:  # stored before the alerts function first reads its configs
+            AlertConfigStore(self.backend.kv, self.paths).store(DEMO_ALERT)
         self.progress(f"starting {len(self.bundle.names)} functions: {', '.join(self.bundle.names)} "
                       f"(logs in {self.log_file})")
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(bundle_dir), os.environ.get(
             "PYTHONPATH", "")) if p)}
         self.runtime = LocalRuntime(self.bundle.directory, self.settings, env=env, log_file=self.log_file)
         self.runtime.start()
-        self.backend = make_backend(self.settings)
         self.model = train_demo_model(config.seed)  # while the functions start
         registry = AppRegistry(self.backend.kv, self.paths, self.settings.base_period_minutes)
         for app in self.bundle.apps:
@@ -221,6 +233,24 @@ class DemoSession:
                          strict=True))
         return WindowProgress(done=len((seen | failed) & expected), expected=len(expected),
                               failed=len(failed & expected), unexpected=len((seen | failed) - expected))
+
+    def wait_for_alerts(self, timeout_s: float = 30.0, poll_s: float = 0.3) -> list[dict[str, Any]]:
+        """Once the alerts function has read every writer event (its consumer group's committed offset, the next
+        record to read, is at the end of the writer stream), the active alerts; none when the bundle has no
+        alerts function. ``TimeoutError`` after ``timeout_s``."""
+        assert self.backend is not None and self.bundle is not None, "start() the session first"
+        group = self.bundle.alerts_group
+        if group is None:
+            return []
+        streams, path = self.backend.streams, self.paths.writer_stream
+        deadline = time.monotonic() + timeout_s
+        while any((streams.committed(path, group, shard) or 0) < streams.seek(path, shard, SeekTo.LATEST)
+                  for shard in range(streams.describe(path).shards)):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the alerts function had not read every result in {timeout_s:g}s "
+                                   f"(see {self.log_file})")
+            time.sleep(poll_s)
+        return Evaluator(self.backend.kv, self.paths).activations(active_only=True)
 
     def wait_for_windows(self, timeout_s: float = 90.0, poll_s: float = 0.5) -> WindowProgress:
         """Poll until every expected window has a result or failure; ``TimeoutError`` after ``timeout_s``."""

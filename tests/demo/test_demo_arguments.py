@@ -103,25 +103,29 @@ def test_the_demo_prints_where_its_data_is_and_commands_that_read_it(tmp_path):
     tail = proc.stdout.split("\n\ndata: ", 1)[1].splitlines()
     assert tail[0] == f"{tmp_path / 'here'} (project demo); function logs: here/functions.log"
     assert tail[1] == "inspect it (from this directory):"
-    commands = [line.strip() for line in tail[2:5]]
+    commands = [line.strip() for line in tail[2:6]]
     assert [shlex.split(c)[1:] for c in commands] == [
         ["endpoints", "--home", "here", "--project", "demo"],
         ["results", "--home", "here", "--project", "demo"],
         ["results", "--home", "here", "--project", "demo", "--history", "--endpoint", "cancer-shift"],
+        ["alerts", "activations", "--home", "here", "--project", "demo"],
     ]
-    assert tail[5] == "see it in a browser (http://127.0.0.1:8600 once 'ui' runs; the report is one offline file):"
-    ui, report = (shlex.split(line.strip())[1:] for line in tail[6:])
+    assert tail[6] == "see it in a browser (http://127.0.0.1:8600 once 'ui' runs; the report is one offline file):"
+    ui, report = (shlex.split(line.strip())[1:] for line in tail[7:])
     assert ui == ["ui", "--home", "here", "--project", "demo"]
     assert report == ["report", "--home", "here", "--project", "demo", "--endpoint", "cancer-shift",
                       "-o", "cancer-shift.html"]
-    commands.append(tail[7].strip())  # the report runs as printed too (the ui command serves until stopped)
+    commands.append(tail[8].strip())  # the report runs as printed too (the ui command serves until stopped)
+    # two windows, the shift in the second: the demo's alert (two flagged windows) has not fired
+    assert "\n\nalerts: none active\n\ndata: " in proc.stdout
     outputs = []
     for command in commands:  # pasted into a shell in the same directory
         run = subprocess.run(command, shell=True, capture_output=True, text=True, timeout=120, cwd=tmp_path,
                              check=False)
         assert (run.returncode, run.stderr) == (0, ""), command
         outputs.append(run.stdout)
-    endpoints, latest, history, written = outputs
+    endpoints, latest, history, alerts, written = outputs
+    assert alerts == "no alert activations\n"
     assert written.startswith("wrote cancer-shift.html (") and (tmp_path / "cancer-shift.html").stat().st_size > 10_000
     assert all(name in endpoints for name in ("cancer-stable", "cancer-gradual", "cancer-shift"))
     assert "detected" in endpoints and "histogram-data-drift" in latest

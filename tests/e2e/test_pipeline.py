@@ -23,7 +23,7 @@ from pipeline_checks import (
 )
 
 from modelmon.demo import DemoConfig
-from modelmon.demo.session import DemoSession
+from modelmon.demo.session import DEMO_ALERT, DemoSession
 from modelmon.queries import list_endpoints
 
 pytestmark = pytest.mark.slow
@@ -77,3 +77,18 @@ def test_undrifted_endpoint_stays_no_detection_and_shifted_reaches_detected(run)
 def test_malformed_events_are_dead_lettered_with_reasons(run):
     session, malformed, _, _ = run
     assert_malformed_dead_lettered(session, malformed)
+
+
+def test_the_alerts_function_alerts_on_what_the_results_show(run):
+    """The demo's alert (general_drift suspected or detected in 2 windows within an hour) is active exactly for
+    the endpoints whose stored results meet it, though the writer was killed mid-run."""
+    session, _, _, _ = run
+    alerts = session.wait_for_alerts(timeout_s=60)
+    history = session.history()
+    drift = history[(history["app_name"] == DEMO_ALERT.apps[0]) & (history["result_name"] == "general_drift")]
+    flagged = drift[drift["status"] >= 1].groupby("endpoint_id")["start_ms"].nunique()
+    expected = set(flagged[flagged >= DEMO_ALERT.count].index)
+    assert session.endpoint_ids["C"] in expected and session.endpoint_ids["A"] not in expected
+    assert {a["endpoint_id"] for a in alerts} == expected
+    assert all(a["config"] == DEMO_ALERT.name and a["result"] == "general_drift" and a["state"] == "active"
+               for a in alerts)
