@@ -8,12 +8,21 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from modelmon.core.config import Settings
+from modelmon.core.config import ENV_V3IO_ACCESS_KEY, Settings
 from modelmon.deploy import DeploymentFailed, deploy_function, render_bundle, write_configs
+from modelmon.deploy.access_key import DEFAULT_SECRET, DEFAULT_SECRET_KEY, AccessKey
+from modelmon.deploy.nuctl import PLATFORMS, check_platform, nuctl_commands
 from modelmon.deploy.render import default_bundle_dir, load_templates
 from modelmon.functions.roles import Role
 
 ENV_DASHBOARD_URL = "NUCLIO_DASHBOARD_URL"  # nuclio-jupyter's own name for it
+KAFKA_REFUSED = (
+    "--kafka is not supported yet: it would switch only the functions' triggers to Kafka topics, while every "
+    "producer still writes V3IO streams (the tracking client and model servers the tracking stream, the "
+    "controller the app streams, the apps the writer stream, labels and dead letters theirs), so every "
+    "consumer would wait on topics nobody writes to. A Kafka path end to end (producers writing to Kafka) "
+    "is planned; until then deploy with V3IO streams"
+)
 
 
 def register(subparsers: Any) -> None:
@@ -30,7 +39,16 @@ def register(subparsers: Any) -> None:
                         help="only these functions: function names (model-monitoring-writer) or roles (stream, "
                              "controller, writer, app, labels, batch-inference, example-model-server)")
     parser.add_argument("--output", metavar="DIR", help="write <DIR>/<function>/function.yaml instead of deploying")
-    parser.add_argument("--kafka", metavar="BROKERS", help="comma-separated brokers: render kafka-cluster triggers")
+    parser.add_argument("--kafka", metavar="BROKERS",
+                        help="not supported yet (refused): the functions still write V3IO streams")
+    parser.add_argument("--access-key", choices=["secret", "env"], default="secret",
+                        help="where the functions' V3IO_ACCESS_KEY comes from: a Kubernetes secret (default; "
+                             "Nuclio's kube platform), or env: $V3IO_ACCESS_KEY of this shell (sent to the "
+                             "dashboard; with --output, the printed nuctl commands pass it with --env)")
+    parser.add_argument("--access-key-secret", metavar="NAME[/KEY]",
+                        help=f"the secret holding the access key (default: {DEFAULT_SECRET}/{DEFAULT_SECRET_KEY})")
+    parser.add_argument("--platform", choices=PLATFORMS, default="kube",
+                        help="Nuclio's platform: kube (default) or local (Docker; needs --access-key env)")
     parser.add_argument("--backend", choices=["v3io", "local"], default="v3io",
                         help="the store the deployed functions use (default: v3io; local only for a single machine)")
     parser.add_argument("--image", help="base image to build the functions from")
@@ -47,18 +65,23 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"--base-period {args.base_period}: must be at least 1 minute")
         overrides["base_period_minutes"] = args.base_period
     settings = Settings.from_env(**overrides)
-    brokers = [b.strip() for b in (args.kafka or "").split(",") if b.strip()]
-    if args.kafka is not None and not brokers:
-        raise ValueError("--kafka: give at least one broker, e.g. kafka:9092")
+    if args.kafka is not None:
+        raise ValueError(KAFKA_REFUSED)
     dashboard: str = args.dashboard_url or os.environ.get(ENV_DASHBOARD_URL, "")
     if not args.output and not dashboard:
         raise ValueError(f"give --output DIR or --dashboard-url URL (or set ${ENV_DASHBOARD_URL})")
+    access_key = access_key_of(args)
+    check_platform(args.platform, access_key)
     bundle = Path(args.bundle) if args.bundle else default_bundle_dir()
     functions = select_functions(bundle, args.function) if args.function else None
-    rendered = render_bundle(bundle, settings, functions=functions, kafka_brokers=brokers, image=args.image)
+    rendered = render_bundle(bundle, settings, functions=functions, image=args.image, access_key=access_key)
     if args.output:
-        for path in write_configs(rendered, args.output):
+        written = write_configs(rendered, args.output)
+        for path in written:
             print(f"wrote {path}")
+        print(f"\ndeploy them with nuctl from here ({_needs(args.platform, access_key)}):")
+        for line in nuctl_commands(rendered, written, bundle, platform=args.platform, access_key=access_key):
+            print(f"  {line}")
         return 0
     print(f"deploying {len(rendered)} function(s) of project {settings.project!r} to {dashboard}")
     for function in rendered:
@@ -70,6 +93,27 @@ def run(args: argparse.Namespace) -> int:
         urls = ", ".join(state.external_urls or state.internal_urls)
         print(f"  {function.function:<28} {function.name:<40} {state.state}  {urls}".rstrip())
     return 0
+
+
+def access_key_of(args: argparse.Namespace) -> AccessKey:
+    """The ``V3IO_ACCESS_KEY`` source the options name (a plain value only for a dashboard deploy)."""
+    if args.access_key == "secret":
+        return AccessKey.parse_secret(args.access_key_secret or f"{DEFAULT_SECRET}/{DEFAULT_SECRET_KEY}")
+    if args.access_key_secret:
+        raise ValueError("--access-key-secret: only with --access-key secret")
+    if args.output:
+        return AccessKey.nuctl_env()
+    if not os.environ.get(ENV_V3IO_ACCESS_KEY, "").strip():
+        raise ValueError(f"--access-key env: ${ENV_V3IO_ACCESS_KEY} is not set in this shell")
+    return AccessKey.from_value(os.environ[ENV_V3IO_ACCESS_KEY])
+
+
+def _needs(platform: str, access_key: AccessKey) -> str:
+    registry = "$NUCTL_REGISTRY names the image registry; " if platform == "kube" else ""
+    if access_key.source == "secret":
+        return (f"{registry}the secret {access_key.secret!r} with key {access_key.key!r} must hold the V3IO access "
+                "key in the functions' namespace")
+    return f"{registry}${ENV_V3IO_ACCESS_KEY} must be set in the shell that runs them"
 
 
 def select_functions(bundle: Path, names: Sequence[str]) -> list[str]:

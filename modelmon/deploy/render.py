@@ -4,8 +4,13 @@ Functions are picked by their ``modelmon/role`` label (:mod:`modelmon.functions.
 The committed files describe the ``default`` project. Rendering a project rewrites what depends on
 it — the deployed name (``<project>-<function>``), the project label, ``MODELMON_*`` env, stream
 paths (from :class:`~modelmon.core.paths.ProjectPaths`), one consumer group per function, the
-controller's cron interval (the base period) — and optionally swaps every ``v3ioStream`` trigger for a
-``kafka-cluster`` one. Every rendered config is checked against :mod:`modelmon.deploy.schema`.
+controller's cron interval (the base period) — and, when told, where ``V3IO_ACCESS_KEY`` comes from
+(:mod:`modelmon.deploy.access_key`; stream triggers keep ``password: $generate``, which Nuclio's processor
+resolves from it). Every rendered config is checked against :mod:`modelmon.deploy.schema`.
+
+``kafka_brokers`` swaps every ``v3ioStream`` trigger for a ``kafka-cluster`` one. That is only the
+consumers' half: every function still writes V3IO streams, so ``modelmon deploy`` refuses ``--kafka``.
+It stays for the local runtime, whose ``kafka-cluster`` triggers read the backend's streams.
 
 Build commands are kept in order: the bundle install follows ``@nuclio.postCopy`` (before it, Nuclio
 runs commands before the function's files are in the image; the schema check rejects that), and an
@@ -25,9 +30,17 @@ from typing import Any
 
 import yaml
 
-from modelmon.core.config import ENV_APP_CLASS, ENV_APP_KWARGS, ENV_APP_NAME, ENV_APP_SOURCE, Settings
+from modelmon.core.config import (
+    ENV_APP_CLASS,
+    ENV_APP_KWARGS,
+    ENV_APP_NAME,
+    ENV_APP_SOURCE,
+    ENV_V3IO_ACCESS_KEY,
+    Settings,
+)
 from modelmon.core.errors import ConfigError
 from modelmon.core.paths import ProjectPaths, check_name, deployed_name
+from modelmon.deploy.access_key import AccessKey
 from modelmon.deploy.schema import check_config
 from modelmon.functions.roles import FUNCTION_LABEL, ROLE_LABEL, Role, role_of
 from modelmon.local_nuclio.spec import find_function_files
@@ -144,8 +157,10 @@ def render_function(
     kafka_brokers: Sequence[str] = (),
     image: str | None = None,
     env: Mapping[str, str] | None = None,
+    access_key: AccessKey | None = None,
 ) -> RenderedFunction:
-    """``template`` rendered for ``settings.project`` (see the module docstring)."""
+    """``template`` rendered for ``settings.project`` (see the module docstring); ``access_key`` replaces the
+    template's ``V3IO_ACCESS_KEY`` entry."""
     config = copy.deepcopy(dict(template.config))
     name = deployed_name(settings.project, template.name)
     metadata = config.setdefault("metadata", {})
@@ -155,6 +170,8 @@ def render_function(
     labels[FUNCTION_LABEL] = template.name
     spec = config.setdefault("spec", {})
     set_env(spec, {**settings.to_env(), **(env or {})})
+    if access_key is not None:
+        access_key.apply(spec)
     if image:
         spec.setdefault("build", {})["baseImage"] = image
     paths = ProjectPaths(settings.project)
@@ -170,7 +187,11 @@ def render_function(
             if kafka_brokers:
                 spec["triggers"][trigger_name] = to_kafka(trigger, stream, kafka_brokers)
     rendered = RenderedFunction(function=template.name, name=name, project=settings.project, config=config)
-    check_config(config, f"{template.source} rendered for project {settings.project!r}")
+    checked = config
+    if access_key is not None and access_key.source == "nuctl-env":  # checked as nuctl's --env will deploy it
+        checked = copy.deepcopy(config)
+        AccessKey.from_value("given to nuctl --env").apply(checked["spec"])
+    check_config(checked, f"{template.source} rendered for project {settings.project!r}")
     return rendered
 
 
@@ -186,6 +207,7 @@ def render_app(
     requirements: Sequence[str] = (),
     handler: str | None = None,
     source_file: str | None = None,
+    access_key: AccessKey | None = None,
 ) -> RenderedFunction:
     """A monitoring-app function named ``app_name`` running ``class_path``, built from an app template.
 
@@ -209,7 +231,8 @@ def render_app(
     if source_file:
         app_env[ENV_APP_SOURCE] = source_file
     named = FunctionTemplate(name=app_name, source=template.source, config=app_template)
-    return render_function(named, settings, kafka_brokers=kafka_brokers, image=image, env=app_env)
+    return render_function(named, settings, kafka_brokers=kafka_brokers, image=image, env=app_env,
+                           access_key=access_key)
 
 
 def render_bundle(
@@ -219,16 +242,26 @@ def render_bundle(
     functions: Iterable[str] | None = None,
     kafka_brokers: Sequence[str] = (),
     image: str | None = None,
+    access_key: AccessKey | None = None,
 ) -> list[RenderedFunction]:
     """Every committed function (or only ``functions``) rendered for ``settings.project``."""
     return [
-        render_function(t, settings, kafka_brokers=kafka_brokers, image=image)
+        render_function(t, settings, kafka_brokers=kafka_brokers, image=image, access_key=access_key)
         for t in load_templates(bundle_dir, functions)
     ]
 
 
 def write_configs(rendered: Iterable[RenderedFunction], output_dir: Path | str) -> list[Path]:
-    """Write ``<output_dir>/<function>/function.yaml`` for each config (nuctl's ``--file``)."""
+    """Write ``<output_dir>/<function>/function.yaml`` for each config (nuctl's ``--file``).
+
+    A config holding a plain ``V3IO_ACCESS_KEY`` is refused (``ValueError``): a key is never written to a file.
+    """
+    rendered = list(rendered)
+    for function in rendered:
+        for entry in function.config.get("spec", {}).get("env") or []:
+            if entry.get("name") == ENV_V3IO_ACCESS_KEY and entry.get("value"):
+                raise ValueError(f"{function.function}: not writing a plain {ENV_V3IO_ACCESS_KEY} to a file; "
+                                 "use a secret reference or nuctl's --env")
     written = []
     for function in rendered:
         target = Path(output_dir) / function.function / "function.yaml"

@@ -3,8 +3,9 @@
 Nuclio decodes trigger attributes with ``mapstructure`` and silently ignores names it does not know, so a
 misspelt attribute is a deployment that quietly does the wrong thing: this validator reports unknown names
 as errors. It also checks the values Nuclio would reject at deploy time (handler, runtime, replicas, trigger
-attributes), the build commands that install the bundle, and the ``modelmon/role`` label by which
-modelmon picks the bundle's functions (:mod:`modelmon.functions.roles`).
+attributes), the build commands that install the bundle, that every ``v3ioStream`` trigger gets an access
+key (:mod:`.access_key`), and the ``modelmon/role`` label by which modelmon picks the bundle's functions
+(:mod:`modelmon.functions.roles`).
 
 >>> validate_config({"metadata": {"name": "f"}, "spec": {"handler": "m:h", "minReplicas": "1"}})
 ['spec.minReplicas: expected int, got str']
@@ -21,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from modelmon.core.errors import ConfigError
+from modelmon.deploy.access_key import stream_key_problems
 from modelmon.deploy.nuclio_fields import (
     CONFIG,
     ENV_VAR,
@@ -58,6 +60,7 @@ def validate_config(doc: Any, *, require_role: bool = False) -> list[str]:
         problems.append("spec: required")
         return problems
     _check_spec_values(spec, problems)
+    problems.extend(stream_key_problems(doc))
     return problems
 
 

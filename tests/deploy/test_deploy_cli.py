@@ -21,11 +21,14 @@ def test_output_writes_rendered_configs_for_nuctl(bundle, tmp_path, capsys, monk
     assert f"wrote {out / 'writer' / 'function.yaml'}" in capsys.readouterr().out
 
 
-def test_kafka_brokers(bundle, tmp_path):
-    assert main(["deploy", "--bundle", str(bundle), "--output", str(tmp_path), "--kafka", "k1:9092, k2:9092",
-                 "--function", "writer"]) == 0
-    trigger = yaml.safe_load((tmp_path / "writer" / "function.yaml").read_text())["spec"]["triggers"]["results"]
-    assert trigger["kind"] == "kafka-cluster" and trigger["attributes"]["brokers"] == ["k1:9092", "k2:9092"]
+def test_kafka_is_refused_naming_what_is_missing(bundle, tmp_path, capsys):
+    assert main(["deploy", "--bundle", str(bundle), "--output", str(tmp_path), "--kafka", "k1:9092",
+                 "--function", "writer"]) == 1
+    err = capsys.readouterr().err
+    assert "modelmon: error: --kafka is not supported yet: it would switch only the functions' triggers" in err
+    assert "every producer still writes V3IO streams" in err
+    assert "A Kafka path end to end (producers writing to Kafka) is planned" in err
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize(
@@ -33,13 +36,17 @@ def test_kafka_brokers(bundle, tmp_path):
     [
         ([], "give --output DIR or --dashboard-url URL"),
         (["--output", "x", "--base-period", "0"], "--base-period 0: must be at least 1 minute"),
-        (["--output", "x", "--kafka", ","], "--kafka: give at least one broker"),
+        (["--output", "x", "--access-key", "env", "--access-key-secret", "s"],
+         "--access-key-secret: only with --access-key secret"),
+        (["--dashboard-url", "http://127.0.0.1:9", "--access-key", "env"],
+         "--access-key env: $V3IO_ACCESS_KEY is not set in this shell"),
         (["--output", "x", "--function", "nope"], "function: no function or role named nope"),
         (["--output", "x", "--project", "a/b"], "MODELMON_PROJECT='a/b'"),
     ],
 )
 def test_bad_arguments_exit_1_with_a_message(bundle, argv, message, capsys, monkeypatch):
     monkeypatch.delenv("NUCLIO_DASHBOARD_URL", raising=False)
+    monkeypatch.delenv("V3IO_ACCESS_KEY", raising=False)
     assert main(["deploy", "--bundle", str(bundle), *argv]) == 1
     assert message in capsys.readouterr().err
 
@@ -64,3 +71,14 @@ def test_a_failed_deploy_exits_1_naming_the_function_and_message(bundle, dashboa
     captured = capsys.readouterr()
     assert "writer" in captured.out and "error" in captured.out
     assert "modelmon: error: deploying function 'writer' failed: state error: OOMKilled while starting" in captured.err
+
+
+@pytest.mark.slow
+def test_the_shells_access_key_goes_to_the_dashboard_and_nowhere_else(bundle, dashboard, capsys, monkeypatch):
+    monkeypatch.setenv("V3IO_ACCESS_KEY", "9d7e0c1a-2b3c-4d5e-8f90-a1b2c3d4e5f6")
+    assert main(["deploy", "--bundle", str(bundle), "--project", "shop", "--dashboard-url", dashboard.url,
+                 "--function", "writer", "--access-key", "env"]) == 0
+    captured = capsys.readouterr()
+    env = {e["name"]: e for e in dashboard.config("shop-writer")["spec"]["env"]}
+    assert env["V3IO_ACCESS_KEY"] == {"name": "V3IO_ACCESS_KEY", "value": "9d7e0c1a-2b3c-4d5e-8f90-a1b2c3d4e5f6"}
+    assert "9d7e0c1a" not in captured.out + captured.err

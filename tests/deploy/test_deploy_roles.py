@@ -89,7 +89,8 @@ def test_two_functions_with_one_core_role_are_an_error(bundle, tmp_path):
 def test_the_demo_bundle_picks_core_functions_and_apps_by_role(tmp_path):
     settings = Settings(project="demo", base_period_minutes=1, backend="local", home=str(tmp_path / "home"))
     demo = render_demo_bundle(REPO, settings, ["histogram-data-drift"], tmp_path / "out", controller_interval="2s")
-    assert demo.functions == {role: f"demo-model-monitoring-{role}" for role in ("stream", "controller", "writer")}
+    core = {role: f"demo-model-monitoring-{role}" for role in ("stream", "controller", "writer")}
+    assert demo.functions == {**core, Role.ALERTS: "demo-alerts"}  # the demo shows alerts too
     assert [(a.name, a.function) for a in demo.apps] == [("histogram-data-drift", "demo-histogram-data-drift")]
     controller = yaml.safe_load((tmp_path / "out" / "model-monitoring-controller" / "function.yaml").read_text())
     assert controller["spec"]["triggers"]["every-base-period"]["attributes"] == {"interval": "2s"}

@@ -11,8 +11,12 @@ Implemented (paths under ``/api``, as the dashboard serves them):
   registered Python handler or echoes the request.
 
 A deployed function is ``building`` for ``building_polls`` status reads, then ``ready`` — or ``error``
-with a message, when a failure was armed with :meth:`NuclioDashboard.fail`. Every configuration the
-server receives is kept in :attr:`NuclioDashboard.received`.
+with a message, when a failure was armed with :meth:`NuclioDashboard.fail` or when the function could
+not start on the cluster the dashboard stands for (:class:`~nuclio_dashboard.platform.Namespace`: its
+platform, secrets and the V3IO access keys that work): a secret reference to a missing secret, or a
+``v3ioStream`` trigger left without a usable access key. By default the namespace holds modelmon's
+default secret (``modelmon-credentials``, key ``access-key``) and V3IO takes any non-empty key. Every
+configuration the server receives is kept in :attr:`NuclioDashboard.received`.
 """
 
 from __future__ import annotations
@@ -26,15 +30,19 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from nuclio_dashboard.platform import Namespace
+
 PROJECT_LABEL = "nuclio.io/project-name"
 Invoker = Callable[[bytes, dict[str, str]], tuple[int, bytes]]
+DEFAULT_SECRETS = {"modelmon-credentials": {"access-key": "test-dashboard-access-key"}}
 
 
 class NuclioDashboard:
     """The dashboard's state and its HTTP server; use as a context manager or start()/stop()."""
 
-    def __init__(self, *, building_polls: int = 1) -> None:
+    def __init__(self, *, building_polls: int = 1, namespace: Namespace | None = None) -> None:
         self.building_polls = building_polls
+        self.namespace = namespace or Namespace(secrets=copy.deepcopy(DEFAULT_SECRETS))
         self.projects: dict[str, dict[str, Any]] = {}
         self.functions: dict[str, dict[str, Any]] = {}
         self.received: list[tuple[str, dict[str, Any]]] = []  # (method, config) in arrival order
@@ -140,7 +148,7 @@ class NuclioDashboard:
         if method == "PUT" and config_name not in self.functions:
             return 404, {"error": f"function {config_name} not found"}
         self.received.append((method, copy.deepcopy(doc)))
-        failure = self._failures.pop(config_name, None)
+        failure = self._failures.pop(config_name, None) or self.namespace.start_failure(doc)
         self.functions[config_name] = {
             "metadata": copy.deepcopy(doc["metadata"]),
             "spec": copy.deepcopy(doc.get("spec") or {}),
