@@ -127,7 +127,10 @@ class ModelMonitoringApplicationBase(abc.ABC):
             for name, value in (("reference_df", reference_df), ("feature_stats", feature_stats)):
                 if value is not None:
                     raise TypeError(f"evaluate: {name}= is not part of MLRun's form; give reference_data=")
-            return _float_values(evaluate_mlrun(app, sample_df, func_name, start=start, end=end,
+            if "func_path" in options and sample_df is not None:
+                raise TypeError("evaluate: func_path given twice (the first argument is func_path)")
+            func_path = options.pop("func_path", sample_df)
+            return _float_values(evaluate_mlrun(app, func_path, func_name, start=start, end=end,
                                                 base_period=base_period, **options))
         if func_name is not None:
             raise TypeError("evaluate(sample_df, ...) takes its other arguments by keyword")
