@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from modelmon.apps.builtin.evidently_base import EvidentlyModelMonitoringApplicationBase
 from modelmon.apps.sdk import ModelMonitoringApplicationBase, MonitoringApplicationContext
+from modelmon.apps.sdk.artifact_items import Artifact, PlotlyArtifact, TableArtifact
 from modelmon.apps.sdk.base import ModelMonitoringApplicationBaseV2
 from modelmon.core.config import Settings
 from modelmon.core.errors import (
@@ -51,6 +52,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "Artifact",
     "BackendError",
     "BackendUnavailable",
     "ConfigError",
@@ -65,11 +67,13 @@ __all__ = [
     "ModelmonError",
     "MonitoringApplicationContext",
     "NotFound",
+    "PlotlyArtifact",
     "Project",
     "ResultKindApp",
     "ResultStatusApp",
     "Settings",
     "StatsKind",
+    "TableArtifact",
     "__version__",
     "get_or_create_project",
 ]

@@ -14,6 +14,7 @@ import pandas as pd
 from modelmon.apps.sdk.context import MonitoringApplicationContext
 from modelmon.apps.sdk.evaluate import evaluate_app
 from modelmon.apps.sdk.mlrun_evaluate import evaluate_mlrun, is_mlrun_form
+from modelmon.apps.sdk.mlrun_stats import dict_to_histogram
 from modelmon.core.results import (
     ModelMonitoringApplicationMetric,
     ModelMonitoringApplicationResult,
@@ -25,17 +26,22 @@ log = logging.getLogger(__name__)
 
 
 class _LegacyContext:
-    """``self.context`` of a 1.6-style app: a logger and ``log_artifact`` bound to the current window."""
+    """``self.context`` of a 1.6-style app (MLRun's run context then): a keyword logger, the project's
+    name and the ``log_*`` methods, bound to the current window."""
 
     def __init__(self, monitoring_context: MonitoringApplicationContext) -> None:
         self.logger = monitoring_context.logger
+        self.project = monitoring_context.project_name
         self._monitoring_context = monitoring_context
 
-    def log_artifact(self, name: str, body: Any = None, **kwargs: Any) -> str:
-        return self._monitoring_context.log_artifact(name, body, **kwargs)
+    def log_artifact(self, *args: Any, **kwargs: Any) -> str:
+        return self._monitoring_context.log_artifact(*args, **kwargs)
 
-    def log_dataset(self, name: str, df: Any, **kwargs: Any) -> str:
-        return self._monitoring_context.log_dataset(name, df, **kwargs)
+    def log_dataset(self, *args: Any, **kwargs: Any) -> str:
+        return self._monitoring_context.log_dataset(*args, **kwargs)
+
+    def log_model(self, *args: Any, **kwargs: Any) -> str:
+        return self._monitoring_context.log_model(*args, **kwargs)
 
 
 class _InstanceOrClassMethod:
@@ -74,6 +80,8 @@ class ModelMonitoringApplicationBase(abc.ABC):
 
     NAME: str | None = None
     context: Any = None  # set for 1.6-style apps while they run
+    #: MLRun 1.6's helper on the app class (1.7+ has it on the context too)
+    dict_to_histogram = staticmethod(dict_to_histogram)
 
     @abc.abstractmethod
     def do_tracking(self, *args: Any, **kwargs: Any) -> Any:
