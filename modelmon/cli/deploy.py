@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
         for path in written:
             print(f"wrote {path}")
         print(f"\ndeploy them with nuctl from here ({_needs(args.platform, access_key)}):")
-        for line in nuctl_commands(rendered, written, bundle, platform=args.platform, access_key=access_key):
+        for line in nuctl_commands(rendered, written, _shown(bundle), platform=args.platform, access_key=access_key):
             print(f"  {line}")
         return 0
     print(f"deploying {len(rendered)} function(s) of project {settings.project!r} to {dashboard}")
@@ -106,6 +106,14 @@ def access_key_of(args: argparse.Namespace) -> AccessKey:
     if not os.environ.get(ENV_V3IO_ACCESS_KEY, "").strip():
         raise ValueError(f"--access-key env: ${ENV_V3IO_ACCESS_KEY} is not set in this shell")
     return AccessKey.from_value(os.environ[ENV_V3IO_ACCESS_KEY])
+
+
+def _shown(path: Path) -> Path:
+    """``path`` relative to the current directory when it lies under it (``.`` for the directory itself)."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        return path
 
 
 def _needs(platform: str, access_key: AccessKey) -> str:

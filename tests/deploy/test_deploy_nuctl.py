@@ -4,10 +4,12 @@ stand-in nuctl), they deploy configs whose stream triggers get a usable access k
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 
 import pytest
 import yaml
+from deploy_paths import REPO
 from nuclio_dashboard import nuctl
 from nuclio_dashboard.platform import Namespace
 
@@ -35,7 +37,8 @@ def run_in_shell(commands, tmp_path, env):
     return nuctl.calls(log)
 
 
-def test_kube_commands_deploy_with_the_secret_reference(bundle, tmp_path, capsys):
+def test_kube_commands_deploy_with_the_secret_reference(bundle, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the bundle lies elsewhere: --path names it in full
     out = tmp_path / "out"
     stdout, commands = printed_commands(bundle, out, capsys)
     assert "the secret 'modelmon-credentials' with key 'access-key' must hold the V3IO access key" in stdout
@@ -98,3 +101,14 @@ def test_a_file_without_the_key_fails_as_nuctl_would_deploy_it(bundle, tmp_path,
     deployed = [nuctl.deployed_config(c) for c in run_in_shell(stripped, tmp_path, {"V3IO_ACCESS_KEY": KEY})[1:]]
     failure = Namespace(platform=platform, secrets=SECRET).start_failure(deployed[0][1])
     assert failure is not None and "no access key" in failure
+
+
+def test_the_commands_docs_deploy_md_shows_are_the_printed_ones(tmp_path, capsys, monkeypatch):
+    doc = (REPO / "docs" / "deploy.md").read_text(encoding="utf-8")
+    shown = [line for block in re.findall(r"```(?:sh|text)\n(.*?)```", doc, flags=re.S)
+             for line in block.splitlines() if line.strip().startswith(("nuctl ", "deploy them with nuctl"))]
+    monkeypatch.chdir(tmp_path)
+    assert main(["deploy", "--bundle", str(REPO), "--project", "fraud", "--output", "deploy"]) == 0
+    printed = {line.strip().replace(f"--path {REPO} ", "--path . ") for line in capsys.readouterr().out.splitlines()}
+    assert len(shown) >= 8
+    assert [line for line in shown if line.strip() not in printed] == []
