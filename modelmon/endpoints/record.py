@@ -43,6 +43,10 @@ class ModelEndpoint:
     request_count: int = 0
     error_count: int = 0
     latency_sum_us: float = 0.0
+    #: the predictions the tracked requests stand for, MLRun's ``estimated_prediction_count`` (sampled
+    #: traffic counts ``100 / sampling_percentage`` per row; see ``modelmon.stream.sampling``); counted since
+    #: modelmon kept it, so an older endpoint's is below its requests
+    estimated_prediction_count: float = 0.0
     drift_status: int = int(ResultStatusApp.irrelevant)
     created_ms: int | None = None
     #: traffic in [skipped_from_ms, skipped_until_ms) is older than where analysis started (the backfill

@@ -42,6 +42,7 @@ WATERMARK = "watermark_ms"
 REQUEST_COUNT = "request_count"
 ERROR_COUNT = "error_count"
 LATENCY_SUM = "latency_sum_us"
+ESTIMATED = "estimated_prediction_count"
 DRIFT_STATUS = "drift_status"
 DRIFT_STATUS_END = "drift_status_end_ms"
 FEATURE_TYPES = "feature_types"
@@ -262,6 +263,7 @@ def _changes(item: Mapping[str, Any], origin: Origin, totals: Totals, watermark_
         REQUEST_COUNT: totals.requests,
         ERROR_COUNT: totals.errors,
         LATENCY_SUM: totals.latency_sum_us,
+        ESTIMATED: totals.requests if totals.estimated is None else totals.estimated,
         VERSION: 1,
     }
     return set_, increment

@@ -30,13 +30,16 @@ class Totals:
     latency_sum_us: float  # over successful requests with a known latency
     first_ms: int  # earliest event time of the record (requests and errors)
     last_ms: int  # latest event time
+    #: the predictions the successful requests stand for (``modelmon.stream.sampling``); None: ``requests``
+    estimated: float | None = None
 
 
-def totals(when_ms: FloatArray | IntArray, latency_us: FloatArray, is_error: BoolArray) -> Totals:
-    """Counts, latency sum and time range of one record's requests.
+def totals(when_ms: FloatArray | IntArray, latency_us: FloatArray, is_error: BoolArray,
+           estimated: FloatArray | None = None) -> Totals:
+    """Counts, latency sum and time range of one record's requests (``estimated``: predictions per request).
 
     >>> totals(np.array([5.0, 9.0, 7.0]), np.array([10.0, np.nan, 30.0]), np.array([False, True, False]))
-    Totals(requests=2, errors=1, latency_sum_us=40.0, first_ms=5, last_ms=9)
+    Totals(requests=2, errors=1, latency_sum_us=40.0, first_ms=5, last_ms=9, estimated=None)
     """
     ok = ~is_error
     return Totals(
@@ -45,22 +48,27 @@ def totals(when_ms: FloatArray | IntArray, latency_us: FloatArray, is_error: Boo
         latency_sum_us=float(np.nansum(latency_us[ok])),
         first_ms=int(when_ms.min()),
         last_ms=int(when_ms.max()),
+        estimated=None if estimated is None else float(estimated[ok].sum()),
     )
 
 
 def predictions_frame(endpoint_id: str, batch_id: str, when_ms: FloatArray | IntArray, latency_us: FloatArray,
-                      is_error: BoolArray) -> pd.DataFrame:
-    """One row per minute of this record: ``count``, ``latency_sum_us``, ``latency_max_us``."""
+                      is_error: BoolArray, estimated: FloatArray | None = None) -> pd.DataFrame:
+    """One row per minute of this record: ``count`` (tracked requests), ``estimated_count`` (the predictions
+    they stand for, :mod:`modelmon.stream.sampling`; ``count`` without ``estimated``), ``latency_sum_us``,
+    ``latency_max_us``."""
     ok = ~is_error
     minutes = (when_ms[ok] // MINUTE_MS * MINUTE_MS).astype(np.int64)
     order = np.argsort(minutes, kind="stable")
     minutes, latency = minutes[order], np.nan_to_num(latency_us[ok][order])
+    weights = np.ones(len(minutes)) if estimated is None else estimated[ok][order].astype(np.float64)
     starts = np.flatnonzero(np.r_[True, minutes[1:] != minutes[:-1]])
     return pd.DataFrame({
         "time": minutes[starts],
         "endpoint_id": endpoint_id,
         "batch_id": batch_id,
         "count": np.diff(np.r_[starts, len(minutes)]).astype(np.int64),
+        "estimated_count": np.add.reduceat(weights, starts),
         "latency_sum_us": np.add.reduceat(latency, starts),
         "latency_max_us": np.maximum.reduceat(latency, starts),
     })
@@ -74,12 +82,15 @@ def errors_frame(endpoint_id: str, batch_id: str, when_ms: FloatArray | IntArray
 
 
 def read_predictions(tsdb: TSDB, table: str, endpoint_id: str, start: int, end: int) -> pd.DataFrame:
-    """Per-minute ``count``, ``latency_sum_us``, ``latency_max_us`` of one endpoint (records summed)."""
-    rows = tsdb.read(table, start, end, filters={"endpoint_id": endpoint_id},
-                     columns=["count", "latency_sum_us", "latency_max_us"])
+    """Per-minute ``count``, ``estimated_count``, ``latency_sum_us``, ``latency_max_us`` of one endpoint
+    (records summed; rows written before ``estimated_count`` existed estimate their ``count``)."""
+    rows = tsdb.read(table, start, end, filters={"endpoint_id": endpoint_id})  # every column: older tables lack one
     if rows.empty:
-        return pd.DataFrame({"time": [], "count": [], "latency_sum_us": [], "latency_max_us": []})
+        return pd.DataFrame({"time": [], "count": [], "estimated_count": [], "latency_sum_us": [],
+                             "latency_max_us": []})
+    estimated = rows["estimated_count"] if "estimated_count" in rows else pd.Series(np.nan, index=rows.index)
+    rows = rows.assign(estimated_count=estimated.fillna(rows["count"]))
     return (rows.groupby("time", sort=True)
-            .agg(count=("count", "sum"), latency_sum_us=("latency_sum_us", "sum"),
-                 latency_max_us=("latency_max_us", "max"))
+            .agg(count=("count", "sum"), estimated_count=("estimated_count", "sum"),
+                 latency_sum_us=("latency_sum_us", "sum"), latency_max_us=("latency_max_us", "max"))
             .reset_index())

@@ -30,6 +30,7 @@ from modelmon.stream.aggregate import ERROR_LABELS, PREDICTION_LABELS, errors_fr
 from modelmon.stream.frames import build_rows
 from modelmon.stream.parsing import ParsedRecord, Rejection, parse_record
 from modelmon.stream.record import RawRecord
+from modelmon.stream.sampling import estimated_predictions
 from modelmon.stream.times import TimeBounds
 
 FUNCTION_NAME = "model-monitoring-stream"
@@ -117,9 +118,10 @@ class Ingestor:
                 reason = f"the sample store refused the rows: {type(exc).__name__}: {exc}"
                 self._dead_letter([*kept.rejections, Rejection(reason, record.body_bytes())], record, endpoint_id)
                 return IngestReport(batch_id, endpoint_id, rejected=len(kept.rejections) + 1)
-        self._write_tsdb(endpoint_id, batch_id, when, rows.latency_us, rows.is_error)
+        estimated = estimated_predictions(kept.data, kept.event, single=kept.positions == [None])
+        self._write_tsdb(endpoint_id, batch_id, when, rows.latency_us, rows.is_error, estimated)
         self._dead_letter(kept.rejections, record, endpoint_id)
-        record_totals = totals(when, rows.latency_us, rows.is_error)
+        record_totals = totals(when, rows.latency_us, rows.is_error, estimated)
         names = (rows.feature_names, rows.label_names) if rows.feature_names else None
         types = rows.feature_types if not endpoint.feature_types and rows.feature_names else None
         applied = self.endpoints.apply(endpoint_id, record, record_totals, int(when.max()) + 1, names, types)
@@ -127,10 +129,10 @@ class Ingestor:
                             len(rows.samples), len(kept.rejections), duplicate=not applied)
 
     def _write_tsdb(self, endpoint_id: str, batch_id: str, when: FloatArray, latency: FloatArray,
-                    is_error: BoolArray) -> None:
+                    is_error: BoolArray, estimated: FloatArray) -> None:
         tsdb = self.backend.tsdb
         if not is_error.all():
-            frame = predictions_frame(endpoint_id, batch_id, when, latency, is_error)
+            frame = predictions_frame(endpoint_id, batch_id, when, latency, is_error, estimated)
             tsdb.write(self.paths.predictions_tsdb, frame, labels=list(PREDICTION_LABELS))
         if is_error.any():
             frame = errors_frame(endpoint_id, batch_id, when, is_error)
