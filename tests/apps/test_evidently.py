@@ -73,16 +73,15 @@ def test_reference_from_a_parquet_path(tmp_path):
         EvidentlyDataDriftApplication(str(tmp_path / "reference.txt"))
 
 
-def test_snapshot_logged_as_json_by_default_and_html_when_asked():
+def test_snapshot_logged_as_html_by_default_as_mlrun_does_and_json_when_asked():
     reference, window = _frames()
     store = InMemoryObjectStore()
 
     class Both(EvidentlyDataDriftApplication):
         def do_tracking(self, monitoring_context):
             snapshot = self._run(monitoring_context.sample_df[["a"]], reference[["a"]])
-            self.log_evidently_object(monitoring_context, snapshot, "drift_report")
-            self.log_evidently_object(monitoring_context, snapshot, "drift_report", unique_per_endpoint=False,
-                                      format="html")
+            self.log_evidently_object(monitoring_context, snapshot, "drift_report", format="json")
+            self.log_evidently_object(monitoring_context, snapshot, "drift_report", unique_per_endpoint=False)
             return {"logged": 2}
 
     Both(reference).evaluate(window, objects=store, endpoint_id="ep1")
@@ -126,8 +125,8 @@ def test_version_check():
 
 def test_workspace_arguments_go_together_and_snapshots_reach_the_workspace(tmp_path):
     reference, window = _frames()
-    with pytest.raises(ValueError, match="give both or neither"):
-        EvidentlyDataDriftApplication(reference, evidently_workspace_path=str(tmp_path))
+    with pytest.raises(ValueError, match="evidently_project_id needs a workspace"):
+        EvidentlyDataDriftApplication(reference, evidently_project_id="0")
     probe = EvidentlyDataDriftApplication(reference, evidently_workspace_path=str(tmp_path / "ws"),
                                           evidently_project_id="0")
     project = probe.evidently_workspace.create_project("monitoring")

@@ -50,7 +50,7 @@ class EvidentlyDataDriftApplication(EvidentlyModelMonitoringApplicationBase):
         evidently_workspace_path: str | None = None,
         evidently_project_id: str | None = None,
     ) -> None:
-        super().__init__(evidently_workspace_path, evidently_project_id)
+        super().__init__(evidently_project_id, evidently_workspace_path)
         if not 0 < potential_share <= drift_share <= 1:
             raise ValueError(f"need 0 < potential_share <= drift_share <= 1, got {potential_share}, {drift_share}")
         self.reference_data = reference_data
@@ -73,7 +73,7 @@ class EvidentlyDataDriftApplication(EvidentlyModelMonitoringApplicationBase):
                                                      {"reason": reason})]
         snapshot = self._run(window[columns], self._reference[columns])
         if self.log_snapshot:
-            self.log_evidently_object(monitoring_context, snapshot, "evidently_drift")
+            self.log_evidently_object(monitoring_context, snapshot, "evidently_drift", format="json")
         if self.evidently_workspace_path is not None:
             self.add_to_workspace(snapshot)
         share, per_column = _read_snapshot(snapshot.dict())
