@@ -4,7 +4,7 @@ Two endpoints are registered through the project SDK under the ids MLRun assigne
 reference (a random half of scikit-learn's breast-cancer data). MLRun 1.12-shaped events (one per
 request, ``endpoint_id``, sampling fields, error events, model labels) drawn from the other half go through
 the tracking stream, the stream function's ingestor, the controller, the histogram-drift app and the
-writer; ground-truth labels are logged for some requests. Every feature but the first five of the second
+writer; ground-truth labels are logged for some requests. Every feature but the first two of the second
 endpoint's traffic is shifted by three standard deviations: a shift no decision rule can miss.
 """
 
@@ -55,14 +55,14 @@ def _data() -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def _events(endpoint_id: str, name: str, pool: pd.DataFrame, rng: np.random.Generator) -> list[dict]:
-    """MLRun 1.12 events of WINDOWS periods (requests of 1-4 rows drawn from ``pool``, a few errors), then
-    the first request of the next period."""
+    """MLRun 1.12 events of WINDOWS periods (requests of 1-4 rows, ROWS distinct rows of ``pool`` a window, a
+    few errors), then the first request of the next period."""
     events = []
     for window in range(WINDOWS):
-        start, rows = T0 + window * PERIOD, 0
+        start, rows, drawn = T0 + window * PERIOD, 0, rng.permutation(len(pool))[:ROWS]  # distinct rows
         while rows < ROWS:
             size = int(min(rng.integers(1, 5), ROWS - rows))
-            batch = pool.iloc[rng.integers(0, len(pool), size)].to_numpy().tolist()
+            batch = pool.iloc[drawn[rows:rows + size]].to_numpy().tolist()
             when = start + int(rows / ROWS * (PERIOD - 10_000))
             events.append(served(endpoint_id, name, FUNCTION_URI, f"{name}-{window}-{rows}", batch,
                                  [int(r[0] > 14) for r in batch], when, labels={"team": "risk"}))
@@ -84,7 +84,7 @@ def analysed(tmp_path_factory):
     home = tmp_path_factory.mktemp("mlrun") / "home"
     reference, held_out = _data()
     shifted = held_out.copy()
-    moved = list(shifted.columns[5:])
+    moved = list(shifted.columns[2:])
     shifted[moved] += 3 * reference[moved].std()
     with modelmon.get_or_create_project(PROJECT, home=home, bundle_dir=BUNDLE) as project:
         for endpoint_id, name in ((STABLE_ID, "cancer-stable"), (SHIFTED_ID, "cancer-shifted")):
@@ -129,6 +129,8 @@ def test_every_event_lands_on_its_registered_endpoint(analysed):
         mine = [e for e in events if e["endpoint_id"] == endpoint_id]
         assert endpoints.loc[endpoint_id, "request_count"] == sum("error" not in e for e in mine)
         assert endpoints.loc[endpoint_id, "error_count"] == WINDOWS * ERRORS_PER_WINDOW
+        # unsampled (100 %): the rows MLRun's effective_sample_count reports, the window rows and the next one
+        assert project.get_model_endpoint(endpoint_id=endpoint_id).estimated_prediction_count == WINDOWS * ROWS + 1
         stored = project.backend.samples.read(endpoint_id, T0, T0 + WINDOWS * PERIOD)
         assert len(stored) == WINDOWS * ROWS
     assert label_counts(project.backend, PROJECT, STABLE_ID) == {"matched": 20, "pending": 0}
