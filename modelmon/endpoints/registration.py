@@ -179,8 +179,8 @@ def _target(store: EndpointStore, project: str, name: str, endpoint_id: str | No
             model_version: str | None) -> tuple[str, str | None]:
     """The id to register ``name`` under and its function (``None``: keep the stored one).
 
-    A name and its function identify one endpoint: the one that has them is updated; under another id
-    they are refused.
+    A name and its function identify one endpoint: the one that has them is updated; giving them to another
+    id is refused.
     """
     named = list(store.scan(name=name, brief=True))
     if endpoint_id is None:
@@ -203,6 +203,8 @@ def _target(store: EndpointStore, project: str, name: str, endpoint_id: str | No
     function = (FunctionRef.of_uri(function_uri, project) if function_uri is not None
                 else FunctionRef.of(existing) if existing is not None
                 else FunctionRef.of_uri(default_function_uri(project), project))
+    if existing is not None and existing.name == name and FunctionRef.of(existing) == function:
+        return endpoint_id, function_uri  # it has them already (traffic under several ids may share them)
     taken = [e for e in named if e.endpoint_id != endpoint_id and FunctionRef.of(e) == function]
     if taken:
         raise ValueError(

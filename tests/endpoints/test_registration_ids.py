@@ -85,6 +85,18 @@ def test_a_name_and_function_under_another_id_is_refused(backend):
     assert get_model_endpoint(backend, PROJECT, OTHER_ID).function_uri == f"{PROJECT}/canary"
 
 
+def test_endpoints_traffic_created_under_several_ids_are_each_registered_by_id(backend):
+    # MLRun re-creates an endpoint under a new uid (its old one archived): both ids send traffic
+    _ingest(backend, _mlrun_event(MLRUN_ID, "r1"), _mlrun_event(OTHER_ID, "r2"))
+    with pytest.raises(ValueError, match="'churn' is ambiguous in project 'test': 2 endpoints have it"):
+        register_model_endpoint(backend, PROJECT, "churn", reference_data=REFERENCE)
+    for endpoint_id in (MLRUN_ID, OTHER_ID):  # each already has the name and function: no new duplicate
+        registered = register_model_endpoint(backend, PROJECT, "churn", endpoint_id=endpoint_id,
+                                             reference_data=REFERENCE)
+        assert registered.request_count == 1 and set(registered.feature_stats) == {"x", "y"}
+    assert _ids(backend) == sorted([MLRUN_ID, OTHER_ID])
+
+
 def test_an_ambiguous_name_lists_the_candidates_and_function_or_id_chooses(backend):
     register_model_endpoint(backend, PROJECT, "churn", endpoint_id=MLRUN_ID)
     register_model_endpoint(backend, PROJECT, "churn", endpoint_id=OTHER_ID, function_name="canary", function_tag="v2")
