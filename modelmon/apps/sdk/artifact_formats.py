@@ -39,7 +39,7 @@ def encode(payload: Any, fmt: str | None) -> tuple[bytes, str]:
         return _encode_figure(payload, figure, fmt), fmt
     if fmt == "binary" and not isinstance(payload, bytes | str):
         raise ValueError(f"format 'binary' needs bytes, got {type(payload).__name__}")
-    if fmt in ("csv", "parquet", "png"):
+    if fmt in ("parquet", "png") or (fmt == "csv" and not isinstance(payload, str | bytes)):  # csv text is kept
         raise ValueError(f"format {fmt!r} needs a DataFrame or a figure, got {type(payload).__name__}")
     if isinstance(payload, bytes):
         return payload, fmt
