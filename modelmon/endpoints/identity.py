@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from modelmon.endpoints.record import ModelEndpoint
 from modelmon.events.tracking import parse_function_uri
 
-#: MLRun's tag of a function deployed without one.
+#: MLRun's tag of a function deployed without one (``ModelEndpoint.function_tag`` reads it so too).
 DEFAULT_TAG = "latest"
 
 
@@ -38,7 +38,7 @@ class FunctionRef:
 
     @classmethod
     def of(cls, endpoint: ModelEndpoint) -> FunctionRef:
-        return cls.of_uri(endpoint.function_uri, endpoint.project)
+        return cls(endpoint.function_name, endpoint.function_tag)
 
     def uri(self, project: str) -> str:
         """The ``function_uri`` stored for this function (the tag only when it is not ``latest``)."""

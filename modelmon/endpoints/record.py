@@ -14,6 +14,7 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 from modelmon.core.results import ResultStatusApp
+from modelmon.events.tracking import parse_function_uri
 
 _JSON_FIELDS = ("labels", "feature_names", "label_names", "feature_types", "feature_stats",
                 "reference_performance")
@@ -54,6 +55,16 @@ class ModelEndpoint:
     skipped_from_ms: int | None = None
     skipped_until_ms: int | None = None
     registered: bool = False
+
+    @property
+    def function_name(self) -> str:
+        """The serving function, MLRun 1.8+'s ``spec.function_name`` (from ``function_uri``)."""
+        return parse_function_uri(self.function_uri, self.project)[1]
+
+    @property
+    def function_tag(self) -> str:
+        """The function's tag, MLRun 1.8+'s ``spec.function_tag`` (``latest`` when ``function_uri`` has none)."""
+        return parse_function_uri(self.function_uri, self.project)[2] or "latest"
 
     @property
     def latency_avg_us(self) -> float | None:

@@ -109,7 +109,8 @@ def test_an_ambiguous_name_lists_the_candidates_and_function_or_id_chooses(backe
     assert get_model_endpoint(backend, PROJECT, "churn", function_name="canary").endpoint_id == OTHER_ID
     assert get_model_endpoint(backend, PROJECT, "churn", function_name="serving",
                               function_tag="latest").endpoint_id == MLRUN_ID
-    assert get_model_endpoint(backend, PROJECT, endpoint_id=OTHER_ID).function_uri == f"{PROJECT}/canary:v2"
+    canary = get_model_endpoint(backend, PROJECT, endpoint_id=OTHER_ID)
+    assert (canary.function_uri, canary.function_name, canary.function_tag) == (f"{PROJECT}/canary:v2", "canary", "v2")
     with pytest.raises(NotFound, match="served by function canary:v1; endpoints named so: "):
         get_model_endpoint(backend, PROJECT, "churn", function_name="canary", function_tag="v1")
     with pytest.raises(NotFound, match=f"no model endpoint with id '{OTHER_ID}' named 'fraud'"):
