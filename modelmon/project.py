@@ -51,6 +51,7 @@ from modelmon.deploy.targets import LocalTarget, NuclioTarget, Target
 from modelmon.endpoints.record import ModelEndpoint
 from modelmon.functions.roles import Role
 from modelmon.service import ServiceInfo
+from modelmon.service.desired import function_files, restore_function
 
 HISTOGRAM_APP_CLASS = "HistogramDataDriftApplication"
 TARGETS = ("local", "nuclio")
@@ -230,7 +231,7 @@ class Project:
 
     def set_model_monitoring_function(
         self,
-        func: str | Path | None = None,
+        func: str | Path | Sequence[str | Path] | None = None,
         application_class: Any = None,
         name: str | None = None,
         *,
@@ -241,7 +242,14 @@ class Project:
         base_period: int | None = None,
         **application_kwargs: Any,
     ) -> RegisteredApp:
-        """Register an app with the controller and create its function."""
+        """Register an app with the controller and create its function; only that function (re)starts.
+
+        ``func`` is the app's ``.py`` file, a folder (its ``.py`` files ship in their layout, so helper
+        modules import as they do next to the app) or a list of ``.py`` files. An app its function cannot
+        build is refused with its error, and leaves everything as it was: a new app stays unregistered with
+        no function, an app registered before keeps its registration and (on the local target) its
+        running version.
+        """
         function, source = self._app_function(func, application_class, name, image, handler, requirements,
                                               application_kwargs)
         selector = dict(endpoints) if isinstance(endpoints, Mapping) else {}
@@ -251,13 +259,18 @@ class Project:
         if base_period is not None and (not isinstance(base_period, int) or base_period < 1):
             raise ValueError(f"base_period {base_period!r} must be a whole number of minutes")
         # the function first: one that cannot start (its constructor raises at init) leaves a new app
-        # unregistered, so the controller never queues windows for it; an existing app keeps its registration
+        # unregistered, so the controller never queues windows for it; an existing app keeps its registration,
+        # and on the local target the version it ran before is brought back
         known = {app.name for app in self.registry.list()}
+        home = self.target.home if isinstance(self.target, LocalTarget) else None
+        previous = function_files(home, self.name, function.function) if home is not None else None
         try:
             self.target.start_app(function, source, settings=self.settings)
         except Exception:
             if function.function not in known:
                 self.target.remove([function.function], settings=self.settings)
+            elif home is not None and previous is not None:
+                restore_function(home, self.name, function.function, previous)
             raise
         return self.registry.register(function.function, source.class_path, kwargs=application_kwargs,
                                       endpoints=listed, label_selector=selector, base_period_minutes=base_period)

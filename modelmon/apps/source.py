@@ -1,26 +1,36 @@
 """Where a monitoring app's class comes from, and the files a function needs to import it.
 
 ``set_model_monitoring_function`` accepts a class, an instance, a ``"module:Class"`` path, or a
-class name together with ``func`` (a ``.py`` file). The result is the ``class_path`` the app
-function loads plus the source files to ship next to its handler. :func:`validate_app` checks,
-before anything is registered or started, that the function will be able to build the app.
+class name together with ``func``: a ``.py`` file, a folder, or a list of ``.py`` files (an app with
+helper modules; :mod:`modelmon.apps.source_files`). The result is the ``class_path`` the app function
+loads plus the source files to ship next to its handler. :func:`validate_app` checks, before anything is
+registered or started, that the function will be able to build the app.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import importlib
 import logging
 import re
 import sys
+import tempfile
 import types
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from modelmon.apps.runner.failure import app_location
 from modelmon.apps.runner.loader import MOVED_MODULES, check_app_class, check_kwargs
+from modelmon.apps.source_files import (
+    collect_files,
+    defining_file,
+    embedded_modules_prelude,
+    insert_after_future_imports,
+    module_name,
+)
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +41,20 @@ _IDENT = re.compile(r"[A-Za-z_]\w*")
 class AppSource:
     class_path: str  # "module:Class"
     class_name: str
-    files: dict[str, bytes] = dataclasses.field(default_factory=dict)  # file name -> content, shipped with it
+    # file name (a relative POSIX path for a folder's files) -> content, shipped with the function
+    files: dict[str, bytes] = dataclasses.field(default_factory=dict)
     import_root: Path | None = None  # a directory to put on the function's sys.path (local runs)
     origin: Path | None = None  # the func file the class is defined in
     cls: type | None = None  # the class itself, when it was given as a class or an instance
+    main_file: str | None = None  # the key of ``files`` that defines the class (None: the only file)
+
+    @property
+    def main(self) -> str:
+        """The shipped file that defines the class."""
+        if self.main_file is not None:
+            return self.main_file
+        (name,) = self.files
+        return name
 
 
 def default_app_name(class_name: str) -> str:
@@ -42,14 +62,25 @@ def default_app_name(class_name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "-", class_name).replace("_", "-").lower()
 
 
-def resolve_app(func: str | Path | None, application_class: Any) -> AppSource:
-    """The app's class path and files; ``ValueError`` naming ``func`` or ``application_class``."""
+def resolve_app(func: str | Path | Sequence[str | Path] | None, application_class: Any) -> AppSource:
+    """The app's class path and files; ``ValueError`` naming ``func`` or ``application_class``.
+
+    ``func`` is a ``.py`` file, a folder (all its ``.py`` files ship, in their layout) or a list of ``.py``
+    files (shipped side by side); ``application_class`` is then the class's name, or ``"module:Class"``
+    when several files define a class of that name.
+    """
     if application_class is None:
         raise ValueError("application_class is required (a class, an instance, 'module:Class' or a class name)")
+    if func is not None and not isinstance(func, str | Path):
+        if not isinstance(func, Sequence):
+            raise ValueError(f"func must be a .py file, a folder or a list of .py files, not {type(func).__name__}")
+        return _from_files(func, application_class, f"{[str(f) for f in func]}")
+    if func is not None and Path(func).is_dir():
+        return _from_files(func, application_class, repr(str(func)))
     if func is not None:
         path = Path(func)
         if path.suffix != ".py" or not path.is_file():
-            raise ValueError(f"func {str(func)!r} must be an existing .py file")
+            raise ValueError(f"func {str(func)!r} must be an existing .py file, a folder or a list of .py files")
         if not isinstance(application_class, str) or not _IDENT.fullmatch(application_class):
             raise ValueError("application_class must be the class name defined in func")
         if not re.search(rf"^class\s+{application_class}\b", path.read_text(encoding="utf-8"), re.MULTILINE):
@@ -78,6 +109,26 @@ def resolve_app(func: str | Path | None, application_class: Any) -> AppSource:
     return AppSource(class_path, cls.__name__, import_root=root, cls=cls)
 
 
+def _from_files(func: str | Path | Sequence[str | Path], application_class: Any, where: str) -> AppSource:
+    """An app whose ``func`` is a folder or a list of files."""
+    if not isinstance(application_class, str):
+        raise ValueError("application_class must be the name of the class defined in func's files")
+    files, paths = collect_files(func)
+    module, _, class_name = application_class.rpartition(":")
+    if not _IDENT.fullmatch(class_name):
+        raise ValueError(f"application_class {application_class!r}: expected a class name or 'module:ClassName'")
+    if module:
+        by_module = {module_name(name): name for name in files}
+        if module not in by_module:
+            raise ValueError(f"application_class {application_class!r}: func {where} has no module {module!r} "
+                             f"(it has {', '.join(sorted(by_module))})")
+        main = by_module[module]
+    else:
+        main = defining_file(files, class_name, where)
+    return AppSource(f"{module_name(main)}:{class_name}", class_name, files, origin=paths[main].resolve(),
+                     main_file=main)
+
+
 def validate_app(source: AppSource, kwargs: Mapping[str, Any], *, module_must_import: bool = True) -> type | None:
     """The app's class, once it is known that its function can build it with ``kwargs``; else ``ValueError``.
 
@@ -102,7 +153,8 @@ def validate_app(source: AppSource, kwargs: Mapping[str, Any], *, module_must_im
 def _import_class(source: AppSource, what: str, module_must_import: bool) -> type | None:
     module_name, _, class_name = source.class_path.partition(":")
     if source.origin is not None:
-        module = _run_file(module_name, source.files[source.origin.name], source.origin, what)
+        with _shipped_files_importable(source):
+            module = _run_file(module_name, source.files[source.main], source.origin, what)
     else:
         module_name = MOVED_MODULES.get(module_name, module_name)
         try:
@@ -119,6 +171,31 @@ def _import_class(source: AppSource, what: str, module_must_import: bool) -> typ
     if not isinstance(cls, type):
         raise ValueError(f"{what}: module {module_name!r} has no class {class_name!r}")
     return cls
+
+
+@contextlib.contextmanager
+def _shipped_files_importable(source: AppSource) -> Iterator[None]:
+    """While the app's file runs, its other files import as they will in the function: from a throwaway
+    copy laid out as shipped, first on ``sys.path``; the modules imported from it are forgotten afterwards,
+    so registering again after an edit checks the new code."""
+    if len(source.files) == 1:
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="modelmon-app-") as copy:
+        for name, data in source.files.items():
+            target = Path(copy, name)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        shipped = {module_name(name) for name in source.files}
+        before = {name: sys.modules[name] for name in shipped if name in sys.modules}
+        sys.path.insert(0, copy)
+        try:
+            yield
+        finally:
+            sys.path.remove(copy)
+            for name in [n for n, m in sys.modules.items() if str(getattr(m, "__file__", "") or "").startswith(copy)]:
+                del sys.modules[name]
+            sys.modules.update(before)
 
 
 def _run_file(module_name: str, code: bytes, origin: Path, what: str) -> types.ModuleType:
@@ -146,14 +223,18 @@ def _described(exc: BaseException) -> str:
 
 
 def embed_source(config: dict[str, Any], source: AppSource) -> None:
-    """Ship a single-file app inside the config (``build.functionSourceCode``), as Nuclio's
-    source-code entry type does: the file becomes the handler module and re-exports the template's
-    ``init_context``/``handler``, so the app class and the glue load from one module."""
-    (file_name, code), = source.files.items()
+    """Ship the app inside the config (``build.functionSourceCode``), as Nuclio's source-code entry type
+    does: the class's file becomes the handler module and re-exports the template's
+    ``init_context``/``handler``, so the app class and the glue load from one module. An app of several
+    files carries the others inside it (:func:`~modelmon.apps.source_files.embedded_modules_prelude`)."""
+    file_name = source.main
+    code = source.files[file_name].decode("utf-8")
+    if len(source.files) > 1:
+        code = insert_after_future_imports(code, embedded_modules_prelude(source.files, file_name))
     spec = config["spec"]
     glue_module, _, entry = spec["handler"].partition(":")
     footer = f"\n\nfrom {glue_module} import init_context, {entry}  # noqa: E402,F401  (modelmon app glue)\n"
     spec["handler"] = f"{Path(file_name).stem}:{entry}"
     build = spec.setdefault("build", {})
-    build["functionSourceCode"] = base64.b64encode(code + footer.encode()).decode()
+    build["functionSourceCode"] = base64.b64encode((code + footer).encode("utf-8")).decode()
     build["codeEntryType"] = "sourceCode"

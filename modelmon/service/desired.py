@@ -1,11 +1,11 @@
 """The desired state: which functions a project wants running, as directories the SDK writes and the service reads.
 
-Each function is ``<home>/projects/<project>/functions/<function>/`` holding its rendered
-``function.yaml``, the app's own files next to it, and ``service.json`` (``python_paths``: directories
-its process needs on ``PYTHONPATH``, such as the bundle checkout). The entry is a symlink to an
-immutable version directory ``functions/.versions/<function>-<random>/``: writing a new version fills a
-fresh directory, then swaps the link with one ``rename``, so the service polling every second never
-sees a half-written function, and a function being rewritten never looks removed.
+Each function is ``<home>/projects/<project>/functions/<function>/`` holding its rendered ``function.yaml``,
+the app's own files next to it (a folder's files in their layout), and ``service.json`` (``python_paths``:
+directories its process needs on ``PYTHONPATH``, such as the bundle checkout). The entry is a symlink to an
+immutable version directory ``functions/.versions/<function>-<random>/``: writing a new version fills a fresh
+directory, then swaps the link with one ``rename``, so the service polling every second never sees a
+half-written function, and a function being rewritten never looks removed.
 
 A function's *version* is the hash of its directory's content (:func:`content_hash`): rewriting the same
 content changes nothing that runs, a changed config or app file restarts that function only. The
@@ -23,7 +23,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from modelmon.core.paths import check_name
 from modelmon.service.layout import HomeLayout
@@ -63,14 +63,14 @@ def write_function(home: str | os.PathLike[str], project: str, name: str, config
     check_name(project, "project")
     check_name(name, "function")
     for file_name in files or {}:
-        if Path(file_name).name != file_name or file_name in (CONFIG, SIDECAR) or file_name.startswith("."):
-            raise ValueError(f"files: {file_name!r} must be a plain file name other than {CONFIG} and {SIDECAR}")
+        _check_file_name(file_name)
     functions = HomeLayout(home).functions_dir(project)
     versions = functions / VERSIONS
     versions.mkdir(parents=True, exist_ok=True)
     directory = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=versions))
     (directory / CONFIG).write_text(config_yaml, encoding="utf-8")
     for file_name, data in (files or {}).items():
+        (directory / file_name).parent.mkdir(parents=True, exist_ok=True)
         (directory / file_name).write_bytes(data)
     sidecar = {"python_paths": [os.path.abspath(p) for p in python_paths]}
     (directory / SIDECAR).write_text(json.dumps(sidecar, indent=1, sort_keys=True), encoding="utf-8")
@@ -82,6 +82,36 @@ def write_function(home: str | os.PathLike[str], project: str, name: str, config
         shutil.rmtree(link)
     os.replace(staged, link)
     return version
+
+
+def _check_file_name(file_name: str) -> None:
+    """An app's file goes inside the function's directory: a relative POSIX path (a folder's layout kept),
+    no part hidden or ``..``, and not the config or the sidecar."""
+    parts = PurePosixPath(file_name).parts
+    if (not parts or PurePosixPath(file_name).is_absolute() or "\\" in file_name
+            or any(p.startswith(".") for p in parts) or file_name in (CONFIG, SIDECAR)):
+        raise ValueError(f"files: {file_name!r} must be a relative path inside the function's directory, "
+                         f"no part hidden or '..', other than {CONFIG} and {SIDECAR}")
+
+
+def function_files(home: str | os.PathLike[str], project: str, name: str) -> dict[str, bytes] | None:
+    """Every file of ``name``'s current version (relative POSIX path -> bytes), or ``None`` if it is not
+    desired: what :func:`restore_function` needs to bring this version back."""
+    directory = HomeLayout(home).functions_dir(project) / name
+    if not (directory / CONFIG).is_file():
+        return None
+    root = directory.resolve()
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and "__pycache__" not in p.relative_to(root).parts}
+
+
+def restore_function(home: str | os.PathLike[str], project: str, name: str, files: Mapping[str, bytes]) -> str:
+    """Make ``files`` (from :func:`function_files`) ``name``'s version again; returns the version, the one it
+    had (the same content hashes the same)."""
+    rest = dict(files)
+    config = rest.pop(CONFIG).decode("utf-8")
+    sidecar = json.loads(rest.pop(SIDECAR, b"{}") or b"{}")
+    return write_function(home, project, name, config, files=rest, python_paths=sidecar.get("python_paths", []))
 
 
 def remove_function(home: str | os.PathLike[str], project: str, name: str) -> bool:

@@ -1,0 +1,175 @@
+"""``set_model_monitoring_function(func=...)`` with a folder or a list of files (issue 21): an LLM-judge app
+whose prompt and scoring live in helper modules next to it ships whole, on the local target and inside the
+one source file Nuclio's source-code entry takes."""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import modelmon
+from modelmon.apps.source import embed_source, resolve_app, validate_app
+
+REPO = Path(__file__).resolve().parents[2]
+
+APP = '''\
+"""An LLM judge: scores each answer with a stub model (the prompt and the parsing live in helper modules)."""
+
+from __future__ import annotations
+
+from modelmon import ModelMonitoringApplicationBaseV2, ModelMonitoringApplicationResult, ResultKindApp, ResultStatusApp
+from prompts import JUDGE_PROMPT
+from scoring.parse import parse_score
+
+
+class StubModel:
+    def invoke(self, prompt: str) -> str:
+        return "Score: 4" if "capital" in prompt else "no idea"
+
+
+class LLMJudgeApp(ModelMonitoringApplicationBaseV2):
+    def __init__(self, model: str = "stub") -> None:
+        self.model = StubModel()
+
+    def do_tracking(self, monitoring_context):
+        df = monitoring_context.sample_df
+        scores = [parse_score(self.model.invoke(JUDGE_PROMPT.format(question=q))) for q in df["question"]]
+        known = [s for s in scores if s is not None]
+        mean = sum(known) / len(known) if known else float("nan")
+        return [ModelMonitoringApplicationResult(name="judge_score", value=mean, kind=ResultKindApp.model_performance,
+                                                 status=ResultStatusApp.no_detection, extra_data={"scores": scores})]
+'''
+PROMPTS = 'JUDGE_PROMPT = "Rate the answer to: {question}"\n'
+PARSE = '''\
+import re
+
+from scoring import SCALE
+
+
+def parse_score(reply: str):
+    found = re.search(r"Score: (\\d)", reply)
+    return int(found.group(1)) / SCALE if found else None
+'''
+
+
+def _judge_folder(root: Path) -> Path:
+    folder = root / "llm_judge"
+    (folder / "scoring").mkdir(parents=True)
+    (folder / "llm_judge_app.py").write_text(APP)
+    (folder / "prompts.py").write_text(PROMPTS)
+    (folder / "scoring" / "__init__.py").write_text("SCALE = 5\n")
+    (folder / "scoring" / "parse.py").write_text(PARSE)
+    (folder / "__pycache__").mkdir()
+    (folder / "__pycache__" / "prompts.cpython-311.pyc").write_bytes(b"stale")
+    (folder / "notes.txt").write_text("not shipped")
+    return folder
+
+
+def test_a_folder_ships_its_python_files_in_their_layout_and_the_app_builds(tmp_path):
+    folder = _judge_folder(tmp_path)
+    source = resolve_app(str(folder), "LLMJudgeApp")
+    assert source.class_path == "llm_judge_app:LLMJudgeApp"
+    assert sorted(source.files) == ["llm_judge_app.py", "prompts.py", "scoring/__init__.py", "scoring/parse.py"]
+    cls = validate_app(source, {"model": "stub"})
+    assert cls is not None and cls.__name__ == "LLMJudgeApp"
+    # checked from a throwaway copy: no module of the app stays imported, so an edit is checked afresh
+    assert not {"llm_judge_app", "prompts", "scoring", "scoring.parse"} & set(sys.modules)
+    assert str(folder) not in sys.path
+
+
+def test_a_list_of_files_ships_them_side_by_side(tmp_path):
+    folder = _judge_folder(tmp_path)
+    (tmp_path / "flat").mkdir()
+    app = (tmp_path / "flat" / "judge.py")
+    app.write_text(APP.replace("from scoring.parse import parse_score", "from parse import parse_score"))
+    (tmp_path / "flat" / "parse.py").write_text(PARSE.replace("from scoring import SCALE", "SCALE = 5"))
+    source = resolve_app([app, tmp_path / "flat" / "parse.py", folder / "prompts.py"], "LLMJudgeApp")
+    assert (source.class_path, sorted(source.files)) == ("judge:LLMJudgeApp", ["judge.py", "parse.py", "prompts.py"])
+    assert validate_app(source, {}) is not None
+
+
+def test_a_helper_that_is_missing_is_refused_naming_it(tmp_path):
+    folder = _judge_folder(tmp_path)
+    (folder / "prompts.py").unlink()
+    with pytest.raises(ValueError, match=r"importing llm_judge_app\.py failed: ModuleNotFoundError: No module named "
+                                         r"'prompts'"):
+        validate_app(resolve_app(folder, "LLMJudgeApp"), {})
+
+
+@pytest.mark.parametrize(("func", "app_class", "message"), [
+    (lambda root: root / "llm_judge", "NoSuchApp", "'NoSuchApp' is not defined in any file of func"),
+    (lambda root: root / "llm_judge", "StubModel:X", "has no module 'StubModel'"),
+    (lambda root: [root / "llm_judge" / "prompts.py", root / "notes.txt"], "App", "is not an existing .py file"),
+    (lambda root: [root / "llm_judge" / "prompts.py", root / "other" / "prompts.py"], "App",
+     "two files are named 'prompts.py'"),
+    (lambda root: root / "empty", "App", "has no .py files"),
+    (lambda root: [], "App", "func is an empty list"),
+])
+def test_bad_folders_and_lists_are_clear_errors(tmp_path, func, app_class, message):
+    _judge_folder(tmp_path)
+    (tmp_path / "notes.txt").write_text("x")
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "prompts.py").write_text(PROMPTS)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match=message):
+        resolve_app(func(tmp_path), app_class)
+
+
+def test_a_class_defined_in_two_files_is_named_by_its_module(tmp_path):
+    folder = _judge_folder(tmp_path)
+    (folder / "copy_app.py").write_text(APP)
+    with pytest.raises(ValueError, match=r"defined in several files of func .*: copy_app\.py, llm_judge_app\.py; "
+                                         r"give it as 'module:LLMJudgeApp'"):
+        resolve_app(folder, "LLMJudgeApp")
+    assert resolve_app(folder, "copy_app:LLMJudgeApp").class_path == "copy_app:LLMJudgeApp"
+
+
+def test_inside_nuclio_s_single_source_file_the_helpers_import_from_it(tmp_path):
+    """The embedded handler file runs alone (no helper file next to it) and its app scores a window."""
+    source = resolve_app(_judge_folder(tmp_path), "LLMJudgeApp")
+    config = {"spec": {"handler": "glue:handler"}}
+    embed_source(config, source)
+    assert config["spec"]["handler"] == "llm_judge_app:handler"
+    alone = tmp_path / "nuclio"
+    alone.mkdir()
+    (alone / "llm_judge_app.py").write_bytes(base64.b64decode(config["spec"]["build"]["functionSourceCode"]))
+    (alone / "glue.py").write_text("def init_context(context):\n    pass\n\n\ndef handler(context, event):\n"
+                                   "    return 'ok'\n")
+    probe = textwrap.dedent("""
+        import json, pandas as pd
+        import llm_judge_app
+        out = llm_judge_app.LLMJudgeApp().evaluate(pd.DataFrame({"question": ["the capital of France", "2+2"]}))
+        print(json.dumps({"value": out["value"][0], "scores": out["extra_data"][0]["scores"],
+                          "handler": llm_judge_app.handler(None, None),
+                          "annotations": llm_judge_app.LLMJudgeApp.__init__.__annotations__}))
+    """)
+    done = subprocess.run([sys.executable, "-c", probe], cwd=alone, capture_output=True, text=True, timeout=120,
+                          env={"PYTHONPATH": f"{alone}:{REPO}", "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0, done.stderr
+    # the file's ``from __future__ import annotations`` still comes first, so it still applies
+    assert json.loads(done.stdout) == {"value": 0.8, "scores": [0.8, None], "handler": "ok",
+                                       "annotations": {"model": "str", "return": "None"}}
+
+
+@pytest.mark.slow  # starts the local service and the app's function
+def test_on_the_local_target_the_folder_s_app_runs_from_its_function_directory(tmp_path):
+    folder = _judge_folder(tmp_path)
+    home = tmp_path / "home"
+    with modelmon.get_or_create_project("judge", home=home, bundle_dir=REPO) as project:
+        try:
+            registered = project.set_model_monitoring_function(func=folder, application_class="LLMJudgeApp",
+                                                               name="llm-judge", model="stub")
+            assert (registered.name, registered.class_path) == ("llm-judge", "llm_judge_app:LLMJudgeApp")
+            shipped = home / "projects" / "judge" / "functions" / "llm-judge"
+            assert sorted(p.relative_to(shipped).as_posix() for p in shipped.rglob("*.py")) == [
+                "llm_judge_app.py", "prompts.py", "scoring/__init__.py", "scoring/parse.py"]
+            state = json.loads((home / "service" / "state.json").read_text())
+            assert state["projects"]["judge"]["functions"]["llm-judge"]["state"] == "running"
+        finally:
+            project.stop_local_service()
