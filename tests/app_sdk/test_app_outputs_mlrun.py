@@ -189,3 +189,15 @@ def test_a_nan_result_is_stored_and_every_reader_shows_it_missing(judged, home, 
         shown = json.loads(capsys.readouterr().out)  # valid JSON: a missing value is null
         values = [row["value"] for row in shown.get("results", shown.get("metrics"))]
         assert None in values, (args, shown)
+
+
+def test_on_live_traffic_stats_objects_become_artifacts_of_the_window(judged):
+    backend, endpoint_id = judged
+    runner = AppRunner(HistogramStyleApp(), "histogram-style", backend, ProjectPaths(PROJECT))
+    event = runner.analyse(WindowEvent(PROJECT, endpoint_id, "histogram-style", T0, T0 + PERIOD, "chatbot"))
+    assert event.error is None and [r.name for r in event.results] == ["general_drift"]
+    stored = list_artifacts(backend.objects, PROJECT, app_name="histogram-style")
+    assert [(a.name, a.endpoint_id, a.start_ms, a.end_ms) for a in stored] == [
+        ("current_stats", endpoint_id, T0, T0 + PERIOD), ("drift_measures", endpoint_id, T0, T0 + PERIOD)]
+    measures = json.loads(backend.objects.get_object(stored[1].path))
+    assert measures["stats"] == {"x": {"tvd": 0.1, "hellinger": None}}
