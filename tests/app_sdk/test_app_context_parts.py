@@ -232,3 +232,23 @@ def test_sample_df_has_mlruns_columns_and_window_df_every_column():
     # modelmon's built-in apps keep them (system performance reads latency_us)
     got = SystemPerformanceApplication().evaluate(frame).set_index("name")
     assert got.loc["latency_p50_us", "value"] == 6.0  # the rows without an error: 5 and 7
+
+
+class _Histograms(ModelMonitoringApplicationBase):
+    def do_tracking(self, monitoring_context):
+        self.seen = (monitoring_context.feature_stats["x"]["hist"], monitoring_context.sample_df_stats["x"]["hist"])
+        return ModelMonitoringApplicationMetric("rows", len(monitoring_context.sample_df))
+
+
+def test_reference_stats_padded_by_mlrun_or_not_give_the_same_context():
+    plain = feature_stats(pd.DataFrame({"x": np.linspace(0.0, 1.0, 100)}), bins=4)
+    from_mlrun = json.loads(json.dumps(padded_stats(plain)))  # as MLRun stores them
+    window = pd.DataFrame({"x": [-5.0, 0.1, 0.5, 1.0, 7.0]})
+    seen = []
+    for reference in (plain, from_mlrun):
+        app = _Histograms()
+        app.evaluate(window, feature_stats=reference)
+        seen.append(app.seen)
+    edges = [-BIG, 0.0, 0.25, 0.5, 0.75, 1.0, BIG]
+    assert seen[0] == seen[1] == ([[0, 25, 25, 25, 25, 0], edges], [[1, 1, 0, 1, 1, 1], edges])
+    assert plain["x"]["hist"][1] == [0.0, 0.25, 0.5, 0.75, 1.0]  # the caller's statistics are not changed

@@ -13,7 +13,6 @@ finite floats, not infinities, so the statistics encode as strict JSON (``allow_
 
 from __future__ import annotations
 
-import copy
 import math
 import sys
 from collections.abc import Mapping
@@ -60,15 +59,19 @@ def pad_histogram(hist: Any) -> Any:
 
 
 def padded_stats(stats: Mapping[str, Any]) -> FeatureStats:
-    """A deep copy of ``feature_stats`` or ``sample_df_stats`` with every numeric histogram padded.
+    """``feature_stats`` or ``sample_df_stats`` with every numeric histogram padded, in new dicts (the
+    input is not changed; values other than the histograms are shared with it).
 
     Categorical histograms (entries with ``categories``) are over category slots, not numbers, and are
     the same length in both statistics already: they are kept as they are.
     """
-    out: FeatureStats = copy.deepcopy(dict(stats))
-    for entry in out.values():
-        if isinstance(entry, dict) and "hist" in entry and "categories" not in entry:
-            entry["hist"] = pad_histogram(entry["hist"])
+    out: FeatureStats = {}
+    for name, entry in stats.items():
+        if isinstance(entry, Mapping):
+            entry = dict(entry)
+            if "hist" in entry and "categories" not in entry:
+                entry["hist"] = pad_histogram(entry["hist"])
+        out[name] = entry
     return out
 
 
