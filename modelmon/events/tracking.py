@@ -221,12 +221,15 @@ def tracking_body(
     host: str = "",
     worker: int = 0,
     record_id: str | None = None,
+    sampling_percentage: float | None = None,
 ) -> dict[str, Any]:
     """A tracking record in MLRun's batched ``headers/values`` shape (as modelmon's client writes it).
 
     Each of ``requests`` has ``request``, ``resp``, ``when``, ``microsec`` (and optionally ``error``).
     ``record_id`` (unique per record, kept when the record is re-sent) lets the stream function count a
-    record stored twice by a re-sent ``PutRecords`` once.
+    record stored twice by a re-sent ``PutRecords`` once. ``sampling_percentage`` (below 100: the producer
+    tracked that share of its requests) lets the stream function estimate the predictions the record stands
+    for (``modelmon.stream.sampling``).
     """
     data: dict[str, Any] = {
         "kind": _KIND.value,
@@ -244,6 +247,8 @@ def tracking_body(
         data["labels"] = labels
     if record_id:
         data["record_id"] = record_id
+    if sampling_percentage is not None and sampling_percentage < 100:
+        data["sampling_percentage"] = sampling_percentage
     headers = ["request", "op", "resp", "when", "microsec", "metrics", "error"]
     data["headers"] = headers
     data["values"] = [

@@ -242,7 +242,8 @@ class TrackingClient:
         m = self.model
         body = tracking_body(model=m.model, function_uri=m.function_uri, requests=requests, version=m.version,
                              model_class=m.model_class, endpoint_id=m.endpoint_id, labels=m.labels or None,
-                             host=m.host, worker=m.worker, record_id=uuid.uuid4().hex)
+                             host=m.host, worker=m.worker, record_id=uuid.uuid4().hex,
+                             sampling_percentage=self.sampling_percentage)
         return orjson.dumps(body, option=_ORJSON)
 
     def _drop_oversize(self, request_id: Any, size: int) -> None:

@@ -14,6 +14,7 @@ from functions.serving import handler as serving
 from modelmon.core.paths import ProjectPaths
 from modelmon.core.timeutil import to_ms
 from modelmon.events import endpoint_uid
+from modelmon.stream.sampling import estimated_predictions
 from modelmon.tracking import ModelServer
 
 PROJECT = "test"
@@ -119,6 +120,20 @@ def test_sampling_tracks_the_requested_share(backend):
     assert stats["recorded"] + stats["sampled_out"] == 400
     assert 70 <= stats["recorded"] <= 130  # 25% of 400 = 100, seeded
     assert sum(len(e) for e in read_events(backend.streams, STREAM, PROJECT)) == stats["recorded"]
+    # each record says how it was sampled, so the stream function estimates the 400 predictions (MLRun's rule)
+    bodies = [body for _, body in read_bodies(backend.streams, STREAM)]
+    assert {body["sampling_percentage"] for body in bodies} == {25}
+    estimated = sum(estimated_predictions(body, event, single=False).sum()
+                    for body, event in zip(bodies, read_events(backend.streams, STREAM, PROJECT), strict=True))
+    assert estimated == 4 * stats["recorded"]
+
+
+def test_unsampled_records_carry_no_sampling_field(backend):
+    server = SlowServer("whole", project=PROJECT, streams=backend.streams)
+    server.set_tracking(batch=10)
+    server.do_event(event({"inputs": [[1.0]], "id": "r0"}))
+    server.close()
+    assert [("sampling_percentage" in body) for _, body in read_bodies(backend.streams, STREAM)] == [False]
 
 
 def test_close_flushes_what_is_buffered(backend):
