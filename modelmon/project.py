@@ -240,16 +240,29 @@ class Project:
         requirements: Sequence[str] | None = None,
         endpoints: Sequence[str] | Mapping[str, Any] | None = None,
         base_period: int | None = None,
+        with_repo: bool | None = None,
+        tag: str | None = None,
+        requirements_file: str | Path = "",
         **application_kwargs: Any,
     ) -> RegisteredApp:
         """Register an app with the controller and create its function; only that function (re)starts.
 
         ``func`` is the app's ``.py`` file, a folder (its ``.py`` files ship in their layout, so helper
-        modules import as they do next to the app) or a list of ``.py`` files. An app its function cannot
-        build is refused with its error, and leaves everything as it was: a new app stays unregistered with
-        no function, an app registered before keeps its registration and (on the local target) its
-        running version.
+        modules import as they do next to the app) or a list of ``.py`` files; MLRun's ``with_repo=True``
+        with a file ships the file's folder. ``requirements_file`` adds its lines to ``requirements``;
+        ``tag`` (MLRun's function tag) is accepted and not used. An app its function cannot build is
+        refused with its error, and leaves everything as it was: a new app stays unregistered with no
+        function, an app registered before keeps its registration and (on the local target) its running
+        version.
         """
+        del tag  # modelmon's functions have no tags
+        if with_repo and isinstance(func, str | Path) and Path(func).is_file() and isinstance(application_class, str) \
+                and ":" not in application_class:
+            func, application_class = Path(func).parent, f"{Path(func).stem}:{application_class}"
+        if requirements_file:
+            lines = Path(requirements_file).read_text(encoding="utf-8").splitlines()
+            requirements = [*(requirements or ()),
+                            *(r.strip() for r in lines if r.strip() and not r.strip().startswith("#"))]
         function, source = self._app_function(func, application_class, name, image, handler, requirements,
                                               application_kwargs)
         selector = dict(endpoints) if isinstance(endpoints, Mapping) else {}

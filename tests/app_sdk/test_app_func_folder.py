@@ -173,3 +173,24 @@ def test_on_the_local_target_the_folder_s_app_runs_from_its_function_directory(t
             assert state["projects"]["judge"]["functions"]["llm-judge"]["state"] == "running"
         finally:
             project.stop_local_service()
+
+
+def test_mlrun_s_with_repo_ships_the_file_s_folder_to_nuclio(tmp_path, monkeypatch):
+    """MLRun's call ``set_model_monitoring_function(func="app.py", with_repo=True, tag=, requirements_file=)``."""
+    from nuclio_dashboard import NuclioDashboard
+
+    folder = _judge_folder(tmp_path)
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("# the judge's client\nlangchain-core==0.3.0\n\n")
+    monkeypatch.delenv("V3IO_ACCESS_KEY", raising=False)
+    with NuclioDashboard(building_polls=1) as dashboard, modelmon.get_or_create_project(
+            "judge", home=tmp_path / "home", backend="local", target="nuclio", dashboard_url=dashboard.url,
+            bundle_dir=REPO) as project:
+        registered = project.set_model_monitoring_function(
+            func=str(folder / "llm_judge_app.py"), application_class="LLMJudgeApp", name="llm-judge",
+            with_repo=True, tag="v1", requirements_file=str(requirements))
+        assert registered.class_path == "llm_judge_app:LLMJudgeApp"
+        spec = dashboard.functions["judge-llm-judge"]["spec"]
+        shipped = base64.b64decode(spec["build"]["functionSourceCode"]).decode()
+        assert "'scoring.parse': (False, 'scoring/parse.py'," in shipped and "'prompts': (False," in shipped
+        assert any("langchain-core==0.3.0" in command for command in spec["build"]["commands"])
