@@ -13,6 +13,7 @@ import ssl
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +25,19 @@ def free_port() -> int:
 
 
 class HttpReceiver:
-    """A threaded HTTP server recording POSTs; ``delay_s`` before answering, ``status`` to answer with."""
+    """A threaded HTTP server recording POSTs; ``delay_s`` before answering, ``status`` to answer with.
 
-    def __init__(self, port: int | None = None, *, delay_s: float = 0.0, status: int = 200) -> None:
+    ``on_request`` is called with each request (path, headers, body) as it arrives, before the delay and the
+    answer: a test can act while that send is certainly in flight (e.g. ``kill -9`` the sender, which then
+    never sees the answer). The request is recorded all the same: the receiver got it.
+    """
+
+    def __init__(self, port: int | None = None, *, delay_s: float = 0.0, status: int = 200,
+                 on_request: Callable[[dict[str, Any]], None] | None = None) -> None:
         self.port = port or free_port()
         self.delay_s = delay_s
         self.status = status
+        self.on_request = on_request
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._server: http.server.ThreadingHTTPServer | None = None
@@ -45,13 +53,19 @@ class HttpReceiver:
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                request = {"path": self.path, "headers": dict(self.headers), "body": body}
+                if receiver.on_request is not None:
+                    receiver.on_request(request)
                 if receiver.delay_s:
                     time.sleep(receiver.delay_s)
                 with receiver._lock:
-                    receiver.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
-                self.send_response(receiver.status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
+                    receiver.requests.append(request)
+                try:
+                    self.send_response(receiver.status)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                except OSError:  # the sender is gone (killed): it never sees the answer
+                    pass
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
