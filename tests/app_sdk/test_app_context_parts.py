@@ -211,7 +211,7 @@ def test_plotly_artifact_is_stored_as_html():
 class _Columns(ModelMonitoringApplicationBase):
     def do_tracking(self, monitoring_context):
         self.seen = (list(monitoring_context.sample_df.columns), list(monitoring_context.sample_df.index),
-                     list(monitoring_context.window_df.columns))
+                     list(monitoring_context.window_df.columns), monitoring_context.sample_df["timestamp"][0])
         return ModelMonitoringApplicationMetric("errors", monitoring_context.error_count)
 
 
@@ -224,11 +224,12 @@ def test_sample_df_has_mlruns_columns_and_window_df_every_column():
                           "error": [None, "boom", None], "x": [1.0, 2.0, 3.0]}, index=[7, 8, 9])
     app = _Columns()
     out = app.evaluate(frame)
-    assert app.seen == (["timestamp", "x"], [0, 1, 2], ["timestamp", "request_id", "latency_us", "error", "x"])
+    assert app.seen == (["timestamp", "x"], [0, 1, 2], ["timestamp", "request_id", "latency_us", "error", "x"],
+                        pd.Timestamp(1, unit="ms", tz="UTC"))  # MLRun's datetimes, from the stored epoch ms
     assert out["value"].tolist() == [1.0]  # error_count still reads the rows' error column
     wants = _WantsBookkeeping()
     wants.evaluate(frame)
-    assert wants.seen[0] == ["timestamp", "request_id", "latency_us", "error", "x"]
+    assert wants.seen[0] == ["timestamp", "request_id", "latency_us", "error", "x"] and wants.seen[3] == 1
     # modelmon's built-in apps keep them (system performance reads latency_us)
     got = SystemPerformanceApplication().evaluate(frame).set_index("name")
     assert got.loc["latency_p50_us", "value"] == 6.0  # the rows without an error: 5 and 7

@@ -214,5 +214,6 @@ def test_live_windows_store_the_ported_apps_artifacts(live):
                if a.name == "sample_df_2025-11-30_15_20_00_00_00" and a.app_name == "window-snapshot"]
     stored = pd.read_csv(pd.io.common.BytesIO(project.backend.objects.get_object(table.path)))
     assert list(stored.columns) == ["timestamp", "x", "y", "churned"]  # MLRun's columns: no request_id, latency_us
+    assert stored["timestamp"][0] == "2025-11-30 15:20:00+00:00"  # a UTC datetime, as MLRun's
     rows = project.backend.samples.read(endpoint_id, T0, T0 + PERIOD)
     assert stored["x"].tolist() == pytest.approx(rows["x"].tolist()) and len(stored) == ROWS

@@ -58,8 +58,8 @@ class MonitoringApplicationContext:
 
     - ``window_df``: the window's rows as stored, indexed from 0 (features, predictions, ``timestamp``
       in epoch ms, ``request_id``, ``latency_us``, …), from a DataFrame or a callable returning one;
-    - ``sample_df``: ``window_df`` as MLRun gives it, without the bookkeeping columns (unless
-      ``bookkeeping_columns``);
+    - ``sample_df``: ``window_df`` as MLRun gives it, without the bookkeeping columns and with
+      ``timestamp`` as UTC datetimes (unless ``bookkeeping_columns``: then ``window_df`` itself);
     - ``feature_stats``/``sample_df_stats``: the reference's and the window's statistics, numeric
       histograms padded as MLRun pads them (see :mod:`modelmon.apps.sdk.mlrun_stats`);
     - ``error_count``: model errors in the window (an int or a callable returning one); by default
@@ -131,10 +131,15 @@ class MonitoringApplicationContext:
 
     @functools.cached_property
     def sample_df(self) -> pd.DataFrame:
-        """The window's rows as MLRun gives them: features, predictions and ``timestamp``, indexed from 0."""
+        """The window's rows as MLRun gives them, indexed from 0: ``timestamp`` (UTC datetimes), features and
+        predictions."""
         if self.bookkeeping_columns:
             return self.window_df
-        return self.window_df.drop(columns=[c for c in BOOKKEEPING_COLUMNS if c in self.window_df.columns])
+        df = self.window_df.drop(columns=[c for c in BOOKKEEPING_COLUMNS if c in self.window_df.columns])
+        stamps = df["timestamp"] if "timestamp" in df.columns else None
+        if stamps is not None and pd.api.types.is_numeric_dtype(stamps) and not pd.api.types.is_bool_dtype(stamps):
+            df = df.assign(timestamp=pd.to_datetime(stamps, unit="ms", utc=True))  # epoch ms as stored
+        return df
 
     @functools.cached_property
     def feature_stats(self) -> FeatureStats:
