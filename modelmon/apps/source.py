@@ -187,7 +187,7 @@ def _shipped_files_importable(source: AppSource) -> Iterator[None]:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
         shipped = {module_name(name) for name in source.files}
-        before = {name: sys.modules[name] for name in shipped if name in sys.modules}
+        before = {name: sys.modules.pop(name) for name in shipped if name in sys.modules}  # the app's own, not these
         sys.path.insert(0, copy)
         try:
             yield

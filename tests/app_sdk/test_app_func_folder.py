@@ -194,3 +194,14 @@ def test_mlrun_s_with_repo_ships_the_file_s_folder_to_nuclio(tmp_path, monkeypat
         shipped = base64.b64decode(spec["build"]["functionSourceCode"]).decode()
         assert "'scoring.parse': (False, 'scoring/parse.py'," in shipped and "'prompts': (False," in shipped
         assert any("langchain-core==0.3.0" in command for command in spec["build"]["commands"])
+
+
+def test_a_helper_named_like_a_module_already_imported_is_the_app_s_own(tmp_path, monkeypatch):
+    folder = _judge_folder(tmp_path)
+    (folder / "prompts.py").write_text(PROMPTS + "WHO = 'the app'\n")
+    (folder / "llm_judge_app.py").write_text(APP + "from prompts import WHO\nassert WHO == 'the app'\n")
+    stale = type(sys)("prompts")
+    stale.JUDGE_PROMPT = "not the app's"
+    monkeypatch.setitem(sys.modules, "prompts", stale)
+    assert validate_app(resolve_app(folder, "LLMJudgeApp"), {}) is not None
+    assert sys.modules["prompts"] is stale  # put back as it was
