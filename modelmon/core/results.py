@@ -47,9 +47,17 @@ def check_value(name: str, value: object) -> float:
     A missing value (NaN, or ``None``, as an LLM judge returns when its model gives no score) is kept as
     NaN, as MLRun keeps it; it is stored and read as missing. Infinities are refused: no reader could
     tell them from a bug, and JSON cannot carry them.
+
+    >>> check_value("score", "0.25"), check_value("score", None)
+    (0.25, nan)
     """
     if value is None:
         return math.nan
+    if isinstance(value, str):  # MLRun's pydantic results read numeric text as its number
+        try:
+            value = float(value)
+        except ValueError:
+            raise ValueError(f"result {name!r}: value must be a number, got the text {value!r}") from None
     if isinstance(value, bool) or not isinstance(value, int | float):
         try:
             import numpy as np

@@ -136,6 +136,9 @@ def test_an_unknown_stats_kind_and_a_non_output_in_a_list_are_refused():
         ReturnsText.evaluate(_questions(T0))
     with pytest.raises(ValueError, match="value must be finite or missing"):
         ModelMonitoringApplicationMetric("a", float("inf"))
+    with pytest.raises(ValueError, match="value must be a number, got the text 'high'"):
+        ModelMonitoringApplicationMetric("a", "high")
+    assert ModelMonitoringApplicationMetric("a", "0.5").value == 0.5  # numeric text, as MLRun's pydantic reads it
 
 
 @pytest.fixture
