@@ -203,6 +203,7 @@ def _run_file(module_name: str, code: bytes, origin: Path, what: str) -> types.M
     ``sys.modules`` only while it runs (dataclasses and pickling look their module up there)."""
     module = types.ModuleType(module_name)
     module.__file__ = str(origin)
+    module.__package__ = module_name.rpartition(".")[0]  # a folder's nested file may import relatively
     previous = sys.modules.get(module_name)
     sys.modules[module_name] = module
     try:
@@ -230,7 +231,10 @@ def embed_source(config: dict[str, Any], source: AppSource) -> None:
     file_name = source.main
     code = source.files[file_name].decode("utf-8")
     if len(source.files) > 1:
-        code = insert_after_future_imports(code, embedded_modules_prelude(source.files, file_name))
+        prelude = embedded_modules_prelude(source.files, file_name)
+        # a class in a folder's package is imported under its dotted name (relative imports need it): the
+        # handler file then only carries the files and the glue
+        code = prelude if "/" in file_name else insert_after_future_imports(code, prelude)
     spec = config["spec"]
     glue_module, _, entry = spec["handler"].partition(":")
     footer = f"\n\nfrom {glue_module} import init_context, {entry}  # noqa: E402,F401  (modelmon app glue)\n"

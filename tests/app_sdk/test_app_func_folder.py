@@ -205,3 +205,30 @@ def test_a_helper_named_like_a_module_already_imported_is_the_app_s_own(tmp_path
     monkeypatch.setitem(sys.modules, "prompts", stale)
     assert validate_app(resolve_app(folder, "LLMJudgeApp"), {}) is not None
     assert sys.modules["prompts"] is stale  # put back as it was
+
+
+def test_a_nested_app_file_imports_its_package_s_modules_relatively(tmp_path):
+    folder = tmp_path / "repo"
+    (folder / "judging").mkdir(parents=True)
+    (folder / "judging" / "__init__.py").write_text("")
+    (folder / "judging" / "prompts.py").write_text(PROMPTS)
+    (folder / "scoring").mkdir()
+    (folder / "scoring" / "__init__.py").write_text("SCALE = 5\n")
+    (folder / "scoring" / "parse.py").write_text(PARSE)
+    (folder / "judging" / "app.py").write_text(APP.replace("from prompts import", "from .prompts import"))
+    source = resolve_app(folder, "LLMJudgeApp")
+    assert source.class_path == "judging.app:LLMJudgeApp"
+    assert validate_app(source, {}) is not None
+    # inside Nuclio's one source file too: the handler file carries the package, which keeps its layout
+    config = {"spec": {"handler": "glue:handler"}}
+    embed_source(config, source)
+    alone = tmp_path / "nuclio"
+    alone.mkdir()
+    (alone / "app.py").write_bytes(base64.b64decode(config["spec"]["build"]["functionSourceCode"]))
+    (alone / "glue.py").write_text("def init_context(context):\n    pass\n\n\ndef handler(context, event):\n"
+                                   "    return 'ok'\n")
+    probe = ("import app, importlib, pandas as pd; cls = importlib.import_module('judging.app').LLMJudgeApp; "
+             "print(cls().evaluate(pd.DataFrame({'question': ['the capital?']}))['value'][0], app.handler(None, None))")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=alone, capture_output=True, text=True, timeout=120,
+                          env={"PYTHONPATH": f"{alone}:{REPO}", "PATH": "/usr/bin:/bin"})
+    assert (done.returncode, done.stdout.split()) == (0, ["0.8", "ok"]), done.stderr
