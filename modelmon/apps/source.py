@@ -14,6 +14,7 @@ import contextlib
 import dataclasses
 import importlib
 import logging
+import os
 import re
 import sys
 import tempfile
@@ -179,7 +180,8 @@ def _shipped_files_importable(source: AppSource) -> Iterator[None]:
     copy laid out as shipped, first on ``sys.path``; the modules imported from it are forgotten afterwards,
     so registering again after an edit checks the new code."""
     if len(source.files) == 1:
-        yield
+        with _only_shipped(source):
+            yield
         return
     with tempfile.TemporaryDirectory(prefix="modelmon-app-") as copy:
         for name, data in source.files.items():
@@ -196,6 +198,33 @@ def _shipped_files_importable(source: AppSource) -> Iterator[None]:
             for name in [n for n, m in sys.modules.items() if str(getattr(m, "__file__", "") or "").startswith(copy)]:
                 del sys.modules[name]
             sys.modules.update(before)
+
+
+@contextlib.contextmanager
+def _only_shipped(source: AppSource) -> Iterator[None]:
+    """While a single-file app runs, the files next to it are not importable, as in its function where only
+    that file is shipped (a notebook has its own folder on ``sys.path``, which would hide the difference)."""
+    assert source.origin is not None
+    folder = source.origin.parent
+    inside = str(folder) + os.sep
+    saved = list(sys.path)
+    sys.path[:] = [p for p in saved if Path(p or ".").resolve() != folder]
+    imported = {name: m for name, m in sys.modules.items()
+                if os.path.abspath(str(getattr(m, "__file__", "") or "/")).startswith(inside)}
+    for name in imported:
+        del sys.modules[name]
+    try:
+        yield
+    except ValueError as exc:
+        missing = re.search(r"No module named '([\w.]+)'", str(exc))
+        top = missing.group(1).split(".")[0] if missing else ""
+        if top and ((folder / f"{top}.py").is_file() or (folder / top).is_dir()):
+            raise ValueError(f"{exc}; {top!r} is next to {source.origin.name} but only that file ships: pass "
+                             f"func=<its folder> (or a list of its files, or with_repo=True)") from None
+        raise
+    finally:
+        sys.path[:] = saved
+        sys.modules.update(imported)
 
 
 def _run_file(module_name: str, code: bytes, origin: Path, what: str) -> types.ModuleType:

@@ -232,3 +232,16 @@ def test_a_nested_app_file_imports_its_package_s_modules_relatively(tmp_path):
     done = subprocess.run([sys.executable, "-c", probe], cwd=alone, capture_output=True, text=True, timeout=120,
                           env={"PYTHONPATH": f"{alone}:{REPO}", "PATH": "/usr/bin:/bin"})
     assert (done.returncode, done.stdout.split()) == (0, ["0.8", "ok"]), done.stderr
+
+
+def test_a_single_file_importing_its_neighbour_is_refused_saying_to_ship_the_folder(tmp_path, monkeypatch):
+    folder = _judge_folder(tmp_path)
+    monkeypatch.chdir(folder)
+    monkeypatch.syspath_prepend(str(folder))  # as a notebook next to the app has its folder importable
+    import prompts  # noqa: F401  (the notebook imported the helper too)
+
+    with pytest.raises(ValueError, match=r"No module named 'prompts' \(at .*llm_judge_app\.py:6\); 'prompts' is next "
+                                         r"to llm_judge_app\.py but only that file ships: pass func=<its folder>"):
+        validate_app(resolve_app(folder / "llm_judge_app.py", "LLMJudgeApp"), {})
+    assert "prompts" in sys.modules and str(folder) in sys.path  # the notebook's own state is left as it was
+    monkeypatch.delitem(sys.modules, "prompts")
