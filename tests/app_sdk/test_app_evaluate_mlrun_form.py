@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import modelmon
 from modelmon import (
     ModelMonitoringApplicationBase,
     ModelMonitoringApplicationMetric,
@@ -83,10 +84,12 @@ def test_an_instance_keeps_its_arguments_and_today_s_form_still_works():
 @pytest.mark.parametrize(("kwargs", "message"), [
     ({"sample_data": _traffic(1), "run_local": False}, r"run_local=False\): modelmon evaluates on this machine"),
     ({"sample_data": _traffic(1), "write_output": True}, "evaluate returns the results without storing them"),
-    ({"endpoints": ["churn"], "start": T0, "end": T0 + MINUTE}, "without sample_data: modelmon's evaluate analyses"),
+    ({"endpoints": ["churn"]}, r"without sample_data needs start= and end="),
     ({"func_path": "no_such_app.py", "sample_data": _traffic(1)}, "func_path 'no_such_app.py' does not exist"),
     ({"sample_data": "store://datasets/x"}, "MLRun's dataset URIs are not read here"),
     ({}, "evaluate needs sample_data"),
+    ({"endpoints": ["churn"], "start": T0, "end": T0 + 25 * MINUTE, "base_period": 10},
+     "end - start must be a positive multiple of base_period"),
 ])
 def test_what_modelmon_cannot_do_here_says_what_to_do_instead(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -96,3 +99,33 @@ def test_what_modelmon_cannot_do_here_says_what_to_do_instead(kwargs, message):
 def test_a_wrong_class_argument_names_the_app():
     with pytest.raises(TypeError, match=r"CountApp\.evaluate\(\) on the class needs"):
         CountApp.evaluate(sample_data=_traffic(1), class_arguments={"max_rowz": 1})
+
+
+def test_endpoints_without_sample_data_read_their_stored_traffic_in_mlrun_s_windows(home, monkeypatch):
+    """As MLRun reads the endpoints of its current project: here the project named by the environment, or
+    the one given; windows are ``base_period`` minutes from ``start``, the reference is the endpoint's."""
+    from modelmon.backends import make_backend
+    from modelmon.core.config import Settings
+    from modelmon.endpoints.registration import register_model_endpoint
+
+    monkeypatch.setenv("MODELMON_PROJECT", "shop")
+    backend = make_backend(Settings.from_env())
+    churn = register_model_endpoint(backend, "shop", "churn", reference_data=REFERENCE[["x"]]).endpoint_id
+    backend.samples.append(churn, _traffic(30), batch_id="traffic")
+    backend.close()
+
+    start = T0 + 5 * MINUTE  # not on the epoch's 10-minute grid: MLRun's windows start at start
+    out = CountApp.evaluate(endpoints=["churn"], start=start, end=start + 20 * MINUTE, base_period=10,
+                            class_arguments={"max_rows": 25})
+    counts = out[out["name"] == "count"]
+    assert counts["endpoint_id"].tolist() == [churn, churn]
+    assert counts["start_infer_time"].tolist() == [pd.Timestamp(start + k * 10 * MINUTE, unit="ms", tz="UTC")
+                                                   for k in range(2)]
+    assert counts["value"].tolist() == [30.0, 30.0] and counts["status_name"].tolist() == ["detected"] * 2
+    assert out[out["name"] == "reference_features"]["value"].tolist() == [1.0, 1.0]  # the endpoint's reference
+
+    with modelmon.get_or_create_project("shop", home=home) as project:
+        out = CountApp.evaluate(endpoints=[("churn", churn)], start=T0, end=T0 + 30 * MINUTE, project=project)
+    assert out[out["name"] == "count"]["value"].tolist() == [90.0]
+    with pytest.raises(modelmon.NotFound, match="project 'shop' has no model endpoint 'fraud'"):
+        CountApp.evaluate(endpoints=["fraud"], start=T0, end=T0 + MINUTE)

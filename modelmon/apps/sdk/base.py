@@ -125,6 +125,8 @@ class ModelMonitoringApplicationBase(abc.ABC):
         MLRun 1.8+'s form is accepted as well: ``evaluate(func_path=None, func_name=None, *,
         sample_data=, reference_data=, class_arguments=, run_local=True, endpoints=, start=, end=,
         base_period=, ...)`` (see :mod:`modelmon.apps.sdk.mlrun_evaluate`); it returns the same DataFrame.
+        There ``endpoints`` without ``sample_data`` read the endpoints' stored traffic of ``project=`` (by
+        default the one ``MODELMON_HOME``/``MODELMON_PROJECT`` name).
         """
         if is_mlrun_form(sample_df, list(options)):
             if isinstance(sample_df, pd.DataFrame):

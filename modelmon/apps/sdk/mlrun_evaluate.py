@@ -5,9 +5,13 @@
 
 MLRun builds a job from ``func_path`` and runs it; modelmon already has the class, so it runs the app here
 on the DataFrames (as :func:`~modelmon.apps.sdk.evaluate.evaluate_app` does) and returns the same
-results DataFrame. What only concerns building an image (``tag``, ``image``, ``requirements``, …) is
-accepted and has no effect; what modelmon cannot do here (run remotely, write the outputs, read an
-endpoint's stored data) is a ``ValueError`` saying what to do instead.
+results DataFrame. Without ``sample_data``, ``endpoints`` with ``start`` and ``end`` read the endpoints'
+stored traffic and reference, as MLRun does, from the project ``project=`` names (a
+:class:`~modelmon.project.Project`, or the one ``MODELMON_HOME``/``MODELMON_PROJECT`` name, as MLRun
+uses its current project), in MLRun's windows: ``base_period`` minutes from ``start``. What only
+concerns building an image (``tag``, ``image``, ``requirements``, …) is accepted and has no effect;
+what modelmon cannot do here (run remotely, write the outputs) is a ``ValueError`` saying what to do
+instead.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from modelmon.apps.sdk.evaluate import evaluate_app
-from modelmon.core.timeutil import TimeLike
+from modelmon.core.timeutil import TimeLike, to_ms
 
 if TYPE_CHECKING:
     from modelmon.apps.sdk.base import ModelMonitoringApplicationBase
@@ -29,7 +33,7 @@ if TYPE_CHECKING:
 MLRUN_KEYWORDS = frozenset({
     "func_path", "func_name", "tag", "run_local", "auto_build", "sample_data", "reference_data", "image",
     "with_repo", "class_handler", "class_arguments", "requirements", "requirements_file", "endpoints",
-    "write_output", "existing_data_handling", "stream_profile",
+    "write_output", "existing_data_handling", "stream_profile", "project",
 })
 
 
@@ -60,6 +64,7 @@ def evaluate_mlrun(
     write_output: bool = False,
     existing_data_handling: Any = None,
     stream_profile: Any = None,
+    project: Any = None,
 ) -> pd.DataFrame:
     """Run ``app`` (already built with its ``class_arguments``) as MLRun's ``evaluate`` would run it locally.
 
@@ -76,19 +81,19 @@ def evaluate_mlrun(
     del existing_data_handling  # only with write_output
     if func_path is not None and not Path(func_path).exists():
         raise ValueError(f"func_path {str(func_path)!r} does not exist")
-    if sample_data is None:
-        if endpoints:
-            raise ValueError("evaluate(endpoints=...) without sample_data: modelmon's evaluate analyses the data "
-                             "you pass; give sample_data (e.g. from project.get_sample_df) or run the registered "
-                             "app on the endpoints' traffic")
-        raise ValueError("evaluate needs sample_data: a DataFrame, or a .parquet or .csv file")
-    sample_df = _frame(sample_data, "sample_data")
     reference_df = None if reference_data is None else _frame(reference_data, "reference_data")
-    frames = [
-        evaluate_app(app, sample_df, reference_df=reference_df, start=start, end=end, base_period=base_period,
-                     endpoint_id=endpoint_id)
-        for endpoint_id in _endpoint_ids(endpoints)
-    ]
+    if sample_data is None:
+        if not endpoints:
+            raise ValueError("evaluate needs sample_data (a DataFrame, or a .parquet or .csv file), or endpoints= "
+                             "with start= and end= to read their stored traffic")
+        frames = _on_stored_traffic(app, endpoints, start, end, base_period, reference_df, project)
+    else:
+        sample_df = _frame(sample_data, "sample_data")
+        frames = [
+            evaluate_app(app, sample_df, reference_df=reference_df, start=start, end=end, base_period=base_period,
+                         endpoint_id=endpoint_id)
+            for endpoint_id in _endpoint_ids(endpoints)
+        ]
     rows_left_out = sum(int(f.attrs.get("rows_left_out", 0)) for f in frames)
     frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
     if func_name is not None:
@@ -129,3 +134,65 @@ def _endpoint_ids(endpoints: Sequence[str | tuple[str, str]] | str | None) -> li
         else:
             raise ValueError(f"endpoints: {endpoint!r} is neither a name nor a (name, uid) pair")
     return ids or ["evaluate"]
+
+
+def _on_stored_traffic(app: ModelMonitoringApplicationBase, endpoints: Sequence[str | tuple[str, str]] | str,
+                       start: TimeLike | None, end: TimeLike | None, base_period: int | None,
+                       reference_df: pd.DataFrame | None, project: Any) -> list[pd.DataFrame]:
+    """The app on each endpoint's stored traffic in MLRun's windows ``[start + k * base_period, ...)``."""
+    from modelmon.backends import make_backend
+    from modelmon.core.config import Settings
+    from modelmon.endpoints.store import EndpointStore
+
+    if start is None or end is None:
+        raise ValueError("evaluate(endpoints=...) without sample_data needs start= and end= (the data to read)")
+    start_ms, end_ms = to_ms(start), to_ms(end)
+    period_ms = (end_ms - start_ms) if base_period is None else base_period * 60_000
+    if end_ms <= start_ms or period_ms <= 0 or (end_ms - start_ms) % period_ms:
+        raise ValueError(f"evaluate: end - start must be a positive multiple of base_period ({base_period} min)")
+    owned = project is None or isinstance(project, str)
+    settings = None
+    if owned:
+        settings = Settings.from_env(project=project) if isinstance(project, str) else Settings.from_env()
+    backend = make_backend(settings) if settings is not None else project.backend
+    name = settings.project if settings is not None else project.name
+    try:
+        store = EndpointStore(backend.kv, name)
+        frames = []
+        for endpoint in _stored_endpoints(store, name, endpoints):
+            for window_start in range(start_ms, end_ms, period_ms):
+                window_end = window_start + period_ms
+                reference = endpoint.feature_stats if reference_df is None else None  # reference_data wins
+                frames.append(evaluate_app(
+                    app, backend.samples.read(endpoint.endpoint_id, window_start, window_end),
+                    reference_df=reference_df, feature_stats=reference,
+                    start=window_start, end=window_end, endpoint_id=endpoint.endpoint_id,
+                    feature_names=endpoint.feature_names or None, label_names=endpoint.label_names,
+                    model_endpoint=endpoint.to_dict()))
+        return frames
+    finally:
+        if owned:
+            backend.close()
+
+
+def _stored_endpoints(store: Any, project: str, endpoints: Sequence[str | tuple[str, str]] | str) -> list[Any]:
+    """The endpoints ``endpoints`` names: ``"all"``, names (every endpoint of that name) or (name, uid) pairs."""
+    from modelmon.core.errors import NotFound
+
+    if endpoints == "all":
+        return list(store.scan())
+    if isinstance(endpoints, str):
+        raise ValueError(f"endpoints={endpoints!r}: give a list of names or (name, uid) pairs, or 'all'")
+    found = []
+    for ref in endpoints:
+        if isinstance(ref, tuple | list) and len(ref) == 2:
+            endpoint = store.get(str(ref[1]))
+            named = [endpoint] if endpoint is not None else []
+        elif isinstance(ref, str):
+            named = list(store.scan(name=ref))
+        else:
+            raise ValueError(f"endpoints: {ref!r} is neither a name nor a (name, uid) pair")
+        if not named:
+            raise NotFound(f"project {project!r} has no model endpoint {ref!r}")
+        found.extend(named)
+    return found
