@@ -154,6 +154,8 @@ def test_small_windows_use_the_noise_floor_as_threshold(reference):
     ({"null_quantile": 1.0}, "null_quantile"),
     ({"null_draws": 10}, "null_draws"),
     ({"value_to_status": 3}, "value_to_status"),
+    ({"strong_drift_ratio": 0.5}, "strong_drift_ratio"),
+    ({"mlrun_compatible_binning": "yes"}, "mlrun_compatible_binning"),
 ])
 def test_bad_arguments_are_named(kwargs, message):
     with pytest.raises(ValueError, match=message):
