@@ -2,8 +2,10 @@
 
 Implements ``Version``, ``Create``, ``Write`` (client streaming; first-write-wins per series, as
 v3io-tsdb: see ``frames_server.tsdb``), ``Read`` (server streaming, raw or ``step``/``aggregators``) and
-``Delete`` for the ``tsdb`` backend; errors are gRPC status codes as framesd
-sends them (NOT_FOUND for a missing table, ALREADY_EXISTS, INVALID_ARGUMENT, UNAUTHENTICATED).
+``Delete`` for the ``tsdb`` backend, and ``Read`` for ``kv`` over the V3IO test server's items when its
+store is attached (:attr:`FramesTestServer.kv_store`, as ``v3io_server.stack`` does; ``frames_server.kv``);
+errors are gRPC status codes as framesd sends them
+(NOT_FOUND for a missing table, ALREADY_EXISTS, INVALID_ARGUMENT, UNAUTHENTICATED).
 ``fail_next(n)`` answers the next ``n`` calls with UNAVAILABLE.
 """
 
@@ -19,8 +21,10 @@ import v3io_frames
 from v3io_frames import frames_pb2 as fpb
 from v3io_frames import frames_pb2_grpc as fgrpc
 from v3io_server.expressions import ExpressionError, parse_condition
+from v3io_server.store import Store
 
 from frames_server import codec
+from frames_server.kv import KVReadError, read_kv
 from frames_server.tsdb import Table, duration_ms, time_ms
 
 
@@ -114,6 +118,8 @@ class _Servicer(fgrpc.FramesServicer):
         yield from frames
 
     def _read(self, request: fpb.ReadRequest) -> list[fpb.Frame]:
+        if request.backend == "kv":
+            return self._read_kv(request)
         table = self._table(request.backend, request.session, request.table)
         now = int(time.time() * 1000)
         start = time_ms(request.start or "0", now)
@@ -132,6 +138,20 @@ class _Servicer(fgrpc.FramesServicer):
                 columns += [codec.label_column(name, value, len(times)) for name, value in labels]
             frames.append(fpb.Frame(columns=columns, indices=indices))
         return frames
+
+    def _read_kv(self, request: fpb.ReadRequest) -> list[fpb.Frame]:
+        """framesd's KV reader over the V3IO test server's items (``frames_server.kv``)."""
+        store = self.owner.kv_store
+        if store is None:
+            raise _Abort(grpc.StatusCode.UNIMPLEMENTED, "no V3IO store attached: the kv backend is not served")
+        if not request.session.container or not request.table:
+            raise ValueError("container and table are required")
+        with store.lock:
+            try:
+                return read_kv(store, request.session.container, request.table, list(request.columns),
+                               request.filter, request.reset_index)
+            except KVReadError as exc:
+                raise _Abort(grpc.StatusCode.UNKNOWN, str(exc)) from None
 
     def Delete(self, request: fpb.DeleteRequest, context: grpc.ServicerContext) -> fpb.DeleteResponse:
         return self._run(context, request.session, self._delete, request)
@@ -167,6 +187,8 @@ class FramesTestServer:
         self.version = v3io_frames.__version__  # the client warns when major.minor differ
         self.lock = threading.RLock()
         self.tables: dict[str, Table] = {}
+        #: The V3IO test server's store, whose items the ``kv`` backend reads (``None``: kv not served).
+        self.kv_store: Store | None = None
         self.failures = 0
         self.stalls = 0
         self.calls = 0

@@ -175,14 +175,17 @@ def get_items(store: Store, path: str, body: dict[str, Any]) -> dict[str, Any]:
     if limit < 1:
         raise V3ioFailure(400, -22, "Limit must be at least 1")
     after = base64.b64decode(body["Marker"]).decode() if body.get("Marker") else ""
-    keys = sorted(p[len(table):] for p in store.items if p.startswith(table) and "/" not in p[len(table):])
+    # every file directly in the folder is an item, as on the platform: an object (such as the ``.#schema``
+    # file frames and MLRun write) lists with no user attributes
+    keys = sorted({p[len(table):] for p in (*store.items, *store.objects)
+                   if p.startswith(table) and "/" not in p[len(table):]})
     if not keys and not any(p.startswith(table) for p, _, _ in store.entries()):
         raise not_found(path)
     page: list[dict[str, Any]] = []
     last_key = ""
     remaining = [k for k in keys if k > after]
     for key in remaining:
-        attrs = store.items[table + key]
+        attrs = store.items.get(table + key, {})
         last_key = key
         if keep({**attrs, "__name": key}):
             page.append(encode_typed(_select(attrs, body.get("AttributesToGet", "*"), key)))

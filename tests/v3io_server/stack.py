@@ -49,6 +49,7 @@ class V3ioOpener:
 def running_servers() -> Iterator[tuple[V3ioTestServer, FramesTestServer]]:
     with V3ioTestServer(access_key=ACCESS_KEY) as web, FramesTestServer(access_key=ACCESS_KEY) as frames:
         _RUNNING[web.port] = web
+        frames.kv_store = web.store  # framesd reads KV tables from the same platform
         try:
             yield web, frames
         finally:

@@ -30,6 +30,7 @@ from modelmon.backends.v3io.expressions import (
     plain,
     update_expression,
 )
+from modelmon.backends.v3io.schema import SCHEMA_FILE
 from modelmon.core.errors import BackendUnavailable
 
 #: Tries of a read-check-write update before giving up on an item that keeps changing.
@@ -143,7 +144,9 @@ class V3ioKV:
             return [], None
         check(response, f"scan {table}")
         output = response.output
-        rows = sorted(((item["__name"], _user_attributes(item)) for item in output.items), key=operator.itemgetter(0))
+        # a file in the table's folder is an item too: the ``.#schema`` Grafana's reader needs is not data
+        rows = sorted(((item["__name"], _user_attributes(item)) for item in output.items
+                       if item["__name"] != SCHEMA_FILE), key=operator.itemgetter(0))
         if here:
             rows = [(k, item) for k, item in rows if matches(_view(k, item), here)]
         return rows, None if output.last or not output.next_marker else output.next_marker
