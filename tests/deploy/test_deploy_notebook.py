@@ -1,36 +1,202 @@
+"""The quick-start notebook deploys a working custom app (issue 15, item 6).
+
+The notebook runs top to bottom against the test dashboard, with the V3IO web-API and frames test servers
+as the project's store; the dashboard's namespace holds the secret the notebook's function refers to, with
+the key those servers accept. The dashboard cannot run functions, so the test then runs what it received
+for ``row-count`` — the notebook's exported config and embedded code, materialised as Nuclio's builder
+does — under the local runtime, next to the bundle's stream, controller and writer rendered for the
+project, each with the environment the platform gives it (secret references resolved). Tracked traffic
+then yields ``row_count`` results, read through the SDK, from the notebook's own ``do_tracking``.
+"""
+
 from __future__ import annotations
 
 import base64
+import copy
+import os
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import nbformat
+import numpy as np
+import orjson
+import pandas as pd
 import pytest
+import yaml
 from deploy_paths import REPO
 from nbclient import NotebookClient
+from nuclio_dashboard import NuclioDashboard
+from nuclio_dashboard.platform import Namespace
+from v3io_server.stack import ACCESS_KEY
+
+import modelmon
+from modelmon.backends import OutRecord
+from modelmon.core.config import Settings
+from modelmon.core.paths import ProjectPaths
+from modelmon.core.timeutil import now_ms
+from modelmon.deploy import render_bundle, validate_config
+from modelmon.events import tracking_body
+from modelmon.local_nuclio import LocalRuntime
+from modelmon.local_nuclio.spec import load_function
+from modelmon.queries import result_history
+
+pytestmark = pytest.mark.slow
 
 NOTEBOOK = REPO / "notebooks" / "quickstart.ipynb"
+PROJECT, APP, MODEL = "quickstart", "row-count", "churn"
+MINUTE = 60_000
+PERIOD = 10 * MINUTE  # the notebook's base period
+ROWS = 12  # per window
+CORE = ["model-monitoring-stream", "model-monitoring-controller", "model-monitoring-writer"]
 
 
-@pytest.mark.slow
-def test_quickstart_notebook_runs_top_to_bottom_against_the_dashboard(dashboard, bundle, tmp_path, monkeypatch,
-                                                                      v3io_env):
-    monkeypatch.setenv("NUCLIO_DASHBOARD_URL", dashboard.url)
+@pytest.fixture
+def cluster(monkeypatch) -> Iterator[NuclioDashboard]:
+    """A dashboard whose namespace has the secret ``modelmon-credentials`` holding the servers' access key."""
+    monkeypatch.delenv("NUCLIO_DROP_API", raising=False)
+    namespace = Namespace(secrets={"modelmon-credentials": {"access-key": ACCESS_KEY}}, access_keys=[ACCESS_KEY])
+    with NuclioDashboard(building_polls=1, namespace=namespace) as server:
+        yield server
+
+
+@pytest.fixture
+def notebook(cluster, tmp_path, monkeypatch, v3io_env) -> nbformat.NotebookNode:
+    """The notebook, run top to bottom (the bundle it deploys is this checkout)."""
+    monkeypatch.setenv("NUCLIO_DASHBOARD_URL", cluster.url)
     monkeypatch.setenv("MODELMON_NOTEBOOK", str(NOTEBOOK))
     monkeypatch.setenv("MODELMON_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("MODELMON_BUNDLE", str(bundle))
+    monkeypatch.setenv("MODELMON_BUNDLE", str(REPO))
+    monkeypatch.delenv("MODELMON_SOURCE", raising=False)
     nb = nbformat.read(NOTEBOOK, as_version=4)
     NotebookClient(nb, timeout=240, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    return nb
 
-    row_count = dashboard.config("row-count")
-    assert row_count["metadata"]["labels"]["nuclio.io/project-name"] == "quickstart"
-    spec = row_count["spec"]
-    assert (spec["runtime"], spec["minReplicas"], spec["maxReplicas"]) == ("python:3.11", 1, 2)
-    assert spec["build"]["commands"] == ["pip install modelmon"]
-    assert {"name": "MODELMON_PROJECT", "value": "quickstart"} in spec["env"]
+
+def test_the_notebook_deploys_a_working_app_whose_results_the_sdk_reads(notebook, cluster, tmp_path):
+    config = cluster.config(APP)
+    assert cluster.functions[APP]["status"]["state"] == "ready"  # the secret resolved, V3IO took the key
+    assert config["metadata"]["labels"]["nuclio.io/project-name"] == PROJECT
+    spec = config["spec"]
+    assert (spec["runtime"], spec["minReplicas"], spec["maxReplicas"]) == ("python:3.11", 1, 1)
+    env = {e["name"]: e.get("value", e.get("valueFrom")) for e in spec["env"]}
+    assert env == {
+        "MODELMON_PROJECT": PROJECT, "MODELMON_BACKEND": "v3io", "MODELMON_BASE_PERIOD": "10",
+        "MODELMON_APP_NAME": APP, "MODELMON_APP_KWARGS": '{"minimum": 10}',
+        "V3IO_API": os.environ["V3IO_API"], "V3IO_FRAMESD": os.environ["V3IO_FRAMESD"],
+        "V3IO_ACCESS_KEY": {"secretKeyRef": {"name": "modelmon-credentials", "key": "access-key"}}}
+    # the trigger an app function of the bundle has, for this app's stream
+    bundle_trigger = yaml.safe_load((REPO / "apps/histogram-data-drift/function.yaml").read_text())["spec"][
+        "triggers"]["windows"]
+    container, _, stream = ProjectPaths(PROJECT).app_stream(APP).partition("/")
+    assert spec["triggers"] == {"windows": {
+        **bundle_trigger, "url": os.environ["V3IO_API"],
+        "attributes": {**bundle_trigger["attributes"], "containerName": container, "streamPath": stream,
+                       "consumerGroup": APP}}}
+    assert spec["build"]["commands"] == [f'pip install --no-cache-dir "{REPO}"']  # the bundle, not an index
+    assert validate_config(config) == []
     code = base64.b64decode(spec["build"]["functionSourceCode"]).decode()
-    assert "class RowCountApp" in code and "def handler(context, event)" in code
+    assert "class RowCountApp" in code and "AppRunner(app, settings.app_name" in code
     assert "not exported" not in code and "nuclio: ignore" not in code
+    assert {f"{PROJECT}-model-monitoring-stream", f"{PROJECT}-model-monitoring-controller",
+            f"{PROJECT}-model-monitoring-writer", f"{PROJECT}-histogram-data-drift"} <= set(cluster.functions)
+    assert any("0 endpoints, 0 results" in out.get("text", "") for out in notebook.cells[-1].outputs)
 
-    assert {"quickstart-stream", "quickstart-controller", "quickstart-writer", "quickstart-histogram-data-drift",
-            "quickstart-system-performance"} <= set(dashboard.functions)
-    last = nb.cells[-1].outputs
-    assert any("0 endpoints, 0 results" in out.get("text", "") for out in last)
+    base = now_ms() // PERIOD * PERIOD - 4 * PERIOD
+    with modelmon.get_or_create_project(PROJECT, home=tmp_path / "home", target="nuclio",
+                                        dashboard_url=cluster.url, bundle_dir=REPO) as project:
+        registered = project.registry.get(APP)  # registered by the notebook: the controller dispatches to it
+        assert (registered.class_path, dict(registered.kwargs), registered.enabled) == (
+            "__main__:RowCountApp", {"minimum": 10}, True)
+        with running(cluster, [*core_configs(tmp_path), config], tmp_path):
+            send(project, base, 2 * PERIOD)
+            wait_for(lambda: latest_end(project) == base + 2 * PERIOD)
+            latest = project.get_results(app_name=APP)
+            history = result_history(project.backend, PROJECT, app_name=APP).sort_values("start_ms")
+
+    assert list(zip(history["start_ms"], history["end_ms"], history["result_name"], history["value"],
+                    strict=True)) == [(base, base + PERIOD, "row_count", ROWS),
+                                      (base + PERIOD, base + 2 * PERIOD, "row_count", ROWS)]
+    assert (latest["endpoint_name"].tolist(), latest["status_name"].tolist(), latest["value"].tolist()) == (
+        [MODEL], ["no_detection"], [ROWS])
+
+
+def core_configs(tmp_path: Path) -> list[dict]:
+    """The bundle's stream, controller and writer rendered for the project (the controller looking every
+    second: the traffic's windows are in the past)."""
+    settings = Settings.from_env(backend="v3io", project=PROJECT, base_period_minutes=10)
+    rendered = render_bundle(REPO, settings, functions=CORE)
+    return [(f.with_cron_interval("1s") if f.function == "model-monitoring-controller" else f).config
+            for f in rendered]
+
+
+class running:
+    """The configs as Nuclio would run them, under the local runtime: a ``sourceCode`` function's code is
+    written as its handler's module (what Nuclio's builder does with ``functionSourceCode``); each function
+    gets the environment the dashboard's platform gives its container (secret references resolved)."""
+
+    def __init__(self, cluster: NuclioDashboard, configs: list[dict], tmp_path: Path) -> None:
+        # the runtime checks the store before it starts; each function's own key is its container's
+        settings = Settings.from_env(backend="v3io", project=PROJECT, home=str(tmp_path / "runtime"))
+        base_env = {k: v for k, v in os.environ.items() if not k.startswith(("V3IO_", "MODELMON_"))}
+        self.runtime = LocalRuntime(REPO, settings, env=base_env, explicit={})
+        self.functions = []
+        for config in configs:
+            env = cluster.namespace.container_env(config)
+            assert isinstance(env, dict), env
+            self.functions.append((load_function(materialise(config, tmp_path / "functions")), env))
+
+    def __enter__(self) -> LocalRuntime:
+        self.runtime.start([])
+        for spec, env in self.functions:
+            self.runtime.add(spec, env=env)
+        self.runtime.wait_ready(timeout=60)
+        return self.runtime
+
+    def __exit__(self, *exc: object) -> None:
+        self.runtime.stop()
+
+
+def materialise(config: dict, root: Path) -> Path:
+    """``<root>/<name>/function.yaml`` and, for embedded code, ``<handler module>.py`` beside it."""
+    config = copy.deepcopy(config)
+    directory = root / config["metadata"]["name"]
+    directory.mkdir(parents=True)
+    build = config["spec"].get("build") or {}
+    source = build.pop("functionSourceCode", None)
+    if source:
+        module = config["spec"]["handler"].partition(":")[0]
+        (directory / f"{module}.py").write_bytes(base64.b64decode(source))
+    path = directory / "function.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return path
+
+
+def send(project, start_ms: int, span_ms: int) -> None:
+    """``ROWS`` requests per base period of ``[start_ms, start_ms + span_ms)``, the last at its end - 1 ms
+    (so the endpoint's watermark closes each window as soon as it is stored)."""
+    rng = np.random.default_rng(3)
+    count = ROWS * span_ms // PERIOD
+    times = start_ms + np.arange(1, count + 1) * span_ms // count - 1
+    requests = [
+        {"request": {"id": f"r{t}", "inputs": [rng.normal(size=3).tolist()]},
+         "resp": {"id": f"r{t}", "model_name": MODEL, "model_version": "1", "outputs": [1]},
+         "when": str(pd.Timestamp(int(t), unit="ms", tz="UTC").to_pydatetime()), "microsec": 2_000}
+        for t in times
+    ]
+    body = tracking_body(model=MODEL, version="1", function_uri=f"{PROJECT}/serving", requests=requests)
+    project.backend.streams.put_records(ProjectPaths(PROJECT).tracking_stream,
+                                        [OutRecord(orjson.dumps(body), partition_key=MODEL)])
+
+
+def latest_end(project) -> int | None:
+    results = project.get_results(app_name=APP)
+    return None if results.empty else int(results["end_ms"].max())
+
+
+def wait_for(condition: Callable[[], bool], timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"condition not met within {timeout_s:g}s")
+        time.sleep(0.3)
