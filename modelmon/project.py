@@ -33,9 +33,10 @@ from modelmon.backends import Backend, make_backend
 from modelmon.core.config import DEFAULT_HOME, ENV_APP_CLASS, Settings
 from modelmon.core.errors import NotFound
 from modelmon.core.paths import ProjectPaths, check_name
-from modelmon.core.project_record import read_record, record_path, write_record
+from modelmon.core.project_record import read_record, write_record
 from modelmon.core.timeutil import now_ms, to_ms
-from modelmon.deploy.credentials import Credentials, load_credentials, save_credentials
+from modelmon.deploy.access_key import choose_access_key
+from modelmon.deploy.credentials import Credentials, credentials_file, load_credentials, save_credentials
 from modelmon.deploy.dashboard import FunctionState
 from modelmon.deploy.render import (
     FunctionTemplate,
@@ -66,11 +67,19 @@ def get_or_create_project(
     dashboard_url: str | None = None,
     bundle_dir: str | Path | None = None,
     controller_interval: str | None = None,
+    access_key: str | None = None,
+    access_key_secret: str | None = None,
 ) -> Project:
     """The project ``name`` stored under ``home`` (created on first use).
 
     ``controller_interval`` (local target only, e.g. ``"1s"``): how often the controller looks for closed
     windows, instead of once per base period; for traffic whose event times lie in the past.
+
+    ``access_key`` (nuclio target only): where the deployed functions' ``V3IO_ACCESS_KEY`` comes from, as
+    ``modelmon deploy --access-key``: ``"secret"`` (default; the Kubernetes secret ``access_key_secret``,
+    ``"NAME[/KEY]"``, default ``modelmon-credentials/access-key``), ``"env"`` (this process's
+    ``$V3IO_ACCESS_KEY``, sent to the dashboard) or ``"credentials"`` (the key stored with
+    :meth:`Project.set_model_monitoring_credentials`, read at each deployment).
     """
     check_name(name, "name")
     if target not in TARGETS:
@@ -79,6 +88,8 @@ def get_or_create_project(
         raise ValueError("dashboard_url is required with target='nuclio'")
     if controller_interval is not None and target != "local":
         raise ValueError("controller_interval is only for target='local' (on Nuclio it is the base period)")
+    if (access_key is not None or access_key_secret is not None) and target != "nuclio":
+        raise ValueError("access_key is only for target='nuclio' (local functions use this process's V3IO settings)")
     home_dir = Path(home if home is not None else DEFAULT_HOME)
     record = read_record(home_dir, name)
     if backend is None:
@@ -90,7 +101,10 @@ def get_or_create_project(
     runner: Target
     if target == "nuclio":
         assert dashboard_url, "checked above"
-        runner = NuclioTarget(dashboard_url)
+        stored = credentials_file(home_dir, name)
+        key = choose_access_key(access_key, access_key_secret,
+                                stored=lambda: load_credentials(stored).access_key)
+        runner = NuclioTarget(dashboard_url, access_key=key)
     else:
         runner = LocalTarget(home_dir, name, python_paths=[bundle], controller_interval=controller_interval)
     return Project(settings, runner, bundle)
@@ -325,11 +339,15 @@ class Project:
         replace_creds: bool = False,
     ) -> list[str]:
         """Store credentials; refuses to overwrite existing ones unless ``replace_creds``. Returns the
-        names of the fields now set (never their values)."""
+        names of the fields now set (never their values).
+
+        The stored ``access_key`` reaches functions deployed on Nuclio when the project was opened with
+        ``get_or_create_project(..., target="nuclio", access_key="credentials")``; by default they use the
+        secret reference."""
         new = Credentials(access_key, stream_path, tsdb_connection, endpoint_store_connection)
         if new.is_empty():
             raise ValueError("give at least one of access_key, stream_path, tsdb_connection, endpoint_store_connection")
-        path = record_path(self.settings.home, self.name).with_name("credentials.json")
+        path = credentials_file(self.settings.home, self.name)
         current = load_credentials(path)
         clash = sorted(set(current.which()) & set(new.which()))
         if clash and not replace_creds:

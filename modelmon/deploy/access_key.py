@@ -19,8 +19,9 @@ the stream rejects the trigger. So the bundle's files keep ``$generate`` and wha
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 from modelmon.core.config import ENV_V3IO_ACCESS_KEY
@@ -128,3 +129,37 @@ def _env_sets_key(env: Any) -> bool:
         if isinstance(value, str) and value.strip():
             return True
     return False
+
+
+#: What ``get_or_create_project(target="nuclio", access_key=...)`` accepts.
+CHOICES = ("secret", "env", "credentials")
+
+
+def choose_access_key(choice: str | None, secret: str | None, *,
+                      stored: Callable[[], str | None]) -> Callable[[], AccessKey]:
+    """Where the SDK's deployed functions get ``V3IO_ACCESS_KEY`` (as ``modelmon deploy --access-key``): the
+    ``"secret"`` ``secret`` (``"NAME[/KEY]"``, default ``modelmon-credentials/access-key``), ``"env"`` (this
+    process's ``$V3IO_ACCESS_KEY``) or ``"credentials"`` (the key ``set_model_monitoring_credentials`` stored,
+    read by ``stored``). Returns what is read at each deployment, so a key stored later is the one sent;
+    a bad choice is a ``ValueError`` now, a missing key one at deployment."""
+    choice = choice or "secret"
+    if choice not in CHOICES:
+        raise ValueError(f"access_key {choice!r}: expected one of {', '.join(CHOICES)}")
+    if secret is not None and choice != "secret":
+        raise ValueError("access_key_secret: only with access_key='secret'")
+    if choice == "secret":
+        key = AccessKey.parse_secret(secret) if secret is not None else AccessKey.from_secret()
+        return lambda: key
+    if choice == "env":
+        if not os.environ.get(ENV_V3IO_ACCESS_KEY, "").strip():
+            raise ValueError(f"access_key 'env': ${ENV_V3IO_ACCESS_KEY} is not set in this process")
+        return lambda: AccessKey.from_value(os.environ.get(ENV_V3IO_ACCESS_KEY))
+
+    def from_credentials() -> AccessKey:
+        value = stored()
+        if not value:
+            raise ValueError("access_key 'credentials': no access key is stored; call "
+                             "project.set_model_monitoring_credentials(access_key=...) first")
+        return AccessKey.from_value(value)
+
+    return from_credentials

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from modelmon.core.project_record import record_path
+
 _SCHEMES = {
     "stream_path": ("v3io", "kafka"),
     "tsdb_connection": ("v3io", "postgresql", "taosws"),
@@ -61,6 +63,11 @@ def check_connection(field: str, value: Any, schemes: tuple[str, ...]) -> None:
         raise ValueError(f"{field}: {shown} is not supported (use 'v3io' or one of {', '.join(schemes)}://...)")
     if parsed.scheme != "sqlite" and not parsed.netloc and not parsed.path.strip("/"):
         raise ValueError(f"{field}: a {parsed.scheme}:// connection needs a host or path")
+
+
+def credentials_file(home: str | Path, project: str) -> Path:
+    """Where project ``project`` of ``home`` keeps its credentials: next to its ``project.json``."""
+    return record_path(Path(home), project).with_name("credentials.json")
 
 
 def load_credentials(path: Path) -> Credentials:

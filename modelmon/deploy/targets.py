@@ -9,13 +9,16 @@ keep committed offsets, so no event is lost or processed twice by that restart).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import copy
+import dataclasses
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
 from modelmon.apps.source import AppSource, embed_source
 from modelmon.core.config import Settings
 from modelmon.core.paths import deployed_name
+from modelmon.deploy.access_key import AccessKey
 from modelmon.deploy.dashboard import FunctionState, check_dashboard_url, delete_function, deploy_function
 from modelmon.deploy.render import RenderedFunction
 from modelmon.functions.roles import Role
@@ -49,18 +52,25 @@ class Target(Protocol):
 
 
 class NuclioTarget:
-    """Functions on a Nuclio dashboard, through nuclio-jupyter."""
+    """Functions on a Nuclio dashboard, through nuclio-jupyter.
+
+    ``access_key`` says, at each deployment, where the functions' ``V3IO_ACCESS_KEY`` comes from
+    (:func:`~modelmon.deploy.access_key.choose_access_key`); by default the configs keep the secret reference
+    they were rendered with.
+    """
 
     kind = "nuclio"
 
-    def __init__(self, dashboard_url: str) -> None:
+    def __init__(self, dashboard_url: str, *, access_key: Callable[[], AccessKey] | None = None) -> None:
         self.dashboard_url = check_dashboard_url(dashboard_url)
+        self._access_key = access_key
         self._names: dict[str, str] = {}  # bundle name -> Nuclio name, of what this session deployed
 
     def apply(self, functions: Sequence[RenderedFunction], *, settings: Settings, wait: bool) -> list[FunctionState]:
+        key = self._access_key() if self._access_key is not None else None  # a missing key fails before any deploy
         states = []
         for function in functions:
-            states.append(deploy_function(function, self.dashboard_url, wait=wait))
+            states.append(deploy_function(with_access_key(function, key), self.dashboard_url, wait=wait))
             self._names[function.function] = function.name
         return states
 
@@ -85,6 +95,15 @@ class NuclioTarget:
 
     def close(self) -> None:
         pass
+
+
+def with_access_key(function: RenderedFunction, key: AccessKey | None) -> RenderedFunction:
+    """``function`` with its ``V3IO_ACCESS_KEY`` entry set by ``key`` (a copy; ``None``: unchanged)."""
+    if key is None:
+        return function
+    config = copy.deepcopy(function.config)
+    key.apply(config.setdefault("spec", {}))
+    return dataclasses.replace(function, config=config)
 
 
 class LocalTarget:
