@@ -74,8 +74,8 @@ def notebook(cluster, tmp_path, monkeypatch, v3io_env) -> nbformat.NotebookNode:
 
 
 def test_the_notebook_deploys_a_working_app_whose_results_the_sdk_reads(notebook, cluster, tmp_path):
-    config = cluster.config(APP)
-    assert cluster.functions[APP]["status"]["state"] == "ready"  # the secret resolved, V3IO took the key
+    config = cluster.config(f"{PROJECT}-{APP}")  # named as the SDK names its functions
+    assert cluster.functions[f"{PROJECT}-{APP}"]["status"]["state"] == "ready"  # the secret resolved, V3IO took the key
     assert config["metadata"]["labels"]["nuclio.io/project-name"] == PROJECT
     spec = config["spec"]
     assert (spec["runtime"], spec["minReplicas"], spec["maxReplicas"]) == ("python:3.11", 1, 1)
@@ -110,15 +110,21 @@ def test_the_notebook_deploys_a_working_app_whose_results_the_sdk_reads(notebook
             "__main__:RowCountApp", {"minimum": 10}, True)
         with running(cluster, [*core_configs(tmp_path), config], tmp_path):
             send(project, base, 2 * PERIOD)
-            wait_for(lambda: latest_end(project) == base + 2 * PERIOD)
+            send(project, base + 2 * PERIOD, PERIOD, rows=4)  # fewer than the app's minimum of 10
+            wait_for(lambda: latest_end(project) == base + 3 * PERIOD)
             latest = project.get_results(app_name=APP)
             history = result_history(project.backend, PROJECT, app_name=APP).sort_values("start_ms")
+        project.remove_model_monitoring_function(APP)  # the SDK manages the notebook's function as its own
+        assert f"{PROJECT}-{APP}" not in cluster.functions
+        assert [a.name for a in project.registry.list()] == ["histogram-data-drift"]
 
     assert list(zip(history["start_ms"], history["end_ms"], history["result_name"], history["value"],
                     strict=True)) == [(base, base + PERIOD, "row_count", ROWS),
-                                      (base + PERIOD, base + 2 * PERIOD, "row_count", ROWS)]
+                                      (base + PERIOD, base + 2 * PERIOD, "row_count", ROWS),
+                                      (base + 2 * PERIOD, base + 3 * PERIOD, "row_count", 4)]
+    assert history["status"].tolist() == [0, 0, 2]  # no_detection, no_detection, detected
     assert (latest["endpoint_name"].tolist(), latest["status_name"].tolist(), latest["value"].tolist()) == (
-        [MODEL], ["no_detection"], [ROWS])
+        [MODEL], ["detected"], [4])
 
 
 def core_configs(tmp_path: Path) -> list[dict]:
@@ -172,11 +178,11 @@ def materialise(config: dict, root: Path) -> Path:
     return path
 
 
-def send(project, start_ms: int, span_ms: int) -> None:
-    """``ROWS`` requests per base period of ``[start_ms, start_ms + span_ms)``, the last at its end - 1 ms
+def send(project, start_ms: int, span_ms: int, rows: int = ROWS) -> None:
+    """``rows`` requests per base period of ``[start_ms, start_ms + span_ms)``, the last at its end - 1 ms
     (so the endpoint's watermark closes each window as soon as it is stored)."""
-    rng = np.random.default_rng(3)
-    count = ROWS * span_ms // PERIOD
+    rng = np.random.default_rng(start_ms)
+    count = rows * span_ms // PERIOD
     times = start_ms + np.arange(1, count + 1) * span_ms // count - 1
     requests = [
         {"request": {"id": f"r{t}", "inputs": [rng.normal(size=3).tolist()]},
