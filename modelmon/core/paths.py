@@ -188,3 +188,9 @@ class ProjectPaths:
     @property
     def artifacts_prefix(self) -> str:
         return f"{self._pipelines}/artifacts"
+
+    # --- added for issue 19 (MLRun's Grafana layout) by the events-TSDB work; 19-A owns the rest of this file
+    @property
+    def events_tsdb(self) -> str:
+        """MLRun's ``events`` TSDB: the rolling figures and sampled feature rows its dashboards chart."""
+        return f"{self._pipelines}/model-endpoints/events"

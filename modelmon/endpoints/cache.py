@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from modelmon.backends.base import Item
 from modelmon.core.errors import BackendUnavailable
@@ -63,7 +63,8 @@ class EndpointCache:
         return already_counted(self._cache[endpoint_id].item, record)
 
     def apply(self, endpoint_id: str, record: Origin, totals: Totals, watermark_ms: int | None,
-              names: tuple[list[str], list[str]] | None, types: Mapping[str, str] | None = None) -> bool:
+              names: tuple[list[str], list[str]] | None, types: Mapping[str, str] | None = None,
+              extra: Mapping[str, Any] | None = None) -> bool:
         """Count ``record`` once: the single per-record update. ``False`` if it was already counted.
 
         ``watermark_ms`` is set only if it moves forward; ``names`` (feature, label) and the feature
@@ -71,7 +72,7 @@ class EndpointCache:
         """
         try:
             counted = self.store.count(endpoint_id, record, totals, watermark_ms, names,
-                                       item=self._cache[endpoint_id].item, types=types)
+                                       item=self._cache[endpoint_id].item, types=types, extra=extra)
         except BackendUnavailable:  # deleted, or contended: read it afresh (or create it) on the next record
             self._cache.pop(endpoint_id, None)
             raise

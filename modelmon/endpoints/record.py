@@ -9,6 +9,7 @@ hand, or by an old writer) reads as absent, so one bad item cannot stop a listin
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import json
 from collections.abc import Collection, Mapping
 from typing import Any
@@ -71,7 +72,12 @@ class ModelEndpoint:
         return self.latency_sum_us / self.request_count if self.request_count else None
 
     def to_item(self) -> dict[str, Any]:
-        return to_attributes(dataclasses.asdict(self))
+        """The stored attributes: the fields, plus the MLRun attributes its Grafana dashboards read."""
+        item = to_attributes(dataclasses.asdict(self))
+        item.update(mlrun_identity(self.endpoint_id))
+        if self.first_request_ms is not None and self.last_request_ms is not None:
+            item.update(mlrun_times(self.first_request_ms, self.last_request_ms))
+        return item
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any], skip: Collection[str] = (), key: str | None = None) -> ModelEndpoint:
@@ -96,6 +102,55 @@ class ModelEndpoint:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (for the CLI and SDK), with the average latency."""
         return {**dataclasses.asdict(self), "latency_avg_us": self.latency_avg_us}
+
+
+#: MLRun's names of the endpoint's id and kind (``EndpointType.NODE_EP``: no router) in the KV item.
+MLRUN_UID = "uid"
+MLRUN_ENDPOINT_TYPE = "endpoint_type"
+NODE_ENDPOINT = 1
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+
+
+def mlrun_identity(endpoint_id: str) -> dict[str, Any]:
+    """MLRun's ``uid`` and ``endpoint_type`` attributes of an endpoint (Grafana lists endpoints by ``uid``)."""
+    return {MLRUN_UID: endpoint_id, MLRUN_ENDPOINT_TYPE: NODE_ENDPOINT}
+
+
+def mlrun_time(ms: int) -> str:
+    """An event time as MLRun's serving writes ``when`` and its stream stores ``first_request``/``last_request``.
+
+    >>> mlrun_time(1_700_000_000_123)
+    '2023-11-14 22:13:20.123000+00:00'
+    """
+    when = _EPOCH + datetime.timedelta(milliseconds=ms)
+    return when.isoformat(sep=" ", timespec="microseconds")
+
+
+def mlrun_times(first_ms: int, last_ms: int) -> dict[str, str]:
+    """MLRun's ``first_request`` and ``last_request`` attributes (text) beside modelmon's ``*_ms``."""
+    return {"first_request": mlrun_time(first_ms), "last_request": mlrun_time(last_ms)}
+
+
+#: Attributes the stream function and writer keep for MLRun's dashboards, with their frames types.
+_MLRUN_FIELDS = {MLRUN_UID: "string", MLRUN_ENDPOINT_TYPE: "long", "first_request": "string",
+                 "last_request": "string", "metrics": "string", "drift_measures": "string",
+                 "current_stats": "string"}
+#: The store's bookkeeping attributes of fixed names (``modelmon.endpoints.store``).
+_BOOKKEEPING = {"ingest_version": "long", "ingest_last_batch": "string", "batch_last_id": "string",
+                "ingest_recent_records": "string", "drift_status_end_ms": "long"}
+
+
+def schema_fields() -> dict[str, str]:
+    """Every endpoint attribute of a fixed name with its type in frames' KV schema (the ``.#schema`` file).
+
+    Missing: ``ingest_seq_<shard>`` (one per stream shard), so a read of every attribute (no MLRun panel
+    asks one) fails on items counted from a stream; the dashboards name their fields.
+    """
+    kinds = {str: "string", int: "long", float: "double", bool: "boolean", dict: "string", list: "string"}
+    fields = {MLRUN_UID: "string"}  # the key first
+    for name, types in _KINDS.items():
+        fields[name] = "double" if float in types else kinds[types[0]]
+    return {**fields, **_MLRUN_FIELDS, **_BOOKKEEPING}
 
 
 def to_attributes(values: Mapping[str, Any]) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from modelmon.backends.base import KV, Cond, Item, scan_all
 from modelmon.core.errors import BackendUnavailable
 from modelmon.core.paths import ProjectPaths
-from modelmon.endpoints.record import ModelEndpoint, to_attributes
+from modelmon.endpoints.record import MLRUN_UID, ModelEndpoint, mlrun_identity, mlrun_times, to_attributes
 
 if TYPE_CHECKING:
     from modelmon.stream.aggregate import Totals
@@ -157,7 +157,7 @@ class EndpointStore:
 
     def count(self, endpoint_id: str, origin: Origin, totals: Totals, watermark_ms: int | None,
               names: tuple[list[str], list[str]] | None = None, item: Item | None = None,
-              types: Mapping[str, str] | None = None) -> Counted:
+              types: Mapping[str, str] | None = None, extra: Mapping[str, Any] | None = None) -> Counted:
         """Count ``origin``'s totals into the endpoint once: one compare-and-set update on ``ingest_version``.
 
         Counters are incremented, times and the watermark moved (never back), ``names`` (feature,
@@ -165,7 +165,8 @@ class EndpointStore:
         atomically; ``applied``
         is false when ``origin`` was counted before. ``item``: the caller's copy of the stored item
         (the stream function's cache), updated in place; when it is current this is the only KV call.
-        On a conflict the item is re-read and the update recomputed.
+        On a conflict the item is re-read and the update recomputed. ``extra``: attributes set with the count
+        (MLRun's live ``metrics``, :mod:`modelmon.stream.live_stats`).
         """
         reread = item is None
         for _ in range(_MAX_ATTEMPTS):
@@ -176,6 +177,7 @@ class EndpointStore:
             if already_counted(item, origin):
                 return Counted(False, item, reread)
             set_, increment = _changes(item, origin, totals, watermark_ms, names, types)
+            set_.update(extra or {})
             if self._kv.update(self._table, endpoint_id, set_, increment=increment, condition=[_same(item, VERSION)],
                                create=False):
                 item.update(set_)
@@ -245,6 +247,9 @@ def _changes(item: Mapping[str, Any], origin: Origin, totals: Totals, watermark_
         FIRST_REQUEST: _min(item.get(FIRST_REQUEST), totals.first_ms),
         LAST_REQUEST: _max(item.get(LAST_REQUEST), totals.last_ms),
     }
+    set_.update(mlrun_times(set_[FIRST_REQUEST], set_[LAST_REQUEST]))
+    if MLRUN_UID not in item:  # created before modelmon wrote MLRun's attributes
+        set_.update(mlrun_identity(str(item.get(ENDPOINT_ID, ""))))
     if watermark_ms is not None:
         set_[WATERMARK] = _max(item.get(WATERMARK), watermark_ms)
     if origin.shard is not None and origin.sequence is not None:

@@ -17,6 +17,7 @@ import dataclasses
 from collections.abc import Callable
 
 import numpy as np
+import pandas as pd
 
 from modelmon.backends import Backend
 from modelmon.core.arrays import BoolArray, FloatArray
@@ -24,10 +25,12 @@ from modelmon.core.paths import ProjectPaths
 from modelmon.core.timeutil import now_ms
 from modelmon.endpoints.cache import EndpointCache
 from modelmon.endpoints.feature_types import endpoint_types
+from modelmon.endpoints.record import MLRUN_UID, schema_fields
 from modelmon.endpoints.store import EndpointStore
 from modelmon.functions.dead_letters import DeadLetters
 from modelmon.stream.aggregate import ERROR_LABELS, PREDICTION_LABELS, errors_frame, predictions_frame, totals
 from modelmon.stream.frames import build_rows
+from modelmon.stream.live_stats import LiveStats
 from modelmon.stream.parsing import ParsedRecord, Rejection, parse_record
 from modelmon.stream.record import RawRecord
 from modelmon.stream.sampling import estimated_predictions
@@ -70,12 +73,17 @@ class Ingestor:
         self.dead_letters = DeadLetters(backend.streams, self.paths.dead_letter_stream, function,
                                         source=self.paths.tracking_stream, clock=clock)
         self.endpoints = EndpointCache(EndpointStore(backend.kv, self.paths), clock, refresh_ms)
+        self.live = LiveStats(backend.tsdb, self.paths.predictions_tsdb, self.paths.events_tsdb)
 
     def setup(self) -> None:
         """Create what the function writes to (dead-letter stream, TSDB tables); idempotent."""
         self.backend.streams.create(self.paths.dead_letter_stream)
         self.backend.tsdb.create_table(self.paths.predictions_tsdb)
         self.backend.tsdb.create_table(self.paths.errors_tsdb)
+        self.backend.tsdb.create_table(self.paths.events_tsdb)
+        if self.backend.name == "v3io":  # frames' KV reader (MLRun's Grafana dashboards) needs the schema file
+            from modelmon.backends.v3io.schema import write_kv_schema  # the v3io clients load with the backend
+            write_kv_schema(self.backend.objects, self.paths.endpoints_table, MLRUN_UID, schema_fields())
 
     def process(self, record: RawRecord) -> IngestReport:
         return self.store(self.parse(record))
@@ -119,24 +127,31 @@ class Ingestor:
                 self._dead_letter([*kept.rejections, Rejection(reason, record.body_bytes())], record, endpoint_id)
                 return IngestReport(batch_id, endpoint_id, rejected=len(kept.rejections) + 1)
         estimated = estimated_predictions(kept.data, kept.event, single=kept.positions == [None])
-        self._write_tsdb(endpoint_id, batch_id, when, rows.latency_us, rows.is_error, estimated)
+        minutes = self._write_tsdb(endpoint_id, batch_id, when, rows.latency_us, rows.is_error, estimated)
         self._dead_letter(kept.rejections, record, endpoint_id)
         record_totals = totals(when, rows.latency_us, rows.is_error, estimated)
+        live = self.live.observe(endpoint_id, batch_id, minutes, record_totals.last_ms)
+        self.live.write(endpoint_id, record_totals.last_ms, live, rows.samples, [*rows.feature_names,
+                                                                                *rows.label_names])
         names = (rows.feature_names, rows.label_names) if rows.feature_names else None
         types = rows.feature_types if not endpoint.feature_types and rows.feature_names else None
-        applied = self.endpoints.apply(endpoint_id, record, record_totals, int(when.max()) + 1, names, types)
+        applied = self.endpoints.apply(endpoint_id, record, record_totals, int(when.max()) + 1, names, types,
+                                       extra=LiveStats.attributes(live))
         return IngestReport(batch_id, endpoint_id, record_totals.requests, record_totals.errors,
                             len(rows.samples), len(kept.rejections), duplicate=not applied)
 
     def _write_tsdb(self, endpoint_id: str, batch_id: str, when: FloatArray, latency: FloatArray,
-                    is_error: BoolArray, estimated: FloatArray) -> None:
+                    is_error: BoolArray, estimated: FloatArray) -> pd.DataFrame:
+        """Write the record's per-minute prediction rows and error rows; the prediction rows."""
         tsdb = self.backend.tsdb
+        minutes = pd.DataFrame({"time": [], "estimated_count": [], "count": [], "latency_sum_us": []})
         if not is_error.all():
-            frame = predictions_frame(endpoint_id, batch_id, when, latency, is_error, estimated)
-            tsdb.write(self.paths.predictions_tsdb, frame, labels=list(PREDICTION_LABELS))
+            minutes = predictions_frame(endpoint_id, batch_id, when, latency, is_error, estimated)
+            tsdb.write(self.paths.predictions_tsdb, minutes, labels=list(PREDICTION_LABELS))
         if is_error.any():
             frame = errors_frame(endpoint_id, batch_id, when, is_error)
             tsdb.write(self.paths.errors_tsdb, frame, labels=list(ERROR_LABELS))
+        return minutes
 
     def _dead_letter(self, rejections: list[Rejection], record: RawRecord, endpoint_id: str | None) -> None:
         """One letter per rejection, keyed by endpoint so an endpoint's letters keep their order."""

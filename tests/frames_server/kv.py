@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 from v3io_frames import frames_pb2 as fpb
@@ -31,6 +32,12 @@ _NULL: dict[str, Any] = {"long": 0, "double": math.nan, "string": "", "boolean":
 
 class KVReadError(ValueError):
     """What framesd answers a KV read it cannot serve (as an error status on the stream)."""
+
+
+def frames_filter(text: str) -> str:
+    """A query filter as the web API's parser here takes it: MLRun's panels quote text with ``"`` too, which
+    framesd passes on and the platform (and v3io-tsdb's own parser) accept, so it becomes ``'``."""
+    return re.sub(r'"([^"\']*)"', r"'\1'", text)
 
 
 def _fits(kind: str, value: Any) -> bool:
@@ -58,7 +65,7 @@ def read_kv(store: Store, container: str, table: str, columns: list[str], filter
     for name in columns:
         if name not in types:
             raise KVReadError(f"column '{name}' doesn't exist")
-    keep = parse_condition(filter_text)
+    keep = parse_condition(frames_filter(filter_text))
     values: dict[str, list[Any]] = {name: [] for name in names}
     nulls: list[fpb.NullValuesMap] = []
     for path in sorted({*store.items, *store.objects}):

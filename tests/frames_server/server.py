@@ -24,7 +24,7 @@ from v3io_server.expressions import ExpressionError, parse_condition
 from v3io_server.store import Store
 
 from frames_server import codec
-from frames_server.kv import KVReadError, read_kv
+from frames_server.kv import KVReadError, frames_filter, read_kv
 from frames_server.tsdb import Table, duration_ms, time_ms
 
 
@@ -126,7 +126,8 @@ class _Servicer(fgrpc.FramesServicer):
         end = time_ms(request.end or "now", now)
         aggregators = [a.strip() for a in request.aggregators.split(",") if a.strip()]
         step = duration_ms(request.step) if request.step else None
-        series = table.query(start, end, parse_condition(request.filter), list(request.columns), step, aggregators)
+        keep = parse_condition(frames_filter(request.filter))
+        series = table.query(start, end, keep, list(request.columns), step, aggregators)
         frames = []
         for labels, times, values in series:
             times_ns = [t * 1_000_000 for t in times]

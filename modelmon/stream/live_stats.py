@@ -1,0 +1,161 @@
+"""MLRun's live figures of an endpoint (its Grafana dashboards chart them) from the per-minute prediction rows.
+
+MLRun's stream graph keeps, per endpoint, the predictions and the average latency of the last 5 minutes and
+the last hour, plus ``predictions_per_second = predictions_count_5m / 300``; it stores them in the endpoint
+item (``metrics`` = ``{"generic": {...}}`` JSON) and as ``base_metrics`` rows of the ``events`` TSDB (labels
+``endpoint_id``, ``record_type``, ``endpoint_type``), beside ``endpoint_features`` rows: one in ten events'
+feature and prediction values.
+
+Here the figures are computed once per stream record, as of the record's last event time ``t``, over whole
+minutes: the 5-minute window is the minute of ``t`` and the 4 before it, the hour that minute and the 59
+before it (MLRun's storey windows are 5-minute buckets; this per-minute window is the same definition at a
+finer grain). Counts are predictions (rows, estimated for sampled traffic: the ``estimated_count`` of the
+per-minute rows); latency averages are over tracked requests (``latency_sum_us / count``), in microseconds
+as MLRun's. The minutes come from the rows :mod:`modelmon.stream.aggregate` already writes: a process keeps
+the last hour of each endpoint's minutes, read from the predictions TSDB the first time it sees the endpoint,
+and adds each record's rows once (by ``batch_id``, so a redelivered record adds nothing).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from modelmon.backends import TSDB
+from modelmon.core.arrays import FloatArray
+from modelmon.stream.aggregate import MINUTE_MS
+
+EVENTS_LABELS = ("endpoint_id", "record_type", "endpoint_type")
+#: MLRun's ``EndpointType.NODE_EP`` (an endpoint that is no router): every modelmon endpoint.
+NODE_ENDPOINT = 1
+BASE_METRICS = "base_metrics"
+ENDPOINT_FEATURES = "endpoint_features"
+FIGURES = ("predictions_per_second", "predictions_count_5m", "predictions_count_1h", "latency_avg_5m",
+           "latency_avg_1h")
+#: One row in this many becomes an ``endpoint_features`` row (MLRun's ``SampleWindow`` of 10 events).
+FEATURE_SAMPLE = 10
+_HOUR_MINUTES = 60
+_NOT_IN_TSDB = re.compile(r"[^a-zA-Z0-9_:]")
+
+
+def figures(minutes: pd.DataFrame, at_ms: int) -> dict[str, float]:
+    """MLRun's five figures as of ``at_ms`` from per-minute ``time``, ``estimated_count``, ``count``,
+    ``latency_sum_us`` rows (only minutes up to ``at_ms``'s count).
+
+    >>> rows = pd.DataFrame({"time": [0, 60_000, 600_000], "estimated_count": [3.0, 6.0, 30.0],
+    ...                      "count": [3, 6, 30], "latency_sum_us": [30.0, 120.0, 30.0]})
+    >>> figures(rows, 300_000)["predictions_count_5m"], figures(rows, 300_000)["latency_avg_5m"]
+    (6.0, 20.0)
+    >>> figures(rows, 600_001)["predictions_count_1h"], figures(rows, 600_001)["predictions_per_second"]
+    (39.0, 0.1)
+    """
+    minute = at_ms // MINUTE_MS * MINUTE_MS
+    times = minutes["time"].to_numpy()
+    out: dict[str, float] = {}
+    for suffix, width in (("5m", 5), ("1h", _HOUR_MINUTES)):
+        inside = (times <= minute) & (times > minute - width * MINUTE_MS)
+        requests = float(minutes["count"].to_numpy()[inside].sum())
+        out[f"predictions_count_{suffix}"] = float(minutes["estimated_count"].to_numpy()[inside].sum())
+        latency = float(minutes["latency_sum_us"].to_numpy()[inside].sum())
+        out[f"latency_avg_{suffix}"] = latency / requests if requests else 0.0
+    out["predictions_per_second"] = out["predictions_count_5m"] / 300
+    return {name: out[name] for name in FIGURES}
+
+
+def metrics_attribute(values: dict[str, float]) -> str:
+    """The endpoint item's ``metrics`` attribute as MLRun writes it."""
+    return json.dumps({"generic": values})
+
+
+def tsdb_name(name: str) -> str:
+    """A feature or output name as a TSDB column (MLRun's normalisation, and anything else frames refuses)."""
+    name = _NOT_IN_TSDB.sub("_", name.replace("-", "_"))
+    return "_" + name if name[:1].isdigit() or not name else name
+
+
+@dataclasses.dataclass
+class _Endpoint:
+    minutes: dict[int, FloatArray] = dataclasses.field(default_factory=dict)  # minute → [est, count, latency]
+    batches: dict[str, int] = dataclasses.field(default_factory=dict)  # counted batch → its latest minute
+    rows_seen: int = 0  # sample rows seen by this process (which of them are sampled)
+
+    def add(self, batch_id: str, rows: pd.DataFrame) -> None:
+        if batch_id in self.batches or rows.empty:
+            return
+        for time, est, count, latency in rows[["time", "estimated_count", "count", "latency_sum_us"]].itertuples(
+                index=False):
+            self.minutes.setdefault(int(time), np.zeros(3))[:] += (est, count, latency)
+        self.batches[batch_id] = int(rows["time"].max())
+
+    def prune(self, newest: int) -> None:
+        horizon = newest - _HOUR_MINUTES * MINUTE_MS
+        self.minutes = {t: v for t, v in self.minutes.items() if t > horizon}
+        self.batches = {b: t for b, t in self.batches.items() if t > horizon}
+
+    def frame(self) -> pd.DataFrame:
+        times = sorted(self.minutes)
+        values = np.array([self.minutes[t] for t in times]).reshape(-1, 3)
+        return pd.DataFrame({"time": times, "estimated_count": values[:, 0], "count": values[:, 1],
+                             "latency_sum_us": values[:, 2]})
+
+
+class LiveStats:
+    """The rolling figures of the endpoints one stream-function process sees, and their ``events`` rows."""
+
+    def __init__(self, tsdb: TSDB, predictions_table: str, events_table: str) -> None:
+        self._tsdb = tsdb
+        self._predictions = predictions_table
+        self._events = events_table
+        self._endpoints: dict[str, _Endpoint] = {}
+
+    def observe(self, endpoint_id: str, batch_id: str, minute_rows: pd.DataFrame, last_ms: int) -> dict[str, float]:
+        """Add a record's per-minute rows (already in the predictions TSDB) and its figures as of ``last_ms``."""
+        state = self._endpoints.get(endpoint_id)
+        if state is None:  # first sight in this process: the last hour as stored, this record's rows included
+            state = self._endpoints[endpoint_id] = _Endpoint()
+            start = last_ms // MINUTE_MS * MINUTE_MS - _HOUR_MINUTES * MINUTE_MS
+            stored = self._tsdb.read(self._predictions, start, last_ms + 1, filters={"endpoint_id": endpoint_id})
+            if not stored.empty:
+                if "estimated_count" not in stored:
+                    stored = stored.assign(estimated_count=np.nan)
+                stored = stored.assign(estimated_count=stored["estimated_count"].fillna(stored["count"]))
+                for batch, rows in stored.groupby("batch_id", sort=False):
+                    state.add(str(batch), rows)
+        state.add(batch_id, minute_rows)
+        state.prune(last_ms // MINUTE_MS * MINUTE_MS)
+        return figures(state.frame(), last_ms)
+
+    def write(self, endpoint_id: str, last_ms: int, values: dict[str, float], samples: pd.DataFrame,
+              names: list[str]) -> None:
+        """The record's ``base_metrics`` row at ``last_ms`` and its sampled ``endpoint_features`` rows."""
+        labels = {"endpoint_id": endpoint_id, "endpoint_type": str(NODE_ENDPOINT)}
+        base = pd.DataFrame([{"time": last_ms, **labels, "record_type": BASE_METRICS, **values}])
+        self._tsdb.write(self._events, base, labels=list(EVENTS_LABELS))
+        features = self._sampled(endpoint_id, samples, names)
+        if features is not None:
+            self._tsdb.write(self._events, features.assign(**labels, record_type=ENDPOINT_FEATURES),
+                             labels=list(EVENTS_LABELS))
+
+    def _sampled(self, endpoint_id: str, samples: pd.DataFrame, names: list[str]) -> pd.DataFrame | None:
+        """One row in :data:`FEATURE_SAMPLE` of the endpoint's rows (counted across records), numeric columns."""
+        state = self._endpoints.setdefault(endpoint_id, _Endpoint())
+        seen, state.rows_seen = state.rows_seen, state.rows_seen + len(samples)
+        picked = samples.iloc[(-seen) % FEATURE_SAMPLE::FEATURE_SAMPLE]
+        numeric = [n for n in dict.fromkeys(names) if n in picked and pd.api.types.is_numeric_dtype(picked[n])]
+        if picked.empty or not numeric:
+            return None
+        out = picked[numeric].astype(np.float64)
+        out.columns = [tsdb_name(n) for n in numeric]
+        out = out.loc[:, ~out.columns.duplicated()]
+        out.insert(0, "time", picked["timestamp"].to_numpy(dtype=np.int64))
+        return out.drop_duplicates("time").reset_index(drop=True)
+
+    @staticmethod
+    def attributes(values: dict[str, Any]) -> dict[str, Any]:
+        """The endpoint item attributes MLRun keeps current from the stream: ``metrics``."""
+        return {"metrics": metrics_attribute(values)}
