@@ -131,6 +131,20 @@ def mlrun_times(first_ms: int, last_ms: int) -> dict[str, str]:
     return {"first_request": mlrun_time(first_ms), "last_request": mlrun_time(last_ms)}
 
 
+#: MLRun's drift attributes of the endpoint item (JSON text), set from the histogram drift app's results.
+MLRUN_DRIFT = ("drift_measures", "current_stats")
+
+
+def mlrun_drift(values: Mapping[str, Any]) -> dict[str, str]:
+    """The ``drift_measures`` / ``current_stats`` attributes among ``values`` (dicts, or JSON text kept as is;
+    other names are left out).
+
+    >>> mlrun_drift({"drift_measures": {"tvd_mean": 0.5}, "other": 1})
+    {'drift_measures': '{"tvd_mean": 0.5}'}
+    """
+    return {name: v if isinstance(v, str) else json.dumps(v) for name, v in values.items() if name in MLRUN_DRIFT}
+
+
 #: Attributes the stream function and writer keep for MLRun's dashboards, with their frames types.
 _MLRUN_FIELDS = {MLRUN_UID: "string", MLRUN_ENDPOINT_TYPE: "long", "first_request": "string",
                  "last_request": "string", "metrics": "string", "drift_measures": "string",

@@ -27,7 +27,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 from modelmon.backends.base import KV, Cond, Item, scan_all
 from modelmon.core.errors import BackendUnavailable
 from modelmon.core.paths import ProjectPaths
-from modelmon.endpoints.record import MLRUN_UID, ModelEndpoint, mlrun_identity, mlrun_times, to_attributes
+from modelmon.endpoints.record import (
+    MLRUN_UID,
+    ModelEndpoint,
+    mlrun_drift,
+    mlrun_identity,
+    mlrun_times,
+    to_attributes,
+)
 
 if TYPE_CHECKING:
     from modelmon.stream.aggregate import Totals
@@ -195,11 +202,14 @@ class EndpointStore:
         start, until = skipped if skipped is not None else (None, None)
         self._kv.update(self._table, endpoint_id, {SKIPPED_FROM: start, SKIPPED_UNTIL: until}, create=False)
 
-    def update_drift_status(self, endpoint_id: str, status: int, end_ms: int) -> int | None:
+    def update_drift_status(self, endpoint_id: str, status: int, end_ms: int,
+                            drift: Mapping[str, Any] | None = None) -> int | None:
         """Raise the drift status to ``status`` for the window ending at ``end_ms``, or reset it for a newer one.
 
         Returns the status stored, or ``None`` when nothing changed (older window, lower status, or no
         such endpoint). A compare-and-set, so windows arriving late or twice never move it back.
+        ``drift``: MLRun's ``drift_measures`` and ``current_stats`` of that window (dicts, from the histogram
+        drift app's ``general_drift`` extra data), stored as JSON text with the status, as MLRun's writer does.
         """
         for _ in range(_MAX_ATTEMPTS):
             item = self.item(endpoint_id)
@@ -210,8 +220,8 @@ class EndpointStore:
             if not newer and not (end_ms == end and current is not None and status > current):
                 return None
             condition = (_same(item, DRIFT_STATUS_END), _same(item, DRIFT_STATUS))
-            if self._kv.update(self._table, endpoint_id, {DRIFT_STATUS: status, DRIFT_STATUS_END: end_ms},
-                               condition=condition, create=False):
+            changes = {DRIFT_STATUS: status, DRIFT_STATUS_END: end_ms, **mlrun_drift(drift or {})}
+            if self._kv.update(self._table, endpoint_id, changes, condition=condition, create=False):
                 return status
         raise BackendUnavailable(f"endpoint {endpoint_id!r}: drift status kept changing; giving up")
 

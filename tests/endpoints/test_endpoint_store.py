@@ -168,3 +168,26 @@ def test_counting_into_a_deleted_endpoint_raises_and_the_cache_forgets_it(backen
         cache.apply("ep", RawRecord(b"{}", shard=0, sequence=1), _totals(1, T0, T0), T0 + 1, None)
     assert len(cache) == 0
     assert store.item("ep") is None  # not resurrected as a partial item
+
+
+def test_the_item_carries_mlruns_attributes(backend, store):
+    assert {k: store.item("ep")[k] for k in ("uid", "endpoint_type")} == {"uid": "ep", "endpoint_type": 1}
+    backend.kv.put(store.paths.endpoints_table, "old",
+                   {"endpoint_id": "old", "ingest_version": 0})  # written before modelmon kept them
+    store.count("old", JobBatch("b0"), _totals(1, T0, T0), None)
+    store.count("ep", JobBatch("b1"), _totals(3, T0 + 1500, T0 + 61_000), None, extra={"metrics": '{"generic": {}}'})
+    store.count("ep", JobBatch("b2"), _totals(1, T0 + 1000, T0 + 2000), None)
+    item = store.item("ep")
+    assert (item["first_request"], item["last_request"]) == ("2023-11-14 22:13:21.000000+00:00",
+                                                             "2023-11-14 22:14:21.000000+00:00")
+    assert item["metrics"] == '{"generic": {}}'
+    assert {k: store.item("old")[k] for k in ("uid", "endpoint_type")} == {"uid": "old", "endpoint_type": 1}
+
+
+def test_the_drift_status_carries_mlruns_drift_measures(store):
+    measures = {"tvd_mean": 0.4, "hellinger_mean": 0.5, "kld_mean": 1.2, "x": {"tvd": 0.4}}
+    assert store.update_drift_status("ep", 2, T0, {"drift_measures": measures, "current_stats": {"x": {}}}) == 2
+    assert store.update_drift_status("ep", 1, T0 - 1, {"drift_measures": {}}) is None  # an older window
+    item = store.item("ep")
+    assert (item["drift_status"], item["drift_measures"], item["current_stats"]) == (
+        2, '{"tvd_mean": 0.4, "hellinger_mean": 0.5, "kld_mean": 1.2, "x": {"tvd": 0.4}}', '{"x": {}}')
