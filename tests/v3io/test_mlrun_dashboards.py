@@ -20,6 +20,7 @@ import v3io_frames
 from v3io_server.stack import ACCESS_KEY, V3ioOpener, running_servers
 
 from modelmon.core.paths import ProjectPaths
+from modelmon.endpoints.store import EndpointStore
 from modelmon.stream import Ingestor, RawRecord
 from modelmon.stream.live_stats import FEATURE_SAMPLE
 
@@ -30,6 +31,8 @@ MINUTE = 60_000
 ENDPOINTS = {"ep0a1b2c3d4e5f60718293a4b5c6d7e8": ("churn", 2), "ep1a1b2c3d4e5f60718293a4b5c6d7e8": ("fraud", 1)}
 ENDPOINTS_TABLE = PATHS.endpoints_table.removeprefix("users/")
 EVENTS = PATHS.events_tsdb.removeprefix("users/")
+DRIFT_MEASURES = {"tvd_sum": 0.8, "tvd_mean": 0.4, "hellinger_sum": 1.0, "hellinger_mean": 0.5, "kld_sum": 2.4,
+                  "kld_mean": 1.2, "f0": {"tvd": 0.5, "hellinger": 0.6, "kld": 1.5}}
 
 
 def _requests() -> pd.DataFrame:
@@ -64,6 +67,10 @@ def ingested():
         ingestor.setup()
         for sequence, (_, request) in enumerate(requests.sort_values("when").iterrows(), start=1):
             ingestor.process(RawRecord(_body(request), shard=0, sequence=sequence))
+        # the writer's drift status of a window, with MLRun's drift measures (what general_drift's extra data has)
+        EndpointStore(backend.kv, PATHS).update_drift_status(next(iter(ENDPOINTS)), 2, START + 70 * MINUTE,
+                                                             {"drift_measures": DRIFT_MEASURES,
+                                                              "current_stats": {"f0": {"mean": 3.0}}})
         backend.close()
         yield v3io_frames.Client(address=frames.address, container="users", token=ACCESS_KEY), requests
 
@@ -149,6 +156,17 @@ def test_details_endpoint_table(ingested):
     row = _kv(client, fields, f'uid=="{endpoint}"')
     assert row["uid"].tolist() == [endpoint] and row["model"].tolist() == ["churn"]
     assert _generic(row["metrics"].iloc[0]) == pytest.approx(expected(requests, endpoint, _last(requests, endpoint)))
+
+
+def test_details_overall_drift_analysis_reads_the_drift_measures(ingested):
+    client, _ = ingested
+    endpoint = next(iter(ENDPOINTS))
+    frame = _kv(client, ["drift_measures"], f'uid=="{endpoint}"')
+    measures = json.loads(frame["drift_measures"].iloc[0])  # the panel extracts the six sums and means
+    names = ["tvd_sum", "tvd_mean", "hellinger_sum", "hellinger_mean", "kld_sum", "kld_mean"]
+    assert {n: measures[n] for n in names} == {n: DRIFT_MEASURES[n] for n in names}
+    statuses = _kv(client, ["uid", "drift_status"]).set_index("uid")["drift_status"].to_dict()
+    assert statuses == {endpoint: 2, list(ENDPOINTS)[1]: -1}
 
 
 def test_details_incoming_features_are_one_row_in_ten(ingested):
