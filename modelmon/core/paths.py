@@ -1,7 +1,10 @@
 """Where everything lives: the one place that derives stream, table and file paths.
 
-Paths follow MLRun's V3IO layout (``<container>/<path>``) so that MLRun's dashboards can read
-modelmon's tables. The local backend uses the same strings as logical names.
+Paths are V3IO paths (``<container>/<path>``) in MLRun's layout: where MLRun keeps a table, modelmon's
+table at that path is of the same kind (KV, TSDB, stream, files) with MLRun's keys, labels and columns
+(:data:`MLRUN_KINDS` lists them; ``tests/writer/test_mlrun_paths.py`` checks every path), and modelmon's own
+tables sit beside them under names MLRun does not use. The local backend uses the same strings as logical
+names. docs/v3io.md lists the layout.
 """
 
 from __future__ import annotations
@@ -58,6 +61,35 @@ def function_name(deployed: str, project: str | None) -> str:
     """
     return deployed.removeprefix(deployed_name(project, "") + "-") if project else deployed
 
+#: The names under ``monitoring-apps/`` that are tables of their own, so no endpoint's per-endpoint KV
+#: (``monitoring-apps/<endpoint_id>``, as MLRun names it) may take them.
+MONITORING_APPS_TABLES = frozenset({"app-results", "metrics", "app-results-latest", "app-results-history",
+                                    "metrics-history", "app-results-extra-data", "app-metrics", "registry",
+                                    "alerts", "failures"})
+
+
+def _endpoint_table_name(endpoint_id: str) -> str:
+    check_name(endpoint_id, "endpoint id")
+    if endpoint_id in MONITORING_APPS_TABLES or endpoint_id.removesuffix("_metrics") in MONITORING_APPS_TABLES:
+        raise ValueError(f"endpoint id {endpoint_id!r} names one of the project's monitoring-apps tables: "
+                         "it has no per-endpoint table in MLRun's layout")
+    return endpoint_id
+
+
+#: The ``stream-<name>`` streams of the project that are no application's.
+_OWN_STREAMS = frozenset({"model-monitoring-writer", "labels", "dead-letter", "alerts-parked"})
+
+
+#: The kind of table MLRun keeps at each of its paths, by :class:`ProjectPaths` attribute (a path modelmon
+#: uses and MLRun does not is absent). Shapes: docs/v3io.md.
+MLRUN_KINDS = {
+    "tracking_stream": "stream", "writer_stream": "stream", "app_stream": "stream",
+    "endpoints_table": "kv", "mlrun_endpoint_results_table": "kv", "mlrun_endpoint_metrics_table": "kv",
+    "predictions_tsdb": "tsdb", "errors_tsdb": "tsdb", "events_tsdb": "tsdb",
+    "mlrun_results_tsdb": "tsdb", "mlrun_metrics_tsdb": "tsdb",
+}
+
+
 @dataclasses.dataclass(frozen=True)
 class ProjectPaths:
     """Every stream, KV table, TSDB table and object prefix of one project."""
@@ -81,6 +113,11 @@ class ProjectPaths:
         return f"{self._streams}/stream"
 
     def app_stream(self, app_name: str) -> str:
+        """The app's input stream, ``stream-<app>`` as MLRun names it; an app may not take the name of one of
+        the project's other streams (``stream-labels`` would be both)."""
+        if app_name in _OWN_STREAMS:
+            raise ValueError(f"application name {app_name!r} is the name of one of the project's streams "
+                             f"(reserved: {', '.join(sorted(_OWN_STREAMS))})")
         return f"{self._streams}/stream-{check_name(app_name, 'application name')}"
 
     @property
@@ -108,7 +145,9 @@ class ProjectPaths:
 
     @property
     def app_results_table(self) -> str:
-        return f"{self._pipelines}/monitoring-apps/app-results"
+        """modelmon's latest result per endpoint, app and result (KV). Not ``app-results``: that is MLRun's
+        TSDB of results (:attr:`mlrun_results_tsdb`); homes written before kept this table there."""
+        return f"{self._pipelines}/monitoring-apps/app-results-latest"
 
     @property
     def app_results_extra_table(self) -> str:
@@ -175,11 +214,36 @@ class ProjectPaths:
 
     @property
     def app_results_tsdb(self) -> str:
+        """modelmon's result history (one series per write: readers keep the newest per window)."""
         return f"{self._pipelines}/monitoring-apps/app-results-history"
 
     @property
     def metrics_tsdb(self) -> str:
+        """modelmon's metric history (as :attr:`app_results_tsdb`). Not ``metrics``: that is MLRun's metrics
+        TSDB (:attr:`mlrun_metrics_tsdb`, other labels and columns); homes written before kept it there."""
+        return f"{self._pipelines}/monitoring-apps/metrics-history"
+
+    # MLRun's own tables of application results, written in MLRun's shape for its dashboards and SDK
+    @property
+    def mlrun_results_tsdb(self) -> str:
+        """MLRun's results TSDB: labels endpoint_id, application_name, result_name; time = window end."""
+        return f"{self._pipelines}/monitoring-apps/app-results"
+
+    @property
+    def mlrun_metrics_tsdb(self) -> str:
+        """MLRun's metrics TSDB: labels endpoint_id, application_name, metric_name; time = window end."""
         return f"{self._pipelines}/monitoring-apps/metrics"
+
+    def mlrun_endpoint_results_table(self, endpoint_id: str) -> str:
+        """MLRun's per-endpoint KV of results: key = app name, one attribute per result name.
+
+        ``ValueError`` for an endpoint id that names one of the project's other tables in the same folder
+        (``registry``, ``app-results``, ...): MLRun's ids are hashes and never do."""
+        return f"{self._pipelines}/monitoring-apps/{_endpoint_table_name(endpoint_id)}"
+
+    def mlrun_endpoint_metrics_table(self, endpoint_id: str) -> str:
+        """MLRun's per-endpoint KV of metrics: key = ``<app>.<metric>``."""
+        return f"{self._pipelines}/monitoring-apps/{_endpoint_table_name(endpoint_id)}_metrics"
 
     # objects (sample store and artifacts)
     def samples_prefix(self, endpoint_id: str) -> str:

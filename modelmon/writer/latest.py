@@ -8,6 +8,7 @@ stored one, and the drift status is the highest status among the results of the 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -40,6 +41,14 @@ def _create_missing(key: str, item: dict[str, Any]) -> Update:
     return Update(key, item, (Cond.not_exists("end_ms"),))
 
 
+@dataclasses.dataclass(frozen=True)
+class Stored:
+    """What one event replaced: the names of its results now latest, and whether its metrics are."""
+
+    results: frozenset[str]
+    metrics: bool
+
+
 class LatestResults:
     """Keeps KV ``app_results_table`` and the endpoints' ``drift_status`` up to date."""
 
@@ -49,17 +58,21 @@ class LatestResults:
         self._metrics = paths.app_metrics_table
         self._endpoints = EndpointStore(kv, paths)
 
-    def write(self, event: WriterEvent, now_ms: int) -> int:
+    def write(self, event: WriterEvent, now_ms: int) -> Stored:
         """Store each result of ``event``, and its metrics as one item, unless a later window is stored;
-        how many results were stored."""
+        which were stored."""
+        metrics = False
         if event.metrics:
             item = {"endpoint_id": event.endpoint_id, "app_name": event.app_name, "start_ms": event.start_ms,
                     "end_ms": event.end_ms, "updated_ms": now_ms,
                     "metrics": json.dumps({m.name: stored_value(m.value) for m in event.metrics})}
-            self._put_unless_later(self._metrics, {metrics_key(event.endpoint_id, event.app_name): item})
-        return self._put_unless_later(self._results, {
+            metrics = bool(self._put_unless_later(self._metrics, {metrics_key(event.endpoint_id, event.app_name):
+                                                                  item}))
+        keys = {result_key(event.endpoint_id, event.app_name, result.name): result.name for result in event.results}
+        stored = self._put_unless_later(self._results, {
             result_key(event.endpoint_id, event.app_name, result.name): self._result_item(event, result, now_ms)
             for result in event.results})
+        return Stored(frozenset(keys[key] for key in stored), metrics)
 
     @staticmethod
     def _result_item(event: WriterEvent, result: ModelMonitoringApplicationResult, now_ms: int) -> dict[str, Any]:
@@ -76,12 +89,13 @@ class LatestResults:
             "updated_ms": now_ms,
         }
 
-    def _put_unless_later(self, table: str, items: dict[str, dict[str, Any]]) -> int:
-        """Replace each item unless it holds a window ending after the new one; how many were stored.
+    def _put_unless_later(self, table: str, items: dict[str, dict[str, Any]]) -> list[str]:
+        """Replace each item unless it holds a window ending after the new one; the keys stored.
 
         Each round is one batch per step (replace an older window; create a missing item), so an event's
         results cost a few store round trips, not a few per result; only the items a step missed go on."""
-        pending, stored = dict(items), 0
+        pending: dict[str, dict[str, Any]] = dict(items)
+        stored: list[str] = []
         for _ in range(_RETRIES):
             for step in (_replace_older, _create_missing):
                 keys = list(pending)
@@ -89,7 +103,7 @@ class LatestResults:
                 for key, ok in zip(keys, done, strict=True):
                     if ok:
                         del pending[key]
-                        stored += 1
+                        stored.append(key)
                 if not pending:
                     return stored
             for key in list(pending):

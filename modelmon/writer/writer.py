@@ -1,7 +1,8 @@
 """The writer: stores what applications found, one writer event at a time, idempotently.
 
 Per event: history rows in the TSDB (results, metrics), the latest result items and the endpoint's
-drift status in KV, a failure item when the app raised, and an alert per ``detected`` result.
+drift status in KV, a failure item when the app raised, and an alert per ``detected`` result; on V3IO also
+MLRun's results and metrics tables (``modelmon.writer.mlrun_layout``).
 Every write is keyed by the window, so an event written again leaves the same state: the writer function
 runs an event again after a store outage, or later from its parked copy (``modelmon.functions.handling``),
 and the controller may dispatch a window twice after a lease.
@@ -23,6 +24,7 @@ from modelmon.functions.handling import Body, Position
 from modelmon.writer.alerts import Alert, KVAlertLog, Notifier
 from modelmon.writer.history import HistoryWriter
 from modelmon.writer.latest import LatestResults
+from modelmon.writer.mlrun_layout import mlrun_layout_for
 
 log = logging.getLogger(__name__)
 FUNCTION_NAME = "model-monitoring-writer"
@@ -48,6 +50,7 @@ class ResultWriter:
         self._clock = clock
         self._history = HistoryWriter(backend.tsdb, paths, clock, kv=backend.kv)
         self._latest = LatestResults(backend.kv, paths)
+        self._mlrun = mlrun_layout_for(backend, paths)
         self._notifiers = list(notifiers) if notifiers is not None else [KVAlertLog(backend.kv, paths.alerts_table)]
         self._dead_letters = DeadLetters(backend.streams, paths.dead_letter_stream, FUNCTION_NAME,
                                          source=paths.writer_stream, clock=clock)
@@ -71,7 +74,9 @@ class ResultWriter:
             self._record_failure(event)
             return
         self._history.write(event)
-        self._latest.write(event, self._clock())
+        stored = self._latest.write(event, self._clock())
+        if self._mlrun is not None:
+            self._mlrun.write(event, stored)
         # a window that failed once and now succeeded (re-dispatched, or the app was fixed) is no failure
         self._backend.kv.delete(self._paths.app_failures_table,
                                 failure_key(event.endpoint_id, event.app_name, event.start_ms))

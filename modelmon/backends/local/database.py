@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Literal, TypeVar
 
-from modelmon.backends.local.schema import META_TABLE, SCHEMA_VERSION, STATEMENTS
+from modelmon.backends.local.schema import META_TABLE, MIGRATIONS, SCHEMA_VERSION, STATEMENTS
 from modelmon.core.errors import BackendError, BackendUnavailable, CorruptStore
 
 log = logging.getLogger(__name__)
@@ -136,29 +136,39 @@ class Database:
         return conn
 
 
-def _check_store(conn: sqlite3.Connection, path: pathlib.Path) -> None:
-    """Refuse a file that is not a modelmon store, before writing anything to it."""
+def _check_store(conn: sqlite3.Connection, path: pathlib.Path) -> int | None:
+    """Refuse a file that is not a modelmon store, or one of a version this modelmon cannot read or migrate,
+    before writing anything to it; the file's version (``None``: a new file)."""
     names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     if names and META_TABLE not in names:
         raise CorruptStore(f"{path}: an SQLite database that is not a modelmon store (no {META_TABLE} table)")
-    if META_TABLE in names:
-        row = conn.execute(f"SELECT value FROM {META_TABLE} WHERE key='schema_version'").fetchone()
-        if row is None or row[0] != str(SCHEMA_VERSION):
-            found = "none" if row is None else row[0]
-            raise CorruptStore(
-                f"{path}: modelmon store schema version {found}, this modelmon reads version {SCHEMA_VERSION}"
-            )
+    if META_TABLE not in names:
+        return None
+    row = conn.execute(f"SELECT value FROM {META_TABLE} WHERE key='schema_version'").fetchone()
+    found = None if row is None else row[0]
+    if found != str(SCHEMA_VERSION) and not (found is not None and found.isdigit() and int(found) in MIGRATIONS):
+        raise CorruptStore(
+            f"{path}: modelmon store schema version {found or 'none'}, this modelmon reads version "
+            f"{SCHEMA_VERSION} (and migrates {', '.join(map(str, sorted(MIGRATIONS)))})"
+        )
+    return int(str(found))
 
 
 def _create_schema(conn: sqlite3.Connection, path: pathlib.Path) -> None:
     conn.execute("BEGIN IMMEDIATE")
     try:
-        _check_store(conn, path)  # another process may have created it meanwhile
+        version = _check_store(conn, path)  # another process may have created or migrated it meanwhile
         for statement in STATEMENTS:
             conn.execute(statement)
         conn.execute(
             f"INSERT OR IGNORE INTO {META_TABLE} (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
         )
+        while version is not None and version < SCHEMA_VERSION:
+            for statement in MIGRATIONS[version]:
+                conn.execute(statement)
+            version += 1
+            conn.execute(f"UPDATE {META_TABLE} SET value = ? WHERE key = 'schema_version'", (str(version),))
+            log.info("%s: modelmon store migrated to schema version %d", path, version)
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
