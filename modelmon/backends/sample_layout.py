@@ -1,7 +1,8 @@
 """The sample store's layout, shared by every backend: ``<endpoint>/hour=YYYYMMDDHH/<batch file>``.
 
 :class:`PartitionedSampleStore` implements the ``SampleStore`` role on this layout once; each backend
-fills in a few hooks that write, list, delete and read its files.
+fills in a few hooks that write, list, delete and read its files. Columns are numbers or text, and a
+column holding objects or lists is JSON on disk and Python objects when read (:func:`nested_as_json`).
 """
 
 from __future__ import annotations
@@ -9,10 +10,12 @@ from __future__ import annotations
 import abc
 import datetime as dt
 import hashlib
+import json
 from collections.abc import Hashable, Iterable, Sequence
 from typing import Generic, TypeVar
 
 import numpy as np
+import orjson
 import pandas as pd
 import pyarrow as pa
 
@@ -20,6 +23,8 @@ from modelmon.core.paths import check_name
 
 HOUR_MS = 3_600_000
 HOUR_DIR_PREFIX = "hour="
+#: The first byte of a JSON value on disk (:func:`nested_as_json`): never a byte of UTF-8 text.
+_JSON_MARK = b"\xff"
 
 FileT = TypeVar("FileT", bound=Hashable)
 
@@ -73,7 +78,7 @@ class PartitionedSampleStore(abc.ABC, Generic[FileT]):
             raise TypeError(f"samples of {endpoint_id!r}: expected a DataFrame, not {type(df).__name__}")
         if "timestamp" not in df.columns:
             raise ValueError(f"samples of {endpoint_id!r}: the frame has no 'timestamp' column (epoch ms)")
-        frame = df.reset_index(drop=True)
+        frame = nested_as_json(df.reset_index(drop=True))
         if not frame.empty:  # an empty batch still replaces what an earlier append of it wrote
             frame["timestamp"] = timestamps_ms(endpoint_id, frame["timestamp"])
         hours = frame["timestamp"].to_numpy().astype(np.int64) // HOUR_MS
@@ -95,7 +100,7 @@ class PartitionedSampleStore(abc.ABC, Generic[FileT]):
         files = [] if end <= start else self._hour_files(endpoint_id, start // HOUR_MS, (end - 1) // HOUR_MS)
         frame = self._read_files(endpoint_id, files, start, end, wanted)
         if frame is not None:
-            frame = one_type_per_column(frame)
+            frame = one_type_per_column(nested_from_json(frame))
         if frame is None:
             return pd.DataFrame({name: pd.Series(dtype="int64" if name == "timestamp" else "object")
                                  for name in (wanted or ["timestamp"])})
@@ -128,6 +133,57 @@ class PartitionedSampleStore(abc.ABC, Generic[FileT]):
         or all); None when there is nothing to return. ``CorruptStore`` for an unreadable file."""
 
 
+def nested_as_json(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with each column holding an object or a list (an LLM's token usage) as JSON bytes.
+
+    Parquet could hold such values as structs, as MLRun's stream writes them, but a struct column needs
+    one shape across rows and files (``{}`` or a key holding a number in one row and text in another
+    cannot be written). JSON keeps any value as sent. It is written as bytes (a binary column) starting
+    with ``0xFF``, a byte no UTF-8 text holds, so :func:`nested_from_json` tells it from text even where a
+    reader promoted another file's text column to binary: a text value that merely looks like JSON stays
+    text. The column's other values (numbers, text) are JSON too.
+    """
+    nested = [j for j, dtype in enumerate(frame.dtypes)
+              if dtype == np.dtype(object) and frame.iloc[:, j].map(_is_nested).any()]
+    if not nested:
+        return frame
+    frame = frame.copy(deep=False)
+    for j in nested:
+        frame.isetitem(j, frame.iloc[:, j].map(_json_bytes))  # type: ignore[arg-type]
+    return frame
+
+
+def nested_from_json(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with the values :func:`nested_as_json` wrote back as the objects, lists, numbers and text
+    they were (a column may hold JSON in some files and plain values in others)."""
+    for j in [j for j, dtype in enumerate(frame.dtypes) if dtype == np.dtype(object)]:
+        column = frame.iloc[:, j]
+        if column.map(lambda v: isinstance(v, bytes)).any():
+            frame.isetitem(j, column.map(_from_bytes))  # type: ignore[arg-type]
+    return frame
+
+
+def _from_bytes(value: object) -> object:
+    if not isinstance(value, bytes):
+        return value
+    if value[:1] == _JSON_MARK:
+        return orjson.loads(value[1:])
+    return value.decode("utf-8", errors="replace")  # text another file wrote, promoted to binary on read
+
+
+def _is_nested(value: object) -> bool:
+    return isinstance(value, dict | list)
+
+
+def _json_bytes(value: object) -> bytes | None:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    try:
+        return _JSON_MARK + orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS)
+    except orjson.JSONEncodeError:  # an integer beyond 64 bits, an object JSON has no form for: as text
+        return _JSON_MARK + json.dumps(value, default=str).encode("utf-8")
+
+
 def one_type_per_column(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with each column of one type, where its files disagreed (numbers in some, text in others).
 
@@ -139,6 +195,8 @@ def one_type_per_column(frame: pd.DataFrame) -> pd.DataFrame:
     # pandas-stubs type isetitem's value without Series, which pandas documents ("arraylike") and accepts.
     for j in [j for j, dtype in enumerate(frame.dtypes) if dtype == np.dtype(object)]:
         column = frame.iloc[:, j]
+        if column.map(_is_nested).any():  # objects and lists (nested_from_json) are kept as they are
+            continue
         kind = pd.api.types.infer_dtype(column, skipna=True)
         if kind in ("integer", "floating", "mixed-integer-float", "decimal"):
             frame.isetitem(j, pd.to_numeric(column))  # type: ignore[arg-type]

@@ -153,7 +153,11 @@ def _add_request(event: TrackingEvent, entry: dict[str, Any], where: str) -> Non
         resp = entry.get("resp")
         if not isinstance(resp, dict):
             raise InvalidEvent(f"{where}: tracking event has no 'resp' object", kind=_KIND)
-        outputs = _rows(resp.get("outputs"), f"{where}: resp.outputs", flat_is_column=True)
+        sent = resp.get("outputs")
+        # MLRun's rule: a flat list is one output per input row only when the counts match; for one input
+        # row it is that row's outputs (MLRun 1.10's LLM serving sends ``[answer, usage]`` for a prompt)
+        one_row = len(inputs) == 1 and isinstance(sent, list) and len(sent) > 1 and not isinstance(sent[0], list)
+        outputs = _rows([sent] if one_row else sent, f"{where}: resp.outputs", flat_is_column=True)
         if len(outputs) != len(inputs):
             raise InvalidEvent(
                 f"{where}: {len(inputs)} input rows but {len(outputs)} output rows", kind=_KIND
@@ -173,7 +177,9 @@ def _add_request(event: TrackingEvent, entry: dict[str, Any], where: str) -> Non
 
 def _rows(value: Any, where: str, flat_is_column: bool = False) -> list[list[Any]]:
     """``value`` as a list of rows. A flat list of scalars is one row of inputs, but one prediction per
-    row of outputs (MLRun's convention: ``outputs: [0, 1]`` answers two input rows)."""
+    row of outputs (MLRun's convention: ``outputs: [0, 1]`` answers two input rows). A value may be an
+    object or a list (an LLM's ``{"answer": ..., "usage": {...}}``): the stream function stores it as is
+    (:mod:`modelmon.stream.values` bounds its size)."""
     if not isinstance(value, list) or not value:
         raise InvalidEvent(f"{where} must be a non-empty list", kind=_KIND)
     if isinstance(value[0], list):
@@ -191,9 +197,9 @@ def _rows(value: Any, where: str, flat_is_column: bool = False) -> list[list[Any
                 raise InvalidEvent(f"{where}: contains a non-finite number", kind=_KIND)
             if type(item) is int and not -_FLOAT_MAX <= item <= _FLOAT_MAX:
                 raise InvalidEvent(f"{where}: contains an integer too large for a float", kind=_KIND)
-            if not isinstance(item, int | float | str | None) or isinstance(item, bool):
-                raise InvalidEvent(f"{where}: values must be numbers or text, got {type(item).__name__}",
-                                   kind=_KIND)
+            if not isinstance(item, int | float | str | dict | list | None) or isinstance(item, bool):
+                raise InvalidEvent(f"{where}: values must be numbers, text, objects or lists, got "
+                                   f"{type(item).__name__}", kind=_KIND)
     return rows
 
 

@@ -17,6 +17,7 @@ import pandas as pd
 from modelmon.core.arrays import BoolArray, FloatArray
 from modelmon.endpoints.feature_types import NUMBER, TEXT, first_misfit, infer_types
 from modelmon.stream.parsing import ParsedRecord, Rejection, keep_requests
+from modelmon.stream.values import is_nested
 
 #: Sample-store columns every row has besides its features and predictions (CONTRIBUTING.md).
 BASE_COLUMNS = ("timestamp", "request_id", "latency_us")
@@ -161,7 +162,8 @@ def _as_rows(value: list[Any], flat_is_column: bool = False) -> list[Any]:
 
 
 def _matrix(rows: list[list[Any]], names: list[str], types: dict[str, str] | None = None) -> FloatArray | pd.DataFrame:
-    """Numbers as a float matrix; text columns (by ``types``, else those holding text) as text."""
+    """Numbers as a float matrix; text columns (by ``types``, else those holding text) as text; a column
+    holding an object or a list keeps its values as sent."""
     if not rows:
         return np.empty((0, len(names)))
     if types is None or TEXT not in types.values():
@@ -173,6 +175,9 @@ def _matrix(rows: list[list[Any]], names: list[str], types: dict[str, str] | Non
     columns = []
     for j, name in enumerate(names):
         column = frame.iloc[:, j]
+        if column.map(is_nested).any():  # objects and lists stay as sent (modelmon.stream.values)
+            columns.append(column)
+            continue
         text = types[name] == TEXT if types is not None and name in types else \
             column.map(lambda v: isinstance(v, str)).any()
         columns.append(column.map(lambda v: v if v is None or isinstance(v, str) else str(v)) if text

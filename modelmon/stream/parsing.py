@@ -25,6 +25,7 @@ from modelmon.core.paths import check_name
 from modelmon.events import TrackingEvent, encode, parse_tracking
 from modelmon.stream.record import RawRecord
 from modelmon.stream.times import TimeBounds, when_to_ms
+from modelmon.stream.values import request_problem
 
 _BATCH_FIELDS = ("headers", "values")
 #: What a producer's ``record_id`` may look like (it becomes a batch id: a TSDB label, a file's key).
@@ -88,7 +89,7 @@ def parse_record(record: RawRecord, project: str, bounds: TimeBounds | None = No
         positions: list[int | None] = list(range(len(event)))
         parsed = ParsedRecord(record, data, event, when_to_ms(event.when), positions, [], features, outputs)
     else:
-        parsed = _checked_path(record, data, project)
+        parsed = _drop_bad_values(_checked_path(record, data, project))
     if parsed.event is not None:
         try:
             check_name(parsed.event.endpoint_id, "endpoint id")  # it names files and keys
@@ -298,6 +299,19 @@ def _extend(event: TrackingEvent, other: TrackingEvent) -> TrackingEvent:
     for field in ("request_ids", "inputs", "outputs", "when", "microsec", "errors"):
         getattr(event, field).extend(getattr(other, field))
     return event
+
+
+def _drop_bad_values(parsed: ParsedRecord) -> ParsedRecord:
+    """Reject the requests holding an object or list value that cannot be stored (:mod:`.values`)."""
+    event, bad = parsed.event, []
+    for i in range(0 if event is None else len(event)):
+        assert event is not None
+        reason = request_problem(event.inputs[i], "request.inputs") or request_problem(event.outputs[i],
+                                                                                       "resp.outputs")
+        if reason is not None:
+            parsed.rejections.append(Rejection(f"request {event.request_ids[i]!r}: {reason}", parsed.payload(i)))
+            bad.append(i)
+    return keep_requests(parsed, np.setdiff1d(np.arange(len(parsed.positions)), bad)) if bad else parsed
 
 
 def _drop_bad_times(parsed: ParsedRecord, bounds: TimeBounds | None, now_ms: int | None) -> ParsedRecord:

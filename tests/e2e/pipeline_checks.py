@@ -89,7 +89,7 @@ def malformed_records(session: DemoSession) -> list[tuple[str, OutRecord]]:
     cases = [
         ("body is not valid JSON", b"{'model': not json"),
         ("request.inputs must be a non-empty list", variant(lambda request, _: request.pop("inputs"))),
-        ("values must be numbers or text, got dict", variant(first_input({"a": 1}))),
+        ("is numeric on endpoint", variant(first_input({"a": 1}))),
         ("'when' must be a timestamp", variant(lambda _, entry: entry.__setitem__(when_at, [1, 2]))),
         ("contains a non-finite number", variant(first_input("__LITERAL__"), b"NaN")),
         ("contains a non-finite number", variant(first_input("__LITERAL__"), b"-Infinity")),

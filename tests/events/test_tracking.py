@@ -106,7 +106,7 @@ def test_modelmon_client_shape_round_trips():
         (json.dumps({k: v for k, v in single().items() if k != "request"}), "no 'request'"),
         (json.dumps(single(request={"id": 1})), "request.inputs must be a non-empty list"),
         (json.dumps(single(request={"id": 1, "inputs": [[1, 2], [3]]})), "every row"),
-        (json.dumps(single(request={"id": 1, "inputs": [[{"a": 1}]]})), "numbers or text"),
+        (json.dumps(single(request={"id": 1, "inputs": [[True]]})), "numbers, text, objects or lists, got bool"),
         (json.dumps(single(resp={"outputs": [1, 2, 3]})), "input rows but"),
         (json.dumps(single(resp={"outputs": [[1], [2], [3]]})), "2 input rows but 3 output rows"),
         (json.dumps(single(microsec=-5)), "microsec"),

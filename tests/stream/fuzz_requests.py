@@ -3,6 +3,7 @@ dead-lettered (with a reason holding the class's excerpt), the others are stored
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 from typing import Any
@@ -12,6 +13,7 @@ from fuzz_traffic import HUGE_FLOAT, MINUTE, NUMERIC, Case, Traffic, dump
 NAN, INF = math.nan, math.inf
 DAY = 24 * 60 * MINUTE
 BIG_INT = 10**400  # valid JSON, beyond any float
+NESTED_TOO_DEEP: list = json.loads("[" * 17 + "]" * 17)  # 17 levels, one more than accepted
 
 
 def _cell(value: Any) -> Callable[[Traffic, dict], Any]:
@@ -94,9 +96,10 @@ REQUEST_CLASSES: dict[str, tuple[Callable[[Traffic, dict], Any], str]] = {
     "bigint_feature": (_cell(BIG_INT), "too large"),
     "nan_output": (_output(NAN), "non-finite"),
     "inf_output": (_output(INF), "non-finite"),
-    "bool_feature": (_cell(True), "values must be numbers or text"),
-    "dict_feature": (_cell({"a": 1}), "values must be numbers or text"),
-    "nested_feature": (_cell([1.0]), "values must be numbers or text"),
+    "bool_feature": (_cell(True), "values must be numbers, text, objects or lists"),
+    "dict_feature": (_cell({"a": 1}), "is numeric on endpoint"),
+    "nested_feature": (_cell([1.0]), "is numeric on endpoint"),
+    "too_deep_feature": (_cell(NESTED_TOO_DEEP), "is nested more than"),
     "inputs_dict": (_set("request.inputs", {"f0": 1.0}), "request.inputs must be a non-empty list"),
     "inputs_string": (_set("request.inputs", "1.0,2.0,3.0"), "request.inputs must be a non-empty list"),
     "inputs_number": (_set("request.inputs", 1.5), "request.inputs must be a non-empty list"),
