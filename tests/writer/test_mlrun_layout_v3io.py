@@ -103,3 +103,30 @@ def test_per_endpoint_kv_holds_the_latest_window_of_each_result(stored):
     assert metrics.index.tolist() == [f"{APP}.tvd_mean"]
     assert metrics[["application_name", "metric_name", "metric_value", "end_infer_time"]].values.tolist() == [
         [APP, "tvd_mean", 0.45, "2025-11-30 15:50:00.000000+00:00"]]
+
+
+def test_the_applications_dashboards_panels_read_the_results(stored):
+    """MLRun 1.6/1.7's Applications dashboard: every panel reads the results TSDB with this filter (as its
+    JSON spells it, spaces and double quotes included) and all columns, then charts one of them."""
+    _, client = stored
+    rows = client.read("tsdb", f"pipelines/{PROJECT}/monitoring-apps/app-results", start="0", end="now",
+                       filter=f"  endpoint_id=='{EP}' AND application_name ==\"{APP}\"")
+    rows = rows.reset_index() if "time" not in rows.columns else rows
+    assert rows["result_status"].value_counts().sort_index().to_dict() == {0.0: 1, 2.0: 1}  # Drift Status pie
+    assert rows["result_value"].mean() == pytest.approx(0.5)  # Average Drift Value gauge
+    last = rows.sort_values("time").iloc[-1]  # Latest Result stat
+    assert (last["result_name"], last["result_value"], last["result_kind"], last["result_status"]) == (
+        "general_drift", 0.9, 0.0, 2.0)
+    other = client.read("tsdb", f"pipelines/{PROJECT}/monitoring-apps/app-results", start="0", end="now",
+                        filter=f"endpoint_id=='{EP}' AND application_name ==\"another-app\"")
+    assert other.empty
+
+
+def test_the_18_metrics_panel_counts_a_metrics_windows(stored):
+    """MLRun 1.8's Applications dashboard '# Metrics' (its query as docs/mlrun-dashboards.md lists it): how
+    often a metric was computed."""
+    _, client = stored
+    counted = client.read("tsdb", f"pipelines/{PROJECT}/monitoring-apps/metrics", start="0", end="now",
+                          filter=f"endpoint_id=='{EP}' AND metric_name=='tvd_mean'", aggregators="count",
+                          step="1h", columns=["metric_value"])
+    assert counted.filter(like="count").sum().sum() == 2
