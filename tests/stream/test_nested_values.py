@@ -8,6 +8,7 @@ import json
 import pandas as pd
 import pytest
 from ingest_fixtures import batched, entry
+from v3io_server.stack import v3io_backend
 
 from modelmon.backends.local import open_local_backend
 from modelmon.core.timeutil import to_ms
@@ -55,14 +56,29 @@ def test_list_inputs_and_outputs_and_mixed_columns_round_trip(fn):
     assert samples["p0"].tolist() == [["a", "b"], [], 7]  # a number in a column of lists stays a number
 
 
-def test_text_that_looks_like_json_stays_text(tmp_path):
-    backend = open_local_backend(tmp_path)
-    try:
-        backend.samples.append("e", pd.DataFrame({"timestamp": [T0], "answer": ['{"a": 1}']}), "b1")
-        backend.samples.append("e", pd.DataFrame({"timestamp": [T0 + 1], "answer": [{"a": 1}]}), "b2")
-        assert backend.samples.read("e", 0, 2**62)["answer"].tolist() == ['{"a": 1}', {"a": 1}]
-    finally:
+@pytest.fixture(params=["local", "v3io"])
+def samples_backend(request, tmp_path):
+    """Both sample stores: the embedded one and V3IO's (against the in-repo protocol servers)."""
+    if request.param == "local":
+        backend = open_local_backend(tmp_path)
+        yield backend
         backend.close()
+        return
+    with v3io_backend() as opener:
+        backend = opener()
+        yield backend
+        backend.close()
+
+
+def test_objects_round_trip_through_either_sample_store(samples_backend):
+    """Rows of different keys and value types, an empty object, text that looks like JSON (in a file of its
+    own and beside objects) and numbers: each comes back as it was appended."""
+    store = samples_backend.samples
+    store.append("e", pd.DataFrame({"timestamp": [T0, T0 + 1], "answer": ['{"a": 1}', "plain"]}), "b1")
+    nested = [{"a": 1}, {"a": "one", "b": [1, {"c": None}]}, {}, '{"a": 1}', 2.5, None]
+    store.append("e", pd.DataFrame({"timestamp": [T0 + 2 + i for i in range(6)], "answer": nested}), "b2")
+    assert store.read("e", 0, 2**62)["answer"].tolist() == ['{"a": 1}', "plain", *nested]
+    assert store.read("e", T0 + 2, T0 + 3, columns=["answer"])["answer"].tolist() == [{"a": 1}]
 
 
 def test_a_numeric_feature_refuses_an_object_alone(fn):
