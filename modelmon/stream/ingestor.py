@@ -74,14 +74,17 @@ class Ingestor:
                                         source=self.paths.tracking_stream, clock=clock)
         self.endpoints = EndpointCache(EndpointStore(backend.kv, self.paths), clock, refresh_ms)
         self.live = LiveStats(backend.tsdb, self.paths.predictions_tsdb, self.paths.events_tsdb)
+        #: MLRun's ``events`` TSDB and KV schema files are for its Grafana dashboards, which read V3IO only; the
+        #: endpoint item's live ``metrics`` are kept on every backend (one reader)
+        self._events = backend.name == "v3io"
 
     def setup(self) -> None:
         """Create what the function writes to (dead-letter stream, TSDB tables); idempotent."""
         self.backend.streams.create(self.paths.dead_letter_stream)
         self.backend.tsdb.create_table(self.paths.predictions_tsdb)
         self.backend.tsdb.create_table(self.paths.errors_tsdb)
-        self.backend.tsdb.create_table(self.paths.events_tsdb)
-        if self.backend.name == "v3io":  # frames' KV reader (MLRun's Grafana dashboards) needs the schema file
+        if self._events:  # MLRun's events TSDB, and the endpoints table's schema file frames' KV reader needs
+            self.backend.tsdb.create_table(self.paths.events_tsdb)
             from modelmon.backends.v3io.schema import write_kv_schema  # the v3io clients load with the backend
             write_kv_schema(self.backend.objects, self.paths.endpoints_table, MLRUN_UID, schema_fields())
 
@@ -131,8 +134,9 @@ class Ingestor:
         self._dead_letter(kept.rejections, record, endpoint_id)
         record_totals = totals(when, rows.latency_us, rows.is_error, estimated)
         live = self.live.observe(endpoint_id, batch_id, minutes, record_totals.last_ms)
-        self.live.write(endpoint_id, record_totals.last_ms, live, rows.samples, [*rows.feature_names,
-                                                                                *rows.label_names])
+        if self._events:
+            self.live.write(endpoint_id, record_totals.last_ms, live, rows.samples,
+                            [*rows.feature_names, *rows.label_names])
         names = (rows.feature_names, rows.label_names) if rows.feature_names else None
         types = rows.feature_types if not endpoint.feature_types and rows.feature_names else None
         applied = self.endpoints.apply(endpoint_id, record, record_totals, int(when.max()) + 1, names, types,

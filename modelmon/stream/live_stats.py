@@ -13,7 +13,8 @@ finer grain). Counts are predictions (rows, estimated for sampled traffic: the `
 per-minute rows); latency averages are over tracked requests (``latency_sum_us / count``), in microseconds
 as MLRun's. The minutes come from the rows :mod:`modelmon.stream.aggregate` already writes: a process keeps
 the last hour of each endpoint's minutes, read from the predictions TSDB the first time it sees the endpoint,
-and adds each record's rows once (by ``batch_id``, so a redelivered record adds nothing).
+and adds each record's rows once (by ``batch_id``, so a redelivered record adds nothing). Producers key
+tracking records by endpoint, so one process sees all of an endpoint's records.
 """
 
 from __future__ import annotations
@@ -87,9 +88,9 @@ class _Endpoint:
     def add(self, batch_id: str, rows: pd.DataFrame) -> None:
         if batch_id in self.batches or rows.empty:
             return
-        for time, est, count, latency in rows[["time", "estimated_count", "count", "latency_sum_us"]].itertuples(
-                index=False):
-            self.minutes.setdefault(int(time), np.zeros(3))[:] += (est, count, latency)
+        values = rows[["estimated_count", "count", "latency_sum_us"]].to_numpy(dtype=np.float64)
+        for time, row in zip(rows["time"].to_numpy(dtype=np.int64).tolist(), values, strict=True):
+            self.minutes.setdefault(time, np.zeros(3))[:] += row
         self.batches[batch_id] = int(rows["time"].max())
 
     def prune(self, newest: int) -> None:
@@ -145,15 +146,19 @@ class LiveStats:
         """One row in :data:`FEATURE_SAMPLE` of the endpoint's rows (counted across records), numeric columns."""
         state = self._endpoints.setdefault(endpoint_id, _Endpoint())
         seen, state.rows_seen = state.rows_seen, state.rows_seen + len(samples)
-        picked = samples.iloc[(-seen) % FEATURE_SAMPLE::FEATURE_SAMPLE]
-        numeric = [n for n in dict.fromkeys(names) if n in picked and pd.api.types.is_numeric_dtype(picked[n])]
-        if picked.empty or not numeric:
+        first = (-seen) % FEATURE_SAMPLE
+        if first >= len(samples):
             return None
-        out = picked[numeric].astype(np.float64)
-        out.columns = [tsdb_name(n) for n in numeric]
-        out = out.loc[:, ~out.columns.duplicated()]
-        out.insert(0, "time", picked["timestamp"].to_numpy(dtype=np.int64))
-        return out.drop_duplicates("time").reset_index(drop=True)
+        kinds = samples.dtypes
+        numeric = [n for n in dict.fromkeys(names) if n in kinds.index and kinds[n].kind in "fiub"]
+        if not numeric:
+            return None
+        values = samples[numeric].to_numpy(dtype=np.float64)[first::FEATURE_SAMPLE]
+        columns = {"time": samples["timestamp"].to_numpy(dtype=np.int64)[first::FEATURE_SAMPLE]}
+        for name, column in zip(numeric, values.T, strict=True):
+            columns.setdefault(tsdb_name(name), column)
+        out = pd.DataFrame(columns, copy=False)
+        return out[~out["time"].duplicated()].reset_index(drop=True)
 
     @staticmethod
     def attributes(values: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,43 @@
+"""The endpoint's live ``metrics`` (MLRun's rolling figures): counted once per record, also across a restart."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from modelmon.stream import Ingestor, RawRecord
+
+PROJECT = "test"  # the project of the ``backend`` fixture's settings
+EP = "4c1f9e2a7d3b4a6e8f0c1d2e3f4a5b6c"
+MINUTE = 1_714_557_600_000  # 2024-05-01 10:00 UTC
+
+
+def _body(request_id: str, rows: int, second: int, latency: int) -> dict:
+    when = pd.Timestamp(MINUTE + second * 1000, unit="ms", tz="UTC").isoformat(sep=" ", timespec="microseconds")
+    return {"class": "M", "worker": 0, "model": "churn", "host": "h", "function_uri": f"{PROJECT}/serving",
+            "endpoint_id": EP, "request": {"inputs": [[1.0, 2.0]] * rows, "id": request_id}, "op": "infer",
+            "resp": {"id": request_id, "model_name": "churn", "outputs": [0] * rows}, "when": when,
+            "microsec": latency}
+
+
+def _metrics(backend) -> dict[str, float]:
+    return json.loads(backend.kv.get(f"users/pipelines/{PROJECT}/model-endpoints/endpoints", EP)["metrics"])["generic"]
+
+
+def test_the_figures_count_each_record_once_across_redelivery_and_restarts(backend):
+    bodies = [_body("a", 2, 10, 1000), _body("b", 1, 200, 3000), _body("c", 3, 400, 2000),
+              _body("d", 1, 3000, 4000)]
+    first = Ingestor(backend, PROJECT)
+    first.setup()
+    for sequence, body in enumerate(bodies[:3], start=1):
+        first.process(RawRecord(body, shard=0, sequence=sequence))
+    # minute of t = 10:06; the 5 minutes are 10:02..10:06 (b at 10:03:20 and c at 10:06:40), the hour all three
+    assert _metrics(backend) == {"predictions_per_second": 4 / 300, "predictions_count_5m": 4.0,
+                                 "predictions_count_1h": 6.0, "latency_avg_5m": 2500.0, "latency_avg_1h": 2000.0}
+    first.process(RawRecord(bodies[2], shard=0, sequence=3))  # delivered again: nothing added
+    restarted = Ingestor(backend, PROJECT)  # another process: the last hour is read back from the TSDB
+    restarted.process(RawRecord(bodies[2], shard=0, sequence=3))
+    restarted.process(RawRecord(bodies[3], shard=0, sequence=4))  # 10:50: a, b, c are in its hour
+    assert _metrics(backend) == {"predictions_per_second": 1 / 300, "predictions_count_5m": 1.0,
+                                 "predictions_count_1h": 7.0, "latency_avg_5m": 4000.0, "latency_avg_1h": 2500.0}
