@@ -62,6 +62,9 @@ def read_kv(store: Store, container: str, table: str, columns: list[str], filter
     types = {f["name"]: f["type"] for f in schema["fields"]}
     key = schema["key"]
     names = [name for name in types if not columns or name in columns]
+    if "__name" in columns:  # the item names, as a column of their own (the reader's system column)
+        names.append("__name")
+        types = {**types, "__name": "string"}
     for name in columns:
         if name not in types:
             raise KVReadError(f"column '{name}' doesn't exist")
@@ -75,7 +78,7 @@ def read_kv(store: Store, container: str, table: str, columns: list[str], filter
         attrs = {k: v for k, v in store.items.get(path, {}).items() if not k.startswith("__")}
         if not keep({**attrs, "__name": name}):
             continue
-        row = attrs if not columns else {k: v for k, v in attrs.items() if k in columns}
+        row = attrs if not columns else {k: v for k, v in {**attrs, "__name": name}.items() if k in columns}
         if key not in attrs and (not columns or key in columns):
             row[key] = name  # the item's name stands for a key attribute it lacks
         missing = fpb.NullValuesMap()

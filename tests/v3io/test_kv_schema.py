@@ -66,3 +66,10 @@ def test_bad_schemas_are_refused():
         kv_schema("uid", {"model": "string"})
     with pytest.raises(ValueError, match="unknown field types"):
         kv_schema("uid", {"uid": "text"})
+
+
+def test_the_item_names_read_as_the_system_column(servers, backend):
+    _fill(backend)
+    write_kv_schema(backend.objects, TABLE, "uid", FIELDS)
+    names = _frames(servers[1]).read(backend="kv", table=TABLE.removeprefix("users/"), columns=["__name"])
+    assert sorted(names["__name"]) == ["e1", "e2"]  # how MLRun's applications dashboard lists the apps
