@@ -144,7 +144,7 @@ def nested_as_json(frame: pd.DataFrame) -> pd.DataFrame:
     text. The column's other values (numbers, text) are JSON too.
     """
     nested = [j for j, dtype in enumerate(frame.dtypes)
-              if dtype == np.dtype(object) and frame.iloc[:, j].map(_is_nested).any()]
+              if dtype == np.dtype(object) and _holds_nested(frame.iloc[:, j])]
     if not nested:
         return frame
     frame = frame.copy(deep=False)
@@ -158,7 +158,7 @@ def nested_from_json(frame: pd.DataFrame) -> pd.DataFrame:
     they were (a column may hold JSON in some files and plain values in others)."""
     for j in [j for j, dtype in enumerate(frame.dtypes) if dtype == np.dtype(object)]:
         column = frame.iloc[:, j]
-        if column.map(lambda v: isinstance(v, bytes)).any():
+        if pd.api.types.infer_dtype(column, skipna=True) in ("bytes", "mixed"):  # a cheap test first
             frame.isetitem(j, column.map(_from_bytes))  # type: ignore[arg-type]
     return frame
 
@@ -173,6 +173,12 @@ def _from_bytes(value: object) -> object:
 
 def _is_nested(value: object) -> bool:
     return isinstance(value, dict | list)
+
+
+def _holds_nested(column: pd.Series) -> bool:
+    """Whether ``column`` holds an object or a list (pandas infers text and numbers alone in C first)."""
+    return pd.api.types.infer_dtype(column, skipna=True) in ("mixed", "mixed-integer") and \
+        bool(column.map(_is_nested).any())
 
 
 def _json_bytes(value: object) -> bytes | None:
@@ -195,9 +201,9 @@ def one_type_per_column(frame: pd.DataFrame) -> pd.DataFrame:
     # pandas-stubs type isetitem's value without Series, which pandas documents ("arraylike") and accepts.
     for j in [j for j, dtype in enumerate(frame.dtypes) if dtype == np.dtype(object)]:
         column = frame.iloc[:, j]
-        if column.map(_is_nested).any():  # objects and lists (nested_from_json) are kept as they are
-            continue
         kind = pd.api.types.infer_dtype(column, skipna=True)
+        if kind in ("mixed", "mixed-integer") and column.map(_is_nested).any():  # kept as they are
+            continue
         if kind in ("integer", "floating", "mixed-integer-float", "decimal"):
             frame.isetitem(j, pd.to_numeric(column))  # type: ignore[arg-type]
         elif kind in ("mixed", "mixed-integer"):
