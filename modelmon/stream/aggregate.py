@@ -19,6 +19,9 @@ from modelmon.core.arrays import BoolArray, FloatArray, IntArray
 MINUTE_MS = 60_000
 PREDICTION_LABELS = ("endpoint_id", "batch_id")
 ERROR_LABELS = ("endpoint_id", "batch_id")
+#: The predictions column of the per-minute rows (MLRun 1.8+'s name) and the name it had before.
+ESTIMATED = "estimated_prediction_count"
+LEGACY_ESTIMATED = "estimated_count"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,9 +57,9 @@ def totals(when_ms: FloatArray | IntArray, latency_us: FloatArray, is_error: Boo
 
 def predictions_frame(endpoint_id: str, batch_id: str, when_ms: FloatArray | IntArray, latency_us: FloatArray,
                       is_error: BoolArray, estimated: FloatArray | None = None) -> pd.DataFrame:
-    """One row per minute of this record: ``count`` (tracked requests), ``estimated_count`` (the predictions
-    they stand for, :mod:`modelmon.stream.sampling`; ``count`` without ``estimated``), ``latency_sum_us``,
-    ``latency_max_us``."""
+    """One row per minute of this record: ``count`` (tracked requests), ``estimated_prediction_count`` (the
+    predictions they stand for, :mod:`modelmon.stream.sampling`; ``count`` without ``estimated``: MLRun 1.8+'s
+    column, which its applications dashboard sums), ``latency_sum_us``, ``latency_max_us``."""
     ok = ~is_error
     minutes = (when_ms[ok] // MINUTE_MS * MINUTE_MS).astype(np.int64)
     order = np.argsort(minutes, kind="stable")
@@ -68,7 +71,7 @@ def predictions_frame(endpoint_id: str, batch_id: str, when_ms: FloatArray | Int
         "endpoint_id": endpoint_id,
         "batch_id": batch_id,
         "count": np.diff(np.r_[starts, len(minutes)]).astype(np.int64),
-        "estimated_count": np.add.reduceat(weights, starts),
+        ESTIMATED: np.add.reduceat(weights, starts),
         "latency_sum_us": np.add.reduceat(latency, starts),
         "latency_max_us": np.maximum.reduceat(latency, starts),
     })
@@ -81,15 +84,24 @@ def errors_frame(endpoint_id: str, batch_id: str, when_ms: FloatArray | IntArray
                          "count": counts.astype(np.int64)})
 
 
+def estimated_counts(rows: pd.DataFrame) -> pd.Series:
+    """Each stored row's predictions: ``estimated_prediction_count``, else the column's name before MLRun's
+    (``estimated_count``), else (rows from before either) ``count``."""
+    estimated = pd.Series(np.nan, index=rows.index)
+    for column in (ESTIMATED, LEGACY_ESTIMATED):
+        if column in rows:
+            estimated = estimated.fillna(rows[column])
+    return estimated.fillna(rows["count"]).astype(np.float64)
+
+
 def read_predictions(tsdb: TSDB, table: str, endpoint_id: str, start: int, end: int) -> pd.DataFrame:
     """Per-minute ``count``, ``estimated_count``, ``latency_sum_us``, ``latency_max_us`` of one endpoint
-    (records summed; rows written before ``estimated_count`` existed estimate their ``count``)."""
+    (records summed; rows written before the estimate existed estimate their ``count``)."""
     rows = tsdb.read(table, start, end, filters={"endpoint_id": endpoint_id})  # every column: older tables lack one
     if rows.empty:
         return pd.DataFrame({"time": [], "count": [], "estimated_count": [], "latency_sum_us": [],
                              "latency_max_us": []})
-    estimated = rows["estimated_count"] if "estimated_count" in rows else pd.Series(np.nan, index=rows.index)
-    rows = rows.assign(estimated_count=estimated.fillna(rows["count"]))
+    rows = rows.assign(estimated_count=estimated_counts(rows))
     return (rows.groupby("time", sort=True)
             .agg(count=("count", "sum"), estimated_count=("estimated_count", "sum"),
                  latency_sum_us=("latency_sum_us", "sum"), latency_max_us=("latency_max_us", "max"))

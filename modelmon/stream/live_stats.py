@@ -9,8 +9,8 @@ feature and prediction values.
 Here the figures are computed once per stream record, as of the record's last event time ``t``, over whole
 minutes: the 5-minute window is the minute of ``t`` and the 4 before it, the hour that minute and the 59
 before it (MLRun's storey windows are 5-minute buckets; this per-minute window is the same definition at a
-finer grain). Counts are predictions (rows, estimated for sampled traffic: the ``estimated_count`` of the
-per-minute rows); latency averages are over tracked requests (``latency_sum_us / count``), in microseconds
+finer grain). Counts are predictions (rows, estimated for sampled traffic: the ``estimated_prediction_count``
+of the per-minute rows); latency averages are over tracked requests (``latency_sum_us / count``), in microseconds
 as MLRun's. The minutes come from the rows :mod:`modelmon.stream.aggregate` already writes: a process keeps
 the last hour of each endpoint's minutes, read from the predictions TSDB the first time it sees the endpoint,
 and adds each record's rows once (by ``batch_id``, so a redelivered record adds nothing). Producers key
@@ -29,7 +29,7 @@ import pandas as pd
 
 from modelmon.backends import TSDB
 from modelmon.core.arrays import FloatArray
-from modelmon.stream.aggregate import MINUTE_MS
+from modelmon.stream.aggregate import ESTIMATED, MINUTE_MS, estimated_counts
 
 EVENTS_LABELS = ("endpoint_id", "record_type", "endpoint_type")
 #: MLRun's ``EndpointType.NODE_EP`` (an endpoint that is no router): every modelmon endpoint.
@@ -122,12 +122,10 @@ class LiveStats:
             start = last_ms // MINUTE_MS * MINUTE_MS - _HOUR_MINUTES * MINUTE_MS
             stored = self._tsdb.read(self._predictions, start, last_ms + 1, filters={"endpoint_id": endpoint_id})
             if not stored.empty:
-                if "estimated_count" not in stored:
-                    stored = stored.assign(estimated_count=np.nan)
-                stored = stored.assign(estimated_count=stored["estimated_count"].fillna(stored["count"]))
+                stored = stored.assign(estimated_count=estimated_counts(stored))
                 for batch, rows in stored.groupby("batch_id", sort=False):
                     state.add(str(batch), rows)
-        state.add(batch_id, minute_rows)
+        state.add(batch_id, minute_rows.rename(columns={ESTIMATED: "estimated_count"}))
         state.prune(last_ms // MINUTE_MS * MINUTE_MS)
         return figures(state.frame(), last_ms)
 

@@ -101,3 +101,12 @@ def test_details_incoming_features(run):
     feature = session.model.feature_names[0]
     for at, value in frame[feature.replace("-", "_")].items():
         assert value in samples.loc[[int(at.value // 1_000_000)], feature].tolist()
+
+
+def test_applications_1_8_predictions_sums_the_estimated_prediction_count(run):
+    session, client = run
+    for endpoint_id in session.endpoint_ids.values():
+        frame = client.read(backend="tsdb", table=_table(session, "predictions_tsdb"), start="0", end="now",
+                            filter=f"endpoint_id=='{endpoint_id}'")
+        stored = session.backend.samples.read(endpoint_id, 0, 2**62)
+        assert frame["estimated_prediction_count"].sum() == len(stored)  # the stat panel's sum: every prediction
