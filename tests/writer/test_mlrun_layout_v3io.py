@@ -130,3 +130,10 @@ def test_the_18_metrics_panel_counts_a_metrics_windows(stored):
                           filter=f"endpoint_id=='{EP}' AND metric_name=='tvd_mean'", aggregators="count",
                           step="1h", columns=["metric_value"])
     assert counted.filter(like="count").sum().sum() == 2
+
+
+def test_the_applications_dashboards_app_picker_lists_the_endpoints_apps(stored):
+    """Its $APPLICATION variable: KV ``monitoring-apps/$MODELENDPOINT``, ``fields=__name``."""
+    _, client = stored
+    names = client.read("kv", f"pipelines/{PROJECT}/monitoring-apps/{EP}", columns=["__name"])
+    assert names["__name"].tolist() == [APP]
