@@ -147,7 +147,7 @@ class LiveStats:
         first = (-seen) % FEATURE_SAMPLE
         if first >= len(samples):
             return None
-        kinds = samples.dtypes
+        kinds = samples.dtypes[~samples.columns.duplicated(keep=False)]  # a name given twice is ambiguous: left out
         numeric = [n for n in dict.fromkeys(names) if n in kinds.index and kinds[n].kind in "fiub"]
         if not numeric:
             return None

@@ -7,6 +7,7 @@ import json
 import pandas as pd
 
 from modelmon.stream import Ingestor, RawRecord
+from modelmon.stream.live_stats import LiveStats
 
 PROJECT = "test"  # the project of the ``backend`` fixture's settings
 EP = "4c1f9e2a7d3b4a6e8f0c1d2e3f4a5b6c"
@@ -41,3 +42,14 @@ def test_the_figures_count_each_record_once_across_redelivery_and_restarts(backe
     restarted.process(RawRecord(bodies[3], shard=0, sequence=4))  # 10:50: a, b, c are in its hour
     assert _metrics(backend) == {"predictions_per_second": 1 / 300, "predictions_count_5m": 1.0,
                                  "predictions_count_1h": 7.0, "latency_avg_5m": 4000.0, "latency_avg_1h": 2500.0}
+
+
+def test_feature_rows_are_one_in_ten_numeric_columns_named_for_the_tsdb(backend):
+    live = LiveStats(backend.tsdb, "users/pipelines/test/model-endpoints/predictions", "users/e")
+    samples = pd.DataFrame({"timestamp": range(1000, 1013), "request_id": "r", "latency_us": 1.0,
+                            "1st-feature": [float(i) for i in range(13)], "text": "a", "x": 0.5, "y": 1})
+    samples.columns = [*samples.columns[:-2], "x", "x"]  # registered names may repeat a name
+    first = live._sampled("ep", samples, ["1st-feature", "text", "x"])
+    assert first.to_dict("list") == {"time": [1000, 1010], "_1st_feature": [0.0, 10.0]}
+    second = live._sampled("ep", samples.iloc[:9], ["1st-feature"])  # the count goes on across records: 13..21
+    assert second["time"].tolist() == [1007]
