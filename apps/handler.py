@@ -23,7 +23,7 @@ from modelmon.functions.handling import HandlerRetry, each_record, on_shutdown
 def init_context(context: nuclio_sdk.Context) -> None:
     settings = Settings.from_env()
     backend = make_backend(settings)
-    runner = AppRunner.from_settings(settings, backend)
+    runner = AppRunner.from_settings(settings, backend, nuclio_logger=context.logger)  # the app's nuclio_logger
     context.user_data.runner = runner
     context.user_data.retry = HandlerRetry.for_function(
         settings, backend.streams, ProjectPaths(settings.project).app_stream(runner.app_name), runner.app_name,

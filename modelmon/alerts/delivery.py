@@ -174,7 +174,8 @@ class Deliveries:
                 if now - int(item.get("created_ms", now)) > self.backoff.max_age_ms:
                     self._fail(key, item, "too old: " + str(item.get("last_error") or "never attempted"), now, summary)
                     continue
-                if not self._claim(key, item, now):
+                # the lease runs from the claim, not from the call's start: a long call's late claims keep theirs
+                if not self._claim(key, item, self.clock() if now_ms is None else now_ms):
                     summary.skipped += 1
                     continue
                 item["attempts"] = int(item.get("attempts", 0)) + 1

@@ -46,7 +46,7 @@ def test_paths_follow_mlrun_layout():
     assert paths.app_stream("histogram-data-drift") == "projects/fraud/model-endpoints/stream-histogram-data-drift"
     assert paths.writer_stream == "projects/fraud/model-endpoints/stream-model-monitoring-writer"
     assert paths.endpoints_table == "users/pipelines/fraud/model-endpoints/endpoints"
-    assert paths.app_results_table == "users/pipelines/fraud/monitoring-apps/app-results"
+    assert paths.app_results_table == "users/pipelines/fraud/monitoring-apps/app-results-latest"
     assert paths.samples_prefix("abc") == "users/pipelines/fraud/model-endpoints/parquet/abc"
 
 
