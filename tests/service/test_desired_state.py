@@ -48,7 +48,7 @@ def test_removing_and_bad_input(tmp_path):
     assert remove_function(home, "p", "f") and not remove_function(home, "p", "f")
     assert desired_names(home, "p") == [] and read_desired(home, "p") == {}
     for bad in ("../x.py", "function.yaml", "service.json", ".hidden"):
-        with pytest.raises(ValueError, match="must be a relative path inside the function.s directory"):
+        with pytest.raises(ValueError, match=r"must be a relative path inside the function.s directory"):
             write_function(home, "p", "g", CONFIG, files={bad: b""})
     with pytest.raises(ValueError, match="function 'a/b' is not a valid name"):
         write_function(home, "p", "a/b", CONFIG)
