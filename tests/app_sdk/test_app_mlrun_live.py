@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import orjson
-import pandas as pd
 import pytest
 
 import modelmon
@@ -21,6 +20,7 @@ from modelmon.core.paths import ProjectPaths
 from modelmon.core.timeutil import now_ms
 from modelmon.events import tracking_body
 from modelmon.service import stop_service
+from modelmon.testing.traffic import spread_requests
 
 pytestmark = pytest.mark.slow
 
@@ -97,14 +97,7 @@ def test_an_llm_judge_shipped_as_a_folder_stores_its_nan_score_as_missing(home, 
 def _send(project, start_ms: int, span_ms: int) -> None:
     """``ROWS`` requests per minute of ``[start_ms, start_ms + span_ms)``, the last one at its end - 1 ms."""
     rng = np.random.default_rng(3)
-    count = ROWS * span_ms // MINUTE
-    times = start_ms + np.arange(1, count + 1) * span_ms // count - 1
-    requests = [
-        {"request": {"id": f"r{t}", "inputs": [rng.normal(size=2).tolist()]},
-         "resp": {"id": f"r{t}", "model_name": MODEL, "model_version": "1", "outputs": [1]},
-         "when": str(pd.Timestamp(int(t), unit="ms", tz="UTC").to_pydatetime()), "microsec": 2_000}
-        for t in times
-    ]
+    requests = spread_requests(MODEL, start_ms, span_ms, ROWS * span_ms // MINUTE, rng, features=2)
     body = tracking_body(model=MODEL, version="1", function_uri=f"{PROJECT}/serving", requests=requests)
     project.backend.streams.put_records(ProjectPaths(PROJECT).tracking_stream,
                                         [OutRecord(orjson.dumps(body), partition_key="judged")])

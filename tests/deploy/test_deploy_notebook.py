@@ -21,7 +21,6 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import orjson
-import pandas as pd
 import pytest
 import yaml
 from deploy_paths import REPO
@@ -40,6 +39,7 @@ from modelmon.events import tracking_body
 from modelmon.local_nuclio import LocalRuntime
 from modelmon.local_nuclio.spec import load_function
 from modelmon.queries import result_history
+from modelmon.testing.traffic import spread_requests
 
 pytestmark = pytest.mark.slow
 
@@ -182,14 +182,7 @@ def send(project, start_ms: int, span_ms: int, rows: int = ROWS) -> None:
     """``rows`` requests per base period of ``[start_ms, start_ms + span_ms)``, the last at its end - 1 ms
     (so the endpoint's watermark closes each window as soon as it is stored)."""
     rng = np.random.default_rng(start_ms)
-    count = rows * span_ms // PERIOD
-    times = start_ms + np.arange(1, count + 1) * span_ms // count - 1
-    requests = [
-        {"request": {"id": f"r{t}", "inputs": [rng.normal(size=3).tolist()]},
-         "resp": {"id": f"r{t}", "model_name": MODEL, "model_version": "1", "outputs": [1]},
-         "when": str(pd.Timestamp(int(t), unit="ms", tz="UTC").to_pydatetime()), "microsec": 2_000}
-        for t in times
-    ]
+    requests = spread_requests(MODEL, start_ms, span_ms, rows * span_ms // PERIOD, rng, features=3)
     body = tracking_body(model=MODEL, version="1", function_uri=f"{PROJECT}/serving", requests=requests)
     project.backend.streams.put_records(ProjectPaths(PROJECT).tracking_stream,
                                         [OutRecord(orjson.dumps(body), partition_key=MODEL)])

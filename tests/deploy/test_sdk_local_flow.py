@@ -27,6 +27,7 @@ from modelmon.core.timeutil import now_ms
 from modelmon.events import endpoint_uid, tracking_body
 from modelmon.queries import result_history
 from modelmon.service import read_state, stop_service
+from modelmon.testing.traffic import spread_requests
 
 pytestmark = pytest.mark.slow
 
@@ -128,14 +129,7 @@ def functions_running(home) -> list[str]:
 
 def send(project, rng: np.random.Generator, start_ms: int, span_ms: int) -> None:
     """``ROWS`` requests per minute of ``[start_ms, start_ms + span_ms)``, the last one at its end - 1 ms."""
-    count = ROWS * span_ms // MINUTE
-    times = start_ms + np.arange(1, count + 1) * span_ms // count - 1
-    requests = [
-        {"request": {"id": f"r{t}", "inputs": [rng.normal(size=3).tolist()]},
-         "resp": {"id": f"r{t}", "model_name": MODEL, "model_version": "1", "outputs": [1]},
-         "when": str(pd.Timestamp(int(t), unit="ms", tz="UTC").to_pydatetime()), "microsec": 2_000}
-        for t in times
-    ]
+    requests = spread_requests(MODEL, start_ms, span_ms, ROWS * span_ms // MINUTE, rng, features=3)
     body = tracking_body(model=MODEL, version="1", function_uri=FUNCTION_URI, requests=requests)
     project.backend.streams.put_records(ProjectPaths(PROJECT).tracking_stream,
                                         [OutRecord(orjson.dumps(body), partition_key="flow")])
