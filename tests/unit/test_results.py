@@ -44,15 +44,25 @@ def test_bad_result_names_are_rejected(name):
         ModelMonitoringApplicationResult(name, 1.0, ResultKindApp.data_drift, ResultStatusApp.no_detection)
 
 
-@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf, np.nan])
-def test_non_finite_values_are_rejected(value):
+@pytest.mark.parametrize("value", [math.inf, -math.inf, np.inf])
+def test_infinite_values_are_rejected(value):
     with pytest.raises(ValueError, match="finite"):
         ModelMonitoringApplicationResult("x", value, ResultKindApp.data_drift, ResultStatusApp.no_detection)
     with pytest.raises(ValueError, match="finite"):
         ModelMonitoringApplicationMetric("x", value)
 
 
-@pytest.mark.parametrize("value", ["0.5", None, True, [1.0]])
+@pytest.mark.parametrize("value", [math.nan, np.nan, None])
+def test_a_missing_value_is_kept_as_nan_as_mlrun_accepts_it(value):
+    result = ModelMonitoringApplicationResult("x", value, ResultKindApp.data_drift, ResultStatusApp.no_detection)
+    assert math.isnan(result.value) and math.isnan(ModelMonitoringApplicationMetric("x", value).value)
+
+
+def test_numeric_text_is_read_as_a_number_as_mlrun_does():
+    assert ModelMonitoringApplicationMetric("x", "0.5").value == 0.5
+
+
+@pytest.mark.parametrize("value", ["abc", True, [1.0]])
 def test_non_numeric_values_are_rejected(value):
     with pytest.raises(ValueError, match="number"):
         ModelMonitoringApplicationMetric("x", value)
@@ -65,8 +75,14 @@ def test_unknown_kind_and_status_are_rejected():
         ModelMonitoringApplicationResult("x", 1.0, ResultKindApp.data_drift, 3)
 
 
-@pytest.mark.parametrize("extra", [{"when": object()}, {"v": math.nan}, {1: {2: {3}}}])
+@pytest.mark.parametrize("extra", [{"when": object()}, {1: {2: {3}}}])
 def test_extra_data_must_be_json(extra):
     with pytest.raises(ValueError, match="JSON"):
         ModelMonitoringApplicationResult("x", 1.0, ResultKindApp.data_drift, ResultStatusApp.no_detection, extra)
+
+
+def test_non_finite_numbers_in_extra_data_become_null():
+    result = ModelMonitoringApplicationResult("x", 1.0, ResultKindApp.data_drift, ResultStatusApp.no_detection,
+                                              {"v": math.nan, "w": [math.inf, 1.0]})
+    assert result.extra_data == {"v": None, "w": [None, 1.0]}
 
