@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+import v3io_frames
+from pipeline_checks import demo_config, v3io_storage
+from v3io_server.stack import ACCESS_KEY, running_servers
 
 from modelmon.core.paths import ProjectPaths
 from modelmon.demo.session import DemoSession
@@ -19,9 +22,14 @@ from modelmon.queries import metric_history, result_history
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def run(dashboards_run):
-    return dashboards_run
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    with running_servers() as (web, frames), \
+            DemoSession(demo_config(tmp_path_factory, "app-dashboards"), storage=v3io_storage(web, frames)) as session:
+        session.send_traffic()
+        session.wait_for_windows(timeout_s=60)
+        client = v3io_frames.Client(address=frames.address, container="users", token=ACCESS_KEY)
+        yield session, client
 
 
 def _pipelines(session: DemoSession) -> str:
