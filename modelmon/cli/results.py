@@ -102,13 +102,18 @@ def format_tables(frames: dict[str, pd.DataFrame], names: dict[str, str], *, tra
 def _table(df: pd.DataFrame, names: dict[str, str], columns: list[str]) -> str:
     shown = endpoint_columns(df, names).assign(window=_windows(df))
     if "value" in shown:
-        shown["value"] = [f"{v:.6g}" for v in shown["value"]]
+        shown["value"] = [_value(v) for v in shown["value"]]
     if "status_name" in shown:
         shown = shown.assign(status=shown["status_name"], kind=shown["kind_name"])
     if "location" in shown:  # the error is "<type>: <message>"; where: the file's name and line
         shown = shown.assign(location=[PurePath(loc).name if loc else "-" for loc in shown["location"]],
                              error=[_one_line(e) for e in shown["error"]])
     return text_table(shown, columns, right=["value"])
+
+
+def _value(value: Any) -> str:
+    """A result's value to 6 significant digits; a missing one (NaN, kept as MLRun keeps it) as ``-``."""
+    return "-" if value is None or value != value else f"{value:.6g}"
 
 
 def _windows(df: pd.DataFrame) -> list[str]:

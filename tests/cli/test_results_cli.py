@@ -149,3 +149,19 @@ def test_parse_since_forms():
     assert parse_since("1.5h", now) == now - 90 * 60_000
     assert parse_since("1d", now) == now - 86_400_000
     assert parse_since("1970-01-02T00:00:00+01:00", now) == 86_400_000 - 3_600_000
+
+
+def test_results_table_prints_a_missing_value_as_a_dash(home, capsys):
+    """A NaN result (a missing value, kept as MLRun keeps it) reads ``-`` in the table."""
+    backend = make_backend_for(home)
+    endpoint_id = register_model_endpoint(backend, PROJECT, "gaps").endpoint_id
+    ResultWriter(backend, ProjectPaths(PROJECT)).write(
+        _event(endpoint_id, 0, float("nan"), ResultStatusApp.irrelevant))
+    backend.close()
+    code, out, _ = _cli(capsys, "results", "--home", str(home), "--project", PROJECT)
+    header = out.splitlines()[0].split()
+    rows = {cells[header.index("result_name")]: cells for line in out.splitlines() if line.startswith("gaps")
+            for cells in [line.split()]}
+    assert code == 0 and "nan" not in out.lower()
+    assert rows["general_drift"][header.index("value")] == "-"
+    assert rows["drifted_features_share"][header.index("value")] == "-"
