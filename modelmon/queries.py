@@ -34,8 +34,9 @@ from modelmon.events import DeadLetter
 from modelmon.writer.history import newest_per_window
 
 ENDPOINT_COLUMNS = [
-    "endpoint_id", "name", "model", "model_version", "function_uri", "request_count", "error_count",
-    "latency_avg_us", "first_request_ms", "last_request_ms", "watermark_ms", "drift_status", "drift_status_name",
+    "endpoint_id", "name", "model", "model_version", "function_uri", "request_count",
+    "estimated_prediction_count", "error_count", "latency_avg_us", "first_request_ms", "last_request_ms",
+    "watermark_ms", "drift_status", "drift_status_name",
     "feature_names", "labels", "skipped_from_ms", "skipped_until_ms",
 ]
 RESULT_COLUMNS = [
@@ -95,7 +96,9 @@ def list_endpoints(backend: Backend, project: str) -> pd.DataFrame:
         rows.append({
             "endpoint_id": endpoint.endpoint_id, "name": endpoint.name, "model": endpoint.model,
             "model_version": endpoint.model_version, "function_uri": endpoint.function_uri,
-            "request_count": int(endpoint.request_count or 0), "error_count": int(endpoint.error_count or 0),
+            "request_count": int(endpoint.request_count or 0),
+            "estimated_prediction_count": float(endpoint.estimated_prediction_count or 0.0),
+            "error_count": int(endpoint.error_count or 0),
             "latency_avg_us": endpoint.latency_avg_us, "first_request_ms": endpoint.first_request_ms,
             "last_request_ms": endpoint.last_request_ms, "watermark_ms": endpoint.watermark_ms,
             "drift_status": int(endpoint.drift_status), "drift_status_name": status_name(endpoint.drift_status),

@@ -182,7 +182,12 @@ def format_table(df: pd.DataFrame, project: str) -> str:
         drift_status=df["drift_status_name"],
         not_analysed=[_skipped(f, u) for f, u in zip(df["skipped_from_ms"], df["skipped_until_ms"], strict=True)],
     )
-    return text_table(shown, _TABLE)
+    columns = _TABLE
+    sampled = (df["estimated_prediction_count"] != df["request_count"]).any()
+    if sampled:  # sampled traffic: the predictions its tracked requests stand for, next to them
+        shown = shown.assign(predictions=df["estimated_prediction_count"].round(0).astype(int))
+        columns = [*_TABLE[:4], "predictions", *_TABLE[4:]]
+    return text_table(shown, columns)
 
 
 def _skipped(start: Any, until: Any) -> str:

@@ -99,3 +99,16 @@ def test_minutes_written_before_the_estimate_existed_estimate_their_count(backen
     _ingest(backend, _mlrun("r1", [[1.0, 2.0]], 5, sampling_percentage=50.0, effective_sample_count=1))
     minutes = read_predictions(backend.tsdb, PATHS.predictions_tsdb, EP, 0, 2**62)
     assert minutes[["count", "estimated_count"]].values.tolist() == [[8, 9.0]]
+
+
+def test_endpoints_table_shows_estimated_predictions_when_they_differ_from_requests(backend):
+    from modelmon.cli.endpoints import format_table
+    from modelmon.queries import list_endpoints
+
+    _ingest(backend, _mlrun("r1", [[1.0, 2.0]], 1, sampling_percentage=25.0, effective_sample_count=1))
+    endpoints = list_endpoints(backend, PROJECT)
+    assert endpoints[["request_count", "estimated_prediction_count"]].values.tolist() == [[1, 4.0]]
+    header, row = format_table(endpoints, PROJECT).splitlines()
+    assert header.split()[3:6] == ["request_count", "predictions", "error_count"]
+    numbers = {name: row[:header.index(name) + len(name)].split()[-1] for name in ("request_count", "predictions")}
+    assert numbers == {"request_count": "1", "predictions": "4"}  # right-aligned under their headers
