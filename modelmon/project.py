@@ -550,10 +550,14 @@ class Project:
 
     def reset_alert_config(self, name: str, endpoint: str | None = None) -> int:
         """Resolve config ``name``'s active activations (only ``endpoint``'s, by id or name, when given); the
-        history records the manual reset. Returns how many were reset."""
+        history records the manual reset and the alerts function notifies the config's channels. Returns how
+        many were reset."""
+        from modelmon.alerts.delivery import Deliveries
         from modelmon.alerts.evaluator import Evaluator
 
-        return Evaluator(self.backend.kv, ProjectPaths(self.name), refresh_s=0).reset(name, endpoint)
+        paths = ProjectPaths(self.name)
+        outbox = Deliveries(self.backend.kv, paths, clock=now_ms).enqueue
+        return Evaluator(self.backend.kv, paths, refresh_s=0).reset(name, endpoint, outbox)
 
     def get_alert_activations(self, name: str | None = None, *, active: bool = False) -> pd.DataFrame:
         """One row per activation (config × endpoint × app × result), optionally of config ``name`` or only

@@ -225,10 +225,12 @@ class Evaluator:
         return [item for _, item in read_activations(self.kv, self.paths, config=config,
                                                      state=ACTIVE if active_only else None)]
 
-    def reset(self, config: str, endpoint: str | None = None) -> int:
+    def reset(self, config: str, endpoint: str | None = None, outbox: Outbox | None = None) -> int:
         """Resolve the active activations of ``config`` (only ``endpoint``'s, by id or name, when given);
-        their history records the manual reset. Returns how many were reset."""
-        done, known = 0, any(c.name == config for c in self.configs())
+        their history records the manual reset, and ``outbox`` (``Deliveries.enqueue``) gets a ``resolved``
+        notification for each to the config's channels. Returns how many were reset."""
+        configs = {c.name: c for c in self.configs()}
+        done, known = 0, config in configs
         for key, item in scan_all(self.kv, self.table):
             if item.get("config") != config:
                 continue
@@ -241,6 +243,8 @@ class Evaluator:
             entry = {"state": RESOLVED, "reset": "manual", "time_ms": now}
             history = [*json.loads(item.get("history") or "[]"), entry][-MAX_HISTORY:]
             version = int(item["version"])
+            if outbox is not None and config in configs:  # before the write, as transitions are (idempotent key)
+                outbox([self._reset_notification(configs[config], item, now)])
             if self.kv.update(self.table, key, {"state": RESOLVED, "changed_ms": now, "history": json.dumps(history),
                                                 "hits": "[]", "version": version + 1},
                               condition=[Cond.eq("version", version)], create=False):
@@ -248,3 +252,23 @@ class Evaluator:
         if not known:
             raise NotFound(f"no alert config named {config!r}")
         return done
+
+    @staticmethod
+    def _reset_notification(config: AlertConfig, item: Item, now: int) -> Notification:
+        """The notification of a manual reset of activation ``item`` (keyed by its activating window, so a
+        reset retried after a crash is enqueued once)."""
+        endpoint_id, app, result = str(item["endpoint_id"]), str(item["app"]), str(item["result"])
+        start, end = int(item.get("window_start_ms") or 0), int(item.get("window_end_ms") or 0)
+        value = item.get("value")
+        value = None if value is None else float(value)
+        status = str(item.get("status") or "")
+        summary = config.render(config=config.name, severity=config.severity,
+                                endpoint=item.get("endpoint_name") or endpoint_id, endpoint_id=endpoint_id,
+                                app=app, result=result, value="" if value is None else f"{value:.4g}",
+                                window=_window_text(start, end), status=status, state=RESOLVED,
+                                event="manual_reset")
+        return Notification(key=notification_key(config.name, endpoint_id, app, result, end, "reset"),
+                            config=config.name, severity=config.severity, state=RESOLVED, summary=summary,
+                            endpoint_id=endpoint_id, endpoint_name=str(item.get("endpoint_name") or ""), app=app,
+                            result=result, value=value, status=status, window_start_ms=start, window_end_ms=end,
+                            time_ms=now, channels=config.notifications)

@@ -12,6 +12,7 @@ import yaml
 
 from modelmon.alerts.activations import activations_frame
 from modelmon.alerts.configs import AlertConfig, AlertConfigStore
+from modelmon.alerts.delivery import Deliveries
 from modelmon.alerts.evaluator import Evaluator
 from modelmon.cli.endpoints import add_home_options, open_home, records, text_table
 from modelmon.core.errors import ConfigError
@@ -124,7 +125,9 @@ def run_activations(args: argparse.Namespace) -> int:
 def run_reset(args: argparse.Namespace) -> int:
     settings, backend = open_home(args, check_project=False)  # configs may come before any traffic
     try:
-        done = Evaluator(backend.kv, ProjectPaths(settings.project), refresh_s=0).reset(args.name, args.endpoint)
+        paths = ProjectPaths(settings.project)
+        outbox = Deliveries(backend.kv, paths, clock=now_ms).enqueue
+        done = Evaluator(backend.kv, paths, refresh_s=0).reset(args.name, args.endpoint, outbox)
     finally:
         backend.close()
     print(f"{args.name}: {done} active alert{'s' if done != 1 else ''} reset")
@@ -159,8 +162,6 @@ def run_delete(args: argparse.Namespace) -> int:
 
 
 def run_deliveries(args: argparse.Namespace) -> int:
-    from modelmon.alerts.delivery import Deliveries
-
     settings, backend = open_home(args, check_project=False)  # configs may come before any traffic
     try:
         items = Deliveries(backend.kv, ProjectPaths(settings.project), clock=now_ms).list(args.state)

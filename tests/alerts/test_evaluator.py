@@ -116,6 +116,23 @@ def test_manual_reset_policy(setup):
         ev.reset("nope")
 
 
+def test_manual_reset_notifies_the_configs_channels_once(setup, backend):
+    from modelmon.alerts.delivery import Deliveries
+
+    ev = setup(trigger={"events": ["data_drift_detected"]}, reset_policy="manual",
+               summary="{endpoint} {result} {state} ({event}) value {value}")
+    ev.evaluate(event(0, drift(Status.detected, value=0.75)))
+    outbox = Deliveries(backend.kv, ProjectPaths("test"), clock=lambda: 2_000)
+    assert ev.reset("drift-alert", outbox=outbox.enqueue) == 1
+    assert ev.reset("drift-alert", outbox=outbox.enqueue) == 0  # nothing active: nothing more to send
+    [item] = outbox.list()
+    payload = json.loads(backend.kv.get(outbox.table, item["id"])["payload"])
+    assert (item["state"], json.loads(item["channel"])) == ("pending", HOOK)
+    assert (payload["state"], payload["status"], payload["value"], payload["window_end_ms"]) == (
+        "resolved", "detected", 0.75, 10 * MIN)
+    assert payload["summary"] == "ep1-name general_drift resolved (manual_reset) value 0.75"
+
+
 def test_app_failure_activates_and_next_success_resolves(setup):
     ev = setup(trigger={"events": ["mm_app_failed"]})
     notes = ev.evaluate(event(0, error="KeyError: 'x'"))
