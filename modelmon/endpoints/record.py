@@ -95,6 +95,8 @@ class ModelEndpoint:
                     value = json.loads(value)
                 except ValueError:
                     continue
+            if name == DRIFT_STATUS:
+                value = drift_status_value(value)
             if isinstance(value, kinds) and (bool in kinds or not isinstance(value, bool)):
                 values[name] = value
         return cls(**values)
@@ -131,6 +133,33 @@ def mlrun_times(first_ms: int, last_ms: int) -> dict[str, str]:
     return {"first_request": mlrun_time(first_ms), "last_request": mlrun_time(last_ms)}
 
 
+DRIFT_STATUS = "drift_status"
+#: The texts MLRun has stored as ``drift_status``: 1.6's ``DriftStatus`` names (1.7+ writes the number as text).
+_DRIFT_STATUS_NAMES = {"NO_DRIFT": 0, "POSSIBLE_DRIFT": 1, "DRIFT_DETECTED": 2}
+
+
+def drift_status_value(value: Any) -> int | None:
+    """A stored ``drift_status`` as a number: modelmon stores one; MLRun text (``"2"``, ``"DRIFT_DETECTED"``),
+    so an item MLRun's writer touched reads the same. ``None`` for anything else.
+
+    >>> drift_status_value(2), drift_status_value("2"), drift_status_value("POSSIBLE_DRIFT"), drift_status_value("x")
+    (2, 2, 1, None)
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if text in _DRIFT_STATUS_NAMES:
+            return _DRIFT_STATUS_NAMES[text]
+        try:
+            return int(text)
+        except ValueError:
+            return None
+    return None
+
+
 #: MLRun's drift attributes of the endpoint item (JSON text), set from the histogram drift app's results.
 MLRUN_DRIFT = ("drift_measures", "current_stats")
 
@@ -151,7 +180,8 @@ _MLRUN_FIELDS = {MLRUN_UID: "string", MLRUN_ENDPOINT_TYPE: "long", "first_reques
                  "current_stats": "string"}
 #: The store's bookkeeping attributes of fixed names (``modelmon.endpoints.store``).
 _BOOKKEEPING = {"ingest_version": "long", "ingest_last_batch": "string", "batch_last_id": "string",
-                "ingest_recent_records": "string", "drift_status_end_ms": "long"}
+                "ingest_recent_records": "string", "drift_status_end_ms": "long",
+                "drift_measures_end_ms": "long"}
 
 
 def schema_fields() -> dict[str, str]:

@@ -13,6 +13,8 @@ Besides :meth:`ModelEndpoint.to_item` the item holds bookkeeping attributes:
 * ``ingest_recent_records``: the last :data:`RECENT_RECORDS` producer record ids (JSON list), so a
   record the producer's retry stored twice, at two positions, counts once;
 * ``drift_status_end_ms``: the end of the window the writer's ``drift_status`` comes from;
+* ``drift_measures_end_ms``: the end of the window MLRun's ``drift_measures``/``current_stats`` come from (the
+  histogram drift app's, on the v3io backend: ``modelmon.writer.mlrun_layout``);
 * ``skipped_from_ms``/``skipped_until_ms``: traffic the controller never analysed, being older than where
   analysis started (written by the controller, cleared by a backfill that covers it).
 """
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from modelmon.backends.base import KV, Cond, Item, scan_all
@@ -30,6 +32,7 @@ from modelmon.core.paths import ProjectPaths
 from modelmon.endpoints.record import (
     MLRUN_UID,
     ModelEndpoint,
+    drift_status_value,
     mlrun_drift,
     mlrun_identity,
     mlrun_times,
@@ -52,6 +55,7 @@ LATENCY_SUM = "latency_sum_us"
 ESTIMATED = "estimated_prediction_count"
 DRIFT_STATUS = "drift_status"
 DRIFT_STATUS_END = "drift_status_end_ms"
+DRIFT_MEASURES_END = "drift_measures_end_ms"
 FEATURE_TYPES = "feature_types"
 SKIPPED_FROM = "skipped_from_ms"
 SKIPPED_UNTIL = "skipped_until_ms"
@@ -215,7 +219,7 @@ class EndpointStore:
             item = self.item(endpoint_id)
             if item is None:
                 return None
-            end, current = item.get(DRIFT_STATUS_END), item.get(DRIFT_STATUS)
+            end, current = item.get(DRIFT_STATUS_END), drift_status_value(item.get(DRIFT_STATUS))
             newer = end is None or end_ms > end
             if not newer and not (end_ms == end and current is not None and status > current):
                 return None
@@ -224,6 +228,31 @@ class EndpointStore:
             if self._kv.update(self._table, endpoint_id, changes, condition=condition, create=False):
                 return status
         raise BackendUnavailable(f"endpoint {endpoint_id!r}: drift status kept changing; giving up")
+
+    def update_drift_measures(self, endpoint_id: str, end_ms: int,
+                              drift: Callable[[], Mapping[str, Any]]) -> bool:
+        """Store MLRun's ``drift_measures``/``current_stats`` of the window ending at ``end_ms`` unless a later
+        window's are stored; whether they were.
+
+        Kept apart from the drift status (its own ``drift_measures_end_ms``), which any app's results set:
+        another app's higher status for the same window must not keep the histogram app's measures out.
+        ``drift()`` is called only when the window is the latest (it may read the window's samples), at most
+        once; a window computed again replaces its own measures.
+        """
+        values: dict[str, str] | None = None
+        for _ in range(_MAX_ATTEMPTS):
+            item = self.item(endpoint_id)
+            if item is None:
+                return False
+            end = item.get(DRIFT_MEASURES_END)
+            if isinstance(end, int) and end > end_ms:
+                return False
+            if values is None:
+                values = mlrun_drift(drift())
+            if self._kv.update(self._table, endpoint_id, {**values, DRIFT_MEASURES_END: end_ms},
+                               condition=[_same(item, DRIFT_MEASURES_END)], create=False):
+                return True
+        raise BackendUnavailable(f"endpoint {endpoint_id!r}: drift measures kept changing; giving up")
 
 
 def already_counted(item: Mapping[str, Any], origin: Origin) -> bool:

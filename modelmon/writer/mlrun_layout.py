@@ -17,6 +17,14 @@ Times in them are text as MLRun writes them (``2024-01-01 00:00:00.000000+00:00`
 server stores numeric samples only, so it could not be tested): no MLRun reader or dashboard chart reads it.
 ``current_stats`` is ``{}``: writer events do not carry the window's statistics.
 
+The histogram drift app's ``general_drift`` result also feeds what MLRun's writer takes from it
+(``_update_model_endpoint_if_needed``: that app's ``general_drift`` only): the endpoint item's
+``drift_measures`` (per feature ``tvd``/``hellinger``/``kld`` as the app's extra data lists them, and the
+means and sums over the scored features, MLRun 1.6's keys, which the *Overall Drift Analysis* panel shows)
+and ``current_stats`` (the window's statistics over the reference's bins, as the app's context computes
+them, read back from the sample store), and a ``drift_measures`` row of the ``events`` TSDB at the window end
+(``tvd_mean``, ``hellinger_mean``, ``kld_mean``, as MLRun 1.6's batch job wrote; the *Drift Measures* panel).
+
 Only the v3io backend keeps these tables (:func:`mlrun_layout_for`): they exist for MLRun's readers, which
 read V3IO; modelmon's readers read modelmon's own tables (``app-results-latest``, ``app-results-history``,
 ``metrics-history``) on every backend.
@@ -34,13 +42,17 @@ from __future__ import annotations
 import datetime
 import json
 import logging
+import math
+from typing import Any
 
 import pandas as pd
 
 from modelmon.backends.base import Backend, Update
 from modelmon.core.paths import ProjectPaths
-from modelmon.core.results import ModelMonitoringApplicationResult, stored_value
+from modelmon.core.results import ModelMonitoringApplicationResult, plain_json, stored_value
+from modelmon.endpoints.store import EndpointStore
 from modelmon.events import WriterEvent
+from modelmon.stream.live_stats import EVENTS_LABELS, NODE_ENDPOINT
 from modelmon.writer.history import MAX_EXTRA_DATA_BYTES, bounded_extra_data
 from modelmon.writer.latest import Stored
 
@@ -54,6 +66,13 @@ RESULTS_SCHEMA = ("application_name", {"application_name": "string", "result_nam
 METRICS_SCHEMA = ("metric_id", {"metric_id": "string", "application_name": "string", "metric_name": "string",
                                 "metric_value": "double", "start_infer_time": "string", "end_infer_time": "string"})
 
+#: MLRun's names (``HistogramDataDriftApplicationConstants``): the app and result its writer takes the
+#: endpoint's drift measures from.
+HISTOGRAM_APP = "histogram-data-drift"
+GENERAL_DRIFT = "general_drift"
+#: The distances of MLRun's drift measures, and the ``events`` rows' record type.
+DISTANCES = ("tvd", "hellinger", "kld")
+DRIFT_MEASURES = "drift_measures"
 
 #: The shortest cut of an extra data (room for the truncation marker alone).
 _SMALLEST_LIMIT = 3_000
@@ -83,8 +102,10 @@ class MLRunLayout:
         self._backend = backend
         self._paths = paths
         self._schemas: set[str] = set()  # tables whose schema file this process wrote
+        self._endpoints = EndpointStore(backend.kv, paths)
         backend.tsdb.create_table(paths.mlrun_results_tsdb)
         backend.tsdb.create_table(paths.mlrun_metrics_tsdb)
+        backend.tsdb.create_table(paths.events_tsdb)
 
     def write(self, event: WriterEvent, stored: Stored) -> None:
         """``event``'s rows in MLRun's TSDB tables, and its results and metrics that ``stored`` says are
@@ -120,6 +141,33 @@ class MLRunLayout:
                 "application_name": event.app_name, "metric_name": m.name, "metric_value": stored_value(m.value),
                 "start_infer_time": infer_time(event.start_ms), "end_infer_time": infer_time(event.end_ms)})
                 for m in event.metrics])
+        measures = drift_measures(event)
+        if measures is not None:
+            self._write_drift(event, measures)
+
+    def _write_drift(self, event: WriterEvent, measures: dict[str, Any]) -> None:
+        """The window's ``drift_measures`` row in the ``events`` TSDB, and MLRun's drift attributes of the
+        endpoint item unless a later window's are there."""
+        means = {f"{d}_mean": measures[f"{d}_mean"] for d in DISTANCES if f"{d}_mean" in measures}
+        if means:
+            self._backend.tsdb.write(self._paths.events_tsdb, pd.DataFrame([{
+                "time": event.end_ms, "endpoint_id": event.endpoint_id, "record_type": DRIFT_MEASURES,
+                "endpoint_type": str(NODE_ENDPOINT), **means}]), list(EVENTS_LABELS))
+        self._endpoints.update_drift_measures(event.endpoint_id, event.end_ms, lambda: {
+            "drift_measures": bounded_extra_data(measures), "current_stats": self._current_stats(event)})
+
+    def _current_stats(self, event: WriterEvent) -> str:
+        """The window's statistics over the reference's bins, as the app's ``sample_df_stats`` (MLRun's
+        padding), JSON within V3IO's attribute size (the features that fit, in order)."""
+        from modelmon.apps.sdk.mlrun_stats import padded_stats  # the stats code loads only when needed
+        from modelmon.stats import sample_df_stats
+
+        endpoint = self._endpoints.get(event.endpoint_id)
+        if endpoint is None or not endpoint.feature_stats:
+            return "{}"
+        window = self._backend.samples.read(event.endpoint_id, event.start_ms, event.end_ms)
+        stats = padded_stats(sample_df_stats(window, endpoint.feature_stats)) if not window.empty else {}
+        return bounded_extra_data(plain_json(stats, "current_stats"))
 
     @staticmethod
     def _attribute(event: WriterEvent, result: ModelMonitoringApplicationResult) -> str:
@@ -144,3 +192,35 @@ class MLRunLayout:
         from modelmon.backends.v3io.schema import write_kv_schema  # the v3io clients load with the backend
         write_kv_schema(self._backend.objects, table, *schema)
         self._schemas.add(table)
+
+
+def drift_measures(event: WriterEvent) -> dict[str, Any] | None:
+    """MLRun's ``drift_measures`` of a histogram drift app's window (``None`` for other apps' events, and for a
+    window the app could not score): ``{feature: {"tvd", "hellinger", "kld"}}`` from ``general_drift``'s
+    extra data (the features it lists), then ``<distance>_mean`` (the app's metrics) and ``<distance>_sum``
+    (mean × scored features: the app's means are over the scored features).
+
+    >>> from modelmon.core.results import ModelMonitoringApplicationMetric as M, ModelMonitoringApplicationResult as R
+    >>> extra = {"features_scored": 2, "features": {"x": {"tvd": 0.5, "hellinger": 0.4, "kld": 1.0, "status": 2}}}
+    >>> event = WriterEvent("p", "e", HISTOGRAM_APP, 0, 60_000, (R(GENERAL_DRIFT, 0.3, 0, 1, extra),),
+    ...                     (M("tvd_mean", 0.25),))
+    >>> drift_measures(event)
+    {'x': {'tvd': 0.5, 'hellinger': 0.4, 'kld': 1.0}, 'tvd_mean': 0.25, 'tvd_sum': 0.5}
+    """
+    if event.app_name != HISTOGRAM_APP:
+        return None
+    general = next((r for r in event.results if r.name == GENERAL_DRIFT), None)
+    extra = general.extra_data if general is not None else {}
+    features, scored = extra.get("features"), extra.get("features_scored")
+    if not isinstance(features, dict) or not isinstance(scored, int) or isinstance(scored, bool) or scored < 1:
+        return None
+    measures: dict[str, Any] = {
+        str(name): {d: values[d] for d in DISTANCES if d in values}
+        for name, values in features.items() if isinstance(values, dict)}
+    metrics = {m.name: m.value for m in event.metrics}
+    for distance in DISTANCES:
+        mean = metrics.get(f"{distance}_mean")
+        if isinstance(mean, int | float) and math.isfinite(mean):
+            measures[f"{distance}_mean"] = float(mean)
+            measures[f"{distance}_sum"] = float(mean) * scored
+    return measures
