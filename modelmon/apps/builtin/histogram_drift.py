@@ -16,6 +16,20 @@ Results (kind ``data_drift``):
   one-sigma shift of a fifth of the features is at least ``potential_detection``
   (``python -m bench decisions``).
 
+Drift ranked by impact: the drifted features, each with its drift (the per-feature score), its
+importance and their product, ``impact``, highest first, are ``impact_ranking`` in
+``drifted_features_share``'s ``extra_data``; the first is named as ``top_culprit`` in both results'
+``extra_data``. Importance is ``feature_importance`` (given) or, from ``reference_data``, the mutual
+information of each feature with the prediction (:mod:`modelmon.stats.importance`), scaled so that the
+most important feature has 1. Without either, the ranking is by drift alone (importance ``None``).
+
+Segments (``segment_by=[columns]``, needs ``reference_data``): each of the ``max_segments`` most
+frequent value combinations of the reference (the rest as ``"other"``) is compared with its own
+reference rows (:mod:`modelmon.apps.builtin.histogram_segments`); a third result, ``segment_drift``,
+has the worst segment's drifted share and status and the worst ``max_segments_in_extra_data``
+segments in ``extra_data``; and ``drifted_features_share``'s status is raised to
+``potential_detection`` when a segment drifts though the whole does not (``escalated_by_segment``).
+
 Metrics: ``tvd_mean``, ``hellinger_mean``, ``kld_mean``. Per-feature values, thresholds, statuses and
 the reasons features could not be scored go into ``extra_data``, at most ``max_features_in_extra_data``
 features each (the most drifted first); ``log_table=True`` also logs the full table as an artifact.
@@ -23,22 +37,27 @@ features each (the most drifted first); ``log_table=True`` also logs the full ta
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from modelmon.apps.builtin.histogram_segments import SegmentReferences, corrected_null
+from modelmon.apps.reference_rows import load_reference_rows
 from modelmon.apps.sdk import ModelMonitoringApplicationBase, MonitoringApplicationContext
 from modelmon.apps.sdk.thresholds import Thresholds, check_threshold, thresholds
+from modelmon.apps.segments import MAX_SEGMENTS, SegmentReport, check_segment_by, escalated_status, worst_segments
 from modelmon.core.arrays import BoolArray
 from modelmon.core.results import ModelMonitoringApplicationMetric, ModelMonitoringApplicationResult, ResultKindApp
 from modelmon.core.results import ResultStatusApp as Status
-from modelmon.stats import METRICS, DriftAssessment, assess_drift, reference_for
+from modelmon.stats import METRICS, DriftAssessment, Reference, assess_drift, reference_for
 from modelmon.stats.distances import Distance
+from modelmon.stats.importance import check_importance, impact_ranking, mutual_information, normalised
 
 GENERAL_DRIFT = "general_drift"
 DRIFTED_SHARE = "drifted_features_share"
+SEGMENT_DRIFT = "segment_drift"
 NO_REFERENCE = "no reference statistics (feature_stats is empty)"
 NOTHING_SCORED = "no feature could be compared"
 
@@ -50,6 +69,12 @@ def _drift_thresholds(name: str, potential: float, detected: float) -> Threshold
 
 def _rounded(value: float) -> float:
     return float(f"{value:.6g}")
+
+
+def _count(name: str, value: object, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an integer of at least {minimum}, got {value!r}")
+    return value
 
 
 class HistogramDataDriftApplication(ModelMonitoringApplicationBase):
@@ -78,6 +103,16 @@ class HistogramDataDriftApplication(ModelMonitoringApplicationBase):
         reference range instead of in the last bin (``np.histogram``'s closed last bin, the default).
         MLRun's way inflates the drift of features that often take their maximum (two halves of the
         same binary feature get a TVD near 0.5).
+    :param feature_importance: ``{feature: importance}`` (non-negative numbers, any scale) to rank
+        drifted features by impact; features left out have no importance.
+    :param reference_data: the reference rows (a DataFrame, or a parquet/CSV path for a deployed app):
+        for estimating importance when ``feature_importance`` is not given, and for ``segment_by``.
+    :param prediction_column: the model output importance is estimated against; default the first of
+        the endpoint's ``label_names`` in ``reference_data``, else ``prediction``.
+    :param segment_by: columns whose values split the traffic into segments, each judged on its own.
+    :param max_segments: bound on the segments (most frequent value combinations in the reference).
+    :param max_segments_in_extra_data: how many of the worst segments ``segment_drift`` lists.
+    :param min_segment_rows: a segment with fewer window rows is not judged (too little to tell).
     """
 
     NAME = "histogram-data-drift"
@@ -99,6 +134,13 @@ class HistogramDataDriftApplication(ModelMonitoringApplicationBase):
         max_features_in_extra_data: int = 50,
         log_table: bool = False,
         mlrun_compatible_binning: bool = False,
+        feature_importance: Mapping[str, float] | None = None,
+        reference_data: pd.DataFrame | str | None = None,
+        prediction_column: str | None = None,
+        segment_by: Sequence[str] | str | None = None,
+        max_segments: int = MAX_SEGMENTS,
+        max_segments_in_extra_data: int = 5,
+        min_segment_rows: int = 30,
     ) -> None:
         self._general_thresholds = _drift_thresholds(GENERAL_DRIFT, potential_threshold, detected_threshold)
         self._share_thresholds = _drift_thresholds(DRIFTED_SHARE, share_potential_threshold, share_detected_threshold)
@@ -139,6 +181,23 @@ class HistogramDataDriftApplication(ModelMonitoringApplicationBase):
         self.max_features_in_extra_data = max_features_in_extra_data
         self.log_table = log_table
         self.mlrun_compatible_binning = mlrun_compatible_binning
+        self.feature_importance = None if feature_importance is None else check_importance(feature_importance)
+        if prediction_column is not None and (not isinstance(prediction_column, str) or not prediction_column):
+            raise ValueError(f"prediction_column must be a column name, got {prediction_column!r}")
+        self.prediction_column = prediction_column
+        self.reference_data = reference_data
+        self._reference_rows = load_reference_rows(reference_data)
+        self.segment_by = None if segment_by is None else check_segment_by(segment_by)
+        self.max_segments = _count("max_segments", max_segments, 1)
+        self.max_segments_in_extra_data = _count("max_segments_in_extra_data", max_segments_in_extra_data, 0)
+        self.min_segment_rows = _count("min_segment_rows", min_segment_rows, 1)
+        self._segments: SegmentReferences | None = None
+        if self.segment_by is not None:
+            if self._reference_rows is None:
+                raise ValueError("segment_by needs reference_data= (the reference rows, with the segment columns): "
+                                 "each segment is compared with its own reference rows")
+            self._segments = SegmentReferences(self._reference_rows, self.segment_by, max_segments=max_segments)
+        self._estimated: dict[tuple[tuple[str, ...], str], tuple[dict[str, float], str]] = {}
 
     def do_tracking(self, monitoring_context: MonitoringApplicationContext) -> list[Any]:
         """Both drift results and the mean-distance metrics for one window."""
@@ -157,9 +216,44 @@ class HistogramDataDriftApplication(ModelMonitoringApplicationBase):
         scored = assessment.scored
         if not scored.any():
             return self._irrelevant({"reason": NOTHING_SCORED, "not_scored": self._bounded(assessment.reasons)})
-        return self._results(assessment, scored)
+        importance, source = self._importance(monitoring_context, reference)
+        results = self._results(assessment, scored, importance, source)
+        if self._segments is not None:
+            results.insert(2, self._segment_result(monitoring_context, results[1], importance))
+        return results
 
-    def _results(self, a: DriftAssessment, scored: BoolArray) -> list[Any]:
+    def _importance(self, context: MonitoringApplicationContext,
+                    reference: Reference) -> tuple[dict[str, float], str]:
+        """Importances scaled to a maximum of 1, and where they come from."""
+        if self.feature_importance is not None:
+            return normalised(self.feature_importance), "given"
+        rows = self._reference_rows
+        if rows is None:
+            return {}, "none (give feature_importance= or reference_data=)"
+        target = self.prediction_column or next((n for n in context.label_names if n in rows.columns), "prediction")
+        if target not in rows.columns:
+            return {}, f"none (the reference rows have no prediction column {target!r})"
+        key = (tuple(reference.names), target)
+        if key not in self._estimated:  # the reference rows are fixed: once per feature set
+            features = [n for n in reference.names if n != target]
+            mi = mutual_information(rows, features, target)
+            self._estimated[key] = (normalised(mi), f"mutual information with {target!r} on {len(rows)} reference rows")
+        return self._estimated[key]
+
+    @staticmethod
+    def _shares(a: DriftAssessment, scored: BoolArray, strong_ratio: float) -> tuple[float, float]:
+        """The drifted share and the strongly drifted share of the scored features."""
+        with np.errstate(invalid="ignore"):
+            strong = a.drifted & (a.score >= strong_ratio * a.threshold)
+        return float(a.drifted.sum() / scored.sum()), float(strong.sum() / scored.sum())
+
+    def _ranking(self, a: DriftAssessment, order: list[int],
+                 importance: Mapping[str, float]) -> list[dict[str, float | str | None]]:
+        drifted = a.drifted
+        return impact_ranking({a.names[i]: _rounded(a.score[i]) for i in order if drifted[i]}, importance)
+
+    def _results(self, a: DriftAssessment, scored: BoolArray, importance: Mapping[str, float],
+                 importance_source: str) -> list[Any]:
         tvd, hellinger = a.distances["tvd"][scored], a.distances["hellinger"][scored]
         general = float(np.mean((tvd + hellinger) / 2.0))
         if self.value_to_status is not None:
@@ -167,14 +261,13 @@ class HistogramDataDriftApplication(ModelMonitoringApplicationBase):
         else:
             general_status = self._general_thresholds.status(general)
         drifted = a.drifted
-        share = float(drifted.sum() / scored.sum())
-        with np.errstate(invalid="ignore"):
-            strong = drifted & (a.score >= self.strong_drift_ratio * a.threshold)
-        strong_share = float(strong.sum() / scored.sum())
+        share, strong_share = self._shares(a, scored, self.strong_drift_ratio)
         order = [i for i in np.argsort(-np.nan_to_num(a.score, nan=-1.0), kind="stable") if scored[i]]
         shown = order[: self.max_features_in_extra_data]
+        ranking = self._ranking(a, order, importance)
+        culprit = ranking[0]["feature"] if ranking else None
         common = {"features_scored": int(scored.sum()), "features_shown": len(shown),
-                  "not_scored": self._bounded(a.reasons)}
+                  "not_scored": self._bounded(a.reasons), "top_culprit": culprit}
         features = {a.names[i]: {name: _rounded(values[i]) for name, values in a.distances.items()}
                     | {"status": int(Status.detected if drifted[i] else Status.no_detection)} for i in shown}
         general_extra = common | {"thresholds": self._general_thresholds.to_dict(), "features": features}
@@ -189,6 +282,10 @@ class HistogramDataDriftApplication(ModelMonitoringApplicationBase):
             "n_window": {a.names[i]: int(a.n_window[i]) for i in shown},
             "n_reference": {a.names[i]: int(a.n_reference[i]) for i in shown},
             "notes": self._bounded(a.notes),
+            "impact_ranking": ranking[: self.max_features_in_extra_data],
+            "importance_source": importance_source,
+            "feature_importance": {a.names[i]: _rounded(importance[a.names[i]])
+                                   for i in shown if a.names[i] in importance},
         }
         share_status = self._share_status(share, strong_share)
         return [
@@ -200,6 +297,58 @@ class HistogramDataDriftApplication(ModelMonitoringApplicationBase):
             ModelMonitoringApplicationMetric("hellinger_mean", float(np.mean(hellinger))),
             ModelMonitoringApplicationMetric("kld_mean", float(np.mean(a.distances["kld"][scored]))),
         ]
+
+    def _segment_result(self, context: MonitoringApplicationContext, whole: ModelMonitoringApplicationResult,
+                        importance: Mapping[str, float]) -> ModelMonitoringApplicationResult:
+        """``segment_drift`` (the worst segment), escalating ``whole``'s status when a segment drifts."""
+        assert self._segments is not None
+        extra: dict[str, Any] = {"segment_by": list(self._segments.segmentation.segment_by),
+                                 "share_thresholds": self._share_thresholds.to_dict(),
+                                 "min_segment_rows": self.min_segment_rows}
+        try:
+            parts = self._segments.split(context.sample_df)
+        except ValueError as exc:  # the window lacks a segment column
+            return ModelMonitoringApplicationResult(SEGMENT_DRIFT, 0.0, ResultKindApp.data_drift, Status.irrelevant,
+                                                    extra | {"reason": str(exc)})
+        references = self._segments.references(context.feature_stats)
+        quantile, draws = corrected_null(self.null_quantile, self.null_draws,
+                                         len(self._segments.segmentation.labels) + 1)
+        reports = [self._segment_report(p.label, references.get(p.label), p.window, importance, quantile, draws)
+                   for p in parts]
+        worst = worst_segments(reports, self.max_segments_in_extra_data)
+        raised = escalated_status(whole.status, reports)
+        if raised != whole.status:
+            whole.status = raised
+            whole.extra_data["escalated_by_segment"] = worst[0].label
+        top = worst[0] if worst else None
+        value = 0.0 if top is None or np.isnan(top.value) else top.value
+        status = top.status if top is not None else Status.irrelevant
+        extra |= {"segments": len(reports), "segment_null_quantile": quantile,
+                  "worst_segment": top.label if top is not None and top.status > Status.no_detection else None,
+                  "worst_segments": [r.to_dict() for r in worst]}
+        return ModelMonitoringApplicationResult(SEGMENT_DRIFT, value, ResultKindApp.data_drift, status, extra)
+
+    def _segment_report(self, label: str, reference: Reference | None, window: pd.DataFrame,
+                        importance: Mapping[str, float], quantile: float | None, draws: int) -> SegmentReport:
+        assert self._segments is not None
+        n_reference = self._segments.rows(label)
+        if reference is None or n_reference < self.min_segment_rows or len(window) < self.min_segment_rows:
+            return SegmentReport(label, Status.irrelevant, float("nan"), len(window), n_reference,
+                                 note=f"fewer than {self.min_segment_rows} rows in the window or the reference")
+        a = assess_drift(reference, reference.histograms(window, last_closed=not self.mlrun_compatible_binning),
+                         metric_name=self._metric_name, metric=self._metric, min_effect_size=self.min_effect_size,
+                         null_quantile=quantile, null_draws=draws, seed=self.seed)
+        scored = a.scored
+        if not scored.any():
+            return SegmentReport(label, Status.irrelevant, float("nan"), len(window), n_reference, note=NOTHING_SCORED)
+        share, strong_share = self._shares(a, scored, self.strong_drift_ratio)
+        order = [i for i in np.argsort(-np.nan_to_num(a.score, nan=-1.0), kind="stable") if scored[i]]
+        ranking = self._ranking(a, order, importance)
+        details = {"strongly_drifted_share": _rounded(strong_share),
+                   "top_culprit": ranking[0]["feature"] if ranking else None,
+                   "impact_ranking": ranking[:5]}
+        return SegmentReport(label, self._share_status(share, strong_share), share, len(window), n_reference,
+                             details)
 
     def _share_status(self, share: float, strong_share: float) -> Status:
         """Potential once enough features drift strongly; detected when the share is high as well."""
