@@ -45,6 +45,7 @@ def test_the_repository_bundle_labels_every_function():
         "evidently-data-drift": Role.APP,
         "histogram-data-drift": Role.APP,
         "model-performance": Role.APP,
+        "multivariate-drift": Role.APP,
         "system-performance": Role.APP,
         "labels": Role.LABELS,
         "alerts": Role.ALERTS,
@@ -52,7 +53,8 @@ def test_the_repository_bundle_labels_every_function():
         "serving": Role.EXAMPLE_MODEL_SERVER,
     }
     assert [t.name for t in with_role(templates, Role.APP)] == [
-        "data-quality", "evidently-data-drift", "histogram-data-drift", "model-performance", "system-performance"]
+        "data-quality", "evidently-data-drift", "histogram-data-drift", "model-performance", "multivariate-drift",
+        "system-performance"]
 
 
 def relabel(bundle, tmp_path, changes):

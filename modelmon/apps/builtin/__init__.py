@@ -7,6 +7,7 @@ from modelmon.apps.builtin.evidently_base import EvidentlyModelMonitoringApplica
 from modelmon.apps.builtin.evidently_drift import EvidentlyDataDriftApplication
 from modelmon.apps.builtin.histogram_drift import HistogramDataDriftApplication
 from modelmon.apps.builtin.model_performance import ModelPerformanceApplication
+from modelmon.apps.builtin.multivariate_drift import MultivariateDriftApplication
 from modelmon.apps.builtin.system_performance import SystemPerformanceApplication
 
 __all__ = [
@@ -15,5 +16,6 @@ __all__ = [
     "EvidentlyModelMonitoringApplicationBase",
     "HistogramDataDriftApplication",
     "ModelPerformanceApplication",
+    "MultivariateDriftApplication",
     "SystemPerformanceApplication",
 ]

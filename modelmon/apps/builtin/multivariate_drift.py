@@ -1,0 +1,216 @@
+"""``multivariate-drift``: PCA reconstruction error against the reference, for drift in how features move together.
+
+Result (kind ``data_drift``) ``reconstruction_error``: the window's mean distance between each
+standardised row and its reconstruction from the reference's principal components (see
+:mod:`modelmon.stats.reconstruction`). Its status compares that mean with what windows of the same
+size drawn like the reference give: ``z = (mean - reference mean) / spread``; ``potential_detection``
+beyond ``potential_sigmas`` (3), ``detected`` beyond ``detected_sigmas`` (5), in either direction (an
+error that falls is a change too: rows closer to the reference's main directions than before).
+Metric ``reconstruction_error_z``: that ``z``.
+
+The app needs reference *rows*: the endpoint's ``feature_stats`` are per-feature histograms and say
+nothing about correlations. It takes ``reference_data`` (a DataFrame, or a parquet/CSV path for a
+deployed function, as ``evidently-data-drift``), fits once when built and keeps the fitted model for
+every window. Without it every window is ``irrelevant``.
+
+Columns: the reference's numeric and boolean columns (or ``columns=``), without the bookkeeping
+columns and ``label``; categorical and text columns are left out (encode them as numbers upstream to
+include them) and named in ``extra_data``, as are columns missing or constant in the reference. A
+window that lacks some of the columns is judged on the others (a model of those, fitted once); with
+fewer than two, or fewer than ``min_window_rows`` rows, it is ``irrelevant``. Missing and
+non-numeric values count as the reference mean, in the reference and in windows alike.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from modelmon.apps.sdk import ModelMonitoringApplicationBase, MonitoringApplicationContext
+from modelmon.apps.sdk.context import LABEL_COLUMN, META_COLUMNS
+from modelmon.apps.sdk.thresholds import thresholds
+from modelmon.core.arrays import FloatArray
+from modelmon.core.results import ModelMonitoringApplicationMetric, ModelMonitoringApplicationResult, ResultKindApp
+from modelmon.core.results import ResultStatusApp as Status
+from modelmon.stats.reconstruction import DEFAULT_VARIANCE, ReconstructionModel, ReconstructionReference
+
+RECONSTRUCTION_ERROR = "reconstruction_error"
+Z_METRIC = "reconstruction_error_z"
+NO_REFERENCE = ("no reference_data: multivariate drift needs reference rows (feature_stats hold only "
+                "per-feature histograms); register the app with reference_data=<DataFrame or parquet/CSV path>")
+NOT_NUMERIC = "not numeric (categorical or text columns are not part of the PCA)"
+
+
+class MultivariateDriftApplication(ModelMonitoringApplicationBase):
+    """Drift of the features' joint distribution as PCA reconstruction error (see the module docstring).
+
+    :param reference_data: the reference rows: a DataFrame, or a parquet/CSV path (deployed apps).
+    :param columns: the columns to use (default: the reference's numeric and boolean columns).
+    :param n_components: share of the standardised variance the kept components explain, in (0, 1),
+        or a number of components (fewer than the columns).
+    :param potential_sigmas: ``|z|`` beyond which the status is ``potential_detection``.
+    :param detected_sigmas: ``|z|`` beyond which the status is ``detected``.
+    :param min_reference_rows: the fewest reference rows accepted (a smaller reference is an error).
+    :param min_window_rows: windows with fewer rows are ``irrelevant``.
+    :param max_reference_rows: a larger reference is subsampled (seeded, order kept) to this many rows.
+    :param max_columns_in_extra_data: bound on the columns listed in ``extra_data``.
+    """
+
+    NAME = "multivariate-drift"
+
+    def __init__(
+        self,
+        reference_data: pd.DataFrame | str | None = None,
+        *,
+        columns: Sequence[str] | None = None,
+        n_components: float | int = DEFAULT_VARIANCE,
+        potential_sigmas: float = 3.0,
+        detected_sigmas: float = 5.0,
+        min_reference_rows: int = 100,
+        min_window_rows: int = 20,
+        max_reference_rows: int = 100_000,
+        max_columns_in_extra_data: int = 50,
+    ) -> None:
+        self._thresholds = thresholds((potential_sigmas, detected_sigmas), name="sigmas", minimum=0.0)
+        for name, value, floor in (("min_reference_rows", min_reference_rows, 10),
+                                   ("min_window_rows", min_window_rows, 2),
+                                   ("max_reference_rows", max_reference_rows, 10),
+                                   ("max_columns_in_extra_data", max_columns_in_extra_data, 0)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < floor:
+                raise ValueError(f"{name} must be an integer of at least {floor}, got {value!r}")
+        if max_reference_rows < min_reference_rows:
+            raise ValueError(f"max_reference_rows ({max_reference_rows}) is below min_reference_rows "
+                             f"({min_reference_rows})")
+        if columns is not None and (isinstance(columns, str) or not all(isinstance(c, str) for c in columns)):
+            raise ValueError(f"columns must be a list of column names, got {columns!r}")
+        self.reference_data = reference_data
+        self.columns = None if columns is None else list(columns)
+        self.n_components = n_components
+        self.potential_sigmas = potential_sigmas
+        self.detected_sigmas = detected_sigmas
+        self.min_reference_rows = min_reference_rows
+        self.min_window_rows = min_window_rows
+        self.max_reference_rows = max_reference_rows
+        self.max_columns_in_extra_data = max_columns_in_extra_data
+        self._left_out: dict[str, str] = {}
+        self._reference: ReconstructionReference | None = None
+        frame = _reference_frame(reference_data)
+        if frame is not None:
+            self._reference = self._fit(frame)
+
+    def _fit(self, frame: pd.DataFrame) -> ReconstructionReference:
+        """The reference's usable columns standardised and its full PCA model fitted (errors name the problem)."""
+        if self.columns is not None:
+            missing = [c for c in self.columns if c not in frame.columns]
+            if missing:
+                raise ValueError(f"reference_data has no column(s) {', '.join(missing)}")
+            candidates = self.columns
+        else:
+            candidates = [str(c) for c in frame.columns if c not in META_COLUMNS and c != LABEL_COLUMN]
+            self._left_out = {c: NOT_NUMERIC for c in candidates if not _is_number_column(frame[c])}
+            candidates = [c for c in candidates if c not in self._left_out]
+        if len(frame) > self.max_reference_rows:
+            keep = np.sort(np.random.default_rng(0).choice(len(frame), self.max_reference_rows, replace=False))
+            frame = frame.iloc[keep]
+        try:
+            reference = ReconstructionReference(
+                _matrix(frame, candidates), candidates, n_components=self.n_components,
+                min_rows=self.min_reference_rows)
+        except ValueError as exc:
+            left_out = f" (left out: {_listing(self._left_out)})" if self._left_out else ""
+            raise ValueError(f"reference_data: {exc}{left_out}") from None
+        self._left_out |= reference.left_out
+        reference.model(reference.columns)
+        return reference
+
+    def do_tracking(self, monitoring_context: MonitoringApplicationContext) -> list[Any]:
+        """The window's mean reconstruction error, judged against the reference's own variability."""
+        reference = self._reference
+        if reference is None:
+            return self._irrelevant({"reason": NO_REFERENCE})
+        window = monitoring_context.sample_df
+        present = [c for c in reference.columns if c in window.columns]
+        absent = [c for c in reference.columns if c not in window.columns]
+        if len(present) < 2:
+            return self._irrelevant({"reason": f"the window has {len(present)} of the reference's columns; "
+                                               "at least 2 are needed", "absent": self._bounded(absent)})
+        if len(window) < self.min_window_rows:
+            return self._irrelevant({"reason": f"the window has {len(window)} rows; at least "
+                                               f"{self.min_window_rows} are needed"})
+        model = reference.model(present)
+        values = _matrix(window, present)
+        missing_share = float(1.0 - np.isfinite(values).mean())
+        mean_error = float(model.errors(reference.standardise(values, present)).mean())
+        baseline = model.baseline(len(window))
+        z = (mean_error - baseline.mean) / baseline.spread if baseline.spread > 0 else 0.0
+        status = self._thresholds.status(abs(z))
+        extra = self._extra(model, reference, z, baseline.mean, baseline.spread, baseline.chunks,
+                            len(window), missing_share, absent)
+        return [ModelMonitoringApplicationResult(RECONSTRUCTION_ERROR, mean_error, ResultKindApp.data_drift,
+                                                 status, extra),
+                ModelMonitoringApplicationMetric(Z_METRIC, z)]
+
+    def _extra(self, model: ReconstructionModel, reference: ReconstructionReference, z: float, mean: float,
+               spread: float, chunks: int, n_window: int, missing_share: float, absent: list[str]) -> dict[str, Any]:
+        """What the status was judged by: the reference's mean and spread, the bounds, the model."""
+        bounds = {level: [_rounded(mean - sigmas * spread), _rounded(mean + sigmas * spread)]
+                  for level, sigmas in (("potential", self.potential_sigmas), ("detected", self.detected_sigmas))}
+        return {
+            "z": _rounded(z), "reference_mean": _rounded(mean), "spread": _rounded(spread), "bounds": bounds,
+            "sigmas": self._thresholds.to_dict(), "n_window": n_window, "n_reference": reference.n_rows,
+            "reference_chunks": chunks, "n_components": model.n_components,
+            "explained_variance": _rounded(model.explained_variance), "columns_used": len(model.columns),
+            "columns": self._bounded(list(model.columns)), "missing_share": _rounded(missing_share),
+            "absent": self._bounded(absent), "left_out": dict(list(self._left_out.items())[
+                : self.max_columns_in_extra_data]),
+        }
+
+    def _bounded(self, names: list[str]) -> list[str]:
+        return names[: self.max_columns_in_extra_data]
+
+    @staticmethod
+    def _irrelevant(extra_data: dict[str, Any]) -> list[Any]:
+        return [ModelMonitoringApplicationResult(RECONSTRUCTION_ERROR, 0.0, ResultKindApp.data_drift,
+                                                 Status.irrelevant, extra_data)]
+
+
+def _is_number_column(series: pd.Series) -> bool:
+    """Numbers and booleans (as 0/1) enter the PCA; datetimes, categories and text do not."""
+    dtype = series.dtype
+    return pd.api.types.is_bool_dtype(dtype) or (
+        pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_timedelta64_dtype(dtype))
+
+
+def _matrix(frame: pd.DataFrame, columns: Sequence[str]) -> FloatArray:
+    """``frame[columns]`` as floats; values that are not numbers (text in a numeric column, None) are NaN."""
+    out = np.empty((len(frame), len(columns)))
+    for i, name in enumerate(columns):
+        series = frame[name]
+        if not _is_number_column(series):
+            series = pd.to_numeric(series, errors="coerce")
+        out[:, i] = series.to_numpy(dtype=np.float64, na_value=np.nan)
+    return out
+
+
+def _reference_frame(reference: pd.DataFrame | str | None) -> pd.DataFrame | None:
+    if reference is None or isinstance(reference, pd.DataFrame):
+        return reference
+    if not isinstance(reference, str):
+        raise ValueError(f"reference_data must be a DataFrame or a parquet/CSV path, got {type(reference).__name__}")
+    if reference.endswith(".csv"):
+        return pd.read_csv(reference)
+    if reference.endswith((".parquet", ".pq")):
+        return pd.read_parquet(reference)
+    raise ValueError(f"reference_data {reference!r}: expected a .parquet or .csv file")
+
+
+def _listing(reasons: dict[str, str]) -> str:
+    return "; ".join(f"{name}: {reason}" for name, reason in list(reasons.items())[:10])
+
+
+def _rounded(value: float) -> float:
+    return float(f"{value:.6g}") if math.isfinite(value) else value
