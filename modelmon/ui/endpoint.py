@@ -22,6 +22,7 @@ from modelmon.queries import kind_name, resolve_endpoint, status_name
 from modelmon.ui import data
 from modelmon.ui.alerts import activations, detections
 from modelmon.ui.context import UIContext
+from modelmon.ui.drift_impact import drift_impact
 from modelmon.ui.thresholds import result_thresholds
 from modelmon.writer.latest import result_key
 
@@ -62,6 +63,7 @@ def endpoint_detail(context: UIContext, endpoint: ModelEndpoint, since_ms: int, 
         "results": _results(context, results, latest),
         "metrics": _metrics(metrics),
         "feature_drift": _feature_drift(context, endpoint, results, measure),
+        "drift_impact": drift_impact(latest, context.apps_of_class(context.DRIFT_CLASS)),
         "traffic": data.traffic_series(backend, project, endpoint_id, since_ms, until_ms),
         "data_quality": _data_quality(context, results, latest),
         "alerts": activations(context, endpoint_id=endpoint_id),
