@@ -62,8 +62,7 @@ def endpoint_detail(context: UIContext, endpoint: ModelEndpoint, since_ms: int, 
         "windows": _windows(results, metrics),
         "results": _results(context, results, latest),
         "metrics": _metrics(metrics),
-        "feature_drift": _feature_drift(context, endpoint, results, measure),
-        "drift_impact": drift_impact(latest, context.apps_of_class(context.DRIFT_CLASS)),
+        "feature_drift": _feature_drift(context, endpoint, results, measure, latest),
         "traffic": data.traffic_series(backend, project, endpoint_id, since_ms, until_ms),
         "data_quality": _data_quality(context, results, latest),
         "alerts": activations(context, endpoint_id=endpoint_id),
@@ -137,10 +136,11 @@ def _metrics(metrics: pd.DataFrame) -> list[dict[str, Any]]:
     return out
 
 
-def _feature_drift(context: UIContext, endpoint: ModelEndpoint, results: pd.DataFrame,
-                   measure: str) -> dict[str, Any] | None:
+def _feature_drift(context: UIContext, endpoint: ModelEndpoint, results: pd.DataFrame, measure: str,
+                   latest: dict[tuple[str, str], dict[str, Any]]) -> dict[str, Any] | None:
     """Features x windows of one per-feature measure from the histogram app's ``general_drift`` ``extra_data``
-    (``features: {feature: {tvd, hellinger, kld, ..., status}}``); ``drifted`` is the app's per-feature status."""
+    (``features: {feature: {tvd, hellinger, kld, ..., status}}``); ``drifted`` is the app's per-feature status;
+    ``impact`` the latest window's ranking by impact (:mod:`modelmon.ui.drift_impact`)."""
     if results.empty:
         return None
     apps = context.apps_of_class(context.DRIFT_CLASS)
@@ -174,7 +174,7 @@ def _feature_drift(context: UIContext, endpoint: ModelEndpoint, results: pd.Data
     return {"app": app, "result": FEATURE_RESULT, "measure": measure, "features": features,
             "windows": [{"start_ms": s, "end_ms": e} for s, e in zip(rows["start_ms"].astype("int64").tolist(),
                                                                       ends, strict=True)],
-            "values": values, "drifted": drifted}
+            "values": values, "drifted": drifted, "impact": drift_impact(latest, [app])}
 
 
 def _data_quality(context: UIContext, results: pd.DataFrame,
