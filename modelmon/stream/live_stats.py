@@ -15,13 +15,20 @@ as MLRun's. The minutes come from the rows :mod:`modelmon.stream.aggregate` alre
 the last hour of each endpoint's minutes, read from the predictions TSDB the first time it sees the endpoint,
 and adds each record's rows once (by ``batch_id``, so a redelivered record adds nothing). Producers key
 tracking records by endpoint, so one process sees all of an endpoint's records.
+
+A model server's own ``metrics`` (MLRun's serving events carry the server's ``metrics`` dict, set with
+``set_metric``) become ``custom_metrics`` rows: one per stream record, the values the last request carrying
+any had, at its time (MLRun wrote them per sampled event; the dict is the server's current state, so the
+record's last one stands for the record), numbers only, names as TSDB columns.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -36,6 +43,7 @@ EVENTS_LABELS = ("endpoint_id", "record_type", "endpoint_type")
 NODE_ENDPOINT = 1
 BASE_METRICS = "base_metrics"
 ENDPOINT_FEATURES = "endpoint_features"
+CUSTOM_METRICS = "custom_metrics"
 FIGURES = ("predictions_per_second", "predictions_count_5m", "predictions_count_1h", "latency_avg_5m",
            "latency_avg_1h")
 #: One row in this many becomes an ``endpoint_features`` row (MLRun's ``SampleWindow`` of 10 events).
@@ -77,6 +85,40 @@ def tsdb_name(name: str) -> str:
     """A feature or output name as a TSDB column (MLRun's normalisation, and anything else frames refuses)."""
     name = _NOT_IN_TSDB.sub("_", name.replace("-", "_"))
     return "_" + name if name[:1].isdigit() or not name else name
+
+
+def custom_metrics(data: Mapping[str, Any] | None, positions: Sequence[int | None],
+                   when_ms: Sequence[float]) -> tuple[int, dict[str, float]] | None:
+    """The model server's ``metrics`` a record carries: the last kept request's that has any (``positions``:
+    each kept request's index in ``values``, ``None`` for a single-request record), at that request's time;
+    numbers only (text, booleans and non-finite values are left out). ``None`` when no request has any.
+
+    >>> body = {"headers": ["request", "when", "metrics"], "values": [[{}, "t", {"acc": 0.9}], [{}, "t", None]]}
+    >>> custom_metrics(body, [0, 1], [60_000.0, 61_000.0])
+    (60000, {'acc': 0.9})
+    >>> custom_metrics({"metrics": {"acc": 1, "note": "x", "ok": True}}, [None], [5.0])
+    (5, {'acc': 1.0})
+    """
+    if not data:
+        return None
+    headers = data.get("headers")
+    column = headers.index("metrics") if isinstance(headers, list) and "metrics" in headers else None
+    values = data.get("values")
+    for i in range(len(positions) - 1, -1, -1):
+        position = positions[i]
+        if position is None:
+            sent = data.get("metrics")
+        elif column is not None and isinstance(values, list) and position < len(values) \
+                and isinstance(values[position], list) and column < len(values[position]):
+            sent = values[position][column]
+        else:
+            continue
+        numbers = {str(k): float(v) for k, v in sent.items()
+                   if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)} \
+            if isinstance(sent, dict) else {}
+        if numbers:
+            return int(when_ms[i]), numbers
+    return None
 
 
 @dataclasses.dataclass
@@ -130,11 +172,18 @@ class LiveStats:
         return figures(state.frame(), last_ms)
 
     def write(self, endpoint_id: str, last_ms: int, values: dict[str, float], samples: pd.DataFrame,
-              names: list[str]) -> None:
-        """The record's ``base_metrics`` row at ``last_ms`` and its sampled ``endpoint_features`` rows."""
+              names: list[str], custom: tuple[int, Mapping[str, float]] | None = None) -> None:
+        """The record's ``base_metrics`` row at ``last_ms``, its sampled ``endpoint_features`` rows and, given
+        its :func:`custom_metrics`, a ``custom_metrics`` row."""
         labels = {"endpoint_id": endpoint_id, "endpoint_type": str(NODE_ENDPOINT)}
         base = pd.DataFrame([{"time": last_ms, **labels, "record_type": BASE_METRICS, **values}])
         self._tsdb.write(self._events, base, labels=list(EVENTS_LABELS))
+        if custom is not None and custom[1]:
+            at, metrics = custom
+            row = {"time": at, **labels, "record_type": CUSTOM_METRICS}
+            for name, value in metrics.items():
+                row.setdefault(tsdb_name(name), value)  # two names one column: the first is kept
+            self._tsdb.write(self._events, pd.DataFrame([row]), labels=list(EVENTS_LABELS))
         features = self._sampled(endpoint_id, samples, names)
         if features is not None:
             self._tsdb.write(self._events, features.assign(**labels, record_type=ENDPOINT_FEATURES),

@@ -25,7 +25,7 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -52,8 +52,8 @@ class TrackedModel:
     worker: int = 0
 
 
-# one buffered request: (request_id, inputs, outputs, start_ns (epoch), latency_us, error)
-_Entry = tuple[str, Any, Any, int, int | None, str | None]
+# one buffered request: (request_id, inputs, outputs, start_ns (epoch), latency_us, error, the server's metrics)
+_Entry = tuple[str, Any, Any, int, int | None, str | None, dict[str, Any] | None]
 # one encoded stream record and the number of requests it carries
 _Encoded = tuple[bytes, int]
 
@@ -118,10 +118,12 @@ class TrackingClient:
     # ------------------------------------------------------------------------------ request path
 
     def record(self, request_id: str, inputs: Any, outputs: Any, start_ns: int, latency_us: int | None,
-               error: str | None = None) -> bool:
+               error: str | None = None, metrics: Mapping[str, Any] | None = None) -> bool:
         """Buffer one request (``start_ns``: epoch ns when it started). ``False`` if sampled out or dropped.
 
-        Never blocks on the stream and never raises for a full buffer.
+        ``metrics``: the model server's own figures as of this request (MLRun's serving event ``metrics``;
+        a copy is kept), sent with an answered request. Never blocks on the stream and never raises for a
+        full buffer.
         """
         if self.sampling_percentage < 100 and self._sample() * 100 >= self.sampling_percentage:
             with self._lock:
@@ -132,7 +134,8 @@ class TrackingClient:
                 self._counts["dropped"] += 1
                 dropped = self._counts["dropped"]
             else:
-                self._buffer.append((request_id, inputs, outputs, start_ns, latency_us, error))
+                self._buffer.append((request_id, inputs, outputs, start_ns, latency_us, error,
+                                     dict(metrics) if metrics else None))
                 self._counts["recorded"] += 1
                 if len(self._buffer) == self.batch_size:
                     self._wake.notify()
@@ -301,7 +304,7 @@ class TrackingClient:
 
 
 def _request(model: TrackedModel, entry: _Entry) -> dict[str, Any]:
-    request_id, inputs, outputs, start_ns, latency_us, error = entry
+    request_id, inputs, outputs, start_ns, latency_us, error, metrics = entry
     when = dt.datetime.fromtimestamp(start_ns / 1e9, dt.UTC).isoformat(sep=" ")
     request: dict[str, Any] = {"request": {"id": request_id, "inputs": _plain(inputs)}, "when": when}
     if error is not None:
@@ -310,6 +313,8 @@ def _request(model: TrackedModel, entry: _Entry) -> dict[str, Any]:
     request["resp"] = {"id": request_id, "model_name": model.model, "model_version": model.version,
                        "outputs": _plain(outputs)}
     request["microsec"] = latency_us
+    if metrics:
+        request["metrics"] = metrics
     return request
 
 

@@ -44,6 +44,8 @@ class ModelServer:
         self.endpoint_id = endpoint_uid(project, self.function_uri, name, version)
         self.tracking: TrackingClient | None = None
         self.ready = False
+        #: the server's own figures (MLRun's ``V2ModelServer.metrics``), sent with each tracked answer
+        self.metrics: dict[str, Any] = {}
 
     def load(self) -> None:
         """Load or train the model (called once, before the first request)."""
@@ -51,6 +53,11 @@ class ModelServer:
     def predict(self, request: dict[str, Any]) -> Any:
         """The outputs for ``request["inputs"]`` (a list of rows): one prediction per row."""
         raise NotImplementedError(f"{type(self).__name__} must implement predict(request)")
+
+    def set_metric(self, name: str, value: Any) -> None:
+        """Set one of the server's own figures (MLRun's ``set_metric``); tracked answers carry them all, and
+        the v3io backend charts the numbers as MLRun's ``custom_metrics``."""
+        self.metrics[name] = value
 
     def set_tracking(self, stream_path: str | None = None, sampling_percentage: float = 100,
                      batch: int | None = None, **options: Any) -> TrackingClient:
@@ -105,7 +112,8 @@ class ModelServer:
             return
         latency_us = timer.elapsed_us()
         try:
-            self.tracking.record(request_id, inputs, outputs, timer.start_ns, latency_us, error)
+            self.tracking.record(request_id, inputs, outputs, timer.start_ns, latency_us, error,
+                                 self.metrics if error is None else None)
         except Exception:  # tracking must never fail the request
             _log.exception("tracking request %s failed", request_id)
 

@@ -19,6 +19,7 @@ from v3io_server.stack import ACCESS_KEY, running_servers
 
 from modelmon.core.paths import ProjectPaths
 from modelmon.demo.session import DemoSession
+from modelmon.queries import metric_history, result_history
 from modelmon.stream.aggregate import MINUTE_MS
 
 pytestmark = pytest.mark.slow
@@ -110,3 +111,60 @@ def test_applications_1_8_predictions_sums_the_estimated_prediction_count(run):
                             filter=f"endpoint_id=='{endpoint_id}'")
         stored = session.backend.samples.read(endpoint_id, 0, 2**62)
         assert frame["estimated_prediction_count"].sum() == len(stored)  # the stat panel's sum: every prediction
+
+
+DRIFT_APP = "histogram-data-drift"
+DISTANCES = ("tvd", "hellinger", "kld")
+
+
+def _drift_metrics(session: DemoSession, endpoint_id: str) -> pd.DataFrame:
+    """The histogram drift app's ``<distance>_mean`` per window end, from modelmon's own metric history."""
+    history = metric_history(session.backend, session.config.project, endpoint_id=endpoint_id, app_name=DRIFT_APP)
+    return history.pivot_table(index="end_ms", columns="metric_name", values="value")
+
+
+def test_details_overall_drift_analysis_shows_the_latest_windows_measures(run):
+    session, client = run
+    endpoints = _table(session, "endpoints_table")
+    for endpoint_id in session.endpoint_ids.values():
+        frame = client.read(backend="kv", table=endpoints, columns=["drift_measures"],
+                            filter=f'uid=="{endpoint_id}"')
+        measures = json.loads(frame["drift_measures"].iloc[0])  # the panel extracts the six sums and means
+        general = result_history(session.backend, session.config.project, endpoint_id=endpoint_id,
+                                 app_name=DRIFT_APP, extra_data=True).query("result_name == 'general_drift'")
+        latest = general.sort_values("end_ms").iloc[-1]
+        means = _drift_metrics(session, endpoint_id).loc[latest["end_ms"]]
+        scored = latest["extra_data"]["features_scored"]
+        for distance in DISTANCES:
+            assert measures[f"{distance}_mean"] == pytest.approx(means[f"{distance}_mean"])
+            assert measures[f"{distance}_sum"] == pytest.approx(means[f"{distance}_mean"] * scored)
+        for feature, values in latest["extra_data"]["features"].items():
+            assert measures[feature] == {d: values[d] for d in DISTANCES}
+
+
+def test_current_stats_are_the_latest_windows_statistics(run):
+    session, client = run
+    endpoints = _table(session, "endpoints_table")
+    for endpoint_id in session.endpoint_ids.values():
+        frame = client.read(backend="kv", table=endpoints, columns=["current_stats"], filter=f'uid=="{endpoint_id}"')
+        current = json.loads(frame["current_stats"].iloc[0])
+        windows = result_history(session.backend, session.config.project, endpoint_id=endpoint_id, app_name=DRIFT_APP)
+        latest = windows.sort_values("end_ms").iloc[-1]
+        rows = session.backend.samples.read(endpoint_id, int(latest["start_ms"]), int(latest["end_ms"]))
+        assert len(rows) > 0 and set(current) == set(session.model.feature_names)
+        for feature in session.model.feature_names:
+            values = rows[feature]
+            assert sum(current[feature]["hist"][0]) == int(values.notna().sum())  # every row in one bin
+            assert current[feature]["mean"] == pytest.approx(values.mean())
+
+
+def test_performance_drift_measures_charts_every_windows_means(run):
+    session, client = run
+    for endpoint_id in session.endpoint_ids.values():
+        frame = client.read(backend="tsdb", table=_table(session, "events_tsdb"), start="0", end="now",
+                            filter=f"endpoint_id=='{endpoint_id}'  AND record_type=='drift_measures'")
+        want = _drift_metrics(session, endpoint_id)
+        assert len(want) > 0
+        assert [int(t.value // 1_000_000) for t in frame.index] == want.index.tolist()
+        columns = [f"{d}_mean" for d in DISTANCES]
+        assert frame[columns].to_numpy().ravel().tolist() == pytest.approx(want[columns].to_numpy().ravel().tolist())

@@ -100,9 +100,9 @@ class _Servicer(fgrpc.FramesServicer):
                 if row.get(time_name) is None:
                     raise ValueError(f"tsdb write: a row has no {time_name!r}")
                 metrics = {k: v for k, v in row.items() if k != time_name and k not in labels}
-                bad = [k for k, v in metrics.items() if v is not None and not isinstance(v, int | float)]
-                if bad:
-                    raise ValueError(f"tsdb write: metric(s) {bad} are not numeric")
+                bad = [k for k, v in metrics.items() if v is not None and not isinstance(v, int | float | str)]
+                if bad:  # booleans are numbers here, as framesd writes them (1.0/0.0)
+                    raise ValueError(f"tsdb write: metric(s) {bad} are neither numbers nor text")
                 table.add(int(row[time_name]), {k: str(row[k]) for k in labels}, metrics)
             received += len(rows)
         return fpb.WriteRespose(frames=len(frames), rows=received)
@@ -131,13 +131,19 @@ class _Servicer(fgrpc.FramesServicer):
         frames = []
         for labels, times, values in series:
             times_ns = [t * 1_000_000 for t in times]
-            columns = [codec.float_column(name, column) for name, column in values.items()]
+            columns = [codec.string_column(name, [v if isinstance(v, str) else "" for v in column])
+                       if table.is_text(labels, name) else codec.float_column(name, column)
+                       for name, column in values.items()]
+            nulls = [fpb.NullValuesMap(nullColumns={name: True for name, column in values.items()
+                                                    if table.is_text(labels, name) and column[row] is None})
+                     for row in range(len(times))]
             indices = [codec.time_column("time", times_ns)]
             if request.multi_index:
                 indices += [codec.string_column(name, [value] * len(times)) for name, value in labels]
             else:
                 columns += [codec.label_column(name, value, len(times)) for name, value in labels]
-            frames.append(fpb.Frame(columns=columns, indices=indices))
+            frames.append(fpb.Frame(columns=columns, indices=indices,
+                                    null_values=nulls if any(n.nullColumns for n in nulls) else []))
         return frames
 
     def _read_kv(self, request: fpb.ReadRequest) -> list[fpb.Frame]:

@@ -8,6 +8,14 @@ so it moves the series' latest time, though nothing is stored for it here.
 
 Queries cover ``[start, end]`` (both inclusive, as v3io-tsdb), raw or in ``step`` buckets
 ``[start + k*step, start + (k+1)*step)`` stamped with their start; empty buckets are left out.
+
+Text values: v3io-tsdb stores a metric whose first sample is not a number as a string metric (variant
+encoding, ``pkg/appender/appender.go`` ``MetricsCache.Add``; framesd passes a frame's STRING columns through,
+``backends/tsdb/writer.go``), and refuses a number for it later, or text for a numeric one ("Cannot append
+string type metric to numeric type metric."). A raw read returns it as a STRING column ("" and a null mark
+where a row has no sample, ``pkg/pquerier/frames.go``). Aggregates of it are meaningless there (pre-aggregates
+skip it, client-side aggregation reads each sample as 0): this server refuses them, so a query that would
+chart zeros fails a test instead.
 """
 
 from __future__ import annotations
@@ -24,7 +32,8 @@ _DURATION = re.compile(r"^(\d+)(ms|s|m|h|d)$")
 _UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
 
 LabelKey = tuple[tuple[str, str], ...]
-SeriesRows = tuple[LabelKey, list[int], dict[str, list[float | None]]]
+Value = float | str
+SeriesRows = tuple[LabelKey, list[int], dict[str, list[Value | None]]]
 
 
 def duration_ms(text: str) -> int:
@@ -50,7 +59,7 @@ def time_ms(text: str, now_ms: int) -> int:
         raise ValueError(f"bad time {text!r}") from None
 
 
-def _aggregate(name: str, samples: list[tuple[int, float]]) -> float:
+def _aggregate(name: str, samples: list[tuple[int, Any]]) -> float:
     values = [v for _, v in samples]
     match name:
         case "count":
@@ -72,23 +81,40 @@ def _aggregate(name: str, samples: list[tuple[int, float]]) -> float:
 class Table:
     rate: str
     aggregates: str
-    series: dict[LabelKey, dict[str, dict[int, float]]] = dataclasses.field(default_factory=dict)
+    series: dict[LabelKey, dict[str, dict[int, Value]]] = dataclasses.field(default_factory=dict)
     latest: dict[tuple[LabelKey, str], int] = dataclasses.field(default_factory=dict)  # series → max time (ms)
+    text: set[tuple[LabelKey, str]] = dataclasses.field(default_factory=set)  # string metrics
+    numeric: set[tuple[LabelKey, str]] = dataclasses.field(default_factory=set)  # numeric metrics
     dropped: int = 0  # samples refused for being at or before their series' latest time
 
-    def add(self, time_ns: int, labels: Mapping[str, str], metrics: Mapping[str, float | None]) -> None:
+    def add(self, time_ns: int, labels: Mapping[str, str], metrics: Mapping[str, Value | None]) -> None:
         """Append one row's samples; each one at or before its series' latest time is dropped."""
         key = tuple(sorted(labels.items()))
         at = time_ns // 1_000_000
         stored = self.series.setdefault(key, {})
         for metric, value in metrics.items():
+            if value is not None:
+                self._check_kind(key, metric, isinstance(value, str))
             latest = self.latest.get((key, metric))
             if latest is not None and at <= latest:
                 self.dropped += 1
                 continue
             self.latest[(key, metric)] = at
-            if value is not None and not (isinstance(value, float) and math.isnan(value)):
+            if isinstance(value, str):
+                stored.setdefault(metric, {})[at] = value
+            elif value is not None and not (isinstance(value, float) and math.isnan(value)):
                 stored.setdefault(metric, {})[at] = float(value)
+
+    def _check_kind(self, key: LabelKey, metric: str, text: bool) -> None:
+        """A metric keeps the kind of its first sample (v3io-tsdb's message when another kind comes)."""
+        series = (key, metric)
+        if series in (self.numeric if text else self.text):
+            new, old = ("string", "numeric") if text else ("numeric", "string")
+            raise ValueError(f"Cannot append {new} type metric to {old} type metric.")
+        (self.text if text else self.numeric).add(series)
+
+    def is_text(self, key: LabelKey, metric: str) -> bool:
+        return (key, metric) in self.text
 
     def query(self, start: int, end: int, keep: Callable[[Mapping[str, Any]], bool], columns: list[str],
               step: int | None, aggregators: list[str]) -> list[SeriesRows]:
@@ -107,6 +133,9 @@ class Table:
                 table = {m: [dict(s).get(t) for t in times] for m, s in sorted(in_range.items())}
                 out.append((key, times, table))
                 continue
+            text = sorted(m for m in in_range if self.is_text(key, m))
+            if text:
+                raise ValueError(f"cannot aggregate the string metric(s) {text}: v3io-tsdb has no aggregates of text")
             width = step or (end - start + 1)
             buckets = sorted({(t - start) // width for s in in_range.values() for t, _ in s})
             grouped = {m: {b: [(t, v) for t, v in s if (t - start) // width == b] for b in buckets}
