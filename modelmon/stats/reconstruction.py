@@ -160,8 +160,9 @@ class ReconstructionReference:
     def standardise(self, values: FloatArray, columns: Sequence[str]) -> FloatArray:
         """``values`` of ``columns`` (some of :attr:`columns`) on the reference's scale, missing values at 0."""
         index = self._index(columns)
-        scaled = (np.asarray(values, dtype=np.float64) - self._center[index]) / self._scale[index]
-        return np.where(np.isfinite(scaled), scaled, 0.0)
+        scaled: FloatArray = np.subtract(values, self._center[index], dtype=np.float64)
+        scaled /= self._scale[index]
+        return np.nan_to_num(scaled, copy=False, nan=0.0, posinf=0.0, neginf=0.0)  # in place
 
     def model(self, columns: Sequence[str]) -> ReconstructionModel:
         """The PCA model of ``columns`` (two or more of :attr:`columns`), fitted once and cached."""
@@ -197,18 +198,19 @@ def check_n_components(value: object) -> None:
 def _fit(z: FloatArray, columns: tuple[str, ...], n_components: float | int, folds: int) -> ReconstructionModel:
     """Components of the standardised reference ``z``, and each row's error from a model without its fold."""
     rows, width = z.shape
-    values, vectors = _eigen(z.T @ z / (rows - 1))
+    fold_of = np.arange(rows) % folds  # interleaved, so each fold spans the reference's whole period
+    grams = [z[fold_of == fold].T @ z[fold_of == fold] for fold in range(folds)]
+    total = np.sum(grams, axis=0)
+    values, vectors = _eigen(total / (rows - 1))
     if isinstance(n_components, int):
         k = min(n_components, width - 1)
     else:
         share = np.cumsum(values) / values.sum()
         k = min(int(np.searchsorted(share, n_components)) + 1, width - 1)
     errors = np.empty(rows)
-    fold_of = np.arange(rows) % folds  # interleaved, so each fold spans the reference's whole period
     for fold in range(folds):
         held = fold_of == fold
-        train = z[~held]
-        _, fold_vectors = _eigen(train.T @ train / max(train.shape[0] - 1, 1))
+        _, fold_vectors = _eigen((total - grams[fold]) / max(rows - int(held.sum()) - 1, 1))
         errors[held] = _errors(z[held], fold_vectors[:, :k].T)
     return ReconstructionModel(columns, np.ascontiguousarray(vectors[:, :k].T),
                                float(values[:k].sum() / values.sum()), errors)

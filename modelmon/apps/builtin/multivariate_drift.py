@@ -143,7 +143,7 @@ class MultivariateDriftApplication(ModelMonitoringApplicationBase):
                                                f"{self.min_window_rows} are needed"})
         model = reference.model(present)
         values = _matrix(window, present)
-        missing_share = float(1.0 - np.isfinite(values).mean())
+        missing_share = 1.0 - np.count_nonzero(np.isfinite(values)) / values.size
         mean_error = float(model.errors(reference.standardise(values, present)).mean())
         baseline = model.baseline(len(window))
         z = (mean_error - baseline.mean) / baseline.spread if baseline.spread > 0 else 0.0
@@ -187,6 +187,9 @@ def _is_number_column(series: pd.Series) -> bool:
 
 def _matrix(frame: pd.DataFrame, columns: Sequence[str]) -> FloatArray:
     """``frame[columns]`` as floats; values that are not numbers (text in a numeric column, None) are NaN."""
+    dtypes = frame.dtypes[list(columns)]
+    if all(isinstance(d, np.dtype) and d.kind in "fiu" for d in dtypes):  # plain numpy numbers: one copy
+        return frame[list(columns)].to_numpy(dtype=np.float64)
     out = np.empty((len(frame), len(columns)))
     for i, name in enumerate(columns):
         series = frame[name]
