@@ -49,6 +49,7 @@
         h("h3", {}, `${drift.measure || "drift"} per feature and window`),
         h("span", { class: "sub" }, `${drift.app} · ${drift.result} — click a cell for its histograms`)),
       heat));
+    if (drift.impact) section.appendChild(impactPanel(drift.impact));
     section.appendChild(detail);
     const show = (f, w) => showHistogram(detail, source, drift.features[f], drift.windows[w],
       { measure: drift.measure, value: values[f][w], drifted: drifted[f][w] });
@@ -99,4 +100,63 @@
       categories: histo.categories, labels: histo.bins, totals: [histo.reference_total, histo.window_total] });
   }
 
+  const has = (v) => v !== null && v !== undefined;
+
+  /** The latest window's drifted features by impact (drift × importance), its top culprit, and with
+      ``segment_by`` the worst segments (``feature_drift.impact``, see modelmon/ui/drift_impact.py). */
+  function impactPanel(impact) {
+    const w = impact.window || {};
+    const panel = h("div", { class: "panel", id: "drift-impact" },
+      h("div", { class: "panel-head" }, h("h3", {}, "Drifted features by impact"),
+        h("span", { class: "sub" }, `${impact.app} · latest window ${MM.fmtWindow(w.start_ms, w.end_ms)} · ` +
+          `importance: ${impact.importance_source || "unknown"}`)));
+    const ranking = impact.ranking;
+    if (!ranking) {
+      panel.appendChild(MM.empty("This window was analysed before the app ranked drift by impact."));
+    } else if (!ranking.length) {
+      panel.appendChild(h("p", { class: "muted", id: "top-culprit" }, "No feature drifted in the latest window."));
+    } else {
+      panel.appendChild(h("p", { id: "top-culprit" }, "Top culprit: ", h("b", {}, impact.top_culprit),
+        h("span", { class: "muted" }, has(ranking[0].impact) ? " — the drifted feature with the largest drift × importance"
+          : " — the most drifted feature (no importance known)")));
+      const top = Math.max(...ranking.map((r) => (has(r.impact) ? r.impact : r.drift)), 1e-12);
+      const bar = (v) => h("span", { class: "impact-bar", style: "display:inline-block;height:.6rem;" +
+        `width:${Math.max(2, Math.round(120 * v / top))}px;background:#c53030;opacity:.75;border-radius:2px` });
+      panel.appendChild(h("div", { class: "table-wrap" }, h("table", { class: "data", id: "impact-table" },
+        h("thead", {}, h("tr", {}, ["Feature", "Drift", "Importance", "Impact", ""]
+          .map((c, i) => h("th", { class: i && i < 4 ? "num" : null }, c)))),
+        h("tbody", {}, ranking.map((r) => h("tr", { "data-feature": r.feature },
+          h("td", {}, r.feature),
+          h("td", { class: "num" }, MM.fmtNum(r.drift)),
+          h("td", { class: "num" }, has(r.importance) ? MM.fmtNum(r.importance) : "—"),
+          h("td", { class: "num" }, has(r.impact) ? MM.fmtNum(r.impact) : "—"),
+          h("td", {}, bar(has(r.impact) ? r.impact : r.drift))))))));
+    }
+    if (impact.segments) panel.appendChild(segmentsTable(impact.segments));
+    return panel;
+  }
+
+  /** The worst segments of the latest window: status, drifted share, rows, and each one's top culprit. */
+  function segmentsTable(seg) {
+    const by = (seg.segment_by || []).join(", ");
+    const out = h("div", { id: "worst-segments", style: "margin-top:1rem" },
+      h("h3", {}, `Worst segments by ${by || "segment"}`));
+    if (seg.escalated_by_segment) {
+      out.appendChild(h("p", { class: "warning" }, `Segment ${seg.escalated_by_segment} drifts though the whole ` +
+        "window does not: drifted_features_share was raised to potential detection."));
+    }
+    if (seg.reason) out.appendChild(h("p", { class: "muted" }, seg.reason));
+    if (!(seg.worst_segments || []).length) return out;
+    out.appendChild(h("div", { class: "table-wrap" }, h("table", { class: "data" },
+      h("thead", {}, h("tr", {}, ["Segment", "Status", "Drifted share", "Window rows", "Reference rows", "Top culprit"]
+        .map((c, i) => h("th", { class: i >= 2 && i <= 4 ? "num" : null }, c)))),
+      h("tbody", {}, seg.worst_segments.map((s) => h("tr", { "data-segment": s.segment },
+        h("td", {}, s.segment),
+        h("td", {}, MM.badge(s.status)),
+        h("td", { class: "num" }, has(s.value) ? MM.fmtPercent(s.value) : "—"),
+        h("td", { class: "num" }, MM.fmtNum(s.n_window)),
+        h("td", { class: "num" }, has(s.n_reference) ? MM.fmtNum(s.n_reference) : "—"),
+        h("td", {}, s.top_culprit || (s.note ? h("span", { class: "muted" }, s.note) : "—"))))))));
+    return out;
+  }
 })();

@@ -1,0 +1,121 @@
+"""The endpoint page's drift ranking: the histogram app, registered with ``segment_by`` and a reference
+parquet as a deployed app is, runs on stored traffic; the API's ``feature_drift.impact`` and the page (in
+headless Chromium) show what it stored: the drifted features by drift × importance, the top culprit and
+the worst segments."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from stored_traffic import store_requests
+from ui_browser import open_page, served
+
+from modelmon.apps.registry import AppRegistry
+from modelmon.apps.runner.loader import load_app
+from modelmon.apps.runner.runner import AppRunner
+from modelmon.backends import make_backend
+from modelmon.core.config import Settings
+from modelmon.core.paths import ProjectPaths
+from modelmon.endpoints.registration import register_model_endpoint
+from modelmon.events import WindowEvent
+from modelmon.ui.app import create_app
+from modelmon.ui.context import UIContext
+from modelmon.writer import ResultWriter
+from tests.apps.segment_traffic import FEATURES, traffic
+
+PROJECT = "regions"
+PATHS = ProjectPaths(PROJECT)
+PERIOD = 600_000
+T0 = 1_764_516_000_000
+ROWS = 3000
+NOW = T0 + 3 * PERIOD + 60_000
+APP = "histogram-data-drift"
+CLASS = "modelmon.apps.builtin.histogram_drift:HistogramDataDriftApplication"
+
+
+def _window(k: int) -> pd.DataFrame:
+    """Windows 0 and 1 as the reference; window 2: region e's f0 and f1 up one sigma, f3 up half a sigma
+    everywhere (a feature the prediction hardly uses)."""
+    frame = traffic(100 + k, ROWS, shifted_region="e" if k == 2 else None)
+    if k == 2:
+        frame["f3"] += 0.5
+    return frame.assign(timestamp=T0 + k * PERIOD + np.arange(ROWS) * (PERIOD // ROWS),
+                        request_id=[f"w{k}-{i}" for i in range(ROWS)], latency_us=1000.0)
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory):
+    home = tmp_path_factory.mktemp("impact") / "home"
+    reference = traffic(0, 10_000)
+    reference_path = home.parent / "reference.parquet"
+    reference.to_parquet(reference_path)
+    kwargs = {"reference_data": str(reference_path), "segment_by": ["region"]}
+    backend = make_backend(Settings(home=str(home), project=PROJECT))
+    try:
+        AppRegistry(backend.kv, PATHS).register(APP, CLASS, kwargs=kwargs)
+        endpoint = register_model_endpoint(backend, PROJECT, "churn", reference_data=reference[FEATURES],
+                                           label_names=["prediction"])
+        runner = AppRunner(load_app(CLASS, kwargs), APP, backend, PATHS)
+        writer = ResultWriter(backend, PATHS, clock=lambda: NOW)
+        for k in range(3):
+            frame = _window(k)
+            store_requests(backend, PATHS, endpoint.endpoint_id, f"b{k}", frame, frame["timestamp"].to_numpy(),
+                           frame["latency_us"].to_numpy(), np.zeros(ROWS, dtype=bool))
+            writer.write(runner.analyse(WindowEvent(PROJECT, endpoint.endpoint_id, APP, T0 + k * PERIOD,
+                                                    T0 + (k + 1) * PERIOD, "churn")))
+    finally:
+        backend.close()
+    return home
+
+
+def _impact(home) -> dict:
+    settings = Settings(home=str(home), project=PROJECT)
+    backend = make_backend(settings)
+    try:
+        with warnings.catch_warnings():  # starlette's test client asks for httpx2 (unreleased) on import
+            warnings.simplefilter("ignore")
+            from starlette.testclient import TestClient
+        with TestClient(create_app(UIContext(settings, backend, PROJECT, clock=lambda: NOW))) as client:
+            response = client.get("/api/endpoints/churn")
+            response.raise_for_status()
+            return response.json()["feature_drift"]["impact"]
+    finally:
+        backend.close()
+
+
+def test_the_endpoint_object_carries_the_latest_ranking_and_worst_segments(home):
+    impact = _impact(home)
+    assert impact["app"] == APP and impact["window"] == {"start_ms": T0 + 2 * PERIOD, "end_ms": T0 + 3 * PERIOD}
+    assert impact["importance_source"] == "mutual information with 'prediction' on 10000 reference rows"
+    ranking = impact["ranking"]
+    assert ranking[0]["feature"] == impact["top_culprit"] == "f3"  # the one the whole window shows drifted
+    assert all(r["impact"] == pytest.approx(r["drift"] * r["importance"], rel=1e-5) for r in ranking)
+    segments = impact["segments"]
+    assert segments["segment_by"] == ["region"] and segments["worst_segment"] == "region=e"
+    worst = segments["worst_segments"][0]
+    assert (worst["segment"], worst["status"], worst["top_culprit"]) == ("region=e", 2, "f0")
+
+
+@pytest.mark.slow
+def test_the_endpoint_page_shows_the_ranking_top_culprit_and_worst_segments(home, browser, shots):
+    impact = _impact(home)
+    with served(home, PROJECT) as url:
+        page, watch = open_page(browser, url + "/endpoints/churn?since=" + str(T0))
+        panel = page.locator("#drift-impact")
+        panel.scroll_into_view_if_needed()
+        panel.screenshot(path=shots / "drift_impact.png")
+        page.screenshot(path=shots / "endpoint_drift_impact.png", full_page=True)
+        assert page.inner_text("#top-culprit").startswith("Top culprit: f3")
+        rows = page.locator("#impact-table tbody tr")
+        assert rows.evaluate_all("rs => rs.map(r => r.dataset.feature)") == [r["feature"] for r in impact["ranking"]]
+        first = rows.first.locator("td").all_inner_texts()
+        assert first[0] == "f3" and float(first[1]) == pytest.approx(impact["ranking"][0]["drift"], rel=1e-3)
+        segments = page.locator("#worst-segments tbody tr")
+        assert segments.first.get_attribute("data-segment") == "region=e"
+        assert segments.first.locator("td").nth(1).inner_text() == "detected"
+        assert segments.first.locator("td").last.inner_text() == "f0"
+        assert watch.problems == []
+        page.close()
