@@ -96,6 +96,18 @@ def test_the_fitted_numbers_of_two_correlated_features():
     assert list(out["status_name"]) == ["no_detection", "detected"]
 
 
+def test_mlruns_evaluate_form_takes_the_rows_in_class_arguments(reference):
+    windows = _hourly(np.random.default_rng(6), windows=2, rows=500, rho=-0.8)
+    got = MultivariateDriftApplication.evaluate(
+        func_path=None, sample_data=windows, reference_data=reference, class_arguments={"reference_data": reference},
+        base_period=60).query("type == 'result'")
+    assert list(got["status_name"]) == ["detected", "detected"]
+    # reference_data alone becomes feature_stats, which hold no correlations: the app says what it needs
+    alone = MultivariateDriftApplication.evaluate(func_path=None, sample_data=windows, reference_data=reference,
+                                                  base_period=60)
+    assert set(alone["status_name"]) == {"irrelevant"} and alone["extra_data"][0] == {"reason": NO_REFERENCE}
+
+
 def test_a_deployed_app_reads_a_parquet_reference_and_names_the_columns_left_out(reference, tmp_path):
     path = tmp_path / "reference.parquet"
     reference.assign(region="eu", version=1.0).to_parquet(path)
