@@ -153,3 +153,20 @@ def test_a_reference_too_small_or_with_one_numeric_column_is_a_configuration_err
     with pytest.raises(ValueError, match="at least 2 numeric, non-constant reference columns; usable: x "
                                          "\\(left out: plan: not numeric"):
         MultivariateDriftApplication(reference[["x", "plan"]])
+
+
+def test_nullable_and_unnamed_columns_and_text_in_a_numeric_column():
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=400)
+    reference = pd.DataFrame({0: x, 1: 0.8 * x + 0.6 * rng.normal(size=400),
+                              "count": pd.array(rng.integers(0, 5, 400), dtype="Int64"),
+                              "flag": pd.array(rng.random(400) < 0.5, dtype="boolean"),
+                              "seen": pd.Timestamp("2024-01-01") + pd.to_timedelta(np.arange(400), "s")})
+    reference.loc[:9, "count"] = pd.NA
+    app = MultivariateDriftApplication(reference)
+    window = _rows(rng, 100, 0.8)[["x", "y"]].set_axis(["0", "1"], axis=1)
+    window["count"] = pd.Series(rng.integers(0, 5, 100), dtype=object).where(np.arange(100) % 10 > 0, "n/a")
+    window["flag"] = rng.random(100) < 0.5
+    [extra] = app.evaluate(window).query("type == 'result'")["extra_data"]
+    assert extra["columns"] == ["0", "1", "count", "flag"] and extra["left_out"] == {"seen": NOT_NUMERIC}
+    assert extra["missing_share"] == 10 / 400  # the ten "n/a" of count, counted as the reference mean

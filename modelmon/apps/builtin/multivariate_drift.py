@@ -14,7 +14,7 @@ deployed function, as ``evidently-data-drift``), fits once when built and keeps 
 every window. Without it every window is ``irrelevant``.
 
 Columns: the reference's numeric and boolean columns (or ``columns=``), without the bookkeeping
-columns and ``label``; categorical and text columns are left out (encode them as numbers upstream to
+columns and ``label``; categorical, text and time columns are left out (encode them as numbers upstream to
 include them) and named in ``extra_data``, as are columns missing or constant in the reference. A
 window that lacks some of the columns is judged on the others (a model of those, fitted once); with
 fewer than two, or fewer than ``min_window_rows`` rows, it is ``irrelevant``. Missing and
@@ -42,7 +42,7 @@ RECONSTRUCTION_ERROR = "reconstruction_error"
 Z_METRIC = "reconstruction_error_z"
 NO_REFERENCE = ("no reference_data: multivariate drift needs reference rows (feature_stats hold only "
                 "per-feature histograms); register the app with reference_data=<DataFrame or parquet/CSV path>")
-NOT_NUMERIC = "not numeric (categorical or text columns are not part of the PCA)"
+NOT_NUMERIC = "not numeric (categorical, text and time columns are not part of the PCA)"
 
 
 class MultivariateDriftApplication(ModelMonitoringApplicationBase):
@@ -104,6 +104,7 @@ class MultivariateDriftApplication(ModelMonitoringApplicationBase):
 
     def _fit(self, frame: pd.DataFrame) -> ReconstructionReference:
         """The reference's usable columns standardised and its full PCA model fitted (errors name the problem)."""
+        frame = frame.rename(columns=str)  # window columns are names: a reference's 0 is the window's "0"
         if self.columns is not None:
             missing = [c for c in self.columns if c not in frame.columns]
             if missing:
@@ -157,7 +158,7 @@ class MultivariateDriftApplication(ModelMonitoringApplicationBase):
     def _extra(self, model: ReconstructionModel, reference: ReconstructionReference, z: float, mean: float,
                spread: float, chunks: int, n_window: int, missing_share: float, absent: list[str]) -> dict[str, Any]:
         """What the status was judged by: the reference's mean and spread, the bounds, the model."""
-        bounds = {level: [_rounded(mean - sigmas * spread), _rounded(mean + sigmas * spread)]
+        bounds = {level: [_rounded(max(mean - sigmas * spread, 0.0)), _rounded(mean + sigmas * spread)]
                   for level, sigmas in (("potential", self.potential_sigmas), ("detected", self.detected_sigmas))}
         return {
             "z": _rounded(z), "reference_mean": _rounded(mean), "spread": _rounded(spread), "bounds": bounds,
