@@ -36,7 +36,7 @@ from modelmon.apps.sdk.thresholds import thresholds
 from modelmon.core.arrays import FloatArray
 from modelmon.core.results import ModelMonitoringApplicationMetric, ModelMonitoringApplicationResult, ResultKindApp
 from modelmon.core.results import ResultStatusApp as Status
-from modelmon.stats.reconstruction import DEFAULT_VARIANCE, ReconstructionModel, ReconstructionReference
+from modelmon.stats.reconstruction import DEFAULT_VARIANCE, Baseline, ReconstructionModel, ReconstructionReference
 
 RECONSTRUCTION_ERROR = "reconstruction_error"
 Z_METRIC = "reconstruction_error_z"
@@ -149,21 +149,21 @@ class MultivariateDriftApplication(ModelMonitoringApplicationBase):
         baseline = model.baseline(len(window))
         z = (mean_error - baseline.mean) / baseline.spread if baseline.spread > 0 else 0.0
         status = self._thresholds.status(abs(z))
-        extra = self._extra(model, reference, z, baseline.mean, baseline.spread, baseline.chunks,
-                            len(window), missing_share, absent)
+        extra = self._extra(model, reference, baseline, z, missing_share, absent)
         return [ModelMonitoringApplicationResult(RECONSTRUCTION_ERROR, mean_error, ResultKindApp.data_drift,
                                                  status, extra),
                 ModelMonitoringApplicationMetric(Z_METRIC, z)]
 
-    def _extra(self, model: ReconstructionModel, reference: ReconstructionReference, z: float, mean: float,
-               spread: float, chunks: int, n_window: int, missing_share: float, absent: list[str]) -> dict[str, Any]:
+    def _extra(self, model: ReconstructionModel, reference: ReconstructionReference, baseline: Baseline, z: float,
+               missing_share: float, absent: list[str]) -> dict[str, Any]:
         """What the status was judged by: the reference's mean and spread, the bounds, the model."""
+        mean, spread = baseline.mean, baseline.spread
         bounds = {level: [_rounded(max(mean - sigmas * spread, 0.0)), _rounded(mean + sigmas * spread)]
                   for level, sigmas in (("potential", self.potential_sigmas), ("detected", self.detected_sigmas))}
         return {
             "z": _rounded(z), "reference_mean": _rounded(mean), "spread": _rounded(spread), "bounds": bounds,
-            "sigmas": self._thresholds.to_dict(), "n_window": n_window, "n_reference": reference.n_rows,
-            "reference_chunks": chunks, "n_components": model.n_components,
+            "sigmas": self._thresholds.to_dict(), "n_window": baseline.n_window, "n_reference": reference.n_rows,
+            "reference_chunks": baseline.chunks, "n_components": model.n_components,
             "explained_variance": _rounded(model.explained_variance), "columns_used": len(model.columns),
             "columns": self._bounded(list(model.columns)), "missing_share": _rounded(missing_share),
             "absent": self._bounded(absent), "left_out": dict(list(self._left_out.items())[
