@@ -23,7 +23,7 @@ from __future__ import annotations
 import itertools
 import json
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -81,46 +81,71 @@ class HistoryWriter:
     def write(self, event: WriterEvent) -> None:
         """All results of ``event`` in one write, all its metrics in another, under one stamp; then each
         result's ``extra_data`` in KV (when the writer was given one)."""
-        if not event.results and not event.metrics:
-            return
-        stamp = write_stamp(self._clock)
-        if event.results:
-            self._write_rows(self._results, RESULT_LABELS, event, str(stamp), {
-                "result_name": [r.name for r in event.results],
-                "value": [r.value for r in event.results],
-                "status": [int(r.status) for r in event.results],
-                "kind": [int(r.kind) for r in event.results],
-                "start_ms": event.start_ms,
-            })
-            if self._kv is not None:
-                self._write_extra(event, stamp)
-        if event.metrics:
-            self._write_rows(self._metrics, METRIC_LABELS, event, str(stamp), {
-                "metric_name": [m.name for m in event.metrics],
-                "value": [m.value for m in event.metrics],
-                "start_ms": event.start_ms,
-            })
+        self.write_many([event])
 
-    def _write_extra(self, event: WriterEvent, stamp: int) -> None:
-        """The window's ``extra_data`` item per result: created, or replaced when this write's stamp is newer
-        (a later write already stored stays). One batch creates them all; only items that exist go on."""
+    def write_many(self, events: Sequence[WriterEvent]) -> None:
+        """The results of all ``events`` in one TSDB write and their metrics in another, each event under its
+        own stamp (in order: a later event of the same window wins, as if written one by one); then every
+        result's ``extra_data`` in one KV batch. A batch costs a few store round trips, not a few per event."""
+        stamped = [(event, write_stamp(self._clock)) for event in events if event.results or event.metrics]
+        with_results = [(event, stamp) for event, stamp in stamped if event.results]
+        with_metrics = [(event, stamp) for event, stamp in stamped if event.metrics]
+        if with_results:
+            self._write_rows(self._results, RESULT_LABELS, with_results, "result_name", lambda e: [
+                (r.name, r.value, {"status": int(r.status), "kind": int(r.kind)}) for r in e.results])
+            if self._kv is not None:
+                self._write_extra(with_results)
+        if with_metrics:
+            self._write_rows(self._metrics, METRIC_LABELS, with_metrics, "metric_name", lambda e: [
+                (m.name, m.value, {}) for m in e.metrics])
+
+    def _write_extra(self, stamped: Sequence[tuple[WriterEvent, int]]) -> None:
+        """Each window's ``extra_data`` item per result: created, or replaced when this write's stamp is newer
+        (a later write already stored stays). One batch creates them all; only items that exist go on.
+
+        An empty ``extra_data`` creates no item (readers read a missing one as empty) but still replaces an
+        older computation's item: most results carry none, and skipping them halves the writer's KV items."""
         assert self._kv is not None
-        items = {extra_data_key(event.endpoint_id, event.app_name, result.name, event.end_ms): {
-            "endpoint_id": event.endpoint_id, "app_name": event.app_name, "result_name": result.name,
-            "start_ms": event.start_ms, "end_ms": event.end_ms, WRITE_LABEL: stamp,
-            "extra_data": bounded_extra_data(result.extra_data)} for result in event.results}
+        items: dict[str, dict[str, Any]] = {}
+        for event, stamp in stamped:
+            for result in event.results:
+                items[extra_data_key(event.endpoint_id, event.app_name, result.name, event.end_ms)] = {
+                    "endpoint_id": event.endpoint_id, "app_name": event.app_name, "result_name": result.name,
+                    "start_ms": event.start_ms, "end_ms": event.end_ms, WRITE_LABEL: stamp,
+                    "extra_data": bounded_extra_data(result.extra_data) if result.extra_data else "{}"}
+        filled = {key: item for key, item in items.items() if item["extra_data"] != "{}"}
         created = self._kv.update_many(self._extra, [Update(key, item, (Cond.not_exists(WRITE_LABEL),))
-                                                     for key, item in items.items()])
-        existing = [Update(key, item, (Cond(WRITE_LABEL, Op.LT, stamp),), create=False)
-                    for (key, item), new in zip(items.items(), created, strict=True) if not new]
+                                                     for key, item in filled.items()])
+        existing = [Update(key, item, (Cond(WRITE_LABEL, Op.LT, item[WRITE_LABEL]),), create=False)
+                    for (key, item), new in zip(filled.items(), created, strict=True) if not new]
+        existing += [Update(key, item, (Cond(WRITE_LABEL, Op.LT, item[WRITE_LABEL]),), create=False)
+                     for key, item in items.items() if key not in filled]
         if existing:
             self._kv.update_many(self._extra, existing)
 
-    def _write_rows(self, table: str, labels: tuple[str, ...], event: WriterEvent, stamp: str,
-                    columns: dict[str, Any]) -> None:
-        """One row per name, timed at the window's end and labelled with the event's endpoint and app."""
-        frame = pd.DataFrame({"time": event.end_ms, "endpoint_id": event.endpoint_id, "app_name": event.app_name,
-                              **columns, WRITE_LABEL: stamp})
+    def _write_rows(self, table: str, labels: tuple[str, ...], stamped: Sequence[tuple[WriterEvent, int]],
+                    name: str, entries: Callable[[WriterEvent], list[tuple[str, float, dict[str, int]]]]) -> None:
+        """One row per name of each event, timed at the window's end and labelled with the event's endpoint,
+        app and stamp; ``entries(event)``: (name, value, other columns) per row."""
+        columns: dict[str, list[Any]] = {"time": [], "endpoint_id": [], "app_name": [], name: [], "value": []}
+        extra: dict[str, list[Any]] = {}
+        starts: list[int] = []
+        stamps: list[str] = []
+        for event, stamp in stamped:
+            rows = entries(event)
+            count = len(rows)
+            columns["time"] += [event.end_ms] * count
+            columns["endpoint_id"] += [event.endpoint_id] * count
+            columns["app_name"] += [event.app_name] * count
+            for row_name, value, others in rows:
+                columns[name].append(row_name)
+                columns["value"].append(value)
+                for key, other in others.items():
+                    extra.setdefault(key, []).append(other)
+            starts += [event.start_ms] * count
+            stamps += [str(stamp)] * count
+        frame = pd.DataFrame({**columns, **extra,
+                              "start_ms": starts, WRITE_LABEL: stamps})
         self._tsdb.write(table, frame, labels=list(labels))
 
 

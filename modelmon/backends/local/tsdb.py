@@ -17,7 +17,6 @@ import sqlite3
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from modelmon.backends.base import AGGREGATORS
@@ -51,13 +50,15 @@ class LocalTSDB:
     def write(self, table: str, df: pd.DataFrame, labels: Sequence[str]) -> None:
         _check_table(table)
         labels = [labels] if isinstance(labels, str) else list(labels)
-        frame, columns = _prepare(table, df, labels)
-        if frame.empty:
+        columns = _check_frame(table, df, labels)
+        if df.empty:
             return
-        rows = _rows(frame, len(labels))
+        names = ["time", *labels, *columns]
+        rows = _rows(df, labels, columns)
 
         def write(conn: sqlite3.Connection) -> None:
             meta = _meta(conn, table)
+            changed = meta.labels is None or set(meta.labels) != set(labels)
             if meta.labels is None:
                 meta.labels = labels
                 _create_physical(conn, meta)
@@ -67,14 +68,16 @@ class LocalTSDB:
                 if column not in meta.columns:
                     conn.execute(f"ALTER TABLE {meta.sql_name} ADD COLUMN {_q(column)}")
                     meta.columns.append(column)
-            conn.execute(
-                "UPDATE tsdb_tables SET labels = ?, columns = ? WHERE name = ?",
-                (json.dumps(meta.labels), json.dumps(meta.columns), table),
-            )
-            names = ", ".join(_q(name) for name in frame.columns)
-            marks = ", ".join("?" * len(frame.columns))
+                    changed = True
+            if changed:  # the registry row only when the table's shape changed: most writes add rows only
+                conn.execute(
+                    "UPDATE tsdb_tables SET labels = ?, columns = ? WHERE name = ?",
+                    (json.dumps(meta.labels), json.dumps(meta.columns), table),
+                )
+            sql_names = ", ".join(_q(name) for name in names)
+            marks = ", ".join("?" * len(names))
             kept = _after_latest(conn, meta, labels, rows)
-            conn.executemany(f"INSERT OR IGNORE INTO {meta.sql_name} ({names}) VALUES ({marks})", kept)
+            conn.executemany(f"INSERT OR IGNORE INTO {meta.sql_name} ({sql_names}) VALUES ({marks})", kept)
 
         self._db.write(write)
 
@@ -139,8 +142,11 @@ def _aggregate(
     return result[["time", *labels, *out_columns]]
 
 
-def _prepare(table: str, df: pd.DataFrame, labels: list[str]) -> tuple[pd.DataFrame, list[str]]:
-    """The frame in column order (time, labels, values) after checking its types, and its value columns."""
+def _check_frame(table: str, df: pd.DataFrame, labels: list[str]) -> list[str]:
+    """Check the frame's columns and types; its value columns (all but ``time`` and the labels), in order.
+
+    Column by column: writes are often small and many (the writer's, one per window), and selecting
+    sub-frames costs more than the rows."""
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"TSDB {table!r}: expected a DataFrame, not {type(df).__name__}")
     if "time" not in df.columns:
@@ -150,31 +156,31 @@ def _prepare(table: str, df: pd.DataFrame, labels: list[str]) -> tuple[pd.DataFr
             raise ValueError(f"TSDB {table!r}: bad label name {label!r}")
         if label not in df.columns:
             raise ValueError(f"TSDB {table!r}: label column {label!r} is missing from the frame")
-    if labels and df[labels].isna().to_numpy().any():  # one check for all: writes are often small and many
-        missing = next(label for label in labels if df[label].isna().any())
-        raise ValueError(f"TSDB {table!r}: label column {missing!r} has missing values")
+        if df[label].hasnans:
+            raise ValueError(f"TSDB {table!r}: label column {label!r} has missing values")
     columns = [c for c in df.columns if c != "time" and c not in labels]
     for column in columns:
         if not isinstance(column, str) or not column:
             raise ValueError(f"TSDB {table!r}: bad column name {column!r}")
-        if not (pd.api.types.is_numeric_dtype(df[column].dtype) or df[column].isna().all()):
-            raise ValueError(f"TSDB {table!r}: column {column!r} must be numeric, not {df[column].dtype}")
+        values = df[column]
+        if not (pd.api.types.is_numeric_dtype(values.dtype) or values.isna().all()):
+            raise ValueError(f"TSDB {table!r}: column {column!r} must be numeric, not {values.dtype}")
     if not pd.api.types.is_integer_dtype(df["time"].dtype):
         raise ValueError(f"TSDB {table!r}: 'time' must be int epoch milliseconds, not {df['time'].dtype}")
-    return df[["time", *labels, *columns]], columns
+    return columns
 
 
-def _rows(frame: pd.DataFrame, labels: int) -> list[list[Any]]:
-    """The rows of a prepared frame as SQLite values (labels as text, booleans as 0/1), each series (label
-    set) in time order, rows of equal time in their given order."""
-    rows: list[list[Any]] = frame.to_numpy(dtype=object).tolist()
-    for row in rows:
-        for i in range(1, 1 + labels):
-            row[i] = str(row[i])
-        for i in range(1 + labels, len(row)):
-            if isinstance(row[i], bool | np.bool_):
-                row[i] = int(row[i])
-    rows.sort(key=lambda row: (*row[1:1 + labels], row[0]))  # stable
+def _rows(df: pd.DataFrame, labels: list[str], columns: list[str]) -> list[tuple[Any, ...]]:
+    """The frame's rows (time, labels, values) as SQLite values (labels as text, booleans as 0/1), each series
+    (label set) in time order, rows of equal time in their given order. Built column by column."""
+    parts: list[list[Any]] = [df["time"].to_numpy().tolist()]
+    for label in labels:
+        parts.append([str(value) for value in df[label].tolist()])
+    for column in columns:
+        values = df[column]
+        parts.append((values.astype("int64") if pd.api.types.is_bool_dtype(values.dtype) else values).tolist())
+    rows = list(zip(*parts, strict=True))
+    rows.sort(key=lambda row: (*row[1:1 + len(labels)], row[0]))  # stable
     return rows
 
 
@@ -205,7 +211,8 @@ def _check_aggregation(table: str, step: int | None, aggregators: Sequence[str])
     return aggregators
 
 
-def _after_latest(conn: sqlite3.Connection, meta: _Meta, labels: list[str], rows: list[list[Any]]) -> list[list[Any]]:
+def _after_latest(conn: sqlite3.Connection, meta: _Meta, labels: list[str],
+                  rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     """The rows (time, labels, values; each label set in time order) later than their label set's
     latest time, stored or earlier in ``rows``: V3IO TSDB drops the others."""
     assert meta.labels is not None
