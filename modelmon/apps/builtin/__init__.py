@@ -8,6 +8,7 @@ from modelmon.apps.builtin.evidently_drift import EvidentlyDataDriftApplication
 from modelmon.apps.builtin.histogram_drift import HistogramDataDriftApplication
 from modelmon.apps.builtin.model_performance import ModelPerformanceApplication
 from modelmon.apps.builtin.multivariate_drift import MultivariateDriftApplication
+from modelmon.apps.builtin.performance_estimation import PerformanceEstimationApplication
 from modelmon.apps.builtin.system_performance import SystemPerformanceApplication
 
 __all__ = [
@@ -17,5 +18,6 @@ __all__ = [
     "HistogramDataDriftApplication",
     "ModelPerformanceApplication",
     "MultivariateDriftApplication",
+    "PerformanceEstimationApplication",
     "SystemPerformanceApplication",
 ]
