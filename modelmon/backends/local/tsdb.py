@@ -17,6 +17,8 @@ import sqlite3
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from modelmon.backends.base import AGGREGATORS
@@ -50,11 +52,12 @@ class LocalTSDB:
     def write(self, table: str, df: pd.DataFrame, labels: Sequence[str]) -> None:
         _check_table(table)
         labels = [labels] if isinstance(labels, str) else list(labels)
-        columns = _check_frame(table, df, labels)
+        arrays = _check_frame(table, df, labels)
         if df.empty:
             return
-        names = ["time", *labels, *columns]
-        rows = _rows(df, labels, columns)
+        names = list(arrays)
+        columns = names[1 + len(labels):]
+        rows = _rows(arrays, labels)
 
         def write(conn: sqlite3.Connection) -> None:
             meta = _meta(conn, table)
@@ -142,43 +145,47 @@ def _aggregate(
     return result[["time", *labels, *out_columns]]
 
 
-def _check_frame(table: str, df: pd.DataFrame, labels: list[str]) -> list[str]:
-    """Check the frame's columns and types; its value columns (all but ``time`` and the labels), in order.
+def _check_frame(table: str, df: pd.DataFrame, labels: list[str]) -> dict[str, npt.NDArray[Any]]:
+    """Check the frame's columns and types; its columns as arrays: ``time``, the labels, then the value columns.
 
-    Column by column: writes are often small and many (the writer's, one per window), and selecting
-    sub-frames costs more than the rows."""
+    Each column is taken once, as an array: writes are often small and many (the writer's, one per window),
+    and pandas' per-column and sub-frame operations cost more than the rows."""
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"TSDB {table!r}: expected a DataFrame, not {type(df).__name__}")
-    if "time" not in df.columns:
+    series = dict(df.items())
+    if "time" not in series:
         raise ValueError(f"TSDB {table!r}: the frame has no 'time' column (int epoch ms)")
+    arrays = {"time": series["time"].to_numpy()}
     for label in labels:
         if not isinstance(label, str) or label == "time":
             raise ValueError(f"TSDB {table!r}: bad label name {label!r}")
-        if label not in df.columns:
+        if label not in series:
             raise ValueError(f"TSDB {table!r}: label column {label!r} is missing from the frame")
-        if df[label].hasnans:
+        arrays[label] = series[label].to_numpy()
+        if pd.isna(arrays[label]).any():
             raise ValueError(f"TSDB {table!r}: label column {label!r} has missing values")
-    columns = [c for c in df.columns if c != "time" and c not in labels]
-    for column in columns:
+    for column, values in series.items():
+        if column == "time" or column in labels:
+            continue
         if not isinstance(column, str) or not column:
             raise ValueError(f"TSDB {table!r}: bad column name {column!r}")
-        values = df[column]
-        if not (pd.api.types.is_numeric_dtype(values.dtype) or values.isna().all()):
+        arrays[column] = values.to_numpy()
+        if not (pd.api.types.is_numeric_dtype(values.dtype) or pd.isna(arrays[column]).all()):
             raise ValueError(f"TSDB {table!r}: column {column!r} must be numeric, not {values.dtype}")
-    if not pd.api.types.is_integer_dtype(df["time"].dtype):
-        raise ValueError(f"TSDB {table!r}: 'time' must be int epoch milliseconds, not {df['time'].dtype}")
-    return columns
+    if not pd.api.types.is_integer_dtype(series["time"].dtype):
+        raise ValueError(f"TSDB {table!r}: 'time' must be int epoch milliseconds, not {series['time'].dtype}")
+    return arrays
 
 
-def _rows(df: pd.DataFrame, labels: list[str], columns: list[str]) -> list[tuple[Any, ...]]:
-    """The frame's rows (time, labels, values) as SQLite values (labels as text, booleans as 0/1), each series
-    (label set) in time order, rows of equal time in their given order. Built column by column."""
-    parts: list[list[Any]] = [df["time"].to_numpy().tolist()]
-    for label in labels:
-        parts.append([str(value) for value in df[label].tolist()])
-    for column in columns:
-        values = df[column]
-        parts.append((values.astype("int64") if pd.api.types.is_bool_dtype(values.dtype) else values).tolist())
+def _rows(arrays: Mapping[str, npt.NDArray[Any]], labels: list[str]) -> list[tuple[Any, ...]]:
+    """The rows (time, labels, values) of :func:`_check_frame`'s arrays as SQLite values (labels as text,
+    booleans as 0/1), each series (label set) in time order, rows of equal time in their given order."""
+    parts: list[list[Any]] = []
+    for name, values in arrays.items():
+        if name in labels:
+            parts.append([str(value) for value in values.tolist()])
+        else:
+            parts.append((values.astype(np.int64) if values.dtype == np.bool_ else values).tolist())
     rows = list(zip(*parts, strict=True))
     rows.sort(key=lambda row: (*row[1:1 + len(labels)], row[0]))  # stable
     return rows
