@@ -37,13 +37,14 @@ features each (the most drifted first); ``log_table=True`` also logs the full ta
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from modelmon.apps.builtin.histogram_segments import SegmentReferences, corrected_null
+from modelmon.apps.builtin.histogram_segments import SegmentReferences, corrected_quantile, scaled_null_thresholds
 from modelmon.apps.reference_rows import load_reference_rows
 from modelmon.apps.sdk import ModelMonitoringApplicationBase, MonitoringApplicationContext
 from modelmon.apps.sdk.thresholds import Thresholds, check_threshold, thresholds
@@ -311,9 +312,8 @@ class HistogramDataDriftApplication(ModelMonitoringApplicationBase):
             return ModelMonitoringApplicationResult(SEGMENT_DRIFT, 0.0, ResultKindApp.data_drift, Status.irrelevant,
                                                     extra | {"reason": str(exc)})
         references = self._segments.references(context.feature_stats)
-        quantile, draws = corrected_null(self.null_quantile, self.null_draws,
-                                         len(self._segments.segmentation.labels) + 1)
-        reports = [self._segment_report(p.label, references.get(p.label), p.window, importance, quantile, draws)
+        quantile = corrected_quantile(self.null_quantile, len(self._segments.segmentation.labels) + 1)
+        reports = [self._segment_report(p.label, references.get(p.label), p.window, importance, quantile)
                    for p in parts]
         worst = worst_segments(reports, self.max_segments_in_extra_data)
         raised = escalated_status(whole.status, reports)
@@ -329,7 +329,7 @@ class HistogramDataDriftApplication(ModelMonitoringApplicationBase):
         return ModelMonitoringApplicationResult(SEGMENT_DRIFT, value, ResultKindApp.data_drift, status, extra)
 
     def _segment_report(self, label: str, reference: Reference | None, window: pd.DataFrame,
-                        importance: Mapping[str, float], quantile: float | None, draws: int) -> SegmentReport:
+                        importance: Mapping[str, float], quantile: float | None) -> SegmentReport:
         assert self._segments is not None
         n_reference = self._segments.rows(label)
         if reference is None or n_reference < self.min_segment_rows or len(window) < self.min_segment_rows:
@@ -337,8 +337,15 @@ class HistogramDataDriftApplication(ModelMonitoringApplicationBase):
                                  note=f"fewer than {self.min_segment_rows} rows in the window or the reference")
         a = assess_drift(reference, reference.histograms(window, last_closed=not self.mlrun_compatible_binning),
                          metric_name=self._metric_name, metric=self._metric, min_effect_size=self.min_effect_size,
-                         null_quantile=quantile, null_draws=draws, seed=self.seed)
+                         null_quantile=None)
         scored = a.scored
+        if quantile is not None and scored.any():  # the noise floor, simulated once per segment and scaled
+            rows = np.flatnonzero(scored)
+            threshold = a.threshold.copy()
+            threshold[rows] = np.maximum(threshold[rows], scaled_null_thresholds(
+                reference, rows, a.n_window[rows], metric_name=self._metric_name, metric=self._metric,
+                quantile=quantile, draws=self.null_draws, seed=self.seed))
+            a = dataclasses.replace(a, threshold=threshold)
         if not scored.any():
             return SegmentReport(label, Status.irrelevant, float("nan"), len(window), n_reference, note=NOTHING_SCORED)
         share, strong_share = self._shares(a, scored, self.strong_drift_ratio)
