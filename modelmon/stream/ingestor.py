@@ -129,7 +129,8 @@ class Ingestor:
                 reason = f"the sample store refused the rows: {type(exc).__name__}: {exc}"
                 self._dead_letter([*kept.rejections, Rejection(reason, record.body_bytes())], record, endpoint_id)
                 return IngestReport(batch_id, endpoint_id, rejected=len(kept.rejections) + 1)
-        estimated = estimated_predictions(kept.data, kept.event, single=kept.positions == [None])
+        estimated = estimated_predictions(kept.data, kept.event, single=kept.positions == [None],
+                                          row_counts=kept.row_counts)
         minutes = self._write_tsdb(endpoint_id, batch_id, when, rows.latency_us, rows.is_error, estimated)
         self._dead_letter(kept.rejections, record, endpoint_id)
         record_totals = totals(when, rows.latency_us, rows.is_error, estimated)

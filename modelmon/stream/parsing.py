@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import operator
 import re
 from itertools import repeat
 from typing import Any
@@ -19,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
-from modelmon.core.arrays import FloatArray
+from modelmon.core.arrays import FloatArray, IntArray
 from modelmon.core.errors import InvalidEvent
 from modelmon.core.paths import check_name
 from modelmon.events import TrackingEvent, encode, parse_tracking
@@ -44,8 +45,9 @@ class Rejection:
 class ParsedRecord:
     """A record's valid requests as columns (``event``), plus what was rejected and why.
 
-    ``features``/``outputs`` are float arrays of all rows when the fast path validated them,
-    else ``None`` (the store step builds them after checking widths against the endpoint).
+    ``features``/``outputs`` are float arrays of all rows when the fast path validated them, with
+    ``row_counts`` (rows per request) and ``latency_us`` (per request) beside them, else ``None`` (the store
+    step builds the rows after checking widths against the endpoint).
     """
 
     record: RawRecord
@@ -56,6 +58,8 @@ class ParsedRecord:
     rejections: list[Rejection]
     features: FloatArray | None = None
     outputs: FloatArray | None = None
+    row_counts: IntArray | None = None
+    latency_us: FloatArray | None = None
 
     def payload(self, i: int) -> bytes:
         """The body of kept request ``i`` alone, to dead-letter it without the rest of the record."""
@@ -85,9 +89,10 @@ def parse_record(record: RawRecord, project: str, bounds: TimeBounds | None = No
     except InvalidEvent as exc:  # metadata is bad: nothing in the record is usable
         return _rejected(record, exc.reason)
     if fast is not None:
-        event, features, outputs = fast
+        event = fast.event
         positions: list[int | None] = list(range(len(event)))
-        parsed = ParsedRecord(record, data, event, when_to_ms(event.when), positions, [], features, outputs)
+        parsed = ParsedRecord(record, data, event, when_to_ms(event.when), positions, [], fast.features,
+                              fast.outputs, fast.row_counts, fast.latency_us)
     else:
         parsed = _drop_bad_values(_checked_path(record, data, project))
     if parsed.event is not None:
@@ -142,13 +147,28 @@ def _decode_leniently(body: bytes) -> Any:
 
 
 def _may_hold_booleans(record: RawRecord) -> bool:
-    """Whether the body may contain JSON booleans, which numpy would silently read as 0/1."""
+    """Whether the body may contain JSON booleans, which numpy would silently read as 0/1.
+
+    The same answer as ``b"true" in body or b"false" in body``, in one numpy pass over the bytes: look for
+    the rarer middle letters (``u``, ``s``) and check their neighbours.
+    """
     body = record.body
     if isinstance(body, str):
         return "true" in body or "false" in body
-    if isinstance(body, bytes):
-        return b"true" in body or b"false" in body
-    return True
+    if not isinstance(body, bytes | bytearray) or len(body) < 4:
+        return not isinstance(body, bytes | bytearray)
+    data = np.frombuffer(body, dtype=np.uint8)
+    u = np.flatnonzero(data[2:-1] == _U) + 2  # "true": t r [u] e
+    if ((data[u - 2] == _T) & (data[u - 1] == _R) & (data[u + 1] == _E)).any():
+        return True
+    if len(data) < 5:
+        return False
+    s = np.flatnonzero(data[3:-1] == _S) + 3  # "false": f a l [s] e
+    return bool(((data[s - 3] == _F) & (data[s - 2] == _A) & (data[s - 1] == _L) & (data[s + 1] == _E)).any())
+
+
+_T, _R, _U, _E = b"true"  # the letters of "true" and "false", as byte values
+_F, _A, _L, _S = b"fals"
 
 
 def _rejected(record: RawRecord, reason: str) -> ParsedRecord:
@@ -159,32 +179,51 @@ def _meta(data: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if k not in _BATCH_FIELDS}
 
 
-def _fast_path(data: dict[str, Any], project: str) -> tuple[TrackingEvent, FloatArray, FloatArray] | None:
-    """Columns of a clean, all-numeric batched record, or ``None`` to take the checked path."""
+@dataclasses.dataclass(frozen=True)
+class _Columns:
+    """What the fast path reads from a clean record: the event and its rows as arrays."""
+
+    event: TrackingEvent
+    features: FloatArray
+    outputs: FloatArray
+    row_counts: IntArray
+    latency_us: FloatArray
+
+
+#: The columns the fast path reads, and the types each may hold (JSON gives no other number types).
+_FAST_HEADERS = ("request", "resp", "when", "microsec")
+_WHEN_TYPES = frozenset({str, int, float})
+_NUMBER_TYPES = frozenset({int, float})
+_INPUTS, _OUTPUTS = operator.itemgetter("inputs"), operator.itemgetter("outputs")
+
+
+def _fast_path(data: dict[str, Any], project: str) -> _Columns | None:
+    """Columns of a clean, all-numeric batched record, or ``None`` to take the checked path.
+
+    No Python loop per request: the ``values`` rows are transposed into columns in one call, each field is
+    read with ``map`` and checked by type sets, and the numbers become arrays in one numpy call each.
+    """
     headers, values = data.get("headers"), data.get("values")
     if not isinstance(headers, list) or not isinstance(values, list) or not values:
         return None
     event = parse_tracking({**_meta(data), "headers": headers, "values": []}, project)  # metadata only
+    if len(set(headers)) != len(headers) or not all(name in headers for name in _FAST_HEADERS):
+        return None  # a name given twice: the checked path reads it as parse_tracking does
+    n = len(values)
     try:
-        at = {name: headers.index(name) for name in ("request", "resp", "when", "microsec")}
-    except ValueError:
-        return None
-    error_at = headers.index("error") if "error" in headers else None
-    width = len(headers)
-    try:
-        if set(map(len, values)) != {width}:
+        if set(map(type, values)) != {list} or set(map(len, values)) != {len(headers)}:
             return None
-        if error_at is not None and any(v[error_at] is not None for v in values):
-            return None
-        requests = [v[at["request"]] for v in values]
-        responses = [v[at["resp"]] for v in values]
-        inputs = [r["inputs"] for r in requests]
-        outputs = [r["outputs"] for r in responses]
-        when = [v[at["when"]] for v in values]
-        microsec = [v[at["microsec"]] for v in values]
-    except (TypeError, KeyError):  # a value is not a list, a request/resp not an object
+        columns = dict(zip(headers, zip(*values, strict=True), strict=True))  # header -> its value in every request
+        if "error" in columns and columns["error"].count(None) != n:
+            return None  # an error event: the checked path stores it as one
+        requests, responses = columns["request"], columns["resp"]
+        inputs = list(map(_INPUTS, requests))  # TypeError/KeyError: a request/resp that is no object
+        outputs = list(map(_OUTPUTS, responses))
+        ids = list(map(dict.get, requests, repeat("id")))
+    except (TypeError, KeyError):
         return None
-    if not all(type(w) in (str, int, float) for w in when) or not all(type(m) in (int, float) for m in microsec):
+    when, microsec = columns["when"], columns["microsec"]
+    if not set(map(type, when)) <= _WHEN_TYPES or not set(map(type, microsec)) <= _NUMBER_TYPES:
         return None
     try:
         latency = np.array(microsec, dtype=np.float64)
@@ -194,54 +233,64 @@ def _fast_path(data: dict[str, Any], project: str) -> tuple[TrackingEvent, Float
         return None
     features = _numeric_rows(inputs, flat_is_column=False)
     predictions = _numeric_rows(outputs, flat_is_column=True)
-    if features is None or predictions is None or len(features) != len(predictions):
+    if features is None or predictions is None or not np.array_equal(features[1], predictions[1]):
         return None
-    if list(map(_row_count, inputs)) != list(map(_row_count, outputs, repeat(True))):
-        return None
-    event.request_ids = [_request_id(r, s) for r, s in zip(requests, responses, strict=True)]
+    if set(map(type, ids)) != {str} or "" in ids:  # a request without its own id: the response's, as text
+        ids = [_request_id(r, s) for r, s in zip(requests, responses, strict=True)]
+    event.request_ids = ids
     # as parse_tracking gives them: a list of rows per request (a flat output list is one value per row)
     event.inputs = inputs if type(inputs[0][0]) is list else [[value] for value in inputs]
-    event.outputs = outputs if type(outputs[0][0]) is list else [[[x] for x in value] for value in outputs]
-    event.when = when
-    event.microsec = [int(m) for m in microsec]
-    event.errors = [None] * len(values)
-    return event, features, predictions
+    event.outputs = outputs if type(outputs[0][0]) is list else predictions[2]
+    event.when = list(when)
+    event.microsec = list(map(int, microsec))
+    event.errors = [None] * n
+    return _Columns(event, features[0], predictions[0], features[1], latency)
 
 
-def _row_count(value: list[Any], flat_is_column: bool = False) -> int:
-    return len(value) if isinstance(value[0], list) or flat_is_column else 1
-
-
-def _numeric_rows(per_request: list[Any], flat_is_column: bool) -> FloatArray | None:
-    """All rows of all requests as one finite float matrix, or ``None`` if they are not that."""
+def _numeric_rows(per_request: list[Any], flat_is_column: bool) -> tuple[FloatArray, IntArray, Any] | None:
+    """All rows of all requests as one finite float matrix, the rows of each request, and (for flat lists of
+    outputs) each request's rows as parse_tracking lists them; ``None`` if they are not that."""
     array: npt.NDArray[Any] | None
+    counts: IntArray | None = None
+    as_rows: Any = None
     try:
         array = np.array(per_request)  # requests × rows × values, or requests × values (flat lists)
-    except (TypeError, ValueError):  # requests with different row counts (or ragged rows): flatten first
-        array = _flattened(per_request, flat_is_column)
+    except (TypeError, ValueError, OverflowError):  # requests with different row counts (or ragged rows)
+        array, counts = _flattened(per_request, flat_is_column)
     else:
         if 0 in array.shape:  # rows of no values (reshape cannot infer their count): the checked path names them
             return None
         if array.ndim == 3:
+            counts = np.full(len(array), array.shape[1], dtype=np.int64)
             array = array.reshape(-1, array.shape[2])
         elif array.ndim == 2 and flat_is_column:
+            counts = np.full(len(array), array.shape[1], dtype=np.int64)
+            if array.dtype.kind in "iuf":  # [[x] for x in value] per request, from numpy in one call
+                as_rows = array.reshape(len(array), -1, 1).tolist()
             array = array.reshape(-1, 1)
-    if array is None or array.ndim != 2 or 0 in array.shape or array.dtype.kind not in "iuf":
+        elif array.ndim == 2:
+            counts = np.ones(len(array), dtype=np.int64)
+    if array is None or counts is None or array.ndim != 2 or 0 in array.shape or array.dtype.kind not in "iuf":
         return None  # text, booleans, None, empty or odd shapes: let the checked path name them
     if not np.isfinite(array).all():
         return None
-    return array.astype(np.float64, copy=False)
+    if flat_is_column and as_rows is None and type(per_request[0][0]) is not list:
+        as_rows = [[[x] for x in value] for value in per_request]
+    return array.astype(np.float64, copy=False), counts, as_rows
 
 
-def _flattened(per_request: list[Any], flat_is_column: bool) -> npt.NDArray[Any] | None:
+def _flattened(per_request: list[Any], flat_is_column: bool) -> tuple[npt.NDArray[Any] | None, IntArray | None]:
+    """Requests of different row counts as one matrix of their rows, and each request's row count."""
     try:
         if all(type(v) is list and v and type(v[0]) is list for v in per_request):
-            return np.array([row for value in per_request for row in value])
+            return (np.array([row for value in per_request for row in value]),
+                    np.fromiter(map(len, per_request), dtype=np.int64, count=len(per_request)))
         if flat_is_column and all(type(v) is list and v and type(v[0]) is not list for v in per_request):
-            return np.array([x for value in per_request for x in value]).reshape(-1, 1)
-    except (TypeError, ValueError):
+            return (np.array([x for value in per_request for x in value]).reshape(-1, 1),
+                    np.fromiter(map(len, per_request), dtype=np.int64, count=len(per_request)))
+    except (TypeError, ValueError, OverflowError):
         pass
-    return None
+    return None, None
 
 
 def _request_id(request: dict[str, Any], response: Any) -> str | None:
@@ -337,7 +386,7 @@ def _drop_bad_times(parsed: ParsedRecord, bounds: TimeBounds | None, now_ms: int
 
 
 def keep_requests(parsed: ParsedRecord, keep: npt.NDArray[np.intp]) -> ParsedRecord:
-    """``parsed`` with only the requests at positions ``keep`` (rows are rebuilt from the event later)."""
+    """``parsed`` with only the requests at positions ``keep`` (the fast path's row arrays sliced alike)."""
     event: TrackingEvent | None = None
     if len(keep) and parsed.event is not None:
         columns: dict[str, Any] = {
@@ -345,6 +394,13 @@ def keep_requests(parsed: ParsedRecord, keep: npt.NDArray[np.intp]) -> ParsedRec
             for field in ("request_ids", "inputs", "outputs", "when", "microsec", "errors")
         }
         event = dataclasses.replace(parsed.event, **columns)
+    arrays: dict[str, Any] = {"features": None, "outputs": None, "row_counts": None, "latency_us": None}
+    if parsed.features is not None and parsed.outputs is not None and parsed.row_counts is not None:
+        kept = np.zeros(len(parsed.row_counts), dtype=bool)
+        kept[keep] = True
+        rows = np.repeat(kept, parsed.row_counts)
+        arrays = {"features": parsed.features[rows], "outputs": parsed.outputs[rows],
+                  "row_counts": parsed.row_counts[keep],
+                  "latency_us": None if parsed.latency_us is None else parsed.latency_us[keep]}
     return dataclasses.replace(parsed, event=event, when_ms=parsed.when_ms[keep],
-                               positions=[parsed.positions[i] for i in keep], features=None, outputs=None)
-
+                               positions=[parsed.positions[i] for i in keep], **arrays)

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from modelmon.core.arrays import FloatArray
+from modelmon.core.arrays import FloatArray, IntArray
 from modelmon.events import TrackingEvent
 
 #: The fields of a tracking record (MLRun's names) that say how it was sampled.
@@ -41,15 +41,20 @@ def sampling_percentage(data: Mapping[str, Any] | None) -> float:
     return float(value) if 0 < value <= 100 else 100.0
 
 
-def estimated_predictions(data: Mapping[str, Any] | None, event: TrackingEvent, *, single: bool) -> FloatArray:
+def estimated_predictions(data: Mapping[str, Any] | None, event: TrackingEvent, *, single: bool,
+                          row_counts: IntArray | None = None) -> FloatArray:
     """Per request of ``event``: the predictions it stands for (0 for an error event).
 
     ``data`` is the decoded record; ``single``: the record is one request (MLRun's shape), so its
-    ``effective_sample_count`` is that request's.
+    ``effective_sample_count`` is that request's. ``row_counts``: each request's rows when already
+    counted (a record without error events), else they are counted from ``event``.
     """
     scale = 100.0 / sampling_percentage(data)
-    rows = np.array([0.0 if error is not None else float(len(inputs))
-                     for inputs, error in zip(event.inputs, event.errors, strict=True)])
+    if row_counts is not None and len(row_counts) == len(event):
+        rows = row_counts.astype(np.float64)
+    else:
+        rows = np.array([0.0 if error is not None else float(len(inputs))
+                         for inputs, error in zip(event.inputs, event.errors, strict=True)])
     given = None if data is None else data.get(EFFECTIVE_SAMPLE_COUNT)
     if (single and len(rows) == 1 and event.errors[0] is None and isinstance(given, int)
             and not isinstance(given, bool) and 0 <= given < 2**53):

@@ -7,6 +7,7 @@ import datetime as dt
 import re
 import warnings
 from collections.abc import Sequence
+from itertools import compress, repeat
 from typing import Any
 
 import numpy as np
@@ -28,13 +29,19 @@ def when_to_ms(values: Sequence[Any]) -> FloatArray:
     [1000.0, 1500.0, -3598000.0, nan, nan, nan]
     """
     out = np.full(len(values), np.nan)
-    is_text = np.fromiter((isinstance(v, str) for v in values), dtype=bool, count=len(values))
+    kinds = set(map(type, values))
+    if kinds <= {str}:  # MLRun's shape: all text
+        is_text = np.ones(len(values), dtype=bool)
+    elif str in kinds:
+        is_text = np.fromiter(map(isinstance, values, repeat(str)), dtype=bool, count=len(values))
+    else:
+        is_text = np.zeros(len(values), dtype=bool)
     if is_text.any():
-        text = [v for v, t in zip(values, is_text, strict=True) if t]
-        ms = _naive_iso_ms(text) if all(v[:4].isdigit() and v[4:5] == "-" for v in text) else None
+        text = list(values) if is_text.all() else list(compress(values, is_text))
+        ms = _naive_iso_ms(text) if _all_dated(text) else None
         out[is_text] = _pandas_ms(text) if ms is None else ms
     if not is_text.all():
-        numbers = [v for v, t in zip(values, is_text, strict=True) if not t]
+        numbers = list(compress(values, ~is_text))
         out[~is_text] = _numbers(numbers)
     out[~np.isfinite(out) | (out < _FIRST_MS) | (out > _LAST_MS)] = np.nan
     floored: FloatArray = np.floor(out)
@@ -104,6 +111,11 @@ _NS_LIMIT_MS = np.iinfo(np.int64).max // 1_000_000 - 1
 
 def _numbers(numbers: list[Any]) -> FloatArray:
     """Epoch ms numbers as floats (NaN if not a number); an integer beyond any float (JSON sets no limit) is NaN."""
+    if set(map(type, numbers)) <= {int, float}:  # JSON numbers: one numpy call
+        try:
+            return np.array(numbers, dtype=np.float64)
+        except OverflowError:  # an integer beyond any float: below, one by one
+            pass
     try:
         return pd.to_numeric(pd.Series(numbers, dtype=object), errors="coerce").to_numpy(dtype=float)
     except OverflowError:  # only then one by one
@@ -151,6 +163,20 @@ def _iso_ms(text: str) -> float:
         return np.nan
     when = when if when.tzinfo is not None else when.replace(tzinfo=dt.UTC)
     return float((when - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) // dt.timedelta(milliseconds=1))
+
+
+def _all_dated(text: list[str]) -> bool:
+    """Whether every text starts with ``YYYY-`` (ASCII digits), checked on the bytes in one numpy pass: numpy's
+    date parser also reads ``now``, ``today`` and a bare year, which are no event times."""
+    try:
+        raw = np.array(text, dtype=np.bytes_)
+    except UnicodeEncodeError:  # not ASCII: no text numpy reads as a date
+        return False
+    if raw.dtype.itemsize < 5:
+        return False
+    head = raw.view(np.uint8).reshape(len(text), raw.dtype.itemsize)[:, :5]
+    digits = head[:, :4]
+    return bool(((digits >= ord("0")) & (digits <= ord("9"))).all() and (head[:, 4] == ord("-")).all())
 
 
 def _naive_iso_ms(text: list[str]) -> FloatArray | None:
