@@ -167,7 +167,11 @@ class MLRunLayout:
             return "{}"
         window = self._backend.samples.read(event.endpoint_id, event.start_ms, event.end_ms)
         stats = padded_stats(sample_df_stats(window, endpoint.feature_stats)) if not window.empty else {}
-        return bounded_extra_data(plain_json(stats, "current_stats"))
+        text, kept = whole_features(plain_json(stats, "current_stats"))
+        if kept < len(stats):
+            log.warning("endpoint %s: current_stats keep %d of %d features (V3IO's attribute size)",
+                        event.endpoint_id, kept, len(stats))
+        return text
 
     @staticmethod
     def _attribute(event: WriterEvent, result: ModelMonitoringApplicationResult) -> str:
@@ -224,3 +228,24 @@ def drift_measures(event: WriterEvent) -> dict[str, Any] | None:
             measures[f"{distance}_mean"] = float(mean)
             measures[f"{distance}_sum"] = float(mean) * scored
     return measures
+
+
+def whole_features(stats: dict[str, Any], limit: int = MAX_EXTRA_DATA_BYTES) -> tuple[str, int]:
+    """``stats`` as JSON of at most ``limit`` bytes, keeping the features that fit whole, in order (a reader of
+    ``current_stats`` expects each feature's full entry, and feature names only as keys); and how many.
+
+    >>> whole_features({"a": {"hist": [1]}, "b": {"hist": [2, 3]}}, limit=30)
+    ('{"a": {"hist": [1]}}', 1)
+    """
+    text = json.dumps(stats)
+    if len(text) <= limit:
+        return text, len(stats)
+    kept: dict[str, Any] = {}
+    used = 2  # the braces
+    for name, entry in stats.items():
+        size = len(json.dumps({name: entry})) - 2 + (2 if kept else 0)  # ", " between entries
+        if used + size > limit:
+            break
+        kept[name] = entry
+        used += size
+    return json.dumps(kept), len(kept)

@@ -159,3 +159,35 @@ def test_another_apps_higher_status_does_not_keep_the_measures_out():
                 next(m.value for m in event.metrics if m.name == "tvd_mean"))
         finally:
             backend.close()
+
+
+def test_current_stats_of_a_wide_endpoint_keep_within_a_v3io_attribute():
+    """110 features' window statistics are over V3IO's 61,200-byte attribute (their reference, of short
+    whole-number edges, is not): the features that fit are kept whole, in order."""
+    wide = [f"f{i:03d}" for i in range(110)]
+    rng = np.random.default_rng(0)
+    rows = pd.DataFrame(rng.normal(10, 5, size=(200, len(wide))), columns=wide).assign(
+        timestamp=np.arange(T0, T0 + 200, dtype="int64"), request_id=[f"r{i}" for i in range(200)])
+    reference = feature_stats(pd.DataFrame(rng.integers(0, 20, size=(500, len(wide))).astype(float), columns=wide))
+    assert len(json.dumps(reference)) < 60_000
+    with running_servers() as (web, frames):
+        settings = Settings(backend="v3io", project=PROJECT, v3io_api=web.url, v3io_access_key=ACCESS_KEY,
+                            v3io_framesd=frames.address)
+        backend = open_v3io_backend(settings, retry=TEST_RETRY)
+        try:
+            store = EndpointStore(backend.kv, PATHS)
+            store.create(ModelEndpoint(EP, name="m", project=PROJECT, feature_names=wide, feature_stats=reference))
+            backend.samples.append(EP, rows, "b0")
+            general = ModelMonitoringApplicationResult(
+                "general_drift", 0.1, ResultKindApp.data_drift, ResultStatusApp.no_detection,
+                {"features_scored": len(wide), "features": {"f000": {"tvd": 0.1, "hellinger": 0.1, "kld": 0.0}}})
+            ResultWriter(backend, PATHS).write(WriterEvent(PROJECT, EP, APP, T0, T0 + PERIOD, (general,)))
+            text = store.item(EP)["current_stats"]
+            current = json.loads(text)
+            assert len(text.encode()) <= 60_000
+            kept = list(current)
+            assert 10 < len(kept) < len(wide) and kept == wide[:len(kept)]
+            assert all(sum(current[name]["hist"][0]) == 200 for name in kept)  # each kept feature is whole
+            assert len(text.encode()) + len(json.dumps({wide[len(kept)]: {}})) > 59_000  # as many as fit
+        finally:
+            backend.close()
