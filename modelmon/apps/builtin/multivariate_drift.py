@@ -36,7 +36,13 @@ from modelmon.apps.sdk.thresholds import thresholds
 from modelmon.core.arrays import FloatArray
 from modelmon.core.results import ModelMonitoringApplicationMetric, ModelMonitoringApplicationResult, ResultKindApp
 from modelmon.core.results import ResultStatusApp as Status
-from modelmon.stats.reconstruction import DEFAULT_VARIANCE, Baseline, ReconstructionModel, ReconstructionReference
+from modelmon.stats.reconstruction import (
+    DEFAULT_CLIP,
+    DEFAULT_VARIANCE,
+    Baseline,
+    ReconstructionModel,
+    ReconstructionReference,
+)
 
 RECONSTRUCTION_ERROR = "reconstruction_error"
 Z_METRIC = "reconstruction_error_z"
@@ -52,6 +58,8 @@ class MultivariateDriftApplication(ModelMonitoringApplicationBase):
     :param columns: the columns to use (default: the reference's numeric and boolean columns).
     :param n_components: share of the standardised variance the kept components explain, in (0, 1),
         or a number of components (fewer than the columns).
+    :param clip: standardised values are capped at this many reference standard deviations (``None``:
+        not capped), so that rare extreme values do not rule the error.
     :param potential_sigmas: ``|z|`` beyond which the status is ``potential_detection``.
     :param detected_sigmas: ``|z|`` beyond which the status is ``detected``.
     :param min_reference_rows: the fewest reference rows accepted (a smaller reference is an error).
@@ -68,6 +76,7 @@ class MultivariateDriftApplication(ModelMonitoringApplicationBase):
         *,
         columns: Sequence[str] | None = None,
         n_components: float | int = DEFAULT_VARIANCE,
+        clip: float | None = DEFAULT_CLIP,
         potential_sigmas: float = 3.0,
         detected_sigmas: float = 5.0,
         min_reference_rows: int = 100,
@@ -90,6 +99,7 @@ class MultivariateDriftApplication(ModelMonitoringApplicationBase):
         self.reference_data = reference_data
         self.columns = None if columns is None else list(columns)
         self.n_components = n_components
+        self.clip = clip
         self.potential_sigmas = potential_sigmas
         self.detected_sigmas = detected_sigmas
         self.min_reference_rows = min_reference_rows
@@ -119,7 +129,7 @@ class MultivariateDriftApplication(ModelMonitoringApplicationBase):
             frame = frame.iloc[keep]
         try:
             reference = ReconstructionReference(
-                _matrix(frame, candidates), candidates, n_components=self.n_components,
+                _matrix(frame, candidates), candidates, n_components=self.n_components, clip=self.clip,
                 min_rows=self.min_reference_rows)
         except ValueError as exc:
             left_out = f" (left out: {_listing(self._left_out)})" if self._left_out else ""
