@@ -137,6 +137,7 @@ def test_windows_it_cannot_judge_are_irrelevant(app):
     ({"n_components": 5}, "n_components=5 must be below the number of usable columns \\(5\\)"),
     ({"n_components": 1.5}, "share of variance must be in \\(0, 1\\)"),
     ({"columns": ["x", "nope"]}, "reference_data has no column\\(s\\) nope"),
+    ({"clip": 0}, "clip must be a positive number of standard deviations or None, got 0"),
     ({"potential_sigmas": 6.0, "detected_sigmas": 5.0}, "sigmas: potential threshold 6.0 is above detected 5.0"),
 ])
 def test_bad_arguments_are_refused_when_the_app_is_built(reference, kwargs, message):
