@@ -119,3 +119,11 @@ def test_segment_options_are_checked():
                                       max_segments=0)
     with pytest.raises(ValueError, match=r"expected a \.parquet or \.csv file"):
         HistogramDataDriftApplication(reference_data="reference.txt")
+
+
+def test_listing_no_segment_still_names_the_worst_and_escalates(reference, stats):
+    app = HistogramDataDriftApplication(reference_data=reference, segment_by=["region"], max_segments_in_extra_data=0)
+    results = run(app, traffic(1, 5000, shifted_region="e"), stats)
+    assert results["segment_drift"].extra_data["worst_segments"] == []
+    assert results["segment_drift"].extra_data["worst_segment"] == "region=e"
+    assert results["drifted_features_share"].extra_data["escalated_by_segment"] == "region=e"

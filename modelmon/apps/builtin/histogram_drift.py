@@ -37,24 +37,29 @@ features each (the most drifted first); ``log_table=True`` also logs the full ta
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from modelmon.apps.builtin.histogram_segments import SegmentReferences, corrected_quantile, scaled_null_thresholds
+from modelmon.apps.builtin.histogram_importance import FeatureImportance
+from modelmon.apps.builtin.histogram_segments import (
+    SegmentReferences,
+    corrected_quantile,
+    segment_drift_result,
+    with_segment_noise,
+)
 from modelmon.apps.reference_rows import load_reference_rows
 from modelmon.apps.sdk import ModelMonitoringApplicationBase, MonitoringApplicationContext
 from modelmon.apps.sdk.thresholds import Thresholds, check_threshold, thresholds
-from modelmon.apps.segments import MAX_SEGMENTS, SegmentReport, check_segment_by, escalated_status, worst_segments
+from modelmon.apps.segments import MAX_SEGMENTS, SegmentReport, check_segment_by
 from modelmon.core.arrays import BoolArray
 from modelmon.core.results import ModelMonitoringApplicationMetric, ModelMonitoringApplicationResult, ResultKindApp
 from modelmon.core.results import ResultStatusApp as Status
 from modelmon.stats import METRICS, DriftAssessment, Reference, assess_drift, reference_for
 from modelmon.stats.distances import Distance
-from modelmon.stats.importance import check_importance, impact_ranking, mutual_information, normalised
+from modelmon.stats.importance import impact_ranking
 
 GENERAL_DRIFT = "general_drift"
 DRIFTED_SHARE = "drifted_features_share"
@@ -182,12 +187,11 @@ class HistogramDataDriftApplication(ModelMonitoringApplicationBase):
         self.max_features_in_extra_data = max_features_in_extra_data
         self.log_table = log_table
         self.mlrun_compatible_binning = mlrun_compatible_binning
-        self.feature_importance = None if feature_importance is None else check_importance(feature_importance)
-        if prediction_column is not None and (not isinstance(prediction_column, str) or not prediction_column):
-            raise ValueError(f"prediction_column must be a column name, got {prediction_column!r}")
+        self.feature_importance = feature_importance
         self.prediction_column = prediction_column
         self.reference_data = reference_data
         self._reference_rows = load_reference_rows(reference_data)
+        self._importance = FeatureImportance(feature_importance, self._reference_rows, prediction_column)
         self.segment_by = None if segment_by is None else check_segment_by(segment_by)
         self.max_segments = _count("max_segments", max_segments, 1)
         self.max_segments_in_extra_data = _count("max_segments_in_extra_data", max_segments_in_extra_data, 0)
@@ -198,7 +202,6 @@ class HistogramDataDriftApplication(ModelMonitoringApplicationBase):
                 raise ValueError("segment_by needs reference_data= (the reference rows, with the segment columns): "
                                  "each segment is compared with its own reference rows")
             self._segments = SegmentReferences(self._reference_rows, self.segment_by, max_segments=max_segments)
-        self._estimated: dict[tuple[tuple[str, ...], str], tuple[dict[str, float], str]] = {}
 
     def do_tracking(self, monitoring_context: MonitoringApplicationContext) -> list[Any]:
         """Both drift results and the mean-distance metrics for one window."""
@@ -217,29 +220,11 @@ class HistogramDataDriftApplication(ModelMonitoringApplicationBase):
         scored = assessment.scored
         if not scored.any():
             return self._irrelevant({"reason": NOTHING_SCORED, "not_scored": self._bounded(assessment.reasons)})
-        importance, source = self._importance(monitoring_context, reference)
+        importance, source = self._importance.of(reference.names, monitoring_context.label_names)
         results = self._results(assessment, scored, importance, source)
         if self._segments is not None:
             results.insert(2, self._segment_result(monitoring_context, results[1], importance))
         return results
-
-    def _importance(self, context: MonitoringApplicationContext,
-                    reference: Reference) -> tuple[dict[str, float], str]:
-        """Importances scaled to a maximum of 1, and where they come from."""
-        if self.feature_importance is not None:
-            return normalised(self.feature_importance), "given"
-        rows = self._reference_rows
-        if rows is None:
-            return {}, "none (give feature_importance= or reference_data=)"
-        target = self.prediction_column or next((n for n in context.label_names if n in rows.columns), "prediction")
-        if target not in rows.columns:
-            return {}, f"none (the reference rows have no prediction column {target!r})"
-        key = (tuple(reference.names), target)
-        if key not in self._estimated:  # the reference rows are fixed: once per feature set
-            features = [n for n in reference.names if n != target]
-            mi = mutual_information(rows, features, target)
-            self._estimated[key] = (normalised(mi), f"mutual information with {target!r} on {len(rows)} reference rows")
-        return self._estimated[key]
 
     @staticmethod
     def _shares(a: DriftAssessment, scored: BoolArray, strong_ratio: float) -> tuple[float, float]:
@@ -315,18 +300,8 @@ class HistogramDataDriftApplication(ModelMonitoringApplicationBase):
         quantile = corrected_quantile(self.null_quantile, len(self._segments.segmentation.labels) + 1)
         reports = [self._segment_report(p.label, references.get(p.label), p.window, importance, quantile)
                    for p in parts]
-        worst = worst_segments(reports, self.max_segments_in_extra_data)
-        raised = escalated_status(whole.status, reports)
-        if raised != whole.status:
-            whole.status = raised
-            whole.extra_data["escalated_by_segment"] = worst[0].label
-        top = worst[0] if worst else None
-        value = 0.0 if top is None or np.isnan(top.value) else top.value
-        status = top.status if top is not None else Status.irrelevant
-        extra |= {"segments": len(reports), "segment_null_quantile": quantile,
-                  "worst_segment": top.label if top is not None and top.status > Status.no_detection else None,
-                  "worst_segments": [r.to_dict() for r in worst]}
-        return ModelMonitoringApplicationResult(SEGMENT_DRIFT, value, ResultKindApp.data_drift, status, extra)
+        return segment_drift_result(SEGMENT_DRIFT, reports, whole, shown=self.max_segments_in_extra_data,
+                                    extra_data=extra | {"segment_null_quantile": quantile})
 
     def _segment_report(self, label: str, reference: Reference | None, window: pd.DataFrame,
                         importance: Mapping[str, float], quantile: float | None) -> SegmentReport:
@@ -338,14 +313,10 @@ class HistogramDataDriftApplication(ModelMonitoringApplicationBase):
         a = assess_drift(reference, reference.histograms(window, last_closed=not self.mlrun_compatible_binning),
                          metric_name=self._metric_name, metric=self._metric, min_effect_size=self.min_effect_size,
                          null_quantile=None)
+        if quantile is not None:
+            a = with_segment_noise(a, reference, quantile, metric_name=self._metric_name, metric=self._metric,
+                                   draws=self.null_draws, seed=self.seed)
         scored = a.scored
-        if quantile is not None and scored.any():  # the noise floor, simulated once per segment and scaled
-            rows = np.flatnonzero(scored)
-            threshold = a.threshold.copy()
-            threshold[rows] = np.maximum(threshold[rows], scaled_null_thresholds(
-                reference, rows, a.n_window[rows], metric_name=self._metric_name, metric=self._metric,
-                quantile=quantile, draws=self.null_draws, seed=self.seed))
-            a = dataclasses.replace(a, threshold=threshold)
         if not scored.any():
             return SegmentReport(label, Status.irrelevant, float("nan"), len(window), n_reference, note=NOTHING_SCORED)
         share, strong_share = self._shares(a, scored, self.strong_drift_ratio)

@@ -23,6 +23,7 @@ errs high (fewer flags), never low.
 from __future__ import annotations
 
 import collections
+import dataclasses
 from collections.abc import Mapping, Sequence
 from statistics import NormalDist
 from typing import Any
@@ -30,9 +31,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from modelmon.apps.segments import Segment, Segmentation, choose_segments
+from modelmon.apps.segments import (
+    Segment,
+    Segmentation,
+    SegmentReport,
+    choose_segments,
+    escalated_status,
+    worst_segments,
+)
 from modelmon.core.arrays import FloatArray, IntArray
-from modelmon.stats import Reference, reference_for, sample_df_stats
+from modelmon.core.results import ModelMonitoringApplicationResult, ResultKindApp
+from modelmon.core.results import ResultStatusApp as Status
+from modelmon.stats import DriftAssessment, Reference, reference_for, sample_df_stats
 from modelmon.stats.distances import Distance, normalise
 
 #: Endpoint references whose segment references are kept (an app may serve several endpoints).
@@ -145,3 +155,38 @@ def scaled_null_thresholds(reference: Reference, rows: IntArray, n_window: Float
     scale = np.sqrt((1.0 / window + 1.0 / n_ref) / (1.0 / BASE_WINDOW + 1.0 / n_ref))
     out: FloatArray = base[rows] * scale
     return out
+
+
+def with_segment_noise(a: DriftAssessment, reference: Reference, quantile: float, *, metric_name: str,
+                       metric: Distance, draws: int, seed: int) -> DriftAssessment:
+    """``a`` (assessed without a null quantile) with each scored feature's threshold raised to its scaled noise."""
+    rows = np.flatnonzero(a.scored)
+    if not rows.size:
+        return a
+    threshold = a.threshold.copy()
+    threshold[rows] = np.maximum(threshold[rows], scaled_null_thresholds(
+        reference, rows, a.n_window[rows], metric_name=metric_name, metric=metric, quantile=quantile,
+        draws=draws, seed=seed))
+    return dataclasses.replace(a, threshold=threshold)
+
+
+def segment_drift_result(name: str, reports: list[SegmentReport], whole: ModelMonitoringApplicationResult, *,
+                         shown: int, extra_data: dict[str, Any]) -> ModelMonitoringApplicationResult:
+    """The worst segment's value and status as a result; raises ``whole``'s status when a segment drifts.
+
+    ``whole`` (``drifted_features_share``) is raised to ``potential_detection`` at most and its
+    ``extra_data`` names the segment as ``escalated_by_segment``.
+    """
+    worst = worst_segments(reports, max(shown, 1))
+    top = worst[0] if worst else None
+    raised = escalated_status(whole.status, reports)
+    if raised != whole.status and top is not None:
+        whole.status = raised
+        whole.extra_data["escalated_by_segment"] = top.label
+    value = 0.0 if top is None or np.isnan(top.value) else top.value
+    status = top.status if top is not None else Status.irrelevant
+    extra = extra_data | {
+        "segments": len(reports),
+        "worst_segment": top.label if top is not None and top.status > Status.no_detection else None,
+        "worst_segments": [r.to_dict() for r in worst[:shown]]}
+    return ModelMonitoringApplicationResult(name, value, ResultKindApp.data_drift, status, extra)
