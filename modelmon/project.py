@@ -36,6 +36,7 @@ from modelmon.core.paths import ProjectPaths, check_name
 from modelmon.core.project_record import read_record, write_record
 from modelmon.core.timeutil import now_ms, to_ms
 from modelmon.deploy.access_key import choose_access_key
+from modelmon.deploy.code_source import source_from
 from modelmon.deploy.credentials import Credentials, credentials_file, load_credentials, save_credentials
 from modelmon.deploy.dashboard import FunctionState
 from modelmon.deploy.render import (
@@ -69,6 +70,7 @@ def get_or_create_project(
     controller_interval: str | None = None,
     access_key: str | None = None,
     access_key_secret: str | None = None,
+    source: str | None = None,
 ) -> Project:
     """The project ``name`` stored under ``home`` (created on first use).
 
@@ -80,6 +82,10 @@ def get_or_create_project(
     ``"NAME[/KEY]"``, default ``modelmon-credentials/access-key``), ``"env"`` (this process's
     ``$V3IO_ACCESS_KEY``, sent to the dashboard) or ``"credentials"`` (the key stored with
     :meth:`Project.set_model_monitoring_credentials`, read at each deployment).
+
+    ``source`` (nuclio target only): where the dashboard's builder gets modelmon, as ``modelmon deploy
+    --source`` (default ``$MODELMON_SOURCE``): an archive URL, ``git+URL@branch`` or ``image:NAME``
+    (:mod:`modelmon.deploy.code_source`). Deploying without one is refused.
     """
     check_name(name, "name")
     if target not in TARGETS:
@@ -90,6 +96,8 @@ def get_or_create_project(
         raise ValueError("controller_interval is only for target='local' (on Nuclio it is the base period)")
     if (access_key is not None or access_key_secret is not None) and target != "nuclio":
         raise ValueError("access_key is only for target='nuclio' (local functions use this process's V3IO settings)")
+    if source is not None and target != "nuclio":
+        raise ValueError("source is only for target='nuclio' (local functions import the bundle directly)")
     home_dir = Path(home if home is not None else DEFAULT_HOME)
     record = read_record(home_dir, name)
     if backend is None:
@@ -104,7 +112,7 @@ def get_or_create_project(
         stored = credentials_file(home_dir, name)
         key = choose_access_key(access_key, access_key_secret,
                                 stored=lambda: load_credentials(stored).access_key)
-        runner = NuclioTarget(dashboard_url, access_key=key)
+        runner = NuclioTarget(dashboard_url, access_key=key, source=source_from(source), bundle_dir=bundle)
     else:
         runner = LocalTarget(home_dir, name, python_paths=[bundle], controller_interval=controller_interval)
     return Project(settings, runner, bundle)

@@ -252,15 +252,25 @@ def _described(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}" + (f" (at {location})" if location else "")
 
 
-def embed_source(config: dict[str, Any], source: AppSource) -> None:
+def embed_source(config: dict[str, Any], source: AppSource, glue: Mapping[str, bytes] | None = None) -> None:
     """Ship the app inside the config (``build.functionSourceCode``), as Nuclio's source-code entry type
     does: the class's file becomes the handler module and re-exports the template's
     ``init_context``/``handler``, so the app class and the glue load from one module. An app of several
-    files carries the others inside it (:func:`~modelmon.apps.source_files.embedded_modules_prelude`)."""
+    files carries the others inside it (:func:`~modelmon.apps.source_files.embedded_modules_prelude`).
+
+    ``glue``: the file(s) of the template's handler module (``{"apps/handler.py": ...}``), carried the same
+    way: on Nuclio ``/opt/nuclio`` holds only the embedded file, and the bundle's top-level folders are not
+    part of the installed modelmon package."""
     file_name = source.main
     code = source.files[file_name].decode("utf-8")
-    if len(source.files) > 1:
-        prelude = embedded_modules_prelude(source.files, file_name)
+    shipped = dict(source.files)
+    for name, data in (glue or {}).items():
+        if name in shipped:
+            raise ValueError(f"func ships {name!r}, the file of the app function's glue ({config['spec']['handler']}); "
+                             "rename it")
+        shipped[name] = data
+    if len(shipped) > 1:
+        prelude = embedded_modules_prelude(shipped, file_name)
         # a class in a folder's package is imported under its dotted name (relative imports need it): the
         # handler file then only carries the files and the glue
         code = prelude if "/" in file_name else insert_after_future_imports(code, prelude)

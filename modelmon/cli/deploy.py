@@ -11,6 +11,14 @@ from typing import Any
 from modelmon.core.config import ENV_V3IO_ACCESS_KEY, Settings
 from modelmon.deploy import DeploymentFailed, deploy_function, render_bundle, write_configs
 from modelmon.deploy.access_key import DEFAULT_SECRET, DEFAULT_SECRET_KEY, AccessKey
+from modelmon.deploy.archive import write_archive
+from modelmon.deploy.code_source import (
+    ENV_SOURCE,
+    CodeSource,
+    check_bundle_source,
+    require_source,
+    source_from,
+)
 from modelmon.deploy.nuctl import PLATFORMS, check_platform, nuctl_commands
 from modelmon.deploy.render import default_bundle_dir, load_templates
 from modelmon.functions.roles import Role
@@ -30,7 +38,8 @@ def register(subparsers: Any) -> None:
         "deploy",
         help="render the Nuclio function configs for a project; write them or deploy them to a dashboard",
         description="Render every function.yaml of the bundle for one project, then write them to --output "
-        "(for nuctl) or deploy them to a Nuclio dashboard (--dashboard-url or $NUCLIO_DASHBOARD_URL).",
+        "(for nuctl) or deploy them to a Nuclio dashboard (--dashboard-url or $NUCLIO_DASHBOARD_URL; --source "
+        "says where its builder gets the bundle). --archive FILE writes that bundle archive.",
     )
     parser.add_argument("--project", help="project name (default: $MODELMON_PROJECT or 'default')")
     parser.add_argument("--base-period", type=int, metavar="N", help="base period in minutes (controller cron)")
@@ -39,6 +48,14 @@ def register(subparsers: Any) -> None:
                         help="only these functions: function names (model-monitoring-writer) or roles (stream, "
                              "controller, writer, app, labels, batch-inference, example-model-server)")
     parser.add_argument("--output", metavar="DIR", help="write <DIR>/<function>/function.yaml instead of deploying")
+    parser.add_argument("--source", metavar="SOURCE",
+                        help=f"with --dashboard-url: where the dashboard's builder gets the bundle (default: "
+                             f"${ENV_SOURCE}): an archive URL (https://.../modelmon-bundle.tar.gz, made with "
+                             "--archive), git+https://<host>/<repo>.git@<branch>, or image:<image built from the "
+                             "bundle>")
+    parser.add_argument("--archive", metavar="FILE.tar.gz",
+                        help="write the bundle archive a dashboard's builder installs (then upload it and pass "
+                             "its URL as --source); deploys nothing")
     parser.add_argument("--kafka", metavar="BROKERS",
                         help="not supported yet (refused): the functions still write V3IO streams")
     parser.add_argument("--access-key", choices=["secret", "env"], default="secret",
@@ -67,14 +84,20 @@ def run(args: argparse.Namespace) -> int:
     settings = Settings.from_env(**overrides)
     if args.kafka is not None:
         raise ValueError(KAFKA_REFUSED)
+    bundle = Path(args.bundle) if args.bundle else default_bundle_dir()
+    if args.archive:
+        return write_bundle_archive(args, bundle)
     dashboard: str = args.dashboard_url or os.environ.get(ENV_DASHBOARD_URL, "")
     if not args.output and not dashboard:
         raise ValueError(f"give --output DIR or --dashboard-url URL (or set ${ENV_DASHBOARD_URL})")
+    if args.output and args.source:
+        raise ValueError("--source is for --dashboard-url: with --output, nuctl sends the bundle itself (--path)")
+    source = None if args.output else dashboard_source(args, bundle)
     access_key = access_key_of(args)
     check_platform(args.platform, access_key)
-    bundle = Path(args.bundle) if args.bundle else default_bundle_dir()
     functions = select_functions(bundle, args.function) if args.function else None
-    rendered = render_bundle(bundle, settings, functions=functions, image=args.image, access_key=access_key)
+    rendered = render_bundle(bundle, settings, functions=functions, image=args.image, access_key=access_key,
+                             source=source)
     if args.output:
         written = write_configs(rendered, args.output)
         for path in written:
@@ -83,7 +106,8 @@ def run(args: argparse.Namespace) -> int:
         for line in nuctl_commands(rendered, written, _shown(bundle), platform=args.platform, access_key=access_key):
             print(f"  {line}")
         return 0
-    print(f"deploying {len(rendered)} function(s) of project {settings.project!r} to {dashboard}")
+    assert source is not None, "every dashboard deploy has a source"
+    print(f"deploying {len(rendered)} function(s) of project {settings.project!r} to {dashboard}, from {source}")
     for function in rendered:
         try:
             state = deploy_function(function, dashboard)
@@ -92,6 +116,31 @@ def run(args: argparse.Namespace) -> int:
             raise exc from None
         urls = ", ".join(state.external_urls or state.internal_urls)
         print(f"  {function.function:<28} {function.name:<40} {state.state}  {urls}".rstrip())
+    return 0
+
+
+def dashboard_source(args: argparse.Namespace, bundle: Path) -> CodeSource:
+    """The source of a dashboard deploy (``--source`` or ``$MODELMON_SOURCE``), checked against the bundle."""
+    source = require_source(source_from(args.source))
+    check_bundle_source(source, bundle)
+    if source.kind == "image" and args.image:
+        raise ValueError(f"--image {args.image}: with --source {source} nothing is built (the functions run that "
+                         "image), so there is no base image to build from")
+    return source
+
+
+def write_bundle_archive(args: argparse.Namespace, bundle: Path) -> int:
+    """``--archive FILE``: write the bundle's archive and say what to do with it."""
+    if args.output or args.dashboard_url or args.source:
+        raise ValueError("--archive only writes the archive: upload it, then deploy with --dashboard-url URL "
+                         "--source <its URL>")
+    archive = write_archive(bundle, args.archive)
+    print(f"wrote {archive.path} ({len(archive.files)} files: pyproject.toml, modelmon/ and the functions' "
+          f"handler folders; no function.yaml)")
+    print("\nupload it where the dashboard's builder can download it without credentials, then:")
+    print(f"  modelmon deploy --dashboard-url <dashboard> --source https://<host>/<path>/{archive.path.name}")
+    print(f"  (or export {ENV_SOURCE}=https://<host>/<path>/{archive.path.name}: the SDK's nuclio target and the "
+          "quick-start notebook read it too)")
     return 0
 
 

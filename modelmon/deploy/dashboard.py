@@ -18,6 +18,7 @@ from nuclio import deploy as nuclio_deploy
 from nuclio.utils import DeployError
 
 from modelmon.core.errors import DeploymentFailed
+from modelmon.deploy.code_source import MISSING, has_code_entry
 from modelmon.deploy.render import RenderedFunction
 
 
@@ -43,9 +44,13 @@ def check_dashboard_url(dashboard_url: str) -> str:
 def deploy_function(function: RenderedFunction, dashboard_url: str, *, wait: bool = True) -> FunctionState:
     """Create or update one function and (``wait``) poll until it is ready; :class:`DeploymentFailed` if not.
 
-    Without ``wait`` the returned state is whatever the dashboard reports right after the request.
+    Without ``wait`` the returned state is whatever the dashboard reports right after the request. A config
+    that names no code (:func:`~modelmon.deploy.code_source.has_code_entry`) is refused (``ValueError``): the
+    dashboard's builder would have nothing to build.
     """
     url = check_dashboard_url(dashboard_url)
+    if not has_code_entry(function.config):
+        raise ValueError(f"function {function.function!r}: its config names no code. {MISSING}")
     try:
         addresses = nuclio_deploy.deploy_config(
             function.config,

@@ -41,6 +41,7 @@ from modelmon.core.config import (
 from modelmon.core.errors import ConfigError
 from modelmon.core.paths import ProjectPaths, check_name, deployed_name
 from modelmon.deploy.access_key import AccessKey
+from modelmon.deploy.code_source import CodeSource, apply_source, parse_source
 from modelmon.deploy.schema import check_config
 from modelmon.functions.roles import FUNCTION_LABEL, ROLE_LABEL, Role, role_of
 from modelmon.local_nuclio.spec import find_function_files
@@ -158,9 +159,11 @@ def render_function(
     image: str | None = None,
     env: Mapping[str, str] | None = None,
     access_key: AccessKey | None = None,
+    source: CodeSource | str | None = None,
 ) -> RenderedFunction:
     """``template`` rendered for ``settings.project`` (see the module docstring); ``access_key`` replaces the
-    template's ``V3IO_ACCESS_KEY`` entry."""
+    template's ``V3IO_ACCESS_KEY`` entry; ``source`` names where a dashboard's builder gets the bundle
+    (:mod:`modelmon.deploy.code_source`: a dashboard deploy needs one, nuctl's ``--path`` does not)."""
     config = copy.deepcopy(dict(template.config))
     name = deployed_name(settings.project, template.name)
     metadata = config.setdefault("metadata", {})
@@ -186,6 +189,8 @@ def render_function(
             _set_stream(trigger, stream, template.name)
             if kafka_brokers:
                 spec["triggers"][trigger_name] = to_kafka(trigger, stream, kafka_brokers)
+    if source is not None:
+        apply_source(config, parse_source(source))
     rendered = RenderedFunction(function=template.name, name=name, project=settings.project, config=config)
     checked = config
     if access_key is not None and access_key.source == "nuctl-env":  # checked as nuctl's --env will deploy it
@@ -243,10 +248,12 @@ def render_bundle(
     kafka_brokers: Sequence[str] = (),
     image: str | None = None,
     access_key: AccessKey | None = None,
+    source: CodeSource | str | None = None,
 ) -> list[RenderedFunction]:
-    """Every committed function (or only ``functions``) rendered for ``settings.project``."""
+    """Every committed function (or only ``functions``) rendered for ``settings.project`` (``source``: see
+    :func:`render_function`)."""
     return [
-        render_function(t, settings, kafka_brokers=kafka_brokers, image=image, access_key=access_key)
+        render_function(t, settings, kafka_brokers=kafka_brokers, image=image, access_key=access_key, source=source)
         for t in load_templates(bundle_dir, functions)
     ]
 

@@ -16,6 +16,8 @@ key (:mod:`.access_key`), and the ``modelmon/role`` label by which modelmon pick
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 import shlex
 from collections.abc import Mapping, Sequence
@@ -40,6 +42,10 @@ from modelmon.functions.roles import ROLE_LABEL, Role, role_of
 POST_COPY = "@nuclio.postCopy"
 #: Where the Python runtime copies the function's directory (the bundle, with ``nuctl deploy --path .``).
 BUNDLE_PATH = "/opt/nuclio"
+#: ``spec.build.codeEntryType`` values Nuclio's builder knows (``github`` is deprecated in favour of ``git``).
+CODE_ENTRY_TYPES = ("sourceCode", "image", "archive", "git", "github", "s3")
+#: The attributes of which the ``git`` code entry needs one (the first set wins, in this order).
+GIT_REFS = ("branch", "tag", "reference")
 
 
 def validate_config(doc: Any, *, require_role: bool = False) -> list[str]:
@@ -88,11 +94,61 @@ def _check_spec_values(spec: Mapping[str, Any], problems: list[str]) -> None:
     commands = build.get("commands") if isinstance(build, Mapping) else None
     if isinstance(commands, list) and all(isinstance(c, str) for c in commands):
         problems.extend(build_command_problems(commands))
+        if isinstance(build, Mapping) and build.get("functionSourceCode"):
+            problems.extend(f"spec.build.commands[{i}]: {c!r} installs {BUNDLE_PATH}, which holds only the "
+                            "embedded source code (install modelmon from the source instead)"
+                            for i, c in enumerate(commands) if bundle_targets(c))
+    problems.extend(code_entry_problems(spec))
     triggers = spec.get("triggers") or {}
     if isinstance(triggers, Mapping):
         for name, trigger in triggers.items():
             if isinstance(trigger, Mapping):
                 _check_trigger(f"spec.triggers.{name}", trigger, problems)
+
+
+def code_entry_problems(spec: Mapping[str, Any]) -> list[str]:
+    """Code-entry fields Nuclio's builder would fail on (``pkg/processor/build/builder.go``): a type it does not
+    know, an external entry without a URL or (git) a ref, embedded code that is not base64 or has no runtime.
+
+    >>> code_entry_problems({"build": {"codeEntryType": "git", "path": "https://h/r.git"}})
+    ['spec.build.codeEntryAttributes: the git code entry needs one of branch, tag, reference']
+    """
+    problems: list[str] = []
+    build = spec.get("build")
+    image = spec.get("image")
+    if image is not None and (not isinstance(image, str) or not image.strip()):
+        problems.append("spec.image: expected an image name")
+    if not isinstance(build, Mapping):
+        return problems
+    kind = build.get("codeEntryType")
+    attributes = build.get("codeEntryAttributes") or {}
+    path = build.get("path")
+    if kind is not None and kind not in CODE_ENTRY_TYPES:
+        problems.append(f"spec.build.codeEntryType: {kind!r} is not a Nuclio code-entry type "
+                        f"({', '.join(CODE_ENTRY_TYPES)})")
+    if kind in ("archive", "git", "github") and not (isinstance(path, str) and re.match(r"^https?://[^/]", path)):
+        problems.append(f"spec.build.path: the {kind} code entry needs the http(s) URL to download, got {path!r}")
+    if isinstance(attributes, Mapping):
+        if kind == "git" and not any(isinstance(attributes.get(k), str) and attributes.get(k)
+                                     for k in GIT_REFS):
+            problems.append(f"spec.build.codeEntryAttributes: the git code entry needs one of {', '.join(GIT_REFS)}")
+        if kind == "github" and not attributes.get("branch"):
+            problems.append("spec.build.codeEntryAttributes.branch: the github code entry needs a branch")
+        if kind == "s3" and not (attributes.get("s3Bucket") and attributes.get("s3ItemKey")):
+            problems.append("spec.build.codeEntryAttributes: the s3 code entry needs s3Bucket and s3ItemKey")
+        if "workDir" in attributes and not isinstance(attributes["workDir"], str):
+            problems.append("spec.build.codeEntryAttributes.workDir: expected a string")
+    source = build.get("functionSourceCode")
+    if kind == "sourceCode" and not source:
+        problems.append("spec.build.functionSourceCode: required by the sourceCode code entry")
+    if source:
+        try:
+            base64.b64decode(str(source), validate=True)
+        except (binascii.Error, ValueError):
+            problems.append("spec.build.functionSourceCode: not base64")
+        if not spec.get("runtime"):
+            problems.append("spec.runtime: required with spec.build.functionSourceCode (it names the file's type)")
+    return problems
 
 
 def build_command_problems(commands: Sequence[str]) -> list[str]:

@@ -1,7 +1,8 @@
 """Where a project's functions run: a Nuclio dashboard, or the local runtime on this machine.
 
 Both targets take the same rendered configs; they differ in how an app's own code reaches its function
-(embedded in the config on Nuclio, files next to it locally). :class:`NuclioTarget` creates/updates/deletes them on a
+(embedded in the config on Nuclio, files next to it locally) and how the bundle does (on Nuclio, from the
+source the target is given: :mod:`modelmon.deploy.code_source`). :class:`NuclioTarget` creates/updates/deletes them on a
 dashboard. :class:`LocalTarget` writes them as desired-state directories under the home, which the home's
 local service (:mod:`modelmon.service`) runs: a change restarts only the functions it touches (streams
 keep committed offsets, so no event is lost or processed twice by that restart).
@@ -17,8 +18,10 @@ from typing import Protocol
 
 from modelmon.apps.source import AppSource, embed_source
 from modelmon.core.config import Settings
+from modelmon.core.errors import ConfigError
 from modelmon.core.paths import deployed_name
 from modelmon.deploy.access_key import AccessKey
+from modelmon.deploy.code_source import CodeSource, check_bundle_source, require_source, with_source
 from modelmon.deploy.dashboard import FunctionState, check_dashboard_url, delete_function, deploy_function
 from modelmon.deploy.render import RenderedFunction
 from modelmon.functions.roles import Role
@@ -57,20 +60,31 @@ class NuclioTarget:
     ``access_key`` says, at each deployment, where the functions' ``V3IO_ACCESS_KEY`` comes from
     (:func:`~modelmon.deploy.access_key.choose_access_key`); by default the configs keep the secret reference
     they were rendered with.
+
+    ``source`` says where the dashboard's builder gets the bundle (:mod:`~modelmon.deploy.code_source`); without
+    one, deploying is refused saying what to pass. ``bundle_dir`` is the bundle the configs were rendered
+    from: an app whose code is embedded carries the bundle's glue module (``apps/handler.py``) from there.
     """
 
     kind = "nuclio"
 
-    def __init__(self, dashboard_url: str, *, access_key: Callable[[], AccessKey] | None = None) -> None:
+    def __init__(self, dashboard_url: str, *, access_key: Callable[[], AccessKey] | None = None,
+                 source: CodeSource | None = None, bundle_dir: Path | str | None = None) -> None:
         self.dashboard_url = check_dashboard_url(dashboard_url)
         self._access_key = access_key
+        self.source = source
+        self.bundle_dir = Path(bundle_dir) if bundle_dir is not None else None
+        if source is not None and self.bundle_dir is not None:
+            check_bundle_source(source, self.bundle_dir)
         self._names: dict[str, str] = {}  # bundle name -> Nuclio name, of what this session deployed
 
     def apply(self, functions: Sequence[RenderedFunction], *, settings: Settings, wait: bool) -> list[FunctionState]:
-        key = self._access_key() if self._access_key is not None else None  # a missing key fails before any deploy
+        source = require_source(self.source)  # like a missing key, it fails before any deploy
+        key = self._access_key() if self._access_key is not None else None
         states = []
         for function in functions:
-            states.append(deploy_function(with_access_key(function, key), self.dashboard_url, wait=wait))
+            shipped = dataclasses.replace(function, config=with_source(function.config, source))
+            states.append(deploy_function(with_access_key(shipped, key), self.dashboard_url, wait=wait))
             self._names[function.function] = function.name
         return states
 
@@ -83,9 +97,22 @@ class NuclioTarget:
         return removed
 
     def package_app(self, function: RenderedFunction, source: AppSource) -> None:
-        """A single-file app travels inside the config: the dashboard has no other way to get it."""
+        """An app's own files travel inside the config, with the bundle's glue: the dashboard has no other way
+        to get them (the config then installs modelmon from the source, :meth:`apply`)."""
         if source.files:
-            embed_source(function.config, source)
+            embed_source(function.config, source, self._glue(function, source))
+
+    def _glue(self, function: RenderedFunction, source: AppSource) -> dict[str, bytes]:
+        """The bundle's file of the function's handler module (``apps.handler`` -> ``apps/handler.py``), unless
+        the app's own files provide that module."""
+        module = str(function.config.get("spec", {}).get("handler", "")).partition(":")[0]
+        name = module.replace(".", "/") + ".py"
+        if name in source.files:
+            return {}
+        if self.bundle_dir is None or not (self.bundle_dir / name).is_file():
+            raise ConfigError(f"the app function's handler module {module!r} ({name}) is not in the bundle "
+                              f"{self.bundle_dir}: an embedded app needs it to carry the glue")
+        return {name: (self.bundle_dir / name).read_bytes()}
 
     def start_app(self, function: RenderedFunction, source: AppSource, *, settings: Settings) -> list[FunctionState]:
         return self.apply([function], settings=settings, wait=True)

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from deploy_paths import BUNDLE
+from deploy_paths import BUNDLE, SOURCE
 from nuclio_dashboard import NuclioDashboard
 from v3io_server.stack import ACCESS_KEY, running_servers
 
@@ -17,8 +17,10 @@ def bundle() -> Path:
 
 @pytest.fixture
 def dashboard(monkeypatch) -> Iterator[NuclioDashboard]:
-    """A running test dashboard; nuclio-jupyter sends no credentials to it."""
+    """A running test dashboard; nuclio-jupyter sends no credentials to it. ``$MODELMON_SOURCE`` names an archive
+    of the bundle, as a user deploying to a dashboard sets it (or passes --source / source=)."""
     monkeypatch.delenv("V3IO_ACCESS_KEY", raising=False)
+    monkeypatch.setenv("MODELMON_SOURCE", SOURCE)
     monkeypatch.delenv("NUCLIO_DROP_API", raising=False)
     with NuclioDashboard(building_polls=1) as server:
         yield server

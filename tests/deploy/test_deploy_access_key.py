@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from deploy_paths import REPO
+from deploy_paths import REPO, SOURCE
 from nuclio_dashboard import NuclioDashboard
 from nuclio_dashboard.platform import Namespace
 
@@ -25,7 +25,7 @@ def stream_triggers(function):
 
 
 def test_every_stream_trigger_of_the_bundle_keeps_generate_and_its_function_sets_the_key():
-    rendered = render_bundle(REPO, SETTINGS)
+    rendered = render_bundle(REPO, SETTINGS, source=SOURCE)
     with_streams = [f for f in rendered if stream_triggers(f)]
     assert {f.function for f in with_streams} >= {"model-monitoring-stream", "model-monitoring-writer", "alerts",
                                                   "labels", "histogram-data-drift"}
@@ -90,7 +90,7 @@ def test_the_whole_bundle_starts_with_the_secret_in_the_namespace(monkeypatch):
     monkeypatch.delenv("V3IO_ACCESS_KEY", raising=False)
     namespace = Namespace(secrets={"modelmon-credentials": {"access-key": KEY}}, access_keys={KEY})
     with dashboard_with(namespace) as dashboard:
-        states = deploy_all(render_bundle(REPO, SETTINGS), dashboard.url)
+        states = deploy_all(render_bundle(REPO, SETTINGS, source=SOURCE), dashboard.url)
     assert {s.state for s in states} == {"ready"}
 
 
@@ -113,7 +113,7 @@ def test_the_whole_bundle_starts_with_the_secret_in_the_namespace(monkeypatch):
 )
 def test_the_writer_starts_only_with_a_usable_key(bundle, monkeypatch, namespace, access_key, reason):
     monkeypatch.delenv("V3IO_ACCESS_KEY", raising=False)
-    (writer,) = render_bundle(bundle, SETTINGS, functions=["writer"], access_key=access_key)
+    (writer,) = render_bundle(bundle, SETTINGS, functions=["writer"], access_key=access_key, source=SOURCE)
     with dashboard_with(namespace) as dashboard:
         if reason is None:
             assert deploy_function(writer, dashboard.url).state == "ready"
@@ -126,7 +126,7 @@ def test_the_writer_starts_only_with_a_usable_key(bundle, monkeypatch, namespace
 @pytest.mark.slow
 def test_a_config_sent_without_the_key_fails_on_the_dashboard(bundle, monkeypatch):
     monkeypatch.delenv("V3IO_ACCESS_KEY", raising=False)
-    (writer,) = render_bundle(bundle, SETTINGS, functions=["writer"])
+    (writer,) = render_bundle(bundle, SETTINGS, functions=["writer"], source=SOURCE)
     writer.config["spec"]["env"] = [e for e in writer.config["spec"]["env"] if e["name"] != "V3IO_ACCESS_KEY"]
     with dashboard_with(None) as dashboard, pytest.raises(DeploymentFailed, match="no access key"):
         deploy_function(writer, dashboard.url)

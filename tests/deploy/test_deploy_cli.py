@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 import yaml
+from deploy_paths import SOURCE
 
 from modelmon.cli import main
 
@@ -38,26 +39,46 @@ def test_kafka_is_refused_naming_what_is_missing(bundle, tmp_path, capsys):
         (["--output", "x", "--base-period", "0"], "--base-period 0: must be at least 1 minute"),
         (["--output", "x", "--access-key", "env", "--access-key-secret", "s"],
          "--access-key-secret: only with --access-key secret"),
-        (["--dashboard-url", "http://127.0.0.1:9", "--access-key", "env"],
+        (["--dashboard-url", "http://127.0.0.1:9", "--source", SOURCE, "--access-key", "env"],
          "--access-key env: $V3IO_ACCESS_KEY is not set in this shell"),
+        (["--dashboard-url", "http://127.0.0.1:9"],
+         "a Nuclio dashboard gets only the function configs, not the bundle: say where its builder gets modelmon "
+         "with --source (or source=, or $MODELMON_SOURCE)"),
+        (["--dashboard-url", "http://127.0.0.1:9", "--source", "/srv/modelmon-bundle.tar.gz"],
+         "source '/srv/modelmon-bundle.tar.gz': a dashboard's builder cannot read a local path"),
+        (["--dashboard-url", "http://127.0.0.1:9", "--source", "git+https://git.example/org/modelmon.git@main"],
+         "the repository's root function.yaml"),
+        (["--dashboard-url", "http://127.0.0.1:9", "--source", "image:registry.example/mm:1", "--image", "python:3"],
+         "--image python:3: with --source image:registry.example/mm:1 nothing is built"),
+        (["--output", "x", "--source", SOURCE], "--source is for --dashboard-url: with --output, nuctl sends"),
+        (["--archive", "bundle.zip"], "the file must end in .tar.gz"),
+        (["--archive", "bundle.tar.gz"], "no pyproject.toml; the archive is the bundle that `pip install /opt/nuclio`"),
+        (["--archive", "bundle.tar.gz", "--source", SOURCE], "--archive only writes the archive"),
         (["--output", "x", "--function", "nope"], "function: no function or role named nope"),
         (["--output", "x", "--project", "a/b"], "MODELMON_PROJECT='a/b'"),
     ],
 )
-def test_bad_arguments_exit_1_with_a_message(bundle, argv, message, capsys, monkeypatch):
+def test_bad_arguments_exit_1_with_a_message(bundle, argv, message, capsys, monkeypatch, tmp_path):
     monkeypatch.delenv("NUCLIO_DASHBOARD_URL", raising=False)
     monkeypatch.delenv("V3IO_ACCESS_KEY", raising=False)
+    monkeypatch.delenv("MODELMON_SOURCE", raising=False)
+    monkeypatch.chdir(tmp_path)
     assert main(["deploy", "--bundle", str(bundle), *argv]) == 1
     assert message in capsys.readouterr().err
 
 
 @pytest.mark.slow
 def test_deploy_to_a_dashboard_reports_each_function(bundle, dashboard, capsys):
+    source = "https://files.example/releases/modelmon-0.1.0.tar.gz"
     code = main(["deploy", "--bundle", str(bundle), "--project", "shop", "--dashboard-url", dashboard.url,
-                 "--function", "controller", "writer"])
+                 "--function", "controller", "writer", "--source", source])
     out = capsys.readouterr().out
     assert code == 0
     assert sorted(dashboard.functions) == ["shop-controller", "shop-writer"]
+    assert out.splitlines()[0].endswith(f"to {dashboard.url}, from {source}")
+    for name in ("shop-controller", "shop-writer"):  # the builder downloads the bundle, then installs it
+        build = dashboard.config(name)["spec"]["build"]
+        assert (build["codeEntryType"], build["path"]) == ("archive", source)
     lines = [line.split() for line in out.splitlines() if line.startswith("  ")]
     assert [line[:3] for line in lines] == [["controller", "shop-controller", "ready"],
                                             ["writer", "shop-writer", "ready"]]

@@ -4,7 +4,7 @@ import json
 
 import pytest
 import requests
-from deploy_paths import REPO
+from deploy_paths import REPO, SOURCE
 
 from modelmon.core.config import Settings
 from modelmon.deploy import (
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.slow  # nuclio-jupyter polls the dashboard once a secon
 
 def rendered(bundle, functions=None):
     return render_bundle(bundle, Settings(project="fraud", base_period_minutes=5, backend="v3io"),
-                         functions=functions)
+                         functions=functions, source=SOURCE)
 
 
 def test_the_whole_bundle_reaches_ready_with_the_rendered_configs(bundle, dashboard):
@@ -90,7 +90,7 @@ def test_bad_dashboard_url_is_a_value_error(bundle):
 
 
 def test_the_repository_bundle_deploys(dashboard):
-    functions = render_bundle(REPO, Settings(project="quick", base_period_minutes=10, backend="v3io"))
+    functions = render_bundle(REPO, Settings(project="quick", base_period_minutes=10, backend="v3io"), source=SOURCE)
     states = deploy_all(functions, dashboard.url)
     assert {s.state for s in states} == {"ready"}
     assert sorted(doc["metadata"]["name"] for _, doc in dashboard.received) == sorted(f.name for f in functions)

@@ -4,6 +4,7 @@ import base64
 import stat
 
 import pytest
+from deploy_paths import SOURCE
 from sdk_app import RowCountApp
 
 import modelmon
@@ -28,6 +29,12 @@ def project(bundle, dashboard, tmp_path, v3io_env):
         ({"name": "ok", "target": "nuclio", "dashboard_url": "nuclio:8070"}, "dashboard_url 'nuclio:8070'"),
         ({"name": "ok", "target": "nuclio", "dashboard_url": "http://nuclio:8070", "controller_interval": "1s"},
          "controller_interval is only for target='local'"),
+        ({"name": "ok", "source": SOURCE}, "source is only for target='nuclio'"),
+        ({"name": "ok", "target": "nuclio", "dashboard_url": "http://nuclio:8070", "source": "modelmon.tar.gz"},
+         "source 'modelmon.tar.gz': a dashboard's builder cannot read a local path"),
+        ({"name": "ok", "target": "nuclio", "dashboard_url": "http://nuclio:8070",
+          "source": "git+https://git.example/modelmon.git@0123456789abcdef0123456789abcdef01234567"},
+         "clones a branch or tag at depth 1, not a commit"),
     ],
 )
 def test_get_or_create_project_validates_arguments(kwargs, message, tmp_path, bundle):
@@ -101,7 +108,13 @@ def test_nuclio_target_enable_app_update_remove_disable(project, dashboard):
     assert shipped["handler"] == "sdk_app:handler"
     code = base64.b64decode(shipped["build"]["functionSourceCode"]).decode()
     assert "class RowCountApp" in code and code.rstrip().endswith("(modelmon app glue)")
-    assert shipped["build"]["commands"] == ["pip install --no-cache-dir scipy"]
+    # the bundle's glue travels inside the file: /opt/nuclio holds only this file, the glue is not in modelmon
+    assert "'apps.handler': (False, 'apps/handler.py'," in code
+    # modelmon comes from the same source as the bundle's functions ($MODELMON_SOURCE), then the app's needs
+    assert shipped["build"]["commands"] == [f"pip install --no-cache-dir 'modelmon @ {SOURCE}'",
+                                            "pip install --no-cache-dir scipy"]
+    assert shipped["build"]["codeEntryType"] == "sourceCode" and "path" not in shipped["build"]
+    assert (controller["spec"]["build"]["codeEntryType"], controller["spec"]["build"]["path"]) == ("archive", SOURCE)
 
     with pytest.raises(ValueError, match="base_period 3: app 'row-count' runs every 10 min"):
         project.update_model_monitoring_controller(3)
@@ -125,6 +138,33 @@ def test_results_and_endpoints_read_as_dataframes(project):
     assert project.get_results().empty
     with pytest.raises(NotFound, match="no model endpoint with id or name 'nope'"):
         project.get_model_endpoint("nope")
+
+
+@pytest.mark.slow
+def test_without_a_source_nothing_is_deployed_and_the_error_says_what_to_pass(bundle, dashboard, tmp_path,
+                                                                               v3io_env, monkeypatch):
+    monkeypatch.delenv("MODELMON_SOURCE")
+    with modelmon.get_or_create_project("fraud", home=tmp_path / "home", target="nuclio",
+                                        dashboard_url=dashboard.url, bundle_dir=bundle) as project:
+        with pytest.raises(ValueError, match=r"say where its builder gets modelmon with --source \(or source=, or "
+                                             r"\$MODELMON_SOURCE\)"):
+            project.enable_model_monitoring(base_period=5)
+    assert dashboard.received == []
+
+
+@pytest.mark.slow
+def test_from_an_image_nothing_of_the_bundle_is_built(bundle, dashboard, tmp_path, v3io_env):
+    image = "registry.example/modelmon-functions:0.1.0"
+    with modelmon.get_or_create_project("fraud", home=tmp_path / "home", target="nuclio", source=f"image:{image}",
+                                        dashboard_url=dashboard.url, bundle_dir=bundle) as project:
+        project.enable_model_monitoring(base_period=5)
+        project.set_model_monitoring_function(func=sdk_app_file(), application_class="RowCountApp",
+                                              name="row-count", requirements=["scipy"])
+    writer = dashboard.config("fraud-writer")["spec"]
+    assert writer["image"] == image and "build" not in writer  # Nuclio runs the image: no build at all
+    app = dashboard.config("fraud-row-count")["spec"]
+    assert "image" not in app  # the embedded code is built, on the image, where modelmon is installed already
+    assert (app["build"]["baseImage"], app["build"]["commands"]) == (image, ["pip install --no-cache-dir scipy"])
 
 
 def sdk_app_file() -> str:

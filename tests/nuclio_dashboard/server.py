@@ -11,10 +11,12 @@ Implemented (paths under ``/api``, as the dashboard serves them):
   registered Python handler or echoes the request.
 
 A deployed function is ``building`` for ``building_polls`` status reads, then ``ready`` — or ``error``
-with a message, when a failure was armed with :meth:`NuclioDashboard.fail` or when the function could
-not start on the cluster the dashboard stands for (:class:`~nuclio_dashboard.platform.Namespace`: its
-platform, secrets and the V3IO access keys that work): a secret reference to a missing secret, or a
-``v3ioStream`` trigger left without a usable access key. By default the namespace holds modelmon's
+with a message, when a failure was armed with :meth:`NuclioDashboard.fail`, when Nuclio's builder would fail
+on its config (:func:`~nuclio_dashboard.builder.build_failure`: no code entry at all — a dashboard gets
+only the config, so it must name where the code is —, a malformed code entry, a ``pip install`` of a path
+the build does not have), or when the function could not start on the cluster the dashboard stands for
+(:class:`~nuclio_dashboard.platform.Namespace`: its platform, secrets and the V3IO access keys that work):
+a secret reference to a missing secret, or a ``v3ioStream`` trigger left without a usable access key. By default the namespace holds modelmon's
 default secret (``modelmon-credentials``, key ``access-key``) and V3IO takes any non-empty key. Every
 configuration the server receives is kept in :attr:`NuclioDashboard.received`.
 """
@@ -30,6 +32,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from nuclio_dashboard.builder import build_failure
 from nuclio_dashboard.platform import Namespace
 
 PROJECT_LABEL = "nuclio.io/project-name"
@@ -148,7 +151,8 @@ class NuclioDashboard:
         if method == "PUT" and config_name not in self.functions:
             return 404, {"error": f"function {config_name} not found"}
         self.received.append((method, copy.deepcopy(doc)))
-        failure = self._failures.pop(config_name, None) or self.namespace.start_failure(doc)
+        failure = (self._failures.pop(config_name, None) or build_failure(doc)
+                   or self.namespace.start_failure(doc))
         self.functions[config_name] = {
             "metadata": copy.deepcopy(doc["metadata"]),
             "spec": copy.deepcopy(doc.get("spec") or {}),
