@@ -120,7 +120,8 @@ class HistoryWriter:
                                                      for key, item in filled.items()])
         existing = [Update(key, item, (Cond(WRITE_LABEL, Op.LT, item[WRITE_LABEL]),), create=False)
                     for (key, item), new in zip(filled.items(), created, strict=True) if not new]
-        existing += [Update(key, item, (Cond(WRITE_LABEL, Op.LT, item[WRITE_LABEL]),), create=False)
+        existing += [Update(key, {WRITE_LABEL: item[WRITE_LABEL], "extra_data": "{}"},  # the rest is the key's
+                            (Cond(WRITE_LABEL, Op.LT, item[WRITE_LABEL]),), create=False)
                      for key, item in items.items() if key not in filled]
         if existing:
             self._kv.update_many(self._extra, existing)
