@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from modelmon.apps.reference_rows import load_reference_rows
 from modelmon.apps.sdk import ModelMonitoringApplicationBase, MonitoringApplicationContext
 from modelmon.apps.sdk.context import LABEL_COLUMN, META_COLUMNS
 from modelmon.apps.sdk.thresholds import thresholds
@@ -108,7 +109,7 @@ class MultivariateDriftApplication(ModelMonitoringApplicationBase):
         self.max_columns_in_extra_data = max_columns_in_extra_data
         self._left_out: dict[str, str] = {}
         self._reference: ReconstructionReference | None = None
-        frame = _reference_frame(reference_data)
+        frame = load_reference_rows(reference_data)
         if frame is not None:
             self._reference = self._fit(frame)
 
@@ -208,18 +209,6 @@ def _matrix(frame: pd.DataFrame, columns: Sequence[str]) -> FloatArray:
             series = pd.to_numeric(series, errors="coerce")
         out[:, i] = series.to_numpy(dtype=np.float64, na_value=np.nan)
     return out
-
-
-def _reference_frame(reference: pd.DataFrame | str | None) -> pd.DataFrame | None:
-    if reference is None or isinstance(reference, pd.DataFrame):
-        return reference
-    if not isinstance(reference, str):
-        raise ValueError(f"reference_data must be a DataFrame or a parquet/CSV path, got {type(reference).__name__}")
-    if reference.endswith(".csv"):
-        return pd.read_csv(reference)
-    if reference.endswith((".parquet", ".pq")):
-        return pd.read_parquet(reference)
-    raise ValueError(f"reference_data {reference!r}: expected a .parquet or .csv file")
 
 
 def _listing(reasons: dict[str, str]) -> str:
