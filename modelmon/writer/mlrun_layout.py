@@ -3,8 +3,10 @@
 MLRun's writer keeps (``mlrun/model_monitoring/db/tsdb/v3io``, ``db/stores/v3io_kv``):
 
 - TSDB ``monitoring-apps/app-results``: time = window end; labels ``endpoint_id``, ``application_name``,
-  ``result_name``; columns ``result_value``, ``result_status``, ``result_kind`` (numbers);
-- TSDB ``monitoring-apps/metrics``: the same labels with ``metric_name``; column ``metric_value``;
+  ``result_name``; columns ``result_value``, ``result_status``, ``result_kind`` (numbers) and ``start_infer_time``
+  (text: a string metric of V3IO TSDB);
+- TSDB ``monitoring-apps/metrics``: the same labels with ``metric_name``; columns ``metric_value``,
+  ``start_infer_time``;
 - KV ``monitoring-apps/<endpoint_id>``: key = app name, one attribute per result name holding the
   result as JSON text (``result_value``, ``result_kind``, ``result_status``, ``result_extra_data``,
   ``current_stats``, ``start_infer_time``, ``end_infer_time``), and a ``.#schema`` file (key
@@ -12,9 +14,7 @@ MLRun's writer keeps (``mlrun/model_monitoring/db/tsdb/v3io``, ``db/stores/v3io_
 - KV ``monitoring-apps/<endpoint_id>_metrics``: key ``<app>.<metric>``; attributes ``application_name``,
   ``metric_name``, ``metric_value``, ``start_infer_time``, ``end_infer_time``.
 
-Times in them are text as MLRun writes them (``2024-01-01 00:00:00.000000+00:00``). MLRun also writes
-``start_infer_time`` as a text column of both TSDB tables; modelmon leaves it out for now (the frames test
-server stores numeric samples only, so it could not be tested): no MLRun reader or dashboard chart reads it.
+Times in them are text as MLRun writes them (``2024-01-01 00:00:00.000000+00:00``). A result attribute's
 ``current_stats`` is ``{}``: writer events do not carry the window's statistics.
 
 The histogram drift app's ``general_drift`` result also feeds what MLRun's writer takes from it
@@ -125,11 +125,13 @@ class MLRunLayout:
                 **base, "result_name": [r.name for r in event.results],
                 "result_value": [r.value for r in event.results],
                 "result_status": [int(r.status) for r in event.results],
-                "result_kind": [int(r.kind) for r in event.results]}), list(RESULT_LABELS))
+                "result_kind": [int(r.kind) for r in event.results],
+                "start_infer_time": infer_time(event.start_ms)}), list(RESULT_LABELS))
         if event.metrics:
             tsdb.write(self._paths.mlrun_metrics_tsdb, pd.DataFrame({
                 **base, "metric_name": [m.name for m in event.metrics],
-                "metric_value": [m.value for m in event.metrics]}), list(METRIC_LABELS))
+                "metric_value": [m.value for m in event.metrics],
+                "start_infer_time": infer_time(event.start_ms)}), list(METRIC_LABELS))
         newest = [r for r in event.results if r.name in stored.results]
         if results_table is not None and newest:
             self._schema(results_table, RESULTS_SCHEMA)

@@ -18,6 +18,7 @@ from v3io_server.stack import ACCESS_KEY, running_servers
 from modelmon.core.paths import ProjectPaths
 from modelmon.demo.session import DemoSession
 from modelmon.queries import metric_history, result_history
+from modelmon.writer.mlrun_layout import infer_time
 
 pytestmark = pytest.mark.slow
 
@@ -74,6 +75,8 @@ def test_applications_panels_show_the_results_of_every_window(run, panel):
             elif panel == "latest result":
                 assert got_rows[-1][:2] == (want_rows[-1][0], want_rows[-1][1])
                 assert got_rows[-1][2:] == pytest.approx(want_rows[-1][2:])
+                last = got.sort_values("time").iloc[-1]  # 1.8's panel shows its window's start too
+                assert last["start_infer_time"] == infer_time(int(want.sort_values("end_ms")["start_ms"].iloc[-1]))
             else:
                 assert [r[:2] for r in got_rows] == [(r[0], r[1]) for r in want_rows]
                 assert [v for r in got_rows for v in r[2:]] == pytest.approx([v for r in want_rows for v in r[2:]])
@@ -93,3 +96,4 @@ def test_applications_1_8_metric_panels_read_metrics_and_results_by_name(run):
             got = client.read(backend="tsdb", table=f"{pipelines}/monitoring-apps/app-results/", start="0",
                               end="now", filter=f"endpoint_id=='{endpoint_id}' AND result_name=='{name}'")
             assert sorted(got["result_value"]) == pytest.approx(sorted(want["value"]))
+            assert sorted(got["start_infer_time"]) == sorted(infer_time(int(ms)) for ms in want["start_ms"])

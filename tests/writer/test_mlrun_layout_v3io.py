@@ -21,6 +21,7 @@ from modelmon.core.results import (
 )
 from modelmon.events import WriterEvent
 from modelmon.writer import ResultWriter
+from modelmon.writer.mlrun_layout import infer_time
 
 PROJECT = "shared"
 PATHS = ProjectPaths(PROJECT)
@@ -65,7 +66,8 @@ def test_results_tsdb_has_mlruns_labels_and_columns(stored):
     _, client = stored
     rows = _tsdb(client, "app-results", f"endpoint_id=='{EP}' AND application_name ==\"{APP}\"")
     assert sorted(rows.columns) == ["application_name", "endpoint_id", "result_kind", "result_name",
-                                    "result_status", "result_value", "time"]
+                                    "result_status", "result_value", "start_infer_time", "time"]
+    assert rows["start_infer_time"].tolist() == [infer_time(T0), infer_time(T0 + 2 * PERIOD)]  # text, as MLRun's
     # MLRun's TSDB keeps the first computation of a window and drops one older than the series' latest:
     # window 0 reads 0.1 (not the recomputed 0.5) and late window 1 is not there
     assert [(int(t.timestamp() * 1000), v, s, k) for t, v, s, k in rows[
@@ -77,7 +79,9 @@ def test_results_tsdb_has_mlruns_labels_and_columns(stored):
 def test_metrics_tsdb_has_mlruns_labels_and_columns(stored):
     _, client = stored
     rows = _tsdb(client, "metrics", f"endpoint_id=='{EP}' AND application_name=='{APP}'")
-    assert sorted(rows.columns) == ["application_name", "endpoint_id", "metric_name", "metric_value", "time"]
+    assert sorted(rows.columns) == ["application_name", "endpoint_id", "metric_name", "metric_value",
+                                    "start_infer_time", "time"]
+    assert rows["start_infer_time"].tolist() == [infer_time(T0), infer_time(T0 + 2 * PERIOD)]
     assert rows["metric_value"].tolist() == [0.05, 0.45]
     assert set(rows["metric_name"]) == {"tvd_mean"}
 

@@ -138,7 +138,7 @@ class FramesTSDB:
         if not pd.api.types.is_integer_dtype(df["time"]):
             raise ValueError(f"TSDB write to {table!r}: 'time' must be int epoch ms, not {df['time'].dtype}")
         values = [c for c in df.columns if c not in ("time", *labels)]
-        frame = pd.DataFrame({name: pd.to_numeric(df[name]).astype("float64") for name in values})
+        frame = pd.DataFrame({name: _values(df[name]) for name in values})
         frame["time"] = pd.to_datetime(df["time"].to_numpy(), unit="ms", utc=True)
         for label in labels:
             frame[label] = df[label].astype(str).to_numpy()
@@ -235,6 +235,14 @@ class FramesTSDB:
             clients, self._clients = list(self._clients.values()), {}
         for client in clients:
             _close_channel(client)
+
+
+def _values(column: pd.Series) -> pd.Series:
+    """A value column as sent: numbers as float64; a column of text as text (V3IO TSDB keeps it as a string
+    metric, without aggregates: MLRun's ``start_infer_time``)."""
+    if column.dtype == object and len(column) and all(isinstance(v, str) for v in column):
+        return column
+    return pd.to_numeric(column).astype("float64")
 
 
 def _close_channel(client: Any) -> None:
