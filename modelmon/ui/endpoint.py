@@ -23,6 +23,7 @@ from modelmon.ui import data
 from modelmon.ui.alerts import activations, detections
 from modelmon.ui.context import UIContext
 from modelmon.ui.drift_impact import drift_impact
+from modelmon.ui.performance_estimates import performance_estimates
 from modelmon.ui.thresholds import result_thresholds
 from modelmon.writer.latest import result_key
 
@@ -63,6 +64,7 @@ def endpoint_detail(context: UIContext, endpoint: ModelEndpoint, since_ms: int, 
         "results": _results(context, results, latest),
         "metrics": _metrics(metrics),
         "feature_drift": _feature_drift(context, endpoint, results, measure, latest),
+        "performance_estimation": performance_estimates(context, endpoint_id, results, metrics),
         "traffic": data.traffic_series(backend, project, endpoint_id, since_ms, until_ms),
         "data_quality": _data_quality(context, results, latest),
         "alerts": activations(context, endpoint_id=endpoint_id),

@@ -24,7 +24,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 #: Every page loads the shared helpers and the chart module, then its own scripts (all under ``/static``).
 CHART_SCRIPTS = ("common.js", "chart-core.js", "chart-line.js", "chart-grid.js")
 PAGE_SCRIPTS = {
-    "endpoint": ("alerts-table.js", "endpoint-drift.js", "endpoint.js"),
+    "endpoint": ("alerts-table.js", "endpoint-drift.js", "endpoint-estimation.js", "endpoint.js"),
     "alerts": ("alerts-table.js", "alerts.js"),
 }
 

@@ -24,8 +24,8 @@
     const range = { since: MM.query().since || "", until: MM.query().until || "" };
     const head = h("div", { class: "page-head", id: "endpoint-head" });
     const sections = {};
-    for (const [id, title] of [["results", "Results"], ["drift", "Feature drift"], ["metrics", "Metrics"],
-      ["traffic", "Traffic"], ["quality", "Data quality"], ["alerts", "Alerts"]]) {
+    for (const [id, title] of [["results", "Results"], ["estimation", "Estimated performance"], ["drift", "Feature drift"],
+      ["metrics", "Metrics"], ["traffic", "Traffic"], ["quality", "Data quality"], ["alerts", "Alerts"]]) {
       sections[id] = h("section", { id }, h("h2", {}, title), h("div", { class: "loading" }, "Loading…"));
     }
     const nav = h("nav", { class: "section-nav", "aria-label": "sections" },
@@ -40,7 +40,7 @@
         body = await source.endpoint(range);
       } catch (err) {
         MM.showError(sections.results, err, "Could not load the endpoint");
-        for (const id of ["drift", "metrics", "traffic", "quality", "alerts"]) MM.clear(sections[id]);
+        for (const id of ["estimation", "drift", "metrics", "traffic", "quality", "alerts"]) MM.clear(sections[id]);
         return;
       }
       renderHead(head, body, source, range, (next) => {
@@ -50,6 +50,7 @@
       });
       const xRange = timeRange(body);
       renderResults(sections.results, body, xRange);
+      MM.performanceEstimation(sections.estimation, body.performance_estimation, xRange);
       MM.featureDrift(sections.drift, body.feature_drift, source);
       renderMetrics(sections.metrics, body.metrics || [], xRange);
       const traffic = body.traffic || {};
