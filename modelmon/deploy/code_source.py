@@ -170,8 +170,9 @@ def apply_source(config: dict[str, Any], source: CodeSource) -> None:
         build.pop(field, None)
     spec.pop("image", None)
     if source.kind == "image":
-        spec["image"] = source.location  # Nuclio builds nothing: the image holds the bundle and the processor
-        build.pop("commands", None)
+        # Nuclio builds nothing (no path, no embedded code): the image holds the bundle and the processor, and
+        # the build commands are ignored (kept, so that another source can be applied to this config again)
+        spec["image"] = source.location
         if not build:
             del spec["build"]
         return

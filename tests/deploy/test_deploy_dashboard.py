@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import copy
 import json
 
 import pytest
@@ -15,6 +16,7 @@ from modelmon.deploy import (
     function_state,
     render_bundle,
 )
+from modelmon.deploy.code_source import apply_source, parse_source
 from modelmon.functions.roles import ROLE_LABEL, Role
 
 pytestmark = pytest.mark.slow  # nuclio-jupyter polls the dashboard once a second
@@ -96,3 +98,64 @@ def test_the_repository_bundle_deploys(dashboard):
     assert sorted(doc["metadata"]["name"] for _, doc in dashboard.received) == sorted(f.name for f in functions)
     deployed = {doc["metadata"]["labels"][ROLE_LABEL] for _, doc in dashboard.received}
     assert set(Role.core_roles()) <= deployed, sorted(deployed)
+
+
+# ------------------------------------------- what the test dashboard's builder refuses, as Nuclio's does
+
+def build_outcome(dashboard, config) -> dict:
+    """POST ``config`` as nuclio-jupyter does, then read its status until the build is over."""
+    requests.post(f"{dashboard.url}/api/projects", json={"metadata": {"name": "fraud"}}, timeout=10)
+    name = config["metadata"]["name"]
+    created = requests.post(f"{dashboard.url}/api/functions", json=config, timeout=10,
+                            headers={"x-nuclio-project-name": "fraud"})
+    assert created.status_code == 202, created.text
+    for _ in range(dashboard.building_polls + 1):
+        status = requests.get(f"{dashboard.url}/api/functions/{name}", timeout=10).json()["status"]
+    return status
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda spec: spec["build"].pop("path"),
+         "Function must have either spec.build.path,spec.build.functionSourceCode, spec.build.image or spec.image"),
+        (lambda spec: spec["build"].update(codeEntryType="git", path="https://g.example/m.git"),
+         "Git code entry attributes must exist when cloning function from git"),
+        (lambda spec: spec["build"].update(codeEntryType="git", path="https://g.example/m.git",
+                                           codeEntryAttributes={"workDir": "/"}),
+         "No git reference was specified. (must specify branch/tag/reference)"),
+        (lambda spec: spec["build"].update(path="modelmon-bundle.tar.gz"),
+         "Must provide valid URL when code entry type is github or archive"),
+        (lambda spec: spec["build"].update(codeEntryType="zip"), "Unsupported code entry type: zip"),
+        (lambda spec: spec["build"].update(functionSourceCode="not base64!"), "Failed to decode function source code"),
+        # embedded code: /opt/nuclio holds only that file
+        (lambda spec: spec["build"].update(functionSourceCode="cHJpbnQoMSkK"),
+         "ERROR: Directory '/opt/nuclio' is not installable. Neither 'setup.py' nor 'pyproject.toml' found."),
+        (lambda spec: spec["build"].update(functionSourceCode="cHJpbnQoMSkK",
+                                           commands=['pip install --no-cache-dir "/home/me/modelmon"']),
+         "ERROR: Invalid requirement: '/home/me/modelmon': It looks like a path."),
+    ],
+)
+def test_the_dashboard_fails_a_build_nuclio_would_fail(bundle, dashboard, change, message):
+    (stream,) = rendered(bundle, ["stream"])
+    change(stream.config["spec"])
+    status = build_outcome(dashboard, stream.config)
+    assert status["state"] == "error"
+    assert message in status["message"]
+
+
+def test_the_dashboard_builds_each_code_entry(bundle, dashboard):
+    (stream,) = rendered(bundle, ["stream"])
+    for source in (SOURCE, "image:registry.example/mm:1"):
+        config = copy.deepcopy(stream.config)
+        config["metadata"]["name"] = f"fraud-stream-{source.partition(':')[0]}"
+        apply_source(config, parse_source(source))
+        assert build_outcome(dashboard, config)["state"] == "ready", source
+
+
+def test_a_config_naming_no_code_is_refused_before_it_is_sent(bundle, dashboard):
+    (writer,) = render_bundle(bundle, Settings(project="fraud", backend="v3io"), functions=["writer"])
+    with pytest.raises(ValueError, match=r"function 'writer': its config names no code\. a Nuclio dashboard gets "
+                                         r"only the function configs"):
+        deploy_function(writer, dashboard.url)
+    assert dashboard.received == []

@@ -53,7 +53,8 @@ def build_failure(config: Mapping[str, Any]) -> str | None:
         if not isinstance(attributes, Mapping) or not attributes:
             return "Git code entry attributes must exist when cloning function from git"
         if not any(isinstance(attributes.get(k), str) and attributes[k] for k in ("branch", "tag", "reference")):
-            return "Failed to resolve git reference: No git reference was specified. (must specify branch/tag/reference)"
+            return ("Failed to resolve git reference: No git reference was specified. "
+                    "(must specify branch/tag/reference)")
         if "workDir" in attributes and not isinstance(attributes["workDir"], str):
             return "Work directory is expected to be string"
     return _install_failure(build.get("commands") or [], only_source_code=bool(source_code) and not spec.get("image"))

@@ -16,9 +16,10 @@ on its config (:func:`~nuclio_dashboard.builder.build_failure`: no code entry at
 only the config, so it must name where the code is —, a malformed code entry, a ``pip install`` of a path
 the build does not have), or when the function could not start on the cluster the dashboard stands for
 (:class:`~nuclio_dashboard.platform.Namespace`: its platform, secrets and the V3IO access keys that work):
-a secret reference to a missing secret, or a ``v3ioStream`` trigger left without a usable access key. By default the namespace holds modelmon's
-default secret (``modelmon-credentials``, key ``access-key``) and V3IO takes any non-empty key. Every
-configuration the server receives is kept in :attr:`NuclioDashboard.received`.
+a secret reference to a missing secret, or a ``v3ioStream`` trigger left without a usable access key. By
+default the namespace holds modelmon's default secret (``modelmon-credentials``, key ``access-key``) and
+V3IO takes any non-empty key. Every configuration the server receives is kept in
+:attr:`NuclioDashboard.received`.
 """
 
 from __future__ import annotations
