@@ -37,10 +37,11 @@ CLASS = "modelmon.apps.builtin.histogram_drift:HistogramDataDriftApplication"
 
 
 def _window(k: int) -> pd.DataFrame:
-    """Windows 0 and 1 as the reference; window 2: region e's f0 and f1 up one sigma, f3 up half a sigma
-    everywhere (a feature the prediction hardly uses)."""
+    """Windows 0 and 1 as the reference; window 2: region e's f0 and f1 up one sigma, f2 and f3 up 0.6 and
+    0.5 sigma everywhere (features the prediction uses a little, and hardly)."""
     frame = traffic(100 + k, ROWS, shifted_region="e" if k == 2 else None)
     if k == 2:
+        frame["f2"] += 0.6
         frame["f3"] += 0.5
     return frame.assign(timestamp=T0 + k * PERIOD + np.arange(ROWS) * (PERIOD // ROWS),
                         request_id=[f"w{k}-{i}" for i in range(ROWS)], latency_us=1000.0)
@@ -91,7 +92,7 @@ def test_the_endpoint_object_carries_the_latest_ranking_and_worst_segments(home)
     assert impact["app"] == APP and impact["window"] == {"start_ms": T0 + 2 * PERIOD, "end_ms": T0 + 3 * PERIOD}
     assert impact["importance_source"] == "mutual information with 'prediction' on 10000 reference rows"
     ranking = impact["ranking"]
-    assert ranking[0]["feature"] == impact["top_culprit"] == "f3"  # the one the whole window shows drifted
+    assert [r["feature"] for r in ranking] == ["f2", "f3"] and impact["top_culprit"] == "f2"
     assert all(r["impact"] == pytest.approx(r["drift"] * r["importance"], rel=1e-5) for r in ranking)
     segments = impact["segments"]
     assert segments["segment_by"] == ["region"] and segments["worst_segment"] == "region=e"
@@ -108,14 +109,18 @@ def test_the_endpoint_page_shows_the_ranking_top_culprit_and_worst_segments(home
         panel.scroll_into_view_if_needed()
         panel.screenshot(path=shots / "drift_impact.png")
         page.screenshot(path=shots / "endpoint_drift_impact.png", full_page=True)
-        assert page.inner_text("#top-culprit").startswith("Top culprit: f3")
+        assert page.inner_text("#top-culprit").startswith("Top culprit: f2")
         rows = page.locator("#impact-table tbody tr")
         assert rows.evaluate_all("rs => rs.map(r => r.dataset.feature)") == [r["feature"] for r in impact["ranking"]]
         first = rows.first.locator("td").all_inner_texts()
-        assert first[0] == "f3" and float(first[1]) == pytest.approx(impact["ranking"][0]["drift"], rel=1e-3)
+        assert first[0] == "f2" and float(first[1]) == pytest.approx(impact["ranking"][0]["drift"], rel=1e-3)
         segments = page.locator("#worst-segments tbody tr")
         assert segments.first.get_attribute("data-segment") == "region=e"
         assert segments.first.locator("td").nth(1).inner_text() == "detected"
         assert segments.first.locator("td").last.inner_text() == "f0"
+        assert page.locator("#histogram").get_attribute("data-feature") == "f2"  # the most drifted, first
+        rows.nth(1).click()  # another ranked feature's histograms, in the ranking's window
+        page.wait_for_selector('#histogram[data-feature="f3"]')
+        assert page.locator("#histogram").get_attribute("data-start") == str(impact["window"]["start_ms"])
         assert watch.problems == []
         page.close()

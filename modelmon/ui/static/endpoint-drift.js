@@ -49,7 +49,12 @@
         h("h3", {}, `${drift.measure || "drift"} per feature and window`),
         h("span", { class: "sub" }, `${drift.app} · ${drift.result} — click a cell for its histograms`)),
       heat));
-    if (drift.impact) section.appendChild(impactPanel(drift.impact));
+    /* a ranked feature's row shows its histograms in the ranking's window */
+    const latest = drift.impact && drift.windows.findIndex((w) => w.end_ms === (drift.impact.window || {}).end_ms);
+    if (drift.impact) section.appendChild(impactPanel(drift.impact, (feature) => {
+      const f = drift.features.indexOf(feature);
+      if (f >= 0) show(f, latest >= 0 ? latest : drift.windows.length - 1);
+    }));
     section.appendChild(detail);
     const show = (f, w) => showHistogram(detail, source, drift.features[f], drift.windows[w],
       { measure: drift.measure, value: values[f][w], drifted: drifted[f][w] });
@@ -104,7 +109,7 @@
 
   /** The latest window's drifted features by impact (drift × importance), its top culprit, and with
       ``segment_by`` the worst segments (``feature_drift.impact``, see modelmon/ui/drift_impact.py). */
-  function impactPanel(impact) {
+  function impactPanel(impact, onFeature) {
     const w = impact.window || {};
     const panel = h("div", { class: "panel", id: "drift-impact" },
       h("div", { class: "panel-head" }, h("h3", {}, "Drifted features by impact"),
@@ -125,7 +130,8 @@
       panel.appendChild(h("div", { class: "table-wrap" }, h("table", { class: "data", id: "impact-table" },
         h("thead", {}, h("tr", {}, ["Feature", "Drift", "Importance", "Impact", ""]
           .map((c, i) => h("th", { class: i && i < 4 ? "num" : null }, c)))),
-        h("tbody", {}, ranking.map((r) => h("tr", { "data-feature": r.feature },
+        h("tbody", {}, ranking.map((r) => h("tr", { "data-feature": r.feature, class: "link",
+          title: `show the histograms of ${r.feature}`, onclick: () => onFeature(r.feature) },
           h("td", {}, r.feature),
           h("td", { class: "num" }, MM.fmtNum(r.drift)),
           h("td", { class: "num" }, has(r.importance) ? MM.fmtNum(r.importance) : "—"),
