@@ -71,14 +71,17 @@ class Target:
 
 
 def figure(figures: Mapping[str, Any] | None, key: str, agg: str = "min") -> float | None:
-    """The number at dotted ``key`` of ``figures`` (a list reduced with ``agg``); ``None`` when absent or not
-    a number.
+    """The number at dotted ``key`` of ``figures`` (a list reduced with ``agg``; ``"a|b"``: ``a``, else ``b``);
+    ``None`` when absent or not a number.
 
     >>> figure({"large": {"warm_s": 0.4}, "rates": [3, 1, 2]}, "large.warm_s"), figure({"rates": [3, 1]}, "rates")
     (0.4, 1)
-    >>> figure({"a": "n/a"}, "a") is None, figure(None, "a") is None
-    (True, True)
+    >>> figure({"a": "n/a"}, "a") is None, figure(None, "a") is None, figure({"b": 2}, "a|b")
+    (True, True, 2)
     """
+    if "|" in key:  # alternatives, for a figure a benchmark renamed: the first one present
+        found = (figure(figures, one, agg) for one in key.split("|"))
+        return next((value for value in found if value is not None), None)
     value: Any = figures
     for part in key.split("."):
         if not isinstance(value, Mapping) or part not in value:
@@ -131,10 +134,9 @@ TARGETS: tuple[Target, ...] = (
     Target("estimation", "synthetic.ours.mae", "estimation MAE, synthetic", "<=", 0.02),
     Target("estimation", "synthetic.ours.coverage", "estimation 95% band coverage, synthetic", ">=", 0.9),
     Target("estimation", "synthetic.speedup", "estimation vs nannyml, synthetic", ">=", 5, "x"),
-    Target("ingest", "stream_function_rows_per_s", "stream function", ">=", 50_000, "rows/s", issue=4),
-    Target("ingest", "stream_function_rows_per_s", "stream function vs decode-only floor", ">=", 0.5,
-           other="decode_rows_per_s", issue=17),
-    Target("ingest", "speedup", "stream function vs per-event storey", ">=", 25, "x", issue=17),
+    Target("ingest", "rows_per_s|stream_function_rows_per_s", "stream function", ">=", 50_000, "rows/s", issue=4),
+    Target("ingest", "ratio_to_decode_floor", "stream function / decode-only floor, same run", ">=", 0.5, issue=17),
+    Target("ingest", "ratio_to_storey|speedup", "stream function vs per-event storey", ">=", 25, "x", issue=17),
     Target("scaling", "speedup_2_workers", "stream function, 2 workers vs 1", ">=", 1.7, "x", issue=17),
     Target("scaling", "speedup_4_workers", "stream function, 4 workers vs 1", unit="x", issue=17),
     Target("stream_local", "put_records_per_s", "local stream put", ">=", 100_000, "records/s", issue=2),

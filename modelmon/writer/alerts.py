@@ -32,7 +32,8 @@ class Alert:
 
 class Notifier(Protocol):
     def notify_all(self, alerts: Sequence[Alert]) -> None:
-        """Deliver the ``alerts`` of one writer event; called at least once per detected result and window."""
+        """Deliver ``alerts``: those of one writer event, or of a batch of them (``ResultWriter.write_many``);
+        called at least once per detected result and window."""
 
 
 class KVAlertLog:
