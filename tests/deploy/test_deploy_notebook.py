@@ -23,7 +23,7 @@ import numpy as np
 import orjson
 import pytest
 import yaml
-from deploy_paths import REPO
+from deploy_paths import REPO, SOURCE
 from nbclient import NotebookClient
 from nuclio_dashboard import NuclioDashboard
 from nuclio_dashboard.platform import Namespace
@@ -62,12 +62,12 @@ def cluster(monkeypatch) -> Iterator[NuclioDashboard]:
 
 @pytest.fixture
 def notebook(cluster, tmp_path, monkeypatch, v3io_env) -> nbformat.NotebookNode:
-    """The notebook, run top to bottom (the bundle it deploys is this checkout)."""
+    """The notebook, run top to bottom (the bundle it deploys is this checkout; its archive's URL the source)."""
     monkeypatch.setenv("NUCLIO_DASHBOARD_URL", cluster.url)
     monkeypatch.setenv("MODELMON_NOTEBOOK", str(NOTEBOOK))
     monkeypatch.setenv("MODELMON_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("MODELMON_BUNDLE", str(REPO))
-    monkeypatch.delenv("MODELMON_SOURCE", raising=False)
+    monkeypatch.setenv("MODELMON_SOURCE", SOURCE)  # the bundle archive's URL, for every function it deploys
     nb = nbformat.read(NOTEBOOK, as_version=4)
     NotebookClient(nb, timeout=240, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
     return nb
@@ -93,7 +93,10 @@ def test_the_notebook_deploys_a_working_app_whose_results_the_sdk_reads(notebook
         **bundle_trigger, "url": os.environ["V3IO_API"],
         "attributes": {**bundle_trigger["attributes"], "containerName": container, "streamPath": stream,
                        "consumerGroup": APP}}}
-    assert spec["build"]["commands"] == [f'pip install --no-cache-dir "{REPO}"']  # the bundle, not an index
+    assert spec["build"]["commands"] == [f'pip install --no-cache-dir "{SOURCE}"']  # the bundle, not an index
+    for name in CORE:  # the SDK's functions are built from the same archive
+        build = cluster.config(f"{PROJECT}-{name}")["spec"]["build"]
+        assert (build["codeEntryType"], build["path"]) == ("archive", SOURCE)
     assert validate_config(config) == []
     code = base64.b64decode(spec["build"]["functionSourceCode"]).decode()
     assert "class RowCountApp" in code and "AppRunner(app, settings.app_name" in code
