@@ -13,6 +13,7 @@ import pytest
 from stored_traffic import store_requests
 from ui_browser import open_page, served
 
+from modelmon.apps.builtin.histogram_drift import HistogramDataDriftApplication
 from modelmon.apps.registry import AppRegistry
 from modelmon.apps.runner.loader import load_app
 from modelmon.apps.runner.runner import AppRunner
@@ -67,9 +68,25 @@ def home(tmp_path_factory):
                            frame["latency_us"].to_numpy(), np.zeros(ROWS, dtype=bool))
             writer.write(runner.analyse(WindowEvent(PROJECT, endpoint.endpoint_id, APP, T0 + k * PERIOD,
                                                     T0 + (k + 1) * PERIOD, "churn")))
+        _wide(backend, writer)
     finally:
         backend.close()
     return home
+
+
+def _wide(backend, writer) -> None:
+    """``wide``: twelve features, all moved by one sigma in its only window, no importance known."""
+    rng = np.random.default_rng(7)
+    names = [f"x{i:02d}" for i in range(12)]
+    endpoint = register_model_endpoint(backend, PROJECT, "wide", reference_data=pd.DataFrame(
+        {n: rng.normal(0, 1, 2000) for n in names}))
+    frame = pd.DataFrame({n: rng.normal(1.0 + i / 10, 1, ROWS) for i, n in enumerate(names)}).assign(
+        timestamp=T0 + np.arange(ROWS) * (PERIOD // ROWS), request_id=[f"x{i}" for i in range(ROWS)],
+        latency_us=1000.0)
+    store_requests(backend, PATHS, endpoint.endpoint_id, "wide", frame, frame["timestamp"].to_numpy(),
+                   frame["latency_us"].to_numpy(), np.zeros(ROWS, dtype=bool))
+    runner = AppRunner(HistogramDataDriftApplication(), APP, backend, PATHS)
+    writer.write(runner.analyse(WindowEvent(PROJECT, endpoint.endpoint_id, APP, T0, T0 + PERIOD, "wide")))
 
 
 def _impact(home) -> dict:
@@ -122,5 +139,22 @@ def test_the_endpoint_page_shows_the_ranking_top_culprit_and_worst_segments(home
         rows.nth(1).click()  # another ranked feature's histograms, in the ranking's window
         page.wait_for_selector('#histogram[data-feature="f3"]')
         assert page.locator("#histogram").get_attribute("data-start") == str(impact["window"]["start_ms"])
+        assert watch.problems == []
+        page.close()
+
+
+@pytest.mark.slow
+def test_a_long_ranking_shows_ten_rows_until_asked_and_without_importance_ranks_by_drift(home, browser, shots):
+    with served(home, PROJECT) as url:
+        page, watch = open_page(browser, url + "/endpoints/wide?since=" + str(T0))
+        rows = page.locator("#impact-table tbody tr")
+        assert rows.count() == 12 and page.locator("#impact-table tbody tr:visible").count() == 10
+        assert "no importance known" in page.inner_text("#top-culprit")
+        assert rows.first.get_attribute("data-feature") == "x11"  # moved most
+        assert rows.first.locator("td").nth(2).inner_text() == "—"
+        page.click("#impact-more")
+        assert page.locator("#impact-table tbody tr:visible").count() == 12
+        assert page.locator("#worst-segments").count() == 0  # this app has no segment_by
+        page.locator("#drift-impact").screenshot(path=shots / "drift_impact_wide.png")
         assert watch.problems == []
         page.close()

@@ -106,6 +106,8 @@
   }
 
   const has = (v) => v !== null && v !== undefined;
+  /** Ranked features listed before "show all". */
+  const SHOWN_RANKS = 10;
 
   /** The latest window's drifted features by impact (drift × importance), its top culprit, and with
       ``segment_by`` the worst segments (``feature_drift.impact``, see modelmon/ui/drift_impact.py). */
@@ -130,13 +132,20 @@
       panel.appendChild(h("div", { class: "table-wrap" }, h("table", { class: "data", id: "impact-table" },
         h("thead", {}, h("tr", {}, ["Feature", "Drift", "Importance", "Impact", ""]
           .map((c, i) => h("th", { class: i && i < 4 ? "num" : null }, c)))),
-        h("tbody", {}, ranking.map((r) => h("tr", { "data-feature": r.feature, class: "link",
-          title: `show the histograms of ${r.feature}`, onclick: () => onFeature(r.feature) },
+        h("tbody", {}, ranking.map((r, i) => h("tr", { "data-feature": r.feature, class: "link",
+          hidden: i >= SHOWN_RANKS, title: `show the histograms of ${r.feature}`, onclick: () => onFeature(r.feature) },
           h("td", {}, r.feature),
           h("td", { class: "num" }, MM.fmtNum(r.drift)),
           h("td", { class: "num" }, has(r.importance) ? MM.fmtNum(r.importance) : "—"),
           h("td", { class: "num" }, has(r.impact) ? MM.fmtNum(r.impact) : "—"),
           h("td", {}, bar(has(r.impact) ? r.impact : r.drift))))))));
+      if (ranking.length > SHOWN_RANKS) {
+        const more = h("button", { type: "button", id: "impact-more", onclick: () => {
+          panel.querySelectorAll("#impact-table tbody tr[hidden]").forEach((tr) => tr.removeAttribute("hidden"));
+          more.remove();
+        } }, `Show all ${ranking.length} drifted features`);
+        panel.appendChild(h("p", {}, more));
+      }
     }
     if (impact.segments) panel.appendChild(segmentsTable(impact.segments));
     return panel;
