@@ -17,7 +17,7 @@ from collections.abc import Callable, Container, Iterator, Mapping, Sequence
 from typing import Any
 
 from modelmon.apps.registry import AppRegistry, RegisteredApp
-from modelmon.backends.base import Backend, Cond, OutRecord, scan_all
+from modelmon.backends.base import Backend, Cond, OutRecord, Update, scan_all
 from modelmon.controller.activity import RequestActivity
 from modelmon.controller.claims import ClaimLedger
 from modelmon.controller.schedule import PairPlan, PairState, plan_pair, schedule_key
@@ -63,10 +63,13 @@ class Controller:
         backfill_minutes: int = 24 * 60,
         lease_ms: int = 120_000,
         push_batch: int = 1000,
+        claim_batch: int = 1000,
         clock: Callable[[], int] = now_ms,
     ) -> None:
         if push_batch < 1:
             raise ValueError(f"push_batch={push_batch}: must be at least 1")
+        if claim_batch < 1:
+            raise ValueError(f"claim_batch={claim_batch}: must be at least 1")
         self._backend = backend
         self._paths = paths
         self._period_minutes = base_period_minutes
@@ -74,6 +77,7 @@ class Controller:
         self._backfill_ms = backfill_minutes * 60_000
         self._lease_ms = lease_ms
         self._push_batch = push_batch
+        self._claim_batch = claim_batch
         self._clock = clock
         self._registry = AppRegistry(backend.kv, paths)
         self._endpoints = EndpointStore(backend.kv, paths)
@@ -141,10 +145,11 @@ class Controller:
             except ValueError as exc:
                 log.error("skipping application %s: %s", app.name, exc)
                 continue
+            selective = bool(app.endpoints or app.label_selector)  # else it applies to every endpoint
             for ep in endpoints:
                 key = schedule_key(ep.endpoint_id, app.name)
                 try:
-                    if not app.applies_to(ep.endpoint_id, ep.name, ep.labels):
+                    if selective and not app.applies_to(ep.endpoint_id, ep.name, ep.labels):
                         continue
                     state = states.get(key)
                     plan = plan_pair(
@@ -155,7 +160,7 @@ class Controller:
                 except Exception as exc:  # anything: the other endpoints' windows go on
                     self._record_failure(key, exc, now, report)
                     continue
-                start = state.first_planned_ms if state is not None else (plan.set_.get("first_planned_ms")
+                start = state.first_planned_ms if state is not None else (plan.first_planned_ms
                                                                           if plan is not None else None)
                 if start is not None:
                     starts[ep.endpoint_id] = min(start, starts.get(ep.endpoint_id, start))
@@ -205,28 +210,38 @@ class Controller:
         step = self._period_minutes * 60_000
         tables = (self._paths.predictions_tsdb, self._paths.errors_tsdb)  # failed requests count as activity
         activity = RequestActivity.load(self._backend.tsdb, tables, spans, step)
-        return {p.key: activity.busy(p.endpoint_id, p.window_range, p.period_ms) for p in ranges}
+        found = activity.busy_many([(p.endpoint_id, p.window_range) for p in ranges])
+        return {p.key: starts for p, starts in zip(ranges, found, strict=True)}
 
     # ----------------------------------------------------------------------------------- claiming
     def _claim(
         self, plans: Sequence[PairPlan], busy: Mapping[str, list[int]], batches: Sequence[_Batch], now: int,
         report: ControllerReport,
     ) -> set[str]:
-        """Write every plan with its compare-and-set; the keys of the won plans that claimed windows."""
+        """Write every plan with its compare-and-set; the keys of the won plans that claimed windows.
+
+        The compare-and-sets go ``claim_batch`` to a ``KV.update_many`` call (one transaction on the local
+        backend instead of one per pair). Each stays its own compare-and-set, so a concurrent controller
+        that wrote a pair between this run's read and this write makes only that pair's update fail.
+        """
         table = self._paths.schedules_table
         claim_of = {plan.key: claim_id for claim_id, _, claims in batches for plan in claims}
         claimed = set()
-        for plan in plans:
-            report.windows_empty += len(plan.window_range) - len(busy.get(plan.key, ()))
-            claim_id = claim_of.get(plan.key)
-            if claim_id is not None:
-                plan = plan.with_claim(claim_id, now)
-            if not self._backend.kv.update(table, plan.key, plan.set_, condition=plan.condition):
-                report.claims_lost += 1
-                continue
-            report.pairs_written += 1
-            if claim_id is not None:
-                claimed.add(plan.key)
+        for at in range(0, len(plans), self._claim_batch):
+            chunk = plans[at:at + self._claim_batch]
+            updates = []
+            for plan in chunk:
+                report.windows_empty += len(plan.window_range) - len(busy.get(plan.key, ()))
+                claim_id = claim_of.get(plan.key)
+                set_ = plan.set_ if claim_id is None else plan.claim_set(claim_id, now)
+                updates.append(Update(plan.key, set_, plan.condition))
+            for plan, applied in zip(chunk, self._backend.kv.update_many(table, updates), strict=True):
+                if not applied:
+                    report.claims_lost += 1
+                    continue
+                report.pairs_written += 1
+                if plan.key in claim_of:
+                    claimed.add(plan.key)
         return claimed
 
     # -------------------------------------------------------------------------------- dispatching

@@ -39,6 +39,25 @@ class _FailingPuts:
         return getattr(self._stream, name)
 
 
+class _RaceBeforeWrite:
+    """A KV that runs ``race`` (another controller's whole run) just before the ``at``-th ``update_many`` of
+    ``table``; the other calls reach the real KV."""
+
+    def __init__(self, kv, table: str, at: int, race) -> None:
+        self._kv, self._table, self._at, self._race = kv, table, at, race
+        self.calls = 0
+
+    def update_many(self, table, updates):
+        if table == self._table:
+            self.calls += 1
+            if self.calls == self._at:
+                self._race()
+        return self._kv.update_many(table, updates)
+
+    def __getattr__(self, name):
+        return getattr(self._kv, name)
+
+
 class _Crash(BaseException):
     """Stands for the process dying between the claim and the push."""
 
@@ -65,6 +84,28 @@ def test_running_twice_dispatches_nothing_new(backend, paths, clock, registry):
     assert second.pairs_written == 0
     counts = _window_counts(backend, paths)
     assert len(counts) == 30 and set(counts.values()) == {1}
+
+
+def test_a_controller_racing_between_claim_batches_takes_only_the_pairs_not_yet_claimed(backend, paths, clock,
+                                                                                         registry, settings):
+    _setup_traffic(backend, paths, registry, endpoints=10, periods=2)  # 20 pairs, 40 windows
+    clock.now = T0 + 2 * PERIOD
+    other_backend = make_backend(settings)  # a second process's connection to the same store
+    other = make_controller(other_backend, paths, clock)
+    reports = []
+    racing = _RaceBeforeWrite(backend.kv, paths.schedules_table, at=3, race=lambda: reports.append(other.run()))
+    backend.kv = racing
+    try:
+        first = make_controller(backend, paths, clock, claim_batch=3).run()
+    finally:
+        backend.kv = racing._kv
+        other_backend.close()
+    # the first two batches (6 pairs) were claimed before the other run, which skips claims still in flight
+    assert racing.calls == 7 and first.claims_lost == 14 and first.windows_dispatched == 12
+    assert reports[0].windows_dispatched == 28 and reports[0].claims_lost == 0
+    counts = _window_counts(backend, paths)
+    assert len(counts) == 40 and set(counts.values()) == {1}
+    assert make_controller(backend, paths, clock).run().windows_dispatched == 0
 
 
 def test_a_failed_push_gives_the_windows_back(backend, paths, clock, registry):

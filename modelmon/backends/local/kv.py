@@ -10,17 +10,21 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
 import sqlite3
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import orjson
 
 from modelmon.backends.base import Cond, Condition, Item, Update
 from modelmon.backends.conditions import check_condition, matches
 from modelmon.backends.local.database import Database
 
 _SCAN_CHUNK = 500
+#: A number of 19 digits or more (items are flat: a value follows ": ", or "[" / ", " in a list).
+_LONG_NUMBER = re.compile(r"[:,\[]\s*-?\d{19}")
 _UPSERT = "INSERT INTO kv (tbl, key, item) VALUES (?, ?, ?) ON CONFLICT (tbl, key) DO UPDATE SET item = excluded.item"
 
 
@@ -103,8 +107,8 @@ class LocalKV:
                 rows = conn.execute(sql + " ORDER BY key LIMIT ?", (*params, _SCAN_CHUNK)).fetchall()
                 for key, text in rows:
                     after = key
-                    item = json.loads(text)
-                    if matches(item, conds):
+                    item = _loads(text)
+                    if not conds or matches(item, conds):
                         page.append((key, item))
                         if len(page) == limit:
                             more = conn.execute(
@@ -168,7 +172,7 @@ class _Change:
 
 def _load(conn: sqlite3.Connection, table: str, key: str) -> Item | None:
     row = conn.execute("SELECT item FROM kv WHERE tbl = ? AND key = ?", (table, key)).fetchone()
-    return None if row is None else json.loads(row[0])
+    return None if row is None else _loads(row[0])
 
 
 def _load_many(conn: sqlite3.Connection, table: str, keys: list[str]) -> dict[str, Item]:
@@ -178,8 +182,23 @@ def _load_many(conn: sqlite3.Connection, table: str, keys: list[str]) -> dict[st
     for at in range(0, len(unique), _SCAN_CHUNK):
         chunk = unique[at:at + _SCAN_CHUNK]
         sql = f"SELECT key, item FROM kv WHERE tbl = ? AND key IN ({', '.join('?' * len(chunk))})"
-        items.update((key, json.loads(text)) for key, text in conn.execute(sql, (table, *chunk)))
+        items.update((key, _loads(text)) for key, text in conn.execute(sql, (table, *chunk)))
     return items
+
+
+def _loads(text: str) -> Item:
+    """A stored item. orjson reads the JSON ``json.dumps`` wrote several times as fast (a controller run
+    decodes every schedule); what it refuses (``NaN``, lone surrogates) goes through ``json``, and so does
+    text with a number of 19 digits or more, which may be an integer beyond 64 bits that orjson would read
+    as a float (``json.dumps`` writes no float with more than 17 digits in a row)."""
+    if _LONG_NUMBER.search(text) is None:
+        try:
+            item: Item = orjson.loads(text)
+            return item
+        except orjson.JSONDecodeError:
+            pass
+    item = json.loads(text)
+    return item
 
 
 def _dumps(table: str, key: str, item: Mapping[str, Any]) -> str:
