@@ -178,3 +178,22 @@ def test_update_many_is_one_transaction_checked_before_it_starts(tmp_path):
     assert backend.kv.update_many("t", [Update(f"k{i}", {"a": -1}, (Cond.eq("a", i),)) for i in range(1200)]) \
         == [True] * 1200
     backend.close()
+
+
+def test_items_read_back_exactly_whichever_json_reader_decodes_them(tmp_path):
+    """Items are read with orjson, except what it would read differently: numbers of 19+ digits (an integer
+    beyond 64 bits becomes a float there) and NaN written by older versions."""
+    backend = open_local_backend(tmp_path)
+    big = {"id": "0" * 40, "huge": 2**70, "negative": -(2**65), "max": 2**63 - 1, "x": 0.1,
+           "s": "é: 1234567890123456789012"}
+    backend.kv.put("t", "big", big)
+    with sqlite3.connect(tmp_path / DB_FILE) as conn:  # as an earlier version could write it
+        conn.execute("INSERT INTO kv (tbl, key, item) VALUES ('t', 'nan', '{\"v\": NaN}')")
+    got = backend.kv.get("t", "big")
+    assert got == big and type(got["huge"]) is int
+    assert dict(backend.kv.scan("t")[0])["big"] == big
+    assert backend.kv.update_many("t", [Update("big", {"x": 0.2}, (Cond.eq("huge", 2**70),))]) == [True]
+    assert backend.kv.get("t", "big")["huge"] == 2**70
+    nan = backend.kv.get("t", "nan")["v"]
+    assert nan != nan
+    backend.close()
