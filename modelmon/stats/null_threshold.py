@@ -38,18 +38,25 @@ def size_bucket(n: int) -> int:
     return n // step * step
 
 
-def simulate_null_quantiles(probs: FloatArray, n_ref: IntArray, n_window: int, metric: Distance,
-                            quantile: float, draws: int, rng: np.random.Generator) -> FloatArray:
-    """The ``quantile`` of ``metric`` between ``n_window``- and ``n_ref``-row samples of each row of ``probs``."""
-    out = np.empty(probs.shape[0])
+def simulate_null_scores(probs: FloatArray, n_ref: IntArray, n_window: int, metric: Distance, draws: int,
+                         rng: np.random.Generator) -> FloatArray:
+    """``draws`` scores of ``metric`` per row of ``probs`` (shape ``(draws, rows)``) between samples of
+    ``n_window`` and ``n_ref`` values of it; rows are drawn in groups to bound the counts held at once."""
+    out = np.empty((draws, probs.shape[0]))
     group = max(1, _MAX_DRAWN // (draws * probs.shape[1]))
     for start in range(0, probs.shape[0], group):
         p = probs[start : start + group]
         window = rng.multinomial(n_window, p, size=(draws, p.shape[0]))
         reference = rng.multinomial(n_ref[start : start + group], p, size=(draws, p.shape[0]))
-        scores = metric(normalise(window), normalise(reference))
-        out[start : start + group] = np.quantile(scores, quantile, axis=0)
+        out[:, start : start + group] = metric(normalise(window), normalise(reference))
     return out
+
+
+def simulate_null_quantiles(probs: FloatArray, n_ref: IntArray, n_window: int, metric: Distance,
+                            quantile: float, draws: int, rng: np.random.Generator) -> FloatArray:
+    """The ``quantile`` of ``metric`` between ``n_window``- and ``n_ref``-row samples of each row of ``probs``."""
+    scores = simulate_null_scores(probs, n_ref, n_window, metric, draws, rng)
+    return np.asarray(np.quantile(scores, quantile, axis=0), dtype=np.float64)
 
 
 def null_thresholds(reference: Reference, features: IntArray, n_window: IntArray, *,

@@ -43,12 +43,11 @@ from modelmon.core.arrays import FloatArray, IntArray
 from modelmon.core.results import ModelMonitoringApplicationResult, ResultKindApp
 from modelmon.core.results import ResultStatusApp as Status
 from modelmon.stats import DriftAssessment, Reference, reference_for, sample_df_stats
-from modelmon.stats.distances import Distance, normalise
+from modelmon.stats.distances import Distance
+from modelmon.stats.null_threshold import simulate_null_scores
 
 #: Endpoint references whose segment references are kept (an app may serve several endpoints).
 _KEPT_ENDPOINTS = 8
-#: Cap on the simulated counts held at once (values).
-_MAX_DRAWN = 1 << 22
 #: Window rows the per-segment null quantiles are simulated for (then scaled to each window's size).
 BASE_WINDOW = 1000
 
@@ -103,22 +102,6 @@ def corrected_quantile(quantile: float | None, segments: int) -> float | None:
     return float(f"{1.0 - (1.0 - quantile) / segments:.12g}")
 
 
-def _null_scores(probs: FloatArray, n_ref: IntArray, n_window: int, metric: Distance, draws: int,
-                 rng: np.random.Generator) -> FloatArray:
-    """``draws`` scores per row of ``probs`` between samples of ``n_window`` and ``n_ref`` values of it.
-
-    (``modelmon.stats.null_threshold`` keeps only a quantile of such draws; the tail fit needs them all.)
-    """
-    out = np.empty((draws, probs.shape[0]))
-    group = max(1, _MAX_DRAWN // (draws * probs.shape[1]))
-    for start in range(0, probs.shape[0], group):
-        p = probs[start : start + group]
-        window = rng.multinomial(n_window, p, size=(draws, p.shape[0]))
-        reference = rng.multinomial(n_ref[start : start + group], p, size=(draws, p.shape[0]))
-        out[:, start : start + group] = metric(normalise(window), normalise(reference))
-    return out
-
-
 def tail_quantile(scores: FloatArray, quantile: float) -> FloatArray:
     """Each column's ``quantile`` from its draws: a scaled chi-square fitted to the squared scores.
 
@@ -148,7 +131,7 @@ def scaled_null_thresholds(reference: Reference, rows: IntArray, n_window: Float
     if base is None:
         n_ref = np.rint(reference.totals).astype(np.int64)
         rng = np.random.default_rng([seed, BASE_WINDOW, len(reference)])
-        base = tail_quantile(_null_scores(reference.probs, n_ref, BASE_WINDOW, metric, draws, rng), quantile)
+        base = tail_quantile(simulate_null_scores(reference.probs, n_ref, BASE_WINDOW, metric, draws, rng), quantile)
         reference.cache[key] = base
     n_ref = reference.totals[rows]
     window = np.maximum(np.asarray(n_window, dtype=np.float64), 1.0)
