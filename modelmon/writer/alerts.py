@@ -52,7 +52,11 @@ class KVAlertLog:
 
 
 def _item(alert: Alert) -> dict[str, Any]:
-    item = dataclasses.asdict(alert)
+    """The alert's KV item: its fields (by hand: ``dataclasses.asdict`` deep-copies ``extra_data``)."""
+    item = {field.name: getattr(alert, field.name) for field in _FIELDS}
     item["extra_data"] = json.dumps(alert.extra_data)
     item["value"] = stored_value(alert.value)  # KV keeps no NaN: a missing value is None
     return item
+
+
+_FIELDS = dataclasses.fields(Alert)

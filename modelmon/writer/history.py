@@ -108,21 +108,26 @@ class HistoryWriter:
         An empty ``extra_data`` creates no item (readers read a missing one as empty) but still replaces an
         older computation's item: most results carry none, and skipping them halves the writer's KV items."""
         assert self._kv is not None
-        items: dict[str, dict[str, Any]] = {}
+        filled: dict[str, dict[str, Any]] = {}
+        empty: dict[str, Update] = {}  # later writes of a key replace earlier ones, as written one by one
         for event, stamp in stamped:
+            newer = (Cond(WRITE_LABEL, Op.LT, stamp),)
+            cleared = {WRITE_LABEL: stamp, "extra_data": "{}"}  # the rest of the item is its key's
             for result in event.results:
-                items[extra_data_key(event.endpoint_id, event.app_name, result.name, event.end_ms)] = {
-                    "endpoint_id": event.endpoint_id, "app_name": event.app_name, "result_name": result.name,
-                    "start_ms": event.start_ms, "end_ms": event.end_ms, WRITE_LABEL: stamp,
-                    "extra_data": bounded_extra_data(result.extra_data) if result.extra_data else "{}"}
-        filled = {key: item for key, item in items.items() if item["extra_data"] != "{}"}
+                key = extra_data_key(event.endpoint_id, event.app_name, result.name, event.end_ms)
+                if result.extra_data:
+                    empty.pop(key, None)
+                    filled[key] = {"endpoint_id": event.endpoint_id, "app_name": event.app_name,
+                                   "result_name": result.name, "start_ms": event.start_ms, "end_ms": event.end_ms,
+                                   WRITE_LABEL: stamp, "extra_data": bounded_extra_data(result.extra_data)}
+                else:
+                    filled.pop(key, None)
+                    empty[key] = Update(key, cleared, newer, create=False)
         created = self._kv.update_many(self._extra, [Update(key, item, (Cond.not_exists(WRITE_LABEL),))
                                                      for key, item in filled.items()])
         existing = [Update(key, item, (Cond(WRITE_LABEL, Op.LT, item[WRITE_LABEL]),), create=False)
                     for (key, item), new in zip(filled.items(), created, strict=True) if not new]
-        existing += [Update(key, {WRITE_LABEL: item[WRITE_LABEL], "extra_data": "{}"},  # the rest is the key's
-                            (Cond(WRITE_LABEL, Op.LT, item[WRITE_LABEL]),), create=False)
-                     for key, item in items.items() if key not in filled]
+        existing += empty.values()
         if existing:
             self._kv.update_many(self._extra, existing)
 
