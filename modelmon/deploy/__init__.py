@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from modelmon.core.errors import DeploymentFailed  # re-exported: raised by deploy_function and friends
 from modelmon.core.paths import deployed_name  # re-exported: it lives with the other names, for the functions
+from modelmon.deploy.archive import write_archive
+from modelmon.deploy.code_source import CodeSource, parse_source
 from modelmon.deploy.dashboard import (
     FunctionState,
     delete_function,
@@ -23,6 +25,7 @@ from modelmon.deploy.render import (
 from modelmon.deploy.schema import check_config, validate_config
 
 __all__ = [
+    "CodeSource",
     "DeploymentFailed",
     "FunctionState",
     "FunctionTemplate",
@@ -34,9 +37,11 @@ __all__ = [
     "deployed_name",
     "function_state",
     "load_templates",
+    "parse_source",
     "render_app",
     "render_bundle",
     "render_function",
     "validate_config",
+    "write_archive",
     "write_configs",
 ]

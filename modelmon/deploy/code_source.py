@@ -55,7 +55,7 @@ MISSING = (
     + ". Make the archive with `modelmon deploy --archive modelmon-bundle.tar.gz` and upload it where the "
     "builder can download it"
 )
-_IMAGE = re.compile(r"^[a-z0-9][a-z0-9._/:@-]*$")
+_IMAGE = re.compile(r"^[a-z0-9][A-Za-z0-9._/:@-]*$")
 _GIT_REF = re.compile(r"^(refs/(heads|tags)/)?[\w.][\w./-]*$")
 _COMMIT = re.compile(r"^[0-9a-f]{7,40}$")
 
@@ -230,7 +230,7 @@ def _installs_something(words: list[str]) -> bool:
 def _image(text: str) -> CodeSource:
     name = text.removeprefix("image:").strip()
     if not name or not _IMAGE.fullmatch(name):
-        raise ValueError(f"source {text!r}: expected image:<name>[:<tag>] (lowercase, as a registry names it)")
+        raise ValueError(f"source {text!r}: expected image:<name>[:<tag>] (a registry name starts lowercase)")
     return CodeSource("image", name)
 
 
