@@ -17,7 +17,9 @@ the true slot or the one above it, and only values whose estimate lies just abov
 an edge: integer data on its edges, say) are compared with their slot's lower edge to correct it.
 Every feature's slots get their own offset so that one ``np.bincount`` counts all features of a row
 chunk at once. Rows are processed in chunks so that the extra memory stays a few megabytes whatever
-the window size. Uneven edges, or edges so far from zero that the arithmetic would lose precision,
+the window size, in scratch arrays kept per thread: allocating them per window cost more than the
+counting itself on small windows (fresh pages, page faults), as the allocator hands large blocks back
+to the system when they are freed. Uneven edges, or edges so far from zero that the arithmetic would lose precision,
 fall back to ``np.searchsorted`` (still vectorised over rows, one call per such feature).
 
 >>> binner = NumericBinner([np.array([0.0, 1.0, 2.0])])
@@ -29,6 +31,7 @@ fall back to ``np.searchsorted`` (still vectorised over rows, one call per such 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -39,6 +42,7 @@ from modelmon.core.arrays import FloatArray, IntArray
 
 #: Rows per chunk are chosen so that one chunk of all features holds about this many values.
 _CHUNK_VALUES = 1 << 19
+_SCRATCH = threading.local()
 #: Beyond this magnitude of ``x * scale`` the arithmetic estimate is not precise to 1e-4 of a bin.
 _MAX_SCALED = float(1 << 38)
 
@@ -69,6 +73,17 @@ def _fit_affine(edges: FloatArray, offset: float) -> tuple[float, float, float] 
     if not np.array_equal(np.trunc(mapped), offset + 2 + np.arange(nb + 1)):
         return None
     return scale, shift, float((mapped - np.trunc(mapped)).max())
+
+
+def _scratch(size: int) -> tuple[FloatArray, FloatArray, npt.NDArray[np.intp], FloatArray,
+                                 npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """This thread's scratch arrays of :meth:`NumericBinner._count_fast`, at least ``size`` long each."""
+    arrays = getattr(_SCRATCH, "arrays", None)
+    if arrays is None or arrays[0].size < size:
+        arrays = (np.empty(size), np.empty(size), np.empty(size, dtype=np.intp), np.empty(size),
+                  np.empty(size, dtype=bool), np.empty(size, dtype=bool))
+        _SCRATCH.arrays = arrays
+    return arrays
 
 
 class NumericBinner:
@@ -139,10 +154,7 @@ class NumericBinner:
             raise ValueError("all columns must have the same length")
         total = np.zeros(len(self.edges) * self.width, dtype=np.int64)
         rows = max(256, _CHUNK_VALUES // max(n_features, 1))
-        size = n_features * min(rows, max(n_rows, 1))
-        estimate, fraction = np.empty(size), np.empty(size)
-        slots, low = np.empty(size, dtype=np.intp), np.empty(size)
-        near, down = np.empty(size, dtype=bool), np.empty(size, dtype=bool)
+        estimate, fraction, slots, low, near, down = _scratch(n_features * min(rows, max(n_rows, 1)))
         lows = self._lows[last_closed]
         for start in range(0, n_rows, rows):
             stop = min(n_rows, start + rows)

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import orjson
 import pandas as pd
 
 from modelmon.core.arrays import BoolArray, FloatArray, IntArray
@@ -193,8 +194,17 @@ _LOCK = threading.Lock()
 
 
 def _fingerprint(feature_stats: Mapping[str, Any]) -> str:
+    """A digest of the content. orjson encodes it about ten times as fast as ``json`` (it is taken per window
+    when the statistics come padded in new dicts), and is used when it writes every value distinctly: not when
+    it would write ``null`` (for NaN and infinities too) or cannot encode a value; then ``json`` does."""
+    try:
+        data = orjson.dumps(feature_stats, option=orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY)
+        if b"null" not in data:
+            return "o" + hashlib.blake2b(data, digest_size=16).hexdigest()
+    except TypeError:  # a non-str key, an integer beyond 64 bits, a value orjson cannot encode
+        pass
     text = json.dumps(feature_stats, sort_keys=True, default=str)
-    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+    return "j" + hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
 def reference_for(feature_stats: Mapping[str, Any]) -> Reference:

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from modelmon.stats import METRICS, assess_drift, feature_stats, reference_for
+from modelmon.stats import METRICS, Reference, assess_drift, feature_stats, reference_for
 from modelmon.stats.drift import CONSTANT_REFERENCE, EMPTY_WINDOW, MISSING_IN_REFERENCE, MISSING_IN_WINDOW
 from modelmon.stats.null_threshold import null_thresholds, size_bucket
 
@@ -117,3 +117,31 @@ def test_a_constant_feature_that_moves_is_drift():
     assessment = _assess(reference_df, pd.DataFrame({"c": np.full(1000, 7.0)}))
     assert assessment.drifted.tolist() == [True]
     assert assessment.distances["tvd"][0] == 1.0
+
+
+@pytest.mark.parametrize("metric_name", ["tvd_hellinger", "tvd"])
+def test_large_windows_skip_the_null_simulation_when_its_noise_is_bounded_below_the_effect_size(metric_name):
+    """The bound replaces the simulation only where the simulated threshold is min_effect_size anyway."""
+    rng = np.random.default_rng(13)
+    reference_df, window = _frame(rng, 300_000, 4), _frame(rng, 300_000, 4)
+    reference = Reference(feature_stats(reference_df))  # not the shared cache: its simulations are counted
+    histograms = reference.histograms(window)
+    metric = METRICS[metric_name]
+    assessed = assess_drift(reference, histograms, metric_name=metric_name, metric=metric, min_effect_size=0.1)
+    assert not [k for k in reference.cache if k[0] == "null"]  # nothing simulated
+    assert assessed.threshold.tolist() == [0.1] * 4
+    simulated = null_thresholds(reference, np.arange(4), histograms.totals, metric_name=metric_name, metric=metric)
+    assert np.maximum(0.1, simulated).tolist() == [0.1] * 4  # what simulating would have given
+    assert simulated.max() < 0.05
+
+
+def test_windows_too_small_for_the_bound_and_other_metrics_are_simulated():
+    rng = np.random.default_rng(14)
+    reference = Reference(feature_stats(_frame(rng, 300_000, 2)))
+    assess_drift(reference, reference.histograms(_frame(rng, 20_000, 2)), metric_name="tvd_hellinger", metric=SCORE)
+    assert {k[-1] for k in reference.cache if k[0] == "null"} == {20_000}
+    large = reference.histograms(_frame(rng, 300_000, 2))
+    assess_drift(reference, large, metric_name="kld", metric=METRICS["kld"])
+    assess_drift(reference, large, metric_name="tvd", metric=METRICS["tvd"], min_effect_size=0.005)
+    assert {(k[1], k[-1]) for k in reference.cache if k[0] == "null"} == {
+        ("tvd_hellinger", 20_000), ("kld", 300_000), ("tvd", 300_000)}
