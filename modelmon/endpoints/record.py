@@ -19,6 +19,12 @@ from modelmon.events.tracking import parse_function_uri
 
 _JSON_FIELDS = ("labels", "feature_names", "label_names", "feature_types", "feature_stats",
                 "reference_performance")
+#: The longest text one attribute holds here: V3IO stores at most 61,200 bytes per attribute (an item 1.5 MB).
+MAX_ATTRIBUTE_BYTES = 60_000
+#: Fields whose JSON grows with the features (about 600 bytes per feature's reference histogram): stored in
+#: parts of at most ``MAX_ATTRIBUTE_BYTES`` — ``<name>`` the first, ``<name>_part_<k>`` the others, and
+#: ``<name>_parts`` how many (always written, so a shorter value replaces a longer one whole).
+_SPLIT_FIELDS = ("feature_stats",)
 
 
 @dataclasses.dataclass
@@ -91,6 +97,8 @@ class ModelEndpoint:
             if value is None or name in skip or name in values:
                 continue
             if name in _JSON_FIELDS and isinstance(value, str):
+                if name in _SPLIT_FIELDS:
+                    value = _joined(item, name, value)
                 try:
                     value = json.loads(value)
                 except ValueError:
@@ -181,14 +189,14 @@ _MLRUN_FIELDS = {MLRUN_UID: "string", MLRUN_ENDPOINT_TYPE: "long", "first_reques
 #: The store's bookkeeping attributes of fixed names (``modelmon.endpoints.store``).
 _BOOKKEEPING = {"ingest_version": "long", "ingest_last_batch": "string", "batch_last_id": "string",
                 "ingest_recent_records": "string", "drift_status_end_ms": "long",
-                "drift_measures_end_ms": "long"}
+                "drift_measures_end_ms": "long", **{f"{name}_parts": "long" for name in _SPLIT_FIELDS}}
 
 
 def schema_fields() -> dict[str, str]:
     """Every endpoint attribute of a fixed name with its type in frames' KV schema (the ``.#schema`` file).
 
-    Missing: ``ingest_seq_<shard>`` (one per stream shard), so a read of every attribute (no MLRun panel
-    asks one) fails on items counted from a stream; the dashboards name their fields.
+    Missing: ``ingest_seq_<shard>`` (one per stream shard) and a long field's ``<name>_part_<k>``, so a read
+    of every attribute (no MLRun panel asks one) fails on such items; the dashboards name their fields.
     """
     kinds = {str: "string", int: "long", float: "double", bool: "boolean", dict: "string", list: "string"}
     fields = {MLRUN_UID: "string"}  # the key first
@@ -198,8 +206,39 @@ def schema_fields() -> dict[str, str]:
 
 
 def to_attributes(values: Mapping[str, Any]) -> dict[str, Any]:
-    """KV attributes of some fields' values: lists and dicts become JSON text."""
-    return {name: json.dumps(v) if name in _JSON_FIELDS else v for name, v in values.items()}
+    """KV attributes of some fields' values: lists and dicts become JSON text, split in parts where long.
+
+    >>> wide = to_attributes({"feature_stats": {"f": "x" * 70_000}})
+    >>> sorted(wide), wide["feature_stats_parts"], len(wide["feature_stats"])
+    (['feature_stats', 'feature_stats_part_1', 'feature_stats_parts'], 2, 60000)
+    >>> ModelEndpoint.from_item({"endpoint_id": "e", **wide}).feature_stats["f"] == "x" * 70_000
+    True
+    """
+    out: dict[str, Any] = {}
+    for name, value in values.items():
+        if name not in _JSON_FIELDS:
+            out[name] = value
+            continue
+        text = json.dumps(value)  # ASCII (non-ASCII escaped): one byte per character
+        if name not in _SPLIT_FIELDS:
+            out[name] = text
+            continue
+        parts = [text[i:i + MAX_ATTRIBUTE_BYTES] for i in range(0, len(text), MAX_ATTRIBUTE_BYTES)] or [text]
+        out[name] = parts[0]
+        out.update({f"{name}_part_{k}": part for k, part in enumerate(parts[1:], start=1)})
+        out[f"{name}_parts"] = len(parts)
+    return out
+
+
+def _joined(item: Mapping[str, Any], name: str, first: str) -> str:
+    """The whole text of split field ``name`` (an item from before the split has no ``<name>_parts``);
+    a missing part makes it unreadable, so the field reads as absent."""
+    count = item.get(f"{name}_parts")
+    if not isinstance(count, int) or isinstance(count, bool) or count <= 1:
+        return first
+    rest = [item.get(f"{name}_part_{k}") for k in range(1, count)]
+    texts = [p for p in rest if isinstance(p, str)]
+    return first + "".join(texts) if len(texts) == len(rest) else ""
 
 
 def _kinds(field: dataclasses.Field[Any]) -> tuple[type, ...]:
