@@ -12,6 +12,7 @@ same archive.
 from __future__ import annotations
 
 import dataclasses
+import gzip
 import io
 import tarfile
 import tomllib
@@ -46,20 +47,24 @@ def bundle_files(bundle_dir: Path | str) -> tuple[list[str], list[str]]:
     if not project.is_file():
         raise ConfigError(f"{root}: no {PROJECT_FILE}; the archive is the bundle that `pip install /opt/nuclio` "
                           "builds, so pass the bundle directory (the modelmon checkout) with --bundle")
-    handlers = sorted({str(t.config.get("spec", {}).get("handler", "")).partition(":")[0]
-                       for t in load_templates(root)})
-    top_dirs = {PACKAGE_DIR} | {h.split(".")[0] for h in handlers if h}
+    by_handler: dict[str, str] = {}  # handler module -> a function whose handler it is
+    for template in load_templates(root):
+        module = str(template.config.get("spec", {}).get("handler", "")).partition(":")[0]
+        by_handler.setdefault(module, template.name)
     files = {PROJECT_FILE, *_project_files(project)}
-    for name in sorted(top_dirs):
-        folder = root / name
+    if not (root / PACKAGE_DIR).is_dir():
+        raise ConfigError(f"{root}: no {PACKAGE_DIR}/ package")
+    files.update(_walk(root, root / PACKAGE_DIR))
+    for handler, function in sorted(by_handler.items()):
+        folder = root / handler.split(".")[0]
         if not folder.is_dir():
-            raise ConfigError(f"{root}: no folder {name}/ (a function's handler lives there)")
+            raise ConfigError(f"{root}: no folder {folder.name}/, where the handler {handler!r} of function "
+                              f"{function!r} lives")
         files.update(_walk(root, folder))
-    for handler in handlers:
         module = handler.replace(".", "/")
         if f"{module}.py" not in files and f"{module}/__init__.py" not in files:
-            raise ConfigError(f"{root}: handler module {handler!r} is not in the bundle ({module}.py)")
-    return sorted(files), handlers
+            raise ConfigError(f"{root}: no {module}.py, the handler module of function {function!r}")
+    return sorted(files), sorted(by_handler)
 
 
 def write_archive(bundle_dir: Path | str, output: Path | str) -> BundleArchive:
@@ -71,7 +76,8 @@ def write_archive(bundle_dir: Path | str, output: Path | str) -> BundleArchive:
     files, handlers = bundle_files(root)
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
-    with tarfile.open(partial, "w:gz", format=tarfile.PAX_FORMAT) as tar:
+    with partial.open("wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as zipped, \
+            tarfile.open(fileobj=zipped, mode="w", format=tarfile.PAX_FORMAT) as tar:  # no time in the gzip header
         for name in files:
             data = (root / name).read_bytes()
             info = tarfile.TarInfo(name)
