@@ -3,7 +3,8 @@
 Usage: ``<venv>/bin/python bench/nannyml_cbpe.py DIR WINDOW_ROWS REPEAT``. ``DIR`` holds ``reference.parquet`` and
 ``analysis.parquet`` (columns ``score``, ``prediction``, ``label``; the analysis is the windows one after
 another, each ``WINDOW_ROWS`` rows). Prints JSON: per window the estimated accuracy and its band, and the
-seconds of ``fit`` + ``estimate``, the best of ``REPEAT`` runs (the import of nannyml is not counted). Imports nothing from modelmon.
+seconds of ``fit`` + ``estimate``, the best of ``REPEAT`` runs (the import of nannyml is not counted).
+Imports nothing from modelmon.
 """
 
 from __future__ import annotations

@@ -16,15 +16,21 @@ import dataclasses
 import numpy as np
 import numpy.typing as npt
 
-from modelmon.core.arrays import BoolArray, FloatArray
+from modelmon.core.arrays import BoolArray, FloatArray, IntArray
 
 
 @dataclasses.dataclass(frozen=True)
 class IsotonicCalibrator:
-    """A non-decreasing map from score to probability, linear between the fitted points (clipped outside)."""
+    """A non-decreasing map from score to probability, linear between the fitted points (clipped outside).
 
-    thresholds: FloatArray  #: distinct reference scores, increasing
+    The fit is a sequence of *blocks* (runs of reference scores pooled to one probability, their mean
+    outcome); :meth:`blocks_of` and :attr:`block_variance` say how uncertain each window row's probability is.
+    """
+
+    thresholds: FloatArray  #: distinct reference scores, increasing (the ends of each block)
     probabilities: FloatArray  #: the fitted probability at each threshold (non-decreasing)
+    block_starts: FloatArray  #: the lowest reference score of each block
+    block_variance: FloatArray  #: variance of each block's probability (a mean of its reference outcomes)
 
     @classmethod
     def fit(cls, scores: npt.ArrayLike, outcomes: npt.ArrayLike,
@@ -50,10 +56,18 @@ class IsotonicCalibrator:
         weight = np.bincount(inverse, weights=w, minlength=unique.size).astype(np.float64)
         mean = np.bincount(inverse, weights=w * y, minlength=unique.size) / weight
         fitted = _pool_adjacent_violators(mean, weight)
+        first = np.ones(fitted.size, dtype=bool)
+        first[1:] = fitted[1:] != fitted[:-1]
+        starts = np.flatnonzero(first)
+        block_weight = np.add.reduceat(weight, starts)
+        # a block's probability is the mean of its outcomes; shrunk a little towards 1/2 for its variance, so
+        # that a block whose rows all agree still has some (the next rows need not)
+        shrunk = (fitted[starts] * block_weight + 1.0) / (block_weight + 2.0)
         # the same map with only the ends of each flat stretch: fewer points to interpolate per window
-        ends = np.ones(fitted.size, dtype=bool)
-        ends[1:-1] = (fitted[1:-1] != fitted[:-2]) | (fitted[1:-1] != fitted[2:])
-        return cls(unique[ends], fitted[ends])
+        ends = first.copy()
+        ends[:-1] |= first[1:]
+        ends[-1] = True
+        return cls(unique[ends], fitted[ends], unique[starts], shrunk * (1.0 - shrunk) / block_weight)
 
     def predict(self, scores: npt.ArrayLike) -> FloatArray:
         """The calibrated probability of each score (NaN stays NaN)."""
@@ -61,6 +75,12 @@ class IsotonicCalibrator:
         out: FloatArray = np.interp(x, self.thresholds, self.probabilities)
         out[np.isnan(x)] = np.nan
         return out
+
+    def blocks_of(self, scores: FloatArray) -> IntArray:
+        """The block each score falls in (between two blocks: the lower one; outside: the nearest)."""
+        blocks: IntArray = np.clip(np.searchsorted(self.block_starts, scores, side="right") - 1, 0,
+                                   self.block_starts.size - 1).astype(np.int64)
+        return blocks
 
 
 def _pool_adjacent_violators(values: FloatArray, weights: FloatArray) -> FloatArray:
@@ -82,19 +102,6 @@ def _pool_adjacent_violators(values: FloatArray, weights: FloatArray) -> FloatAr
     return fitted
 
 
-def bootstrap_calibrators(scores: FloatArray, outcomes: BoolArray, count: int,
-                          seed: int = 0) -> list[IsotonicCalibrator]:
-    """``count`` calibrators fitted on bootstrap resamples of the reference: their spread is how much the
-    calibration itself is uncertain where the reference has few rows."""
-    rng = np.random.default_rng(seed)
-    n = scores.size
-    out = []
-    for _ in range(count):
-        weights = np.bincount(rng.integers(0, n, n), minlength=n).astype(np.float64)
-        out.append(IsotonicCalibrator.fit(scores, outcomes, weights))
-    return out
-
-
 def expected_calibration_error(scores: FloatArray, outcomes: BoolArray, bins: int = 10) -> float:
     """Mean gap between score and observed positive rate over equal-count bins of the score (0 = calibrated).
 
@@ -106,3 +113,23 @@ def expected_calibration_error(scores: FloatArray, outcomes: BoolArray, bins: in
     gaps = [abs(float(np.mean(scores[part]) - np.mean(outcomes[part])) * part.size)
             for part in np.array_split(order, min(bins, scores.size))]
     return sum(gaps) / scores.size
+
+
+def calibration_helps(scores: FloatArray, outcomes: BoolArray, folds: int = 5, seed: int = 0) -> bool:
+    """Whether isotonic calibration brings ``scores`` closer to probabilities on rows it was not fitted on.
+
+    Scores outside [0, 1] are no probabilities: calibrating them always helps. Otherwise each of ``folds``
+    random parts of the reference is calibrated by a calibrator fitted on the others, and the expected
+    calibration error of those held-out probabilities is compared with the raw scores': scores that are
+    already probabilities gain nothing from calibration and only catch the calibrator's noise. (Not the
+    Brier score: it also rewards resolution, which isotonic steps lose, while the estimate needs calibration.)
+    """
+    if scores.size < 2 * folds or np.any((scores < 0) | (scores > 1)):
+        return True
+    parts = np.array_split(np.random.default_rng(seed).permutation(scores.size), folds)
+    calibrated = np.empty_like(scores)
+    for part in parts:
+        rest = np.ones(scores.size, dtype=bool)
+        rest[part] = False
+        calibrated[part] = IsotonicCalibrator.fit(scores[rest], outcomes[rest]).predict(scores[part])
+    return expected_calibration_error(calibrated, outcomes) < expected_calibration_error(scores, outcomes)

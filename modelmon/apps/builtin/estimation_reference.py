@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 
 from modelmon.apps.segments import Segmentation, choose_segments
-from modelmon.core.arrays import BoolArray, FloatArray
-from modelmon.stats.calibration import IsotonicCalibrator, bootstrap_calibrators, expected_calibration_error
+from modelmon.core.arrays import BoolArray, FloatArray, IntArray
+from modelmon.stats.calibration import IsotonicCalibrator, calibration_helps, expected_calibration_error
 from modelmon.stats.cbpe import METRICS, expected_metrics
 
 
@@ -46,19 +46,20 @@ class LabelledReference:
     """What every window is compared with (see :func:`prepare_reference`)."""
 
     columns: Columns
-    calibrator: IsotonicCalibrator | None  #: ``None``: the scores are used as probabilities as they are
-    bootstrap: list[IsotonicCalibrator]
+    calibrator: IsotonicCalibrator  #: fitted on the reference (its blocks measure the calibration's uncertainty)
+    calibrated: bool  #: whether the scores go through ``calibrator`` (else they are taken as probabilities)
     metrics: dict[str, float | None]  #: realized on the reference
     rows: int
     raw_calibration_error: float  #: expected calibration error of the raw scores on the reference
     segmentation: Segmentation | None = None
     segment_metrics: dict[str, dict[str, float | None]] = dataclasses.field(default_factory=dict)
 
-    def probabilities(self, scores: FloatArray) -> tuple[FloatArray, list[FloatArray]]:
-        """Calibrated positive-class probabilities of ``scores``, and the same under each bootstrap calibrator."""
-        if self.calibrator is None:
-            return np.clip(scores, 0.0, 1.0), []
-        return self.calibrator.predict(scores), [c.predict(scores) for c in self.bootstrap]
+    def probabilities(self, scores: FloatArray) -> tuple[FloatArray, IntArray, FloatArray]:
+        """Positive-class probabilities of ``scores`` (calibrated or as they are), each one's calibration block
+        and the blocks' variances: how precisely the reference pins the probability down either way."""
+        c = self.calibrator
+        p = c.predict(scores) if self.calibrated else np.clip(scores, 0.0, 1.0)
+        return p, c.blocks_of(scores), c.block_variance
 
 
 def load_reference(reference: pd.DataFrame | str | None) -> pd.DataFrame | None:
@@ -98,17 +99,20 @@ def resolve_columns(reference: pd.DataFrame, *, score: str, prediction: str | No
     return Columns(score, prediction, label, positive, threshold)
 
 
-def prepare_reference(reference: pd.DataFrame, columns: Columns, *, calibrate: bool, bootstrap: int,
-                      seed: int, segmentation: Segmentation | None = None) -> LabelledReference:
-    """Calibrators fitted on the reference's rows with a score and a label, and the reference's metrics."""
+def prepare_reference(reference: pd.DataFrame, columns: Columns, *, calibrate: bool | str,
+                      segmentation: Segmentation | None = None) -> LabelledReference:
+    """The calibrator fitted on the reference's rows with a score and a label, and the reference's metrics.
+
+    ``calibrate``: True, False, or ``"auto"``: only when it improves the scores on held-out reference rows
+    (:func:`~modelmon.stats.calibration.calibration_helps`).
+    """
     rows = reference.dropna(subset=[columns.score, columns.label]).reset_index(drop=True)
     if len(rows) < 2:
         raise ValueError(f"reference_data has {len(rows)} rows with a score and a label; need at least 2")
     scores = rows[columns.score].to_numpy(dtype=np.float64)
     outcomes = columns.outcomes(rows)
     decided = columns.decisions(rows)
-    calibrator = IsotonicCalibrator.fit(scores, outcomes) if calibrate else None
-    boots = bootstrap_calibrators(scores, outcomes, bootstrap, seed) if calibrate and bootstrap > 1 else []
+    calibrated = calibration_helps(scores, outcomes) if calibrate == "auto" else bool(calibrate)
     segment_metrics: dict[str, dict[str, float | None]] = {}
     if segmentation is not None:
         labels = segmentation.assign(rows).to_numpy()
@@ -117,7 +121,8 @@ def prepare_reference(reference: pd.DataFrame, columns: Columns, *, calibrate: b
             if mask.any():
                 segment_metrics[label] = realized_metrics(outcomes[mask], decided[mask], scores[mask])
     return LabelledReference(
-        columns, calibrator, boots, realized_metrics(outcomes, decided, scores), len(rows),
+        columns, IsotonicCalibrator.fit(scores, outcomes), calibrated, realized_metrics(outcomes, decided, scores),
+        len(rows),
         expected_calibration_error(np.clip(scores, 0.0, 1.0), outcomes), segmentation, segment_metrics)
 
 

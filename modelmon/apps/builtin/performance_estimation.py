@@ -41,10 +41,10 @@ from modelmon.apps.builtin.estimation_reference import (
 from modelmon.apps.sdk import ModelMonitoringApplicationBase, MonitoringApplicationContext
 from modelmon.apps.sdk.thresholds import check_threshold
 from modelmon.apps.segments import OTHER, SegmentReport, escalated_status, worst_segments
-from modelmon.core.arrays import BoolArray, FloatArray
+from modelmon.core.arrays import BoolArray, FloatArray, IntArray
 from modelmon.core.results import ModelMonitoringApplicationMetric, ModelMonitoringApplicationResult, ResultKindApp
 from modelmon.core.results import ResultStatusApp as Status
-from modelmon.stats.cbpe import DEFAULT_DRAWS, METRICS, Estimate, estimate_binary
+from modelmon.stats.cbpe import METRICS, Estimate, estimate_binary
 
 _PERF = ResultKindApp.model_performance
 NO_REFERENCE = "no labelled reference_data"
@@ -66,12 +66,11 @@ class PerformanceEstimationApplication(ModelMonitoringApplicationBase):
     :param positive_label: the positive class (default 1, else the larger class).
     :param threshold: the decision threshold when there is no prediction column.
     :param metrics: which of accuracy, precision, recall, f1, roc_auc to estimate.
-    :param calibrate: calibrate the scores on the reference (turn off only for scores already calibrated).
+    :param calibrate: calibrate the scores on the reference: ``"auto"`` (when it lowers the calibration
+        error of held-out reference rows: scores that are already probabilities are kept), True or False.
     :param confidence: coverage of the band (0.95: ∓1.96 standard deviations).
     :param min_drop: the smallest drop below the reference that counts, whatever the band.
     :param min_rows: fewer rows in the window than this → ``irrelevant``.
-    :param draws: simulated label draws for the sampling error; ``bootstrap``: calibrators fitted on
-        resamples of the reference for the calibration error (0: none).
     :param segment_by: columns to estimate ``segment_metric`` per segment (at most ``max_segments``).
     """
 
@@ -87,13 +86,10 @@ class PerformanceEstimationApplication(ModelMonitoringApplicationBase):
         positive_label: Any = None,
         threshold: float = 0.5,
         metrics: Sequence[str] = METRICS,
-        calibrate: bool = True,
+        calibrate: bool | str = "auto",
         confidence: float = 0.95,
         min_drop: float = 0.02,
         min_rows: int = 30,
-        draws: int = DEFAULT_DRAWS,
-        bootstrap: int = 20,
-        seed: int = 0,
         segment_by: list[str] | str | None = None,
         max_segments: int = 10,
         segment_metric: str = "accuracy",
@@ -104,21 +100,20 @@ class PerformanceEstimationApplication(ModelMonitoringApplicationBase):
             raise ValueError(f"metrics must be a non-empty subset of {list(METRICS)}, got {list(metrics)!r}")
         if segment_metric not in metrics:
             raise ValueError(f"segment_metric {segment_metric!r} must be one of the estimated metrics {list(metrics)}")
+        if calibrate not in (True, False, "auto"):
+            raise ValueError(f"calibrate must be True, False or 'auto', got {calibrate!r}")
         if not 0.5 <= confidence < 1:
             raise ValueError(f"confidence must be in [0.5, 1), got {confidence!r}")
         check_threshold("min_drop", min_drop, minimum=0.0)
         check_threshold("threshold", threshold)
-        for name, value, floor in (("min_rows", min_rows, 2), ("draws", draws, 10), ("bootstrap", bootstrap, 0)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < floor:
-                raise ValueError(f"{name} must be an integer of at least {floor}, got {value!r}")
+        if isinstance(min_rows, bool) or not isinstance(min_rows, int) or min_rows < 2:
+            raise ValueError(f"min_rows must be an integer of at least 2, got {min_rows!r}")
         self.reference_data = reference_data
         self.metrics = tuple(metrics)
         self.confidence = confidence
         self.z = statistics.NormalDist().inv_cdf(0.5 + confidence / 2)
         self.min_drop = min_drop
         self.min_rows = min_rows
-        self.draws = draws
-        self.seed = seed
         self.segment_metric = segment_metric
         self.max_segments_in_extra_data = max_segments_in_extra_data
         self._prediction_column = prediction_column
@@ -128,8 +123,7 @@ class PerformanceEstimationApplication(ModelMonitoringApplicationBase):
             columns = resolve_columns(frame, score=score_column, prediction=prediction_column, label=label_column,
                                       positive=positive_label, threshold=threshold)
             self._reference = prepare_reference(
-                frame, columns, calibrate=calibrate, bootstrap=bootstrap, seed=seed,
-                segmentation=segmentation_for(frame, segment_by, max_segments))
+                frame, columns, calibrate=calibrate, segmentation=segmentation_for(frame, segment_by, max_segments))
         elif segment_by is not None:
             raise ValueError("segment_by needs reference_data (segments are chosen on the reference)")
 
@@ -149,8 +143,8 @@ class PerformanceEstimationApplication(ModelMonitoringApplicationBase):
         rows = rows[rows[columns.score].notna()].reset_index(drop=True)
         scores = pd.to_numeric(rows[columns.score], errors="coerce").to_numpy(dtype=np.float64)
         decided = columns.decisions(rows)
-        p, boots = reference.probabilities(scores)
-        estimates = estimate_binary(p, decided, scores, bootstrap=boots, draws=self.draws, seed=self.seed)
+        p, blocks, block_variance = reference.probabilities(scores)
+        estimates = estimate_binary(p, decided, scores, blocks=blocks, block_variance=block_variance)
         truth = self._truth(monitoring_context, rows)
         labelled = truth.notna().to_numpy()
         realized = realized_metrics(columns.outcomes(pd.DataFrame({columns.label: truth[labelled]})),
@@ -162,7 +156,7 @@ class PerformanceEstimationApplication(ModelMonitoringApplicationBase):
             result = self._judge(name, estimates[name], reference.metrics.get(name), len(rows),
                                  realized.get(name), int(labelled.sum()))
             if name == self.segment_metric and reference.segmentation is not None:
-                result = self._with_segments(result, reference, rows, (p, boots, decided, scores))
+                result = self._with_segments(result, reference, rows, (p, blocks, decided, scores))
             outputs.append(result)
             value, estimated = realized.get(name), estimates[name].value
             if value is not None and estimated is not None:
@@ -211,7 +205,8 @@ class PerformanceEstimationApplication(ModelMonitoringApplicationBase):
             "estimate": _rounded(estimate.value), "lower": _rounded(lower), "upper": _rounded(upper),
             "confidence": self.confidence, "sampling_std": _rounded(estimate.sampling_std),
             "calibration_std": _rounded(estimate.calibration_std), "rows": rows,
-            "reference": _rounded(reference), "min_drop": self.min_drop}
+            "reference": _rounded(reference), "min_drop": self.min_drop,
+            "calibrated": bool(self._reference and self._reference.calibrated)}
         if realized is not None:
             extra.update(realized=_rounded(realized), labeled_rows=labelled,
                          estimation_error=_rounded(estimate.value - realized),
@@ -226,11 +221,12 @@ class PerformanceEstimationApplication(ModelMonitoringApplicationBase):
                                                 self._status(estimate, reference), extra)
 
     def _with_segments(self, result: ModelMonitoringApplicationResult, reference: LabelledReference,
-                       rows: pd.DataFrame, window: tuple[FloatArray, list[FloatArray], BoolArray, FloatArray]
+                       rows: pd.DataFrame, window: tuple[FloatArray, IntArray, BoolArray, FloatArray]
                        ) -> ModelMonitoringApplicationResult:
         """``result`` with the worst segments of the window listed and its status escalated by them."""
         assert reference.segmentation is not None
-        p, boots, decided, scores = window
+        p, blocks, decided, scores = window
+        block_variance = reference.calibrator.block_variance
         try:
             labels = reference.segmentation.assign(rows).to_numpy()
         except ValueError as exc:  # a segment_by column missing from the window
@@ -247,8 +243,8 @@ class PerformanceEstimationApplication(ModelMonitoringApplicationBase):
                                                  note=f"{n} rows (need {self.min_rows})" if ref_value is not None
                                                  else "not in the reference"))
                 continue
-            estimate = estimate_binary(p[mask], decided[mask], scores[mask], bootstrap=[b[mask] for b in boots],
-                                       draws=self.draws, seed=self.seed)[self.segment_metric]
+            estimate = estimate_binary(p[mask], decided[mask], scores[mask], blocks=blocks[mask],
+                                       block_variance=block_variance)[self.segment_metric]
             if estimate.value is None:
                 continue
             drop = ref_value - estimate.value
