@@ -46,6 +46,7 @@ def test_the_repository_bundle_labels_every_function():
         "histogram-data-drift": Role.APP,
         "model-performance": Role.APP,
         "multivariate-drift": Role.APP,
+        "performance-estimation": Role.APP,
         "system-performance": Role.APP,
         "labels": Role.LABELS,
         "alerts": Role.ALERTS,
@@ -54,7 +55,7 @@ def test_the_repository_bundle_labels_every_function():
     }
     assert [t.name for t in with_role(templates, Role.APP)] == [
         "data-quality", "evidently-data-drift", "histogram-data-drift", "model-performance", "multivariate-drift",
-        "system-performance"]
+        "performance-estimation", "system-performance"]
 
 
 def relabel(bundle, tmp_path, changes):
