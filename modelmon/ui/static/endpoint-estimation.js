@@ -23,8 +23,8 @@
       return;
     }
     section.appendChild(h("p", { class: "note" }, `${est.app}: estimated without labels from the calibrated scores; ` +
-      "the band is where the realized value should fall (95%), so a realized value outside it means the " +
-      "estimate is not valid for that window (concept drift)."));
+      "the band is where the realized value should fall (95%). Realized values outside it more often than one " +
+      "window in twenty mean the estimate is not valid any more (concept drift: see docs/apps.md)."));
     section.appendChild(latestTable(metrics));
     const grid = h("div", { class: "grid2" });
     section.appendChild(grid);
