@@ -8,12 +8,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from modelmon.core.config import ENV_V3IO_ACCESS_KEY, Settings
+from modelmon.core.config import ENV_SOURCE, ENV_V3IO_ACCESS_KEY, Settings
 from modelmon.deploy import DeploymentFailed, deploy_function, render_bundle, write_configs
 from modelmon.deploy.access_key import DEFAULT_SECRET, DEFAULT_SECRET_KEY, AccessKey
 from modelmon.deploy.archive import write_archive
 from modelmon.deploy.code_source import (
-    ENV_SOURCE,
     CodeSource,
     check_bundle_source,
     require_source,

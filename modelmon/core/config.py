@@ -30,6 +30,7 @@ ENV_MAX_EVENT_AGE = "MODELMON_MAX_EVENT_AGE_MINUTES"  # how far back a tracked r
 ENV_MAX_EVENT_SKEW = "MODELMON_MAX_EVENT_SKEW_MINUTES"  # how far ahead of the stream function's clock
 ENV_BATCH_ROOT = "MODELMON_BATCH_ROOT"  # the only folder the batch-inference function reads and writes
 ENV_UI_TOKEN = "MODELMON_UI_TOKEN"  # the access token `modelmon ui` requires (always, when bound beyond localhost)
+ENV_SOURCE = "MODELMON_SOURCE"  # where a Nuclio builder gets the bundle (modelmon.deploy.code_source)
 ENV_ALERT_WEBHOOK_URL = "MODELMON_ALERT_WEBHOOK_URL"  # on the alerts function: post every detected/suspected result
 ENV_V3IO_API = "V3IO_API"
 ENV_V3IO_ACCESS_KEY = "V3IO_ACCESS_KEY"

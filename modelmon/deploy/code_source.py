@@ -36,10 +36,9 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from modelmon.core.config import ENV_SOURCE
 from modelmon.deploy.schema import BUNDLE_PATH, POST_COPY, bundle_targets
 
-#: The environment variable that names the source when ``--source``/``source=`` is not given.
-ENV_SOURCE = "MODELMON_SOURCE"
 #: Archive formats both Nuclio's builder (its documented list) and pip unpack.
 ARCHIVE_SUFFIXES = (".tar.gz", ".tar.bz2", ".tar.xz", ".tar", ".zip")
 #: The package name pip installs from a source given by URL (``modelmon @ URL``).

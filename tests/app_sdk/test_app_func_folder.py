@@ -183,6 +183,7 @@ def test_mlrun_s_with_repo_ships_the_file_s_folder_to_nuclio(tmp_path, monkeypat
     requirements = tmp_path / "requirements.txt"
     requirements.write_text("# the judge's client\nlangchain-core==0.3.0\n\n")
     monkeypatch.delenv("V3IO_ACCESS_KEY", raising=False)
+    monkeypatch.setenv("MODELMON_SOURCE", "https://files.example/modelmon/modelmon-bundle.tar.gz")
     with NuclioDashboard(building_polls=1) as dashboard, modelmon.get_or_create_project(
             "judge", home=tmp_path / "home", backend="local", target="nuclio", dashboard_url=dashboard.url,
             bundle_dir=REPO) as project:

@@ -15,6 +15,7 @@ import modelmon
 from modelmon.apps.source import resolve_app, validate_app
 
 REPO = Path(__file__).resolve().parents[2]
+BUNDLE_ARCHIVE = "https://files.example/modelmon/modelmon-bundle.tar.gz"
 
 MEAN_SHIFT = """
 from modelmon import ModelMonitoringApplicationBase, ModelMonitoringApplicationMetric
@@ -38,6 +39,7 @@ def _write_app(folder: Path, extra: str = "", name: str = "app.py") -> Path:
 @pytest.fixture
 def dashboard(monkeypatch):
     monkeypatch.delenv("V3IO_ACCESS_KEY", raising=False)
+    monkeypatch.setenv("MODELMON_SOURCE", BUNDLE_ARCHIVE)  # where a real builder would fetch the bundle
     with NuclioDashboard(building_polls=1) as server:
         yield server
 

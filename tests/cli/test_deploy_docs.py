@@ -35,7 +35,7 @@ def test_the_doc_shows_deploy_commands():
 @pytest.mark.parametrize("argv", DEPLOY, ids=[" ".join(a[2:]) for a in DEPLOY])
 def test_documented_deploy_command_parses_and_selects_functions(argv):
     args = build_parser().parse_args(argv[1:])  # a usage error would exit 2 here
-    assert args.func is not None and (args.output or args.dashboard_url)
+    assert args.func is not None and (args.output or args.dashboard_url or args.archive)
     if args.function:
         names = select_functions(default_bundle_dir(), args.function)
         assert len(names) >= len(args.function)
