@@ -3,8 +3,8 @@
 Each module defines ``main() -> dict`` that measures, prints its report and returns the figures,
 which are also written to ``bench/results/<name>.json``. Run without names, every benchmark gets a
 fresh interpreter, so one benchmark's memory and caches do not slow down the next, and the run ends
-with one table of every figure that has a target (``bench/targets.py``), met or not. ``--summary``
-prints that table from the stored results without running anything.
+with one table of every figure that has a target (``bench/targets.py``), met or not (named benchmarks
+end with their own rows). ``--summary`` prints the table from the stored results without running anything.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ def run_one(name: str) -> None:
 
 
 def _summary(benches: list[str] | None = None) -> None:
+    """The targets table (of ``benches`` only, when given), with the machine's load now."""
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"\n== summary (bench/results/*.json; load average now {load})")
     print(table(load_results(RESULTS), benches))
@@ -43,6 +44,7 @@ def main(argv: list[str]) -> int:
     if argv:
         for name in argv:
             run_one(name)
+        _summary([name.removeprefix("bench_") for name in argv])
         return 0
     failed = [p.stem for p in sorted(HERE.glob("bench_*.py"))
               if subprocess.run([sys.executable, "-m", "bench", p.stem], check=False).returncode != 0]

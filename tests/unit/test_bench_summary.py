@@ -13,7 +13,8 @@ def _row(results, bench, label):
 
 
 def test_figures_are_judged_against_their_targets(tmp_path):
-    (tmp_path / "bench_detect.json").write_text(json.dumps({"median_s": 1.2, "p99_s": 7.5}))
+    detect = {"endpoints": 1000, "apps": 3, "median_s": 1.2, "p99_s": 7.5}
+    (tmp_path / "bench_detect.json").write_text(json.dumps(detect))
     (tmp_path / "bench_alerts.json").write_text(json.dumps({"alone_results_s": [12_000, 9_500, 11_000]}))
     (tmp_path / "bench_broken.json").write_text("{not json")
     results = load_results(tmp_path)
@@ -48,3 +49,8 @@ def test_every_target_is_well_formed_and_listed_once():
     keys = [(t.bench, t.key, t.label) for t in TARGETS]
     assert len(keys) == len(set(keys))
     assert all(t.label and t.bench and t.key for t in TARGETS)
+
+
+def test_a_figure_measured_at_another_scale_is_not_judged(tmp_path):
+    (tmp_path / "bench_detect.json").write_text(json.dumps({"endpoints": 100, "apps": 3, "median_s": 0.9}))
+    assert _row(load_results(tmp_path), "detect", "time to detect, median (1k endpoints x 3 apps)")[4] == "not measured"
