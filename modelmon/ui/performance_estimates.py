@@ -17,7 +17,8 @@ import pandas as pd
 from modelmon.ui import data
 from modelmon.ui.context import UIContext
 
-METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc")  # modelmon.stats.cbpe.METRICS, in page order
+#: modelmon.stats.cbpe.METRICS then modelmon.stats.dle.METRICS (a regressor's), in page order
+METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc", "mae", "rmse")
 PREFIX = "estimated_"
 _PERFORMANCE_KIND = 2  # ResultKindApp.model_performance
 

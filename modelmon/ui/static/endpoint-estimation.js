@@ -5,7 +5,8 @@
   const MM = window.MM;
   const h = MM.h;
   const C = MM.charts;
-  const LABELS = { accuracy: "accuracy", precision: "precision", recall: "recall", f1: "F1", roc_auc: "ROC AUC" };
+  const LABELS = { accuracy: "accuracy", precision: "precision", recall: "recall", f1: "F1", roc_auc: "ROC AUC",
+    mae: "MAE", rmse: "RMSE" };
   const COLORS = { estimate: "#2456a6", band: "#8fa8cf", reference: "#5f6b7a", realized: "#c05621" };
   const has = (v) => v !== null && v !== undefined;
 
@@ -18,11 +19,12 @@
     const metrics = ((est && est.metrics) || []).filter((m) => m.points.length);
     if (!metrics.length) {
       section.appendChild(MM.empty("No performance estimate.",
-        "The performance-estimation app estimates a classifier's accuracy, F1 and ROC AUC from its scores, " +
-        "without labels; register it with a labelled reference (reference_data) to see them here."));
+        "The performance-estimation app estimates a classifier's accuracy, F1 and ROC AUC from its scores " +
+        "(a regressor's MAE and RMSE from its inputs), without labels; register it with a labelled reference " +
+        "(reference_data) to see them here."));
       return;
     }
-    section.appendChild(h("p", { class: "note" }, `${est.app}: estimated without labels from the calibrated scores; ` +
+    section.appendChild(h("p", { class: "note" }, `${est.app}: estimated without labels; ` +
       "the band is where the realized value should fall (95%). Realized values outside it more often than one " +
       "window in twenty mean the estimate is not valid any more (concept drift: see docs/apps.md)."));
     section.appendChild(latestTable(metrics));
