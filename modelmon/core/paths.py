@@ -253,6 +253,12 @@ class ProjectPaths:
     def artifacts_prefix(self) -> str:
         return f"{self._pipelines}/artifacts"
 
+    def reference_rows_object(self, endpoint_id: str) -> str:
+        """The sample of the endpoint's reference rows kept at registration (one parquet object), for the apps
+        that need rows rather than histograms; named by the endpoint id, so the endpoint record does not point
+        at it."""
+        return f"{self._pipelines}/model-endpoints/reference-rows/{check_name(endpoint_id, 'endpoint id')}.parquet"
+
     # --- added for issue 19 (MLRun's Grafana layout) by the events-TSDB work; 19-A owns the rest of this file
     @property
     def events_tsdb(self) -> str:

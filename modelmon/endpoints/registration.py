@@ -9,6 +9,9 @@ registered before or after its first request. As in MLRun 1.8+, a name and its f
 already has updates that endpoint (whatever its id), and registering it under another id is refused.
 Registering again updates the same record in place: the traffic counters, times and watermark the
 stream function keeps are never touched.
+
+With ``reference_data`` a bounded uniform sample of its rows is kept too (:mod:`modelmon.endpoints.reference_rows`),
+after the record: apps that need rows rather than histograms read it as ``context.reference_rows``.
 """
 
 from __future__ import annotations
@@ -22,11 +25,18 @@ import pandas as pd
 
 from modelmon.backends.base import Backend
 from modelmon.core.errors import NotFound
-from modelmon.core.paths import check_name
+from modelmon.core.paths import ProjectPaths, check_name
 from modelmon.core.timeutil import now_ms
 from modelmon.endpoints.feature_types import stats_types
 from modelmon.endpoints.identity import DEFAULT_TAG, FunctionRef, ambiguous, candidates, same_function
 from modelmon.endpoints.record import ModelEndpoint
+from modelmon.endpoints.reference_rows import (
+    DEFAULT_MAX_ROWS,
+    delete_reference_rows,
+    stats_digest,
+    stored_stats_digest,
+    write_reference_rows,
+)
 from modelmon.endpoints.store import EndpointStore
 from modelmon.events import endpoint_uid
 from modelmon.stats import feature_stats as compute_feature_stats
@@ -59,6 +69,7 @@ def register_model_endpoint(
     reference_performance: Mapping[str, float] | None = None,
     function_uri: str | None = None,
     model_version: str | None = None,
+    keep_reference_rows: int = DEFAULT_MAX_ROWS,
 ) -> ModelEndpoint:
     """Create or update the endpoint ``name`` and return the stored record.
 
@@ -72,11 +83,18 @@ def register_model_endpoint(
     columns (and of the ``label_names`` columns it has); alternatively pass ``feature_stats`` computed
     elsewhere. ``feature_names`` default to the reference's columns except ``label_names``. Arguments
     left ``None`` keep what is stored.
+
+    With ``reference_data``, up to ``keep_reference_rows`` of its rows (all columns; a uniform sample with
+    a fixed seed, fewer for a very wide reference; 0: none) are kept in the object store for the apps that
+    need rows (``context.reference_rows``: multivariate drift, importance, segments, performance
+    estimation). A new reference replaces them; a reference given as ``feature_stats`` alone removes them.
     """
     if not isinstance(name, str) or not name:
         raise ValueError("name: a model endpoint needs a non-empty model name")
     if reference_data is not None and feature_stats is not None:
         raise ValueError("pass reference_data or feature_stats, not both")
+    if isinstance(keep_reference_rows, bool) or not isinstance(keep_reference_rows, int) or keep_reference_rows < 0:
+        raise ValueError(f"keep_reference_rows must be a whole number of rows (0: none), got {keep_reference_rows!r}")
     endpoint_id = _given_id(endpoint_id, uid)
     function_uri = _given_function(project, function_uri, function_name, function_tag)
     store = EndpointStore(backend.kv, project)
@@ -106,7 +124,10 @@ def register_model_endpoint(
     new = {"function_uri": default_function_uri(project), "model_version": ""}
     endpoint = ModelEndpoint(endpoint_id=endpoint_id, created_ms=now_ms(), **{**new, **fields})
     store.register(endpoint, fields)
-    return get_model_endpoint(backend, project, endpoint_id)
+    registered = get_model_endpoint(backend, project, endpoint_id)
+    if stats is not None:  # after the record: rows are only read with the feature_stats they were kept with
+        _keep_rows(backend, ProjectPaths(project), registered, reference_data, keep_reference_rows)
+    return registered
 
 
 def get_model_endpoint(backend: Backend, project: str, endpoint: str | None = None, *,
@@ -212,6 +233,17 @@ def _target(store: EndpointStore, project: str, name: str, endpoint_id: str | No
             f"name and function identify one endpoint (as in MLRun 1.8+); register under "
             f"endpoint_id={taken[0].endpoint_id!r}, or give endpoint {endpoint_id} another name or function")
     return endpoint_id, function_uri
+
+
+def _keep_rows(backend: Backend, paths: ProjectPaths, endpoint: ModelEndpoint, reference_data: pd.DataFrame | None,
+               max_rows: int) -> None:
+    """Keep a sample of the new reference's rows, or drop rows that belonged to the previous reference."""
+    if reference_data is not None and max_rows > 0:
+        write_reference_rows(backend.objects, paths, endpoint.endpoint_id, reference_data, endpoint.feature_stats,
+                             max_rows=max_rows)
+    elif reference_data is not None or stored_stats_digest(backend.objects, paths, endpoint.endpoint_id) not in (
+            None, stats_digest(endpoint.feature_stats)):
+        delete_reference_rows(backend.objects, paths, endpoint.endpoint_id)  # none kept, or another reference's
 
 
 def _names(values: Sequence[str] | None, what: str) -> list[str] | None:

@@ -12,6 +12,7 @@ from modelmon.apps.builtin import HistogramDataDriftApplication, MultivariateDri
 from modelmon.apps.builtin.multivariate_drift import NO_REFERENCE, NOT_NUMERIC
 from modelmon.apps.runner.loader import load_app
 from modelmon.core.errors import ConfigError
+from modelmon.stats import feature_stats
 
 HOUR_MS = 3_600_000
 CLASS_PATH = "modelmon.apps.builtin.multivariate_drift:MultivariateDriftApplication"
@@ -102,10 +103,16 @@ def test_mlruns_evaluate_form_takes_the_rows_in_class_arguments(reference):
         func_path=None, sample_data=windows, reference_data=reference, class_arguments={"reference_data": reference},
         base_period=60).query("type == 'result'")
     assert list(got["status_name"]) == ["detected", "detected"]
-    # reference_data alone becomes feature_stats, which hold no correlations: the app says what it needs
+    assert {e["reference"] for e in got["extra_data"]} == {"reference_data"}
+    # reference_data alone is the endpoint's reference: its rows reach the app as context.reference_rows
     alone = MultivariateDriftApplication.evaluate(func_path=None, sample_data=windows, reference_data=reference,
-                                                  base_period=60)
-    assert set(alone["status_name"]) == {"irrelevant"} and alone["extra_data"][0] == {"reason": NO_REFERENCE}
+                                                  base_period=60).query("type == 'result'")
+    assert list(alone["status_name"]) == ["detected", "detected"]
+    assert list(alone["value"]) == list(got["value"]) and {e["reference"] for e in alone["extra_data"]} == {"endpoint"}
+    # without rows (a reference given as feature_stats alone) the app says what it needs
+    stats_only = MultivariateDriftApplication().evaluate(windows, feature_stats=feature_stats(reference))
+    assert set(stats_only["status_name"]) == {"irrelevant"} and stats_only["extra_data"][0] == {
+        "reason": NO_REFERENCE}
 
 
 def test_a_deployed_app_reads_a_parquet_reference_and_names_the_columns_left_out(reference, tmp_path):

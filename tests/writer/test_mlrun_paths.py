@@ -39,7 +39,7 @@ MODELMON = {
     "mlrun_endpoint_results_table": "kv", "mlrun_endpoint_metrics_table": "kv",
     "predictions_tsdb": "tsdb", "errors_tsdb": "tsdb", "events_tsdb": "tsdb", "app_results_tsdb": "tsdb",
     "metrics_tsdb": "tsdb", "mlrun_results_tsdb": "tsdb", "mlrun_metrics_tsdb": "tsdb",
-    "samples_prefix": "files", "artifacts_prefix": "files",
+    "samples_prefix": "files", "artifacts_prefix": "files", "reference_rows_object": "files",
 }
 
 

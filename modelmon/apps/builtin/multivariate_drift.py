@@ -9,13 +9,18 @@ error that falls is a change too: rows closer to the reference's main directions
 Metric ``reconstruction_error_z``: that ``z``.
 
 The app needs reference *rows*: the endpoint's ``feature_stats`` are per-feature histograms and say
-nothing about correlations. It takes ``reference_data`` (a DataFrame, or a parquet/CSV path for a
-deployed function, as ``evidently-data-drift``), fits once when built and keeps the fitted model for
-every window. Without it every window is ``irrelevant``.
+nothing about correlations. By default it uses the rows kept when the endpoint was registered with
+``reference_data`` (``context.reference_rows``), fitted once per endpoint and refitted only when the
+endpoint is registered with a new reference; the fits of the ``max_cached_endpoints`` most recently
+analysed endpoints are kept. Given ``reference_data`` itself (a DataFrame, or a parquet/CSV path for a
+deployed function), it fits once when built and judges every endpoint against it. Without either, a
+window is ``irrelevant``; registered rows it cannot use (say, one numeric column) make it ``irrelevant``
+with the reason.
 
-Columns: the reference's numeric and boolean columns (or ``columns=``), without the bookkeeping
-columns and ``label``; categorical, text and time columns are left out (encode them as numbers upstream to
-include them) and named in ``extra_data``, as are columns missing or constant in the reference. A
+Columns: ``columns=``, else the reference's numeric and boolean columns — of registered rows, only the
+endpoint's ``feature_names`` — without the bookkeeping columns and ``label``; categorical, text and time
+columns are left out (encode them as numbers upstream to include them) and named in ``extra_data``, as are
+columns missing or constant in the reference. A
 window that lacks some of the columns is judged on the others (a model of those, fitted once); with
 fewer than two, or fewer than ``min_window_rows`` rows, it is ``irrelevant``. Missing and
 non-numeric values count as the reference mean, in the reference and in windows alike.
@@ -23,6 +28,7 @@ non-numeric values count as the reference mean, in the reference and in windows 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -30,7 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from modelmon.apps.reference_rows import load_reference_rows
+from modelmon.apps.reference_rows import DEFAULT_CACHED_ENDPOINTS, Fitted, ReferenceFits
 from modelmon.apps.sdk import ModelMonitoringApplicationBase, MonitoringApplicationContext
 from modelmon.apps.sdk.context import LABEL_COLUMN, META_COLUMNS
 from modelmon.apps.sdk.thresholds import thresholds
@@ -47,9 +53,18 @@ from modelmon.stats.reconstruction import (
 
 RECONSTRUCTION_ERROR = "reconstruction_error"
 Z_METRIC = "reconstruction_error_z"
-NO_REFERENCE = ("no reference_data: multivariate drift needs reference rows (feature_stats hold only "
-                "per-feature histograms); register the app with reference_data=<DataFrame or parquet/CSV path>")
+NO_REFERENCE = ("no reference rows: multivariate drift needs them (feature_stats hold only per-feature "
+                "histograms); register the endpoint with reference_data=<DataFrame> (its rows are kept), or "
+                "give the app reference_data=<DataFrame or parquet/CSV path>")
 NOT_NUMERIC = "not numeric (categorical, text and time columns are not part of the PCA)"
+
+
+@dataclasses.dataclass(frozen=True)
+class _Reference:
+    """What one reference was fitted into, and the columns it left out (with why)."""
+
+    reconstruction: ReconstructionReference
+    left_out: dict[str, str]
 
 
 class MultivariateDriftApplication(ModelMonitoringApplicationBase):
@@ -67,6 +82,8 @@ class MultivariateDriftApplication(ModelMonitoringApplicationBase):
     :param min_window_rows: windows with fewer rows are ``irrelevant``.
     :param max_reference_rows: a larger reference is subsampled (seeded, order kept) to this many rows.
     :param max_columns_in_extra_data: bound on the columns listed in ``extra_data``.
+    :param max_cached_endpoints: endpoints whose fits of their registered rows are kept (least recently
+        analysed dropped first; a dropped one is fitted again on its next window).
     """
 
     NAME = "multivariate-drift"
@@ -84,6 +101,7 @@ class MultivariateDriftApplication(ModelMonitoringApplicationBase):
         min_window_rows: int = 20,
         max_reference_rows: int = 100_000,
         max_columns_in_extra_data: int = 50,
+        max_cached_endpoints: int = DEFAULT_CACHED_ENDPOINTS,
     ) -> None:
         self._thresholds = thresholds((potential_sigmas, detected_sigmas), name="sigmas", minimum=0.0)
         for name, value, floor in (("min_reference_rows", min_reference_rows, 10),
@@ -107,24 +125,27 @@ class MultivariateDriftApplication(ModelMonitoringApplicationBase):
         self.min_window_rows = min_window_rows
         self.max_reference_rows = max_reference_rows
         self.max_columns_in_extra_data = max_columns_in_extra_data
-        self._left_out: dict[str, str] = {}
-        self._reference: ReconstructionReference | None = None
-        frame = load_reference_rows(reference_data)
-        if frame is not None:
-            self._reference = self._fit(frame)
+        self.max_cached_endpoints = max_cached_endpoints
+        self._references: ReferenceFits[_Reference] = ReferenceFits(
+            reference_data, self._fit, fit_registered=self._fit_registered, max_endpoints=max_cached_endpoints)
 
-    def _fit(self, frame: pd.DataFrame) -> ReconstructionReference:
-        """The reference's usable columns standardised and its full PCA model fitted (errors name the problem)."""
+    def _fit(self, frame: pd.DataFrame, features: Sequence[str] = (), what: str = "reference_data") -> _Reference:
+        """The reference's usable columns standardised and its full PCA model fitted (errors name the problem).
+
+        ``features``: of registered rows, the endpoint's feature names (its labels and outputs are not inputs).
+        """
         frame = frame.rename(columns=str)  # window columns are names: a reference's 0 is the window's "0"
+        left_out: dict[str, str] = {}
         if self.columns is not None:
             missing = [c for c in self.columns if c not in frame.columns]
             if missing:
-                raise ValueError(f"reference_data has no column(s) {', '.join(missing)}")
+                raise ValueError(f"{what} has no column(s) {', '.join(missing)}")
             candidates = self.columns
         else:
-            candidates = [str(c) for c in frame.columns if c not in META_COLUMNS and c != LABEL_COLUMN]
-            self._left_out = {c: NOT_NUMERIC for c in candidates if not _is_number_column(frame[c])}
-            candidates = [c for c in candidates if c not in self._left_out]
+            candidates = [str(c) for c in frame.columns if c not in META_COLUMNS and c != LABEL_COLUMN
+                          and (not features or c in features)]
+            left_out = {c: NOT_NUMERIC for c in candidates if not _is_number_column(frame[c])}
+            candidates = [c for c in candidates if c not in left_out]
         if len(frame) > self.max_reference_rows:
             keep = np.sort(np.random.default_rng(0).choice(len(frame), self.max_reference_rows, replace=False))
             frame = frame.iloc[keep]
@@ -133,17 +154,20 @@ class MultivariateDriftApplication(ModelMonitoringApplicationBase):
                 _matrix(frame, candidates), candidates, n_components=self.n_components, clip=self.clip,
                 min_rows=self.min_reference_rows)
         except ValueError as exc:
-            left_out = f" (left out: {_listing(self._left_out)})" if self._left_out else ""
-            raise ValueError(f"reference_data: {exc}{left_out}") from None
-        self._left_out |= reference.left_out
+            listed = f" (left out: {_listing(left_out)})" if left_out else ""
+            raise ValueError(f"{what}: {exc}{listed}") from None
         reference.model(reference.columns)
-        return reference
+        return _Reference(reference, left_out | reference.left_out)
+
+    def _fit_registered(self, rows: pd.DataFrame, context: MonitoringApplicationContext) -> _Reference:
+        return self._fit(rows, [str(f) for f in context.feature_names], "the endpoint's registered reference rows")
 
     def do_tracking(self, monitoring_context: MonitoringApplicationContext) -> list[Any]:
         """The window's mean reconstruction error, judged against the reference's own variability."""
-        reference = self._reference
-        if reference is None:
-            return self._irrelevant({"reason": NO_REFERENCE})
+        fitted = self._references.get(monitoring_context)
+        if fitted.value is None:
+            return self._irrelevant({"reason": fitted.problem or NO_REFERENCE})
+        reference, left_out = fitted.value.reconstruction, fitted.value.left_out
         window = monitoring_context.sample_df
         present = [c for c in reference.columns if c in window.columns]
         absent = [c for c in reference.columns if c not in window.columns]
@@ -160,13 +184,14 @@ class MultivariateDriftApplication(ModelMonitoringApplicationBase):
         baseline = model.baseline(len(window))
         z = (mean_error - baseline.mean) / baseline.spread if baseline.spread > 0 else 0.0
         status = self._thresholds.status(abs(z))
-        extra = self._extra(model, reference, baseline, z, missing_share, absent)
+        extra = self._extra(model, reference, baseline, z, missing_share, absent, left_out, fitted)
         return [ModelMonitoringApplicationResult(RECONSTRUCTION_ERROR, mean_error, ResultKindApp.data_drift,
                                                  status, extra),
                 ModelMonitoringApplicationMetric(Z_METRIC, z)]
 
     def _extra(self, model: ReconstructionModel, reference: ReconstructionReference, baseline: Baseline, z: float,
-               missing_share: float, absent: list[str]) -> dict[str, Any]:
+               missing_share: float, absent: list[str], left_out: dict[str, str],
+               fitted: Fitted[_Reference]) -> dict[str, Any]:
         """What the status was judged by: the reference's mean and spread, the bounds, the model."""
         mean, spread = baseline.mean, baseline.spread
         bounds = {level: [_rounded(max(mean - sigmas * spread, 0.0)), _rounded(mean + sigmas * spread)]
@@ -177,8 +202,9 @@ class MultivariateDriftApplication(ModelMonitoringApplicationBase):
             "reference_chunks": baseline.chunks, "n_components": model.n_components,
             "explained_variance": _rounded(model.explained_variance), "columns_used": len(model.columns),
             "columns": self._bounded(list(model.columns)), "missing_share": _rounded(missing_share),
-            "absent": self._bounded(absent), "left_out": dict(list(self._left_out.items())[
+            "absent": self._bounded(absent), "left_out": dict(list(left_out.items())[
                 : self.max_columns_in_extra_data]),
+            "reference": fitted.source,  # the app's reference_data, or the rows registered with the endpoint
         }
 
     def _bounded(self, names: list[str]) -> list[str]:

@@ -1,7 +1,8 @@
 """The ``MonitoringApplicationContext`` of one window, with its data read lazily from the backend.
 
 An app that only looks at ``error_count`` never reads the window's parquet; one that only reads
-``sample_df`` never computes histograms.
+``sample_df`` never computes histograms; only one that asks for ``reference_rows`` reads them (through
+the runner's :class:`~modelmon.apps.runner.reference_cache.ReferenceRowsCache`, once per endpoint).
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+import pandas as pd
+
+from modelmon.apps.runner.reference_cache import ReferenceRowsCache
 from modelmon.apps.sdk import MonitoringApplicationContext
 from modelmon.apps.sdk.artifacts import ObjectStoreArtifactSink
 from modelmon.backends.base import Backend
@@ -19,6 +23,7 @@ from modelmon.core.errors import NotFound
 from modelmon.core.paths import ProjectPaths
 from modelmon.core.timeutil import from_ms
 from modelmon.endpoints.record import ModelEndpoint
+from modelmon.endpoints.reference_rows import read_reference_rows, stats_digest
 from modelmon.events import WindowEvent
 from modelmon.labels.matching import load_window_labels
 
@@ -32,13 +37,16 @@ def build_context(
     *,
     nuclio_logger: Any = None,
     bookkeeping_columns: bool = False,
+    reference_rows: ReferenceRowsCache | None = None,
 ) -> MonitoringApplicationContext:
     """The context ``do_tracking`` receives for ``window`` of the endpoint stored as ``endpoint_item``.
 
     ``logger`` (default: ``modelmon.app.<name>``) takes MLRun's keyword fields; ``nuclio_logger`` is the
-    function's Nuclio logger; ``bookkeeping_columns`` keeps ``request_id``, ``latency_us``… in ``sample_df``.
+    function's Nuclio logger; ``bookkeeping_columns`` keeps ``request_id``, ``latency_us``… in ``sample_df``;
+    ``reference_rows`` is the runner's cache of reference rows (without it they are read for this window).
     """
     endpoint = ModelEndpoint.from_item(dict(endpoint_item))
+    key = _ReferenceKey(endpoint.feature_stats)
     return MonitoringApplicationContext(
         application_name=window.app_name,
         project_name=window.project,
@@ -60,7 +68,35 @@ def build_context(
         error_count=lambda: window_error_count(backend, paths, window),
         labels_df=lambda: load_window_labels(backend, window.project, window.endpoint_id, window.start_ms,
                                              window.end_ms),
+        reference_rows=lambda: _reference_rows(reference_rows, backend, paths, window.endpoint_id, key),
+        reference_rows_key=key,
     )
+
+
+class _ReferenceKey:
+    """The digest of the endpoint's ``feature_stats``, the key of its reference rows: computed on first use."""
+
+    def __init__(self, feature_stats: Mapping[str, Any]) -> None:
+        self._stats = feature_stats
+        self._digest: str | None = None
+
+    def __call__(self) -> str | None:
+        if not self._stats:
+            return None  # no reference registered: no rows either
+        if self._digest is None:
+            self._digest = stats_digest(self._stats)
+        return self._digest
+
+
+def _reference_rows(cache: ReferenceRowsCache | None, backend: Backend, paths: ProjectPaths, endpoint_id: str,
+                    key: _ReferenceKey) -> pd.DataFrame | None:
+    digest = key()
+    if digest is None:
+        return None
+    if cache is not None:
+        return cache.rows(endpoint_id, digest)
+    stored = read_reference_rows(backend.objects, paths, endpoint_id)
+    return stored.frame if stored is not None and stored.stats_digest == digest else None
 
 
 def _endpoint_dict(endpoint_item: Mapping[str, Any]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 import pandas as pd
 
+from modelmon.apps.reference_rows import rows_key
 from modelmon.apps.sdk.app_logger import app_logger
 from modelmon.apps.sdk.artifact_formats import is_figure
 from modelmon.apps.sdk.artifact_items import Artifact, LoggedArtifact, sanitise_key
@@ -67,7 +68,14 @@ class MonitoringApplicationContext:
     - ``labels_df``: ground-truth labels for the window's requests, with a ``request_id`` column to
       join on (a DataFrame or a callable); by default the window's rows, i.e. the labels are the
       columns already present in them (e.g. a ``label`` column);
-    - ``model_endpoint``: MLRun's object (``metadata``/``spec``/``status``), also readable as the record's dict.
+    - ``model_endpoint``: MLRun's object (``metadata``/``spec``/``status``), also readable as the record's dict;
+    - ``reference_rows``: the endpoint's reference *rows* (a DataFrame, or a callable returning one or
+      ``None``), for apps that need more than histograms: in the app function, the sample kept when the
+      endpoint was registered with ``reference_data``; in ``evaluate``, its reference data. ``None`` when
+      there are none. Shared between windows: copy it before changing it in place;
+    - ``reference_rows_key``: a short text that changes whenever the reference rows do (a str or a
+      callable), so an app can keep what it fitted on the rows per endpoint and refit only on a new
+      reference; by default a digest of the rows.
     """
 
     def __init__(
@@ -93,6 +101,8 @@ class MonitoringApplicationContext:
         error_count: int | Callable[[], int] | None = None,
         labels_df: pd.DataFrame | Callable[[], pd.DataFrame] | None = None,
         bookkeeping_columns: bool = False,
+        reference_rows: pd.DataFrame | Callable[[], pd.DataFrame | None] | None = None,
+        reference_rows_key: str | Callable[[], str | None] | None = None,
     ) -> None:
         self.application_name = application_name
         self.project_name = project_name
@@ -118,6 +128,8 @@ class MonitoringApplicationContext:
         self._stats_fn = stats_fn
         self._error_count = error_count
         self._labels_df = labels_df
+        self._reference_rows = reference_rows
+        self._reference_rows_key = reference_rows_key
 
     #: MLRun's helper: ``feature_stats``-style dict → DataFrame of normalised histograms, one column a feature
     dict_to_histogram = staticmethod(dict_to_histogram)
@@ -176,6 +188,25 @@ class MonitoringApplicationContext:
         if source is None:
             return self.window_df
         return source() if callable(source) else source
+
+    @functools.cached_property
+    def reference_rows(self) -> pd.DataFrame | None:
+        """The endpoint's reference rows (every column the reference had), or ``None``; read on first use.
+
+        In the app function: a uniform sample (up to 20,000 rows) of the ``reference_data`` the endpoint was
+        registered with, ``.attrs["reference_rows_total"]`` rows before sampling.
+        """
+        source = self._reference_rows
+        return source() if callable(source) else source
+
+    @functools.cached_property
+    def reference_rows_key(self) -> str | None:
+        """Changes whenever ``reference_rows`` do (``None``: no reference rows): a key to cache fits by."""
+        source = self._reference_rows_key
+        if source is not None:
+            return source() if callable(source) else source
+        rows = self.reference_rows
+        return None if rows is None else rows_key(rows)
 
     @functools.cached_property
     def project(self) -> AppProject:

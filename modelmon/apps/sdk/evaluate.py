@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from modelmon.apps.reference_rows import rows_key
 from modelmon.apps.sdk.artifacts import ObjectStoreArtifactSink
 from modelmon.apps.sdk.context import (
     LABEL_COLUMN,
@@ -55,13 +56,23 @@ def evaluate_app(
     error_count: int | None = None,
     objects: ObjectStore | None = None,
     logger: Any = None,
+    reference_rows: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """See :meth:`ModelMonitoringApplicationBase.evaluate`."""
+    """See :meth:`ModelMonitoringApplicationBase.evaluate`.
+
+    ``context.reference_rows`` are ``reference_rows`` when given (an endpoint's stored rows, say), else
+    ``reference_df`` itself, with every column (labels and scores included).
+    """
     from modelmon.apps.sdk.base import run_application
 
     if not isinstance(sample_df, pd.DataFrame):
         raise ValueError(f"sample_df must be a pandas DataFrame, got {type(sample_df).__name__}")
     reference = _reference_stats(reference_df, feature_stats)
+    given_rows = reference_rows if reference_rows is not None else reference_df
+    if given_rows is not None and not isinstance(given_rows, pd.DataFrame):
+        raise ValueError(f"reference_rows must be a pandas DataFrame, got {type(given_rows).__name__}")
+    ref_rows = None if given_rows is None else given_rows.reset_index(drop=True)
+    ref_key = None if ref_rows is None else rows_key(ref_rows)  # once: every window shares the rows
     if feature_names is None:
         feature_names = list(reference) or [
             c for c in sample_df.columns if c not in META_COLUMNS and c != LABEL_COLUMN and c not in label_names
@@ -94,6 +105,8 @@ def evaluate_app(
             labels_df=labels_df,
             logger=logger,
             bookkeeping_columns=bookkeeping,
+            reference_rows=ref_rows,
+            reference_rows_key=ref_key,
         )
         results, metrics = run_application(app, context)
         common = {

@@ -6,7 +6,8 @@
 MLRun builds a job from ``func_path`` and runs it; modelmon already has the class, so it runs the app here
 on the DataFrames (as :func:`~modelmon.apps.sdk.evaluate.evaluate_app` does) and returns the same
 results DataFrame. Without ``sample_data``, ``endpoints`` with ``start`` and ``end`` read the endpoints'
-stored traffic and reference, as MLRun does, from the project ``project=`` names (a
+stored traffic and reference (its ``feature_stats`` and the reference rows kept at registration), as MLRun
+does, from the project ``project=`` names (a
 :class:`~modelmon.project.Project`, or the one ``MODELMON_HOME``/``MODELMON_PROJECT`` name, as MLRun
 uses its current project), in MLRun's windows: ``base_period`` minutes from ``start``. What only
 concerns building an image (``tag``, ``image``, ``requirements``, …) is accepted and has no effect;
@@ -142,6 +143,8 @@ def _on_stored_traffic(app: ModelMonitoringApplicationBase, endpoints: Sequence[
     """The app on each endpoint's stored traffic in MLRun's windows ``[start + k * base_period, ...)``."""
     from modelmon.backends import make_backend
     from modelmon.core.config import Settings
+    from modelmon.core.paths import ProjectPaths
+    from modelmon.endpoints.reference_rows import read_reference_rows
     from modelmon.endpoints.store import EndpointStore
 
     if start is None or end is None:
@@ -160,15 +163,17 @@ def _on_stored_traffic(app: ModelMonitoringApplicationBase, endpoints: Sequence[
         store = EndpointStore(backend.kv, name)
         frames = []
         for endpoint in _stored_endpoints(store, name, endpoints):
+            reference = endpoint.feature_stats if reference_df is None else None  # reference_data wins
+            stored = None if reference_df is not None or not reference else read_reference_rows(
+                backend.objects, ProjectPaths(name), endpoint.endpoint_id, reference)
             for window_start in range(start_ms, end_ms, period_ms):
                 window_end = window_start + period_ms
-                reference = endpoint.feature_stats if reference_df is None else None  # reference_data wins
                 frames.append(evaluate_app(
                     app, backend.samples.read(endpoint.endpoint_id, window_start, window_end),
                     reference_df=reference_df, feature_stats=reference,
                     start=window_start, end=window_end, endpoint_id=endpoint.endpoint_id,
                     feature_names=endpoint.feature_names or None, label_names=endpoint.label_names,
-                    model_endpoint=endpoint.to_dict()))
+                    model_endpoint=endpoint.to_dict(), reference_rows=None if stored is None else stored.frame))
         return frames
     finally:
         if owned:
