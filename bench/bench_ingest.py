@@ -11,8 +11,13 @@ the local backend (sample store, per-minute prediction series, endpoint counters
   being storey's ``AggregateByKey`` (per-minute count/sum/max latency, as MLRun's stream graph does) or,
   the faster and so the conservative baseline, a plain ``Map`` updating a per-endpoint dict.
   The speedup is reported against the faster baseline.
+* **decode-only floor**: ``orjson.loads`` of the same records, alone, in the same process: what reading the
+  records costs before any validation or storing. The stream function's rows/s over the floor's is the share
+  of the time that reading takes (target ≥ 0.5: the function within 2× of decoding alone).
 
-Throughput is counted in tracked requests (= prediction rows) per second. Run: ``python -m bench ingest``.
+The stream function and the floor are measured ``REPEATS`` times, alternately, and the best run of each is
+kept (another process on the machine slows single runs). Throughput is counted in tracked requests
+(= prediction rows) per second. Run: ``python -m bench ingest``.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from typing import Any
 import nuclio_sdk
 import nuclio_sdk.test
 import numpy as np
+import orjson
 import pandas as pd
 import storey
 
@@ -44,8 +50,10 @@ BASELINE_EVENTS = 20_000
 #: Two hours ago on an hour boundary: recent enough for the stream function's event-time bounds (30 days),
 #: and the 600 s of traffic fall in one hour partition, as with any fixed hour.
 T0 = (now_ms() - 2 * 3_600_000) // 3_600_000 * 3_600_000
+REPEATS = 3
 TARGET_ROWS_PER_S = 50_000
-TARGET_RATIO = 10.0
+TARGET_RATIO = 25.0  # stream function over the per-event storey baseline
+TARGET_FLOOR_RATIO = 0.5  # stream function over decoding the same records alone
 
 
 def _requests(n: int, seed: int, start: int) -> list[dict[str, Any]]:
@@ -68,6 +76,17 @@ def _records(count: int, per_record: int) -> list[bytes]:
 def _single_events(count: int) -> list[bytes]:
     meta = {"class": "M", "model": "churn", "function_uri": f"{PROJECT}/serving", "endpoint_id": "ep-base"}
     return [json.dumps({**meta, **r}).encode() for r in _requests(count, 99, 0)]
+
+
+def run_decode_floor(records: list[bytes]) -> dict[str, float]:
+    """Rows/s of decoding the same records with orjson and nothing else: what reading them costs at least."""
+    started = time.perf_counter()
+    for body in records:
+        orjson.loads(body)
+    elapsed = time.perf_counter() - started
+    rows = len(records) * REQUESTS_PER_RECORD
+    return {"rows": rows, "seconds": elapsed, "rows_per_s": rows / elapsed,
+            "ms_per_record": 1000 * elapsed / len(records)}
 
 
 def run_stream_function(records: list[bytes], home: str) -> dict[str, float]:
@@ -181,36 +200,55 @@ def run_per_event_storey(events: list[bytes], home: str, storey_aggregation: boo
 def main() -> dict[str, Any]:
     records = _records(RECORDS, REQUESTS_PER_RECORD)
     events = _single_events(BASELINE_EVENTS)
+    load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as home:
-        ours = run_stream_function(records, os.path.join(home, "stream"))
+        runs, floors = [], []
+        for k in range(REPEATS):
+            floors.append(run_decode_floor(records))
+            runs.append(run_stream_function(records, os.path.join(home, f"stream-{k}")))
         plain = run_per_event_storey(events, os.path.join(home, "plain"), storey_aggregation=False)
         aggregate_by_key = run_per_event_storey(events, os.path.join(home, "abk"), storey_aggregation=True)
+    ours = max(runs, key=lambda figures: figures["rows_per_s"])
+    floor = max(floors, key=lambda figures: figures["rows_per_s"])
     baseline = max(plain, aggregate_by_key, key=lambda figures: figures["rows_per_s"])
     ratio = ours["rows_per_s"] / baseline["rows_per_s"]
+    floor_ratio = ours["rows_per_s"] / floor["rows_per_s"]
     figures = {
         "features_per_request": FEATURES,
         "requests_per_record": REQUESTS_PER_RECORD,
+        "rows_per_s": round(ours["rows_per_s"]),
+        "decode_floor_rows_per_s": round(floor["rows_per_s"]),
+        "ratio_to_decode_floor": round(floor_ratio, 2),
+        "ratio_to_storey": round(ratio, 1),
+        "target_ratio_to_decode_floor": TARGET_FLOOR_RATIO,
+        "target_ratio_to_storey": TARGET_RATIO,
         "stream_function_rows": ours["rows"],
         "stream_function_rows_per_s": round(ours["rows_per_s"]),
+        "stream_function_runs_rows_per_s": [round(r["rows_per_s"]) for r in runs],
         "stream_function_ms_per_record": round(ours["ms_per_record"], 2),
+        "decode_floor_ms_per_record": round(floor["ms_per_record"], 2),
         "per_event_storey_rows": baseline["rows"],
         "per_event_storey_map_rows_per_s": round(plain["rows_per_s"]),
         "per_event_storey_aggregate_by_key_rows_per_s": round(aggregate_by_key["rows_per_s"]),
         "speedup": round(ratio, 1),
         "target_rows_per_s": TARGET_ROWS_PER_S,
         "target_speedup": TARGET_RATIO,
-        "meets_targets": ours["rows_per_s"] >= TARGET_ROWS_PER_S and ratio >= TARGET_RATIO,
+        "load_average_1m": round(load, 2),
+        "meets_targets": floor_ratio >= TARGET_FLOOR_RATIO and ratio >= TARGET_RATIO,
     }
-    print(f"stream function: {figures['stream_function_rows_per_s']:>8,} rows/s "
+    print(f"stream function: {figures['rows_per_s']:>8,} rows/s "
           f"({REQUESTS_PER_RECORD} requests × {FEATURES} features per record, "
-          f"{figures['stream_function_ms_per_record']} ms/record, {ours['rows']:,} rows)")
+          f"{figures['stream_function_ms_per_record']} ms/record, {ours['rows']:,} rows; best of "
+          f"{REPEATS}: {', '.join(f'{r:,}' for r in figures['stream_function_runs_rows_per_s'])})")
+    print(f"decode-only floor (orjson.loads alone)      : {figures['decode_floor_rows_per_s']:>8,} rows/s "
+          f"({figures['decode_floor_ms_per_record']} ms/record)")
     print(f"per-event storey, Map aggregation           : {round(plain['rows_per_s']):>8,} rows/s "
           f"({plain['rows']:,} rows)")
     print(f"per-event storey, AggregateByKey aggregation: {round(aggregate_by_key['rows_per_s']):>8,} rows/s "
           f"({aggregate_by_key['rows']:,} rows)")
-    print(f"speedup vs the faster baseline: {figures['speedup']}× "
-          f"(targets: ≥ {TARGET_ROWS_PER_S:,} rows/s, ≥ {TARGET_RATIO:g}×) -> "
-          f"{'met' if figures['meets_targets'] else 'NOT met'}")
+    print(f"ratio to the decode floor: {figures['ratio_to_decode_floor']} (target ≥ {TARGET_FLOOR_RATIO:g}); "
+          f"to the faster per-event storey: {figures['ratio_to_storey']}× (target ≥ {TARGET_RATIO:g}×) -> "
+          f"{'met' if figures['meets_targets'] else 'NOT met'} (1-minute load average {load:.2f} at start)")
     return figures
 
 

@@ -31,7 +31,7 @@ from modelmon.functions.dead_letters import DeadLetters
 from modelmon.stream.aggregate import ERROR_LABELS, PREDICTION_LABELS, errors_frame, predictions_frame, totals
 from modelmon.stream.frames import build_rows
 from modelmon.stream.live_stats import LiveStats
-from modelmon.stream.parsing import ParsedRecord, Rejection, parse_record
+from modelmon.stream.parsing import ParsedRecord, Rejection, collector_paused, parse_record
 from modelmon.stream.record import RawRecord
 from modelmon.stream.sampling import estimated_predictions
 from modelmon.stream.times import TimeBounds
@@ -101,6 +101,10 @@ class Ingestor:
 
     def store(self, parsed: ParsedRecord) -> IngestReport:
         """Write a parsed record; raises only backend errors (then nothing was acknowledged)."""
+        with collector_paused():
+            return self._store(parsed)
+
+    def _store(self, parsed: ParsedRecord) -> IngestReport:
         record, event = parsed.record, parsed.event
         if event is None:
             self._dead_letter(parsed.rejections, record, None)

@@ -9,10 +9,14 @@ request is rejected with its reason and the valid requests of the same record ar
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import gc
 import json
 import operator
 import re
+import threading
+from collections.abc import Iterator
 from itertools import repeat
 from typing import Any
 
@@ -75,6 +79,39 @@ def parse_record(record: RawRecord, project: str, bounds: TimeBounds | None = No
 
     With ``bounds``, a request whose time is outside them as of ``now_ms`` is rejected too.
     """
+    with collector_paused():
+        return _parse_record(record, project, bounds, now_ms)
+
+
+_PAUSE = threading.Lock()
+_pausing = [0, False]  # readers inside collector_paused; whether the collector was enabled before the first
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cyclic collector off while a record is read or stored (for every thread doing so at the time).
+
+    Decoding a record allocates thousands of lists and dicts, and each 700 allocations start a collection
+    that walks all the young ones, to free nothing: a decoded JSON document holds no reference cycle. With
+    the collector on, reading a record of 1,000 requests spent about as long collecting as decoding, and
+    the decoded lists, promoted while the record was stored, made each full collection walk them again.
+    Whatever cycles the storing leaves (pandas, pyarrow) are collected once the collector is back on.
+    """
+    with _PAUSE:
+        if _pausing[0] == 0:
+            _pausing[1] = gc.isenabled()
+            gc.disable()
+        _pausing[0] += 1
+    try:
+        yield
+    finally:
+        with _PAUSE:
+            _pausing[0] -= 1
+            if _pausing[0] == 0 and _pausing[1]:
+                gc.enable()
+
+
+def _parse_record(record: RawRecord, project: str, bounds: TimeBounds | None, now_ms: int | None) -> ParsedRecord:
     try:
         data = _decode(record)
     except InvalidEvent as exc:

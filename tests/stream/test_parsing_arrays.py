@@ -1,0 +1,77 @@
+"""The fast path's arrays: rows kept per request when some are rejected, the boolean scan, the collector."""
+
+from __future__ import annotations
+
+import gc
+import json
+
+import numpy as np
+from ingest_fixtures import batched, entry
+
+from modelmon.core.timeutil import to_ms
+from modelmon.stream import RawRecord
+from modelmon.stream.frames import build_rows
+from modelmon.stream.parsing import _may_hold_booleans, parse_record
+from modelmon.stream.times import TimeBounds
+
+NOW = to_ms("2026-06-01 12:00:00")
+BOUNDS = TimeBounds(max_age_ms=86_400_000, max_skew_ms=60_000)
+
+
+def _record() -> dict:
+    """Four requests of 1, 3, 1 and 2 rows; the second is dated a year back."""
+    rows = {0: [[1.0, 2.0]], 1: [[3.0, 4.0], [5.0, 6.0], [7.0, 8.0]], 2: [[9.0, 10.0]], 3: [[11.0, 12.0], [13.0, 14.0]]}
+    entries = []
+    for i, inputs in rows.items():
+        one = entry(i, [0.0, 0.0], [], NOW - (365 * 86_400_000 if i == 1 else 1000 * i), 100 * (i + 1))
+        one["request"]["inputs"] = inputs
+        one["resp"]["outputs"] = [float(10 * i + k) for k in range(len(inputs))]
+        entries.append(one)
+    return batched(entries, endpoint_id="ep")
+
+
+def test_a_rejected_request_takes_its_rows_with_it_and_the_others_keep_theirs():
+    parsed = parse_record(RawRecord(json.dumps(_record()).encode()), "proj", BOUNDS, NOW)
+    assert parsed.features is not None  # the fast path, sliced, not rebuilt
+    assert parsed.event.request_ids == ["r0", "r2", "r3"] and len(parsed.rejections) == 1
+    assert parsed.row_counts.tolist() == [1, 1, 2] and parsed.latency_us.tolist() == [100.0, 300.0, 400.0]
+    rows = build_rows(parsed, [], [])
+    assert rows.samples["request_id"].tolist() == ["r0", "r2", "r3", "r3"]
+    assert rows.samples[["f0", "f1"]].to_numpy().tolist() == [[1, 2], [9, 10], [11, 12], [13, 14]]
+    assert rows.samples["p0"].tolist() == [0.0, 20.0, 30.0, 31.0]
+    assert rows.samples["latency_us"].tolist() == [100.0, 300.0, 400.0, 400.0]
+    # the checked path (a boolean in the labels) stores the same rows
+    checked = parse_record(RawRecord(json.dumps({**_record(), "labels": {"x": True}}).encode()), "proj", BOUNDS, NOW)
+    assert checked.features is None
+    expected = build_rows(checked, [], []).samples
+    assert rows.samples.to_dict("list") == expected.to_dict("list")
+
+
+def test_boolean_scan_answers_as_a_substring_search():
+    bodies = [b"", b"t", b"tru", b"true", b"false", b"fals", b"alse", b"xtrue", b"truex", b'{"a":[1,2]}',
+              b'{"a":true}', b'{"a": false}', b"strue", b"ffalse", b"f alse", b"tr ue", b"\xfftrue\xff"]
+    for body in bodies:
+        assert _may_hold_booleans(RawRecord(body)) == (b"true" in body or b"false" in body), body
+        assert _may_hold_booleans(RawRecord(bytearray(body))) == (b"true" in body or b"false" in body), body
+
+
+def test_the_collector_is_back_as_it_was_after_a_record():
+    body = json.dumps(batched([entry(0, [1.0], [0.0], NOW)], endpoint_id="ep")).encode()
+    assert gc.isenabled()
+    parse_record(RawRecord(body), "proj")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        parse_record(RawRecord(b"not json"), "proj")
+        assert not gc.isenabled()  # a caller that turned it off keeps it off
+    finally:
+        gc.enable()
+
+
+def test_outputs_read_by_numpy_keep_their_numbers():
+    entries = [entry(i, [1.0, float(i)], [i], NOW) for i in range(3)]  # integer predictions
+    parsed = parse_record(RawRecord(json.dumps(batched(entries, endpoint_id="ep")).encode()), "proj")
+    assert parsed.features is not None
+    assert parsed.event.outputs == [[[0]], [[1]], [[2]]]
+    assert all(type(rows[0][0]) is int for rows in parsed.event.outputs)
+    np.testing.assert_array_equal(parsed.outputs, [[0.0], [1.0], [2.0]])
