@@ -119,6 +119,7 @@ def test_the_endpoint_page_shows_estimated_against_realized(home, browser, shots
         section = page.locator("#estimation")
         section.scroll_into_view_if_needed()
         section.screenshot(path=shots / "estimation.png")
+        page.screenshot(path=shots / "endpoint_estimation.png", full_page=True)
         rows = page.locator("#estimation-table tbody tr")
         assert rows.evaluate_all("rs => rs.map(r => r.dataset.metric)") == [
             m["metric"] for m in estimation["metrics"]]
