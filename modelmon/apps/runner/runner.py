@@ -59,7 +59,7 @@ class AppRunner:
         self._bookkeeping = wants_bookkeeping_columns(app)
         self._app_file = _source_file(app)  # a failure's location is looked for in the app's code first
         self._shown_file = source_file  # and named as the file its author edits, not the copy that runs
-        self._reference_rows = ReferenceRowsCache(backend.objects, paths, clock=clock)  # read once per endpoint
+        self.reference_rows = ReferenceRowsCache(backend.objects, paths, clock=clock)  # read once per endpoint
         self._dead_letters = DeadLetters(backend.streams, paths.dead_letter_stream, app_name,
                                          source=paths.app_stream(app_name), clock=clock)
         backend.streams.create(paths.writer_stream)
@@ -95,7 +95,7 @@ class AppRunner:
             return self._failure(window, f"endpoint {window.endpoint_id!r} is not in the endpoints table")
         context = build_context(window, item, self._backend, self._paths, self._app_logger,
                                 nuclio_logger=self._nuclio_logger, bookkeeping_columns=self._bookkeeping,
-                                reference_rows=self._reference_rows)
+                                reference_rows=self.reference_rows)
         try:
             results, metrics = run_application(self.app, context)
         except Exception as exc:  # the app's own failure is recorded for this window, and we go on
