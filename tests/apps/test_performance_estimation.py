@@ -9,10 +9,18 @@ import pytest
 from modelmon import ResultKindApp, ResultStatusApp
 from modelmon.apps.builtin.performance_estimation import PerformanceEstimationApplication
 from modelmon.apps.runner.loader import load_app
+from modelmon.apps.runner.runner import AppRunner
+from modelmon.backends import make_backend
+from modelmon.core.config import Settings
+from modelmon.core.paths import ProjectPaths
+from modelmon.endpoints.registration import register_model_endpoint
+from modelmon.events import WindowEvent
 from tests.apps.estimation_traffic import classified_traffic as _traffic
 from tests.apps.estimation_traffic import realized_accuracy as _realized_accuracy
 
 PERIOD_MS = 10 * 60_000
+T0 = 1_764_516_000_000
+CLASS = "modelmon.apps.builtin.performance_estimation:PerformanceEstimationApplication"
 
 
 def _by_name(results: pd.DataFrame) -> dict[str, pd.Series]:
@@ -138,7 +146,7 @@ def test_the_worst_segment_is_named_and_escalates(reference):
 def test_irrelevant_without_reference_score_column_or_rows(reference):
     window = _windows([_traffic(np.random.default_rng(8), 100)])
     for app, frame, reason in (
-            (PerformanceEstimationApplication(), window, "no labelled reference_data"),
+            (PerformanceEstimationApplication(), window, "no labelled reference"),
             (PerformanceEstimationApplication(reference), window.drop(columns=["score"]), "no score column"),
             (PerformanceEstimationApplication(reference, min_rows=200), window, "100 rows with a score")):
         results = app.evaluate(frame)
@@ -155,8 +163,8 @@ def test_bad_configuration_is_refused(reference):
         PerformanceEstimationApplication(reference, score_column="proba")
     with pytest.raises(ValueError, match="metrics must be"):
         PerformanceEstimationApplication(reference, metrics=["mae"])
-    with pytest.raises(ValueError, match="segment_by needs reference_data"):
-        PerformanceEstimationApplication(segment_by=["region"])
+    with pytest.raises(ValueError, match="segment_by must be a non-empty list"):
+        PerformanceEstimationApplication(segment_by=[])
     with pytest.raises(ValueError, match="confidence"):
         PerformanceEstimationApplication(reference, confidence=1.5)
 
@@ -170,3 +178,30 @@ def test_deployable_from_its_class_path_with_a_parquet_reference(reference, tmp_
     assert app.reference.metrics["accuracy"] == pytest.approx(_realized_accuracy(reference))
     bare = load_app("modelmon.apps.builtin.performance_estimation:PerformanceEstimationApplication", {})
     assert bare.reference is None
+
+
+def test_without_reference_data_the_endpoints_reference_rows_are_used(reference, app, tmp_path):
+    """A deployed app needs no reference_data when the endpoint was registered with labelled reference rows."""
+    window = _traffic(np.random.default_rng(9), 1000, spread=0.5)
+    stamps = T0 + np.arange(1000) * (PERIOD_MS // 1000)
+    backend = make_backend(Settings(home=str(tmp_path / "home"), project="p"))
+    paths = ProjectPaths("p")
+    try:
+        with_rows = register_model_endpoint(backend, "p", "scored", reference_data=reference)
+        features_only = register_model_endpoint(backend, "p", "unscored", reference_data=reference[["x0", "x1"]])
+        runner = AppRunner(load_app(CLASS, {}), "performance-estimation", backend, paths)
+        got = {}
+        for endpoint in (with_rows, features_only):
+            backend.samples.append(endpoint.endpoint_id, window.drop(columns=["label"]).assign(timestamp=stamps),
+                                   batch_id="b0")
+            out = runner.analyse(WindowEvent("p", endpoint.endpoint_id, "performance-estimation", T0,
+                                             T0 + PERIOD_MS, endpoint.name))
+            got[endpoint.name] = {r.name: r for r in out.results}
+    finally:
+        backend.close()
+    given = _by_name(app.evaluate(_windows([window]).drop(columns=["label"])))
+    assert got["scored"]["estimated_accuracy"].value == pytest.approx(given["estimated_accuracy"]["value"], abs=1e-9)
+    assert got["scored"]["estimated_accuracy"].status == ResultStatusApp.detected
+    unscored = got["unscored"]["estimated_accuracy"]
+    assert unscored.status == ResultStatusApp.irrelevant
+    assert unscored.extra_data["reason"].startswith("the endpoint's reference rows: reference_data has no column")

@@ -62,19 +62,6 @@ class LabelledReference:
         return p, c.blocks_of(scores), c.block_variance
 
 
-def load_reference(reference: pd.DataFrame | str | None) -> pd.DataFrame | None:
-    """A DataFrame as given, or read from a parquet/CSV path (deployed apps get a path in their kwargs)."""
-    if reference is None or isinstance(reference, pd.DataFrame):
-        return reference
-    if not isinstance(reference, str):
-        raise ValueError(f"reference_data must be a DataFrame or a parquet/CSV path, got {type(reference).__name__}")
-    if reference.endswith(".csv"):
-        return pd.read_csv(reference)
-    if reference.endswith((".parquet", ".pq")):
-        return pd.read_parquet(reference)
-    raise ValueError(f"reference_data {reference!r}: expected a .parquet or .csv file")
-
-
 def resolve_columns(reference: pd.DataFrame, *, score: str, prediction: str | None, label: str,
                     positive: Any, threshold: float) -> Columns:
     """The columns, checked against the reference; ``ValueError`` naming what is missing or not binary."""
@@ -138,5 +125,5 @@ def segmentation_for(reference: pd.DataFrame, segment_by: list[str] | str | None
     return choose_segments(reference, segment_by, max_segments=max_segments)
 
 
-__all__ = ["METRICS", "Columns", "LabelledReference", "load_reference", "prepare_reference", "realized_metrics",
-           "resolve_columns", "segmentation_for"]
+__all__ = ["METRICS", "Columns", "LabelledReference", "prepare_reference", "realized_metrics", "resolve_columns",
+           "segmentation_for"]

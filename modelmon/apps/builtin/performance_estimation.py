@@ -36,7 +36,6 @@ import pandas as pd
 
 from modelmon.apps.builtin.estimation_reference import (
     LabelledReference,
-    load_reference,
     prepare_reference,
     realized_metrics,
     resolve_columns,
@@ -48,17 +47,20 @@ from modelmon.apps.builtin.regression_reference import (
     prepare_regression_reference,
     realized_errors,
 )
+from modelmon.apps.reference_rows import ReferenceFits
 from modelmon.apps.sdk import ModelMonitoringApplicationBase, MonitoringApplicationContext
 from modelmon.apps.sdk.thresholds import check_threshold
+from modelmon.apps.segments import check_segment_by
 from modelmon.core.results import ModelMonitoringApplicationMetric, ModelMonitoringApplicationResult, ResultKindApp
 from modelmon.core.results import ResultStatusApp as Status
 from modelmon.stats import cbpe, dle
 from modelmon.stats.cbpe import Estimate, estimate_binary
 
 METRICS = {"classification": cbpe.METRICS, "regression": dle.METRICS}
+Reference = LabelledReference | RegressionReference
 
 _PERF = ResultKindApp.model_performance
-NO_REFERENCE = "no labelled reference_data"
+NO_REFERENCE = "no labelled reference: no reference_data, and the endpoint was registered without reference rows"
 
 
 def _rounded(value: float | None) -> float | None:
@@ -144,37 +146,41 @@ class PerformanceEstimationApplication(ModelMonitoringApplicationBase):
         self.min_rows = min_rows
         self.segment_metric = segment_metric
         self.max_segments_in_extra_data = max_segments_in_extra_data
-        self._prediction_column = prediction_column
-        frame = load_reference(reference_data)
-        self._reference: LabelledReference | None = None
-        self._regression: RegressionReference | None = None
-        if segment_by is not None and task == "regression":
-            raise ValueError("segment_by is for classification only")
-        if frame is not None and task == "regression":
-            self._regression = prepare_regression_reference(frame, prediction=prediction_column, label=label_column,
-                                                            features=feature_columns)
-        elif frame is not None:
+        if segment_by is not None:
+            if task == "regression":
+                raise ValueError("segment_by is for classification only")
+            check_segment_by(segment_by)
+
+        def prepare(frame: pd.DataFrame) -> Reference:
+            if task == "regression":
+                return prepare_regression_reference(frame, prediction=prediction_column, label=label_column,
+                                                    features=feature_columns)
             columns = resolve_columns(frame, score=score_column, prediction=prediction_column, label=label_column,
                                       positive=positive_label, threshold=threshold)
-            self._reference = prepare_reference(
-                frame, columns, calibrate=calibrate, segmentation=segmentation_for(frame, segment_by, max_segments))
-        elif segment_by is not None:
-            raise ValueError("segment_by needs reference_data (segments are chosen on the reference)")
+            return prepare_reference(frame, columns, calibrate=calibrate,
+                                     segmentation=segmentation_for(frame, segment_by, max_segments))
+
+        # reference_data when given; else each endpoint's reference rows kept at registration
+        self._fits: ReferenceFits[Reference] = ReferenceFits(reference_data, prepare)
 
     @property
-    def reference(self) -> LabelledReference | RegressionReference | None:
-        """The prepared reference (calibrator or loss model, realized metrics), ``None`` without reference data."""
-        return self._regression if self.task == "regression" else self._reference
+    def reference(self) -> Reference | None:
+        """What was prepared from ``reference_data`` (calibrator or loss model, realized metrics), else ``None``."""
+        return self._fits.given
 
     def do_tracking(self, monitoring_context: MonitoringApplicationContext) -> list[Any]:
         """The window's estimated metrics (and realized ones and the estimation error when labels exist)."""
-        if self.task == "regression":
-            return self._track_regression(monitoring_context)
-        reference = self._reference
+        fitted = self._fits.get(monitoring_context)
+        reference = fitted.value
+        if reference is None:
+            why = NO_REFERENCE if fitted.problem is None else f"the endpoint's reference rows: {fitted.problem}"
+            return [_irrelevant(f"estimated_{m}", why) for m in self.metrics]
+        if isinstance(reference, RegressionReference):
+            return self._track_regression(monitoring_context, reference)
         rows = monitoring_context.sample_df
         reason = self._unusable(reference, rows)
-        if reason is not None or reference is None:
-            return [_irrelevant(f"estimated_{m}", reason or NO_REFERENCE) for m in self.metrics]
+        if reason is not None:
+            return [_irrelevant(f"estimated_{m}", reason) for m in self.metrics]
         columns = reference.columns
         rows = rows[rows[columns.score].notna()].reset_index(drop=True)
         scores = pd.to_numeric(rows[columns.score], errors="coerce").to_numpy(dtype=np.float64)
@@ -185,7 +191,8 @@ class PerformanceEstimationApplication(ModelMonitoringApplicationBase):
         labelled = truth.notna().to_numpy()
         realized = realized_metrics(columns.outcomes(pd.DataFrame({columns.label: truth[labelled]})),
                                     decided[labelled], scores[labelled]) if labelled.any() else {}
-        outputs = self._outputs(estimates, reference.metrics, len(rows), realized, int(labelled.sum()))
+        outputs = self._outputs(estimates, reference.metrics, len(rows), realized, int(labelled.sum()),
+                                reference.calibrated)
         if reference.segmentation is not None:
             i = next(i for i, o in enumerate(outputs) if o.name == f"estimated_{self.segment_metric}")
             outputs[i] = with_segments(outputs[i], reference, rows, (p, blocks, decided, scores),
@@ -194,11 +201,8 @@ class PerformanceEstimationApplication(ModelMonitoringApplicationBase):
                                        status_of=lambda e, r: self._status(self.segment_metric, e, r))
         return outputs
 
-    def _track_regression(self, context: MonitoringApplicationContext) -> list[Any]:
-        reference = self._regression
+    def _track_regression(self, context: MonitoringApplicationContext, reference: RegressionReference) -> list[Any]:
         rows = context.sample_df
-        if reference is None:
-            return [_irrelevant(f"estimated_{m}", NO_REFERENCE) for m in self.metrics]
         if reference.prediction not in rows.columns:
             reason = f"the window has no prediction column {reference.prediction!r}"
             return [_irrelevant(f"estimated_{m}", reason) for m in self.metrics]
@@ -212,26 +216,24 @@ class PerformanceEstimationApplication(ModelMonitoringApplicationBase):
         predicted = pd.to_numeric(rows[reference.prediction]).to_numpy(dtype=np.float64)
         realized = realized_errors(truth[labelled].to_numpy(dtype=np.float64), predicted[labelled]) \
             if labelled.any() else {}
-        return self._outputs(estimates, reference.metrics, len(rows), realized, int(labelled.sum()))
+        return self._outputs(estimates, reference.metrics, len(rows), realized, int(labelled.sum()), None)
 
     def _outputs(self, estimates: dict[str, Estimate], references: dict[str, float | None], rows: int,
-                 realized: dict[str, float | None], labelled: int) -> list[Any]:
+                 realized: dict[str, float | None], labelled: int, calibrated: bool | None) -> list[Any]:
         """The results of the estimated metrics, and the metrics of rows, labels and the estimation error."""
         outputs: list[Any] = [ModelMonitoringApplicationMetric("rows", rows)]
         if labelled:
             outputs.append(ModelMonitoringApplicationMetric("labeled_rows", labelled))
         for name in self.metrics:
             outputs.append(self._judge(name, estimates[name], references.get(name), rows, realized.get(name),
-                                       labelled))
+                                       labelled, calibrated))
             value, estimated = realized.get(name), estimates[name].value
             if value is not None and estimated is not None:
                 outputs.append(ModelMonitoringApplicationMetric(f"realized_{name}", value))
                 outputs.append(ModelMonitoringApplicationMetric(f"estimation_error_{name}", estimated - value))
         return outputs
 
-    def _unusable(self, reference: LabelledReference | None, rows: pd.DataFrame) -> str | None:
-        if reference is None:
-            return NO_REFERENCE
+    def _unusable(self, reference: LabelledReference, rows: pd.DataFrame) -> str | None:
         if reference.columns.score not in rows.columns:
             return f"the window has no score column {reference.columns.score!r}"
         count = int(rows[reference.columns.score].notna().sum())
@@ -266,7 +268,7 @@ class PerformanceEstimationApplication(ModelMonitoringApplicationBase):
         return Status.potential_detection if worse > estimate.std else Status.no_detection
 
     def _judge(self, name: str, estimate: Estimate, reference: float | None, rows: int,
-               realized: float | None, labelled: int) -> ModelMonitoringApplicationResult:
+               realized: float | None, labelled: int, calibrated: bool | None) -> ModelMonitoringApplicationResult:
         if estimate.value is None:
             return _irrelevant(f"estimated_{name}", "undefined for this window (e.g. no predicted positive)")
         lower, upper = estimate.band(self.z) or (estimate.value, estimate.value)
@@ -276,7 +278,7 @@ class PerformanceEstimationApplication(ModelMonitoringApplicationBase):
             "calibration_std": _rounded(estimate.calibration_std), "rows": rows,
             "reference": _rounded(reference)}
         if name in cbpe.METRICS:
-            extra.update(min_drop=self.min_drop, calibrated=bool(self._reference and self._reference.calibrated))
+            extra.update(min_drop=self.min_drop, calibrated=calibrated)
         else:
             extra["min_error_rise"] = self.min_error_rise
         if realized is not None:
