@@ -62,7 +62,7 @@ def _window(endpoint_id: str, k: int) -> WindowEvent:
 
 def test_the_function_without_kwargs_uses_the_registered_rows(backend, monkeypatch):
     rng = np.random.default_rng(0)
-    reference = _rows(rng, 3000, rho=0.8).assign(label=rng.integers(0, 2, 3000), p0=False)
+    reference = _rows(rng, 25_000, rho=0.8).assign(label=rng.integers(0, 2, 25_000), p0=False)
     endpoint = register_model_endpoint(backend, PROJECT, "model-1", reference_data=reference, label_names=["label"],
                                        feature_names=["f0", "f1", "f2"])
     _store_windows(backend, endpoint.endpoint_id, [_rows(rng, 400, rho=0.8), _rows(rng, 400, rho=-0.8)])
@@ -82,7 +82,9 @@ def test_the_function_without_kwargs_uses_the_registered_rows(backend, monkeypat
     assert (same.name, int(same.status), int(flipped.status)) == ("reconstruction_error", 0, 2)
     # the endpoint's features only: its label and prediction columns are in the rows but not inputs
     assert same.extra_data["columns"] == ["f0", "f1", "f2"] and same.extra_data["reference"] == "endpoint"
-    assert same.extra_data["n_reference"] == 3000 and flipped.extra_data["z"] > 10
+    # the 20,000 rows registration kept of the 25,000
+    assert (same.extra_data["n_reference"], same.extra_data["reference_rows_total"]) == (20_000, 25_000)
+    assert flipped.extra_data["z"] > 10
 
 
 def test_one_fit_per_endpoint_and_reference_and_a_new_reference_is_picked_up(backend):

@@ -65,6 +65,7 @@ class _Reference:
 
     reconstruction: ReconstructionReference
     left_out: dict[str, str]
+    total_rows: int  #: the reference's rows before any sampling (registration's, or max_reference_rows)
 
 
 class MultivariateDriftApplication(ModelMonitoringApplicationBase):
@@ -134,6 +135,7 @@ class MultivariateDriftApplication(ModelMonitoringApplicationBase):
 
         ``features``: of registered rows, the endpoint's feature names (its labels and outputs are not inputs).
         """
+        total_rows = int(frame.attrs.get("reference_rows_total", len(frame)))  # registration kept a sample
         frame = frame.rename(columns=str)  # window columns are names: a reference's 0 is the window's "0"
         left_out: dict[str, str] = {}
         if self.columns is not None:
@@ -157,7 +159,7 @@ class MultivariateDriftApplication(ModelMonitoringApplicationBase):
             listed = f" (left out: {_listing(left_out)})" if left_out else ""
             raise ValueError(f"{what}: {exc}{listed}") from None
         reference.model(reference.columns)
-        return _Reference(reference, left_out | reference.left_out)
+        return _Reference(reference, left_out | reference.left_out, total_rows)
 
     def _fit_registered(self, rows: pd.DataFrame, context: MonitoringApplicationContext) -> _Reference:
         return self._fit(rows, [str(f) for f in context.feature_names], "the endpoint's registered reference rows")
@@ -199,6 +201,7 @@ class MultivariateDriftApplication(ModelMonitoringApplicationBase):
         return {
             "z": _rounded(z), "reference_mean": _rounded(mean), "spread": _rounded(spread), "bounds": bounds,
             "sigmas": self._thresholds.to_dict(), "n_window": baseline.n_window, "n_reference": reference.n_rows,
+            "reference_rows_total": fitted.value.total_rows if fitted.value is not None else reference.n_rows,
             "reference_chunks": baseline.chunks, "n_components": model.n_components,
             "explained_variance": _rounded(model.explained_variance), "columns_used": len(model.columns),
             "columns": self._bounded(list(model.columns)), "missing_share": _rounded(missing_share),
