@@ -18,7 +18,8 @@ this run closes at its end, and the time measured is the pipeline's: the control
 the app streams, the apps, the writer. Readable: :func:`modelmon.queries.result_history` of that window
 returns the pair's results (polled every :data:`POLL_S`; one latency per endpoint x app x window). The
 breakdown (medians from the end): the window events' arrival on the app streams (``dispatched``), the
-apps' writer events' arrival on the writer stream (``analysed``), the writer's stamp (``written``).
+apps' writer events' arrival on the writer stream (``analysed``), the writer's stamp (``written``); and the
+CPU seconds each function's process used from the close until every pair was readable (Linux).
 """
 
 from __future__ import annotations
@@ -175,6 +176,20 @@ def _stages(settings: Settings, end_ms: int, apps: list[str]) -> dict[str, float
     return {"dispatched_s": since_end(dispatched), "analysed_s": since_end(analysed), "written_s": since_end(written)}
 
 
+def _cpu_seconds(runtime: LocalRuntime) -> dict[str, float]:
+    """CPU seconds (user + system) each function's process has used so far (Linux ``/proc``), and this one's."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for name, status in runtime.status().items():
+        try:
+            fields = Path(f"/proc/{status.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        out[name.removeprefix(f"{PROJECT}-")] = (int(fields[11]) + int(fields[12])) / ticks
+    out["this process (producer, reader)"] = time.process_time()
+    return out
+
+
 def _quantile(values: list[float], q: float) -> float:
     return float(np.quantile(values, q)) if values else float("nan")
 
@@ -211,10 +226,14 @@ def main() -> dict[str, object]:
             pairs = ENDPOINTS * len(bundle.apps)
             per_window: list[list[float]] = []
             stages: list[dict[str, float]] = []
+            cpu_per_window: list[dict[str, float]] = []
             for k in range(WINDOWS):
                 end = first_end + k * PERIOD_MS
                 time.sleep(max(0.0, (end - now_ms()) / 1000))
+                cpu_before = _cpu_seconds(runtime)
                 latencies = _wait_for_window(settings, end, pairs, time.monotonic() + 50)
+                cpu = {name: round(used - cpu_before.get(name, 0.0), 2) for name, used in _cpu_seconds(runtime).items()}
+                cpu_per_window.append(cpu)
                 per_window.append(latencies)
                 stages.append(_stages(settings, end, [a.name for a in bundle.apps]))
                 breakdown = ", ".join(f"{name[:-2]} {seconds:.2f}s" for name, seconds in stages[-1].items())
@@ -222,6 +241,9 @@ def main() -> dict[str, object]:
                       f"readable; median {_quantile(latencies, 0.5):.2f}s, p99 {_quantile(latencies, 0.99):.2f}s, "
                       f"max {max(latencies, default=float('nan')):.2f}s; medians: {breakdown}; "
                       f"load {os.getloadavg()[0]:.2f}", flush=True)
+                print("  CPU seconds from the close until all readable: "
+                      + ", ".join(f"{name} {used:.1f}" for name, used in sorted(cpu.items(), key=lambda kv: -kv[1])),
+                      flush=True)
         finally:
             if producer is not None:
                 producer.stop.set()
@@ -241,5 +263,6 @@ def main() -> dict[str, object]:
     return {"endpoints": ENDPOINTS, "apps": len(DEMO_APPS), "windows": WINDOWS, "controller_interval_s": 1,
             "median_s": median, "p99_s": p99, "max_s": max(every, default=float("nan")), "missing_pairs": missing,
             **{f"{k[:-2]}_median_s": statistics.median(s[k] for s in stages) for k in (stages[0] if stages else {})},
+            "function_cpu_s_per_window": cpu_per_window,
             "producer_lag_median_s": statistics.median(lag) if lag else None, "load_1m": os.getloadavg()[0],
             "ok": median <= TARGET_MEDIAN_S and p99 <= TARGET_P99_S}
