@@ -53,9 +53,7 @@ def performance_estimates(context: UIContext, endpoint_id: str, results: pd.Data
         ends = [int(t) for t in rows["time"].tolist()]
         extras = data.window_extras(context.backend, context.project, endpoint_id, app, PREFIX + metric, ends)
         own = _own_metric(metrics, app, f"realized_{metric}")
-        other = results[(results["result_name"] == metric) & (results["app_name"] != app)
-                        & (results["status"].astype("int64") >= 0)]  # an irrelevant result has no value
-        labelled = _by_end(other) if not other.empty else {}
+        other, labelled = _labelled(context, endpoint_id, results, metric, app)
         points = []
         for start, end, value, status in zip(rows["start_ms"].astype("int64").tolist(), ends, rows["value"].tolist(),
                                              rows["status"].astype("int64").tolist(), strict=True):
@@ -68,6 +66,27 @@ def performance_estimates(context: UIContext, endpoint_id: str, results: pd.Data
         reference = next((p["reference"] for p in reversed(points) if p["reference"] is not None), None)
         out.append({"metric": metric, "result": PREFIX + metric, "reference": reference, "points": points})
     return {"app": app, "metrics": out}
+
+
+def _labelled(context: UIContext, endpoint_id: str, results: pd.DataFrame, metric: str, app: str
+              ) -> tuple[pd.DataFrame, dict[int, float | None]]:
+    """Another app's result ``metric`` (``model-performance``'s, measured on labels) per window end.
+
+    An ``irrelevant`` one counts when it was measured (``labeled_rows`` in its ``extra_data``: judged
+    against no reference performance), not when there were too few labels (its value is then 0)."""
+    other = results[(results["result_name"] == metric) & (results["app_name"] != app)]
+    if other.empty:
+        return other, {}
+    other = other[other["app_name"] == sorted(other["app_name"].unique())[0]]
+    unjudged = other[other["status"].astype("int64") < 0]
+    measured = set()
+    if not unjudged.empty:
+        ends = [int(t) for t in unjudged["time"].tolist()]
+        extras = data.window_extras(context.backend, context.project, endpoint_id, str(other["app_name"].iloc[0]),
+                                    metric, ends)
+        measured = {end for end, extra in extras.items() if "labeled_rows" in extra}
+    keep = (other["status"].astype("int64") >= 0) | other["time"].astype("int64").isin(measured)
+    return other, _by_end(other[keep])
 
 
 def _own_metric(metrics: pd.DataFrame, app: str, name: str) -> dict[int, float | None]:

@@ -1,7 +1,8 @@
 """The endpoint page's estimated performance: the performance-estimation app, registered with a reference
-parquet as a deployed app is, runs on stored traffic (late labels matched for two of its four windows); the
-API's ``performance_estimation`` and the page (in headless Chromium) show the estimates with their band next
-to the realized values where labels exist."""
+parquet as a deployed app is, runs on stored traffic; labels are matched for two of its four windows, one
+before it is analysed and one after (then model-performance measures it); the API's
+``performance_estimation`` and the page (in headless Chromium) show the estimates with their band next to
+the realized values where labels exist."""
 
 from __future__ import annotations
 
@@ -35,7 +36,10 @@ ROWS = 1500
 NOW = T0 + 4 * PERIOD + 60_000
 APP = "performance-estimation"
 CLASS = "modelmon.apps.builtin.performance_estimation:PerformanceEstimationApplication"
-LABELLED = (1, 3)  # windows whose labels arrive before they are analysed
+LABELLED = (1, 3)  # windows with labels: 1's arrive before it is analysed, 3's after (model-performance then)
+LATE = 3
+MEASURE = "model-performance"
+MEASURE_CLASS = "modelmon.apps.builtin.model_performance:ModelPerformanceApplication"
 SPREADS = (1.5, 1.5, 0.4, 0.4)  # windows 2 and 3 sit near the decision boundary: accuracy drops
 
 
@@ -58,19 +62,25 @@ def home(tmp_path_factory):
         endpoint = register_model_endpoint(backend, PROJECT, "scorer", reference_data=reference[["x0", "x1"]],
                                            label_names=["prediction"])
         runner = AppRunner(load_app(CLASS, kwargs), APP, backend, PATHS)
+        measure = AppRunner(load_app(MEASURE_CLASS, {}), MEASURE, backend, PATHS)
         writer = ResultWriter(backend, PATHS, clock=lambda: NOW)
         for k in range(4):
             frame = _window(k)
             stored = frame.drop(columns=["label"])  # the model server does not know the truth
             store_requests(backend, PATHS, endpoint.endpoint_id, f"b{k}", stored, frame["timestamp"].to_numpy(),
                            frame["latency_us"].to_numpy(), np.zeros(ROWS, dtype=bool))
+            window = (T0 + k * PERIOD, T0 + (k + 1) * PERIOD)
+            if k == LATE:
+                writer.write(runner.analyse(WindowEvent(PROJECT, endpoint.endpoint_id, APP, *window, "scorer")))
             if k in LABELLED:
                 ids = frame["request_id"].tolist()
                 body = LabelsEvent(endpoint.endpoint_id, ["label"], ids, [[int(v)] for v in frame["label"]],
                                    [NOW] * ROWS, frame["timestamp"].astype(int).tolist()).to_body()
                 assert handle_labels_record(backend, PROJECT, body, f"labels-{k}").matched == ROWS
-            writer.write(runner.analyse(WindowEvent(PROJECT, endpoint.endpoint_id, APP, T0 + k * PERIOD,
-                                                    T0 + (k + 1) * PERIOD, "scorer")))
+            if k == LATE:  # labels after the estimate: model-performance measures the window
+                writer.write(measure.analyse(WindowEvent(PROJECT, endpoint.endpoint_id, MEASURE, *window, "scorer")))
+            else:
+                writer.write(runner.analyse(WindowEvent(PROJECT, endpoint.endpoint_id, APP, *window, "scorer")))
     finally:
         backend.close()
     return home
@@ -105,7 +115,8 @@ def test_the_endpoint_object_carries_estimates_bands_and_realized_values(home):
         assert point["lower"] < point["estimate"] < point["upper"]
         assert point["estimate"] == pytest.approx(truth, abs=0.04)
         if k in LABELLED:
-            assert point["realized"] == pytest.approx(truth, abs=1e-5) and point["realized_source"] == APP
+            assert point["realized"] == pytest.approx(truth, abs=1e-5)
+            assert point["realized_source"] == (MEASURE if k == LATE else APP)
         else:
             assert point["realized"] is None and point["realized_source"] is None
     assert [p["status"] for p in points] == [0, 0, 2, 2]  # the harder windows fall below the reference's band
@@ -130,6 +141,8 @@ def test_the_endpoint_page_shows_estimated_against_realized(home, browser, shots
         assert float(cells[4].split()[0]) == pytest.approx(latest["realized"], abs=1e-3)
         assert float(cells[5]) == pytest.approx(latest["estimate"] - latest["realized"], abs=2e-3)
         assert cells[6] == "detected"
+        recall = rows.nth(2).locator("td").all_inner_texts()  # model-performance measures no recall
+        assert recall[0] == "recall" and recall[4] == "—" and recall[5] == "—"
         chart = page.locator(".estimation-chart[data-metric=accuracy]")
         assert chart.get_attribute("data-realized") == "2" and chart.get_attribute("data-points") == "4"
         assert page.locator("nav.section-nav a[href='#estimation']").inner_text() == "Estimated performance"
