@@ -34,14 +34,15 @@ class Estimate:
     value: float | None  #: expected value (``None`` when undefined, e.g. no predicted positive for precision)
     sampling_std: float  #: spread of the realized value over the labels' draws, for this window's rows
     calibration_std: float = 0.0  #: spread of the estimate from the calibration's own uncertainty
-    rows: int = 0  #: rows of the window: the realized value moves in steps of about ``1 / rows``
+    rows: int = 0  #: rows of the window: the realized value moves in steps of about ``1 / rows`` (0: not a share)
+    ceiling: float = 1.0  #: the highest value the metric can take (a share: 1; an error: infinity)
 
     @property
     def std(self) -> float:
         return math.hypot(self.sampling_std, self.calibration_std)
 
     def band(self, z: float) -> tuple[float, float] | None:
-        """``value ∓ (z·std + 0.5 / rows)``, clipped to [0, 1] (every metric here is a share).
+        """``value ∓ (z·std + 0.5 / rows)``, clipped to [0, ceiling].
 
         The half step is the continuity correction of a count: with few expected errors (a good model
         on a small window) the normal band alone misses the realized value's discrete, skewed spread.
@@ -49,7 +50,7 @@ class Estimate:
         if self.value is None:
             return None
         half = z * self.std + (0.5 / self.rows if self.rows else 0.0)
-        return max(0.0, self.value - half), min(1.0, self.value + half)
+        return max(0.0, self.value - half), min(self.ceiling, self.value + half)
 
 
 @dataclasses.dataclass(frozen=True)
