@@ -26,6 +26,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from bench.bench_ingest import FEATURES, PROJECT, _requests
 from modelmon.backends import OutRecord, SeekTo
 from modelmon.backends.local import open_local_backend
@@ -38,9 +40,9 @@ from modelmon.local_nuclio.worker import Worker, make_logger
 SHARDS = 4
 ENDPOINTS = 8
 REQUESTS_PER_RECORD = 1000
-RECORDS_PER_SHARD = 16  # 64 records, 64,000 rows
+RECORDS_PER_SHARD = 32  # 128 records, 128,000 rows
 READ_BATCH = 8
-REPEATS = 2
+REPEATS = 3
 COUNTS = (1, 2, 4)
 TARGET_2 = 1.7
 GROUP = "model-monitoring-stream"
@@ -58,17 +60,23 @@ spec:
 """
 
 
-def _fill(home: Path) -> tuple[str, int]:
-    """The tracking stream of a fresh store, filled; its path and the rows it holds."""
-    backend = open_local_backend(home)
-    path = ProjectPaths(PROJECT).tracking_stream
-    backend.streams.create(path, shards=SHARDS)
-    records = []
+def _bodies() -> list[tuple[int, bytes]]:
+    """The records to ingest, with their shards: built once, put into each run's fresh store."""
+    bodies = []
     for k in range(SHARDS * RECORDS_PER_SHARD):
         endpoint = k % ENDPOINTS
         body = tracking_body(model=f"m{endpoint}", function_uri=f"{PROJECT}/serving", endpoint_id=f"ep-{endpoint}",
                              requests=_requests(REQUESTS_PER_RECORD, k, (k // ENDPOINTS) * REQUESTS_PER_RECORD))
-        records.append(OutRecord(encode(body), shard=endpoint % SHARDS))
+        bodies.append((endpoint % SHARDS, encode(body)))
+    return bodies
+
+
+def _fill(home: Path, bodies: list[tuple[int, bytes]]) -> tuple[str, int]:
+    """The tracking stream of a fresh store, filled; its path and the rows it holds."""
+    backend = open_local_backend(home)
+    path = ProjectPaths(PROJECT).tracking_stream
+    backend.streams.create(path, shards=SHARDS)
+    records = [OutRecord(body, shard=shard) for shard, body in bodies]
     for start in range(0, len(records), 8):  # a put request stays under the stream's size limits
         backend.streams.put_records(path, records[start:start + 8])
     backend.close()
@@ -125,10 +133,10 @@ def _schedstat() -> tuple[float, float]:
     return ran, waited
 
 
-def run_processes(root: Path, count: int) -> dict[str, float]:
+def run_processes(root: Path, bodies: list[tuple[int, bytes]], count: int) -> dict[str, float]:
     """Rows/s of ``count`` stream-function processes sharing the stream's shards."""
     home = root / f"processes-{count}-{time.monotonic_ns()}"
-    path, rows = _fill(home)
+    path, rows = _fill(home, bodies)
     bundle = _bundle(root, 1)
     spawn = multiprocessing.get_context("spawn")
     start, results = spawn.Event(), spawn.Queue()
@@ -151,14 +159,41 @@ def run_processes(root: Path, count: int) -> dict[str, float]:
     done = sum(span[2] for span in spans)
     assert done == rows, (done, rows)
     wall = max(span[1] for span in spans) - min(span[0] for span in spans)
-    return {"rows_per_s": rows / wall, "cpu_share": sum(span[3] for span in spans) / (wall * count),
+    return {"rows_per_s": rows / wall, "rows_per_cpu_s": rows / sum(span[3] for span in spans),
+            "cpu_share": sum(span[3] for span in spans) / (wall * count),
             "runqueue_share": sum(span[4] for span in spans) / (wall * count)}
 
 
-def run_worker_threads(root: Path, count: int) -> float:
+def _decoder(bodies: list[bytes], start: Any, results: Any) -> None:
+    """The control: decoding records alone (orjson), no storing; as parallel as the machine allows."""
+    start.wait()
+    began = time.monotonic()
+    for _ in range(3):
+        for body in bodies:
+            orjson.loads(body)
+    results.put((began, time.monotonic()))
+
+
+def run_decoders(bodies: list[tuple[int, bytes]], count: int) -> float:
+    """Seconds ``count`` processes take to decode ``bodies`` (shared out) three times."""
+    spawn = multiprocessing.get_context("spawn")
+    start, results = spawn.Event(), spawn.Queue()
+    share = [body for _, body in bodies]
+    processes = [spawn.Process(target=_decoder, args=(share[k::count], start, results)) for k in range(count)]
+    for process in processes:
+        process.start()
+    time.sleep(0.5)
+    start.set()
+    spans = [results.get(timeout=600) for _ in processes]
+    for process in processes:
+        process.join(60)
+    return max(end for _, end in spans) - min(began for began, _ in spans)
+
+
+def run_worker_threads(root: Path, bodies: list[tuple[int, bytes]], count: int) -> float:
     """Rows/s of one process running the function with ``numWorkers: count`` (the local runtime's workers)."""
     home = root / f"threads-{count}-{time.monotonic_ns()}"
-    path, rows = _fill(home)
+    path, rows = _fill(home, bodies)
     _environment(home)
     (spec,) = load_bundle(_bundle(root, count))
     backend = open_local_backend(home)
@@ -180,15 +215,19 @@ def main() -> dict[str, Any]:
     load = os.getloadavg()[0]
     processes: dict[int, dict[str, float]] = {}
     threads: dict[int, float] = {}
+    decoding: dict[int, float] = {}
+    bodies = _bodies()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         for _ in range(REPEATS):
             for n in COUNTS:
-                run = run_processes(root, n)
+                run = run_processes(root, bodies, n)
                 if run["rows_per_s"] > processes.get(n, {"rows_per_s": 0.0})["rows_per_s"]:
                     processes[n] = run
+            for n in (1, 2):
+                decoding[n] = min(decoding.get(n, float("inf")), run_decoders(bodies, n))
             for n in COUNTS:
-                threads[n] = max(threads.get(n, 0.0), run_worker_threads(root, n))
+                threads[n] = max(threads.get(n, 0.0), run_worker_threads(root, bodies, n))
     figures: dict[str, Any] = {
         "shards": SHARDS, "requests_per_record": REQUESTS_PER_RECORD, "features_per_request": FEATURES,
         "rows": SHARDS * RECORDS_PER_SHARD * REQUESTS_PER_RECORD, "cpus": os.cpu_count(),
@@ -197,22 +236,26 @@ def main() -> dict[str, Any]:
     for n in COUNTS:
         figures[f"processes_{n}_rows_per_s"] = round(processes[n]["rows_per_s"])
         figures[f"scaling_{n}_workers"] = round(processes[n]["rows_per_s"] / processes[1]["rows_per_s"], 2)
+        figures[f"processes_{n}_rows_per_cpu_s"] = round(processes[n]["rows_per_cpu_s"])
         figures[f"processes_{n}_cpu_share"] = round(processes[n]["cpu_share"], 2)
         figures[f"processes_{n}_runqueue_share"] = round(processes[n]["runqueue_share"], 2)
         figures[f"threads_{n}_rows_per_s"] = round(threads[n])
         figures[f"threads_scaling_{n}_workers"] = round(threads[n] / threads[1], 2)
+    figures["decode_only_scaling_2_processes"] = round(decoding[1] / decoding[2], 2)
     figures["target_scaling_2_workers"] = TARGET_2
     figures["meets_targets"] = figures["scaling_2_workers"] >= TARGET_2
     print(f"{SHARDS}-shard stream, {figures['rows']:,} rows ({REQUESTS_PER_RECORD} requests × {FEATURES} features "
           f"per record), {os.cpu_count()} CPUs, 1-minute load average {load:.2f} at start; best of {REPEATS}")
-    print(f"{'consumers':>10} {'processes rows/s':>17} {'× 1':>6} {'on CPU':>7} {'runnable':>9} "
+    print(f"{'consumers':>10} {'processes rows/s':>17} {'× 1':>6} {'rows/CPU-s':>11} {'on CPU':>7} {'runnable':>9} "
           f"{'worker threads rows/s':>22} {'× 1':>6}")
     for n in COUNTS:
         print(f"{n:>10} {figures[f'processes_{n}_rows_per_s']:>17,} {figures[f'scaling_{n}_workers']:>6} "
-              f"{figures[f'processes_{n}_cpu_share']:>7.0%} {figures[f'processes_{n}_runqueue_share']:>9.0%} "
+              f"{figures[f'processes_{n}_rows_per_cpu_s']:>11,} {figures[f'processes_{n}_cpu_share']:>7.0%} {figures[f'processes_{n}_runqueue_share']:>9.0%} "
               f"{figures[f'threads_{n}_rows_per_s']:>22,} {figures[f'threads_scaling_{n}_workers']:>6}")
-    print("on CPU / runnable: the share of each process's time spent running, and waiting for a CPU that other "
-          "processes held")
+    print(f"control: decoding the records alone (orjson, no storing) in 2 processes: "
+          f"{figures['decode_only_scaling_2_processes']}× one process (what the machine gave two processes)")
+    print("rows/CPU-s: rows per second of CPU the processes used (flat: the work itself scales); on CPU / runnable: "
+          "the share of each process's time spent running, and waiting for a CPU that other processes held")
     print(f"2 processes: {figures['scaling_2_workers']}× one process (target ≥ {TARGET_2}×) -> "
           f"{'met' if figures['meets_targets'] else 'NOT met'}")
     return figures

@@ -1,10 +1,11 @@
 """Reading one tracking record into columns, rejecting bad requests one by one.
 
 A record is decoded once (orjson; the standard library only as a fallback that still reads NaN so the
-request carrying it can be rejected alone). A batched record that is well formed and all numeric takes
-the fast path: its structure is checked per request (a few dict lookups) and its values per record with
-numpy. Anything else goes through :func:`modelmon.events.parse_tracking`, request by request, so a bad
-request is rejected with its reason and the valid requests of the same record are kept.
+request carrying it can be rejected alone), with the cyclic collector paused (:func:`collector_paused`). A
+batched record that is well formed and all numeric takes the fast path: its ``values`` are transposed into
+columns in one call, each column's types checked as a set and its numbers read by numpy in one call, with
+no Python loop per request. Anything else goes through :func:`modelmon.events.parse_tracking`, request by
+request, so a bad request is rejected with its reason and the valid requests of the same record are kept.
 """
 
 from __future__ import annotations
