@@ -250,7 +250,8 @@ def main() -> dict[str, Any]:
           f"{'worker threads rows/s':>22} {'× 1':>6}")
     for n in COUNTS:
         print(f"{n:>10} {figures[f'processes_{n}_rows_per_s']:>17,} {figures[f'scaling_{n}_workers']:>6} "
-              f"{figures[f'processes_{n}_rows_per_cpu_s']:>11,} {figures[f'processes_{n}_cpu_share']:>7.0%} {figures[f'processes_{n}_runqueue_share']:>9.0%} "
+              f"{figures[f'processes_{n}_rows_per_cpu_s']:>11,} {figures[f'processes_{n}_cpu_share']:>7.0%} "
+              f"{figures[f'processes_{n}_runqueue_share']:>9.0%} "
               f"{figures[f'threads_{n}_rows_per_s']:>22,} {figures[f'threads_scaling_{n}_workers']:>6}")
     print(f"control: decoding the records alone (orjson, no storing) in 2 processes: "
           f"{figures['decode_only_scaling_2_processes']}× one process (what the machine gave two processes)")
