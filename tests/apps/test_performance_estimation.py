@@ -205,3 +205,14 @@ def test_without_reference_data_the_endpoints_reference_rows_are_used(reference,
     unscored = got["unscored"]["estimated_accuracy"]
     assert unscored.status == ResultStatusApp.irrelevant
     assert unscored.extra_data["reason"].startswith("the endpoint's reference rows: reference_data has no column")
+
+
+def test_clean_windows_raise_no_detection(app):
+    """No shift: 100 windows of 500 rows like the reference give no detected result (no alert fatigue)."""
+    rng = np.random.default_rng(50)
+    results = app.evaluate(_windows([_traffic(rng, 500) for _ in range(100)]).drop(columns=["label"]), base_period=10)
+    judged = results[results["type"] == "result"]
+    assert len(judged) == 500
+    assert not (judged["status"] == ResultStatusApp.detected).any()
+    potential = judged[judged["status"] == ResultStatusApp.potential_detection]
+    assert len(potential) <= 10  # 5 (recall: one standard deviation below the reference) of 500
