@@ -130,3 +130,13 @@ def test_evaluate_on_stored_traffic_uses_the_endpoints_registered_rows(backend, 
     results = got.query("type == 'result'")
     assert list(results["status_name"]) == ["no_detection", "detected"]
     assert {e["reference"] for e in results["extra_data"]} == {"endpoint"}
+
+
+def test_registered_rows_it_cannot_use_make_the_windows_irrelevant_with_the_reason(backend):
+    rng = np.random.default_rng(3)
+    small = register_model_endpoint(backend, PROJECT, "small", reference_data=_rows(rng, 50, rho=0.8))
+    _store_windows(backend, small.endpoint_id, [_rows(rng, 300, rho=-0.8)])
+    runner = AppRunner(MultivariateDriftApplication(), APP, backend, PATHS)
+    [result] = runner.analyse(_window(small.endpoint_id, 0)).results
+    assert int(result.status) == -1 and result.extra_data == {"reason": (
+        "the endpoint's reference rows: the reference has 50 rows; PCA and its error's spread need at least 100")}

@@ -162,7 +162,7 @@ class MultivariateDriftApplication(ModelMonitoringApplicationBase):
         return _Reference(reference, left_out | reference.left_out, total_rows)
 
     def _fit_registered(self, rows: pd.DataFrame, context: MonitoringApplicationContext) -> _Reference:
-        return self._fit(rows, [str(f) for f in context.feature_names], "the endpoint's registered reference rows")
+        return self._fit(rows, [str(f) for f in context.feature_names], "the endpoint's reference rows")
 
     def do_tracking(self, monitoring_context: MonitoringApplicationContext) -> list[Any]:
         """The window's mean reconstruction error, judged against the reference's own variability."""
