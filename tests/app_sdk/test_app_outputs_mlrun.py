@@ -186,7 +186,7 @@ def test_a_nan_result_is_stored_and_every_reader_shows_it_missing(judged, home, 
 
     assert main(["results", "--home", str(home), "--project", PROJECT]) == 0
     table = capsys.readouterr().out.splitlines()
-    assert table[1].split()[-3:] == ["nan", "detected", "model_performance"]
+    assert table[1].split()[-3:] == ["-", "detected", "model_performance"]
     for args in (["--json"], ["--history", "--json"], ["--metrics", "--json"]):
         assert main(["results", "--home", str(home), "--project", PROJECT, *args]) == 0
         shown = json.loads(capsys.readouterr().out)  # valid JSON: a missing value is null

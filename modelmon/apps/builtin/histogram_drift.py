@@ -50,7 +50,7 @@ from modelmon.apps.builtin.histogram_segments import (
     segment_drift_result,
     with_segment_noise,
 )
-from modelmon.apps.reference_rows import load_reference_rows
+from modelmon.apps.reference_rows import ReferenceFits
 from modelmon.apps.sdk import ModelMonitoringApplicationBase, MonitoringApplicationContext
 from modelmon.apps.sdk.thresholds import Thresholds, check_threshold, thresholds
 from modelmon.apps.segments import MAX_SEGMENTS, SegmentReport, check_segment_by
@@ -81,6 +81,10 @@ def _count(name: str, value: object, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ValueError(f"{name} must be an integer of at least {minimum}, got {value!r}")
     return value
+
+
+NO_SEGMENT_ROWS = ("segment_by needs reference rows (with the segment columns): register the endpoint with "
+                   "reference_data=<DataFrame>, or give the app reference_data=")
 
 
 class HistogramDataDriftApplication(ModelMonitoringApplicationBase):
@@ -190,21 +194,25 @@ class HistogramDataDriftApplication(ModelMonitoringApplicationBase):
         self.feature_importance = feature_importance
         self.prediction_column = prediction_column
         self.reference_data = reference_data
-        self._reference_rows = load_reference_rows(reference_data)
-        self._importance = FeatureImportance(feature_importance, self._reference_rows, prediction_column)
         self.segment_by = None if segment_by is None else check_segment_by(segment_by)
         self.max_segments = _count("max_segments", max_segments, 1)
         self.max_segments_in_extra_data = _count("max_segments_in_extra_data", max_segments_in_extra_data, 0)
         self.min_segment_rows = _count("min_segment_rows", min_segment_rows, 1)
+        self._no_rows: tuple[FeatureImportance, SegmentReferences | None] = (
+            FeatureImportance(feature_importance, None, prediction_column), None)
+        self._importance: FeatureImportance = self._no_rows[0]
         self._segments: SegmentReferences | None = None
-        if self.segment_by is not None:
-            if self._reference_rows is None:
-                raise ValueError("segment_by needs reference_data= (the reference rows, with the segment columns): "
-                                 "each segment is compared with its own reference rows")
-            self._segments = SegmentReferences(self._reference_rows, self.segment_by, max_segments=max_segments)
+        # reference_data's rows when given (fitted now), else each endpoint's registered rows (fitted per endpoint)
+        self._rows_fits = ReferenceFits(reference_data, self._fit_rows)
+
+    def _fit_rows(self, rows: pd.DataFrame) -> tuple[FeatureImportance, SegmentReferences | None]:
+        segments = None if self.segment_by is None else SegmentReferences(rows, self.segment_by,
+                                                                          max_segments=self.max_segments)
+        return FeatureImportance(self.feature_importance, rows, self.prediction_column), segments
 
     def do_tracking(self, monitoring_context: MonitoringApplicationContext) -> list[Any]:
         """Both drift results and the mean-distance metrics for one window."""
+        self._importance, self._segments = self._rows_fits.get(monitoring_context).value or self._no_rows
         reference = reference_for(monitoring_context.feature_stats)
         if not len(reference) and not reference.invalid:
             return self._irrelevant({"reason": NO_REFERENCE})
@@ -222,7 +230,7 @@ class HistogramDataDriftApplication(ModelMonitoringApplicationBase):
             return self._irrelevant({"reason": NOTHING_SCORED, "not_scored": self._bounded(assessment.reasons)})
         importance, source = self._importance.of(reference.names, monitoring_context.label_names)
         results = self._results(assessment, scored, importance, source)
-        if self._segments is not None:
+        if self.segment_by is not None:
             results.insert(2, self._segment_result(monitoring_context, results[1], importance))
         return results
 
@@ -287,10 +295,12 @@ class HistogramDataDriftApplication(ModelMonitoringApplicationBase):
     def _segment_result(self, context: MonitoringApplicationContext, whole: ModelMonitoringApplicationResult,
                         importance: Mapping[str, float]) -> ModelMonitoringApplicationResult:
         """``segment_drift`` (the worst segment), escalating ``whole``'s status when a segment drifts."""
-        assert self._segments is not None
-        extra: dict[str, Any] = {"segment_by": list(self._segments.segmentation.segment_by),
+        extra: dict[str, Any] = {"segment_by": list(self.segment_by or ()),
                                  "share_thresholds": self._share_thresholds.to_dict(),
                                  "min_segment_rows": self.min_segment_rows}
+        if self._segments is None:  # segments are chosen on reference rows: the endpoint has none
+            return ModelMonitoringApplicationResult(SEGMENT_DRIFT, 0.0, ResultKindApp.data_drift, Status.irrelevant,
+                                                    extra | {"reason": NO_SEGMENT_ROWS})
         try:
             parts = self._segments.split(context.sample_df)
         except ValueError as exc:  # the window lacks a segment column
