@@ -13,8 +13,12 @@ Reported per data set: mean absolute error of the estimated accuracy against the
 accuracy (target ≤ 0.02), the share of windows whose realized accuracy lies in the 95% band (target ≥
 90%), and the time of fitting + estimating every window through ``evaluate`` (best of five runs).
 When a venv with NannyML exists (``MODELMON_NANNYML_PYTHON``, default ``/work/nannyml-venv/bin/python``),
-NannyML's CBPE runs on the same files in the same run (``bench/nannyml_cbpe.py``; its band is its ±3
+NannyML's CBPE runs on the same files in the same run (``bench/nannyml_estimators.py``; its band is its ±3
 sampling errors); targets: our error ≤ theirs, ours ≥ 5× faster. Run: ``python -m bench estimation``.
+
+For information, regression (``task="regression"``, DLE): a gradient-boosted regressor whose errors grow with
+one input, windows shifted towards larger errors; the estimated MAE against the realized one, next to
+NannyML's DLE (LightGBM models of the loss) on the same files.
 """
 
 from __future__ import annotations
@@ -100,7 +104,26 @@ def digits(seed: int = 0) -> Dataset:
     return _subpopulations(data.data, (data.target >= 5).astype(int), seed, windows=40, rows=300)
 
 
-def _ours(reference: pd.DataFrame, windows: list[pd.DataFrame]) -> dict[str, object]:
+def regression(seed: int = 0, windows: int = 40, rows: int = 1000) -> Dataset:
+    """``y = 2·x0 + sin(2·x1) + noise`` with noise growing with ``|x2|``; windows widen ``x2`` up to 1.6×."""
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    rng = np.random.default_rng(seed)
+
+    def draw(n: int, spread: float) -> tuple[np.ndarray, np.ndarray]:
+        x = np.column_stack([rng.normal(0, 1, n), rng.normal(0, 1, n), rng.normal(0, spread, n)])
+        return x, 2 * x[:, 0] + np.sin(2 * x[:, 1]) + rng.normal(0, 0.2 + 0.5 * np.abs(x[:, 2]))
+
+    model = HistGradientBoostingRegressor(max_iter=100, random_state=seed).fit(*draw(8000, 1.0))
+
+    def frame(x: np.ndarray, y: np.ndarray) -> pd.DataFrame:
+        return pd.DataFrame({"x0": x[:, 0], "x1": x[:, 1], "x2": x[:, 2], "prediction": model.predict(x), "label": y})
+
+    out = [frame(*draw(rows, 1.0 + 0.6 * k / (windows - 1))) for k in range(windows)]
+    return frame(*draw(5000, 1.0)), out
+
+
+def _ours(reference: pd.DataFrame, windows: list[pd.DataFrame], **options: object) -> dict[str, object]:
     period_ms = PERIOD_MINUTES * 60_000
     rows = len(windows[0])
     stamps = [k * period_ms + np.arange(rows) * (period_ms // rows) for k in range(len(windows))]
@@ -109,23 +132,23 @@ def _ours(reference: pd.DataFrame, windows: list[pd.DataFrame]) -> dict[str, obj
     seconds = []
     for _ in range(REPEAT):  # the best of a few runs: the machine may be shared
         start = time.perf_counter()
-        app = PerformanceEstimationApplication(reference)
+        app = PerformanceEstimationApplication(reference, **options)  # type: ignore[arg-type]
         results = app.evaluate(traffic, base_period=PERIOD_MINUTES)
         seconds.append(time.perf_counter() - start)
-    accuracy = results[results["name"] == "estimated_accuracy"]
+    accuracy = results[results["name"] == ("estimated_mae" if options else "estimated_accuracy")]
     extra = accuracy["extra_data"]
     return {"seconds": min(seconds), "estimate": accuracy["value"].tolist(),
             "lower": [e["lower"] for e in extra], "upper": [e["upper"] for e in extra]}
 
 
-def _nannyml(reference: pd.DataFrame, windows: list[pd.DataFrame]) -> dict[str, object] | None:
+def _nannyml(reference: pd.DataFrame, windows: list[pd.DataFrame], features: str = "") -> dict[str, object] | None:
     if not pathlib.Path(NANNYML_PYTHON).exists():
         return None
     with tempfile.TemporaryDirectory() as directory:
         reference.to_parquet(f"{directory}/reference.parquet")
         pd.concat(windows, ignore_index=True).to_parquet(f"{directory}/analysis.parquet")
-        done = subprocess.run([NANNYML_PYTHON, str(HERE / "nannyml_cbpe.py"), directory, str(len(windows[0])),
-                               str(REPEAT)],
+        done = subprocess.run([NANNYML_PYTHON, str(HERE / "nannyml_estimators.py"), directory,
+                               str(len(windows[0])), str(REPEAT), features],
                               capture_output=True, text=True, timeout=1800, check=False)
     if done.returncode != 0:
         print(f"  nannyml failed: {done.stderr.strip().splitlines()[-1:]}")
@@ -167,7 +190,26 @@ def main(seed: int = 0) -> dict[str, object]:
     print("band: mean width of the band (ours 95%, nannyml's ±3 sampling errors); time: fit + every window, "
           "best of 5")
     print("targets: ours MAE <= 0.02 and <= nannyml's, coverage >= 90%, speed-up >= 5x")
+    report["regression"] = _regression(seed)
     return report
+
+
+def _regression(seed: int) -> dict[str, object]:
+    """DLE for information: the estimated MAE's error relative to the realized MAE, ours and NannyML's."""
+    reference, windows = regression(seed)
+    realized = np.array([float(np.mean(np.abs(w["label"] - w["prediction"]))) for w in windows])
+    ours = _score(_ours(reference, windows, task="regression"), realized)
+    theirs_run = _nannyml(reference, windows, features="x0,x1,x2")
+    theirs = _score(theirs_run, realized) if theirs_run is not None else None
+    scale = float(np.mean(realized))
+    line = (f"regression (DLE, {len(windows)} windows of {len(windows[0])} rows, realized MAE "
+            f"{realized.min():.3f}–{realized.max():.3f}): ours error {ours['mae'] / scale:.1%} of the MAE, "
+            f"band cover {ours['coverage']:.0%}, {ours['seconds']:.2f} s")
+    if theirs:
+        line += (f"; nannyml {theirs['mae'] / scale:.1%}, cover {theirs['coverage']:.0%}, {theirs['seconds']:.2f} s "
+                 f"({theirs['seconds'] / ours['seconds']:.1f}x)")
+    print(line)
+    return {"ours": ours, "nannyml": theirs if theirs else "not available", "mean_realized_mae": scale}
 
 
 if __name__ == "__main__":
