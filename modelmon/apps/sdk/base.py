@@ -117,7 +117,8 @@ class ModelMonitoringApplicationBase(abc.ABC):
         :class:`~modelmon.apps.sdk.PartialWindowsWarning`.
 
         The reference comes from ``reference_df`` (via ``modelmon.stats.feature_stats``) or
-        ``feature_stats``. ``options`` fill the rest of the context: ``endpoint_id``, ``feature_names``,
+        ``feature_stats``; ``reference_df``'s rows are also the context's ``reference_rows`` (the rows apps
+        such as multivariate-drift fit on), unless ``reference_rows=`` gives other rows. ``options`` fill the rest of the context: ``endpoint_id``, ``feature_names``,
         ``label_names``, ``model_endpoint`` (e.g. with ``reference_performance``), ``labels_df``,
         ``error_count`` and ``objects`` (an ObjectStore that keeps logged artifacts). Callable on the
         class too, when the app needs no constructor arguments.
