@@ -118,10 +118,11 @@ class ModelMonitoringApplicationBase(abc.ABC):
 
         The reference comes from ``reference_df`` (via ``modelmon.stats.feature_stats``) or
         ``feature_stats``; ``reference_df``'s rows are also the context's ``reference_rows`` (the rows apps
-        such as multivariate-drift fit on), unless ``reference_rows=`` gives other rows. ``options`` fill the rest of the context: ``endpoint_id``, ``feature_names``,
-        ``label_names``, ``model_endpoint`` (e.g. with ``reference_performance``), ``labels_df``,
-        ``error_count`` and ``objects`` (an ObjectStore that keeps logged artifacts). Callable on the
-        class too, when the app needs no constructor arguments.
+        such as multivariate-drift fit on), unless ``reference_rows=`` gives other rows. ``options`` fill
+        the rest of the context: ``endpoint_id``, ``feature_names``, ``label_names``, ``model_endpoint``
+        (e.g. with ``reference_performance``), ``labels_df``, ``error_count`` and ``objects`` (an
+        ObjectStore that keeps logged artifacts). Callable on the class too, when the app needs no
+        constructor arguments.
 
         MLRun 1.8+'s form is accepted as well: ``evaluate(func_path=None, func_name=None, *,
         sample_data=, reference_data=, class_arguments=, run_local=True, endpoints=, start=, end=,
