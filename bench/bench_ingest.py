@@ -13,7 +13,9 @@ the local backend (sample store, per-minute prediction series, endpoint counters
   The speedup is reported against the faster baseline.
 * **decode-only floor**: ``orjson.loads`` of the same records, alone, in the same process: what reading the
   records costs before any validation or storing. The stream function's rows/s over the floor's is the share
-  of the time that reading takes (target ≥ 0.5: the function within 2× of decoding alone).
+  of the time that reading takes (target ≥ 0.5: the function within 2× of decoding alone). The floor is
+  measured with Python's cyclic collector on (a plain loop) and paused (as the stream function decodes);
+  the faster of the two is the floor (with the collector on, decoding takes 2-3× longer).
 
 The stream function and the floor are measured ``REPEATS`` times, alternately, and the best run of each is
 kept (another process on the machine slows single runs). Throughput is counted in tracked requests
@@ -22,6 +24,7 @@ kept (another process on the machine slows single runs). Throughput is counted i
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import tempfile
@@ -78,12 +81,23 @@ def _single_events(count: int) -> list[bytes]:
     return [json.dumps({**meta, **r}).encode() for r in _requests(count, 99, 0)]
 
 
-def run_decode_floor(records: list[bytes]) -> dict[str, float]:
-    """Rows/s of decoding the same records with orjson and nothing else: what reading them costs at least."""
-    started = time.perf_counter()
-    for body in records:
-        orjson.loads(body)
-    elapsed = time.perf_counter() - started
+def run_decode_floor(records: list[bytes], collector: bool = True) -> dict[str, float]:
+    """Rows/s of decoding the same records with orjson and nothing else: what reading them costs at least.
+
+    ``collector=False``: with Python's cyclic collector paused, as the stream function reads a record
+    (its passes over the decoded lists otherwise take about as long as decoding them).
+    """
+    paused = not collector and gc.isenabled()
+    if paused:
+        gc.disable()
+    try:
+        started = time.perf_counter()
+        for body in records:
+            orjson.loads(body)
+        elapsed = time.perf_counter() - started
+    finally:
+        if paused:
+            gc.enable()
     rows = len(records) * REQUESTS_PER_RECORD
     return {"rows": rows, "seconds": elapsed, "rows_per_s": rows / elapsed,
             "ms_per_record": 1000 * elapsed / len(records)}
@@ -202,14 +216,16 @@ def main() -> dict[str, Any]:
     events = _single_events(BASELINE_EVENTS)
     load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as home:
-        runs, floors = [], []
+        runs, floors, plain_floors = [], [], []
         for k in range(REPEATS):
-            floors.append(run_decode_floor(records))
+            plain_floors.append(run_decode_floor(records))
+            floors.append(run_decode_floor(records, collector=False))
             runs.append(run_stream_function(records, os.path.join(home, f"stream-{k}")))
         plain = run_per_event_storey(events, os.path.join(home, "plain"), storey_aggregation=False)
         aggregate_by_key = run_per_event_storey(events, os.path.join(home, "abk"), storey_aggregation=True)
     ours = max(runs, key=lambda figures: figures["rows_per_s"])
-    floor = max(floors, key=lambda figures: figures["rows_per_s"])
+    plain_floor = max(plain_floors, key=lambda figures: figures["rows_per_s"])
+    floor = max([*floors, plain_floor], key=lambda figures: figures["rows_per_s"])  # the faster: the stricter
     baseline = max(plain, aggregate_by_key, key=lambda figures: figures["rows_per_s"])
     ratio = ours["rows_per_s"] / baseline["rows_per_s"]
     floor_ratio = ours["rows_per_s"] / floor["rows_per_s"]
@@ -218,6 +234,8 @@ def main() -> dict[str, Any]:
         "requests_per_record": REQUESTS_PER_RECORD,
         "rows_per_s": round(ours["rows_per_s"]),
         "decode_floor_rows_per_s": round(floor["rows_per_s"]),
+        "decode_floor_collector_on_rows_per_s": round(plain_floor["rows_per_s"]),
+        "ratio_to_decode_floor_collector_on": round(ours["rows_per_s"] / plain_floor["rows_per_s"], 2),
         "ratio_to_decode_floor": round(floor_ratio, 2),
         "ratio_to_storey": round(ratio, 1),
         "target_ratio_to_decode_floor": TARGET_FLOOR_RATIO,
@@ -241,7 +259,8 @@ def main() -> dict[str, Any]:
           f"{figures['stream_function_ms_per_record']} ms/record, {ours['rows']:,} rows; best of "
           f"{REPEATS}: {', '.join(f'{r:,}' for r in figures['stream_function_runs_rows_per_s'])})")
     print(f"decode-only floor (orjson.loads alone)      : {figures['decode_floor_rows_per_s']:>8,} rows/s "
-          f"({figures['decode_floor_ms_per_record']} ms/record)")
+          f"({figures['decode_floor_ms_per_record']} ms/record; with the cyclic collector on, as a plain loop runs: "
+          f"{figures['decode_floor_collector_on_rows_per_s']:,} rows/s)")
     print(f"per-event storey, Map aggregation           : {round(plain['rows_per_s']):>8,} rows/s "
           f"({plain['rows']:,} rows)")
     print(f"per-event storey, AggregateByKey aggregation: {round(aggregate_by_key['rows_per_s']):>8,} rows/s "
