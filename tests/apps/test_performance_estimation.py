@@ -216,3 +216,12 @@ def test_clean_windows_raise_no_detection(app):
     assert not (judged["status"] == ResultStatusApp.detected).any()
     potential = judged[judged["status"] == ResultStatusApp.potential_detection]
     assert len(potential) <= 10  # 5 (recall: one standard deviation below the reference) of 500
+
+
+def test_unreadable_scores_are_left_out(app):
+    window = _traffic(np.random.default_rng(11), 400).astype({"score": object})
+    window.loc[:9, "score"] = ["n/a", None, np.inf, -np.inf, np.nan, "", "0.x", None, None, None]
+    got = _by_name(app.evaluate(_windows([window]).drop(columns=["label"])))
+    clean = _by_name(app.evaluate(_windows([window.iloc[10:]]).drop(columns=["label"])))
+    assert got["rows"]["value"] == 390
+    assert got["estimated_accuracy"]["value"] == pytest.approx(clean["estimated_accuracy"]["value"])

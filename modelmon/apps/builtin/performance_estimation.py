@@ -51,6 +51,7 @@ from modelmon.apps.reference_rows import ReferenceFits
 from modelmon.apps.sdk import ModelMonitoringApplicationBase, MonitoringApplicationContext
 from modelmon.apps.sdk.thresholds import check_threshold
 from modelmon.apps.segments import check_segment_by
+from modelmon.core.arrays import FloatArray
 from modelmon.core.results import ModelMonitoringApplicationMetric, ModelMonitoringApplicationResult, ResultKindApp
 from modelmon.core.results import ResultStatusApp as Status
 from modelmon.stats import cbpe, dle
@@ -182,8 +183,8 @@ class PerformanceEstimationApplication(ModelMonitoringApplicationBase):
         if reason is not None:
             return [_irrelevant(f"estimated_{m}", reason) for m in self.metrics]
         columns = reference.columns
-        rows = rows[rows[columns.score].notna()].reset_index(drop=True)
-        scores = pd.to_numeric(rows[columns.score], errors="coerce").to_numpy(dtype=np.float64)
+        rows = rows[np.isfinite(_numbers(rows[columns.score]))].reset_index(drop=True)
+        scores = _numbers(rows[columns.score])
         decided = columns.decisions(rows)
         p, blocks, block_variance = reference.probabilities(scores)
         estimates = estimate_binary(p, decided, scores, blocks=blocks, block_variance=block_variance)
@@ -236,7 +237,7 @@ class PerformanceEstimationApplication(ModelMonitoringApplicationBase):
     def _unusable(self, reference: LabelledReference, rows: pd.DataFrame) -> str | None:
         if reference.columns.score not in rows.columns:
             return f"the window has no score column {reference.columns.score!r}"
-        count = int(rows[reference.columns.score].notna().sum())
+        count = int(np.isfinite(_numbers(rows[reference.columns.score])).sum())
         if count < self.min_rows:
             return f"{count} rows with a score (need {self.min_rows})"
         return None
@@ -295,6 +296,13 @@ class PerformanceEstimationApplication(ModelMonitoringApplicationBase):
             extra["rise"] = _rounded(estimate.value - reference)
         return ModelMonitoringApplicationResult(f"estimated_{name}", estimate.value, _PERF,
                                                 self._status(name, estimate, reference), extra)
+
+
+def _numbers(column: pd.Series) -> FloatArray:
+    """A score column as floats: text, missing values and infinities are NaN (not scored)."""
+    values: FloatArray = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64)
+    values[~np.isfinite(values)] = np.nan
+    return values
 
 
 def _irrelevant(name: str, reason: str) -> ModelMonitoringApplicationResult:
