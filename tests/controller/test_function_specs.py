@@ -17,7 +17,7 @@ from modelmon.local_nuclio.spec import load_function
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BUILTIN_APPS = ["histogram-data-drift", "data-quality", "system-performance", "model-performance",
-                "evidently-data-drift", "multivariate-drift"]
+                "evidently-data-drift", "multivariate-drift", "performance-estimation"]
 
 
 def _doc(path: pathlib.Path) -> dict:
