@@ -235,6 +235,22 @@ def test_sample_df_has_mlruns_columns_and_window_df_every_column():
     assert got.loc["latency_p50_us", "value"] == 6.0  # the rows without an error: 5 and 7
 
 
+def test_an_app_changing_its_frames_leaves_the_stored_window_alone():
+    """The context hands out shallow copies (not copies of every value); replacing or deleting a column in
+    ``sample_df`` or ``window_df`` changes neither the other nor the rows it was given."""
+    from modelmon.apps.sdk import MonitoringApplicationContext
+
+    stored = pd.DataFrame({"timestamp": [1, 2], "request_id": ["a", "b"], "x": [1.0, 2.0]})
+    context = MonitoringApplicationContext(application_name="a", project_name="p", endpoint_id="e",
+                                           start_infer_time=pd.Timestamp(0, tz="UTC"),
+                                           end_infer_time=pd.Timestamp(3, unit="ms", tz="UTC"), sample_df=stored)
+    context.sample_df["x"] = [9.0, 9.0]
+    del context.window_df["request_id"]
+    assert list(context.sample_df.columns) == ["timestamp", "x"] and context.sample_df["x"].tolist() == [9.0, 9.0]
+    assert context.window_df["x"].tolist() == [1.0, 2.0]
+    assert list(stored.columns) == ["timestamp", "request_id", "x"] and stored["x"].tolist() == [1.0, 2.0]
+
+
 class _Histograms(ModelMonitoringApplicationBase):
     def do_tracking(self, monitoring_context):
         self.seen = (monitoring_context.feature_stats["x"]["hist"], monitoring_context.sample_df_stats["x"]["hist"])
