@@ -85,6 +85,8 @@ def parse_record(record: RawRecord, project: str, bounds: TimeBounds | None = No
 
 
 _PAUSE = threading.Lock()
+#: Young objects left while other threads keep the collector paused, past which they are collected anyway.
+_COLLECT_AT = 200_000
 _pausing = [0, False]  # readers inside collector_paused; whether the collector was enabled before the first
 
 
@@ -110,6 +112,8 @@ def collector_paused() -> Iterator[None]:
             _pausing[0] -= 1
             if _pausing[0] == 0 and _pausing[1]:
                 gc.enable()
+            elif _pausing[1] and gc.get_count()[0] > _COLLECT_AT:  # worker threads that never all pause at once
+                gc.collect(0)
 
 
 def _parse_record(record: RawRecord, project: str, bounds: TimeBounds | None, now_ms: int | None) -> ParsedRecord:

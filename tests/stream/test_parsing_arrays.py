@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import json
+import threading
 
 import numpy as np
 from ingest_fixtures import batched, entry
@@ -75,3 +76,18 @@ def test_outputs_read_by_numpy_keep_their_numbers():
     assert parsed.event.outputs == [[[0]], [[1]], [[2]]]
     assert all(type(rows[0][0]) is int for rows in parsed.event.outputs)
     np.testing.assert_array_equal(parsed.outputs, [[0.0], [1.0], [2.0]])
+
+
+def test_threads_reading_at_once_leave_the_collector_on():
+    body = json.dumps(batched([entry(i, [1.0, 2.0], [0.0], NOW) for i in range(50)], endpoint_id="ep")).encode()
+    results = []
+
+    def read() -> None:
+        results.extend(len(parse_record(RawRecord(body), "proj").event) for _ in range(20))
+
+    threads = [threading.Thread(target=read) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [50] * 80 and gc.isenabled()
