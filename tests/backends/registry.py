@@ -17,10 +17,12 @@ import functools
 import pathlib
 from collections.abc import Callable, Iterator
 
+from postgres_server import shared_server
 from v3io_server.stack import v3io_backend
 
 from modelmon.backends.base import Backend
 from modelmon.backends.local import open_local_backend
+from modelmon.backends.postgres import open_postgres_backend
 
 Opener = Callable[..., Backend]
 BackendFactory = Callable[[pathlib.Path], contextlib.AbstractContextManager[Opener]]
@@ -32,7 +34,16 @@ def local_backend(scratch: pathlib.Path) -> Iterator[Opener]:
     yield functools.partial(open_local_backend, str(scratch / "modelmon-home"))
 
 
+@contextlib.contextmanager
+def postgres_backend(scratch: pathlib.Path) -> Iterator[Opener]:
+    """KV and TSDB in a fresh schema of this process's throwaway PostgreSQL server (``postgres_server``);
+    streams, samples and objects in a fresh home under ``scratch``."""
+    with shared_server().schema() as dsn:
+        yield functools.partial(open_postgres_backend, dsn, str(scratch / "modelmon-home"))
+
+
 BACKENDS: dict[str, BackendFactory] = {
     "local": local_backend,
+    "postgres": postgres_backend,  # a real PostgreSQL 15 started by the tests (Debian's package)
     "v3io": v3io_backend,  # the real v3io / v3io_frames clients against the in-repo protocol servers
 }

@@ -1,0 +1,209 @@
+"""KV tables on PostgreSQL: one row per (table, key), the item as jsonb.
+
+Every update is one SQL statement whose ``WHERE`` holds its condition (``conditions.py``): an
+``UPDATE``, or an ``INSERT … ON CONFLICT DO UPDATE … WHERE`` when the update may create the item.
+PostgreSQL locks the row and re-checks the condition on its newest version, so of several processes
+racing a compare-and-set on the same old value exactly one wins, and concurrent increments add up.
+Numbers are ``numeric`` inside jsonb: an int reads back as an int, a float as a float, and an
+increment adds exactly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import psycopg
+
+from modelmon.backends.base import Cond, Condition, Item, Update
+from modelmon.backends.conditions import check_condition, matches
+from modelmon.backends.postgres.conditions import condition_sql, number_text
+from modelmon.backends.postgres.database import Connection, Database
+from modelmon.backends.postgres.schema import INCREMENT_ERROR
+
+_PUT = ("INSERT INTO modelmon_kv (tbl, key, item) VALUES (%s, %s, %s::jsonb) "
+        "ON CONFLICT (tbl, key) DO UPDATE SET item = excluded.item")
+
+
+class PostgresKV:
+    """The ``KV`` role on a :class:`Database` (see ``modelmon.backends.base.KV``)."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def put(self, table: str, key: str, item: Mapping[str, Any]) -> None:
+        _check_key(table, key)
+        text = _item_json(table, key, _normalise(table, key, item))
+        self._db.run(lambda conn: conn.execute(_PUT, (table, key, text)))
+
+    def update(
+        self,
+        table: str,
+        key: str,
+        set_: Mapping[str, Any] | None = None,
+        *,
+        increment: Mapping[str, int | float] | None = None,
+        condition: Condition = (),
+        create: bool = True,
+    ) -> bool:
+        change = _Change.checked(table, key, set_, increment, condition, create)
+        return self._db.run(lambda conn: _apply(conn, [change]))[0]
+
+    def update_many(self, table: str, updates: Sequence[Update]) -> list[bool]:
+        """All of ``updates`` in one transaction, sent as one pipeline (see ``KV.update_many``)."""
+        changes = [_Change.checked(table, u.key, u.set_, None, u.condition, u.create) for u in updates]
+        return self._db.run(lambda conn: _apply(conn, changes)) if changes else []
+
+    def get(self, table: str, key: str) -> Item | None:
+        _check_key(table, key)
+
+        def get(conn: Connection) -> Item | None:
+            row = conn.execute("SELECT item FROM modelmon_kv WHERE tbl = %s AND key = %s", (table, key)).fetchone()
+            return None if row is None else _item(row[0])
+
+        return self._db.run(get)
+
+    def scan(
+        self, table: str, *, condition: Condition = (), limit: int = 1000, marker: str | None = None
+    ) -> tuple[list[tuple[str, Item]], str | None]:
+        _check_table(table)
+        conds = check_condition(condition)
+        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+            raise ValueError(f"KV {table!r}: scan limit must be a whole number >= 1, not {limit!r}")
+        if marker is not None and not isinstance(marker, str):
+            raise TypeError(f"KV {table!r}: scan marker must be a str from a previous page, not {marker!r}")
+        where, params = condition_sql(conds, "item")
+        after = "" if marker is None else " AND key > %s"
+        sql = f"SELECT key, item FROM modelmon_kv WHERE tbl = %s{after} AND {where} ORDER BY key LIMIT %s"
+        args = [table, *([] if marker is None else [marker]), *params, limit + 1]
+        rows = self._db.run(lambda conn: conn.execute(sql, args).fetchall())
+        page = [(str(key), _item(item)) for key, item in rows[:limit]]
+        return page, (page[-1][0] if len(rows) > limit else None)
+
+    def delete(self, table: str, key: str) -> None:
+        _check_key(table, key)
+        self._db.run(lambda conn: conn.execute("DELETE FROM modelmon_kv WHERE tbl = %s AND key = %s", (table, key)))
+
+    def close(self) -> None:
+        self._db.close()
+
+
+@dataclasses.dataclass(frozen=True)
+class _Change:
+    """One checked conditional update and the statement that applies it."""
+
+    table: str
+    key: str
+    sets: str  # JSON object text
+    steps: str | None  # JSON object text of the increments, or None
+    conds: tuple[Cond, ...]
+    create: bool
+
+    @classmethod
+    def checked(cls, table: str, key: str, set_: Mapping[str, Any] | None,
+                increment: Mapping[str, int | float] | None, condition: Condition, create: bool) -> _Change:
+        """The update, or the error naming what is wrong with it (before any statement is sent)."""
+        _check_key(table, key)
+        steps: dict[str, Any] = {}
+        for attr, step in (increment or {}).items():
+            if isinstance(step, np.generic):
+                step = step.item()
+            if not isinstance(step, int | float) or isinstance(step, bool) or not math.isfinite(step):
+                raise TypeError(f"KV {table!r} key {key!r}: increment of {attr!r} must be a number, not {step!r}")
+            steps[attr] = step
+        sets = _item_json(table, key, _normalise(table, key, set_ or {}))
+        return cls(table, key, sets, _item_json(table, key, steps) if steps else None, check_condition(condition),
+                   create)
+
+    def statement(self) -> tuple[str, list[Any]]:
+        """One SQL statement that applies the update if its condition holds, returning a row if it did."""
+
+        def changed(item: str) -> tuple[str, list[Any]]:
+            if self.steps is None:
+                return f"{item} || %s::jsonb", [self.sets]
+            return f"modelmon_kv_increment({item} || %s::jsonb, %s::jsonb)", [self.sets, self.steps]
+
+        where, where_params = condition_sql(self.conds, "t.item")
+        new, new_params = changed("t.item")
+        if self.create and matches(None, self.conds):  # a missing item may be created: upsert
+            first, first_params = changed("'{}'::jsonb")
+            sql = (f"INSERT INTO modelmon_kv AS t (tbl, key, item) VALUES (%s, %s, {first}) "
+                   f"ON CONFLICT (tbl, key) DO UPDATE SET item = {new} WHERE {where} RETURNING 1")
+            return sql, [self.table, self.key, *first_params, *new_params, *where_params]
+        sql = f"UPDATE modelmon_kv AS t SET item = {new} WHERE t.tbl = %s AND t.key = %s AND {where} RETURNING 1"
+        return sql, [*new_params, self.table, self.key, *where_params]
+
+
+def _apply(conn: Connection, changes: list[_Change]) -> list[bool]:
+    """Run ``changes`` in order on ``conn`` (inside the caller's transaction), pipelined when several."""
+    try:
+        if len(changes) == 1:
+            sql, params = changes[0].statement()
+            return [conn.execute(sql, params).fetchone() is not None]
+        with conn.pipeline():
+            cursors = [conn.execute(*change.statement()) for change in changes]
+        return [cursor.fetchone() is not None for cursor in cursors]
+    except psycopg.Error as exc:
+        if exc.sqlstate == INCREMENT_ERROR:
+            failed = changes[0] if len(changes) == 1 else None
+            where = f"KV {failed.table!r} key {failed.key!r}: " if failed else f"KV {changes[0].table!r}: "
+            raise ValueError(where + (exc.diag.message_primary or str(exc))) from None
+        raise
+
+
+def _item(value: Any) -> Item:
+    """A stored item as psycopg returns jsonb (parsed), or as text when a caller selects ``item::text``."""
+    item: Item = json.loads(value) if isinstance(value, str) else value
+    return item
+
+
+def _item_json(table: str, key: str, item: Mapping[str, Any]) -> str:
+    """``item`` (already normalised) as JSON text whose numbers keep their Python type in jsonb."""
+    parts = []
+    for attr, value in item.items():
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            text = number_text(value)
+        else:
+            text = json.dumps(value)
+        parts.append(f"{json.dumps(attr)}: {text}")
+    return "{" + ", ".join(parts) + "}"
+
+
+def _normalise(table: str, key: str, item: Mapping[str, Any]) -> dict[str, Any]:
+    """``item`` as a dict of plain values (numpy scalars become Python ones), or an error naming the attribute."""
+    if not isinstance(item, Mapping):
+        raise TypeError(f"KV {table!r} key {key!r}: an item is a mapping of attributes, not a {type(item).__name__}")
+    plain: dict[str, Any] = {}
+    for attr, value in item.items():
+        if isinstance(value, np.generic):
+            value = value.item()
+        if not isinstance(attr, str) or not attr or "\0" in attr:
+            raise TypeError(f"KV {table!r} key {key!r}: attribute names must be non-empty str without NUL, "
+                            f"not {attr!r}")
+        if value is not None and not isinstance(value, str | int | float | bool):
+            raise TypeError(
+                f"KV {table!r} key {key!r}: attribute {attr!r} is a {type(value).__name__}; "
+                "values are str, int, float, bool or None (store nested data as JSON text)"
+            )
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"KV {table!r} key {key!r}: attribute {attr!r} is {value!r}; values must be finite")
+        if isinstance(value, str) and "\0" in value:
+            raise ValueError(f"KV {table!r} key {key!r}: attribute {attr!r} holds a NUL character, which "
+                             "PostgreSQL text cannot store")
+        plain[attr] = value
+    return plain
+
+
+def _check_table(table: str) -> None:
+    if not isinstance(table, str) or not table or "\0" in table:
+        raise ValueError(f"KV table must be a non-empty string without NUL, not {table!r}")
+
+
+def _check_key(table: str, key: str) -> None:
+    _check_table(table)
+    if not isinstance(key, str) or not key or "\0" in key:
+        raise ValueError(f"KV {table!r}: key must be a non-empty string without NUL, not {key!r}")
