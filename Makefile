@@ -9,8 +9,9 @@ DEV_STAMP := $(VENV)/.installed-dev
 
 .PHONY: demo test test-fast bench lint clean system-deps
 
-# Debian packages the test suite runs for real (browser tests, a Prometheus scraping the exporter).
-SYSTEM_DEPS := chromium chromium-driver prometheus
+# Debian packages the test suite runs for real (browser tests, a Prometheus scraping the exporter, the
+# PostgreSQL server the postgres backend's tests start).
+SYSTEM_DEPS := chromium chromium-driver prometheus postgresql
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(BIN)/python:

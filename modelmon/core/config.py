@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -32,12 +33,13 @@ ENV_BATCH_ROOT = "MODELMON_BATCH_ROOT"  # the only folder the batch-inference fu
 ENV_UI_TOKEN = "MODELMON_UI_TOKEN"  # the access token `modelmon ui` requires (always, when bound beyond localhost)
 ENV_SOURCE = "MODELMON_SOURCE"  # where a Nuclio builder gets the bundle (modelmon.deploy.code_source)
 ENV_ALERT_WEBHOOK_URL = "MODELMON_ALERT_WEBHOOK_URL"  # on the alerts function: post every detected/suspected result
+ENV_POSTGRES_DSN = "MODELMON_POSTGRES_DSN"  # backend postgres: the libpq DSN of its KV and TSDB tables
 ENV_V3IO_API = "V3IO_API"
 ENV_V3IO_ACCESS_KEY = "V3IO_ACCESS_KEY"
 ENV_V3IO_FRAMESD = "V3IO_FRAMESD"
 ENV_V3IO_USERNAME = "V3IO_USERNAME"
 
-BACKENDS = ("local", "v3io")
+BACKENDS = ("local", "v3io", "postgres")
 DEFAULT_HOME = ".modelmon"
 
 
@@ -64,10 +66,14 @@ class Settings:
     v3io_access_key: str | None = dataclasses.field(default=None, repr=False)
     v3io_framesd: str | None = None
     v3io_username: str | None = None
+    postgres_dsn: str | None = dataclasses.field(default=None, repr=False)  # may hold a password
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
             raise ConfigError(f"{ENV_BACKEND}={self.backend!r}: expected one of {', '.join(BACKENDS)}")
+        if self.backend == "postgres" and not self.postgres_dsn:
+            raise ConfigError(f"{ENV_BACKEND}=postgres needs {ENV_POSTGRES_DSN} (e.g. 'host=db.example dbname=modelmon "
+                              "user=modelmon'; the password from PGPASSWORD or ~/.pgpass)")
         if self.base_period_minutes < 1:
             raise ConfigError(f"{ENV_BASE_PERIOD}={self.base_period_minutes}: must be at least 1 minute")
         if isinstance(self.retry_deadline_seconds, bool) or not isinstance(self.retry_deadline_seconds, int) \
@@ -109,6 +115,7 @@ class Settings:
             "v3io_access_key": env.get(ENV_V3IO_ACCESS_KEY) or None,
             "v3io_framesd": env.get(ENV_V3IO_FRAMESD) or None,
             "v3io_username": env.get(ENV_V3IO_USERNAME) or None,
+            "postgres_dsn": env.get(ENV_POSTGRES_DSN) or None,
         }
         values.update(overrides)
         return cls(**values)
@@ -126,8 +133,10 @@ class Settings:
             ENV_MAX_EVENT_AGE: str(self.max_event_age_minutes),
             ENV_MAX_EVENT_SKEW: str(self.max_event_skew_minutes),
         }
-        if self.backend == "local":  # a home directory means nothing to functions on V3IO
-            env[ENV_HOME] = self.home
+        if self.backend in ("local", "postgres"):  # a home directory means nothing to functions on V3IO
+            env[ENV_HOME] = self.home  # postgres: streams, samples and objects are still on a folder
+        if self.postgres_dsn and not _dsn_has_password(self.postgres_dsn):
+            env[ENV_POSTGRES_DSN] = self.postgres_dsn
         if self.app_name:
             env[ENV_APP_NAME] = self.app_name
         if self.app_class:
@@ -152,6 +161,20 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise ConfigError(f"{name}={raw!r}: expected a whole number") from None
+
+
+def _dsn_has_password(dsn: str) -> bool:
+    """Whether a libpq DSN (``key=value`` words or a ``postgresql://`` URL) carries a password.
+
+    >>> [_dsn_has_password(d) for d in ("host=db password=x", "postgresql://u:x@db/m", "postgresql://u@db/m")]
+    [True, True, False]
+    """
+    if re.search(r"(^|[\s?&])password\s*=", dsn):
+        return True
+    if "://" in dsn:
+        authority = dsn.split("://", 1)[1].split("/", 1)[0].split("?", 1)[0]
+        return "@" in authority and ":" in authority.rsplit("@", 1)[0]
+    return False
 
 
 def _json_object(env: Mapping[str, str], name: str) -> dict[str, Any]:
