@@ -84,7 +84,7 @@ def test_numbers_keep_their_python_type_through_jsonb(backend):
 
 
 def test_text_with_nul_is_refused_naming_the_attribute(backend):
-    with pytest.raises(ValueError, match="'note'.*NUL"):
+    with pytest.raises(ValueError, match=r"'note'.*NUL"):
         backend.kv.put(TABLE, "k", {"note": "a\0b"})
 
 
