@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from modelmon.backends.base import KV, Cond, Op, Update
@@ -61,18 +62,36 @@ class LatestResults:
     def write(self, event: WriterEvent, now_ms: int) -> Stored:
         """Store each result of ``event``, and its metrics as one item, unless a later window is stored;
         which were stored."""
-        metrics = False
-        if event.metrics:
-            item = {"endpoint_id": event.endpoint_id, "app_name": event.app_name, "start_ms": event.start_ms,
+        return self.write_many([event], now_ms)[0]
+
+    def write_many(self, events: Sequence[WriterEvent], now_ms: int) -> list[Stored]:
+        """:meth:`write` for each of ``events`` with one batch per table for all of them; what each stored.
+
+        Of several events with the same item (one result of one endpoint and app) only the latest window is
+        written (of equal windows the last event): the state is the one writing them in order leaves."""
+        metrics: dict[str, tuple[int, dict[str, Any]]] = {}
+        results: dict[str, tuple[int, dict[str, Any]]] = {}
+        for index, event in enumerate(events):
+            if event.metrics:
+                _keep_latest(metrics, metrics_key(event.endpoint_id, event.app_name), index, {
+                    "endpoint_id": event.endpoint_id, "app_name": event.app_name, "start_ms": event.start_ms,
                     "end_ms": event.end_ms, "updated_ms": now_ms,
-                    "metrics": json.dumps({m.name: stored_value(m.value) for m in event.metrics})}
-            metrics = bool(self._put_unless_later(self._metrics, {metrics_key(event.endpoint_id, event.app_name):
-                                                                  item}))
-        keys = {result_key(event.endpoint_id, event.app_name, result.name): result.name for result in event.results}
-        stored = self._put_unless_later(self._results, {
-            result_key(event.endpoint_id, event.app_name, result.name): self._result_item(event, result, now_ms)
-            for result in event.results})
-        return Stored(frozenset(keys[key] for key in stored), metrics)
+                    "metrics": json.dumps({m.name: stored_value(m.value) for m in event.metrics})})
+            for result in event.results:
+                _keep_latest(results, result_key(event.endpoint_id, event.app_name, result.name), index,
+                             self._result_item(event, result, now_ms))
+        stored_metrics = set(self._put_unless_later(self._metrics, {k: item for k, (_, item) in metrics.items()})) \
+            if metrics else set()
+        stored_results = set(self._put_unless_later(self._results, {k: item for k, (_, item) in results.items()})) \
+            if results else set()
+        out = []
+        for index, event in enumerate(events):
+            names = frozenset(result.name for result in event.results
+                              if (key := result_key(event.endpoint_id, event.app_name, result.name)) in stored_results
+                              and results[key][0] == index)
+            key = metrics_key(event.endpoint_id, event.app_name)
+            out.append(Stored(names, bool(event.metrics) and key in stored_metrics and metrics[key][0] == index))
+        return out
 
     @staticmethod
     def _result_item(event: WriterEvent, result: ModelMonitoringApplicationResult, now_ms: int) -> dict[str, Any]:
@@ -126,3 +145,25 @@ class LatestResults:
             return None
         status = max(int(r.status) for r in event.results)
         return self._endpoints.update_drift_status(event.endpoint_id, status, event.end_ms)
+
+    def update_drift_statuses(self, events: Sequence[WriterEvent]) -> None:
+        """:meth:`update_drift_status` for each of ``events``, one update per endpoint: its latest window's
+        highest status (an older window in the batch would be reset by the newer one anyway)."""
+        latest: dict[str, tuple[int, int]] = {}  # endpoint id -> (end_ms, highest status in that window)
+        for event in events:
+            if not event.results:
+                continue
+            status = max(int(r.status) for r in event.results)
+            end, highest = latest.get(event.endpoint_id, (event.end_ms, status))
+            if event.end_ms > end:
+                end, highest = event.end_ms, status
+            latest[event.endpoint_id] = (end, max(highest, status) if event.end_ms == end else highest)
+        for endpoint_id, (end, status) in latest.items():
+            self._endpoints.update_drift_status(endpoint_id, status, end)
+
+
+def _keep_latest(items: dict[str, tuple[int, dict[str, Any]]], key: str, index: int, item: dict[str, Any]) -> None:
+    """Keep ``item`` (of event ``index``) under ``key`` unless the one kept holds a later window."""
+    kept = items.get(key)
+    if kept is None or kept[1]["end_ms"] <= item["end_ms"]:
+        items[key] = (index, item)

@@ -70,20 +70,28 @@ class ResultWriter:
         return event
 
     def write(self, event: WriterEvent) -> None:
-        if event.error is not None:
-            self._record_failure(event)
-            return
-        self._history.write(event)
-        stored = self._latest.write(event, self._clock())
+        self.write_many([event])
+
+    def write_many(self, events: Sequence[WriterEvent]) -> None:
+        """Store ``events`` (a page of the writer stream, or the list Nuclio hands a batching function) as writing
+        them one by one in order would, with one history write, one latest-results batch, one drift-status
+        update per endpoint and one alert batch for all of them."""
+        done = [event for event in events if event.error is None]
+        self._history.write_many(done)
+        stored = self._latest.write_many(done, self._clock())
         if self._mlrun is not None:
-            self._mlrun.write(event, stored)
-        # a window that failed once and now succeeded (re-dispatched, or the app was fixed) is no failure
-        self._backend.kv.delete(self._paths.app_failures_table,
-                                failure_key(event.endpoint_id, event.app_name, event.start_ms))
-        self._latest.update_drift_status(event)
+            for event, replaced in zip(done, stored, strict=True):
+                self._mlrun.write(event, replaced)
+        for event in events:  # in order: the last event of a window decides whether its failure item stays
+            if event.error is not None:
+                self._record_failure(event)
+            else:  # a window that failed once and now succeeded (re-dispatched, or the app was fixed)
+                self._backend.kv.delete(self._paths.app_failures_table,
+                                        failure_key(event.endpoint_id, event.app_name, event.start_ms))
+        self._latest.update_drift_statuses(done)
         alerts = [Alert(event.endpoint_id, event.app_name, result.name, result.value, int(result.kind),
                         event.start_ms, event.end_ms, result.extra_data)
-                  for result in event.results if result.status == ResultStatusApp.detected]
+                  for event in done for result in event.results if result.status == ResultStatusApp.detected]
         if alerts:
             for notifier in self._notifiers:
                 notifier.notify_all(alerts)
