@@ -30,6 +30,9 @@ import psycopg
 #: Server settings for tests: no durability work (a crash loses the test database anyway).
 SERVER_OPTIONS = ("-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 "
                   "-c shared_buffers=64MB")
+#: Settings for measuring: durable as the local backend's SQLite (WAL, synchronous=NORMAL) is: a crash keeps
+#: the database consistent and may lose the last commits (``synchronous_commit=off``), fsync on.
+DURABLE_OPTIONS = "-c synchronous_commit=off -c max_connections=100 -c shared_buffers=128MB"
 
 
 def postgres_bin() -> pathlib.Path:
@@ -52,7 +55,7 @@ def _free_port() -> int:
 class PostgresServer:
     """One running server; :attr:`dsn` connects to its ``postgres`` database as superuser (trust auth)."""
 
-    def __init__(self) -> None:
+    def __init__(self, options: str = SERVER_OPTIONS) -> None:
         self.bin = postgres_bin()
         self.user = None if os.geteuid() != 0 else _service_user()
         self.folder = pathlib.Path(tempfile.mkdtemp(prefix="modelmon-pg-"))
@@ -65,7 +68,7 @@ class PostgresServer:
         try:
             self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "--encoding=UTF8",
                       "--locale=C", "--no-sync")
-            options = f"{SERVER_OPTIONS} -c listen_addresses=127.0.0.1 -p {self.port} " \
+            options = f"{options} -c listen_addresses=127.0.0.1 -p {self.port} " \
                       f"-c unix_socket_directories={self.folder}"
             self._run("pg_ctl", "-D", str(self.data), "-l", str(self.folder / "server.log"), "-o", options,
                       "-w", "-t", "60", "start")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import multiprocessing
+import random
 
 import pandas as pd
 import psycopg
@@ -16,6 +17,7 @@ from postgres_workers import TSDB_TABLE, write_series
 from modelmon.backends import make_backend
 from modelmon.backends.base import Cond, Op, Update, scan_all
 from modelmon.backends.conditions import matches
+from modelmon.backends.local import open_local_backend
 from modelmon.backends.postgres import open_postgres_backend
 from modelmon.core.config import Settings
 from modelmon.core.errors import BackendUnavailable, ConfigError, CorruptStore
@@ -67,6 +69,38 @@ def test_conditional_updates_agree_with_the_reference_on_missing_items(backend):
     assert not backend.kv.update(TABLE, "b", {"x": 1}, condition=[Cond("x", Op.NE, 5)])
     assert not backend.kv.update(TABLE, "c", {"x": 1}, condition=[Cond.not_exists("x")], create=False)
     assert [k for k, _ in backend.kv.scan(TABLE)[0]] == ["a"]
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_large_update_batches_give_what_the_local_backend_gives(backend, tmp_path, seed):
+    """Batches big enough to go as set-based statements (per round of distinct keys and per shape), with
+    repeated keys, creates, conditions that hold or not, against the local backend as the reference."""
+    rng = random.Random(seed)
+    local = open_local_backend(tmp_path / "local")
+    try:
+        keys = [f"k{i:03d}" for i in range(60)]
+        for key in keys[:40]:
+            item = {"end_ms": rng.randrange(0, 500, 100), "v": "old"}
+            backend.kv.put(TABLE, key, item)
+            local.kv.put(TABLE, key, item)
+        for _ in range(3):
+            updates = []
+            for _ in range(300):
+                key, end = rng.choice(keys), rng.randrange(0, 600, 100)
+                kind = rng.randrange(4)
+                if kind == 0:  # the writer's "replace if newer", never creating
+                    updates.append(Update(key, {"end_ms": end, "v": f"n{end}"}, (Cond("end_ms", Op.LT, end),),
+                                          create=False))
+                elif kind == 1:  # create once
+                    updates.append(Update(key, {"end_ms": end, "v": "created"}, (Cond.not_exists("end_ms"),)))
+                elif kind == 2:  # unconditional merge
+                    updates.append(Update(key, {"seen": rng.random() < 0.5, "n": end}))
+                else:  # a compare-and-set on text
+                    updates.append(Update(key, {"v": "cas"}, (Cond.eq("v", f"n{end}"),), create=False))
+            assert backend.kv.update_many(TABLE, updates) == local.kv.update_many(TABLE, updates)
+        assert list(scan_all(backend.kv, TABLE)) == list(scan_all(local.kv, TABLE))
+    finally:
+        local.close()
 
 
 def test_numbers_keep_their_python_type_through_jsonb(backend):

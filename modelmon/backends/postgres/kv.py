@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -119,18 +119,27 @@ class _Change:
         return cls(table, key, sets, _item_json(table, key, steps) if steps else None, check_condition(condition),
                    create)
 
+    @property
+    def upsert(self) -> bool:
+        """Whether a missing item is created: ``create`` and a condition that a missing item satisfies."""
+        return self.create and matches(None, self.conds)
+
+    def changed(self, item: str) -> tuple[str, list[Any]]:
+        """SQL of the item after this update of the jsonb ``item``, and its parameters."""
+        if self.steps is None:
+            return f"{item} || %s::jsonb", [self.sets]
+        return f"modelmon_kv_increment({item} || %s::jsonb, %s::jsonb)", [self.sets, self.steps]
+
+    def shape(self) -> tuple[bool, str, str]:
+        """What updates of one batched statement share: their SQL but for the parameters."""
+        return self.upsert, self.changed("t.item")[0], condition_sql(self.conds, "t.item")[0]
+
     def statement(self) -> tuple[str, list[Any]]:
         """One SQL statement that applies the update if its condition holds, returning a row if it did."""
-
-        def changed(item: str) -> tuple[str, list[Any]]:
-            if self.steps is None:
-                return f"{item} || %s::jsonb", [self.sets]
-            return f"modelmon_kv_increment({item} || %s::jsonb, %s::jsonb)", [self.sets, self.steps]
-
         where, where_params = condition_sql(self.conds, "t.item")
-        new, new_params = changed("t.item")
-        if self.create and matches(None, self.conds):  # a missing item may be created: upsert
-            first, first_params = changed("'{}'::jsonb")
+        new, new_params = self.changed("t.item")
+        if self.upsert:
+            first, first_params = self.changed("'{}'::jsonb")
             sql = (f"INSERT INTO modelmon_kv AS t (tbl, key, item) VALUES (%s, %s, {first}) "
                    f"ON CONFLICT (tbl, key) DO UPDATE SET item = {new} WHERE {where} RETURNING 1")
             return sql, [self.table, self.key, *first_params, *new_params, *where_params]
@@ -139,20 +148,100 @@ class _Change:
 
 
 def _apply(conn: Connection, changes: list[_Change]) -> list[bool]:
-    """Run ``changes`` in order on ``conn`` (inside the caller's transaction), pipelined when several."""
+    """Run ``changes`` in order on ``conn`` (inside the caller's transaction).
+
+    Updates of distinct keys are independent, so a batch goes in rounds (the n-th update of each key in
+    round n), and each round's updates of one shape go as one statement over arrays of their parameters
+    (``_apply_set``); shapes with few updates are pipelined one statement each."""
     try:
         if len(changes) == 1:
             sql, params = changes[0].statement()
             return [conn.execute(sql, params).fetchone() is not None]
-        with conn.pipeline():
-            cursors = [conn.execute(*change.statement()) for change in changes]
-        return [cursor.fetchone() is not None for cursor in cursors]
+        applied = [False] * len(changes)
+        for round_ in _rounds(changes):
+            groups: dict[tuple[bool, str, str], list[int]] = {}
+            for index in round_:
+                groups.setdefault(changes[index].shape(), []).append(index)
+            singles = [i for group in groups.values() if len(group) < _SET_MIN for i in group]
+            for group in groups.values():
+                if len(group) >= _SET_MIN:
+                    for index in _apply_set(conn, [changes[i] for i in group], group):
+                        applied[index] = True
+            if singles:
+                with conn.pipeline():
+                    cursors = [conn.execute(*changes[i].statement()) for i in singles]
+                for index, cursor in zip(singles, cursors, strict=True):
+                    applied[index] = cursor.fetchone() is not None
+        return applied
     except psycopg.Error as exc:
         if exc.sqlstate == INCREMENT_ERROR:
             failed = changes[0] if len(changes) == 1 else None
             where = f"KV {failed.table!r} key {failed.key!r}: " if failed else f"KV {changes[0].table!r}: "
             raise ValueError(where + (exc.diag.message_primary or str(exc))) from None
         raise
+
+
+#: Updates of one shape in a round from which one set-based statement beats a statement each.
+_SET_MIN = 4
+
+
+def _rounds(changes: list[_Change]) -> list[list[int]]:
+    """The indices of ``changes`` in rounds of distinct keys: the n-th update of a key is in round n."""
+    seen: dict[str, int] = {}
+    rounds: list[list[int]] = []
+    for index, change in enumerate(changes):
+        n = seen.get(change.key, 0)
+        seen[change.key] = n + 1
+        if n == len(rounds):
+            rounds.append([])
+        rounds[n].append(index)
+    return rounds
+
+
+def _apply_set(conn: Connection, changes: list[_Change], indices: list[int]) -> list[int]:
+    """Apply updates of one shape and distinct keys with one ``UPDATE … FROM unnest(…)`` (and, for updates
+    that may create their item, one ``INSERT … ON CONFLICT DO NOTHING`` of the keys it did not update);
+    the indices of those applied. A key another process created in between is retried as a single upsert."""
+    table = changes[0].table
+    rows = [[c.key, *c.changed("t.item")[1], *condition_sql(c.conds, "t.item")[1]] for c in changes]
+    new_sql, where_sql = changes[0].shape()[1:]
+    counter = iter(range(1, len(rows[0])))
+    new_sql = _columns(new_sql, counter)
+    where_sql = _columns(where_sql, counter)
+    sql = (f"WITH u AS ({_unnest(len(rows[0]))}) UPDATE modelmon_kv AS t SET item = {new_sql} FROM u "
+           f'WHERE t.tbl = %s AND t.key = u.p0::text COLLATE "C" AND {where_sql} RETURNING u.ord')
+    done = {indices[int(str(row[0])) - 1] for row in conn.execute(sql, [*_arrays(rows), table]).fetchall()}
+    if not changes[0].upsert:
+        return sorted(done)
+    rest = [(i, c) for i, c in zip(indices, changes, strict=True) if i not in done]
+    if rest:
+        rows = [[c.key, *c.changed("'{}'::jsonb")[1]] for _, c in rest]
+        first_sql = _columns(rest[0][1].changed("'{}'::jsonb")[0], iter(range(1, len(rows[0]))))
+        sql = (f"WITH u AS ({_unnest(len(rows[0]))}) INSERT INTO modelmon_kv (tbl, key, item) "
+               f"SELECT %s::text, u.p0, {first_sql} FROM u ON CONFLICT (tbl, key) DO NOTHING RETURNING key")
+        created = {key for (key,) in conn.execute(sql, [*_arrays(rows), table]).fetchall()}
+        for index, change in rest:
+            # not created: it exists (perhaps created by another process meanwhile), its condition decides
+            if change.key in created or conn.execute(*change.statement()).fetchone() is not None:
+                done.add(index)
+    return sorted(done)
+
+
+def _unnest(width: int) -> str:
+    names = ", ".join(f"p{k}" for k in range(width))
+    return f"SELECT * FROM unnest({', '.join(['%s::text[]'] * width)}) WITH ORDINALITY AS u({names}, ord)"
+
+
+def _columns(sql: str, counter: Iterator[int]) -> str:
+    """``sql`` with each ``%s`` placeholder replaced by the next column ``u.p<k>`` of the unnest."""
+    parts = sql.split("%s")
+    return parts[0] + "".join(f"u.p{next(counter)}{part}" for part in parts[1:])
+
+
+def _arrays(rows: list[list[Any]]) -> list[list[str]]:
+    """Rows of parameters as one text array per column (booleans as SQL's ``true``/``false``)."""
+    return [[("true" if v else "false") if isinstance(v, bool) else str(v) for v in column]
+            for column in zip(*rows, strict=True)]
 
 
 def _item(value: Any) -> Item:

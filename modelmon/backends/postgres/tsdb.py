@@ -229,8 +229,8 @@ def _create_physical(conn: Connection, meta: _Meta, timescale: bool) -> None:
     label_defs = "".join(f', {_q(label)} text COLLATE "C" NOT NULL' for label in meta.labels)
     conn.execute(f'CREATE TABLE IF NOT EXISTS {meta.sql_name} ("time" bigint NOT NULL{label_defs})')
     if timescale:
-        conn.execute("SELECT create_hypertable(%s, 'time', chunk_time_interval => %s::bigint, if_not_exists => true)",
-                     (meta.sql_name, CHUNK_MS))
+        conn.execute("SELECT create_hypertable(%s::regclass, 'time', chunk_time_interval => %s::bigint, "
+                     "if_not_exists => true)", (meta.sql_name, CHUNK_MS))
     _create_key(conn, meta)
 
 
