@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from v3io_server.stack import v3io_backend
+from v3io_server.stack import local_or_v3io
 
 from modelmon.backends import make_backend
 from modelmon.backends.memory import InMemoryObjectStore
@@ -30,15 +30,8 @@ def _reference(rows: int, seed: int = 0) -> pd.DataFrame:
 
 @pytest.fixture(params=["local", "v3io"])
 def backend(request, tmp_path):
-    if request.param == "local":
-        opened = make_backend(Settings(home=str(tmp_path), project=PROJECT))
+    with local_or_v3io(request.param, tmp_path) as opened:
         yield opened
-        opened.close()
-        return
-    with v3io_backend() as opener:
-        opened = opener()
-        yield opened
-        opened.close()
 
 
 def test_registration_keeps_a_seeded_uniform_sample_of_every_column(backend):

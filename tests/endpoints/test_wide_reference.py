@@ -8,10 +8,8 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from v3io_server.stack import v3io_backend
+from v3io_server.stack import local_or_v3io
 
-from modelmon.backends import make_backend
-from modelmon.core.config import Settings
 from modelmon.core.paths import ProjectPaths
 from modelmon.endpoints.record import MAX_ATTRIBUTE_BYTES
 from modelmon.endpoints.registration import get_model_endpoint, register_model_endpoint
@@ -27,15 +25,8 @@ def _reference(features: int, rows: int = 300) -> pd.DataFrame:
 
 @pytest.fixture(params=["local", "v3io"])
 def backend(request, tmp_path):
-    if request.param == "local":
-        opened = make_backend(Settings(home=str(tmp_path), project=PROJECT))
+    with local_or_v3io(request.param, tmp_path) as opened:
         yield opened
-        opened.close()
-        return
-    with v3io_backend() as opener:
-        opened = opener()
-        yield opened
-        opened.close()
 
 
 def test_a_reference_of_200_features_is_stored_in_parts_and_read_whole(backend):

@@ -8,9 +8,8 @@ import json
 import pandas as pd
 import pytest
 from ingest_fixtures import batched, entry
-from v3io_server.stack import v3io_backend
+from v3io_server.stack import local_or_v3io
 
-from modelmon.backends.local import open_local_backend
 from modelmon.core.timeutil import to_ms
 from modelmon.stream import RawRecord
 from modelmon.stream.parsing import parse_record
@@ -59,15 +58,8 @@ def test_list_inputs_and_outputs_and_mixed_columns_round_trip(fn):
 @pytest.fixture(params=["local", "v3io"])
 def samples_backend(request, tmp_path):
     """Both sample stores: the embedded one and V3IO's (against the in-repo protocol servers)."""
-    if request.param == "local":
-        backend = open_local_backend(tmp_path)
+    with local_or_v3io(request.param, tmp_path) as backend:
         yield backend
-        backend.close()
-        return
-    with v3io_backend() as opener:
-        backend = opener()
-        yield backend
-        backend.close()
 
 
 def test_objects_round_trip_through_either_sample_store(samples_backend):

@@ -61,3 +61,15 @@ def v3io_backend(scratch: pathlib.Path | None = None) -> Iterator[V3ioOpener]:
     """The registry factory: fresh servers, and an opener of the v3io backend on them."""
     with running_servers() as (web, frames):
         yield V3ioOpener(api=web.url, framesd=frames.address, port=web.port)
+
+
+@contextlib.contextmanager
+def local_or_v3io(kind: str, home: pathlib.Path) -> Iterator[Backend]:
+    """The embedded backend in ``home`` (``kind`` "local") or the v3io one on fresh servers ("v3io"), closed
+    afterwards: for tests of one behaviour on both."""
+    from modelmon.backends.local import open_local_backend
+
+    with contextlib.ExitStack() as stack:
+        opened = open_local_backend(home) if kind == "local" else stack.enter_context(v3io_backend())()
+        stack.callback(opened.close)  # before the servers stop
+        yield opened
