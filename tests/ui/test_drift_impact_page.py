@@ -5,13 +5,11 @@ the worst segments."""
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 import pytest
 from stored_traffic import store_requests
-from ui_browser import open_page, served
+from ui_browser import api_json, open_page, served
 
 from modelmon.apps.builtin.histogram_drift import HistogramDataDriftApplication
 from modelmon.apps.registry import AppRegistry
@@ -22,8 +20,6 @@ from modelmon.core.config import Settings
 from modelmon.core.paths import ProjectPaths
 from modelmon.endpoints.registration import register_model_endpoint
 from modelmon.events import WindowEvent
-from modelmon.ui.app import create_app
-from modelmon.ui.context import UIContext
 from modelmon.writer import ResultWriter
 from tests.apps.segment_traffic import FEATURES, traffic
 
@@ -90,18 +86,7 @@ def _wide(backend, writer) -> None:
 
 
 def _impact(home) -> dict:
-    settings = Settings(home=str(home), project=PROJECT)
-    backend = make_backend(settings)
-    try:
-        with warnings.catch_warnings():  # starlette's test client asks for httpx2 (unreleased) on import
-            warnings.simplefilter("ignore")
-            from starlette.testclient import TestClient
-        with TestClient(create_app(UIContext(settings, backend, PROJECT, clock=lambda: NOW))) as client:
-            response = client.get("/api/endpoints/churn")
-            response.raise_for_status()
-            return response.json()["feature_drift"]["impact"]
-    finally:
-        backend.close()
+    return api_json(home, PROJECT, "/api/endpoints/churn", NOW)["feature_drift"]["impact"]
 
 
 def test_the_endpoint_object_carries_the_latest_ranking_and_worst_segments(home):

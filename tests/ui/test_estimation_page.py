@@ -6,13 +6,11 @@ the realized values where labels exist."""
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 import pytest
 from stored_traffic import store_requests
-from ui_browser import open_page, served
+from ui_browser import api_json, open_page, served
 
 from modelmon.apps.registry import AppRegistry
 from modelmon.apps.runner.loader import load_app
@@ -23,8 +21,6 @@ from modelmon.core.paths import ProjectPaths
 from modelmon.endpoints.registration import register_model_endpoint
 from modelmon.events import LabelsEvent, WindowEvent
 from modelmon.labels.matching import handle_labels_record
-from modelmon.ui.app import create_app
-from modelmon.ui.context import UIContext
 from modelmon.writer import ResultWriter
 from tests.apps.estimation_traffic import classified_traffic, realized_accuracy
 
@@ -87,18 +83,7 @@ def home(tmp_path_factory):
 
 
 def _estimation(home) -> dict:
-    settings = Settings(home=str(home), project=PROJECT)
-    backend = make_backend(settings)
-    try:
-        with warnings.catch_warnings():  # starlette's test client asks for httpx2 (unreleased) on import
-            warnings.simplefilter("ignore")
-            from starlette.testclient import TestClient
-        with TestClient(create_app(UIContext(settings, backend, PROJECT, clock=lambda: NOW))) as client:
-            response = client.get("/api/endpoints/scorer", params={"since": str(T0)})
-            response.raise_for_status()
-            return response.json()["performance_estimation"]
-    finally:
-        backend.close()
+    return api_json(home, PROJECT, "/api/endpoints/scorer", NOW, since=str(T0))["performance_estimation"]
 
 
 def test_the_endpoint_object_carries_estimates_bands_and_realized_values(home):

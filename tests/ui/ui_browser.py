@@ -43,6 +43,24 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 VIEWPORT: ViewportSize = {"width": 1280, "height": 800}
 
 
+def api_json(home: str | Path, project: str, path: str, now: int, **params: str) -> Any:
+    """``GET path`` of ``create_app`` over ``home``'s ``project`` (in process, the clock at ``now``), as JSON."""
+    import warnings
+
+    settings = Settings(home=str(home), project=project)
+    backend = make_backend(settings)
+    try:
+        with warnings.catch_warnings():  # starlette's test client asks for httpx2 (unreleased) on import
+            warnings.simplefilter("ignore")
+            from starlette.testclient import TestClient
+        with TestClient(create_app(UIContext(settings, backend, project, clock=lambda: now))) as client:
+            response = client.get(path, params=params)
+            response.raise_for_status()
+            return response.json()
+    finally:
+        backend.close()
+
+
 @contextlib.contextmanager
 def served(home: str | Path, project: str, token: str | None = None) -> Iterator[str]:
     """``create_app`` over ``home``'s ``project`` under uvicorn on a free port; yields the base URL."""
