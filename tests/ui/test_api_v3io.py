@@ -14,10 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from alert_activations import Alerting
-from v3io_server.stack import ACCESS_KEY, TEST_RETRY, running_servers
+from v3io_server.stack import ACCESS_KEY, open_on, running_servers
 
-from modelmon.backends.v3io import open_v3io_backend
-from modelmon.core.config import Settings
 from modelmon.core.paths import ProjectPaths
 from modelmon.core.results import (
     ModelMonitoringApplicationMetric,
@@ -45,9 +43,7 @@ LATENCY = [300_000.0, 350_000.0, 1_200_000.0]
 def v3io():
     """The servers, a v3io backend on them and what the writer stored for endpoints ``churn`` and ``fraud``."""
     with running_servers() as (web, frames):
-        settings = Settings(backend="v3io", project=PROJECT, v3io_api=web.url, v3io_access_key=ACCESS_KEY,
-                            v3io_framesd=frames.address)
-        backend = open_v3io_backend(settings, retry=TEST_RETRY)
+        settings, backend = open_on(web, frames, PROJECT)
         rng = np.random.default_rng(3)
         reference = pd.DataFrame({"age": rng.normal(40, 10, 500)})
         ids = {name: register_model_endpoint(backend, PROJECT, name, reference_data=reference).endpoint_id

@@ -15,10 +15,8 @@ import time
 import pandas as pd
 import pytest
 import v3io_frames
-from v3io_server.stack import ACCESS_KEY, TEST_RETRY, running_servers
+from v3io_server.stack import ACCESS_KEY, open_on, running_servers
 
-from modelmon.backends.v3io import open_v3io_backend
-from modelmon.core.config import Settings
 from modelmon.core.paths import ProjectPaths
 from modelmon.stream.live_stats import FIGURES, LiveStats, custom_metrics
 from modelmon.stream.parsing import parse_record
@@ -45,9 +43,7 @@ class _Event:
 @pytest.fixture
 def tracked():
     with running_servers() as (web, frames):
-        settings = Settings(backend="v3io", project=PROJECT, v3io_api=web.url, v3io_access_key=ACCESS_KEY,
-                            v3io_framesd=frames.address)
-        backend = open_v3io_backend(settings, retry=TEST_RETRY)
+        _, backend = open_on(web, frames, PROJECT)
         backend.streams.create(PATHS.tracking_stream)
         backend.tsdb.create_table(PATHS.events_tsdb)
         server = Scorer("scorer", project=PROJECT, streams=backend.streams)

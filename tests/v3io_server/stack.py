@@ -45,6 +45,13 @@ class V3ioOpener:
         return open_v3io_backend(self.settings(), retry=TEST_RETRY)
 
 
+def open_on(web: V3ioTestServer, frames: FramesTestServer, project: str) -> tuple[Settings, Backend]:
+    """The settings of ``project`` on these servers, and the v3io backend opened with them."""
+    settings = Settings(backend="v3io", project=project, v3io_api=web.url, v3io_access_key=ACCESS_KEY,
+                        v3io_framesd=frames.address)
+    return settings, open_v3io_backend(settings, retry=TEST_RETRY)
+
+
 @contextlib.contextmanager
 def running_servers() -> Iterator[tuple[V3ioTestServer, FramesTestServer]]:
     with V3ioTestServer(access_key=ACCESS_KEY) as web, FramesTestServer(access_key=ACCESS_KEY) as frames:

@@ -11,14 +11,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import v3io_frames
-from v3io_server.stack import ACCESS_KEY, TEST_RETRY, running_servers
+from v3io_server.stack import ACCESS_KEY, open_on, running_servers
 
 from modelmon.apps.builtin.histogram_drift import HistogramDataDriftApplication
 from modelmon.apps.sdk import MonitoringApplicationContext
 from modelmon.apps.sdk.base import run_application
-from modelmon.backends.v3io import open_v3io_backend
 from modelmon.backends.v3io.schema import write_kv_schema
-from modelmon.core.config import Settings
 from modelmon.core.paths import ProjectPaths
 from modelmon.core.results import ModelMonitoringApplicationResult, ResultKindApp, ResultStatusApp
 from modelmon.endpoints.record import MLRUN_UID, ModelEndpoint, schema_fields
@@ -65,9 +63,7 @@ def _window_event(backend, window: int) -> tuple[WriterEvent, dict]:
 def stored():
     """Windows 0 (no drift) and 2 (drift) written, then window 1 late: the item keeps window 2's."""
     with running_servers() as (web, frames):
-        settings = Settings(backend="v3io", project=PROJECT, v3io_api=web.url, v3io_access_key=ACCESS_KEY,
-                            v3io_framesd=frames.address)
-        backend = open_v3io_backend(settings, retry=TEST_RETRY)
+        _, backend = open_on(web, frames, PROJECT)
         store = EndpointStore(backend.kv, PATHS)
         store.create(ModelEndpoint(EP, name="m", project=PROJECT, feature_names=FEATURES, feature_stats=REFERENCE))
         write_kv_schema(backend.objects, PATHS.endpoints_table, MLRUN_UID, schema_fields())  # as the stream does
@@ -138,9 +134,7 @@ def test_another_apps_higher_status_does_not_keep_the_measures_out():
     """The drift status is the highest of a window's results, any app's; the measures are the histogram
     app's alone, so another app's detection stored first for the same window leaves them to be written."""
     with running_servers() as (web, _frames):
-        settings = Settings(backend="v3io", project=PROJECT, v3io_api=web.url, v3io_access_key=ACCESS_KEY,
-                            v3io_framesd=_frames.address)
-        backend = open_v3io_backend(settings, retry=TEST_RETRY)
+        _, backend = open_on(web, _frames, PROJECT)
         try:
             store = EndpointStore(backend.kv, PATHS)
             store.create(ModelEndpoint(EP, name="m", project=PROJECT, feature_names=FEATURES,
@@ -171,9 +165,7 @@ def test_current_stats_of_a_wide_endpoint_keep_within_a_v3io_attribute():
     reference = feature_stats(pd.DataFrame(rng.integers(0, 20, size=(500, len(wide))).astype(float), columns=wide))
     assert len(json.dumps(reference)) < 60_000
     with running_servers() as (web, frames):
-        settings = Settings(backend="v3io", project=PROJECT, v3io_api=web.url, v3io_access_key=ACCESS_KEY,
-                            v3io_framesd=frames.address)
-        backend = open_v3io_backend(settings, retry=TEST_RETRY)
+        _, backend = open_on(web, frames, PROJECT)
         try:
             store = EndpointStore(backend.kv, PATHS)
             store.create(ModelEndpoint(EP, name="m", project=PROJECT, feature_names=wide, feature_stats=reference))

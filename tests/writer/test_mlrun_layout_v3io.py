@@ -7,11 +7,9 @@ import json
 
 import pytest
 import v3io_frames
-from v3io_server.stack import ACCESS_KEY, TEST_RETRY, running_servers
+from v3io_server.stack import ACCESS_KEY, open_on, running_servers
 
 from modelmon import queries
-from modelmon.backends.v3io import open_v3io_backend
-from modelmon.core.config import Settings
 from modelmon.core.paths import ProjectPaths
 from modelmon.core.results import (
     ModelMonitoringApplicationMetric,
@@ -44,9 +42,7 @@ def _event(window: int, drift: float) -> WriterEvent:
 def stored():
     """Windows 0 and 2, then window 1 late, window 0 recomputed and window 2 redelivered."""
     with running_servers() as (web, frames):
-        settings = Settings(backend="v3io", project=PROJECT, v3io_api=web.url, v3io_access_key=ACCESS_KEY,
-                            v3io_framesd=frames.address)
-        backend = open_v3io_backend(settings, retry=TEST_RETRY)
+        _, backend = open_on(web, frames, PROJECT)
         stamps = iter(range(T0 + 10 * PERIOD, T0 + 20 * PERIOD, 1000))
         writer = ResultWriter(backend, PATHS, clock=lambda: next(stamps))
         for window, drift in ((0, 0.1), (2, 0.9), (1, 0.3), (0, 0.5), (2, 0.9)):

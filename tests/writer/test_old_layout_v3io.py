@@ -5,11 +5,9 @@ stored; running it again changes nothing."""
 from __future__ import annotations
 
 import pandas as pd
-from v3io_server.stack import ACCESS_KEY, TEST_RETRY, running_servers
+from v3io_server.stack import open_on, running_servers
 
 from modelmon import queries
-from modelmon.backends.v3io import open_v3io_backend
-from modelmon.core.config import Settings
 from modelmon.core.paths import ProjectPaths
 from modelmon.core.results import (
     ModelMonitoringApplicationMetric,
@@ -36,9 +34,7 @@ def _old_item(result: str, value: float, window: int) -> dict:
 
 def test_old_results_and_metrics_move_beside_the_new_ones():
     with running_servers() as (web, frames):
-        settings = Settings(backend="v3io", project=PROJECT, v3io_api=web.url, v3io_access_key=ACCESS_KEY,
-                            v3io_framesd=frames.address)
-        backend = open_v3io_backend(settings, retry=TEST_RETRY)
+        _, backend = open_on(web, frames, PROJECT)
         # what the old writer stored: two latest results, and two windows of metric history
         backend.kv.put(OLD_RESULTS, "ep1.drift.general_drift", _old_item("general_drift", 0.2, 0))
         backend.kv.put(OLD_RESULTS, "ep1.drift.psi", _old_item("psi", 0.05, 0))
