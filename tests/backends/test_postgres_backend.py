@@ -11,7 +11,7 @@ import random
 import pandas as pd
 import psycopg
 import pytest
-from postgres_server import shared_server
+from postgres_server import PostgresServer, shared_server
 from postgres_workers import TSDB_TABLE, write_series
 
 from modelmon.backends import make_backend
@@ -161,6 +161,29 @@ def test_an_unreachable_server_is_backend_unavailable_without_the_password(tmp_p
     with pytest.raises(BackendUnavailable, match=f"127.0.0.1:{port}/mm") as caught:
         open_postgres_backend(dsn, tmp_path / "home", timeout_s=1)
     assert "hunter2" not in str(caught.value)
+
+
+def test_a_server_restart_cuts_connections_and_the_backend_reconnects(tmp_path):
+    """Connections cut by a restart fail their next call with ``BackendUnavailable`` (the caller retries, as
+    on any outage); the pool then opens new ones and nothing written before is lost."""
+    server = PostgresServer()  # its own: the restart must not cut other tests' connections
+    try:
+        with server.schema() as dsn:
+            backend = open_postgres_backend(dsn, tmp_path / "home")
+            backend.kv.put(TABLE, "k", {"n": 1})
+            server.restart()
+            failures = 0
+            for _ in range(10):
+                try:
+                    assert backend.kv.update(TABLE, "k", increment={"n": 1}, condition=[Cond.eq("n", 1)])
+                    break
+                except BackendUnavailable:
+                    failures += 1
+            assert backend.kv.get(TABLE, "k") == {"n": 2}
+            assert failures <= 4  # at most the pool's connections, each failing once
+            backend.close()
+    finally:
+        server.stop()
 
 
 def test_a_schema_of_another_version_is_refused(dsn, backend, tmp_path):
