@@ -130,8 +130,14 @@ def shared_server() -> PostgresServer:
     with _shared_lock:
         if _shared is None:
             _shared = PostgresServer()
-            atexit.register(_shared.stop)
+            atexit.register(_stop_in, os.getpid(), _shared)
         return _shared
+
+
+def _stop_in(pid: int, server: PostgresServer) -> None:
+    """Stop ``server`` at exit of the process that started it (not of a forked child exiting normally)."""
+    if os.getpid() == pid:
+        server.stop()
 
 
 if __name__ == "__main__":
