@@ -52,16 +52,26 @@ class Database:
         self._pool: ConnectionPool[Connection] | None = None
         self._pid = 0
         self._closed = False
-        self.timescale = self.run(_create_schema)
+        try:
+            self.timescale = self.run(_create_schema)
+        except BaseException:
+            self.close()  # a pool left to the garbage collector complains from its __del__
+            raise
 
-    def run(self, fn: Callable[[Connection], T]) -> T:
-        """``fn(conn)`` inside one transaction, retried whole after a serialization failure or deadlock."""
+    def run(self, fn: Callable[[Connection], T], *, transaction: bool = True) -> T:
+        """``fn(conn)`` inside one transaction, retried whole after a serialization failure or deadlock.
+
+        ``transaction=False`` for a function that sends one statement: PostgreSQL runs it atomically on its
+        own, and the ``BEGIN``/``COMMIT`` round trips are saved."""
         deadline = time.monotonic() + self.timeout_s
         delay = 0.005
         while True:
             try:
-                with self._connection_pool().connection(timeout=self.timeout_s) as conn, conn.transaction():
-                    return fn(conn)
+                with self._connection_pool().connection(timeout=self.timeout_s) as conn:
+                    if not transaction:
+                        return fn(conn)
+                    with conn.transaction():
+                        return fn(conn)
             except _RETRIED as exc:
                 if time.monotonic() >= deadline:
                     raise BackendUnavailable(f"{self.where}: transaction kept conflicting: {exc}") from exc

@@ -38,7 +38,7 @@ class PostgresKV:
     def put(self, table: str, key: str, item: Mapping[str, Any]) -> None:
         _check_key(table, key)
         text = _item_json(table, key, _normalise(table, key, item))
-        self._db.run(lambda conn: conn.execute(_PUT, (table, key, text)))
+        self._db.run(lambda conn: conn.execute(_PUT, (table, key, text)), transaction=False)
 
     def update(
         self,
@@ -51,7 +51,7 @@ class PostgresKV:
         create: bool = True,
     ) -> bool:
         change = _Change.checked(table, key, set_, increment, condition, create)
-        return self._db.run(lambda conn: _apply(conn, [change]))[0]
+        return self._db.run(lambda conn: _apply(conn, [change]), transaction=False)[0]  # one statement
 
     def update_many(self, table: str, updates: Sequence[Update]) -> list[bool]:
         """All of ``updates`` in one transaction, sent as one pipeline (see ``KV.update_many``)."""
@@ -65,7 +65,7 @@ class PostgresKV:
             row = conn.execute("SELECT item FROM modelmon_kv WHERE tbl = %s AND key = %s", (table, key)).fetchone()
             return None if row is None else _item(row[0])
 
-        return self._db.run(get)
+        return self._db.run(get, transaction=False)
 
     def scan(
         self, table: str, *, condition: Condition = (), limit: int = 1000, marker: str | None = None
@@ -80,13 +80,14 @@ class PostgresKV:
         after = "" if marker is None else " AND key > %s"
         sql = f"SELECT key, item FROM modelmon_kv WHERE tbl = %s{after} AND {where} ORDER BY key LIMIT %s"
         args = [table, *([] if marker is None else [marker]), *params, limit + 1]
-        rows = self._db.run(lambda conn: conn.execute(sql, args).fetchall())
+        rows = self._db.run(lambda conn: conn.execute(sql, args).fetchall(), transaction=False)
         page = [(str(key), _item(item)) for key, item in rows[:limit]]
         return page, (page[-1][0] if len(rows) > limit else None)
 
     def delete(self, table: str, key: str) -> None:
         _check_key(table, key)
-        self._db.run(lambda conn: conn.execute("DELETE FROM modelmon_kv WHERE tbl = %s AND key = %s", (table, key)))
+        self._db.run(lambda conn: conn.execute("DELETE FROM modelmon_kv WHERE tbl = %s AND key = %s", (table, key)),
+                     transaction=False)
 
     def close(self) -> None:
         self._db.close()
