@@ -20,6 +20,8 @@ returns the pair's results (polled every :data:`POLL_S`; one latency per endpoin
 breakdown (medians from the end): the window events' arrival on the app streams (``dispatched``), the
 apps' writer events' arrival on the writer stream (``analysed``), the writer's stamp (``written``); and the
 CPU seconds each function's process used from the close until every pair was readable (Linux).
+``BENCH_DETECT_ENDPOINTS`` and ``BENCH_DETECT_WINDOWS`` change the scale for a quick look (the summary
+judges the target at 1,000 endpoints only).
 """
 
 from __future__ import annotations
