@@ -343,10 +343,10 @@ class TSDB(Protocol):
     def write(self, table: str, df: pd.DataFrame, labels: Sequence[str]) -> None:
         """Write rows. ``df`` has an int64 ``time`` column (epoch ms), the ``labels`` (text) and numeric
         columns (the v3io backend also writes a column of text as text, a string metric of V3IO TSDB, which
-        has no aggregates: MLRun's ``start_infer_time``). Each label set's rows are applied in time order (stable): a row at or before its
-        label set's latest time (stored, or an earlier row of this write; of two rows at one time the
-        first is kept) is dropped without an error. Writing the same rows again therefore changes
-        nothing. A write may add labels to a table; rows stored before read them as empty."""
+        has no aggregates: MLRun's ``start_infer_time``). Each label set's rows are applied in time order
+        (stable): a row at or before its label set's latest time (stored, or an earlier row of this write;
+        of two rows at one time the first is kept) is dropped without an error. Writing the same rows again
+        therefore changes nothing. A write may add labels to a table; rows stored before read them as empty."""
 
     def read(
         self,

@@ -19,7 +19,7 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 from modelmon.backends.local.files import write_atomically
-from modelmon.backends.sample_layout import HOUR_DIR_PREFIX, PartitionedSampleStore, parse_hour_dir
+from modelmon.backends.sample_layout import HOUR_DIR_PREFIX, PartitionedSampleStore, parse_hour_dir, write_parquet
 from modelmon.core.errors import CorruptStore
 
 
@@ -34,7 +34,7 @@ class LocalSampleStore(PartitionedSampleStore[pathlib.Path]):
 
     def _write_file(self, endpoint_id: str, hour_dir_name: str, name: str, table: pa.Table) -> pathlib.Path:
         target = self.root / endpoint_id / hour_dir_name / name
-        write_atomically(target, writer=lambda temp: pq.write_table(table, temp))
+        write_atomically(target, writer=lambda temp: write_parquet(table, temp))
         return target
 
     def _batch_files(self, endpoint_id: str, name: str) -> Iterable[pathlib.Path]:

@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from modelmon.backends.sample_layout import PartitionedSampleStore, parse_hour_dir
+from modelmon.backends.sample_layout import PartitionedSampleStore, parse_hour_dir, write_parquet
 from modelmon.backends.v3io.objects import V3ioObjectStore
 from modelmon.core.errors import CorruptStore
 from modelmon.core.paths import ProjectPaths
@@ -34,7 +34,7 @@ class V3ioSampleStore(PartitionedSampleStore[str]):
 
     def _write_file(self, endpoint_id: str, hour_dir_name: str, name: str, table: pa.Table) -> str:
         buffer = io.BytesIO()
-        pq.write_table(table, buffer)
+        write_parquet(table, buffer)
         target = f"{self._paths.samples_prefix(endpoint_id)}/{hour_dir_name}/{name}"
         self._objects.put_object(target, buffer.getvalue())
         return target
