@@ -18,8 +18,10 @@ import os
 import pathlib
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import uuid
@@ -141,6 +143,7 @@ def _stop_in(pid: int, server: PostgresServer) -> None:
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop the server on `kill` too, not only on Ctrl-C
     server = shared_server()
     print(server.dsn, flush=True)
     with contextlib.suppress(KeyboardInterrupt):

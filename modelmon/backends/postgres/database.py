@@ -16,7 +16,7 @@ from typing import TypeVar
 
 import psycopg
 import psycopg.errors
-from psycopg.conninfo import conninfo_to_dict
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from modelmon.backends.postgres.schema import META_TABLE, SCHEMA_LOCK, SCHEMA_VERSION, STATEMENTS
@@ -52,11 +52,19 @@ class Database:
         self._pool: ConnectionPool[Connection] | None = None
         self._pid = 0
         self._closed = False
+        self.timescale = self._open_schema()
+
+    def _open_schema(self) -> bool:
+        """Create or check the tables on a connection of its own, before any pool exists: an unreachable
+        server fails the open at once (the pool would retry in the background until ``timeout_s``)."""
+        dsn = self.dsn
+        if "connect_timeout" not in conninfo_to_dict(dsn):
+            dsn = make_conninfo(dsn, connect_timeout=max(1, round(self.timeout_s)))
         try:
-            self.timescale = self.run(_create_schema)
-        except BaseException:
-            self.close()  # a pool left to the garbage collector complains from its __del__
-            raise
+            with psycopg.connect(dsn, autocommit=True) as conn, conn.transaction():
+                return _create_schema(conn)
+        except psycopg.OperationalError as exc:
+            raise BackendUnavailable(f"{self.where}: {_first_line(exc)}") from exc
 
     def run(self, fn: Callable[[Connection], T], *, transaction: bool = True) -> T:
         """``fn(conn)`` inside one transaction, retried whole after a serialization failure or deadlock.
