@@ -30,7 +30,7 @@ from modelmon.endpoints.store import EndpointStore
 from modelmon.functions.dead_letters import DeadLetters
 from modelmon.stream.aggregate import ERROR_LABELS, PREDICTION_LABELS, errors_frame, predictions_frame, totals
 from modelmon.stream.frames import build_rows
-from modelmon.stream.live_stats import LiveStats
+from modelmon.stream.live_stats import LiveStats, custom_metrics
 from modelmon.stream.parsing import ParsedRecord, Rejection, collector_paused, parse_record
 from modelmon.stream.record import RawRecord
 from modelmon.stream.sampling import estimated_predictions
@@ -141,7 +141,8 @@ class Ingestor:
         live = self.live.observe(endpoint_id, batch_id, minutes, record_totals.last_ms)
         if self._events:
             self.live.write(endpoint_id, record_totals.last_ms, live, rows.samples,
-                            [*rows.feature_names, *rows.label_names])
+                            [*rows.feature_names, *rows.label_names],
+                            custom_metrics(kept.data, kept.positions, kept.when_ms))
         names = (rows.feature_names, rows.label_names) if rows.feature_names else None
         types = rows.feature_types if not endpoint.feature_types and rows.feature_names else None
         applied = self.endpoints.apply(endpoint_id, record, record_totals, int(when.max()) + 1, names, types,

@@ -88,7 +88,7 @@ def tsdb_name(name: str) -> str:
 
 
 def custom_metrics(data: Mapping[str, Any] | None, positions: Sequence[int | None],
-                   when_ms: Sequence[float]) -> tuple[int, dict[str, float]] | None:
+                   when_ms: Sequence[float] | FloatArray) -> tuple[int, dict[str, float]] | None:
     """The model server's ``metrics`` a record carries: the last kept request's that has any (``positions``:
     each kept request's index in ``values``, ``None`` for a single-request record), at that request's time;
     numbers only (text, booleans and non-finite values are left out). ``None`` when no request has any.

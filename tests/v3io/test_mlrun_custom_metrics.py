@@ -1,24 +1,22 @@
 """A model server's own ``metrics`` as MLRun's *Custom Metrics* panel reads them (``events`` TSDB,
 ``record_type=='custom_metrics'``), on the V3IO and frames test servers through the real frames client.
 
-The chain up to the stream function: ``ModelServer.set_metric`` → the tracking client sends them with each
-answered request (MLRun's serving event ``metrics``) → the stream record as parsed → the record's
-:func:`~modelmon.stream.live_stats.custom_metrics` → its ``custom_metrics`` row. The stream function's
-ingestor does not pass them to ``LiveStats.write`` yet (docs/mlrun-dashboards.md), so this test makes
-that one call itself.
+The chain: ``ModelServer.set_metric`` → the tracking client sends them with each answered request (MLRun's
+serving event ``metrics``) → the stream function (its ingestor, as deployed) writes each record's last
+server metrics as a ``custom_metrics`` row (:func:`~modelmon.stream.live_stats.custom_metrics`).
 """
 
 from __future__ import annotations
 
 import time
 
-import pandas as pd
 import pytest
 import v3io_frames
 from v3io_server.stack import ACCESS_KEY, open_on, running_servers
 
 from modelmon.core.paths import ProjectPaths
-from modelmon.stream.live_stats import FIGURES, LiveStats, custom_metrics
+from modelmon.stream import Ingestor
+from modelmon.stream.live_stats import custom_metrics
 from modelmon.stream.parsing import parse_record
 from modelmon.stream.record import RawRecord
 from modelmon.testing import stream_records
@@ -69,15 +67,14 @@ def test_custom_metrics_panel_shows_each_records_last_server_metrics(tracked):
     server.set_metric("accuracy", 0.7)
     server.do_event(_Event({"inputs": [[3.0]], "id": "b2"}))
     assert server.tracking.flush(timeout=5)
-    live = LiveStats(backend.tsdb, PATHS.predictions_tsdb, PATHS.events_tsdb)
+    ingestor = Ingestor(backend, PROJECT)
+    ingestor.setup()
     written = []
     for stored in stream_records(backend.streams, PATHS.tracking_stream):
-        parsed = parse_record(RawRecord(stored.data, stored.shard, stored.sequence), PROJECT)
-        custom = custom_metrics(parsed.data, parsed.positions, parsed.when_ms)
-        assert custom is not None
-        last_ms = int(parsed.when_ms.max())
-        live.write(server.endpoint_id, last_ms, dict.fromkeys(FIGURES, 0.0), pd.DataFrame(), [], custom)
-        written.append(custom)
+        raw = RawRecord(stored.data, stored.shard, stored.sequence)
+        parsed = parse_record(raw, PROJECT)
+        written.append(custom_metrics(parsed.data, parsed.positions, parsed.when_ms))
+        ingestor.process(raw)
     assert [metrics for _, metrics in written] == [{"accuracy": 0.9, "p-99": 12.0}, {"accuracy": 0.7, "p-99": 12.0}]
     frame = client.read(backend="tsdb", table=PATHS.events_tsdb.removeprefix("users/"), start="0", end="now",
                         filter=f"endpoint_id=='{server.endpoint_id}'  AND record_type=='custom_metrics'")
