@@ -32,6 +32,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from modelmon.backends import TSDB
@@ -63,15 +64,19 @@ def figures(minutes: pd.DataFrame, at_ms: int) -> dict[str, float]:
     >>> figures(rows, 600_001)["predictions_count_1h"], figures(rows, 600_001)["predictions_per_second"]
     (39.0, 0.1)
     """
+    values = minutes[["estimated_count", "count", "latency_sum_us"]].to_numpy(dtype=np.float64)
+    return _figures(minutes["time"].to_numpy(dtype=np.int64), values, at_ms)
+
+
+def _figures(times: npt.NDArray[np.int64], values: FloatArray, at_ms: int) -> dict[str, float]:
+    """:func:`figures` on arrays: minute start times, and per minute ``[estimated, count, latency_sum_us]``
+    (the stream function's per-record path: no frame to build)."""
     minute = at_ms // MINUTE_MS * MINUTE_MS
-    times = minutes["time"].to_numpy()
     out: dict[str, float] = {}
     for suffix, width in (("5m", 5), ("1h", _HOUR_MINUTES)):
-        inside = (times <= minute) & (times > minute - width * MINUTE_MS)
-        requests = float(minutes["count"].to_numpy()[inside].sum())
-        out[f"predictions_count_{suffix}"] = float(minutes["estimated_count"].to_numpy()[inside].sum())
-        latency = float(minutes["latency_sum_us"].to_numpy()[inside].sum())
-        out[f"latency_avg_{suffix}"] = latency / requests if requests else 0.0
+        estimated, requests, latency = values[(times <= minute) & (times > minute - width * MINUTE_MS)].sum(axis=0)
+        out[f"predictions_count_{suffix}"] = float(estimated)
+        out[f"latency_avg_{suffix}"] = float(latency / requests) if requests else 0.0
     out["predictions_per_second"] = out["predictions_count_5m"] / 300
     return {name: out[name] for name in FIGURES}
 
@@ -127,10 +132,10 @@ class _Endpoint:
     batches: dict[str, int] = dataclasses.field(default_factory=dict)  # counted batch → its latest minute
     rows_seen: int = 0  # sample rows seen by this process (which of them are sampled)
 
-    def add(self, batch_id: str, rows: pd.DataFrame) -> None:
+    def add(self, batch_id: str, rows: pd.DataFrame, estimated: str = "estimated_count") -> None:
         if batch_id in self.batches or rows.empty:
             return
-        values = rows[["estimated_count", "count", "latency_sum_us"]].to_numpy(dtype=np.float64)
+        values = rows[[estimated, "count", "latency_sum_us"]].to_numpy(dtype=np.float64)
         for time, row in zip(rows["time"].to_numpy(dtype=np.int64).tolist(), values, strict=True):
             self.minutes.setdefault(time, np.zeros(3))[:] += row
         self.batches[batch_id] = int(rows["time"].max())
@@ -140,11 +145,10 @@ class _Endpoint:
         self.minutes = {t: v for t, v in self.minutes.items() if t > horizon}
         self.batches = {b: t for b, t in self.batches.items() if t > horizon}
 
-    def frame(self) -> pd.DataFrame:
-        times = sorted(self.minutes)
-        values = np.array([self.minutes[t] for t in times]).reshape(-1, 3)
-        return pd.DataFrame({"time": times, "estimated_count": values[:, 0], "count": values[:, 1],
-                             "latency_sum_us": values[:, 2]})
+    def figures(self, at_ms: int) -> dict[str, float]:
+        times = np.fromiter(self.minutes, dtype=np.int64, count=len(self.minutes))
+        values = np.array(list(self.minutes.values()), dtype=np.float64).reshape(-1, 3)
+        return _figures(times, values, at_ms)
 
 
 class LiveStats:
@@ -167,9 +171,9 @@ class LiveStats:
                 stored = stored.assign(estimated_count=estimated_counts(stored))
                 for batch, rows in stored.groupby("batch_id", sort=False):
                     state.add(str(batch), rows)
-        state.add(batch_id, minute_rows.rename(columns={ESTIMATED: "estimated_count"}))
+        state.add(batch_id, minute_rows, ESTIMATED)
         state.prune(last_ms // MINUTE_MS * MINUTE_MS)
-        return figures(state.frame(), last_ms)
+        return state.figures(last_ms)
 
     def write(self, endpoint_id: str, last_ms: int, values: dict[str, float], samples: pd.DataFrame,
               names: list[str], custom: tuple[int, Mapping[str, float]] | None = None) -> None:
