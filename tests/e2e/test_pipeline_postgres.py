@@ -4,12 +4,15 @@ issue 18's next step).
 
 The same seeded demo traffic as ``test_pipeline_v3io.py``, with malformed events and the writer and an app
 SIGKILLed mid-run, must store exactly what the local run stores (same windows, result names, kinds,
-statuses, values within float tolerance, same endpoint records): nothing lost, nothing twice.
+statuses, values within float tolerance, same endpoint records): nothing lost, nothing twice. A second run
+restarts PostgreSQL several times while the functions work: every cut connection is an outage the
+functions retry, and the results are still the same.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import threading
 
 import psycopg
 import pytest
@@ -25,11 +28,13 @@ from pipeline_checks import (
     kill,
     local_reference,
     malformed_records,
+    wait_through_faults,
 )
-from postgres_server import shared_server
+from postgres_server import PostgresServer, shared_server
 
 from modelmon.core.config import Settings
 from modelmon.demo.session import DemoSession
+from modelmon.queries import dead_letters
 
 pytestmark = pytest.mark.slow
 
@@ -95,3 +100,46 @@ def test_samples_hold_each_request_once(run):
 def test_malformed_events_are_dead_lettered_with_reasons(run):
     session, _, malformed, _, _ = run
     assert_malformed_dead_lettered(session, malformed)
+
+
+# ---------------------------------------------------------------------------- PostgreSQL restarts
+
+
+@pytest.fixture(scope="module")
+def restarted_run(tmp_path_factory):
+    """On postgres, restarted (every connection cut) every ~0.3 s from the first record sent until every
+    window is analysed or 6 restarts were made."""
+    server = PostgresServer()  # its own: the restarts must not cut other tests' connections
+    try:
+        with server.schema() as dsn, \
+                DemoSession(demo_config(tmp_path_factory, "restarts"),
+                            storage=Settings(backend="postgres", postgres_dsn=dsn)) as session:
+            stop, restarts = threading.Event(), []
+
+            def restart() -> None:
+                while len(restarts) < 6 and not stop.wait(0.3):
+                    server.restart()
+                    restarts.append(1)
+
+            restarter = threading.Thread(target=restart, name="postgres-restarts", daemon=True)
+            restarter.start()
+            try:
+                session.send_traffic()
+                progress = wait_through_faults(session, timeout_s=90)
+            finally:
+                stop.set()
+                restarter.join()
+            yield session, len(restarts), progress
+    finally:
+        server.stop()
+
+
+def test_restarts_lose_and_duplicate_nothing(restarted_run, reference):
+    session, restarts, progress = restarted_run
+    assert restarts >= 2
+    log = (session.config.home / "functions.log").read_text()
+    assert "backend unavailable; retrying" in log and "BackendUnavailable: postgresql://" in log  # outages were hit
+    assert_every_window_has_exactly_the_expected_results(session, progress)
+    assert_samples_hold_each_request_once(session)
+    assert_same_results(comparable_results(session), reference)
+    assert dead_letters(session.backend, session.config.project).empty  # no record given up on
