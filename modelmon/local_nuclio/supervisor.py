@@ -30,7 +30,7 @@ from pathlib import Path
 from types import TracebackType
 
 from modelmon.backends import make_backend
-from modelmon.core.config import ENV_HOME, ENV_V3IO_ACCESS_KEY, Settings
+from modelmon.core.config import ENV_HOME, ENV_POSTGRES_DSN, ENV_V3IO_ACCESS_KEY, Settings
 from modelmon.core.errors import ConfigError
 from modelmon.local_nuclio.function_child import Child, FunctionStatus, terminate
 from modelmon.local_nuclio.function_log import FunctionLog
@@ -229,10 +229,13 @@ class LocalRuntime:
         else:
             env = {**self.base_env, **self.settings.to_env(), **spec.env, **self.explicit}
         env["PYTHONUNBUFFERED"] = "1"
-        if self.settings.backend == "local":
+        if self.settings.backend in ("local", "postgres"):  # postgres keeps streams and samples in the home
             env[ENV_HOME] = os.path.abspath(self.settings.home)
+        # secrets to_env() leaves out of what it writes: the children need them as given
         if self.settings.v3io_access_key:
             env[ENV_V3IO_ACCESS_KEY] = self.settings.v3io_access_key
+        if self.settings.postgres_dsn:
+            env[ENV_POSTGRES_DSN] = self.settings.postgres_dsn
         return env
 
     def _terminate(self, procs: list[subprocess.Popen[bytes]]) -> None:
