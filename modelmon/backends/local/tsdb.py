@@ -21,8 +21,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from modelmon.backends.base import AGGREGATORS
 from modelmon.backends.local.database import Database
+from modelmon.backends.sql_tsdb import check_aggregation, check_frame, check_table, quote
 from modelmon.core.errors import NotFound
 
 #: Bound parameters per statement: SQLite's default limit before 3.32 (999), the safe bound everywhere.
@@ -46,13 +46,13 @@ class LocalTSDB:
         self._db = db
 
     def create_table(self, table: str) -> None:
-        _check_table(table)
+        check_table(table)
         self._db.write(lambda conn: conn.execute("INSERT OR IGNORE INTO tsdb_tables (name) VALUES (?)", (table,)))
 
     def write(self, table: str, df: pd.DataFrame, labels: Sequence[str]) -> None:
-        _check_table(table)
+        check_table(table)
         labels = [labels] if isinstance(labels, str) else list(labels)
-        arrays = _check_frame(table, df, labels)
+        arrays = check_frame(table, df, labels)
         if df.empty:
             return
         names = list(arrays)
@@ -69,7 +69,7 @@ class LocalTSDB:
                 _add_labels(conn, table, meta, labels)
             for column in columns:
                 if column not in meta.columns:
-                    conn.execute(f"ALTER TABLE {meta.sql_name} ADD COLUMN {_q(column)}")
+                    conn.execute(f"ALTER TABLE {meta.sql_name} ADD COLUMN {quote(column)}")
                     meta.columns.append(column)
                     changed = True
             if changed:  # the registry row only when the table's shape changed: most writes add rows only
@@ -77,7 +77,7 @@ class LocalTSDB:
                     "UPDATE tsdb_tables SET labels = ?, columns = ? WHERE name = ?",
                     (json.dumps(meta.labels), json.dumps(meta.columns), table),
                 )
-            sql_names = ", ".join(_q(name) for name in names)
+            sql_names = ", ".join(quote(name) for name in names)
             marks = ", ".join("?" * len(names))
             kept = _after_latest(conn, meta, labels, rows)
             conn.executemany(f"INSERT OR IGNORE INTO {meta.sql_name} ({sql_names}) VALUES ({marks})", kept)
@@ -95,8 +95,8 @@ class LocalTSDB:
         step: int | None = None,
         aggregators: Sequence[str] = (),
     ) -> pd.DataFrame:
-        _check_table(table)
-        aggregators = _check_aggregation(table, step, aggregators)
+        check_table(table)
+        aggregators = check_aggregation(table, step, aggregators)
 
         def select(conn: sqlite3.Connection) -> tuple[_Meta, list[str], list[tuple[Any, ...]]]:
             meta = _meta(conn, table)
@@ -107,8 +107,8 @@ class LocalTSDB:
                 if column not in meta.columns:
                     raise ValueError(f"TSDB {table!r} has no column {column!r} (it has {meta.columns})")
             where, params = _where(table, meta.labels, start, end, filters or {})
-            names = ", ".join(_q(n) for n in ["time", *meta.labels, *wanted])
-            order = ", ".join(_q(n) for n in [*meta.labels, "time"])
+            names = ", ".join(quote(n) for n in ["time", *meta.labels, *wanted])
+            order = ", ".join(quote(n) for n in [*meta.labels, "time"])
             sql = f"SELECT {names} FROM {meta.sql_name} WHERE {where} ORDER BY {order}"
             return meta, wanted, conn.execute(sql, params).fetchall()
 
@@ -145,38 +145,6 @@ def _aggregate(
     return result[["time", *labels, *out_columns]]
 
 
-def _check_frame(table: str, df: pd.DataFrame, labels: list[str]) -> dict[str, npt.NDArray[Any]]:
-    """Check the frame's columns and types; its columns as arrays: ``time``, the labels, then the value columns.
-
-    Each column is taken once, as an array: writes are often small and many (the writer's, one per window),
-    and pandas' per-column and sub-frame operations cost more than the rows."""
-    if not isinstance(df, pd.DataFrame):
-        raise TypeError(f"TSDB {table!r}: expected a DataFrame, not {type(df).__name__}")
-    series = dict(df.items())
-    if "time" not in series:
-        raise ValueError(f"TSDB {table!r}: the frame has no 'time' column (int epoch ms)")
-    arrays = {"time": series["time"].to_numpy()}
-    for label in labels:
-        if not isinstance(label, str) or label == "time":
-            raise ValueError(f"TSDB {table!r}: bad label name {label!r}")
-        if label not in series:
-            raise ValueError(f"TSDB {table!r}: label column {label!r} is missing from the frame")
-        arrays[label] = series[label].to_numpy()
-        if pd.isna(arrays[label]).any():
-            raise ValueError(f"TSDB {table!r}: label column {label!r} has missing values")
-    for column, values in series.items():
-        if column == "time" or column in labels:
-            continue
-        if not isinstance(column, str) or not column:
-            raise ValueError(f"TSDB {table!r}: bad column name {column!r}")
-        arrays[column] = values.to_numpy()
-        if not (pd.api.types.is_numeric_dtype(values.dtype) or pd.isna(arrays[column]).all()):
-            raise ValueError(f"TSDB {table!r}: column {column!r} must be numeric, not {values.dtype}")
-    if not pd.api.types.is_integer_dtype(series["time"].dtype):
-        raise ValueError(f"TSDB {table!r}: 'time' must be int epoch milliseconds, not {series['time'].dtype}")
-    return arrays
-
-
 def _rows(arrays: Mapping[str, npt.NDArray[Any]], labels: list[str]) -> list[tuple[Any, ...]]:
     """The rows (time, labels, values) of :func:`_check_frame`'s arrays as SQLite values (labels as text,
     booleans as 0/1), each series (label set) in time order, rows of equal time in their given order."""
@@ -200,22 +168,9 @@ def _where(
         if label not in labels:
             raise ValueError(f"TSDB {table!r}: cannot filter on {label!r}, the labels are {labels}")
         values = [value] if isinstance(value, str) else list(value)
-        clauses.append(f"{_q(label)} IN ({', '.join('?' * len(values))})" if values else "0")
+        clauses.append(f"{quote(label)} IN ({', '.join('?' * len(values))})" if values else "0")
         params.extend(str(v) for v in values)
     return " AND ".join(clauses), params
-
-
-def _check_aggregation(table: str, step: int | None, aggregators: Sequence[str]) -> list[str]:
-    aggregators = [aggregators] if isinstance(aggregators, str) else list(aggregators)
-    for agg in aggregators:
-        if agg not in AGGREGATORS:
-            raise ValueError(f"TSDB {table!r}: unknown aggregator {agg!r}; use {', '.join(AGGREGATORS)}")
-    if step is not None:
-        if not isinstance(step, int) or isinstance(step, bool) or step < 1:
-            raise ValueError(f"TSDB {table!r}: step must be a whole number of ms >= 1, not {step!r}")
-        if not aggregators:
-            raise ValueError(f"TSDB {table!r}: a step needs aggregators ({', '.join(AGGREGATORS)})")
-    return aggregators
 
 
 def _after_latest(conn: sqlite3.Connection, meta: _Meta, labels: list[str],
@@ -241,8 +196,8 @@ def _latest_times(conn: sqlite3.Connection, meta: _Meta, labels: list[str], othe
     """The latest stored time of each label set (``labels`` = ``keys``, ``others`` empty): one query per
     chunk of label sets, each an index lookup, instead of one query per series."""
     names = [f"v{i}" for i in range(len(labels))]
-    where = " AND ".join([*(f"t.{_q(label)} = v.{name}" for label, name in zip(labels, names, strict=True)),
-                          *(f"t.{_q(label)} = ''" for label in others)])
+    where = " AND ".join([*(f"t.{quote(label)} = v.{name}" for label, name in zip(labels, names, strict=True)),
+                          *(f"t.{quote(label)} = ''" for label in others)])
     chunk = max(1, _MAX_PARAMS // max(1, len(labels)))
     latest: dict[tuple[Any, ...], int | None] = {}
     for at in range(0, len(keys), chunk):
@@ -266,7 +221,7 @@ def _add_labels(conn: sqlite3.Connection, table: str, meta: _Meta, labels: list[
         if label not in meta.labels:
             if label in meta.columns:
                 raise ValueError(f"TSDB {table!r}: {label!r} is a value column, it cannot become a label")
-            conn.execute(f"ALTER TABLE {meta.sql_name} ADD COLUMN {_q(label)} TEXT NOT NULL DEFAULT ''")
+            conn.execute(f"ALTER TABLE {meta.sql_name} ADD COLUMN {quote(label)} TEXT NOT NULL DEFAULT ''")
             meta.labels.append(label)
     conn.execute(f"DROP INDEX IF EXISTS {meta.sql_name}_key")
     _create_physical(conn, meta)
@@ -281,19 +236,7 @@ def _meta(conn: sqlite3.Connection, table: str) -> _Meta:
 
 def _create_physical(conn: sqlite3.Connection, meta: _Meta) -> None:
     assert meta.labels is not None
-    label_defs = "".join(f", {_q(label)} TEXT NOT NULL" for label in meta.labels)
+    label_defs = "".join(f", {quote(label)} TEXT NOT NULL" for label in meta.labels)
     conn.execute(f"CREATE TABLE IF NOT EXISTS {meta.sql_name} (time INTEGER NOT NULL{label_defs})")
-    keys = ", ".join(_q(n) for n in [*meta.labels, "time"])
+    keys = ", ".join(quote(n) for n in [*meta.labels, "time"])
     conn.execute(f"CREATE UNIQUE INDEX IF NOT EXISTS {meta.sql_name}_key ON {meta.sql_name} ({keys})")
-
-
-def _q(name: str) -> str:
-    """``name`` as a quoted SQL identifier."""
-    if "\0" in name:
-        raise ValueError(f"bad column name {name!r}")
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _check_table(table: str) -> None:
-    if not isinstance(table, str) or not table:
-        raise ValueError(f"TSDB table must be a non-empty string, not {table!r}")

@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from modelmon.backends.base import AGGREGATORS
 from modelmon.backends.postgres.database import Connection, Database
+from modelmon.backends.sql_tsdb import check_aggregation, check_frame, check_table, quote
 from modelmon.core.errors import NotFound
 
 #: TimescaleDB chunk length for the integer ``time`` column: one day of epoch milliseconds.
@@ -45,14 +45,15 @@ class PostgresTSDB:
         self._db = db
 
     def create_table(self, table: str) -> None:
-        _check_table(table)
+        check_table(table)
         self._db.run(lambda conn: conn.execute(
             "INSERT INTO modelmon_tsdb_tables (name) VALUES (%s) ON CONFLICT (name) DO NOTHING", (table,)))
 
     def write(self, table: str, df: pd.DataFrame, labels: Sequence[str]) -> None:
-        _check_table(table)
+        check_table(table)
         labels = [labels] if isinstance(labels, str) else list(labels)
-        frame = _checked_frame(table, df, labels)
+        check_frame(table, df, labels)
+        frame = df
         if frame.empty:
             return
         columns = [c for c in frame.columns if c != "time" and c not in labels]
@@ -71,7 +72,7 @@ class PostgresTSDB:
                 if column not in meta.columns:
                     if column in meta.labels:
                         raise ValueError(f"TSDB {table!r}: {column!r} is a label, it cannot be a value column")
-                    conn.execute(f"ALTER TABLE {meta.sql_name} ADD COLUMN {_q(column)} double precision")
+                    conn.execute(f"ALTER TABLE {meta.sql_name} ADD COLUMN {quote(column)} double precision")
                     meta.columns.append(column)
                     changed = True
             if changed:
@@ -92,8 +93,8 @@ class PostgresTSDB:
         step: int | None = None,
         aggregators: Sequence[str] = (),
     ) -> pd.DataFrame:
-        _check_table(table)
-        aggregators = _check_aggregation(table, step, aggregators)
+        check_table(table)
+        aggregators = check_aggregation(table, step, aggregators)
         width = (int(end) - int(start)) if step is None else step
 
         def select(conn: Connection) -> tuple[list[str], list[str], list[tuple[Any, ...]]]:
@@ -105,13 +106,13 @@ class PostgresTSDB:
                 if column not in meta.columns:
                     raise ValueError(f"TSDB {table!r} has no column {column!r} (it has {meta.columns})")
             where, params = _where(table, meta.labels, start, end, filters or {})
-            labels = [_q(label) for label in meta.labels]
+            labels = [quote(label) for label in meta.labels]
             if not aggregators:
-                names = ", ".join(['"time"', *labels, *(_q(c) for c in wanted)])
+                names = ", ".join(['"time"', *labels, *(quote(c) for c in wanted)])
                 order = ", ".join([*labels, '"time"'])
                 sql = f"SELECT {names} FROM {meta.sql_name} WHERE {where} ORDER BY {order}"
             else:
-                aggs = [_SQL_AGG[agg].format(c=_q(c)) for agg in aggregators for c in wanted]
+                aggs = [_SQL_AGG[agg].format(c=quote(c)) for agg in aggregators for c in wanted]
                 bucket = "(%s::bigint + (\"time\" - %s::bigint) / %s::bigint * %s::bigint)"
                 params = [int(start), int(start), width, width, *params]
                 sql = (f"SELECT {', '.join([f'{bucket} AS bucket', *labels, *aggs])} FROM {meta.sql_name} "
@@ -138,10 +139,10 @@ def _names(labels: list[str], columns: list[str], aggregators: Sequence[str]) ->
 def _insert_sql(meta: _Meta, labels: list[str], columns: list[str]) -> str:
     """The statement inserting a write's rows (arrays: time, labels, values) that come after their series'
     latest stored time; the rows are already de-duplicated on (labels, time), first kept."""
-    names = [_q(n) for n in ["time", *labels, *columns]]
+    names = [quote(n) for n in ["time", *labels, *columns]]
     types = ["bigint", *(["text"] * len(labels)), *(["double precision"] * len(columns))]
     arrays = ", ".join(f"%s::{kind}[]" for kind in types)
-    keys = [_q(label) for label in labels]
+    keys = [quote(label) for label in labels]
     if keys:
         match = " AND ".join(f"t.{k} = k.{k}" for k in keys)
         latest = (f"m AS (SELECT {', '.join(f'k.{k}' for k in keys)}, (SELECT max(t.\"time\") FROM {meta.sql_name} "
@@ -166,31 +167,6 @@ def _arrays(frame: pd.DataFrame, labels: list[str], columns: list[str]) -> list[
     return out
 
 
-def _checked_frame(table: str, df: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
-    """``df`` after checking its columns and types (errors name the table and the column)."""
-    if not isinstance(df, pd.DataFrame):
-        raise TypeError(f"TSDB {table!r}: expected a DataFrame, not {type(df).__name__}")
-    if "time" not in df.columns:
-        raise ValueError(f"TSDB {table!r}: the frame has no 'time' column (int epoch ms)")
-    if not pd.api.types.is_integer_dtype(df["time"].dtype):
-        raise ValueError(f"TSDB {table!r}: 'time' must be int epoch milliseconds, not {df['time'].dtype}")
-    for label in labels:
-        if not isinstance(label, str) or label == "time" or not label:
-            raise ValueError(f"TSDB {table!r}: bad label name {label!r}")
-        if label not in df.columns:
-            raise ValueError(f"TSDB {table!r}: label column {label!r} is missing from the frame")
-        if df[label].isna().any():
-            raise ValueError(f"TSDB {table!r}: label column {label!r} has missing values")
-    for column in df.columns:
-        if column == "time" or column in labels:
-            continue
-        if not isinstance(column, str) or not column:
-            raise ValueError(f"TSDB {table!r}: bad column name {column!r}")
-        if not (pd.api.types.is_numeric_dtype(df[column].dtype) or df[column].isna().all()):
-            raise ValueError(f"TSDB {table!r}: column {column!r} must be numeric, not {df[column].dtype}")
-    return df
-
-
 def _where(table: str, labels: list[str], start: int, end: int,
            filters: Mapping[str, str | Sequence[str]]) -> tuple[str, list[Any]]:
     clauses = ['"time" >= %s', '"time" < %s']
@@ -198,22 +174,9 @@ def _where(table: str, labels: list[str], start: int, end: int,
     for label, value in filters.items():
         if label not in labels:
             raise ValueError(f"TSDB {table!r}: cannot filter on {label!r}, the labels are {labels}")
-        clauses.append(f"{_q(label)} = ANY(%s::text[])")
+        clauses.append(f"{quote(label)} = ANY(%s::text[])")
         params.append([value] if isinstance(value, str) else [str(v) for v in value])
     return " AND ".join(clauses), params
-
-
-def _check_aggregation(table: str, step: int | None, aggregators: Sequence[str]) -> list[str]:
-    aggregators = [aggregators] if isinstance(aggregators, str) else list(aggregators)
-    for agg in aggregators:
-        if agg not in AGGREGATORS:
-            raise ValueError(f"TSDB {table!r}: unknown aggregator {agg!r}; use {', '.join(AGGREGATORS)}")
-    if step is not None:
-        if not isinstance(step, int) or isinstance(step, bool) or step < 1:
-            raise ValueError(f"TSDB {table!r}: step must be a whole number of ms >= 1, not {step!r}")
-        if not aggregators:
-            raise ValueError(f"TSDB {table!r}: a step needs aggregators ({', '.join(AGGREGATORS)})")
-    return aggregators
 
 
 def _meta(conn: Connection, table: str, *, lock: bool = False) -> _Meta:
@@ -226,7 +189,7 @@ def _meta(conn: Connection, table: str, *, lock: bool = False) -> _Meta:
 
 def _create_physical(conn: Connection, meta: _Meta, timescale: bool) -> None:
     assert meta.labels is not None
-    label_defs = "".join(f', {_q(label)} text COLLATE "C" NOT NULL' for label in meta.labels)
+    label_defs = "".join(f', {quote(label)} text COLLATE "C" NOT NULL' for label in meta.labels)
     conn.execute(f'CREATE TABLE IF NOT EXISTS {meta.sql_name} ("time" bigint NOT NULL{label_defs})')
     if timescale:
         conn.execute("SELECT create_hypertable(%s::regclass, 'time', chunk_time_interval => %s::bigint, "
@@ -237,7 +200,7 @@ def _create_physical(conn: Connection, meta: _Meta, timescale: bool) -> None:
 def _create_key(conn: Connection, meta: _Meta) -> None:
     """The unique index over (labels, time): idempotent writes, and the latest-time lookups of a series."""
     assert meta.labels is not None
-    keys = ", ".join(_q(n) for n in [*meta.labels, "time"])
+    keys = ", ".join(quote(n) for n in [*meta.labels, "time"])
     conn.execute(f"DROP INDEX IF EXISTS {meta.sql_name}_key")
     conn.execute(f"CREATE UNIQUE INDEX {meta.sql_name}_key ON {meta.sql_name} ({keys})")
 
@@ -252,18 +215,7 @@ def _add_labels(conn: Connection, table: str, meta: _Meta, labels: list[str]) ->
         if label not in meta.labels:
             if label in meta.columns:
                 raise ValueError(f"TSDB {table!r}: {label!r} is a value column, it cannot become a label")
-            conn.execute(f"ALTER TABLE {meta.sql_name} ADD COLUMN {_q(label)} text COLLATE \"C\" NOT NULL DEFAULT ''")
+            conn.execute(
+                f"ALTER TABLE {meta.sql_name} ADD COLUMN {quote(label)} text COLLATE \"C\" NOT NULL DEFAULT ''")
             meta.labels.append(label)
     _create_key(conn, meta)
-
-
-def _q(name: str) -> str:
-    """``name`` as a quoted SQL identifier."""
-    if "\0" in name:
-        raise ValueError(f"bad column name {name!r}")
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _check_table(table: str) -> None:
-    if not isinstance(table, str) or not table:
-        raise ValueError(f"TSDB table must be a non-empty string, not {table!r}")
