@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import re
 import sqlite3
 from collections.abc import Mapping, Sequence
@@ -20,6 +19,7 @@ import orjson
 
 from modelmon.backends.base import Cond, Condition, Item, Update
 from modelmon.backends.conditions import check_condition, matches
+from modelmon.backends.kv_checks import check_key, check_scan, check_table, normalise_item
 from modelmon.backends.local.database import Database
 
 _SCAN_CHUNK = 500
@@ -35,7 +35,7 @@ class LocalKV:
         self._db = db
 
     def put(self, table: str, key: str, item: Mapping[str, Any]) -> None:
-        _check_key(table, key)
+        check_key(table, key)
         text = _dumps(table, key, item)
         self._db.write(
             lambda conn: conn.execute(
@@ -85,18 +85,15 @@ class LocalKV:
         return self._db.write(update)
 
     def get(self, table: str, key: str) -> Item | None:
-        _check_key(table, key)
+        check_key(table, key)
         return self._db.read(lambda conn: _load(conn, table, key))
 
     def scan(
         self, table: str, *, condition: Condition = (), limit: int = 1000, marker: str | None = None
     ) -> tuple[list[tuple[str, Item]], str | None]:
-        _check_table(table)
+        check_table(table)
         conds = check_condition(condition)
-        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
-            raise ValueError(f"KV {table!r}: scan limit must be a whole number >= 1, not {limit!r}")
-        if marker is not None and not isinstance(marker, str):
-            raise TypeError(f"KV {table!r}: scan marker must be a str from a previous page, not {marker!r}")
+        check_scan(table, limit, marker)
 
         def scan(conn: sqlite3.Connection) -> tuple[list[tuple[str, Item]], str | None]:
             page: list[tuple[str, Item]] = []
@@ -121,7 +118,7 @@ class LocalKV:
         return self._db.read(scan)
 
     def delete(self, table: str, key: str) -> None:
-        _check_key(table, key)
+        check_key(table, key)
         self._db.write(lambda conn: conn.execute("DELETE FROM kv WHERE tbl = ? AND key = ?", (table, key)))
 
     def close(self) -> None:
@@ -143,14 +140,14 @@ class _Change:
     def checked(cls, table: str, key: str, set_: Mapping[str, Any] | None,
                 increment: Mapping[str, int | float] | None, condition: Condition, create: bool) -> _Change:
         """The update, or the error naming what is wrong with it (before any transaction starts)."""
-        _check_key(table, key)
+        check_key(table, key)
         steps = dict(increment or {})
         for attr, step in steps.items():
             if isinstance(step, np.generic):
                 steps[attr] = step = step.item()
             if not isinstance(step, int | float) or isinstance(step, bool):
                 raise TypeError(f"KV {table!r} key {key!r}: increment of {attr!r} must be a number, not {step!r}")
-        return cls(table, key, _normalise(table, key, set_ or {}), steps, check_condition(condition),
+        return cls(table, key, normalise_item(table, key, set_ or {}), steps, check_condition(condition),
                    create)
 
     def applied(self, item: Item | None) -> Item | None:
@@ -202,36 +199,4 @@ def _loads(text: str) -> Item:
 
 
 def _dumps(table: str, key: str, item: Mapping[str, Any]) -> str:
-    return json.dumps(_normalise(table, key, item))
-
-
-def _normalise(table: str, key: str, item: Mapping[str, Any]) -> dict[str, Any]:
-    """``item`` as a dict of plain values (numpy scalars become Python ones), or an error naming the attribute."""
-    if not isinstance(item, Mapping):
-        raise TypeError(f"KV {table!r} key {key!r}: an item is a mapping of attributes, not a {type(item).__name__}")
-    plain: dict[str, Any] = {}
-    for attr, value in item.items():
-        if isinstance(value, np.generic):
-            value = value.item()
-        if not isinstance(attr, str) or not attr:
-            raise TypeError(f"KV {table!r} key {key!r}: attribute names must be non-empty str, not {attr!r}")
-        if value is not None and not isinstance(value, str | int | float | bool):
-            raise TypeError(
-                f"KV {table!r} key {key!r}: attribute {attr!r} is a {type(value).__name__}; "
-                "values are str, int, float, bool or None (store nested data as JSON text)"
-            )
-        if isinstance(value, float) and not math.isfinite(value):
-            raise ValueError(f"KV {table!r} key {key!r}: attribute {attr!r} is {value!r}; values must be finite")
-        plain[attr] = value
-    return plain
-
-
-def _check_table(table: str) -> None:
-    if not isinstance(table, str) or not table:
-        raise ValueError(f"KV table must be a non-empty string, not {table!r}")
-
-
-def _check_key(table: str, key: str) -> None:
-    _check_table(table)
-    if not isinstance(key, str) or not key:
-        raise ValueError(f"KV {table!r}: key must be a non-empty string, not {key!r}")
+    return json.dumps(normalise_item(table, key, item))

@@ -21,6 +21,7 @@ import psycopg
 
 from modelmon.backends.base import Cond, Condition, Item, Update
 from modelmon.backends.conditions import check_condition, matches
+from modelmon.backends.kv_checks import check_key, check_scan, check_table, normalise_item
 from modelmon.backends.postgres.conditions import condition_sql, number_text
 from modelmon.backends.postgres.database import Connection, Database
 from modelmon.backends.postgres.schema import INCREMENT_ERROR
@@ -36,8 +37,8 @@ class PostgresKV:
         self._db = db
 
     def put(self, table: str, key: str, item: Mapping[str, Any]) -> None:
-        _check_key(table, key)
-        text = _item_json(table, key, _normalise(table, key, item))
+        check_key(table, key, no_nul=True)
+        text = _item_json(table, key, normalise_item(table, key, item, no_nul=True))
         self._db.run(lambda conn: conn.execute(_PUT, (table, key, text)), transaction=False)
 
     def update(
@@ -59,7 +60,7 @@ class PostgresKV:
         return self._db.run(lambda conn: _apply(conn, changes)) if changes else []
 
     def get(self, table: str, key: str) -> Item | None:
-        _check_key(table, key)
+        check_key(table, key, no_nul=True)
 
         def get(conn: Connection) -> Item | None:
             row = conn.execute("SELECT item FROM modelmon_kv WHERE tbl = %s AND key = %s", (table, key)).fetchone()
@@ -70,12 +71,9 @@ class PostgresKV:
     def scan(
         self, table: str, *, condition: Condition = (), limit: int = 1000, marker: str | None = None
     ) -> tuple[list[tuple[str, Item]], str | None]:
-        _check_table(table)
+        check_table(table, no_nul=True)
         conds = check_condition(condition)
-        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
-            raise ValueError(f"KV {table!r}: scan limit must be a whole number >= 1, not {limit!r}")
-        if marker is not None and not isinstance(marker, str):
-            raise TypeError(f"KV {table!r}: scan marker must be a str from a previous page, not {marker!r}")
+        check_scan(table, limit, marker)
         where, params = condition_sql(conds, "item")
         after = "" if marker is None else " AND key > %s"
         sql = f"SELECT key, item FROM modelmon_kv WHERE tbl = %s{after} AND {where} ORDER BY key LIMIT %s"
@@ -85,7 +83,7 @@ class PostgresKV:
         return page, (page[-1][0] if len(rows) > limit else None)
 
     def delete(self, table: str, key: str) -> None:
-        _check_key(table, key)
+        check_key(table, key, no_nul=True)
         self._db.run(lambda conn: conn.execute("DELETE FROM modelmon_kv WHERE tbl = %s AND key = %s", (table, key)),
                      transaction=False)
 
@@ -108,7 +106,7 @@ class _Change:
     def checked(cls, table: str, key: str, set_: Mapping[str, Any] | None,
                 increment: Mapping[str, int | float] | None, condition: Condition, create: bool) -> _Change:
         """The update, or the error naming what is wrong with it (before any statement is sent)."""
-        _check_key(table, key)
+        check_key(table, key, no_nul=True)
         steps: dict[str, Any] = {}
         for attr, step in (increment or {}).items():
             if isinstance(step, np.generic):
@@ -116,7 +114,7 @@ class _Change:
             if not isinstance(step, int | float) or isinstance(step, bool) or not math.isfinite(step):
                 raise TypeError(f"KV {table!r} key {key!r}: increment of {attr!r} must be a number, not {step!r}")
             steps[attr] = step
-        sets = _item_json(table, key, _normalise(table, key, set_ or {}))
+        sets = _item_json(table, key, normalise_item(table, key, set_ or {}, no_nul=True))
         return cls(table, key, sets, _item_json(table, key, steps) if steps else None, check_condition(condition),
                    create)
 
@@ -261,39 +259,3 @@ def _item_json(table: str, key: str, item: Mapping[str, Any]) -> str:
             text = json.dumps(value)
         parts.append(f"{json.dumps(attr)}: {text}")
     return "{" + ", ".join(parts) + "}"
-
-
-def _normalise(table: str, key: str, item: Mapping[str, Any]) -> dict[str, Any]:
-    """``item`` as a dict of plain values (numpy scalars become Python ones), or an error naming the attribute."""
-    if not isinstance(item, Mapping):
-        raise TypeError(f"KV {table!r} key {key!r}: an item is a mapping of attributes, not a {type(item).__name__}")
-    plain: dict[str, Any] = {}
-    for attr, value in item.items():
-        if isinstance(value, np.generic):
-            value = value.item()
-        if not isinstance(attr, str) or not attr or "\0" in attr:
-            raise TypeError(f"KV {table!r} key {key!r}: attribute names must be non-empty str without NUL, "
-                            f"not {attr!r}")
-        if value is not None and not isinstance(value, str | int | float | bool):
-            raise TypeError(
-                f"KV {table!r} key {key!r}: attribute {attr!r} is a {type(value).__name__}; "
-                "values are str, int, float, bool or None (store nested data as JSON text)"
-            )
-        if isinstance(value, float) and not math.isfinite(value):
-            raise ValueError(f"KV {table!r} key {key!r}: attribute {attr!r} is {value!r}; values must be finite")
-        if isinstance(value, str) and "\0" in value:
-            raise ValueError(f"KV {table!r} key {key!r}: attribute {attr!r} holds a NUL character, which "
-                             "PostgreSQL text cannot store")
-        plain[attr] = value
-    return plain
-
-
-def _check_table(table: str) -> None:
-    if not isinstance(table, str) or not table or "\0" in table:
-        raise ValueError(f"KV table must be a non-empty string without NUL, not {table!r}")
-
-
-def _check_key(table: str, key: str) -> None:
-    _check_table(table)
-    if not isinstance(key, str) or not key or "\0" in key:
-        raise ValueError(f"KV {table!r}: key must be a non-empty string without NUL, not {key!r}")
