@@ -23,12 +23,12 @@ import tempfile
 import textwrap
 import time
 
+from bench.writer_events import writer_events
 from modelmon.alerts.configs import AlertConfig, AlertConfigStore
 from modelmon.backends import make_backend
 from modelmon.backends.base import Backend, OutRecord
 from modelmon.core.config import Settings
 from modelmon.core.paths import ProjectPaths
-from modelmon.core.results import ModelMonitoringApplicationResult, ResultKindApp, ResultStatusApp
 from modelmon.events import WriterEvent
 from modelmon.writer import ResultWriter
 
@@ -38,8 +38,6 @@ ENDPOINTS = 20
 RESULTS_PER_EVENT = 50
 EVENTS_PER_ROUND = 600
 ROUNDS = 8  # each: writer alone and writer with the alerts process, in alternating order
-PERIOD = 10 * 60_000
-T0 = 1_700_000_000_000 // PERIOD * PERIOD
 TARGET_RESULTS_S, TARGET_DROP = 10_000, 0.05
 
 #: The alerts process: a 1 s webhook receiver, then read -> evaluate -> enqueue -> deliver until stopped.
@@ -91,22 +89,6 @@ ALERTS_PROCESS = textwrap.dedent("""
 """)
 
 
-def _events(round_: int) -> list[WriterEvent]:
-    """Windows of ``round_``: results mostly ``no_detection``, every 10th ``detected``, every 7th suspected."""
-    out = []
-    for i in range(EVENTS_PER_ROUND):
-        k = round_ * EVENTS_PER_ROUND + i
-        start = T0 + (k // ENDPOINTS) * PERIOD
-        results = tuple(ModelMonitoringApplicationResult(
-            f"feature_{r}", 0.01 * ((k + r) % 100), ResultKindApp.data_drift,
-            ResultStatusApp.detected if (k + r) % 10 == 0 else
-            ResultStatusApp.potential_detection if (k + r) % 7 == 0 else ResultStatusApp.no_detection)
-            for r in range(RESULTS_PER_EVENT))
-        out.append(WriterEvent(PROJECT, f"ep{k % ENDPOINTS}", "drift", start, start + PERIOD, results,
-                               endpoint_name=f"model-{k % ENDPOINTS}"))
-    return out
-
-
 def _write(writer: ResultWriter, events: list[WriterEvent]) -> float:
     """Results per second writing ``events``."""
     started = time.perf_counter()
@@ -146,7 +128,8 @@ def main() -> dict[str, object]:
                                     notifications=({"kind": "webhook", "url_env": "BENCH_HOOK_URL"},)))
         backend.streams.create(paths.writer_stream, shards=1)
         writer = ResultWriter(backend, paths)
-        _write(writer, _events(0))  # warm up: tables created, caches filled; later rounds are later windows
+        # warm up: tables created, caches filled; later rounds are later windows
+        _write(writer, writer_events(0, EVENTS_PER_ROUND, endpoints=ENDPOINTS, results=RESULTS_PER_EVENT))
         alone: list[float] = []
         with_alerts: list[float] = []
         report = ""
@@ -154,7 +137,8 @@ def main() -> dict[str, object]:
         for round_ in range(ROUNDS):
             # alone-with, then with-alone: a drift over the run (the store grows) weighs on both sides alike
             for alerts in ((False, True) if round_ % 2 == 0 else (True, False)):
-                events = _events(next(windows))
+                events = writer_events(next(windows), EVENTS_PER_ROUND, endpoints=ENDPOINTS,
+                                       results=RESULTS_PER_EVENT)
                 if not alerts:
                     alone.append(_write(writer, events))
                     continue

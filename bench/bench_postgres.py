@@ -21,33 +21,16 @@ import tempfile
 import time
 from collections.abc import Callable
 
+from bench.writer_events import writer_events
 from modelmon.backends.base import Backend, Cond, Update
 from modelmon.backends.local import open_local_backend
 from modelmon.core.paths import ProjectPaths
-from modelmon.core.results import ModelMonitoringApplicationResult, ResultKindApp, ResultStatusApp
-from modelmon.events import WriterEvent
 from modelmon.writer import ResultWriter
 
 PROJECT = "bench"
 ENDPOINTS, RESULTS_PER_EVENT, EVENTS_PER_ROUND, BATCH = 20, 50, 400, 100
 CAS_KEYS, CAS_PER_ROUND, ROUNDS = 100, 2000, 3
-PERIOD = 10 * 60_000
-T0 = 1_700_000_000_000 // PERIOD * PERIOD
 TABLE = "bench/cas"
-
-
-def _events(round_: int) -> list[WriterEvent]:
-    out = []
-    for i in range(EVENTS_PER_ROUND):
-        k = round_ * EVENTS_PER_ROUND + i
-        start = T0 + (k // ENDPOINTS) * PERIOD
-        results = tuple(ModelMonitoringApplicationResult(
-            f"feature_{r}", 0.01 * ((k + r) % 100), ResultKindApp.data_drift,
-            ResultStatusApp.detected if (k + r) % 10 == 0 else ResultStatusApp.no_detection)
-            for r in range(RESULTS_PER_EVENT))
-        out.append(WriterEvent(PROJECT, f"ep{k % ENDPOINTS}", "drift", start, start + PERIOD, results,
-                               endpoint_name=f"model-{k % ENDPOINTS}"))
-    return out
 
 
 def _result_rates(backend: Backend) -> list[float]:
@@ -55,7 +38,7 @@ def _result_rates(backend: Backend) -> list[float]:
     writer = ResultWriter(backend, ProjectPaths(PROJECT))
     rates = []
     for round_ in range(ROUNDS + 1):
-        events = _events(round_)
+        events = writer_events(round_, EVENTS_PER_ROUND, endpoints=ENDPOINTS, results=RESULTS_PER_EVENT)
         started = time.perf_counter()
         for first in range(0, len(events), BATCH):
             writer.write_many(events[first:first + BATCH])

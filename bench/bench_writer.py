@@ -22,11 +22,11 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 
+from bench.writer_events import writer_events
 from modelmon.backends import make_backend
 from modelmon.backends.base import Backend
 from modelmon.core.config import Settings
 from modelmon.core.paths import ProjectPaths
-from modelmon.core.results import ModelMonitoringApplicationResult, ResultKindApp, ResultStatusApp
 from modelmon.events import WriterEvent
 from modelmon.writer import ResultWriter
 
@@ -37,25 +37,7 @@ EVENTS_PER_ROUND = 600
 ROUNDS = 5
 BATCH = 100  # events per write_many
 V3IO_EVENTS_PER_ROUND, V3IO_ROUNDS = 100, 3
-PERIOD = 10 * 60_000
-T0 = 1_700_000_000_000 // PERIOD * PERIOD
 TARGET_RESULTS_S = 20_000
-
-
-def _events(round_: int, count: int) -> list[WriterEvent]:
-    """The windows of ``round_``: ``count`` events over :data:`ENDPOINTS` endpoints, later than earlier rounds'."""
-    out = []
-    for i in range(count):
-        k = round_ * count + i
-        start = T0 + (k // ENDPOINTS) * PERIOD
-        results = tuple(ModelMonitoringApplicationResult(
-            f"feature_{r}", 0.01 * ((k + r) % 100), ResultKindApp.data_drift,
-            ResultStatusApp.detected if (k + r) % 10 == 0 else
-            ResultStatusApp.potential_detection if (k + r) % 7 == 0 else ResultStatusApp.no_detection)
-            for r in range(RESULTS_PER_EVENT))
-        out.append(WriterEvent(PROJECT, f"ep{k % ENDPOINTS}", "drift", start, start + PERIOD, results,
-                               endpoint_name=f"model-{k % ENDPOINTS}"))
-    return out
 
 
 def _one_by_one(writer: ResultWriter, events: Sequence[WriterEvent]) -> None:
@@ -73,10 +55,10 @@ def _rates(backend: Backend, write: Callable[[ResultWriter, Sequence[WriterEvent
     """Results per second of each round, on the wall clock and per CPU second of this process (steadier on a
     shared machine), after one warm-up round (tables created, caches filled)."""
     writer = ResultWriter(backend, ProjectPaths(PROJECT))
-    write(writer, _events(first_round, per_round))
+    write(writer, writer_events(first_round, per_round, endpoints=ENDPOINTS, results=RESULTS_PER_EVENT))
     wall, cpu = [], []
     for round_ in range(first_round + 1, first_round + 1 + rounds):
-        events = _events(round_, per_round)
+        events = writer_events(round_, per_round, endpoints=ENDPOINTS, results=RESULTS_PER_EVENT)
         started, used = time.perf_counter(), time.process_time()
         write(writer, events)
         wall.append(per_round * RESULTS_PER_EVENT / (time.perf_counter() - started))
