@@ -82,6 +82,10 @@ class Controller:
         self._registry = AppRegistry(backend.kv, paths)
         self._endpoints = EndpointStore(backend.kv, paths)
         self._ledger = ClaimLedger(backend.kv, paths.claims_table)
+        # what a store outage kept this process from writing after a push: retried at the start of the
+        # next run, so a transient error costs one interval, not the lease (after a crash, the lease does)
+        self._unconfirmed: dict[str, tuple[int, int]] = {}  # claim id -> (windows pushed, when)
+        self._not_given_back: dict[tuple[str, str], dict[str, Any]] = {}  # (claim id, pair key) -> its give-back
 
     @classmethod
     def from_settings(cls, settings: Settings, backend: Backend, **kwargs: Any) -> Controller:
@@ -99,6 +103,7 @@ class Controller:
         began = time.perf_counter()
         now = self._clock()
         report = ControllerReport()
+        self._settle()
         apps = self._registry.list(enabled_only=True)
         endpoints = list(self._endpoints.scan(brief=True))
         report.endpoints, report.apps = len(endpoints), len(apps)
@@ -274,22 +279,39 @@ class Controller:
             self._give_back(claim_id, claims)
             return
         report.windows_dispatched += len(records)
+        self._confirm(claim_id, len(records), now)
+
+    def _confirm(self, claim_id: str, windows: int, now: int) -> None:
         try:
-            self._ledger.confirm(claim_id, len(records), now)
-        except BackendError as exc:  # unconfirmed: redone after the lease, harmless downstream
-            log.error("could not confirm batch %s (%s); it will be re-dispatched after the lease", claim_id, exc)
+            self._ledger.confirm(claim_id, windows, now)
+            self._unconfirmed.pop(claim_id, None)
+        except BackendError as exc:
+            self._unconfirmed[claim_id] = (windows, now)
+            log.error("could not confirm batch %s (%s); retried at the next run (a crash before that: "
+                      "re-dispatched after the lease)", claim_id, exc)
 
     def _give_back(self, claim_id: str, claims: Sequence[tuple[PairPlan, list[int]]]) -> None:
         """Undo the claims of a batch whose push failed, so the next run dispatches its windows."""
-        table = self._paths.schedules_table
         for plan, _ in claims:
-            set_ = {"claim_id": "", "pending_from_ms": None, "claimed_ms": None,
-                    "last_analyzed_ms": plan.dispatch_from_ms}
-            try:
-                self._backend.kv.update(table, plan.key, set_, condition=(Cond.eq("claim_id", claim_id),),
-                                        create=False)
-            except BackendError as exc:  # the claim stays open and is redone after the lease
-                log.error("could not give back %s (%s); it will be re-dispatched after the lease", plan.key, exc)
+            self._give_back_one(claim_id, plan.key, {"claim_id": "", "pending_from_ms": None, "claimed_ms": None,
+                                                     "last_analyzed_ms": plan.dispatch_from_ms})
+
+    def _give_back_one(self, claim_id: str, key: str, set_: dict[str, Any]) -> None:
+        try:  # only while the claim is still this batch's: a give-back retried late never undoes a newer one
+            self._backend.kv.update(self._paths.schedules_table, key, set_,
+                                    condition=(Cond.eq("claim_id", claim_id),), create=False)
+            self._not_given_back.pop((claim_id, key), None)
+        except BackendError as exc:
+            self._not_given_back[(claim_id, key)] = set_
+            log.error("could not give back %s (%s); retried at the next run (a crash before that: "
+                      "re-dispatched after the lease)", key, exc)
+
+    def _settle(self) -> None:
+        """Retry the confirmations and give-backs an outage interrupted in an earlier run of this process."""
+        for claim_id, (windows, at) in list(self._unconfirmed.items()):
+            self._confirm(claim_id, windows, at)
+        for (claim_id, key), set_ in list(self._not_given_back.items()):
+            self._give_back_one(claim_id, key, set_)
 
 
 #: (claim id, app name, plans): windows pushed in one ``put_records`` and confirmed together

@@ -186,3 +186,60 @@ def test_concurrent_controllers_dispatch_each_window_exactly_once(backend, paths
     counts = _window_counts(backend, paths)
     assert sum(totals) == 1200
     assert len(counts) == 1200 and set(counts.values()) == {1}
+
+
+class _FailOnce:
+    """A KV whose first ``method`` call on ``table`` raises ``BackendUnavailable`` (the rest reach the real KV)."""
+
+    def __init__(self, kv, method: str, table: str) -> None:
+        self._kv, self._method, self._table, self.failed = kv, method, table, 0
+
+    def __getattr__(self, name):
+        call = getattr(self._kv, name)
+        if name != self._method:
+            return call
+
+        def maybe_fail(table, *args, **kwargs):
+            if table == self._table and not self.failed:
+                self.failed += 1
+                raise BackendUnavailable("KV down for a moment")
+            return call(table, *args, **kwargs)
+        return maybe_fail
+
+
+def test_a_confirmation_an_outage_interrupted_is_written_by_the_next_run_not_redone_after_the_lease(
+        backend, paths, clock, registry):
+    _setup_traffic(backend, paths, registry, endpoints=3, periods=2)
+    clock.now = T0 + 2 * PERIOD
+    flaky = _FailOnce(backend.kv, "put", paths.claims_table)
+    backend.kv = flaky
+    try:
+        controller = make_controller(backend, paths, clock)  # one process: it keeps what it could not write
+        first = controller.run()  # pushed, but the confirmation failed
+        assert flaky.failed == 1 and first.windows_dispatched == 12
+        clock.now += 1_000
+        assert controller.run().windows_dispatched == 0  # the retried confirmation, not a re-dispatch
+    finally:
+        backend.kv = flaky._kv
+    clock.now += 10 * 60_000  # far past the lease: still nothing to dispatch again
+    assert make_controller(backend, paths, clock).run().windows_dispatched == 0
+    counts = _window_counts(backend, paths)
+    assert len(counts) == 12 and set(counts.values()) == {1}
+
+
+def test_windows_an_outage_kept_from_being_given_back_are_dispatched_by_the_next_run(backend, paths, clock,
+                                                                                    registry):
+    _setup_traffic(backend, paths, registry, endpoints=3, periods=2)
+    clock.now = T0 + 2 * PERIOD
+    controller = make_controller(backend, paths, clock)
+    real_streams, flaky = backend.streams, _FailOnce(backend.kv, "update", paths.schedules_table)
+    backend.streams, backend.kv = _FailingPuts(real_streams, BackendUnavailable("stream down")), flaky
+    try:
+        first = controller.run()  # the pushes fail; one give-back fails too
+    finally:
+        backend.streams, backend.kv = real_streams, flaky._kv
+    assert first.push_failures == 2 and first.windows_dispatched == 0 and flaky.failed == 1
+    clock.now += 1_000  # well within the lease
+    assert controller.run().windows_dispatched == 12
+    counts = _window_counts(backend, paths)
+    assert len(counts) == 12 and set(counts.values()) == {1}
