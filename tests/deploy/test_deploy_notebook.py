@@ -31,6 +31,7 @@ from v3io_server.stack import ACCESS_KEY
 
 import modelmon
 from modelmon.backends import OutRecord
+from modelmon.backends.base import scan_all
 from modelmon.core.config import Settings
 from modelmon.core.paths import ProjectPaths
 from modelmon.core.timeutil import now_ms
@@ -38,7 +39,7 @@ from modelmon.deploy import render_bundle, validate_config
 from modelmon.events import tracking_body
 from modelmon.local_nuclio import LocalRuntime
 from modelmon.local_nuclio.spec import load_function
-from modelmon.queries import result_history
+from modelmon.queries import app_failures, dead_letters, result_history
 from modelmon.testing.traffic import spread_requests
 
 pytestmark = pytest.mark.slow
@@ -117,6 +118,10 @@ def test_the_notebook_deploys_a_working_app_whose_results_the_sdk_reads(notebook
             wait_for(lambda: latest_end(project) == base + 3 * PERIOD)
             latest = project.get_results(app_name=APP)
             history = result_history(project.backend, PROJECT, app_name=APP).sort_values("start_ms")
+            # what to look at if a window is missing: the app's failures, the pairs' progress, dead letters
+            state = {"failures": app_failures(project.backend, PROJECT).to_dict("records"),
+                     "schedules": dict(scan_all(project.backend.kv, ProjectPaths(PROJECT).schedules_table)),
+                     "dead_letters": dead_letters(project.backend, PROJECT).to_dict("records")}
         project.remove_model_monitoring_function(APP)  # the SDK manages the notebook's function as its own
         assert f"{PROJECT}-{APP}" not in cluster.functions
         assert [a.name for a in project.registry.list()] == ["histogram-data-drift"]
@@ -124,7 +129,7 @@ def test_the_notebook_deploys_a_working_app_whose_results_the_sdk_reads(notebook
     assert list(zip(history["start_ms"], history["end_ms"], history["result_name"], history["value"],
                     strict=True)) == [(base, base + PERIOD, "row_count", ROWS),
                                       (base + PERIOD, base + 2 * PERIOD, "row_count", ROWS),
-                                      (base + 2 * PERIOD, base + 3 * PERIOD, "row_count", 4)]
+                                      (base + 2 * PERIOD, base + 3 * PERIOD, "row_count", 4)], state
     assert history["status"].tolist() == [0, 0, 2]  # no_detection, no_detection, detected
     assert (latest["endpoint_name"].tolist(), latest["status_name"].tolist(), latest["value"].tolist()) == (
         [MODEL], ["detected"], [4])
