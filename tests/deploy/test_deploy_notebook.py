@@ -115,7 +115,10 @@ def test_the_notebook_deploys_a_working_app_whose_results_the_sdk_reads(notebook
         with running(cluster, [*core_configs(tmp_path), config], tmp_path):
             send(project, base, 2 * PERIOD)
             send(project, base + 2 * PERIOD, PERIOD, rows=4)  # fewer than the app's minimum of 10
-            wait_for(lambda: latest_end(project) == base + 3 * PERIOD)
+            # every window's result: a write retried past its deadline is parked and stored after later
+            # windows' (at-least-once, not in order), so the latest window alone says too little
+            wait_for(lambda: latest_end(project) == base + 3 * PERIOD
+                     and len(result_history(project.backend, PROJECT, app_name=APP)) >= 3)
             latest = project.get_results(app_name=APP)
             history = result_history(project.backend, PROJECT, app_name=APP).sort_values("start_ms")
             # what to look at if a window is missing: the app's failures, the pairs' progress, dead letters
