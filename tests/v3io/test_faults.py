@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import socket
 
 import pandas as pd
 import pytest
@@ -179,3 +180,14 @@ def test_a_read_that_never_answers_is_given_up_and_retried_on_a_fresh_client(ser
             b.tsdb.read(table, 0, 120_000)
     finally:
         b.close()
+
+
+def test_a_put_cut_off_mid_body_stores_no_object(servers, backend):
+    """A writer killed while sending leaves nothing behind, not an empty or truncated object."""
+    web, _ = servers
+    backend.objects.put_object("users/o/whole.bin", b"x" * 100)
+    with socket.create_connection(("127.0.0.1", web.port)) as sock:
+        sock.sendall(b"PUT /users/o/cut.bin HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n" + b"y" * 10)
+        sock.shutdown(socket.SHUT_WR)
+        assert sock.recv(1024) == b""  # closed without an answer
+    assert backend.objects.list_objects("users/o/") == ["users/o/whole.bin"]

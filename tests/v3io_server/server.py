@@ -186,6 +186,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
+        if len(raw) < length:
+            # The client went away mid-body (killed): like any HTTP server, V3IO discards a request
+            # it never received whole; storing the part would invent a truncated object.
+            self.close_connection = True
+            return
         owner = self.server_ref
         store = owner.store
         with store.lock:
