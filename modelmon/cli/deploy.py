@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from modelmon.core.config import ENV_SOURCE, ENV_V3IO_ACCESS_KEY, Settings
+from modelmon.core.store_addresses import parse_brokers
 from modelmon.deploy import DeploymentFailed, deploy_function, render_bundle, write_configs
 from modelmon.deploy.access_key import DEFAULT_SECRET, DEFAULT_SECRET_KEY, AccessKey
 from modelmon.deploy.archive import write_archive
@@ -19,16 +20,21 @@ from modelmon.deploy.code_source import (
     source_from,
 )
 from modelmon.deploy.nuctl import PLATFORMS, check_platform, nuctl_commands
+from modelmon.deploy.postgres_password import DEFAULT_SECRET as PG_SECRET
+from modelmon.deploy.postgres_password import DEFAULT_SECRET_KEY as PG_SECRET_KEY
+from modelmon.deploy.postgres_password import PostgresPassword, check_dsn
 from modelmon.deploy.render import default_bundle_dir, load_templates
 from modelmon.functions.roles import Role
 
 ENV_DASHBOARD_URL = "NUCLIO_DASHBOARD_URL"  # nuclio-jupyter's own name for it
-KAFKA_REFUSED = (
-    "--kafka is not supported yet: it would switch only the functions' triggers to Kafka topics, while every "
-    "producer still writes V3IO streams (the tracking client and model servers the tracking stream, the "
-    "controller the app streams, the apps the writer stream, labels and dead letters theirs), so every "
-    "consumer would wait on topics nobody writes to. A Kafka path end to end (producers writing to Kafka) "
-    "is planned; until then deploy with V3IO streams"
+KAFKA_NEEDS_POSTGRES = (
+    "--kafka: only the postgres backend writes its streams to Kafka; with --backend {backend} every producer (the "
+    "tracking client and model servers, the controller, the apps, labels, dead letters) writes {where}, so the "
+    "Kafka triggers would wait on topics nobody writes to. Add --postgres DSN (KV and TSDB in PostgreSQL)"
+)
+POSTGRES_NEEDS = (
+    "--postgres on Nuclio needs {missing}: each function runs in its own container, so without {it} the {what} "
+    "would be a private folder in each of them and no function would see what another writes"
 )
 
 
@@ -56,8 +62,18 @@ def register(subparsers: Any) -> None:
                         help="write the bundle archive a dashboard's builder installs (then upload it and pass "
                              "its URL as --source); deploys nothing")
     parser.add_argument("--kafka", metavar="BROKERS",
-                        help="not supported yet (refused): the functions still write V3IO streams")
-    parser.add_argument("--access-key", choices=["secret", "env"], default="secret",
+                        help="streams on these Kafka brokers (host:port,host:port), with --postgres: every function "
+                             "writes and reads its topics, triggers are kafka-cluster ones")
+    parser.add_argument("--postgres", metavar="DSN",
+                        help="KV and TSDB in this PostgreSQL database (libpq DSN without a password: the functions "
+                             "read PGPASSWORD from a Kubernetes secret, see --postgres-password-secret)")
+    parser.add_argument("--samples-url", metavar="URL",
+                        help="with --postgres: samples and objects under this URL (s3://bucket/prefix, or "
+                             "file:///path on a volume every function mounts)")
+    parser.add_argument("--postgres-password-secret", metavar="NAME[/KEY]|none",
+                        help=f"the secret holding the PostgreSQL password (default: {PG_SECRET}/{PG_SECRET_KEY}); "
+                             "none: set no PGPASSWORD")
+    parser.add_argument("--access-key", choices=["secret", "env"],
                         help="where the functions' V3IO_ACCESS_KEY comes from: a Kubernetes secret (default; "
                              "Nuclio's kube platform), or env: $V3IO_ACCESS_KEY of this shell (sent to the "
                              "dashboard; with --output, the printed nuctl commands pass it with --env)")
@@ -65,15 +81,16 @@ def register(subparsers: Any) -> None:
                         help=f"the secret holding the access key (default: {DEFAULT_SECRET}/{DEFAULT_SECRET_KEY})")
     parser.add_argument("--platform", choices=PLATFORMS, default="kube",
                         help="Nuclio's platform: kube (default) or local (Docker; needs --access-key env)")
-    parser.add_argument("--backend", choices=["v3io", "local"], default="v3io",
-                        help="the store the deployed functions use (default: v3io; local only for a single machine)")
+    parser.add_argument("--backend", choices=["v3io", "local", "postgres"],
+                        help="the store the deployed functions use (default: v3io, or postgres with --postgres; local "
+                             "only for a single machine)")
     parser.add_argument("--image", help="base image to build the functions from")
     parser.add_argument("--bundle", metavar="DIR", help="bundle directory (default: the current one or the checkout)")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    overrides: dict[str, Any] = {"backend": args.backend}
+    overrides = store_overrides(args)
     if args.project:
         overrides["project"] = args.project
     if args.base_period is not None:
@@ -81,8 +98,6 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"--base-period {args.base_period}: must be at least 1 minute")
         overrides["base_period_minutes"] = args.base_period
     settings = Settings.from_env(**overrides)
-    if args.kafka is not None:
-        raise ValueError(KAFKA_REFUSED)
     bundle = Path(args.bundle) if args.bundle else default_bundle_dir()
     if args.archive:
         return write_bundle_archive(args, bundle)
@@ -92,16 +107,19 @@ def run(args: argparse.Namespace) -> int:
     if args.output and args.source:
         raise ValueError("--source is for --dashboard-url: with --output, nuctl sends the bundle itself (--path)")
     source = None if args.output else dashboard_source(args, bundle)
-    access_key = access_key_of(args)
-    check_platform(args.platform, access_key)
+    password = postgres_password_of(args, settings)
+    access_key = access_key_of(args) if settings.backend != "postgres" else None
+    if access_key is not None:
+        check_platform(args.platform, access_key)
     functions = select_functions(bundle, args.function) if args.function else None
     rendered = render_bundle(bundle, settings, functions=functions, image=args.image, access_key=access_key,
-                             source=source)
+                             source=source, postgres_password=password)
     if args.output:
         written = write_configs(rendered, args.output)
         for path in written:
             print(f"wrote {path}")
-        print(f"\ndeploy them with nuctl from here ({_needs(args.platform, access_key)}):")
+        needs = _needs(args.platform, access_key) if password is None else _postgres_needs(settings, password)
+        print(f"\ndeploy them with nuctl from here ({needs}):")
         for line in nuctl_commands(rendered, written, _shown(bundle), platform=args.platform, access_key=access_key):
             print(f"  {line}")
         return 0
@@ -116,6 +134,44 @@ def run(args: argparse.Namespace) -> int:
         urls = ", ".join(state.external_urls or state.internal_urls)
         print(f"  {function.function:<28} {function.name:<40} {state.state}  {urls}".rstrip())
     return 0
+
+
+def store_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings of the stores the options name. Kafka, PostgreSQL and the samples URL come from the options
+    only (not this shell's ``MODELMON_*``): what is deployed is what the command line says."""
+    backend = args.backend or ("postgres" if args.postgres else "v3io")
+    if args.kafka is not None and backend != "postgres":
+        where = "V3IO streams" if backend == "v3io" else "the SQLite file of its own container"
+        raise ValueError(KAFKA_NEEDS_POSTGRES.format(backend=backend, where=where))
+    if backend != "postgres":
+        for option, value in (("--postgres", args.postgres), ("--samples-url", args.samples_url),
+                              ("--postgres-password-secret", args.postgres_password_secret)):
+            if value is not None:
+                raise ValueError(f"{option}: only with the postgres backend (--postgres DSN)")
+        return {"backend": backend, "kafka_brokers": (), "samples_url": None}
+    if not args.postgres:
+        raise ValueError("--backend postgres needs --postgres DSN (libpq's, without a password)")
+    missing = [o for o, v in (("--kafka BROKERS", args.kafka), ("--samples-url URL", args.samples_url)) if not v]
+    if missing:
+        what = " and ".join(w for o, w in (("--kafka BROKERS", "streams"), ("--samples-url URL", "samples and objects"))
+                            if o in missing)
+        raise ValueError(POSTGRES_NEEDS.format(missing=" and ".join(missing), it="them" if len(missing) > 1 else "it",
+                                               what=what))
+    if args.access_key or args.access_key_secret:
+        raise ValueError("--access-key: the postgres backend reads and writes nothing on V3IO; leave it out")
+    if args.platform == "local":
+        raise ValueError("--platform local with --postgres: Nuclio's Docker platform ignores secret references, so "
+                         "PGPASSWORD would be empty; deploy to Kubernetes, or run the bundle with modelmon run")
+    return {"backend": "postgres", "postgres_dsn": check_dsn(args.postgres, "--postgres"),
+            "kafka_brokers": parse_brokers(args.kafka, "--kafka"), "samples_url": args.samples_url}
+
+
+def postgres_password_of(args: argparse.Namespace, settings: Settings) -> PostgresPassword | None:
+    """Where the functions' ``PGPASSWORD`` comes from (``None``: not a postgres deploy)."""
+    if settings.backend != "postgres":
+        return None
+    text = args.postgres_password_secret or f"{PG_SECRET}/{PG_SECRET_KEY}"
+    return PostgresPassword.none() if text == "none" else PostgresPassword.parse(text)
 
 
 def dashboard_source(args: argparse.Namespace, bundle: Path) -> CodeSource:
@@ -145,7 +201,7 @@ def write_bundle_archive(args: argparse.Namespace, bundle: Path) -> int:
 
 def access_key_of(args: argparse.Namespace) -> AccessKey:
     """The ``V3IO_ACCESS_KEY`` source the options name (a plain value only for a dashboard deploy)."""
-    if args.access_key == "secret":
+    if args.access_key in (None, "secret"):
         return AccessKey.parse_secret(args.access_key_secret or f"{DEFAULT_SECRET}/{DEFAULT_SECRET_KEY}")
     if args.access_key_secret:
         raise ValueError("--access-key-secret: only with --access-key secret")
@@ -154,6 +210,12 @@ def access_key_of(args: argparse.Namespace) -> AccessKey:
     if not os.environ.get(ENV_V3IO_ACCESS_KEY, "").strip():
         raise ValueError(f"--access-key env: ${ENV_V3IO_ACCESS_KEY} is not set in this shell")
     return AccessKey.from_value(os.environ[ENV_V3IO_ACCESS_KEY])
+
+
+def _postgres_needs(settings: Settings, password: PostgresPassword) -> str:
+    brokers = ",".join(settings.kafka_brokers)
+    return (f"$NUCTL_REGISTRY names the image registry; {password.describe()}; the functions reach Kafka at "
+            f"{brokers}, PostgreSQL and {settings.samples_url} (S3 credentials: the pods' role or AWS_* env)")
 
 
 def _shown(path: Path) -> Path:

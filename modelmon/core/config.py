@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from modelmon.core.errors import ConfigError
+from modelmon.core.store_addresses import check_http_url, check_samples_url, parse_brokers
 
 ENV_HOME = "MODELMON_HOME"
 ENV_BACKEND = "MODELMON_BACKEND"
@@ -34,6 +35,9 @@ ENV_UI_TOKEN = "MODELMON_UI_TOKEN"  # the access token `modelmon ui` requires (a
 ENV_SOURCE = "MODELMON_SOURCE"  # where a Nuclio builder gets the bundle (modelmon.deploy.code_source)
 ENV_ALERT_WEBHOOK_URL = "MODELMON_ALERT_WEBHOOK_URL"  # on the alerts function: post every detected/suspected result
 ENV_POSTGRES_DSN = "MODELMON_POSTGRES_DSN"  # backend postgres: the libpq DSN of its KV and TSDB tables
+ENV_KAFKA_BROKERS = "MODELMON_KAFKA_BROKERS"  # backend postgres: streams on these Kafka brokers ("h1:9092,h2:9092")
+ENV_SAMPLES_URL = "MODELMON_SAMPLES_URL"  # backend postgres: samples and objects under this fsspec URL
+ENV_S3_ENDPOINT_URL = "MODELMON_S3_ENDPOINT_URL"  # an S3-compatible server (MinIO...) for an s3:// samples URL
 ENV_V3IO_API = "V3IO_API"
 ENV_V3IO_ACCESS_KEY = "V3IO_ACCESS_KEY"
 ENV_V3IO_FRAMESD = "V3IO_FRAMESD"
@@ -67,6 +71,9 @@ class Settings:
     v3io_framesd: str | None = None
     v3io_username: str | None = None
     postgres_dsn: str | None = dataclasses.field(default=None, repr=False)  # may hold a password
+    kafka_brokers: tuple[str, ...] = ()  # postgres: streams on Kafka (else the SQLite file in home)
+    samples_url: str | None = None  # postgres: samples and objects on fsspec (else folders in home)
+    s3_endpoint_url: str | None = None
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
@@ -74,6 +81,7 @@ class Settings:
         if self.backend == "postgres" and not self.postgres_dsn:
             raise ConfigError(f"{ENV_BACKEND}=postgres needs {ENV_POSTGRES_DSN} (e.g. 'host=db.example dbname=modelmon "
                               "user=modelmon'; the password from PGPASSWORD or ~/.pgpass)")
+        self._check_stores()
         if self.base_period_minutes < 1:
             raise ConfigError(f"{ENV_BASE_PERIOD}={self.base_period_minutes}: must be at least 1 minute")
         if isinstance(self.retry_deadline_seconds, bool) or not isinstance(self.retry_deadline_seconds, int) \
@@ -86,6 +94,27 @@ class Settings:
                 raise ConfigError(f"{name}={value!r}: must be a whole number of minutes, 0 or more")
         if not self.project or not all(c.isalnum() or c in "-_" for c in self.project):
             raise ConfigError(f"{ENV_PROJECT}={self.project!r}: use letters, digits, '-' and '_'")
+
+    def _check_stores(self) -> None:
+        """Kafka streams and fsspec samples are roles of the ``postgres`` backend (KV and TSDB shared by every
+        machine); the local and V3IO backends keep their own."""
+        given = [n for n, v in ((ENV_KAFKA_BROKERS, self.kafka_brokers), (ENV_SAMPLES_URL, self.samples_url)) if v]
+        if given and self.backend != "postgres":
+            raise ConfigError(f"{' and '.join(given)}: only with {ENV_BACKEND}=postgres (Kafka streams and shared "
+                              f"samples go with KV and TSDB in PostgreSQL; {ENV_BACKEND}={self.backend} keeps its own)")
+        if self.kafka_brokers:
+            object.__setattr__(self, "kafka_brokers", parse_brokers(self.kafka_brokers, ENV_KAFKA_BROKERS))
+        if self.samples_url:
+            check_samples_url(self.samples_url, ENV_SAMPLES_URL)
+        if self.s3_endpoint_url:
+            check_http_url(self.s3_endpoint_url, ENV_S3_ENDPOINT_URL)
+
+    @property
+    def uses_home(self) -> bool:
+        """Whether some role keeps its data under ``home`` (a folder means nothing to V3IO, nor to postgres with
+        streams on Kafka and samples on fsspec)."""
+        return self.backend == "local" or (self.backend == "postgres"
+                                           and not (self.kafka_brokers and self.samples_url))
 
     @property
     def base_period_ms(self) -> int:
@@ -116,6 +145,10 @@ class Settings:
             "v3io_framesd": env.get(ENV_V3IO_FRAMESD) or None,
             "v3io_username": env.get(ENV_V3IO_USERNAME) or None,
             "postgres_dsn": env.get(ENV_POSTGRES_DSN) or None,
+            "kafka_brokers": parse_brokers(env[ENV_KAFKA_BROKERS], ENV_KAFKA_BROKERS)
+            if env.get(ENV_KAFKA_BROKERS, "").strip() else (),
+            "samples_url": env.get(ENV_SAMPLES_URL) or None,
+            "s3_endpoint_url": env.get(ENV_S3_ENDPOINT_URL) or None,
         }
         values.update(overrides)
         return cls(**values)
@@ -133,9 +166,9 @@ class Settings:
             ENV_MAX_EVENT_AGE: str(self.max_event_age_minutes),
             ENV_MAX_EVENT_SKEW: str(self.max_event_skew_minutes),
         }
-        if self.backend in ("local", "postgres"):  # a home directory means nothing to functions on V3IO
-            env[ENV_HOME] = self.home  # postgres: streams, samples and objects are still on a folder
-        if self.postgres_dsn and not _dsn_has_password(self.postgres_dsn):
+        if self.uses_home:
+            env[ENV_HOME] = self.home
+        if self.postgres_dsn and not dsn_has_password(self.postgres_dsn):
             env[ENV_POSTGRES_DSN] = self.postgres_dsn
         if self.app_name:
             env[ENV_APP_NAME] = self.app_name
@@ -145,7 +178,10 @@ class Settings:
             env[ENV_APP_KWARGS] = json.dumps(dict(self.app_kwargs))
         if self.app_source:
             env[ENV_APP_SOURCE] = self.app_source
-        for name, value in ((ENV_BATCH_ROOT, self.batch_root), (ENV_V3IO_API, self.v3io_api),
+        if self.kafka_brokers:
+            env[ENV_KAFKA_BROKERS] = ",".join(self.kafka_brokers)
+        for name, value in ((ENV_SAMPLES_URL, self.samples_url), (ENV_S3_ENDPOINT_URL, self.s3_endpoint_url),
+                            (ENV_BATCH_ROOT, self.batch_root), (ENV_V3IO_API, self.v3io_api),
                             (ENV_V3IO_FRAMESD, self.v3io_framesd),
                             (ENV_V3IO_USERNAME, self.v3io_username)):
             if value:
@@ -163,10 +199,10 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name}={raw!r}: expected a whole number") from None
 
 
-def _dsn_has_password(dsn: str) -> bool:
+def dsn_has_password(dsn: str) -> bool:
     """Whether a libpq DSN (``key=value`` words or a ``postgresql://`` URL) carries a password.
 
-    >>> [_dsn_has_password(d) for d in ("host=db password=x", "postgresql://u:x@db/m", "postgresql://u@db/m")]
+    >>> [dsn_has_password(d) for d in ("host=db password=x", "postgresql://u:x@db/m", "postgresql://u@db/m")]
     [True, True, False]
     """
     if re.search(r"(^|[\s?&])password\s*=", dsn):

@@ -8,9 +8,14 @@ controller's cron interval (the base period) — and, when told, where ``V3IO_AC
 (:mod:`modelmon.deploy.access_key`; stream triggers keep ``password: $generate``, which Nuclio's processor
 resolves from it). Every rendered config is checked against :mod:`modelmon.deploy.schema`.
 
-``kafka_brokers`` swaps every ``v3ioStream`` trigger for a ``kafka-cluster`` one. That is only the
-consumers' half: every function still writes V3IO streams, so ``modelmon deploy`` refuses ``--kafka``.
-It stays for the local runtime, whose ``kafka-cluster`` triggers read the backend's streams.
+Streams on Kafka (``settings.kafka_brokers``, the ``postgres`` backend's ``MODELMON_KAFKA_BROKERS``) swap
+every ``v3ioStream`` trigger for a ``kafka-cluster`` one on the topic :func:`kafka_topic` names for its stream,
+the topic the producers' Kafka stream role writes (the same function maps both), with the function's own
+consumer group. Such a function reads no V3IO, so its ``V3IO_ACCESS_KEY`` entry is dropped on a backend other
+than ``v3io``; ``postgres_password`` sets ``PGPASSWORD`` from a secret (:mod:`modelmon.deploy.postgres_password`),
+and a DSN holding a password never reaches a config (``Settings.to_env`` leaves it out; ``write_configs``
+refuses one). ``kafka_brokers=`` given explicitly renders the triggers for other streams (the local runtime's
+``kafka-cluster`` triggers read the backend's streams, whatever they are).
 
 Build commands are kept in order: the bundle install follows ``@nuclio.postCopy`` (before it, Nuclio
 runs commands before the function's files are in the image; the schema check rejects that), and an
@@ -36,19 +41,23 @@ from modelmon.core.config import (
     ENV_APP_NAME,
     ENV_APP_SOURCE,
     ENV_V3IO_ACCESS_KEY,
+    ENV_V3IO_API,
+    ENV_V3IO_FRAMESD,
+    ENV_V3IO_USERNAME,
     Settings,
 )
 from modelmon.core.errors import ConfigError
 from modelmon.core.paths import ProjectPaths, check_name, deployed_name
 from modelmon.deploy.access_key import AccessKey
 from modelmon.deploy.code_source import CodeSource, apply_source, parse_source
+from modelmon.deploy.postgres_password import PostgresPassword, plain_secret_problems
 from modelmon.deploy.schema import check_config
 from modelmon.functions.roles import FUNCTION_LABEL, ROLE_LABEL, Role, role_of
 from modelmon.local_nuclio.spec import find_function_files
 
 PROJECT_LABEL = "nuclio.io/project-name"
 _STREAM = re.compile(r"^projects/(?P<project>[^/]+)/model-endpoints/(?P<rest>.+)$")
-_KAFKA_TOPIC = re.compile(r"[^A-Za-z0-9._-]")
+_V3IO_ENV = (ENV_V3IO_ACCESS_KEY, ENV_V3IO_API, ENV_V3IO_FRAMESD, ENV_V3IO_USERNAME)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -143,27 +152,35 @@ def role_template(templates: Iterable[FunctionTemplate], role: Role) -> Function
 
 
 def kafka_topic(stream_path: str) -> str:
-    """The Kafka topic standing for a V3IO stream path (Kafka topics cannot hold '/').
+    """The Kafka topic standing for a stream path (Kafka topics cannot hold '/'): the Kafka stream role's own
+    mapping (:func:`modelmon.backends.kafka.topics.kafka_topic`), so triggers read the topics producers write.
 
     >>> kafka_topic("projects/p1/model-endpoints/stream")
     'projects.p1.model-endpoints.stream'
     """
-    return _KAFKA_TOPIC.sub(".", stream_path.strip("/").replace("/", "."))
+    try:
+        from modelmon.backends.kafka.topics import kafka_topic as topic
+    except ImportError as exc:  # the package imports kafka-python (the optional extra ``kafka``)
+        raise ConfigError(f"Kafka triggers need the Kafka stream role: pip install 'modelmon[kafka]' ({exc})") from exc
+    return topic(stream_path)
 
 
 def render_function(
     template: FunctionTemplate,
     settings: Settings,
     *,
-    kafka_brokers: Sequence[str] = (),
+    kafka_brokers: Sequence[str] | None = None,
     image: str | None = None,
     env: Mapping[str, str] | None = None,
     access_key: AccessKey | None = None,
     source: CodeSource | str | None = None,
+    postgres_password: PostgresPassword | None = None,
 ) -> RenderedFunction:
     """``template`` rendered for ``settings.project`` (see the module docstring); ``access_key`` replaces the
     template's ``V3IO_ACCESS_KEY`` entry; ``source`` names where a dashboard's builder gets the bundle
-    (:mod:`modelmon.deploy.code_source`: a dashboard deploy needs one, nuctl's ``--path`` does not)."""
+    (:mod:`modelmon.deploy.code_source`: a dashboard deploy needs one, nuctl's ``--path`` does not);
+    ``kafka_brokers`` (default: the settings') makes the stream triggers ``kafka-cluster`` ones."""
+    brokers = settings.kafka_brokers if kafka_brokers is None else tuple(kafka_brokers)
     config = copy.deepcopy(dict(template.config))
     name = deployed_name(settings.project, template.name)
     metadata = config.setdefault("metadata", {})
@@ -187,8 +204,13 @@ def render_function(
         elif kind == "v3ioStream":
             stream = _project_stream(trigger, paths, template, trigger_name)
             _set_stream(trigger, stream, template.name)
-            if kafka_brokers:
-                spec["triggers"][trigger_name] = to_kafka(trigger, stream, kafka_brokers)
+            if brokers:
+                spec["triggers"][trigger_name] = to_kafka(trigger, stream, brokers)
+    if access_key is None and settings.backend != "v3io" and not _reads_v3io(spec):
+        # nothing of it is on V3IO: the template's V3IO_* entries (its access key's secret reference) go
+        spec["env"] = [e for e in spec.get("env") or [] if e.get("name") not in _V3IO_ENV]
+    if postgres_password is not None:
+        postgres_password.apply(spec)
     if source is not None:
         apply_source(config, parse_source(source))
     rendered = RenderedFunction(function=template.name, name=name, project=settings.project, config=config)
@@ -207,7 +229,7 @@ def render_app(
     class_path: str,
     *,
     kwargs: Mapping[str, Any] | None = None,
-    kafka_brokers: Sequence[str] = (),
+    kafka_brokers: Sequence[str] | None = None,
     image: str | None = None,
     requirements: Sequence[str] = (),
     handler: str | None = None,
@@ -245,15 +267,17 @@ def render_bundle(
     settings: Settings,
     *,
     functions: Iterable[str] | None = None,
-    kafka_brokers: Sequence[str] = (),
+    kafka_brokers: Sequence[str] | None = None,
     image: str | None = None,
     access_key: AccessKey | None = None,
     source: CodeSource | str | None = None,
+    postgres_password: PostgresPassword | None = None,
 ) -> list[RenderedFunction]:
-    """Every committed function (or only ``functions``) rendered for ``settings.project`` (``source``: see
+    """Every committed function (or only ``functions``) rendered for ``settings.project`` (the options: see
     :func:`render_function`)."""
     return [
-        render_function(t, settings, kafka_brokers=kafka_brokers, image=image, access_key=access_key, source=source)
+        render_function(t, settings, kafka_brokers=kafka_brokers, image=image, access_key=access_key, source=source,
+                        postgres_password=postgres_password)
         for t in load_templates(bundle_dir, functions)
     ]
 
@@ -261,7 +285,8 @@ def render_bundle(
 def write_configs(rendered: Iterable[RenderedFunction], output_dir: Path | str) -> list[Path]:
     """Write ``<output_dir>/<function>/function.yaml`` for each config (nuctl's ``--file``).
 
-    A config holding a plain ``V3IO_ACCESS_KEY`` is refused (``ValueError``): a key is never written to a file.
+    A config holding a plain ``V3IO_ACCESS_KEY`` or PostgreSQL password is refused (``ValueError``): a secret
+    is never written to a file.
     """
     rendered = list(rendered)
     for function in rendered:
@@ -269,6 +294,9 @@ def write_configs(rendered: Iterable[RenderedFunction], output_dir: Path | str) 
             if entry.get("name") == ENV_V3IO_ACCESS_KEY and entry.get("value"):
                 raise ValueError(f"{function.function}: not writing a plain {ENV_V3IO_ACCESS_KEY} to a file; "
                                  "use a secret reference or nuctl's --env")
+        for problem in plain_secret_problems(function.config.get("spec")):
+            raise ValueError(f"{function.function}: not writing {problem} to a file; use a secret reference "
+                             "(PGPASSWORD from a Kubernetes secret)")
     written = []
     for function in rendered:
         target = Path(output_dir) / function.function / "function.yaml"
@@ -304,6 +332,10 @@ def to_kafka(trigger: Mapping[str, Any], stream: str, brokers: Sequence[str]) ->
         if field in trigger:
             kafka[field] = trigger[field]
     return kafka
+
+
+def _reads_v3io(spec: Mapping[str, Any]) -> bool:
+    return any(t.get("kind") == "v3ioStream" for t in (spec.get("triggers") or {}).values())
 
 
 def _project_stream(trigger: Mapping[str, Any], paths: ProjectPaths, template: FunctionTemplate, name: str) -> str:

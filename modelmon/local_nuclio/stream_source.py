@@ -3,12 +3,17 @@
 A v3ioStream trigger names ``attributes.containerName`` + ``attributes.streamPath`` (or a ``url``
 such as ``v3io:///projects/p/model-endpoints/stream``); the backend path is
 ``"{container}/{streamPath}"``, the same string :class:`~modelmon.core.paths.ProjectPaths` produces.
-A kafka-cluster trigger's topics map one-to-one onto backend stream paths of the same name.
+A kafka-cluster trigger's topics map one-to-one onto backend stream paths: a project's topic
+(``projects.<p>.model-endpoints.<stream>``, what rendering names for ``projects/<p>/model-endpoints/<stream>``)
+reads that path, any other topic the stream of the same name. So the trigger reads what the producers write
+whatever the stream role is: the local backend stores the path; the Kafka role maps the path back to the same
+topic (:func:`modelmon.backends.kafka.topics.kafka_topic`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 from urllib.parse import urlparse
 
 from modelmon.backends.base import SeekTo
@@ -17,6 +22,8 @@ from modelmon.local_nuclio.trigger_spec import KAFKA, V3IO_STREAM, TriggerSpec
 
 DEFAULT_POLL_MS = 50
 DEFAULT_READ_BATCH = 64
+#: The topic of a project's stream: project names hold no '.', a stream name under model-endpoints no '/'.
+_PROJECT_TOPIC = re.compile(r"projects\.(?P<project>[A-Za-z0-9_-]+)\.model-endpoints\.(?P<stream>[^/]+)")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,7 +51,7 @@ def stream_source(trigger: TriggerSpec) -> StreamSource:
             topics = [topics]
         if not isinstance(topics, list) or not topics or not all(isinstance(t, str) and t for t in topics):
             raise ConfigError(f"{trigger.where()}: attributes.topics must be a non-empty list of topic names")
-        paths = tuple(t.strip("/") for t in topics)
+        paths = tuple(topic_path(t) for t in topics)
         seek = _seek(trigger, "initialOffset", attrs.get("initialOffset", "earliest"))
         shards = _positive(trigger, "partitions", attrs.get("partitions", 1))
     else:
@@ -60,6 +67,18 @@ def stream_source(trigger: TriggerSpec) -> StreamSource:
         poll_ms=_positive(trigger, "pollingIntervalMs", attrs.get("pollingIntervalMs", DEFAULT_POLL_MS)),
         read_batch=_positive(trigger, "readBatchSize", attrs.get("readBatchSize", DEFAULT_READ_BATCH)),
     )
+
+
+def topic_path(topic: str) -> str:
+    """The backend stream path a Kafka topic stands for.
+
+    >>> topic_path("projects.fraud.model-endpoints.stream-my.app"), topic_path("orders")
+    ('projects/fraud/model-endpoints/stream-my.app', 'orders')
+    """
+    match = _PROJECT_TOPIC.fullmatch(topic.strip("/"))
+    if match is None:
+        return topic.strip("/")
+    return f"projects/{match['project']}/model-endpoints/{match['stream']}"
 
 
 def _v3io_path(trigger: TriggerSpec) -> str:

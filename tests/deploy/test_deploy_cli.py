@@ -22,13 +22,12 @@ def test_output_writes_rendered_configs_for_nuctl(bundle, tmp_path, capsys, monk
     assert f"wrote {out / 'writer' / 'function.yaml'}" in capsys.readouterr().out
 
 
-def test_kafka_is_refused_naming_what_is_missing(bundle, tmp_path, capsys):
+def test_kafka_without_a_backend_writing_kafka_is_refused_naming_what_is_missing(bundle, tmp_path, capsys):
     assert main(["deploy", "--bundle", str(bundle), "--output", str(tmp_path), "--kafka", "k1:9092",
                  "--function", "writer"]) == 1
     err = capsys.readouterr().err
-    assert "modelmon: error: --kafka is not supported yet: it would switch only the functions' triggers" in err
-    assert "every producer still writes V3IO streams" in err
-    assert "A Kafka path end to end (producers writing to Kafka) is planned" in err
+    assert "modelmon: error: --kafka: only the postgres backend writes its streams to Kafka; with --backend v3io" in err
+    assert "writes V3IO streams, so the Kafka triggers would wait on topics nobody writes to. Add --postgres DSN" in err
     assert list(tmp_path.iterdir()) == []
 
 
