@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from fsspec_openers import STORE_BACKENDS
 from registry import BACKENDS
 
 from modelmon.testing import ManualClock
@@ -10,6 +11,15 @@ from modelmon.testing import ManualClock
 def opener(request, tmp_path):
     """Opens the backend under test (any number of times, in any process)."""
     with BACKENDS[request.param](tmp_path) as open_backend:
+        yield open_backend
+
+
+@pytest.fixture(params=sorted(BACKENDS) + sorted(STORE_BACKENDS))
+def files_opener(request, tmp_path):
+    """Every backend, and the backends whose samples and objects are the fsspec stores (``file://``, ``s3://``
+    on moto): what the sample and object contract tests take as their ``opener``."""
+    factory = BACKENDS.get(request.param) or STORE_BACKENDS[request.param]
+    with factory(tmp_path) as open_backend:
         yield open_backend
 
 

@@ -12,6 +12,12 @@ HOUR = 3_600_000
 T0 = 1_700_000_000_000 // HOUR * HOUR  # an hour boundary
 
 
+@pytest.fixture
+def opener(files_opener):
+    """These tests also run on the fsspec stores (samples and objects only; the other roles are local's)."""
+    return files_opener
+
+
 def _rows(start: int, n: int, step: int, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     return pd.DataFrame({

@@ -1,0 +1,45 @@
+"""Samples and objects on any fsspec file system: a local folder, S3 through ``s3fs`` (or MinIO), memory.
+
+``open_fsspec_stores("s3://bucket/prefix")`` returns the ``SampleStore`` and ``ObjectStore`` roles kept
+under that root, in the local backend's layout::
+
+    <root>/samples/<endpoint_id>/hour=<YYYYMMDDHH>/<batch>.parquet
+    <root>/objects/<path>
+
+Every write is whole for readers (an S3 PUT; elsewhere a hidden temp file moved into place), listings are
+prefix listings, and errors are :mod:`modelmon.core.errors` types: ``NotFound`` (a missing object, or a
+missing bucket, named), ``BackendUnavailable`` (unreachable or throttling after bounded retries),
+``CorruptStore`` (an unreadable sample file), ``BackendError`` (refused credentials, with what to check).
+
+S3 credentials come from ``storage_options`` (``key``, ``secret``, ``token``, ``profile``) or the usual
+environment (``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, ``AWS_SESSION_TOKEN``, ``AWS_PROFILE``);
+``endpoint_url`` (option, or ``AWS_ENDPOINT_URL``) points at an S3-compatible store such as MinIO.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from modelmon.backends.base import ObjectStore, SampleStore
+from modelmon.backends.fsspec_store.calls import FsCalls, RetryPolicy
+from modelmon.backends.fsspec_store.folder import Folder
+from modelmon.backends.fsspec_store.location import open_location
+from modelmon.backends.fsspec_store.objects import OBJECTS_FOLDER, FsspecObjectStore
+from modelmon.backends.fsspec_store.samples import SAMPLES_FOLDER, FsspecSampleStore
+
+__all__ = ["FsspecObjectStore", "FsspecSampleStore", "RetryPolicy", "open_fsspec_stores"]
+
+
+def open_fsspec_stores(url: str, storage_options: Mapping[str, Any] | None = None, *,
+                       retry: RetryPolicy | None = None) -> tuple[SampleStore, ObjectStore]:
+    """The sample store and object store under ``url`` (``file:///data/mm``, ``s3://bucket/prefix``).
+
+    Opening makes no request: a store that is down or misconfigured fails its first call, with the error
+    that call gets. ``retry`` bounds the retries of transient failures (default: 5 tries within ~2 s).
+    """
+    location = open_location(url, storage_options)
+    calls = FsCalls(location.where, retry)
+    samples = FsspecSampleStore(Folder(location, SAMPLES_FOLDER, calls))
+    objects = FsspecObjectStore(Folder(location, OBJECTS_FOLDER, calls))
+    return samples, objects

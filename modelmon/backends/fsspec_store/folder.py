@@ -1,0 +1,113 @@
+"""One folder of an fsspec file system, as both stores use it: relative '/'-separated paths, whole writes.
+
+A write is seen whole or not at all by readers, whatever the file system: an object store publishes a PUT
+at once; a local folder gets a hidden temp file, fsync'd and renamed (the local backend's
+:func:`~modelmon.backends.local.files.write_atomically`); any other file system a hidden temp file moved
+over the target. A process killed mid-write therefore leaves at most a hidden temp file, which listings
+skip (no path segment of a stored file starts with '.').
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pathlib
+import posixpath
+import uuid
+from collections.abc import Sequence
+
+from modelmon.backends.fsspec_store.calls import FsCalls
+from modelmon.backends.fsspec_store.location import Location
+from modelmon.backends.local.files import TEMP_PREFIX, write_atomically
+
+
+class Folder:
+    """Files under ``<location root>/<name>``; every call goes through ``calls`` (retries, errors)."""
+
+    def __init__(self, location: Location, name: str, calls: FsCalls) -> None:
+        self.location = location
+        self.base = f"{location.root}/{name}"
+        self.calls = calls
+        self._fs = location.fs
+
+    def path(self, rel: str) -> str:
+        """The file system's path of ``rel`` (relative to this folder, already checked by the caller)."""
+        return f"{self.base}/{rel}" if rel else self.base
+
+    def put(self, rel: str, data: bytes, what: str) -> None:
+        """Store ``data`` as ``rel``, replacing it whole."""
+        target = self.path(rel)
+        if self.location.is_local:
+            self.calls.call(what, lambda: write_atomically(pathlib.Path(target), data))
+        elif self.location.whole_writes:
+            self.calls.call(what, lambda: self._fs.pipe_file(target, data))
+        else:
+            self.calls.call(what, lambda: self._put_by_move(target, data))
+
+    def _put_by_move(self, target: str, data: bytes) -> None:
+        parent, name = posixpath.split(target)
+        temp = f"{parent}/{TEMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}-{name}"
+        self._fs.makedirs(parent, exist_ok=True)
+        try:
+            self._fs.pipe_file(temp, data)
+            self._fs.mv(temp, target)
+        except BaseException:
+            with contextlib.suppress(Exception):  # best effort: a leftover temp file is hidden from listings
+                self._fs.rm_file(temp)
+            raise
+
+    def get(self, rel: str, what: str) -> bytes:
+        """The bytes of ``rel``; ``NotFound`` ("<what> does not exist") if there is no such file."""
+        return bytes(self.calls.call(what, lambda: self._fs.cat_file(self.path(rel))))
+
+    def get_many(self, rels: Sequence[str], what: str) -> dict[str, bytes]:
+        """The bytes of each of ``rels`` that exists (one that vanished since it was listed is left out).
+
+        One call for all: a remote file system fetches them concurrently.
+        """
+        if not rels:
+            return {}
+        paths = {self.path(rel): rel for rel in rels}
+
+        def fetch() -> dict[str, bytes]:
+            got = self._fs.cat(list(paths), on_error="return")
+            found = {}
+            for path, value in got.items():
+                if isinstance(value, FileNotFoundError):
+                    continue  # removed by a re-append of its batch since the listing: not an error
+                if isinstance(value, BaseException):
+                    raise value
+                found[paths[path]] = bytes(value)
+            return found
+
+        return self.calls.call(what, fetch)
+
+    def find(self, rel_dir: str, what: str) -> list[str]:
+        """Every file under ``rel_dir`` (recursively), relative to this folder, sorted; hidden ones left out.
+
+        On an object store this is one listing of the key prefix ``<rel_dir>/`` (paged by the store).
+        """
+        start = self.path(rel_dir)
+        found = self.calls.call(what, lambda: self._fs.find(start), missing=list)
+        return sorted(rel for rel in (self._relative(p) for p in found) if rel is not None)
+
+    def subfolders(self, rel_dir: str, what: str) -> list[str]:
+        """The names of the folders directly in ``rel_dir`` (one delimited listing on an object store)."""
+        start = self.path(rel_dir)
+        entries = self.calls.call(what, lambda: self._fs.ls(start, detail=True), missing=list)
+        names = (posixpath.basename(str(e["name"]).rstrip("/")) for e in entries if e.get("type") == "directory")
+        return sorted(n for n in names if n and not n.startswith("."))
+
+    def delete(self, rel: str, what: str) -> None:
+        """Remove ``rel``; a file already gone is not an error."""
+        self.calls.call(what, lambda: self._fs.rm_file(self.path(rel)), missing=lambda: None)
+
+    def _relative(self, path: str) -> str | None:
+        """``path`` relative to this folder, or None for a hidden file (a temp file) or one outside it."""
+        prefix = self.base + "/"
+        if not path.startswith(prefix):
+            path = self._fs._strip_protocol(path)
+            if not path.startswith(prefix):
+                return None
+        rel = path[len(prefix):]
+        return None if not rel or any(part.startswith(".") for part in rel.split("/")) else rel
