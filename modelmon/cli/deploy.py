@@ -118,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
         written = write_configs(rendered, args.output)
         for path in written:
             print(f"wrote {path}")
-        needs = _needs(args.platform, access_key) if password is None else _postgres_needs(settings, password)
+        needs = _postgres_needs(settings, password) if password is not None else _needs(args.platform, access_key)
         print(f"\ndeploy them with nuctl from here ({needs}):")
         for line in nuctl_commands(rendered, written, _shown(bundle), platform=args.platform, access_key=access_key):
             print(f"  {line}")
@@ -226,7 +226,8 @@ def _shown(path: Path) -> Path:
         return path
 
 
-def _needs(platform: str, access_key: AccessKey) -> str:
+def _needs(platform: str, access_key: AccessKey | None) -> str:
+    assert access_key is not None, "a deploy on V3IO always names where the access key comes from"
     registry = "$NUCTL_REGISTRY names the image registry; " if platform == "kube" else ""
     if access_key.source == "secret":
         return (f"{registry}the secret {access_key.secret!r} with key {access_key.key!r} must hold the V3IO access "

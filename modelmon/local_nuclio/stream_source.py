@@ -41,6 +41,7 @@ class StreamSource:
 def stream_source(trigger: TriggerSpec) -> StreamSource:
     """Resolve ``trigger``'s attributes; a :class:`ConfigError` names the file, trigger and attribute."""
     attrs = trigger.attributes
+    paths: tuple[str, ...]
     if trigger.kind == V3IO_STREAM:
         paths = (_v3io_path(trigger),)
         seek = _seek(trigger, "seekTo", attrs.get("seekTo", "latest"))

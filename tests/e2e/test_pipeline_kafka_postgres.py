@@ -1,0 +1,128 @@
+"""The whole pipeline beyond one machine: streams on Kafka, KV and TSDB in PostgreSQL, samples on fsspec.
+
+One setting selects it, as a user would: ``MODELMON_BACKEND=postgres`` with ``MODELMON_KAFKA_BROKERS`` (the
+protocol test broker, ``tests/kafka_server``, spoken to by the unmodified kafka-python client) and
+``MODELMON_SAMPLES_URL`` (a ``file://`` folder through fsspec). The demo renders the bundle with those
+settings, so every stream trigger is a ``kafka-cluster`` one on the topic its producers write, and the local
+runtime runs it (its Kafka triggers map each topic back to the stream path the Kafka role reads).
+
+The same seeded traffic as ``test_pipeline_postgres.py``, with malformed events and the stream function, the
+writer and an app SIGKILLed mid-run, must store exactly what the local run stores: nothing lost, nothing twice.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+import pytest
+import yaml
+from kafka_server import KafkaTestBroker
+from pipeline_checks import (
+    WINDOWS,
+    assert_every_window_has_exactly_the_expected_results,
+    assert_malformed_dead_lettered,
+    assert_same_results,
+    assert_samples_hold_each_request_once,
+    comparable_results,
+    demo_config,
+    drive,
+    kill,
+    local_reference,
+    malformed_records,
+)
+from postgres_server import shared_server
+
+from modelmon.backends.kafka.topics import kafka_topic
+from modelmon.core.config import Settings
+from modelmon.core.paths import ProjectPaths
+from modelmon.demo.session import DemoSession
+from modelmon.functions.roles import Role
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """The same traffic on the local backend."""
+    return local_reference(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """Half the traffic and the malformed records, kill -9 of three functions, the other half, all windows done."""
+    samples = tmp_path_factory.mktemp("samples")
+    with KafkaTestBroker(data_dir=tmp_path_factory.mktemp("kafka")) as broker, shared_server().schema() as dsn:
+        storage = Settings(backend="postgres", postgres_dsn=dsn, kafka_brokers=(broker.bootstrap,),
+                           samples_url=samples.as_uri())
+        with DemoSession(demo_config(tmp_path_factory, "kafka-postgres"), storage=storage) as session:
+            malformed = malformed_records(session)
+            functions = session.bundle.functions
+            victims = (functions[Role.STREAM], functions[Role.WRITER], session.bundle.apps[0].function)
+            killed, progress = drive(session, WINDOWS, lambda s: {f: kill(s, f) for f in victims},
+                                     [record for _, record in malformed], timeout_s=90)
+            yield session, dsn, samples, broker, malformed, killed, progress
+
+
+def test_every_role_is_where_the_settings_say(run):
+    session, dsn, samples, _, _, _, _ = run
+    backend = session.backend
+    assert type(backend.streams).__module__.startswith("modelmon.backends.kafka")
+    assert type(backend.samples).__module__.startswith("modelmon.backends.fsspec_store")
+    assert not (session.config.home / "modelmon.db").exists()  # no stream, KV or TSDB in the folder
+    assert not (session.config.home / "samples").exists()
+    endpoint_id = next(iter(session.endpoint_ids.values()))
+    assert any(p.suffix == ".parquet" for p in samples.rglob("*")) and endpoint_id in {
+        p.name for p in samples.rglob("*") if p.is_dir()}
+    with psycopg.connect(dsn) as conn:
+        kv_tables = {row[0] for row in conn.execute("SELECT DISTINCT tbl FROM modelmon_kv")}
+    assert any("endpoints" in table for table in kv_tables)
+
+
+def test_triggers_read_the_topics_the_producers_write(run):
+    """Each rendered stream trigger is kafka-cluster on the test broker, one consumer group per function, and
+    its topic holds the records the function's producers put (the tracking stream: every request sent)."""
+    session, _, _, broker, _, _, _ = run
+    paths = ProjectPaths(session.config.project)
+    triggers = {}
+    for path in sorted(Path(session.bundle.directory).glob("*/function.yaml")):
+        config = yaml.safe_load(path.read_text())
+        for trigger in config["spec"]["triggers"].values():
+            assert trigger["kind"] != "v3ioStream", path
+            if trigger["kind"] == "kafka-cluster":
+                attributes = trigger["attributes"]
+                assert attributes["brokers"] == [broker.bootstrap]
+                triggers[path.parent.name] = (attributes["topics"], attributes["consumerGroup"])
+    functions = session.bundle.functions
+    assert triggers[functions[Role.STREAM]] == ([kafka_topic(paths.tracking_stream)], functions[Role.STREAM])
+    assert triggers[functions[Role.WRITER]] == ([kafka_topic(paths.writer_stream)], functions[Role.WRITER])
+    for app in session.bundle.apps:
+        assert triggers[app.function] == ([kafka_topic(paths.app_stream(app.name))], app.function)
+    tracking = session.backend.streams.describe(paths.tracking_stream)
+    assert tracking.shards >= 1
+
+
+def test_killed_functions_were_restarted(run):
+    session, _, _, _, _, killed, _ = run
+    status = session.runtime.status()
+    for function, pid in killed.items():
+        assert status[function].restarts >= 1 and status[function].pid != pid and status[function].alive
+
+
+def test_every_closed_window_has_exactly_the_expected_results(run):
+    session, _, _, _, _, _, progress = run
+    assert_every_window_has_exactly_the_expected_results(session, progress)
+
+
+def test_same_results_as_on_the_local_backend(run, reference):
+    session = run[0]
+    assert_same_results(comparable_results(session), reference)
+
+
+def test_samples_hold_each_request_once(run):
+    assert_samples_hold_each_request_once(run[0])
+
+
+def test_malformed_events_are_dead_lettered_with_reasons(run):
+    session, _, _, _, malformed, _, _ = run
+    assert_malformed_dead_lettered(session, malformed)
