@@ -1,0 +1,238 @@
+"""The socket side: one listening socket on 127.0.0.1, one thread per client connection, and fault knobs.
+
+Like a Kafka broker, a connection's requests are handled one at a time, in order, and each is handled only
+once its whole size-prefixed frame has arrived: a frame cut off by a client that died is discarded, never
+half-applied. A request for an API or version not served closes the connection, as Kafka does.
+
+Usage::
+
+    with KafkaTestBroker() as broker:
+        producer = KafkaProducer(bootstrap_servers=broker.bootstrap)
+
+Fault knobs count requests of one API (by name or key): :meth:`fail_next` answers the next ``n`` Produce
+requests with an error code on every partition, applying nothing; :meth:`drop_next` closes the connection
+instead of answering, before or after applying the request (the response lost on the way back).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import struct
+import threading
+from collections import deque
+from pathlib import Path
+from types import TracebackType
+
+from kafka_server.apis import SERVED, handle, parse_request
+from kafka_server.context import Context
+from kafka_server.groups import GroupCoordinator
+from kafka_server.protocol import ProtocolError
+from kafka_server.store import Store
+
+log = logging.getLogger("kafka_server")
+
+MAX_FRAME = 100 * 1024 * 1024  # socket.request.max.bytes
+
+
+def api_key(api: int | str) -> int:
+    if isinstance(api, int):
+        return api
+    for key, served in SERVED.items():
+        if served.name.lower() == api.lower():
+            return key
+    raise ValueError(f"unknown API {api!r}; served: {sorted(a.name for a in SERVED.values())}")
+
+
+class KafkaTestBroker:
+    """A one-node Kafka cluster for tests, speaking the wire protocol kafka-python uses."""
+
+    def __init__(
+        self,
+        data_dir: str | Path | None = None,
+        port: int = 0,
+        auto_create_topics: bool = False,
+        default_partitions: int = 1,
+        host: str = "127.0.0.1",
+    ) -> None:
+        self.data_dir = Path(data_dir) if data_dir is not None else None
+        self.host = host
+        self._port = port
+        self.store = Store(self.data_dir, default_partitions)
+        self.stopping = threading.Event()
+        self.ctx = Context(
+            self.store,
+            host,
+            port,
+            self.stopping,
+            GroupCoordinator(self.store.changed, self.stopping),
+            auto_create_topics,
+        )
+        self._listener: socket.socket | None = None
+        self._threads: list[threading.Thread] = []
+        self._connections: set[socket.socket] = set()
+        self._lock = threading.Lock()
+        #: (api key, version) of every request handled, in arrival order, so a test sees what a client sent
+        self.requests: list[tuple[int, int]] = []
+
+    # ------------------------------------------------------------------------------ lifecycle
+    @property
+    def port(self) -> int:
+        return self._port
+
+    @property
+    def bootstrap(self) -> str:
+        return f"{self.host}:{self._port}"
+
+    def start(self) -> KafkaTestBroker:
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((self.host, self._port))
+        listener.listen(64)
+        self._port = self.ctx.port = listener.getsockname()[1]
+        self._listener = listener
+        self.stopping.clear()
+        thread = threading.Thread(target=self._accept, name=f"kafka-broker-{self._port}", daemon=True)
+        thread.start()
+        self._threads = [thread]
+        return self
+
+    def stop(self) -> None:
+        """Close the listener and every connection; waiting fetches and joins return at once."""
+        self.stopping.set()
+        with self.store.changed:
+            self.store.changed.notify_all()
+        if self._listener is not None:
+            _shutdown(self._listener)
+            self._listener = None
+        with self._lock:
+            connections = list(self._connections)
+        for conn in connections:
+            _shutdown(conn)
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self._threads = []
+
+    def restart(self) -> None:
+        """Stop and start on the same port; with ``data_dir`` the state is read back from its files."""
+        self.stop()
+        if self.data_dir is not None:
+            self.store = Store(self.data_dir, self.store.default_partitions)
+            self.ctx.store = self.store
+            self.ctx.groups = GroupCoordinator(self.store.changed, self.stopping)
+        self.start()
+
+    def __enter__(self) -> KafkaTestBroker:
+        return self.start()
+
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------------------ faults and knobs
+    @property
+    def auto_create_topics(self) -> bool:
+        return self.ctx.auto_create_topics
+
+    @auto_create_topics.setter
+    def auto_create_topics(self, value: bool) -> None:
+        self.ctx.auto_create_topics = value
+
+    def fail_next(self, n: int, error_code: int, api: int | str = "Produce") -> None:
+        """Answer the next ``n`` Produce requests with ``error_code`` on each partition, appending nothing."""
+        key = api_key(api)
+        if key != 0:
+            raise ValueError("fail_next serves Produce only; use drop_next for other APIs")
+        self.ctx.faults.fail.setdefault(key, deque()).extend([error_code] * n)
+
+    def drop_next(self, n: int, api: int | str = "Produce", after_apply: bool = False) -> None:
+        """Close the connection instead of answering the next ``n`` requests of ``api``.
+
+        ``after_apply=True`` handles the request first, so its effect stays while the client never hears of
+        it (a produce it will retry); otherwise the request is dropped unread.
+        """
+        self.ctx.faults.drop.setdefault(api_key(api), deque()).extend([after_apply] * n)
+
+    def topic_records(self, topic: str, partition: int = 0) -> list[tuple[int, bytes | None, bytes | None]]:
+        """(offset, key, value) of every record stored in a partition, for assertions."""
+        from kafka_server.records import decode_records
+
+        with self.store.lock:
+            log_ = self.store.partition(topic, partition)
+            if log_ is None:
+                raise KeyError(f"no partition {topic}[{partition}]")
+            return [(r.offset, r.key, r.value) for b in log_.batches for r in decode_records(b.data)]
+
+    # ------------------------------------------------------------------------------ serving
+    def _accept(self) -> None:
+        listener = self._listener
+        assert listener is not None
+        while not self.stopping.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            with self._lock:
+                self._connections.add(conn)
+            thread = threading.Thread(target=self._serve, args=(conn,), daemon=True)
+            self._threads.append(thread)
+            thread.start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        try:
+            while not self.stopping.is_set():
+                head = _recv_exact(conn, 4)
+                if head is None:
+                    return
+                (size,) = struct.unpack(">i", head)
+                if not 0 < size <= MAX_FRAME:
+                    log.warning("closing a connection that sent a frame of %d bytes", size)
+                    return
+                frame = _recv_exact(conn, size)
+                if frame is None:
+                    return  # the client went away mid-request: nothing of it is applied
+                if not self._answer(conn, frame):
+                    return
+        except OSError:
+            return
+        finally:
+            with self._lock:
+                self._connections.discard(conn)
+            _shutdown(conn)
+
+    def _answer(self, conn: socket.socket, frame: bytes) -> bool:
+        """Handle one request; False closes the connection."""
+        try:
+            request = parse_request(frame)
+            drop = self.ctx.faults.take_drop(request.api_key)
+            if drop is False:
+                return False
+            self.requests.append((request.api_key, request.version))
+            self.ctx.current.client_id = request.client_id
+            payload = handle(self.ctx, request)
+        except ProtocolError as exc:
+            log.warning("closing a connection: %s", exc)
+            return False
+        if drop or self.stopping.is_set():
+            return False
+        if payload is not None:
+            conn.sendall(struct.pack(">i", len(payload)) + payload)
+        return True
+
+
+def _recv_exact(conn: socket.socket, n: int) -> bytes | None:
+    chunks = []
+    while n:
+        chunk = conn.recv(min(n, 1 << 20))
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        n -= len(chunk)
+    return b"".join(chunks)
+
+
+def _shutdown(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+    sock.close()

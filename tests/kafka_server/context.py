@@ -1,0 +1,43 @@
+"""What every API handler sees: the store, who the broker is, its settings and the armed faults."""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+
+from kafka_server.groups import GroupCoordinator
+from kafka_server.store import Store
+
+NODE_ID = 0
+CLUSTER_ID = "modelmon-test-cluster"
+
+
+@dataclass
+class Faults:
+    """Armed faults, consumed one per matching request (see ``KafkaTestBroker.fail_next`` / ``drop_next``)."""
+
+    fail: dict[int, deque[int]] = field(default_factory=dict)  # api key -> error codes of coming requests
+    drop: dict[int, deque[bool]] = field(default_factory=dict)  # api key -> "apply first?" per coming request
+
+    def take_failure(self, api_key: int) -> int | None:
+        queue = self.fail.get(api_key)
+        return queue.popleft() if queue else None
+
+    def take_drop(self, api_key: int) -> bool | None:
+        queue = self.drop.get(api_key)
+        return queue.popleft() if queue else None
+
+
+@dataclass
+class Context:
+    store: Store
+    host: str
+    port: int
+    stopping: threading.Event
+    groups: GroupCoordinator
+    auto_create_topics: bool = False
+    faults: Faults = field(default_factory=Faults)
+    node_id: int = NODE_ID
+    #: per connection thread: ``client_id`` of the request being handled (member ids start with it)
+    current: threading.local = field(default_factory=threading.local)
