@@ -16,8 +16,8 @@ import posixpath
 import uuid
 from collections.abc import Sequence
 
-from modelmon.backends.fsspec_store.calls import FsCalls
-from modelmon.backends.fsspec_store.location import Location
+from modelmon.backends.fsspec_store.calls import FsCalls, bucket_missing
+from modelmon.backends.fsspec_store.location import S3_PROTOCOLS, Location
 from modelmon.backends.local.files import TEMP_PREFIX, write_atomically
 
 
@@ -29,6 +29,9 @@ class Folder:
         self.base = f"{location.root}/{name}"
         self.calls = calls
         self._fs = location.fs
+        # s3fs asks an object's size first (a HEAD) to fetch a big one in concurrent ranges; sample files and
+        # artifacts are small, so one GET each
+        self._read_options = {"max_concurrency": 1} if location.protocol in S3_PROTOCOLS else {}
 
     def path(self, rel: str) -> str:
         """The file system's path of ``rel`` (relative to this folder, already checked by the caller)."""
@@ -58,7 +61,7 @@ class Folder:
 
     def get(self, rel: str, what: str) -> bytes:
         """The bytes of ``rel``; ``NotFound`` ("<what> does not exist") if there is no such file."""
-        return bytes(self.calls.call(what, lambda: self._fs.cat_file(self.path(rel))))
+        return bytes(self.calls.call(what, lambda: self._fs.cat_file(self.path(rel), **self._read_options)))
 
     def get_many(self, rels: Sequence[str], what: str) -> dict[str, bytes]:
         """The bytes of each of ``rels`` that exists (one that vanished since it was listed is left out).
@@ -67,17 +70,18 @@ class Folder:
         """
         if not rels:
             return {}
-        paths = {self.path(rel): rel for rel in rels}
+        paths = [self.path(rel) for rel in rels]
 
         def fetch() -> dict[str, bytes]:
-            got = self._fs.cat(list(paths), on_error="return")
+            # cat_ranges, not cat: cat first checks each path (a HEAD per file on S3) before fetching it
+            got = self._fs.cat_ranges(paths, None, None, on_error="return", **self._read_options)
             found = {}
-            for path, value in got.items():
-                if isinstance(value, FileNotFoundError):
+            for rel, value in zip(rels, got, strict=True):
+                if isinstance(value, FileNotFoundError) and not bucket_missing(value):
                     continue  # removed by a re-append of its batch since the listing: not an error
                 if isinstance(value, BaseException):
                     raise value
-                found[paths[path]] = bytes(value)
+                found[rel] = bytes(value)
             return found
 
         return self.calls.call(what, fetch)
@@ -88,7 +92,14 @@ class Folder:
         On an object store this is one listing of the key prefix ``<rel_dir>/`` (paged by the store).
         """
         start = self.path(rel_dir)
-        found = self.calls.call(what, lambda: self._fs.find(start), missing=list)
+        if self.location.protocol in S3_PROTOCOLS:
+            # s3fs lists "<parent>/<name>/" given as a prefix without the existence check (a HEAD and a second
+            # listing) its find makes when a folder holds nothing, as most hours of a read do
+            parent, name = start.rsplit("/", 1) if "/" in start else (start, "")
+            found = self.calls.call(what, lambda: self._fs.find(parent, prefix=f"{name}/" if name else ""),
+                                    missing=list)
+        else:
+            found = self.calls.call(what, lambda: self._fs.find(start), missing=list)
         return sorted(rel for rel in (self._relative(p) for p in found) if rel is not None)
 
     def subfolders(self, rel_dir: str, what: str) -> list[str]:
