@@ -19,8 +19,10 @@ import fsspec_workers as workers
 import numpy as np
 import pandas as pd
 import pytest
+from fsspec_openers import STORE_BACKENDS
 from moto.server import ThreadedMotoServer
 from moto_s3 import KEY, SECRET, MotoS3, shared_moto
+from test_contract_processes import test_sigkill_mid_batch_leaves_no_partial_batch as contract_sigkill_test
 
 from modelmon.backends.fsspec_store import RetryPolicy, open_fsspec_stores
 from modelmon.backends.fsspec_store.calls import FsCalls
@@ -280,3 +282,11 @@ def test_sigkill_mid_write_leaves_only_whole_files(where, seed, s3_url, tmp_path
     samples.append("ep1", _rows(T0, 3), "batch-0")
     objects.put_object(written[-1], workers.object_bytes(0))
     assert workers.is_whole(objects.get_object(written[-1]))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(STORE_BACKENDS))
+def test_the_contract_kill_test_on_the_fsspec_stores(name, tmp_path):
+    """test_contract_processes.py's kill -9 test as it is, its samples on these stores (its streams local)."""
+    with STORE_BACKENDS[name](tmp_path) as opener:
+        contract_sigkill_test(opener, seed=3)
