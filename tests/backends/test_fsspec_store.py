@@ -26,6 +26,9 @@ from test_contract_processes import test_sigkill_mid_batch_leaves_no_partial_bat
 
 from modelmon.backends.fsspec_store import RetryPolicy, open_fsspec_stores
 from modelmon.backends.fsspec_store.calls import FsCalls
+from modelmon.backends.fsspec_store.folder import Folder
+from modelmon.backends.fsspec_store.location import open_location
+from modelmon.backends.fsspec_store.objects import FsspecObjectStore
 from modelmon.backends.local.samples import LocalSampleStore
 from modelmon.core.errors import BackendError, BackendUnavailable, CorruptStore, NotFound
 
@@ -252,6 +255,46 @@ def test_a_file_url_on_a_local_backend_home_reads_its_samples(tmp_path):
     LocalSampleStore(tmp_path / "samples").append("ep1", _rows(T0, 7), "b1")
     samples, _ = open_fsspec_stores(tmp_path.as_uri())
     assert samples.read("ep1", T0, T0 + HOUR)["f1"].tolist() == list(map(float, range(7)))
+
+
+def test_a_file_system_without_whole_writes_gets_a_temp_file_moved_into_place(tmp_path):
+    """The path for file systems that are neither local nor object stores (sftp, hdfs, ...), run on fsspec's
+    local file system: its pipe_file and mv, as such a file system's would be."""
+    location = open_location(tmp_path.as_uri())
+    location.protocol = "sftp"  # what the write strategy is chosen by
+    assert not location.is_local and not location.whole_writes
+    objects = FsspecObjectStore(Folder(location, "objects", FsCalls(location.where)))
+    objects.put_object("a/b/c", b"first")
+    objects.put_object("a/b/c", b"second")
+    assert objects.get_object("a/b/c") == b"second"
+    assert sorted(p.name for p in (tmp_path / "objects" / "a" / "b").iterdir()) == ["c"]  # no temp file left
+
+
+def test_memory_url_keeps_the_stores_in_this_process():
+    samples, objects = open_fsspec_stores("memory://modelmon-test-" + os.urandom(4).hex())
+    objects.put_object("a/b", b"1")
+    samples.append("ep1", _rows(T0, 4), "b1")
+    assert objects.list_objects("a") == ["a/b"] and len(samples.read("ep1", T0, T0 + HOUR)) == 4
+
+
+def _use_in_child(samples, objects, results) -> None:
+    objects.put_object("child/x", b"from the child")
+    results.put((objects.get_object("child/x"), len(samples.read("ep1", T0, T0 + HOUR))))
+
+
+@pytest.mark.slow
+def test_stores_inherited_by_a_forked_child_work_there(s3_url):
+    """s3fs refuses to run on its parent's event loop after a fork; the stores open it again instead."""
+    samples, objects = open_fsspec_stores(*s3_url)
+    samples.append("ep1", _rows(T0, 6), "b1")  # the parent's loop and connections are now in use
+    fork = multiprocessing.get_context("fork")
+    results = fork.Queue()
+    child = fork.Process(target=_use_in_child, args=(samples, objects, results))
+    child.start()
+    got = results.get(timeout=60)
+    child.join(30)
+    assert child.exitcode == 0 and got == (b"from the child", 6)
+    assert objects.list_objects("child/") == ["child/x"]  # and the parent's stores still work
 
 
 # ------------------------------------------------------------------------------------- kill -9

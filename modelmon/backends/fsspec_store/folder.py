@@ -15,6 +15,7 @@ import pathlib
 import posixpath
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 from modelmon.backends.fsspec_store.calls import FsCalls, bucket_missing
 from modelmon.backends.fsspec_store.location import S3_PROTOCOLS, Location
@@ -28,10 +29,13 @@ class Folder:
         self.location = location
         self.base = f"{location.root}/{name}"
         self.calls = calls
-        self._fs = location.fs
         # s3fs asks an object's size first (a HEAD) to fetch a big one in concurrent ranges; sample files and
         # artifacts are small, so one GET each
         self._read_options = {"max_concurrency": 1} if location.protocol in S3_PROTOCOLS else {}
+
+    @property
+    def _fs(self) -> Any:
+        return self.location.fs
 
     def path(self, rel: str) -> str:
         """The file system's path of ``rel`` (relative to this folder, already checked by the caller)."""

@@ -9,7 +9,7 @@ its own bounded policy. ``storage_options`` override any of them.
 
 from __future__ import annotations
 
-import dataclasses
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,15 +27,34 @@ S3_PROTOCOLS = frozenset({"s3", "s3a"})
 S3_CONFIG: dict[str, Any] = {"connect_timeout": 5, "read_timeout": 60, "retries": {"total_max_attempts": 1}}
 
 
-@dataclasses.dataclass(frozen=True)
 class Location:
-    """An opened file system and the root path the stores live under (no protocol, no trailing '/')."""
+    """An opened file system and the root path the stores live under (no protocol, no trailing '/').
 
-    fs: Any
-    root: str
-    protocol: str
-    #: the URL without credentials, for messages
-    where: str
+    :attr:`fs` is opened again in a forked child: an async file system (s3fs) runs its requests on an event
+    loop thread that a fork does not copy, and refuses to be used there ("not fork-safe").
+    """
+
+    def __init__(self, url: str, options: Mapping[str, Any], protocol: str) -> None:
+        self._url, self._options = url, dict(options)
+        self.protocol = protocol
+        self._pid = os.getpid()
+        self._fs, path = fsspec.core.url_to_fs(url, **self._options)
+        self._tune(self._fs)
+        self.root = str(path).rstrip("/")
+        #: the URL without credentials, for messages
+        self.where = f"{'file' if self.is_local else protocol}://{self.root}"
+
+    @property
+    def fs(self) -> Any:
+        if self._pid != os.getpid():
+            self._fs, _ = fsspec.core.url_to_fs(self._url, **self._options)
+            self._tune(self._fs)
+            self._pid = os.getpid()
+        return self._fs
+
+    def _tune(self, fs: Any) -> None:
+        if self.protocol in S3_PROTOCOLS:
+            fs.retries = 1  # s3fs's own retry loop (5 tries, up to 15 s apart): FsCalls retries instead
 
     @property
     def whole_writes(self) -> bool:
@@ -66,14 +85,10 @@ def open_location(url: str, storage_options: Mapping[str, Any] | None = None) ->
     if protocol in S3_PROTOCOLS:
         options = _s3_options(options)
     options.setdefault("skip_instance_cache", True)
-    fs, path = fsspec.core.url_to_fs(url, **options)
-    root = str(path).rstrip("/")
-    if protocol in S3_PROTOCOLS:
-        if not root:
-            raise ValueError(f"store URL {url!r} names no bucket: use s3://bucket or s3://bucket/prefix")
-        fs.retries = 1  # s3fs's own retry loop (5 tries, up to 15 s apart): FsCalls retries instead
-    where = f"{protocol}://{root}" if protocol not in ("file", "local") else f"file://{root}"
-    return Location(fs=fs, root=root, protocol=protocol, where=where)
+    location = Location(url, options, protocol)
+    if protocol in S3_PROTOCOLS and not location.root:
+        raise ValueError(f"store URL {url!r} names no bucket: use s3://bucket or s3://bucket/prefix")
+    return location
 
 
 def _s3_options(options: dict[str, Any]) -> dict[str, Any]:
