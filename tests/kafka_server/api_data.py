@@ -199,7 +199,11 @@ def fetch(ctx: Context, r: Reader, w: Writer) -> None:
             remaining = deadline - time.monotonic()
             if size >= min_bytes or failed or remaining <= 0 or ctx.stopping.is_set():
                 break
-            store.changed.wait(remaining)
+            ctx.waiting_fetches += 1
+            try:
+                store.changed.wait(remaining)
+            finally:
+                ctx.waiting_fetches -= 1
 
     def partition(row: tuple[int, int, PartitionLog | None, bytes]) -> None:
         index, error, log, data = row

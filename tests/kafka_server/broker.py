@@ -138,6 +138,12 @@ class KafkaTestBroker:
     def auto_create_topics(self, value: bool) -> None:
         self.ctx.auto_create_topics = value
 
+    @property
+    def waiting_fetches(self) -> int:
+        """Fetch requests parked in the broker right now, waiting for data (long poll)."""
+        with self.store.lock:
+            return self.ctx.waiting_fetches
+
     def fail_next(self, n: int, error_code: int, api: int | str = "Produce") -> None:
         """Answer the next ``n`` Produce requests with ``error_code`` on each partition, appending nothing."""
         key = api_key(api)

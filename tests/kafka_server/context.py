@@ -39,5 +39,7 @@ class Context:
     auto_create_topics: bool = False
     faults: Faults = field(default_factory=Faults)
     node_id: int = NODE_ID
+    #: fetches parked until data arrives or their max wait passes (a test waits for one to be parked)
+    waiting_fetches: int = 0
     #: per connection thread: ``client_id`` of the request being handled (member ids start with it)
     current: threading.local = field(default_factory=threading.local)

@@ -100,6 +100,9 @@ class GroupCoordinator:
                 return JoinResult(errors.INCONSISTENT_GROUP_PROTOCOL, member_id=member_id)
             group.pending.discard(member_id)
             member = group.members.get(member_id)
+            if member is not None and member.protocols == protocols and self._keeps_generation(group, member_id):
+                member.last_seen = time.monotonic()
+                return self._join_result(group, member)
             if member is None:
                 member = group.members[member_id] = Member(
                     member_id, instance_id, session_timeout_ms, rebalance_timeout_ms, protocols
@@ -122,21 +125,7 @@ class GroupCoordinator:
             if member.member_id not in group.members:
                 return JoinResult(errors.UNKNOWN_MEMBER_ID, member_id=member.member_id)
             if group.generation >= target:
-                members = []
-                if member.member_id == group.leader:
-                    members = [
-                        (m.member_id, m.group_instance_id, dict(m.protocols)[group.protocol_name or ""])
-                        for m in group.members.values()
-                    ]
-                return JoinResult(
-                    errors.NONE,
-                    group.generation,
-                    group.protocol_type,
-                    group.protocol_name,
-                    group.leader or "",
-                    member.member_id,
-                    members,
-                )
+                return self._join_result(group, member)
             now = time.monotonic()
             if group.state == PREPARING and now >= group.rebalance_deadline:
                 for missing in [m.member_id for m in group.members.values() if not m.joined]:
@@ -147,6 +136,30 @@ class GroupCoordinator:
             if self.stopping.is_set():
                 return JoinResult(errors.REBALANCE_IN_PROGRESS, member_id=member.member_id)
             self.changed.wait(max(group.rebalance_deadline - now, 0.01))
+
+    @staticmethod
+    def _keeps_generation(group: Group, member_id: str) -> bool:
+        """Kafka answers a known member rejoining unchanged with the current generation, no new rebalance,
+        while the leader's sync is awaited, or when the group is stable and the member is not its leader."""
+        return group.state == COMPLETING or (group.state == STABLE and member_id != group.leader)
+
+    @staticmethod
+    def _join_result(group: Group, member: Member) -> JoinResult:
+        members = []
+        if member.member_id == group.leader:
+            members = [
+                (m.member_id, m.group_instance_id, dict(m.protocols)[group.protocol_name or ""])
+                for m in group.members.values()
+            ]
+        return JoinResult(
+            errors.NONE,
+            group.generation,
+            group.protocol_type,
+            group.protocol_name,
+            group.leader or "",
+            member.member_id,
+            members,
+        )
 
     def _compatible(self, group: Group, member_id: str, protocol_type: str, protocols: list[tuple[str, bytes]]) -> bool:
         others = [m for m in group.members.values() if m.member_id != member_id]

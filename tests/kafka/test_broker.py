@@ -1,0 +1,370 @@
+"""The test broker as kafka-python 3 sees it: every test drives the unmodified client over a socket.
+
+Frame-level tests (a corrupt batch, a request cut off mid-frame) build their requests with the client's own
+protocol classes and send them on a plain socket, since the client never sends such frames itself.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
+from kafka.errors import (
+    InvalidConfigurationError,
+    InvalidReplicationFactorError,
+    InvalidTopicError,
+    TopicAlreadyExistsError,
+    UnknownTopicOrPartitionError,
+)
+from kafka.protocol.producer import ProduceRequest, ProduceResponse
+from kafka.record.memory_records import MemoryRecordsBuilder
+from kafka.structs import OffsetAndMetadata
+from kafka_server import KafkaTestBroker
+from kafka_server.log import PartitionLog
+from kafka_server.records import COMPRESSION_GZIP, read_header
+
+NOT_LEADER_OR_FOLLOWER = 6
+CORRUPT_MESSAGE = 2
+
+
+def create(admin: KafkaAdminClient, name: str, partitions: int = 1, **configs: str) -> None:
+    admin.create_topics([NewTopic(name, partitions, 1, topic_configs=configs)])
+
+
+def read_all(consumer: KafkaConsumer, count: int) -> list:
+    """Poll until ``count`` records came (each poll is bounded; the loop gives up after 50 polls)."""
+    got: list = []
+    for _ in range(50):
+        for records in consumer.poll(timeout_ms=200).values():
+            got.extend(records)
+        if len(got) >= count:
+            break
+    return got
+
+
+def test_client_negotiates_the_served_versions_and_sees_a_kafka_4_broker(broker, clients):
+    producer = clients(KafkaProducer)
+    assert producer.config["api_version"] == (4, 0)
+    keys = {key for key, _ in broker.requests}
+    assert 18 in keys and 3 in keys  # ApiVersions then Metadata
+    assert (18, 4) in broker.requests  # ApiVersions v4: flexible body, v0 response header
+
+
+def test_round_trip_keeps_keys_headers_timestamps_and_numbers_offsets_per_partition(broker, clients):
+    create(clients(KafkaAdminClient), "events", partitions=2)
+    producer = clients(KafkaProducer)
+    sent = [
+        producer.send(
+            "events",
+            key=b"k%d" % i,
+            value=b"v%d" % i,
+            partition=i % 2,
+            timestamp_ms=1_000 + i,
+            headers=[("trace", b"t%d" % i), ("empty", b"")],
+        )
+        for i in range(6)
+    ]
+    producer.flush()
+    assert [(f.get().partition, f.get().offset) for f in sent] == [(0, 0), (1, 0), (0, 1), (1, 1), (0, 2), (1, 2)]
+
+    consumer = clients(KafkaConsumer)
+    consumer.assign([TopicPartition("events", 0), TopicPartition("events", 1)])
+    consumer.seek_to_beginning()
+    got = sorted(read_all(consumer, 6), key=lambda r: r.timestamp)
+    assert [(r.partition, r.offset, r.key, r.value, r.timestamp, r.timestamp_type) for r in got] == [
+        (i % 2, i // 2, b"k%d" % i, b"v%d" % i, 1_000 + i, 0) for i in range(6)
+    ]
+    assert got[3].headers == [("trace", b"t3"), ("empty", b"")]
+
+
+def test_gzip_batches_are_stored_as_sent_and_read_back(broker, clients):
+    create(clients(KafkaAdminClient), "zipped")
+    producer = clients(KafkaProducer, compression_type="gzip", linger_ms=20, batch_size=1 << 20)
+    for i in range(20):
+        producer.send("zipped", value=b"%03d" % i * 50)
+    producer.flush()
+    stored = broker.store.partition("zipped", 0)
+    assert stored is not None
+    assert {read_header(b.data).compression for b in stored.batches} == {COMPRESSION_GZIP}
+    consumer = clients(KafkaConsumer, auto_offset_reset="earliest")
+    consumer.assign([TopicPartition("zipped", 0)])
+    assert [r.value for r in read_all(consumer, 20)] == [b"%03d" % i * 50 for i in range(20)]
+
+
+def test_seek_to_end_beginning_and_offsets_for_times(broker, clients):
+    create(clients(KafkaAdminClient), "timed")
+    producer = clients(KafkaProducer)
+    for i in range(5):
+        producer.send("timed", value=b"%d" % i, timestamp_ms=10_000 + 1_000 * i).get()
+    tp = TopicPartition("timed", 0)
+    consumer = clients(KafkaConsumer)
+    consumer.assign([tp])
+    assert consumer.beginning_offsets([tp]) == {tp: 0}
+    assert consumer.end_offsets([tp]) == {tp: 5}
+    found = consumer.offsets_for_times({tp: 12_500})[tp]
+    assert (found.offset, found.timestamp) == (3, 13_000)
+    assert consumer.offsets_for_times({tp: 99_000})[tp] is None
+    consumer.seek_to_end(tp)
+    assert consumer.position(tp) == 5
+    consumer.seek_to_beginning(tp)
+    assert consumer.position(tp) == 0
+    consumer.seek(tp, found.offset)
+    assert [r.value for r in read_all(consumer, 2)] == [b"3", b"4"]
+
+
+def test_log_append_time_topics_are_stamped_by_the_broker(broker, clients):
+    create(clients(KafkaAdminClient), "stamped", **{"message.timestamp.type": "LogAppendTime"})
+    producer = clients(KafkaProducer)
+    before = int(time.time() * 1000)
+    sent = producer.send("stamped", value=b"a", timestamp_ms=5).get()
+    assert sent.timestamp >= before  # the broker's append time, not the producer's 5
+    consumer = clients(KafkaConsumer, auto_offset_reset="earliest")
+    consumer.assign([TopicPartition("stamped", 0)])
+    (record,) = read_all(consumer, 1)
+    assert (record.timestamp, record.timestamp_type) == (sent.timestamp, 1)
+
+
+def test_committed_offsets_and_records_survive_a_restart(tmp_path):
+    with KafkaTestBroker(data_dir=tmp_path / "kafka") as broker:
+        admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap)
+        create(admin, "kept", partitions=2)
+        admin.close()
+        producer = KafkaProducer(bootstrap_servers=broker.bootstrap)
+        for i in range(4):
+            producer.send("kept", value=b"%d" % i, partition=0)
+        producer.close()
+        tp = TopicPartition("kept", 0)
+        consumer = KafkaConsumer(bootstrap_servers=broker.bootstrap, group_id="readers", enable_auto_commit=False)
+        consumer.assign([tp])  # a simple consumer: commits with generation -1 and no member id
+        consumer.commit({tp: OffsetAndMetadata(3, "note", -1)})
+        consumer.close()
+
+        port = broker.port
+        broker.restart()
+        assert broker.port == port
+
+        consumer = KafkaConsumer(bootstrap_servers=broker.bootstrap, group_id="readers", enable_auto_commit=False)
+        assert consumer.committed(tp) == 3
+        assert consumer.committed(TopicPartition("kept", 1)) is None
+        consumer.assign([tp])
+        assert [r.value for r in read_all(consumer, 1)] == [b"3"]
+        consumer.close()
+        assert [value for _, _, value in broker.topic_records("kept")] == [b"0", b"1", b"2", b"3"]
+
+
+def test_create_describe_delete_topics_and_their_errors(broker, clients):
+    admin = clients(KafkaAdminClient)
+    create(admin, "configured", partitions=3, **{"retention.ms": "3600000", "message.timestamp.type": "CreateTime"})
+    described = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, "configured")], config_filter="all")
+    configs = described["topic"]["configured"]
+    assert configs["retention.ms"]["value"] == "3600000"
+    assert configs["retention.ms"]["config_source"] == "DYNAMIC_TOPIC_CONFIG"
+    assert configs["segment.bytes"]["config_source"] == "DEFAULT_CONFIG"
+    (topic,) = admin.describe_topics(["configured"])
+    assert [p["partition_index"] for p in topic["partitions"]] == [0, 1, 2]
+
+    with pytest.raises(TopicAlreadyExistsError):
+        create(admin, "configured")
+    with pytest.raises(InvalidConfigurationError):
+        create(admin, "bad-config", **{"no.such.config": "1"})
+    with pytest.raises(InvalidReplicationFactorError):
+        admin.create_topics([NewTopic("replicated", 1, 3)])
+    with pytest.raises(InvalidTopicError):
+        create(admin, "has/slash")
+    assert admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, "nowhere")]) == {"topic": {"nowhere": {}}}
+    assert admin.describe_topics(["nowhere"])[0]["error_code"] == UnknownTopicOrPartitionError.errno
+
+    admin.delete_topics(["configured"])
+    assert "configured" not in admin.list_topics()
+    with pytest.raises(UnknownTopicOrPartitionError):
+        admin.delete_topics(["configured"])
+
+
+def test_topics_are_created_on_metadata_only_when_auto_create_is_on(broker, clients):
+    admin = clients(KafkaAdminClient)
+    assert admin.describe_topics(["fresh"])[0]["error_code"] == UnknownTopicOrPartitionError.errno
+    broker.auto_create_topics = True
+    producer = clients(KafkaProducer)
+    assert producer.send("fresh", b"first").get().offset == 0
+    assert "fresh" in admin.list_topics()
+
+
+def test_a_long_poll_fetch_answers_when_data_arrives(broker, clients):
+    create(clients(KafkaAdminClient), "waited")
+    consumer = clients(KafkaConsumer, fetch_max_wait_ms=20_000, request_timeout_ms=30_000)
+    consumer.assign([TopicPartition("waited", 0)])
+    consumer.seek_to_beginning()
+    got: list = []
+    reader = threading.Thread(target=lambda: got.extend(read_all(consumer, 1)))
+    reader.start()
+    for _ in range(500):  # until the consumer's fetch is parked in the broker
+        if broker.waiting_fetches:
+            break
+        time.sleep(0.01)
+    assert broker.waiting_fetches == 1
+    clients(KafkaProducer).send("waited", b"wake up").get()
+    reader.join(timeout=20)
+    assert [r.value for r in got] == [b"wake up"]
+
+
+def test_retriable_produce_errors_are_retried_without_duplicates(broker, clients):
+    create(clients(KafkaAdminClient), "flaky")
+    producer = clients(KafkaProducer, retry_backoff_ms=20)
+    broker.fail_next(2, NOT_LEADER_OR_FOLLOWER)
+    assert producer.send("flaky", b"once").get(timeout=10).offset == 0
+    assert [k for k, _ in broker.requests].count(0) == 3
+    assert broker.topic_records("flaky") == [(0, None, b"once")]
+
+
+@pytest.mark.parametrize(
+    ("idempotent", "offset", "stored"), [(True, 0, [b"lost reply"]), (False, 1, [b"lost reply"] * 2)]
+)
+def test_a_lost_produce_reply_is_retried_and_deduplicated_only_by_idempotence(
+    broker, clients, idempotent, offset, stored
+):
+    """The batch is appended, then the connection closes: the producer retries the same batch. The
+    idempotent producer (kafka-python's default) is answered with the first copy's offset; without
+    idempotence the retry is a second copy."""
+    create(clients(KafkaAdminClient), "lossy")
+    producer = clients(KafkaProducer, enable_idempotence=idempotent, retry_backoff_ms=20)
+    broker.drop_next(1, "Produce", after_apply=True)
+    assert producer.send("lossy", b"lost reply").get(timeout=10).offset == offset
+    assert [value for _, _, value in broker.topic_records("lossy")] == stored
+
+
+def raw_produce(topic: str, batch: bytes) -> bytes:
+    """A framed Produce v9 request as kafka-python encodes it."""
+    data = ProduceRequest.TopicProduceData
+    request = ProduceRequest(
+        transactional_id=None,
+        acks=1,
+        timeout_ms=1000,
+        topic_data=[data(name=topic, partition_data=[data.PartitionProduceData(index=0, records=batch)])],
+    )
+    request.API_VERSION = 9
+    request.with_header(correlation_id=7, client_id="raw")
+    return bytes(request.encode(framed=True, header=True))
+
+
+def one_batch(value: bytes) -> bytes:
+    builder = MemoryRecordsBuilder(magic=2, compression_type=0, batch_size=1 << 16)
+    builder.append(timestamp=1, key=None, value=value)
+    builder.close()
+    return bytes(builder.buffer())
+
+
+def exchange(port: int, frame: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        conn.sendall(frame)
+        (size,) = struct.unpack(">i", conn.recv(4, socket.MSG_WAITALL))
+        return conn.recv(size, socket.MSG_WAITALL)
+
+
+def test_a_corrupt_batch_is_refused_with_corrupt_message(broker, clients):
+    create(clients(KafkaAdminClient), "checked")
+    batch = bytearray(one_batch(b"payload"))
+    batch[-1] ^= 0xFF  # flip a bit of the value: the CRC32C no longer matches
+    response = ProduceResponse.decode(
+        exchange(broker.port, raw_produce("checked", bytes(batch))), version=9, header=True
+    )
+    assert response.responses[0].partition_responses[0].error_code == CORRUPT_MESSAGE
+    good = ProduceResponse.decode(
+        exchange(broker.port, raw_produce("checked", one_batch(b"ok"))), version=9, header=True
+    )
+    assert good.responses[0].partition_responses[0].error_code == 0
+    assert broker.topic_records("checked") == [(0, None, b"ok")]
+
+
+def test_a_request_cut_off_mid_frame_is_discarded(broker, clients):
+    create(clients(KafkaAdminClient), "torn")
+    frame = raw_produce("torn", one_batch(b"half"))
+    with socket.create_connection(("127.0.0.1", broker.port)) as conn:
+        conn.sendall(frame[: len(frame) - 5])  # the client dies before the last bytes
+    exchange(broker.port, raw_produce("torn", one_batch(b"whole")))  # answered after the torn one was dropped
+    assert broker.topic_records("torn") == [(0, None, b"whole")]
+
+
+def test_group_members_share_partitions_and_commit_with_their_generation(broker, clients):
+    create(clients(KafkaAdminClient), "shared", partitions=2)
+    config = {
+        "group_id": "pair",
+        "heartbeat_interval_ms": 50,
+        "session_timeout_ms": 6000,
+        "auto_offset_reset": "earliest",
+        "enable_auto_commit": False,
+    }
+    first = clients(KafkaConsumer, **config)
+    first.subscribe(["shared"])
+    for _ in range(50):
+        first.poll(timeout_ms=100)
+        if len(first.assignment()) == 2:
+            break
+    assert len(first.assignment()) == 2
+    second = clients(KafkaConsumer, **config)
+    second.subscribe(["shared"])
+    for _ in range(100):
+        first.poll(timeout_ms=50)
+        second.poll(timeout_ms=50)
+        if len(first.assignment()) == len(second.assignment()) == 1:
+            break
+    assert first.assignment() | second.assignment() == {TopicPartition("shared", 0), TopicPartition("shared", 1)}
+    (mine,) = second.assignment()
+    second.commit({mine: OffsetAndMetadata(0, "", -1)})
+    assert second.committed(mine) == 0
+
+
+def test_the_broker_runs_as_a_process_keeping_data_across_restarts(tmp_path):
+    tests_dir = Path(__file__).resolve().parents[1]
+
+    def start(port: int) -> tuple[subprocess.Popen[str], str]:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "kafka_server", "--port", str(port), "--data", str(tmp_path), "--auto-create"],
+            cwd=tests_dir,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert proc.stdout is not None
+        line = proc.stdout.readline().split()
+        assert line[0] == "READY", line
+        return proc, line[1]
+
+    proc, bootstrap = start(0)
+    try:
+        producer = KafkaProducer(bootstrap_servers=bootstrap)
+        producer.send("proc", b"before").get(timeout=10)
+        producer.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    proc, bootstrap_again = start(int(bootstrap.rsplit(":", 1)[1]))
+    try:
+        assert bootstrap_again == bootstrap
+        consumer = KafkaConsumer(bootstrap_servers=bootstrap, auto_offset_reset="earliest")
+        consumer.assign([TopicPartition("proc", 0)])
+        assert [r.value for r in read_all(consumer, 1)] == [b"before"]
+        consumer.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_a_torn_log_tail_is_cut_on_load(tmp_path):
+    """A broker killed mid-write leaves part of a batch; the next start keeps the whole batches only."""
+    with KafkaTestBroker(data_dir=tmp_path) as broker:
+        producer = KafkaProducer(bootstrap_servers=broker.bootstrap)
+        broker.auto_create_topics = True
+        producer.send("torn-log", b"a").get(timeout=10)
+        producer.close()
+    path = tmp_path / "logs" / "torn-log-0.log"
+    whole = path.read_bytes()
+    path.write_bytes(whole + whole[:30])
+    log = PartitionLog(path)
+    assert (log.end_offset, path.read_bytes()) == (1, whole)
