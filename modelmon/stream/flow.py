@@ -1,4 +1,4 @@
-"""The storey graph of the stream function: parse → store → complete, one record at a time.
+"""The storey graph of the stream function: ingest (parse, then store) → complete, one record at a time.
 
 The graph is built once and each record is awaited before the handler returns, because the
 platform commits the record's offset when the handler returns: nothing may be acknowledged before it
@@ -21,8 +21,7 @@ def build_flow(ingestor: Ingestor) -> storey.FlowController:
     """Start the graph; ``emit(record).await_result()`` gives the record's :class:`IngestReport`."""
     return storey.build_flow([
         storey.SyncEmitSource(),
-        storey.Map(ingestor.parse, name="parse"),
-        storey.Map(ingestor.store, name="store"),
+        storey.Map(ingestor.process, name="ingest"),  # parse and store under one collector pause
         storey.Complete(),
     ]).run()
 

@@ -89,7 +89,14 @@ class Ingestor:
             write_kv_schema(self.backend.objects, self.paths.endpoints_table, MLRUN_UID, schema_fields())
 
     def process(self, record: RawRecord) -> IngestReport:
-        return self.store(self.parse(record))
+        """Parse and store ``record`` with the cyclic collector paused throughout (:func:`collector_paused`).
+
+        One pause over both steps, and the decoded record freed inside it: its thousands of lists and
+        dicts leave as they came, without a collection walking them (a pause per step let the first
+        allocation between the steps walk the whole decoded record, ~10% of the record's time).
+        """
+        with collector_paused():
+            return self.store(self.parse(record))
 
     def parse(self, record: RawRecord) -> ParsedRecord:
         """Read ``record`` into columns; unreadable parts become rejections (never raises for bad input)."""
@@ -105,14 +112,14 @@ class Ingestor:
             return self._store(parsed)
 
     def _store(self, parsed: ParsedRecord) -> IngestReport:
-        record, event = parsed.record, parsed.event
-        if event is None:
+        record = parsed.record
+        if parsed.event is None:
             self._dead_letter(parsed.rejections, record, None)
             return IngestReport(record.batch_id, rejected=len(parsed.rejections))
-        endpoint_id = event.endpoint_id
+        endpoint_id = parsed.event.endpoint_id
         # created without a first request: the counting update sets it from the rows actually stored, so a
         # request rejected below (wrong width, text in a numeric feature) cannot date the endpoint
-        endpoint = self.endpoints.get_or_create(event, None)
+        endpoint = self.endpoints.get_or_create(parsed.event, None)
         if self.endpoints.already_applied(endpoint_id, record):
             return IngestReport(record.batch_id, endpoint_id, duplicate=True)
         try:
@@ -126,6 +133,11 @@ class Ingestor:
             self._dead_letter(kept.rejections, record, endpoint_id)
             return IngestReport(record.batch_id, endpoint_id, rejected=len(kept.rejections))
         batch_id, when = record.batch_id, kept.when_ms
+        estimated = estimated_predictions(kept.data, kept.event, single=kept.positions == [None],
+                                          row_counts=kept.row_counts)
+        custom = custom_metrics(kept.data, kept.positions, kept.when_ms) if self._events else None
+        parsed.release()  # the rows are built: the decoded body goes while it is still in the caches
+        kept.release()
         if len(rows.samples):
             try:
                 self.backend.samples.append(endpoint_id, rows.samples, batch_id)
@@ -133,16 +145,13 @@ class Ingestor:
                 reason = f"the sample store refused the rows: {type(exc).__name__}: {exc}"
                 self._dead_letter([*kept.rejections, Rejection(reason, record.body_bytes())], record, endpoint_id)
                 return IngestReport(batch_id, endpoint_id, rejected=len(kept.rejections) + 1)
-        estimated = estimated_predictions(kept.data, kept.event, single=kept.positions == [None],
-                                          row_counts=kept.row_counts)
         minutes = self._write_tsdb(endpoint_id, batch_id, when, rows.latency_us, rows.is_error, estimated)
         self._dead_letter(kept.rejections, record, endpoint_id)
         record_totals = totals(when, rows.latency_us, rows.is_error, estimated)
         live = self.live.observe(endpoint_id, batch_id, minutes, record_totals.last_ms)
         if self._events:
             self.live.write(endpoint_id, record_totals.last_ms, live, rows.samples,
-                            [*rows.feature_names, *rows.label_names],
-                            custom_metrics(kept.data, kept.positions, kept.when_ms))
+                            [*rows.feature_names, *rows.label_names], custom)
         names = (rows.feature_names, rows.label_names) if rows.feature_names else None
         types = rows.feature_types if not endpoint.feature_types and rows.feature_names else None
         applied = self.endpoints.apply(endpoint_id, record, record_totals, int(when.max()) + 1, names, types,

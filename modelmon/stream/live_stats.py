@@ -128,27 +128,49 @@ def custom_metrics(data: Mapping[str, Any] | None, positions: Sequence[int | Non
 
 @dataclasses.dataclass
 class _Endpoint:
-    minutes: dict[int, FloatArray] = dataclasses.field(default_factory=dict)  # minute → [est, count, latency]
+    """One endpoint's last hour of minutes, in plain Python: a record adds one or two minutes, and numpy or
+    pandas calls on a few numbers cost more than the arithmetic."""
+
+    minutes: dict[int, list[float]] = dataclasses.field(default_factory=dict)  # minute → [est, count, latency]
     batches: dict[str, int] = dataclasses.field(default_factory=dict)  # counted batch → its latest minute
     rows_seen: int = 0  # sample rows seen by this process (which of them are sampled)
+    horizon: int | None = None  # minutes at or before it were pruned: pruning again waits until it moves
 
     def add(self, batch_id: str, rows: pd.DataFrame, estimated: str = "estimated_count") -> None:
         if batch_id in self.batches or rows.empty:
             return
-        values = rows[[estimated, "count", "latency_sum_us"]].to_numpy(dtype=np.float64)
-        for time, row in zip(rows["time"].to_numpy(dtype=np.int64).tolist(), values, strict=True):
-            self.minutes.setdefault(time, np.zeros(3))[:] += row
-        self.batches[batch_id] = int(rows["time"].max())
+        times = rows["time"].to_numpy(dtype=np.int64).tolist()
+        columns = [rows[name].to_numpy(dtype=np.float64).tolist()
+                   for name in (estimated, "count", "latency_sum_us")]
+        for time, *values in zip(times, *columns, strict=True):
+            minute = self.minutes.setdefault(time, [0.0, 0.0, 0.0])
+            for k, value in enumerate(values):
+                minute[k] += value
+        self.batches[batch_id] = max(times)
 
     def prune(self, newest: int) -> None:
+        """Forget the minutes (and counted batches) older than the hour before ``newest``: once a minute,
+        the first record of a minute walking them (each record doing so was quadratic in records per hour)."""
         horizon = newest - _HOUR_MINUTES * MINUTE_MS
+        if horizon == self.horizon:
+            return
+        self.horizon = horizon
         self.minutes = {t: v for t, v in self.minutes.items() if t > horizon}
         self.batches = {b: t for b, t in self.batches.items() if t > horizon}
 
     def figures(self, at_ms: int) -> dict[str, float]:
-        times = np.fromiter(self.minutes, dtype=np.int64, count=len(self.minutes))
-        values = np.array(list(self.minutes.values()), dtype=np.float64).reshape(-1, 3)
-        return _figures(times, values, at_ms)
+        minute = at_ms // MINUTE_MS * MINUTE_MS
+        out: dict[str, float] = {}
+        for suffix, width in (("5m", 5), ("1h", _HOUR_MINUTES)):
+            first = minute - width * MINUTE_MS
+            estimated = requests = latency = 0.0
+            for time, (e, c, lat) in self.minutes.items():
+                if first < time <= minute:
+                    estimated, requests, latency = estimated + e, requests + c, latency + lat
+            out[f"predictions_count_{suffix}"] = estimated
+            out[f"latency_avg_{suffix}"] = latency / requests if requests else 0.0
+        out["predictions_per_second"] = out["predictions_count_5m"] / 300
+        return {name: out[name] for name in FIGURES}
 
 
 class LiveStats:

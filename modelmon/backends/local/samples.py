@@ -19,7 +19,7 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 from modelmon.backends.local.files import write_atomically
-from modelmon.backends.sample_layout import HOUR_DIR_PREFIX, PartitionedSampleStore, parse_hour_dir, write_parquet
+from modelmon.backends.sample_layout import HOUR_DIR_PREFIX, PartitionedSampleStore, parquet_bytes, parse_hour_dir
 from modelmon.core.errors import CorruptStore
 
 
@@ -34,7 +34,8 @@ class LocalSampleStore(PartitionedSampleStore[pathlib.Path]):
 
     def _write_file(self, endpoint_id: str, hour_dir_name: str, name: str, table: pa.Table) -> pathlib.Path:
         target = self.root / endpoint_id / hour_dir_name / name
-        write_atomically(target, writer=lambda temp: write_parquet(table, temp))
+        data = parquet_bytes(table)
+        write_atomically(target, writer=lambda temp: _write_bytes(temp, data))
         return target
 
     def _batch_files(self, endpoint_id: str, name: str) -> Iterable[pathlib.Path]:
@@ -90,6 +91,13 @@ class LocalSampleStore(PartitionedSampleStore[pathlib.Path]):
             if table.num_rows:
                 parts.append(table.to_pandas())
         return pd.concat(parts, ignore_index=True) if parts else None
+
+def _write_bytes(path: pathlib.Path, data: pa.Buffer) -> None:
+    """One write of the whole file, no fsync: the rename makes it atomic for readers and for a killed
+    process (durability across a power loss is the file system's, as for every sample file before)."""
+    with open(path, "wb") as out:
+        out.write(data)
+
 
 def _schema(file: pathlib.Path) -> pa.Schema:
     try:

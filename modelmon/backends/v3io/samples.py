@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from modelmon.backends.sample_layout import PartitionedSampleStore, parse_hour_dir, write_parquet
+from modelmon.backends.sample_layout import PartitionedSampleStore, parquet_bytes, parse_hour_dir
 from modelmon.backends.v3io.objects import V3ioObjectStore
 from modelmon.core.errors import CorruptStore
 from modelmon.core.paths import ProjectPaths
@@ -33,10 +33,8 @@ class V3ioSampleStore(PartitionedSampleStore[str]):
         """The shared client is closed by the backend."""
 
     def _write_file(self, endpoint_id: str, hour_dir_name: str, name: str, table: pa.Table) -> str:
-        buffer = io.BytesIO()
-        write_parquet(table, buffer)
         target = f"{self._paths.samples_prefix(endpoint_id)}/{hour_dir_name}/{name}"
-        self._objects.put_object(target, buffer.getvalue())
+        self._objects.put_object(target, parquet_bytes(table).to_pybytes())
         return target
 
     def _batch_files(self, endpoint_id: str, name: str) -> Iterable[str]:
