@@ -153,6 +153,8 @@ TARGETS: tuple[Target, ...] = (
     Target("ingest", "rows_per_s|stream_function_rows_per_s", "stream function", ">=", 50_000, "rows/s", issue=4),
     Target("ingest", "ratio_to_decode_floor", "stream function / decode-only floor, same run", ">=", 0.5, issue=17),
     Target("ingest", "ratio_to_storey|speedup", "stream function vs per-event storey", ">=", 25, "x", issue=17),
+    Target("kafka", "put_records_per_s", "kafka stream put, test broker", unit="records/s", issue=18),
+    Target("kafka", "consume_records_per_s", "kafka stream consume, test broker", unit="records/s", issue=18),
     Target("scaling", "scaling_2_workers", "stream function, 2 processes vs 1", ">=", 1.7, "x", issue=17),
     Target("scaling", "scaling_4_workers", "stream function, 4 processes vs 1", unit="x", issue=17),
     Target("stream_local", "put_records_per_s", "local stream put", ">=", 100_000, "records/s", issue=2),

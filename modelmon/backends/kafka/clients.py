@@ -13,16 +13,19 @@ reported within a bounded time instead of blocking a function's worker.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 
 from modelmon.backends.base import MAX_PUT_BYTES
-from modelmon.backends.kafka.failures import KAFKA_FAILURES, translate
+from modelmon.backends.kafka.failures import KAFKA_FAILURES, is_transient, translate
 from modelmon.backends.kafka.topics import MAX_MESSAGE_BYTES
 
 C = TypeVar("C")
+T = TypeVar("T")
+_LINGER_MS = 5
 _CLIENTS: tuple[type[Any], ...] = (KafkaAdminClient, KafkaProducer, KafkaConsumer)
 
 
@@ -60,11 +63,13 @@ class KafkaClients:
         self._producer_settings = {
             **common,
             "acks": "all",
-            "linger_ms": 0,
+            # put_records sends a request's records, then flushes: lingering a little lets a request's
+            # records fill batches (fewer, larger produce requests) and never delays a put past its flush
+            "linger_ms": _LINGER_MS,
             "batch_size": 512 * 1024,
             "max_request_size": MAX_PUT_BYTES,
             "max_block_ms": self.timeout_ms,
-            "delivery_timeout_ms": self.timeout_ms,
+            "delivery_timeout_ms": self.timeout_ms + _LINGER_MS,  # Kafka wants >= linger + request timeout
             "allow_auto_create_topics": False,  # a put to a missing stream is NotFound, as on every backend
             **_for(KafkaProducer, options),
         }
@@ -91,6 +96,23 @@ class KafkaClients:
             if self._admin is None:
                 self._admin = self._make("admin client", KafkaAdminClient, self._admin_settings)
             return self._admin
+
+    def call_admin(self, what: str, path: str | None, call: Callable[[KafkaAdminClient], T]) -> T:
+        """``call(admin)``, tried again while it fails transiently, until the timeout.
+
+        The admin client fails at once when no broker connection is ready (``NodeNotReadyError``, e.g.
+        while it backs off reconnecting to a restarted broker), where the producer and consumer wait:
+        this gives admin calls the same patience. Errors come out translated (``translate``)."""
+        deadline = time.monotonic() + self.timeout_ms / 1000
+        delay = 0.05
+        while True:
+            try:
+                return call(self.admin())
+            except KAFKA_FAILURES as exc:
+                if not is_transient(exc) or time.monotonic() + delay > deadline:
+                    raise translate(exc, what, path) from exc
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
 
     def producer(self) -> KafkaProducer:
         with self._lock:

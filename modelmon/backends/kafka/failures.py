@@ -35,6 +35,13 @@ def is_missing_topic(exc: BaseException) -> bool:
     return isinstance(exc, kafka_errors.UnknownTopicOrPartitionError)
 
 
+def is_transient(exc: BaseException) -> bool:
+    """Whether the same call may succeed later (a missing topic is retriable to Kafka, not to us)."""
+    if is_missing_topic(exc):
+        return False
+    return isinstance(exc, _TRANSIENT) or bool(getattr(exc, "retriable", False))
+
+
 def translate(exc: BaseException, what: str, path: str | None = None) -> ModelmonError:
     """The modelmon error for ``exc``, raised by the call described by ``what`` (on stream ``path``)."""
     if isinstance(exc, ModelmonError):
@@ -43,7 +50,7 @@ def translate(exc: BaseException, what: str, path: str | None = None) -> Modelmo
         return NotFound(f"stream {path!r} does not exist (Kafka: {exc})")
     if isinstance(exc, _CORRUPT):
         return CorruptStore(f"Kafka {what}: {exc}")
-    if isinstance(exc, _TRANSIENT) or getattr(exc, "retriable", False):
+    if is_transient(exc):
         return BackendUnavailable(f"Kafka {what}: {type(exc).__name__}: {exc}")
     return BackendError(f"Kafka {what}: {type(exc).__name__}: {exc}")
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from typing import Any
 
 from kafka import OffsetAndMetadata, TopicPartition
 from kafka.admin import ConfigResource, ConfigResourceType, OffsetSpec
@@ -49,25 +50,26 @@ class KafkaStreams:
         if isinstance(retention_hours, bool) or not isinstance(retention_hours, int) or retention_hours < 1:
             raise ValueError(f"stream {path!r}: retention_hours must be a whole number >= 1, got {retention_hours!r}")
         spec = {"num_partitions": shards, "replication_factor": -1, "configs": topic_configs(retention_hours)}
-        try:
-            self._clients.admin().create_topics({topic: spec}, timeout_ms=self._clients.timeout_ms,
-                                                wait_for_metadata=True)
-        except TopicAlreadyExistsError:
-            return False
-        except KAFKA_FAILURES as exc:
-            raise translate(exc, f"create topic {topic}", path) from exc
-        with self._lock:
-            self._partitions[topic] = shards
-        return True
+
+        def create_topic(admin: Any) -> bool:
+            try:
+                admin.create_topics({topic: spec}, timeout_ms=self._clients.timeout_ms, wait_for_metadata=True)
+            except TopicAlreadyExistsError:
+                return False
+            return True
+
+        created = self._clients.call_admin(f"create topic {topic}", path, create_topic)
+        if created:
+            with self._lock:
+                self._partitions[topic] = shards
+        return created
 
     def describe(self, path: str) -> StreamInfo:
         topic = checked_topic(path)
         shards = self._partition_count(path, topic, fresh=True)
         resource = ConfigResource(ConfigResourceType.TOPIC, topic, ["retention.ms"])
-        try:
-            configs = self._clients.admin().describe_configs([resource], config_filter="all")
-        except KAFKA_FAILURES as exc:
-            raise translate(exc, f"describe configs of topic {topic}", path) from exc
+        configs = self._clients.call_admin(f"describe configs of topic {topic}", path,
+                                           lambda admin: admin.describe_configs([resource], config_filter="all"))
         entry = configs.get("topic", {}).get(topic, {}).get("retention.ms") or {}
         value = entry.get("value")
         return StreamInfo(shards=shards, retention_hours=retention_hours(int(value)) if value is not None else 0)
@@ -137,22 +139,20 @@ class KafkaStreams:
         if isinstance(sequence, bool) or not isinstance(sequence, int) or sequence < 1:
             raise ValueError(f"committed sequence must be >= 1, got {sequence!r}")
         what = f"commit group {group!r} on {tp.topic} partition {shard}"
-        try:
-            errors = self._clients.admin().alter_group_offsets(group, {tp: OffsetAndMetadata(sequence - 1, "", -1)})
-        except KAFKA_FAILURES as exc:
-            raise translate(exc, what, path) from exc
-        error = errors.get(tp, NoError)
-        if error is not NoError:
-            refused = error(what)
-            raise translate(refused, what, path) from refused
+        offsets = {tp: OffsetAndMetadata(sequence - 1, "", -1)}
+
+        def commit(admin: Any) -> None:
+            error = admin.alter_group_offsets(group, offsets).get(tp, NoError)
+            if error is not NoError:
+                raise error(what)  # a coordinator moving or loading is retried by call_admin
+
+        self._clients.call_admin(what, path, commit)
 
     def committed(self, path: str, group: str, shard: int) -> int | None:
         tp = self._partition(path, shard)
         _check_group(group)
-        try:
-            groups = self._clients.admin().list_group_offsets({group: [tp]})
-        except KAFKA_FAILURES as exc:
-            raise translate(exc, f"committed offset of group {group!r} on {tp.topic} partition {shard}", path) from exc
+        groups = self._clients.call_admin(f"committed offset of group {group!r} on {tp.topic} partition {shard}",
+                                          path, lambda admin: admin.list_group_offsets({group: [tp]}))
         found = groups.get(group, {}).get(tp)
         if found is None or found.offset is None or found.offset < 0:
             return None
@@ -177,10 +177,8 @@ class KafkaStreams:
                 known = self._partitions.get(topic)
             if known is not None:
                 return known
-        try:
-            (described,) = self._clients.admin().describe_topics([topic])
-        except KAFKA_FAILURES as exc:
-            raise translate(exc, f"describe topic {topic}", path) from exc
+        (described,) = self._clients.call_admin(f"describe topic {topic}", path,
+                                                lambda admin: admin.describe_topics([topic]))
         error = int(described.get("error_code") or 0)
         if error == _UNKNOWN_TOPIC:
             self._forget(topic)
@@ -196,11 +194,12 @@ class KafkaStreams:
     def _offset(self, path: str, tp: TopicPartition, spec: int) -> int:
         """ListOffsets for ``tp``: an :class:`OffsetSpec` or the first offset at or after a timestamp (-1: none)."""
         try:
-            found = self._clients.admin().list_partition_offsets({tp: spec}, timeout_ms=self._clients.timeout_ms)
-        except KAFKA_FAILURES as exc:
-            if is_missing_topic(exc):
-                self._forget(tp.topic)
-            raise translate(exc, f"list offsets of {tp.topic} partition {tp.partition}", path) from exc
+            found = self._clients.call_admin(
+                f"list offsets of {tp.topic} partition {tp.partition}", path,
+                lambda admin: admin.list_partition_offsets({tp: spec}, timeout_ms=self._clients.timeout_ms))
+        except NotFound:
+            self._forget(tp.topic)
+            raise
         offset = found[tp].offset
         return -1 if offset is None else int(offset)
 
