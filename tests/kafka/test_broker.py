@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import socket
 import struct
-import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
@@ -27,7 +24,7 @@ from kafka.errors import (
 from kafka.protocol.producer import ProduceRequest, ProduceResponse
 from kafka.record.memory_records import MemoryRecordsBuilder
 from kafka.structs import OffsetAndMetadata
-from kafka_server import KafkaTestBroker
+from kafka_server import BrokerProcess, KafkaTestBroker
 from kafka_server.log import PartitionLog
 from kafka_server.records import COMPRESSION_GZIP, read_header
 
@@ -321,39 +318,19 @@ def test_group_members_share_partitions_and_commit_with_their_generation(broker,
     assert second.committed(mine) == 0
 
 
-def test_the_broker_runs_as_a_process_keeping_data_across_restarts(tmp_path):
-    tests_dir = Path(__file__).resolve().parents[1]
-
-    def start(port: int) -> tuple[subprocess.Popen[str], str]:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "kafka_server", "--port", str(port), "--data", str(tmp_path), "--auto-create"],
-            cwd=tests_dir,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert proc.stdout is not None
-        line = proc.stdout.readline().split()
-        assert line[0] == "READY", line
-        return proc, line[1]
-
-    proc, bootstrap = start(0)
-    try:
-        producer = KafkaProducer(bootstrap_servers=bootstrap)
+def test_the_broker_runs_as_a_process_that_survives_kill_9(tmp_path):
+    with BrokerProcess(tmp_path, auto_create_topics=True) as broker:
+        producer = KafkaProducer(bootstrap_servers=broker.bootstrap)
         producer.send("proc", b"before").get(timeout=10)
         producer.close()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-    proc, bootstrap_again = start(int(bootstrap.rsplit(":", 1)[1]))
-    try:
-        assert bootstrap_again == bootstrap
-        consumer = KafkaConsumer(bootstrap_servers=bootstrap, auto_offset_reset="earliest")
+        port = broker.port
+        broker.kill()
+        broker.start()
+        assert broker.port == port
+        consumer = KafkaConsumer(bootstrap_servers=broker.bootstrap, auto_offset_reset="earliest")
         consumer.assign([TopicPartition("proc", 0)])
         assert [r.value for r in read_all(consumer, 1)] == [b"before"]
         consumer.close()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def test_a_torn_log_tail_is_cut_on_load(tmp_path):
@@ -368,3 +345,68 @@ def test_a_torn_log_tail_is_cut_on_load(tmp_path):
     path.write_bytes(whole + whole[:30])
     log = PartitionLog(path)
     assert (log.end_offset, path.read_bytes()) == (1, whole)
+
+
+def test_acks_0_gets_no_answer_and_is_appended(broker, clients):
+    create(clients(KafkaAdminClient), "fire-and-forget")
+    producer = clients(KafkaProducer, acks=0, enable_idempotence=False)
+    producer.send("fire-and-forget", b"x")
+    producer.flush()
+    consumer = clients(KafkaConsumer, auto_offset_reset="earliest")
+    consumer.assign([TopicPartition("fire-and-forget", 0)])
+    assert [r.value for r in read_all(consumer, 1)] == [b"x"]
+
+
+def test_a_failed_fetch_is_retried_by_the_consumer(broker, clients):
+    create(clients(KafkaAdminClient), "refetched")
+    clients(KafkaProducer).send("refetched", b"x").get()
+    broker.fail_next(2, NOT_LEADER_OR_FOLLOWER, "Fetch")
+    consumer = clients(KafkaConsumer, auto_offset_reset="earliest", retry_backoff_ms=20)
+    consumer.assign([TopicPartition("refetched", 0)])
+    assert [r.value for r in read_all(consumer, 1)] == [b"x"]
+    assert [k for k, _ in broker.requests].count(1) >= 3
+
+
+def test_retention_moves_the_log_start_past_expired_batches(broker, clients):
+    create(clients(KafkaAdminClient), "expiring", **{"retention.ms": "60000"})
+    producer = clients(KafkaProducer)
+    now = int(time.time() * 1000)
+    producer.send("expiring", b"old", timestamp_ms=now - 3_600_000).get()
+    producer.send("expiring", b"new", timestamp_ms=now).get()
+    broker.enforce_retention()
+    tp = TopicPartition("expiring", 0)
+    consumer = clients(KafkaConsumer, auto_offset_reset="earliest")
+    assert consumer.beginning_offsets([tp]) == {tp: 1}
+    consumer.assign([tp])
+    consumer.seek(tp, 0)  # out of range now: the consumer resets to the earliest offset left
+    assert [(r.offset, r.value) for r in read_all(consumer, 1)] == [(1, b"new")]
+
+
+def test_groups_are_listed_described_and_deleted(broker, clients):
+    admin = clients(KafkaAdminClient)
+    create(admin, "listed")
+    active = clients(KafkaConsumer, group_id="active", heartbeat_interval_ms=50)
+    active.subscribe(["listed"])
+    for _ in range(50):
+        active.poll(timeout_ms=100)
+        if active.assignment():
+            break
+    simple = clients(KafkaConsumer, group_id="simple")
+    tp = TopicPartition("listed", 0)
+    simple.assign([tp])
+    simple.commit({tp: OffsetAndMetadata(0, "", -1)})
+    assert sorted((g["group_id"], g["group_state"], g["protocol_type"]) for g in admin.list_groups()) == [
+        ("active", "Stable", "consumer"),
+        ("simple", "Empty", ""),
+    ]
+    described = admin.describe_groups(["active"])["active"]
+    assert described["protocol_data"] == "range"
+    assert described["members"][0]["member_assignment"]["assigned_partitions"] == [
+        {"topic": "listed", "partitions": [0]}
+    ]
+    assert admin.delete_groups(["active", "simple", "nope"]) == {
+        "active": "NonEmptyGroupError",
+        "simple": "OK",
+        "nope": "GroupIdNotFoundError",
+    }
+    assert admin.list_group_offsets({"simple": [tp]})["simple"][tp].offset == -1

@@ -193,9 +193,13 @@ def fetch(ctx: Context, r: Reader, w: Writer) -> None:
 
     store = ctx.store
     deadline = time.monotonic() + max_wait_ms / 1000
+    injected = ctx.faults.take_failure(1)
     with store.lock:
         while True:
             results, size, failed = _read_partitions(ctx, topics, max_bytes)
+            if injected is not None:
+                results = [(name, [(row[0], injected, row[2], b"") for row in rows]) for name, rows in results]
+                break
             remaining = deadline - time.monotonic()
             if size >= min_bytes or failed or remaining <= 0 or ctx.stopping.is_set():
                 break
@@ -283,8 +287,11 @@ def list_offsets(ctx: Context, r: Reader, w: Writer) -> None:
         offset, found = log.max_timestamp() if timestamp == MAX_TIMESTAMP else log.offset_for_timestamp(timestamp)
         return errors.NONE, found, offset, LEADER_EPOCH if offset >= 0 else -1
 
+    injected = ctx.faults.take_failure(2)
     with ctx.store.lock:
         answers = [(name, [(index, *partition_for(name, index, ts)) for index, ts in parts]) for name, parts in topics]
+    if injected is not None:
+        answers = [(name, [(row[0], injected, -1, -1, -1) for row in rows]) for name, rows in answers]
 
     def partition(row: tuple[int, int, int, int, int]) -> None:
         index, error, timestamp, offset, epoch = row

@@ -47,8 +47,9 @@ def offset_commit(ctx: Context, r: Reader, w: Writer) -> None:
     r.tags()
 
     results = []
+    injected = ctx.faults.take_failure(8)
     with ctx.store.changed:
-        group_error = ctx.groups.commit_error(group_id, generation, member_id)
+        group_error = injected or ctx.groups.commit_error(group_id, generation, member_id)
         accepted: dict[tuple[str, int], CommittedOffset] = {}
         for name, partitions in topics:
             out = []

@@ -4,8 +4,9 @@ Each API is served at exactly one version, the one kafka-python 3.0 picks agains
 client uses the highest version both sides support, and caps Produce at 9, Fetch at 12, OffsetCommit and
 OffsetFetch at 8, JoinGroup at 7), so ApiVersions advertises ``min == max == that version``; every one of
 them is still served by Kafka 4.x, and the client identifies the broker as 4.0 (ListOffsets v10).
-All of them are flexible versions (KIP-482): request header v2, response header v1. ApiVersions is served
-at v0-v4 because a client sends it before it knows anything, and its response header is always v0.
+All but OffsetDelete v0 (which has no flexible version) are flexible versions (KIP-482): request header v2,
+response header v1. ApiVersions is served at v0-v4 because a client sends it before it knows anything, and
+its response header is always v0.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from kafka_server import api_admin, api_data, api_groups, errors
+from kafka_server import api_admin, api_data, api_group_admin, api_groups, errors
 from kafka_server.context import Context
 from kafka_server.protocol import ProtocolError, Reader, Writer
 
@@ -28,6 +29,7 @@ class Api:
     name: str
     version: int
     handler: Handler
+    flexible: bool = True
 
 
 API_VERSIONS = 18
@@ -45,11 +47,15 @@ SERVED: dict[int, Api] = {
     12: Api("Heartbeat", 4, api_groups.heartbeat),
     13: Api("LeaveGroup", 5, api_groups.leave_group),
     14: Api("SyncGroup", 5, api_groups.sync_group),
+    15: Api("DescribeGroups", 6, api_group_admin.describe_groups),
+    16: Api("ListGroups", 5, api_group_admin.list_groups),
     19: Api("CreateTopics", 7, api_admin.create_topics),
     20: Api("DeleteTopics", 6, api_admin.delete_topics),
     22: Api("InitProducerId", 4, api_data.init_producer_id),
     23: Api("OffsetForLeaderEpoch", 4, api_data.offset_for_leader_epoch),
     32: Api("DescribeConfigs", 4, api_admin.describe_configs),
+    42: Api("DeleteGroups", 2, api_group_admin.delete_groups),
+    47: Api("OffsetDelete", 0, api_group_admin.offset_delete, flexible=False),
 }
 
 
@@ -74,7 +80,7 @@ def parse_request(frame: bytes) -> Request:
     if api_key == API_VERSIONS:
         r.flex = 3 <= version <= API_VERSIONS_MAX
     elif api_key in SERVED and SERVED[api_key].version == version:
-        r.flex = True
+        r.flex = SERVED[api_key].flexible
     else:
         raise ProtocolError(f"API key {api_key} version {version} is not served by the test broker")
     r.tags()  # header v2's tagged fields

@@ -9,9 +9,10 @@ Usage::
     with KafkaTestBroker() as broker:
         producer = KafkaProducer(bootstrap_servers=broker.bootstrap)
 
-Fault knobs count requests of one API (by name or key): :meth:`fail_next` answers the next ``n`` Produce
-requests with an error code on every partition, applying nothing; :meth:`drop_next` closes the connection
-instead of answering, before or after applying the request (the response lost on the way back).
+Fault knobs count requests of one API (by name or key): :meth:`fail_next` answers the next ``n`` requests
+with an error code on every partition, applying nothing; :meth:`drop_next` closes the connection instead of
+answering, before or after applying the request (the response lost on the way back); :meth:`stall_next`
+delays the answer (a slow broker, for request timeouts).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from kafka_server.store import Store
 log = logging.getLogger("kafka_server")
 
 MAX_FRAME = 100 * 1024 * 1024  # socket.request.max.bytes
+_FAILABLE = (0, 1, 2, 8)  # Produce, Fetch, ListOffsets, OffsetCommit
 
 
 def api_key(api: int | str) -> int:
@@ -46,7 +48,14 @@ def api_key(api: int | str) -> int:
 
 
 class KafkaTestBroker:
-    """A one-node Kafka cluster for tests, speaking the wire protocol kafka-python uses."""
+    """A one-node Kafka cluster for tests, speaking the wire protocol kafka-python uses.
+
+    ``data_dir`` keeps topics, logs and committed offsets in files that :meth:`restart` (or a new broker on
+    the same folder) reads back; without it the state lives in memory and survives :meth:`restart` too.
+    ``auto_create_topics`` creates a topic named in a Metadata request that allows it (Kafka's
+    ``auto.create.topics.enable``, off by default here) with ``default_partitions`` partitions.
+    ``retention_check_ms`` runs :meth:`enforce_retention` that often.
+    """
 
     def __init__(
         self,
@@ -55,9 +64,11 @@ class KafkaTestBroker:
         auto_create_topics: bool = False,
         default_partitions: int = 1,
         host: str = "127.0.0.1",
+        retention_check_ms: int | None = None,
     ) -> None:
         self.data_dir = Path(data_dir) if data_dir is not None else None
         self.host = host
+        self.retention_check_ms = retention_check_ms
         self._port = port
         self.store = Store(self.data_dir, default_partitions)
         self.stopping = threading.Event()
@@ -96,6 +107,10 @@ class KafkaTestBroker:
         thread = threading.Thread(target=self._accept, name=f"kafka-broker-{self._port}", daemon=True)
         thread.start()
         self._threads = [thread]
+        if self.retention_check_ms:
+            cleaner = threading.Thread(target=self._retention_loop, args=(self.retention_check_ms,), daemon=True)
+            cleaner.start()
+            self._threads.append(cleaner)
         return self
 
     def stop(self) -> None:
@@ -145,11 +160,19 @@ class KafkaTestBroker:
             return self.ctx.waiting_fetches
 
     def fail_next(self, n: int, error_code: int, api: int | str = "Produce") -> None:
-        """Answer the next ``n`` Produce requests with ``error_code`` on each partition, appending nothing."""
+        """Answer the next ``n`` requests of ``api`` with ``error_code`` on each partition, applying nothing.
+
+        Served for Produce, Fetch, ListOffsets and OffsetCommit (the APIs whose answers carry a code per
+        partition); a fetch so failed is answered at once.
+        """
         key = api_key(api)
-        if key != 0:
-            raise ValueError("fail_next serves Produce only; use drop_next for other APIs")
+        if key not in _FAILABLE:
+            raise ValueError(f"fail_next serves {sorted(SERVED[k].name for k in _FAILABLE)}; use drop_next")
         self.ctx.faults.fail.setdefault(key, deque()).extend([error_code] * n)
+
+    def stall_next(self, n: int, seconds: float, api: int | str = "Produce") -> None:
+        """Wait ``seconds`` before handling each of the next ``n`` requests of ``api`` (a slow broker)."""
+        self.ctx.faults.stall.setdefault(api_key(api), deque()).extend([seconds] * n)
 
     def drop_next(self, n: int, api: int | str = "Produce", after_apply: bool = False) -> None:
         """Close the connection instead of answering the next ``n`` requests of ``api``.
@@ -158,6 +181,18 @@ class KafkaTestBroker:
         it (a produce it will retry); otherwise the request is dropped unread.
         """
         self.ctx.faults.drop.setdefault(api_key(api), deque()).extend([after_apply] * n)
+
+    def enforce_retention(self, now_ms: int | None = None) -> None:
+        """Delete what ``retention.ms`` lets go, now (Kafka checks every 5 minutes; see ``retention_check_ms``).
+
+        Each stored batch counts as its own segment, deleted once its newest record is older than the
+        topic's ``retention.ms``; the log start offset moves past it.
+        """
+        self.store.enforce_retention(now_ms)
+
+    def _retention_loop(self, interval_ms: int) -> None:
+        while not self.stopping.wait(interval_ms / 1000):
+            self.store.enforce_retention()
 
     def topic_records(self, topic: str, partition: int = 0) -> list[tuple[int, bytes | None, bytes | None]]:
         """(offset, key, value) of every record stored in a partition, for assertions."""
@@ -213,6 +248,9 @@ class KafkaTestBroker:
             request = parse_request(frame)
             drop = self.ctx.faults.take_drop(request.api_key)
             if drop is False:
+                return False
+            stall = self.ctx.faults.take_stall(request.api_key)
+            if stall and self.stopping.wait(stall):
                 return False
             self.requests.append((request.api_key, request.version))
             self.ctx.current.client_id = request.client_id

@@ -19,6 +19,7 @@ class Faults:
 
     fail: dict[int, deque[int]] = field(default_factory=dict)  # api key -> error codes of coming requests
     drop: dict[int, deque[bool]] = field(default_factory=dict)  # api key -> "apply first?" per coming request
+    stall: dict[int, deque[float]] = field(default_factory=dict)  # api key -> seconds to wait before answering
 
     def take_failure(self, api_key: int) -> int | None:
         queue = self.fail.get(api_key)
@@ -27,6 +28,10 @@ class Faults:
     def take_drop(self, api_key: int) -> bool | None:
         queue = self.drop.get(api_key)
         return queue.popleft() if queue else None
+
+    def take_stall(self, api_key: int) -> float:
+        queue = self.stall.get(api_key)
+        return queue.popleft() if queue else 0.0
 
 
 @dataclass

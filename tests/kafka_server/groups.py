@@ -25,6 +25,7 @@ EMPTY, PREPARING, COMPLETING, STABLE = "Empty", "PreparingRebalance", "Completin
 class Member:
     member_id: str
     group_instance_id: str | None
+    client_id: str
     session_timeout_ms: int
     rebalance_timeout_ms: int
     protocols: list[tuple[str, bytes]]
@@ -105,7 +106,7 @@ class GroupCoordinator:
                 return self._join_result(group, member)
             if member is None:
                 member = group.members[member_id] = Member(
-                    member_id, instance_id, session_timeout_ms, rebalance_timeout_ms, protocols
+                    member_id, instance_id, client_id, session_timeout_ms, rebalance_timeout_ms, protocols
                 )
             member.protocols, member.rebalance_timeout_ms = protocols, rebalance_timeout_ms
             group.protocol_type = protocol_type
@@ -257,6 +258,14 @@ class GroupCoordinator:
             group.generation += 1
             group.state, group.leader, group.protocol_name = EMPTY, None, None
         self.changed.notify_all()
+
+    def delete(self, group_id: str) -> int:
+        """Forget a group without active members (its committed offsets are the store's to drop)."""
+        group = self.group(group_id)
+        if group is not None and group.members:
+            return errors.NON_EMPTY_GROUP
+        self.groups.pop(group_id, None)
+        return errors.NONE
 
     # ------------------------------------------------------------------------------ offsets
     def commit_error(self, group_id: str, generation: int, member_id: str) -> int:

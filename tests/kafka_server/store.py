@@ -118,6 +118,21 @@ class Store:
             self.offsets.setdefault(group, {}).update(offsets)
             self._save_offsets()
 
+    def forget_offsets(self, group: str, partitions: list[tuple[str, int]]) -> None:
+        with self.lock:
+            committed = self.offsets.get(group, {})
+            for key in partitions:
+                committed.pop(key, None)
+            self._save_offsets()
+
+    def forget_group(self, group: str) -> bool:
+        """Drop a group's committed offsets; False if it had none."""
+        with self.lock:
+            if self.offsets.pop(group, None) is None:
+                return False
+            self._save_offsets()
+            return True
+
     def new_producer_id(self) -> int:
         with self.lock:
             pid = self.next_producer_id

@@ -1,0 +1,70 @@
+"""The broker in its own process (``python -m kafka_server``), for tests that kill processes.
+
+A broker thread dies with the test process; a :class:`BrokerProcess` outlives clients killed with SIGKILL and
+can itself be killed (``kill()``) and started again on the same port and folder, like a real broker host.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from types import TracebackType
+
+_TESTS_DIR = Path(__file__).resolve().parents[1]
+
+
+class BrokerProcess:
+    def __init__(self, data_dir: str | Path, port: int = 0, auto_create_topics: bool = False) -> None:
+        self.data_dir = Path(data_dir)
+        self.port = port
+        self.auto_create_topics = auto_create_topics
+        self.proc: subprocess.Popen[str] | None = None
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> BrokerProcess:
+        """Start and wait for the READY line; the port picked by the first start is kept by later ones."""
+        command = [sys.executable, "-m", "kafka_server", "--port", str(self.port), "--data", str(self.data_dir)]
+        if self.auto_create_topics:
+            command.append("--auto-create")
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(_TESTS_DIR), os.environ.get("PYTHONPATH")])),
+        }
+        self.proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline().split()
+        if not line or line[0] != "READY":
+            self.proc.kill()
+            self.proc.wait()
+            raise RuntimeError(f"kafka_server did not start (exit {self.proc.returncode}): {line}")
+        self.port = int(line[1].rsplit(":", 1)[1])
+        return self
+
+    def stop(self) -> None:
+        """SIGTERM: the broker closes its connections and exits."""
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+            self.proc = None
+
+    def kill(self) -> None:
+        """SIGKILL: no clean shutdown, as a crashed broker host (the next start cuts any torn log tail)."""
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+            self.proc = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def __enter__(self) -> BrokerProcess:
+        return self.start()
+
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self.stop()
