@@ -19,6 +19,7 @@ from modelmon.deploy.code_source import (
     require_source,
     source_from,
 )
+from modelmon.deploy.kafka_topics import create_topics, trigger_topics
 from modelmon.deploy.nuctl import PLATFORMS, check_platform, nuctl_commands
 from modelmon.deploy.postgres_password import DEFAULT_SECRET as PG_SECRET
 from modelmon.deploy.postgres_password import DEFAULT_SECRET_KEY as PG_SECRET_KEY
@@ -70,6 +71,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--samples-url", metavar="URL",
                         help="with --postgres: samples and objects under this URL (s3://bucket/prefix, or "
                              "file:///path on a volume every function mounts)")
+    parser.add_argument("--create-topics", action="store_true",
+                        help="with --kafka: create the topics the functions' triggers read, from this machine "
+                             "(kept as they are when they exist; needs kafka-python)")
     parser.add_argument("--postgres-password-secret", metavar="NAME[/KEY]|none",
                         help=f"the secret holding the PostgreSQL password (default: {PG_SECRET}/{PG_SECRET_KEY}); "
                              "none: set no PGPASSWORD")
@@ -114,6 +118,9 @@ def run(args: argparse.Namespace) -> int:
     functions = select_functions(bundle, args.function) if args.function else None
     rendered = render_bundle(bundle, settings, functions=functions, image=args.image, access_key=access_key,
                              source=source, postgres_password=password)
+    if args.create_topics:
+        for topic, created in create_topics(trigger_topics(rendered), settings.kafka_brokers):
+            print(f"{'created' if created else 'exists '} topic {topic}")
     if args.output:
         written = write_configs(rendered, args.output)
         for path in written:
@@ -140,6 +147,8 @@ def store_overrides(args: argparse.Namespace) -> dict[str, Any]:
     """The settings of the stores the options name. Kafka, PostgreSQL and the samples URL come from the options
     only (not this shell's ``MODELMON_*``): what is deployed is what the command line says."""
     backend = args.backend or ("postgres" if args.postgres else "v3io")
+    if args.create_topics and args.kafka is None:
+        raise ValueError("--create-topics: only with --kafka BROKERS")
     if args.kafka is not None and backend != "postgres":
         where = "V3IO streams" if backend == "v3io" else "the SQLite file of its own container"
         raise ValueError(KAFKA_NEEDS_POSTGRES.format(backend=backend, where=where))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 import yaml
 from deploy_paths import REPO, SOURCE
+from kafka_server import KafkaTestBroker
 from nuclio_dashboard import NuclioDashboard
 from nuclio_dashboard.platform import Namespace
 
@@ -155,3 +156,25 @@ def test_a_dashboard_deploy_without_the_secret_fails_with_the_clusters_reason(mo
         assert main(["deploy", "--bundle", str(REPO), "--project", "fraud", "--dashboard-url", dashboard.url,
                      *STORES, "--function", "writer"]) == 1
     assert "couldn't find key postgres-password in Secret nuclio/modelmon-credentials" in capsys.readouterr().err
+
+
+def test_create_topics_makes_every_topic_a_trigger_reads_once(tmp_path, capsys):
+    """On the protocol test broker, through the unmodified kafka-python client: a second run finds them."""
+    with KafkaTestBroker() as broker:
+        stores = ["--kafka", broker.bootstrap, "--postgres", DSN, "--samples-url", SAMPLES]
+        args = ["deploy", "--bundle", str(REPO), "--project", "fraud", "--output", str(tmp_path / "out"), *stores,
+                "--function", "stream", "writer", "app", "--create-topics"]
+        assert main(args) == 0
+        first = [line for line in capsys.readouterr().out.splitlines() if "topic " in line]
+        paths = ProjectPaths("fraud")
+        assert first[:2] == [f"created topic {kafka_topic(paths.tracking_stream)}",
+                             f"created topic {kafka_topic(paths.app_stream('data-quality'))}"]
+        assert f"created topic {kafka_topic(paths.writer_stream)}" in first
+        assert main(args) == 0
+        again = [line for line in capsys.readouterr().out.splitlines() if "topic " in line]
+        assert again == [line.replace("created", "exists ") for line in first]
+
+
+def test_create_topics_needs_kafka(tmp_path, capsys):
+    assert main(["deploy", "--bundle", str(REPO), "--output", str(tmp_path), "--create-topics"]) == 1
+    assert "--create-topics: only with --kafka BROKERS" in capsys.readouterr().err
