@@ -21,6 +21,7 @@ from kafka.errors import (
     TopicAlreadyExistsError,
     UnknownTopicOrPartitionError,
 )
+from kafka.protocol.metadata import ApiVersionsRequest, ApiVersionsResponse
 from kafka.protocol.producer import ProduceRequest, ProduceResponse
 from kafka.record.memory_records import MemoryRecordsBuilder
 from kafka.structs import OffsetAndMetadata
@@ -410,3 +411,24 @@ def test_groups_are_listed_described_and_deleted(broker, clients):
         "nope": "GroupIdNotFoundError",
     }
     assert admin.list_group_offsets({"simple": [tp]})["simple"][tp].offset == -1
+
+
+def test_an_api_versions_request_too_new_is_answered_in_v0_with_the_list(broker):
+    request = ApiVersionsRequest(client_software_name="raw", client_software_version="1")
+    request.API_VERSION = 4
+    request.with_header(correlation_id=3, client_id="raw")
+    frame = bytearray(request.encode(framed=True, header=True))
+    struct.pack_into(">h", frame, 6, 9)  # claim ApiVersions v9, which does not exist yet
+    response = ApiVersionsResponse.decode(exchange(broker.port, bytes(frame)), version=0, header=True)
+    assert response.error_code == 35  # UNSUPPORTED_VERSION
+    assert {k.api_key: (k.min_version, k.max_version) for k in response.api_keys}[18] == (0, 4)
+
+
+def test_a_version_not_served_closes_the_connection(broker):
+    data = ProduceRequest.TopicProduceData
+    request = ProduceRequest(acks=1, timeout_ms=1000, topic_data=[data(name="t", partition_data=[])])
+    request.API_VERSION = 3  # Kafka 4 still takes it; this broker serves Produce v9 only
+    request.with_header(correlation_id=1, client_id="raw")
+    with socket.create_connection(("127.0.0.1", broker.port), timeout=10) as conn:
+        conn.sendall(bytes(request.encode(framed=True, header=True)))
+        assert conn.recv(4) == b""

@@ -258,6 +258,9 @@ class KafkaTestBroker:
         except ProtocolError as exc:
             log.warning("closing a connection: %s", exc)
             return False
+        except Exception:
+            log.exception("the test broker failed on a request; closing the connection")
+            return False
         if drop or self.stopping.is_set():
             return False
         if payload is not None:

@@ -136,7 +136,7 @@ class GroupCoordinator:
                 continue
             if self.stopping.is_set():
                 return JoinResult(errors.REBALANCE_IN_PROGRESS, member_id=member.member_id)
-            self.changed.wait(max(group.rebalance_deadline - now, 0.01))
+            self.changed.wait(max(group.rebalance_deadline - now, 0.05))
 
     @staticmethod
     def _keeps_generation(group: Group, member_id: str) -> bool:

@@ -94,7 +94,10 @@ class Reader:
         n = self.uvarint() - 1 if self.flex else self.int16()
         if n < 0:
             return None
-        return bytes(self._take(n)).decode("utf-8")
+        try:
+            return builtins.bytes(self._take(n)).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ProtocolError(f"string is not UTF-8: {exc}") from None
 
     def string(self) -> str:
         value = self.nullable_string()
