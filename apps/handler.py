@@ -1,4 +1,5 @@
-"""Nuclio glue of a monitoring-app function: one window event per call (or a list when batching).
+"""Nuclio glue of a monitoring-app function: one record per call (or a list when batching), holding one window
+event or the controller's packed windows (:mod:`modelmon.functions.packing`).
 
 The app is chosen by ``MODELMON_APP_CLASS`` ("module:Class"), ``MODELMON_APP_KWARGS`` and
 ``MODELMON_APP_NAME``. An app that raises yields a failure record for that window; an unreadable
@@ -36,11 +37,11 @@ def handler(context: nuclio_sdk.Context, event: nuclio_sdk.Event | list[nuclio_s
     retry: HandlerRetry = context.user_data.retry
     totals = {"windows": 0, "failed": 0, "dead_lettered": 0}
     for record in each_record(event):
-        handled = retry.handle(record, lambda r: runner.handle(r.body, r.first_position))
-        out = handled.value
-        if out is None:  # unreadable (dead-lettered by the runner), given up on, or parked
+        handled = retry.handle(record, lambda r: runner.handle_record(r.body, r.first_position))
+        outs = handled.value
+        if not outs:  # unreadable (dead-lettered by the runner), given up on, or parked
             handled.count_kept(totals)
-        else:
-            totals["windows"] += 1
-            totals["failed"] += out.error is not None
+            continue
+        totals["windows"] += len(outs)
+        totals["failed"] += sum(out.error is not None for out in outs)
     return totals

@@ -1,4 +1,5 @@
-"""Nuclio glue of the writer function: one writer event per call (or a list when batching).
+"""Nuclio glue of the writer function: one record per call (or a list when batching), holding one writer event
+or an app function's packed events (:mod:`modelmon.functions.packing`), stored with one batch.
 
 Unreadable events go to the dead-letter stream. Nuclio does not deliver an event again when the handler
 raised, so an outage is waited out here (:class:`~modelmon.functions.handling.HandlerRetry`): retried until
@@ -35,13 +36,13 @@ def handler(context: nuclio_sdk.Context, event: nuclio_sdk.Event | list[nuclio_s
     retry: HandlerRetry = context.user_data.retry
     totals = {"events": 0, "results": 0, "metrics": 0, "failures": 0, "dead_lettered": 0}
     for record in each_record(event):
-        handled = retry.handle(record, lambda r: writer.handle(r.body, r.first_position))
-        written = handled.value
-        if written is None:  # unreadable (dead-lettered by the writer), given up on, or parked
+        handled = retry.handle(record, lambda r: writer.handle_record(r.body, r.first_position))
+        if not handled.value:  # unreadable (dead-lettered by the writer), given up on, or parked
             handled.count_kept(totals)
             continue
-        totals["events"] += 1
-        totals["results"] += len(written.results)
-        totals["metrics"] += len(written.metrics)
-        totals["failures"] += written.error is not None
+        for written in handled.value:
+            totals["events"] += 1
+            totals["results"] += len(written.results)
+            totals["metrics"] += len(written.metrics)
+            totals["failures"] += written.error is not None
     return totals

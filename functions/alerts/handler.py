@@ -1,4 +1,5 @@
-"""Nuclio glue of the alerts function: writer events (one per call, or a list when batching), and a tick.
+"""Nuclio glue of the alerts function: writer events (one record per call, or a list when batching; a record may
+pack many, :mod:`modelmon.functions.packing`), and a tick.
 
 Each writer event is evaluated against the alert configs (:class:`~modelmon.alerts.evaluator.Evaluator`);
 the notifications of the transitions it causes are enqueued in the delivery outbox before the activation is
@@ -30,6 +31,7 @@ from modelmon.core.timeutil import now_ms
 from modelmon.endpoints.store import EndpointStore
 from modelmon.events.writer import WriterEvent
 from modelmon.functions.handling import Delivery, HandlerRetry, each_record, on_shutdown
+from modelmon.functions.packing import UnreadablePack, packed_messages
 
 #: The function's name in its function.yaml, which its dead letters carry.
 FUNCTION_NAME = "alerts"
@@ -69,12 +71,22 @@ def handler(context: nuclio_sdk.Context, event: nuclio_sdk.Event | list[nuclio_s
     retry: HandlerRetry = context.user_data.retry
     totals = {"events": 0, "notifications": 0, "skipped": 0}
 
-    def evaluate(record: Delivery) -> int | None:
+    def evaluate(record: Delivery) -> tuple[int, int] | None:
+        """(events, notifications) of the record's writer event, or of each of its packed events."""
         try:
-            writer_event = WriterEvent.from_body(record.body)
-        except InvalidEvent:
+            packed = packed_messages(record.body)
+        except UnreadablePack:
             return None  # the writer dead-letters it
-        return len(evaluator.evaluate(writer_event, outbox=deliveries.enqueue))
+        bodies = [record.body] if packed is None else [p.message for p in packed if isinstance(p.message, dict)]
+        events = notifications = 0
+        for body in bodies:
+            try:
+                writer_event = WriterEvent.from_body(body)
+            except InvalidEvent:
+                continue  # the writer dead-letters it
+            events += 1
+            notifications += len(evaluator.evaluate(writer_event, outbox=deliveries.enqueue))
+        return (events, notifications) if events else None
 
     for record in each_record(event):
         if record.parked_by not in (None, FUNCTION_NAME):  # another reader's copy: the original was read here
@@ -84,8 +96,8 @@ def handler(context: nuclio_sdk.Context, event: nuclio_sdk.Event | list[nuclio_s
         if handled.value is None:
             handled.count_kept(totals, "skipped")
             continue
-        totals["events"] += 1
-        totals["notifications"] += handled.value
+        totals["events"] += handled.value[0]
+        totals["notifications"] += handled.value[1]
     if totals["notifications"]:
         sent = deliveries.deliver_due(budget_s=STREAM_BUDGET_S)
         totals["delivered"] = sent.delivered

@@ -5,6 +5,8 @@ claim naming its batch, push each batch with one ``put_records``, then confirm t
 write. Losing the compare-and-set means another controller got there first; a failed push gives the
 batch's windows back; a crash leaves the claims unconfirmed, and the first run after the lease
 re-dispatches them (the window id (endpoint, app, start, end) makes that harmless downstream).
+With ``pack_windows`` > 1 (the deployed function's default) the windows of a batch bound for one shard of
+the app's stream travel packed, many to a record (:mod:`modelmon.controller.packs`).
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from collections.abc import Callable, Container, Iterator, Mapping, Sequence
 from typing import Any
 
 from modelmon.apps.registry import AppRegistry, RegisteredApp
-from modelmon.backends.base import Backend, Cond, OutRecord, Update, scan_all
+from modelmon.backends.base import Backend, Cond, Update, scan_all
 from modelmon.controller.activity import RequestActivity
 from modelmon.controller.claims import ClaimLedger
+from modelmon.controller.packs import window_records
 from modelmon.controller.schedule import PairPlan, PairState, plan_pair, schedule_key
 from modelmon.controller.windows import ClosingRule
 from modelmon.core.config import Settings
@@ -30,6 +33,7 @@ from modelmon.endpoints.record import ModelEndpoint
 from modelmon.endpoints.store import EndpointStore
 from modelmon.events import WindowEvent
 from modelmon.functions.dead_letters import DeadLetters
+from modelmon.functions.packing import PACK_MESSAGES
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +68,11 @@ class Controller:
         lease_ms: int = 120_000,
         push_batch: int = 1000,
         claim_batch: int = 1000,
+        pack_windows: int = 1,
         clock: Callable[[], int] = now_ms,
     ) -> None:
+        if pack_windows < 1:
+            raise ValueError(f"pack_windows={pack_windows}: must be at least 1")
         if push_batch < 1:
             raise ValueError(f"push_batch={push_batch}: must be at least 1")
         if claim_batch < 1:
@@ -78,6 +85,7 @@ class Controller:
         self._lease_ms = lease_ms
         self._push_batch = push_batch
         self._claim_batch = claim_batch
+        self._pack_windows = pack_windows
         self._clock = clock
         self._registry = AppRegistry(backend.kv, paths)
         self._endpoints = EndpointStore(backend.kv, paths)
@@ -89,6 +97,9 @@ class Controller:
 
     @classmethod
     def from_settings(cls, settings: Settings, backend: Backend, **kwargs: Any) -> Controller:
+        """The controller of the deployed function: packed window records (read by this version's app functions;
+        a direct ``Controller(...)`` writes one window per record unless given ``pack_windows``)."""
+        kwargs.setdefault("pack_windows", PACK_MESSAGES)
         return cls(
             backend,
             ProjectPaths(settings.project),
@@ -116,7 +127,7 @@ class Controller:
         batches = _batches(plans, busy, self._push_batch, uuid.uuid4().hex)
         claimed = self._claim(plans, busy, batches, now, report)
         names = {e.endpoint_id: e.name for e in endpoints}
-        created: set[str] = set()  # streams made sure of in this run: one create per app, not per batch
+        created: dict[str, int] = {}  # streams made sure of in this run, and their shards: once per app
         for claim_id, app_name, claims in batches:
             won = [(plan, busy[plan.key]) for plan in claims if plan.key in claimed]
             if won:
@@ -252,22 +263,20 @@ class Controller:
     # -------------------------------------------------------------------------------- dispatching
     def _dispatch(
         self, claim_id: str, app_name: str, claims: Sequence[tuple[PairPlan, list[int]]], names: Mapping[str, str],
-        now: int, report: ControllerReport, created: set[str],
+        now: int, report: ControllerReport, created: dict[str, int],
     ) -> None:
         """Push one batch, then confirm it (one KV write) or give its windows back."""
         stream = self._paths.app_stream(app_name)
         if stream not in created:
             self._backend.streams.create(stream)
-            created.add(stream)
-        records = [
-            OutRecord(
-                WindowEvent(self._paths.project, plan.endpoint_id, app_name, start, start + plan.period_ms,
-                            names.get(plan.endpoint_id, "")).to_body(),
-                partition_key=plan.endpoint_id,
-            )
+            created[stream] = self._backend.streams.describe(stream).shards if self._pack_windows > 1 else 1
+        windows = [
+            (plan.endpoint_id, WindowEvent(self._paths.project, plan.endpoint_id, app_name, start,
+                                           start + plan.period_ms, names.get(plan.endpoint_id, "")).to_body())
             for plan, starts in claims
             for start in starts
         ]
+        records = window_records(windows, created[stream], self._pack_windows)
         # split into requests by size; a window too large for a record is dead-lettered, never pushed again;
         # after a partial failure only the windows not stored are sent again (once), then all are given back
         letters = DeadLetters(self._backend.streams, self._paths.dead_letter_stream, "model-monitoring-controller")
@@ -278,8 +287,8 @@ class Controller:
             report.push_failures += 1
             self._give_back(claim_id, claims)
             return
-        report.windows_dispatched += len(records)
-        self._confirm(claim_id, len(records), now)
+        report.windows_dispatched += len(windows)
+        self._confirm(claim_id, len(windows), now)
 
     def _confirm(self, claim_id: str, windows: int, now: int) -> None:
         try:

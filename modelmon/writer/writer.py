@@ -3,6 +3,8 @@
 Per event: history rows in the TSDB (results, metrics), the latest result items and the endpoint's
 drift status in KV, a failure item when the app raised, and an alert per ``detected`` result; on V3IO also
 MLRun's results and metrics tables (``modelmon.writer.mlrun_layout``).
+A packed record (:mod:`modelmon.functions.packing`, an app function's answer to packed windows) is stored with
+one :meth:`ResultWriter.write_many`; an unreadable message of it is dead-lettered alone.
 Every write is keyed by the window, so an event written again leaves the same state: the writer function
 runs an event again after a store outage, or later from its parked copy (``modelmon.functions.handling``),
 and the controller may dispatch a window twice after a lease.
@@ -21,6 +23,7 @@ from modelmon.core.timeutil import now_ms
 from modelmon.events import WriterEvent
 from modelmon.functions.dead_letters import DeadLetters
 from modelmon.functions.handling import Body, Position
+from modelmon.functions.packing import UnreadablePack, not_an_object, packed_messages
 from modelmon.writer.alerts import Alert, KVAlertLog, Notifier
 from modelmon.writer.history import HistoryWriter
 from modelmon.writer.latest import LatestResults
@@ -55,18 +58,55 @@ class ResultWriter:
         self._dead_letters = DeadLetters(backend.streams, paths.dead_letter_stream, FUNCTION_NAME,
                                          source=paths.writer_stream, clock=clock)
 
-    def handle(self, body: Body, position: Position | None = None) -> WriterEvent | None:
-        """Store one writer event; ``None`` when it was unreadable and went to the dead-letter stream."""
+    def handle_record(self, body: Body, position: Position | None = None) -> list[WriterEvent]:
+        """Store the writer event, or the packed writer events, of one record; those stored. The unreadable ones
+        are dead-lettered after the others are stored (storing again is harmless, a dead letter twice is not)."""
         try:
-            event = WriterEvent.from_body(body)
-            if event.project != self._paths.project:
-                raise InvalidEvent(f"writer event of project {event.project!r} reached project "
-                                   f"{self._paths.project!r}")
+            packed = packed_messages(body)
+        except UnreadablePack as exc:
+            self._dead_letters.reject(str(exc), body, position)
+            log.warning("packed writer record dead-lettered: %s", exc)
+            return []
+        if packed is None:
+            out = self._handle_one(body, position)
+            return [] if out is None else [out]
+        events: list[WriterEvent] = []
+        rejected: list[tuple[str, Body]] = []
+        for message in packed:
+            try:
+                problem = not_an_object(message.message)
+                if problem is not None:
+                    raise InvalidEvent(problem)
+                events.append(self._read(message.message))
+            except InvalidEvent as exc:
+                rejected.append((message.reason(exc.reason), message.data))
+        self.write_many(events)
+        if rejected:
+            self._dead_letters.reject_all(rejected, position)
+            log.warning("%d of %d writer events of a packed record dead-lettered: %s", len(rejected), len(packed),
+                        rejected[0][0])
+        return events
+
+    def handle(self, body: Body, position: Position | None = None) -> WriterEvent | None:
+        """Store one writer event; ``None`` when it was unreadable and went to the dead-letter stream. A packed
+        record is stored whole (:meth:`handle_record`), and its last event returned."""
+        events = self.handle_record(body, position)
+        return events[-1] if events else None
+
+    def _handle_one(self, body: Body, position: Position | None) -> WriterEvent | None:
+        try:
+            event = self._read(body)
         except InvalidEvent as exc:
             self._dead_letters.reject(exc.reason, body, position)
             log.warning("writer event dead-lettered: %s", exc.reason)
             return None
         self.write(event)
+        return event
+
+    def _read(self, body: Body | dict[str, object]) -> WriterEvent:
+        event = WriterEvent.from_body(body)
+        if event.project != self._paths.project:
+            raise InvalidEvent(f"writer event of project {event.project!r} reached project {self._paths.project!r}")
         return event
 
     def write(self, event: WriterEvent) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from modelmon.apps.runner.reference_cache import ReferenceRowsCache
+from modelmon.apps.runner.window_pack import WindowPack
 from modelmon.apps.sdk import MonitoringApplicationContext
 from modelmon.apps.sdk.artifacts import ObjectStoreArtifactSink
 from modelmon.backends.base import Backend
@@ -38,12 +39,14 @@ def build_context(
     nuclio_logger: Any = None,
     bookkeeping_columns: bool = False,
     reference_rows: ReferenceRowsCache | None = None,
+    pack: WindowPack | None = None,
 ) -> MonitoringApplicationContext:
     """The context ``do_tracking`` receives for ``window`` of the endpoint stored as ``endpoint_item``.
 
     ``logger`` (default: ``modelmon.app.<name>``) takes MLRun's keyword fields; ``nuclio_logger`` is the
     function's Nuclio logger; ``bookkeeping_columns`` keeps ``request_id``, ``latency_us``… in ``sample_df``;
-    ``reference_rows`` is the runner's cache of reference rows (without it they are read for this window).
+    ``reference_rows`` is the runner's cache of reference rows (without it they are read for this window);
+    ``pack`` reads the samples and error counts of the windows of one packed record together.
     """
     endpoint = ModelEndpoint.from_item(dict(endpoint_item))
     key = _ReferenceKey(endpoint.feature_stats)
@@ -54,7 +57,8 @@ def build_context(
         endpoint_name=endpoint.name or window.endpoint_name,
         start_infer_time=from_ms(window.start_ms),
         end_infer_time=from_ms(window.end_ms),
-        sample_df=lambda: backend.samples.read(window.endpoint_id, window.start_ms, window.end_ms),
+        sample_df=(lambda: pack.sample_df(window)) if pack is not None else (
+            lambda: backend.samples.read(window.endpoint_id, window.start_ms, window.end_ms)),
         feature_stats=endpoint.feature_stats,
         feature_names=endpoint.feature_names,
         label_names=endpoint.label_names,
@@ -65,7 +69,8 @@ def build_context(
         artifact_sink=ObjectStoreArtifactSink(backend.objects, window.project),
         latest_request=from_ms(endpoint.last_request_ms) if endpoint.last_request_ms is not None else None,
         output_stream_uri=paths.writer_stream,
-        error_count=lambda: window_error_count(backend, paths, window),
+        error_count=(lambda: pack.error_count(window)) if pack is not None else (
+            lambda: window_error_count(backend, paths, window)),
         labels_df=lambda: load_window_labels(backend, window.project, window.endpoint_id, window.start_ms,
                                              window.end_ms),
         reference_rows=lambda: _reference_rows(reference_rows, backend, paths, window.endpoint_id, key),
