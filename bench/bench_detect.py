@@ -148,12 +148,16 @@ def _wait_for_window(settings: Settings, end_ms: int, pairs: int, deadline_s: fl
 
 
 def _arrivals(backend: Backend, path: str, end_ms: int) -> list[int]:
-    """Arrival times (epoch ms) of the records of stream ``path`` about the window ending at ``end_ms``."""
+    """Arrival times (epoch ms) of the messages of stream ``path`` about the window ending at ``end_ms`` (one per
+    message: a packed record counts each window it carries)."""
     out = []
     for shard in range(backend.streams.describe(path).shards):
         position = 1
         while records := backend.streams.read(path, shard, position, limit=1000):
-            out.extend(r.arrival_ms for r in records if orjson.loads(r.data).get("end_ms") == end_ms)
+            for record in records:  # a packed record (a JSON array) carries many windows
+                data = orjson.loads(record.data)
+                out.extend(record.arrival_ms for message in (data if isinstance(data, list) else [data])
+                           if message.get("end_ms") == end_ms)
             position = records[-1].sequence + 1
     return out
 
