@@ -2,7 +2,8 @@
 
 One setting selects it, as a user would: ``MODELMON_BACKEND=postgres`` with ``MODELMON_KAFKA_BROKERS`` (the
 protocol test broker, ``tests/kafka_server``, spoken to by the unmodified kafka-python client) and
-``MODELMON_SAMPLES_URL`` (a ``file://`` folder through fsspec). The demo renders the bundle with those
+``MODELMON_SAMPLES_URL`` (through fsspec: a ``file://`` folder, and ``s3://`` on moto's S3 server with
+``MODELMON_S3_ENDPOINT_URL`` and the usual AWS variables, as s3fs reads them). The demo renders the bundle with those
 settings, so every stream trigger is a ``kafka-cluster`` one on the topic its producers write, and the local
 runtime runs it (its Kafka triggers map each topic back to the stream path the Kafka role reads).
 
@@ -12,11 +13,15 @@ writer and an app SIGKILLed mid-run, must store exactly what the local run store
 
 from __future__ import annotations
 
+import contextlib
+import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
 import yaml
+from backends.moto_s3 import KEY, SECRET, shared_moto
 from kafka_server import KafkaTestBroker
 from pipeline_checks import (
     WINDOWS,
@@ -48,14 +53,40 @@ def reference(tmp_path_factory):
     return local_reference(tmp_path_factory)
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory):
+@contextlib.contextmanager
+def samples_location(kind: str, tmp_path_factory) -> Iterator[tuple[dict[str, str], Callable[[], list[str]]]]:
+    """The samples settings of ``kind`` (``file`` or ``s3``) and how to list the files stored there."""
+    if kind == "file":
+        folder = tmp_path_factory.mktemp("samples")
+        yield {"samples_url": folder.as_uri()}, lambda: [str(p) for p in folder.rglob("*") if p.is_file()]
+        return
+    moto = shared_moto()
+    bucket = moto.new_bucket()
+    saved = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+    os.environ.update(AWS_ACCESS_KEY_ID=KEY, AWS_SECRET_ACCESS_KEY=SECRET)  # the functions inherit them
+    client = moto.client()
+
+    def keys() -> list[str]:
+        pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="mm/")
+        return [obj["Key"] for page in pages for obj in page.get("Contents", [])]
+
+    try:
+        yield {"samples_url": f"s3://{bucket}/mm", "s3_endpoint_url": moto.endpoint_url}, keys
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@pytest.fixture(scope="module", params=["file", "s3"])
+def run(request, tmp_path_factory):
     """Half the traffic and the malformed records, kill -9 of three functions, the other half, all windows done."""
-    samples = tmp_path_factory.mktemp("samples")
-    with KafkaTestBroker(data_dir=tmp_path_factory.mktemp("kafka")) as broker, shared_server().schema() as dsn:
-        storage = Settings(backend="postgres", postgres_dsn=dsn, kafka_brokers=(broker.bootstrap,),
-                           samples_url=samples.as_uri())
-        with DemoSession(demo_config(tmp_path_factory, "kafka-postgres"), storage=storage) as session:
+    with KafkaTestBroker(data_dir=tmp_path_factory.mktemp("kafka")) as broker, shared_server().schema() as dsn, \
+            samples_location(request.param, tmp_path_factory) as (location, samples):
+        storage = Settings(backend="postgres", postgres_dsn=dsn, kafka_brokers=(broker.bootstrap,), **location)
+        with DemoSession(demo_config(tmp_path_factory, f"kafka-postgres-{request.param}"), storage=storage) as session:
             malformed = malformed_records(session)
             functions = session.bundle.functions
             victims = (functions[Role.STREAM], functions[Role.WRITER], session.bundle.apps[0].function)
@@ -71,9 +102,9 @@ def test_every_role_is_where_the_settings_say(run):
     assert type(backend.samples).__module__.startswith("modelmon.backends.fsspec_store")
     assert not (session.config.home / "modelmon.db").exists()  # no stream, KV or TSDB in the folder
     assert not (session.config.home / "samples").exists()
-    endpoint_id = next(iter(session.endpoint_ids.values()))
-    assert any(p.suffix == ".parquet" for p in samples.rglob("*")) and endpoint_id in {
-        p.name for p in samples.rglob("*") if p.is_dir()}
+    stored = samples()
+    for endpoint_id in session.endpoint_ids.values():
+        assert any(f"/samples/{endpoint_id}/hour=" in name and name.endswith(".parquet") for name in stored)
     with psycopg.connect(dsn) as conn:
         kv_tables = {row[0] for row in conn.execute("SELECT DISTINCT tbl FROM modelmon_kv")}
     assert any("endpoints" in table for table in kv_tables)
