@@ -432,3 +432,25 @@ def test_a_version_not_served_closes_the_connection(broker):
     with socket.create_connection(("127.0.0.1", broker.port), timeout=10) as conn:
         conn.sendall(bytes(request.encode(framed=True, header=True)))
         assert conn.recv(4) == b""
+
+
+def test_partition_max_bytes_limits_a_fetch_to_whole_batches_but_at_least_one(broker, clients):
+    create(clients(KafkaAdminClient), "chunked")
+    producer = clients(KafkaProducer)
+    for i in range(3):
+        producer.send("chunked", b"%d" % i * 1000).get()  # three batches of about 1 kB
+    consumer = clients(KafkaConsumer, auto_offset_reset="earliest", max_partition_fetch_bytes=100)
+    consumer.assign([TopicPartition("chunked", 0)])
+    assert [r.value for r in read_all(consumer, 3)] == [b"%d" % i * 1000 for i in range(3)]
+    assert [k for k, _ in broker.requests].count(1) >= 3  # one batch per fetch: over the limit, but whole
+
+
+def test_an_idempotent_producer_carries_on_after_a_broker_restart(tmp_path):
+    """The producer's sequence state is rebuilt from the log, so its next batch is in order, not refused."""
+    with KafkaTestBroker(data_dir=tmp_path, auto_create_topics=True) as broker:
+        producer = KafkaProducer(bootstrap_servers=broker.bootstrap, retry_backoff_ms=20)
+        assert producer.send("steady", b"a").get(timeout=10).offset == 0
+        broker.restart()
+        assert producer.send("steady", b"b").get(timeout=10).offset == 1
+        producer.close()
+        assert [value for _, _, value in broker.topic_records("steady")] == [b"a", b"b"]

@@ -61,7 +61,7 @@ class PartitionLog:
         duplicate = self._check_producer(head)
         if duplicate is not None:
             return duplicate
-        stored = records.assign(data, self.end_offset, LEADER_EPOCH, log_append_time)
+        stored = records.assign(data, head, self.end_offset, LEADER_EPOCH, log_append_time)
         self._add(stored, records.read_header(stored))
         if self.path is not None:
             with self.path.open("ab") as out:

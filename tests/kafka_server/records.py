@@ -18,7 +18,7 @@ from __future__ import annotations
 import gzip
 import struct
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from kafka_server import errors
 from kafka_server.protocol import ProtocolError, Reader
@@ -81,6 +81,7 @@ class BatchHeader:
     producer_epoch: int
     base_sequence: int
     count: int
+    records_max_timestamp: int = -1  # set by validate(): the largest record timestamp in the batch
 
     @property
     def compression(self) -> int:
@@ -137,10 +138,11 @@ def validate(data: bytes) -> BatchHeader:
         )
     if head.count <= 0 or head.last_offset_delta != head.count - 1:
         raise InvalidBatch(errors.INVALID_RECORD, f"{head.count} records but lastOffsetDelta {head.last_offset_delta}")
-    records = decode_records(data, head)
+    records = decode_records(data, replace(head, attributes=head.attributes & ~TIMESTAMP_TYPE_BIT))
     for index, record in enumerate(records):
         if record.offset != head.base_offset + index:
             raise InvalidBatch(errors.INVALID_RECORD, f"record {index} has offset delta {record.offset}")
+    head.records_max_timestamp = max(record.timestamp for record in records)
     return head
 
 
@@ -194,13 +196,26 @@ def _varbytes(reader: Reader) -> bytes | None:
     return bytes(reader._take(n))
 
 
-def assign(data: bytes, base_offset: int, leader_epoch: int, log_append_time_ms: int | None) -> bytearray:
-    """The batch as the log stores it: leader-owned header fields rewritten, CRC recomputed if covered."""
+def assign(
+    data: bytes, head: BatchHeader, base_offset: int, leader_epoch: int, log_append_time_ms: int | None
+) -> bytearray:
+    """The batch as the log stores it: leader-owned header fields rewritten, CRC recomputed if covered.
+
+    As Kafka's validator does in place: a ``LogAppendTime`` topic gets the timestamp-type bit and the append
+    time as max timestamp (the base timestamp stays the producer's); a ``CreateTime`` batch whose header
+    disagrees with its records gets their largest timestamp.
+    """
     out = bytearray(data)
     struct.pack_into(">qii", out, 0, base_offset, len(data) - LOG_OVERHEAD, leader_epoch)
+    attributes, max_timestamp = head.attributes, head.max_timestamp
     if log_append_time_ms is not None:
-        attributes = struct.unpack_from(">h", out, 21)[0] | TIMESTAMP_TYPE_BIT
+        attributes, max_timestamp = attributes | TIMESTAMP_TYPE_BIT, log_append_time_ms
+    else:
+        attributes &= ~TIMESTAMP_TYPE_BIT
+        if head.records_max_timestamp >= 0:  # known once validate() has read the records
+            max_timestamp = head.records_max_timestamp
+    if (attributes, max_timestamp) != (head.attributes, head.max_timestamp):
         struct.pack_into(">h", out, 21, attributes)
-        struct.pack_into(">q", out, 35, log_append_time_ms)
+        struct.pack_into(">q", out, 35, max_timestamp)
         struct.pack_into(">I", out, 17, crc32c(memoryview(out)[21:]))
     return out
