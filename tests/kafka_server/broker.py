@@ -130,12 +130,16 @@ class KafkaTestBroker:
         self._threads = []
 
     def restart(self) -> None:
-        """Stop and start on the same port; with ``data_dir`` the state is read back from its files."""
+        """Stop and start on the same port; with ``data_dir`` the state is read back from its files.
+
+        Group membership (generations, members, assignments) is kept too, as Kafka reloads it from its
+        offsets topic; a broker started anew on the same folder knows the committed offsets only.
+        """
         self.stop()
         if self.data_dir is not None:
             self.store = Store(self.data_dir, self.store.default_partitions)
             self.ctx.store = self.store
-            self.ctx.groups = GroupCoordinator(self.store.changed, self.stopping)
+            self.ctx.groups.changed = self.store.changed  # group state is kept, as Kafka reloads it
         self.start()
 
     def __enter__(self) -> KafkaTestBroker:
