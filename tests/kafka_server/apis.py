@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from kafka_server import api_admin, api_data, api_group_admin, api_groups, errors
+from kafka_server import api_admin, api_group_admin, api_groups, api_read, api_write, errors
 from kafka_server.context import Context
 from kafka_server.protocol import ProtocolError, Reader, Writer
 
@@ -36,10 +36,10 @@ API_VERSIONS = 18
 API_VERSIONS_MAX = 4
 
 SERVED: dict[int, Api] = {
-    0: Api("Produce", 9, api_data.produce),
-    1: Api("Fetch", 12, api_data.fetch),
-    2: Api("ListOffsets", 10, api_data.list_offsets),
-    3: Api("Metadata", 12, api_data.metadata),
+    0: Api("Produce", 9, api_write.produce),
+    1: Api("Fetch", 12, api_read.fetch),
+    2: Api("ListOffsets", 10, api_read.list_offsets),
+    3: Api("Metadata", 12, api_write.metadata),
     8: Api("OffsetCommit", 8, api_groups.offset_commit),
     9: Api("OffsetFetch", 8, api_groups.offset_fetch),
     10: Api("FindCoordinator", 6, api_groups.find_coordinator),
@@ -51,8 +51,8 @@ SERVED: dict[int, Api] = {
     16: Api("ListGroups", 5, api_group_admin.list_groups),
     19: Api("CreateTopics", 7, api_admin.create_topics),
     20: Api("DeleteTopics", 6, api_admin.delete_topics),
-    22: Api("InitProducerId", 4, api_data.init_producer_id),
-    23: Api("OffsetForLeaderEpoch", 4, api_data.offset_for_leader_epoch),
+    22: Api("InitProducerId", 4, api_write.init_producer_id),
+    23: Api("OffsetForLeaderEpoch", 4, api_read.offset_for_leader_epoch),
     32: Api("DescribeConfigs", 4, api_admin.describe_configs),
     42: Api("DeleteGroups", 2, api_group_admin.delete_groups),
     47: Api("OffsetDelete", 0, api_group_admin.offset_delete, flexible=False),
