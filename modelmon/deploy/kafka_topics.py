@@ -1,4 +1,5 @@
-"""Creating the Kafka topics a rendered bundle's ``kafka-cluster`` triggers read (``modelmon deploy --create-topics``).
+"""Kafka in rendered configs: the ``kafka-cluster`` trigger standing for a stream trigger, and creating the topics
+the triggers read (``modelmon deploy --create-topics``).
 
 Producers create their topic on first use, but Nuclio's ``kafka-cluster`` trigger creates none: a consumer
 deployed before its producer's first record would find no topic. Creating them at deploy time, through the
@@ -8,11 +9,49 @@ largest record) and leaves an existing topic as it is.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from modelmon.core.errors import ConfigError
-from modelmon.deploy.render import RenderedFunction
 from modelmon.local_nuclio.stream_source import topic_path
+
+if TYPE_CHECKING:
+    from modelmon.deploy.render import RenderedFunction
+
+
+def kafka_topic(stream_path: str) -> str:
+    """The Kafka topic standing for a stream path (Kafka topics cannot hold '/'): the Kafka stream role's own
+    mapping (:func:`modelmon.backends.kafka.topics.kafka_topic`), so triggers read the topics producers write.
+
+    >>> kafka_topic("projects/p1/model-endpoints/stream")
+    'projects.p1.model-endpoints.stream'
+    """
+    try:
+        from modelmon.backends.kafka.topics import kafka_topic as topic
+    except ImportError as exc:  # the package imports kafka-python (the optional extra ``kafka``)
+        raise ConfigError(f"Kafka triggers need the Kafka stream role: pip install 'modelmon[kafka]' ({exc})") from exc
+    return topic(stream_path)
+
+
+def to_kafka(trigger: Mapping[str, Any], stream: str, brokers: Sequence[str]) -> dict[str, Any]:
+    """The ``kafka-cluster`` trigger reading the topic that stands for ``stream``."""
+    attributes = trigger.get("attributes") or {}
+    kafka: dict[str, Any] = {
+        "kind": "kafka-cluster",
+        "attributes": {
+            "brokers": list(brokers),
+            "topics": [kafka_topic(stream)],
+            "consumerGroup": attributes["consumerGroup"],
+            "initialOffset": attributes.get("seekTo", "earliest"),
+            "sessionTimeout": "10s",
+            "heartbeatInterval": "3s",
+            "workerAllocationMode": "static",
+        },
+    }
+    for field in ("numWorkers", "maxWorkers"):
+        if field in trigger:
+            kafka[field] = trigger[field]
+    return kafka
 
 
 def trigger_topics(rendered: Iterable[RenderedFunction]) -> list[str]:

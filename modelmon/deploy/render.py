@@ -50,11 +50,13 @@ from modelmon.core.errors import ConfigError
 from modelmon.core.paths import ProjectPaths, check_name, deployed_name
 from modelmon.deploy.access_key import AccessKey
 from modelmon.deploy.code_source import CodeSource, apply_source, parse_source
+from modelmon.deploy.kafka_topics import kafka_topic, to_kafka
 from modelmon.deploy.postgres_password import PostgresPassword, plain_secret_problems
 from modelmon.deploy.schema import check_config
 from modelmon.functions.roles import FUNCTION_LABEL, ROLE_LABEL, Role, role_of
 from modelmon.local_nuclio.spec import find_function_files
 
+__all__ = ["kafka_topic"]  # re-exported: the name triggers read, spelled by the Kafka stream role
 PROJECT_LABEL = "nuclio.io/project-name"
 _STREAM = re.compile(r"^projects/(?P<project>[^/]+)/model-endpoints/(?P<rest>.+)$")
 _V3IO_ENV = (ENV_V3IO_ACCESS_KEY, ENV_V3IO_API, ENV_V3IO_FRAMESD, ENV_V3IO_USERNAME)
@@ -149,20 +151,6 @@ def role_template(templates: Iterable[FunctionTemplate], role: Role) -> Function
         sources = ", ".join(str(t.source) for t in found)
         raise ConfigError(f"{ROLE_LABEL}: {role} labels {len(found)} functions ({sources}); expected one")
     return found[0] if found else None
-
-
-def kafka_topic(stream_path: str) -> str:
-    """The Kafka topic standing for a stream path (Kafka topics cannot hold '/'): the Kafka stream role's own
-    mapping (:func:`modelmon.backends.kafka.topics.kafka_topic`), so triggers read the topics producers write.
-
-    >>> kafka_topic("projects/p1/model-endpoints/stream")
-    'projects.p1.model-endpoints.stream'
-    """
-    try:
-        from modelmon.backends.kafka.topics import kafka_topic as topic
-    except ImportError as exc:  # the package imports kafka-python (the optional extra ``kafka``)
-        raise ConfigError(f"Kafka triggers need the Kafka stream role: pip install 'modelmon[kafka]' ({exc})") from exc
-    return topic(stream_path)
 
 
 def render_function(
@@ -311,27 +299,6 @@ def set_env(spec: dict[str, Any], values: Mapping[str, str]) -> None:
     entries = [e for e in spec.get("env") or [] if e.get("name") not in values]
     entries.extend({"name": k, "value": str(v)} for k, v in values.items())
     spec["env"] = entries
-
-
-def to_kafka(trigger: Mapping[str, Any], stream: str, brokers: Sequence[str]) -> dict[str, Any]:
-    """The ``kafka-cluster`` trigger reading the topic that stands for ``stream``."""
-    attributes = trigger.get("attributes") or {}
-    kafka: dict[str, Any] = {
-        "kind": "kafka-cluster",
-        "attributes": {
-            "brokers": list(brokers),
-            "topics": [kafka_topic(stream)],
-            "consumerGroup": attributes["consumerGroup"],
-            "initialOffset": attributes.get("seekTo", "earliest"),
-            "sessionTimeout": "10s",
-            "heartbeatInterval": "3s",
-            "workerAllocationMode": "static",
-        },
-    }
-    for field in ("numWorkers", "maxWorkers"):
-        if field in trigger:
-            kafka[field] = trigger[field]
-    return kafka
 
 
 def _reads_v3io(spec: Mapping[str, Any]) -> bool:

@@ -8,6 +8,8 @@ consumer group; the PostgreSQL password is a secret reference, never text in a f
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import yaml
 from deploy_paths import REPO, SOURCE
@@ -178,3 +180,14 @@ def test_create_topics_makes_every_topic_a_trigger_reads_once(tmp_path, capsys):
 def test_create_topics_needs_kafka(tmp_path, capsys):
     assert main(["deploy", "--bundle", str(REPO), "--output", str(tmp_path), "--create-topics"]) == 1
     assert "--create-topics: only with --kafka BROKERS" in capsys.readouterr().err
+
+
+def test_the_lines_docs_deploy_md_shows_are_the_printed_ones(tmp_path, capsys, monkeypatch):
+    doc = (REPO / "docs" / "deploy.md").read_text(encoding="utf-8")
+    section = doc[doc.index("### Kafka and PostgreSQL"):]
+    (block,) = re.findall(r"```console\n(.*?)```", section, flags=re.S)[:1]
+    shown = [line.strip() for line in block.splitlines() if line.strip() != "..."]
+    monkeypatch.chdir(tmp_path)
+    assert main(["deploy", "--bundle", str(REPO), "--project", "fraud", "--output", "deploy", *STORES]) == 0
+    printed = {line.strip().replace(f"--path {REPO} ", "--path . ") for line in capsys.readouterr().out.splitlines()}
+    assert len(shown) >= 4 and [line for line in shown if line not in printed] == []
