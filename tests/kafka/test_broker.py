@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import socket
 import struct
+import subprocess
+import sys
 import threading
 import time
 
@@ -17,6 +19,7 @@ from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
 from kafka.errors import (
     InvalidConfigurationError,
     InvalidReplicationFactorError,
+    InvalidSessionTimeoutError,
     InvalidTopicError,
     TopicAlreadyExistsError,
     UnknownTopicOrPartitionError,
@@ -454,3 +457,56 @@ def test_an_idempotent_producer_carries_on_after_a_broker_restart(tmp_path):
         assert producer.send("steady", b"b").get(timeout=10).offset == 1
         producer.close()
         assert [value for _, _, value in broker.topic_records("steady")] == [b"a", b"b"]
+
+
+MEMBER_SCRIPT = """
+import sys
+from kafka import KafkaConsumer
+consumer = KafkaConsumer("owned", bootstrap_servers=sys.argv[1], group_id="survivors",
+                         heartbeat_interval_ms=100, session_timeout_ms=1000)
+told = False
+while True:
+    consumer.poll(timeout_ms=100)
+    if consumer.assignment() and not told:
+        print("ASSIGNED", flush=True)
+        told = True
+"""
+
+
+def test_a_group_member_killed_with_sigkill_expires_and_its_partition_moves(tmp_path):
+    with KafkaTestBroker(session_timeout_range=(500, 60_000)) as broker:
+        admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap)
+        create(admin, "owned", partitions=2)
+        admin.close()
+        member = subprocess.Popen(
+            [sys.executable, "-c", MEMBER_SCRIPT, broker.bootstrap], stdout=subprocess.PIPE, text=True
+        )
+        survivor = KafkaConsumer(
+            bootstrap_servers=broker.bootstrap, group_id="survivors", heartbeat_interval_ms=100, session_timeout_ms=1000
+        )
+        try:
+            assert member.stdout is not None and member.stdout.readline().strip() == "ASSIGNED"
+            survivor.subscribe(["owned"])
+            for _ in range(100):
+                survivor.poll(timeout_ms=100)
+                if len(survivor.assignment()) == 1:
+                    break
+            assert len(survivor.assignment()) == 1  # the other partition is the member's
+            member.kill()
+            member.wait(timeout=10)
+            for _ in range(100):  # the member's session (1 s) ends; the group rebalances onto the survivor
+                survivor.poll(timeout_ms=100)
+                if len(survivor.assignment()) == 2:
+                    break
+            assert survivor.assignment() == {TopicPartition("owned", 0), TopicPartition("owned", 1)}
+        finally:
+            member.kill()
+            survivor.close()
+
+
+def test_a_session_timeout_below_the_brokers_minimum_is_refused(broker, clients):
+    create(clients(KafkaAdminClient), "strict")
+    consumer = clients(KafkaConsumer, group_id="hasty", session_timeout_ms=1000, heartbeat_interval_ms=100)
+    consumer.subscribe(["strict"])
+    with pytest.raises(InvalidSessionTimeoutError):
+        consumer.poll(timeout_ms=2000)

@@ -54,7 +54,9 @@ class KafkaTestBroker:
     the same folder) reads back; without it the state lives in memory and survives :meth:`restart` too.
     ``auto_create_topics`` creates a topic named in a Metadata request that allows it (Kafka's
     ``auto.create.topics.enable``, off by default here) with ``default_partitions`` partitions.
-    ``retention_check_ms`` runs :meth:`enforce_retention` that often.
+    ``retention_check_ms`` runs :meth:`enforce_retention` that often. ``session_timeout_range`` is Kafka's
+    ``group.min.session.timeout.ms`` and ``group.max.session.timeout.ms``: a JoinGroup outside it gets
+    INVALID_SESSION_TIMEOUT (a test may lower the minimum to see a dead member expire sooner).
     """
 
     def __init__(
@@ -65,6 +67,7 @@ class KafkaTestBroker:
         default_partitions: int = 1,
         host: str = "127.0.0.1",
         retention_check_ms: int | None = None,
+        session_timeout_range: tuple[int, int] = (6_000, 1_800_000),
     ) -> None:
         self.data_dir = Path(data_dir) if data_dir is not None else None
         self.host = host
@@ -77,7 +80,7 @@ class KafkaTestBroker:
             host,
             port,
             self.stopping,
-            GroupCoordinator(self.store.changed, self.stopping),
+            GroupCoordinator(self.store.changed, self.stopping, session_timeout_range),
             auto_create_topics,
         )
         self._listener: socket.socket | None = None

@@ -63,9 +63,13 @@ class JoinResult:
 
 
 class GroupCoordinator:
-    def __init__(self, changed: threading.Condition, stopping: threading.Event) -> None:
+    def __init__(
+        self, changed: threading.Condition, stopping: threading.Event, session_timeout_range: tuple[int, int]
+    ) -> None:
         self.changed = changed
         self.stopping = stopping
+        #: group.min.session.timeout.ms and group.max.session.timeout.ms
+        self.session_timeout_range = session_timeout_range
         self.groups: dict[str, Group] = {}
 
     def group(self, group_id: str) -> Group | None:
@@ -89,6 +93,9 @@ class GroupCoordinator:
         protocol_type: str,
         protocols: list[tuple[str, bytes]],
     ) -> JoinResult:
+        low, high = self.session_timeout_range
+        if not low <= session_timeout_ms <= high:
+            return JoinResult(errors.INVALID_SESSION_TIMEOUT, member_id=member_id)
         with self.changed:
             group = self.group(group_id) or self.groups.setdefault(group_id, Group(group_id))
             if not member_id:
