@@ -65,12 +65,12 @@ def predictions_frame(endpoint_id: str, batch_id: str, when_ms: FloatArray | Int
     order = np.argsort(minutes, kind="stable")
     minutes, latency = minutes[order], np.nan_to_num(latency_us[ok][order])
     weights = np.ones(len(minutes)) if estimated is None else estimated[ok][order].astype(np.float64)
-    starts = np.flatnonzero(np.r_[True, minutes[1:] != minutes[:-1]])
+    starts = np.flatnonzero(np.concatenate(([True], minutes[1:] != minutes[:-1])))  # np.r_ costs 10x more
     return pd.DataFrame({
         "time": minutes[starts],
         "endpoint_id": endpoint_id,
         "batch_id": batch_id,
-        "count": np.diff(np.r_[starts, len(minutes)]).astype(np.int64),
+        "count": np.diff(np.append(starts, len(minutes))).astype(np.int64),
         ESTIMATED: np.add.reduceat(weights, starts),
         "latency_sum_us": np.add.reduceat(latency, starts),
         "latency_max_us": np.maximum.reduceat(latency, starts),
