@@ -1,18 +1,21 @@
 """Kafka stream throughput through the in-repo protocol broker (information, issue 18): put and consume records/s.
 
-The broker is ``tests/kafka_server`` (pure Python, the client's wire protocol; not a real Kafka): these
-figures measure the ``kafka`` stream backend and kafka-python end to end over a socket, bounded by that
-broker, not what a Kafka cluster does. Records are 1 KB, put in batches of 1,000 with partition keys
+The broker is ``tests/kafka_server`` (pure Python, the client's wire protocol; not a real Kafka), run as its
+own process: these figures measure the ``kafka`` stream backend and kafka-python (pure Python too) end to
+end over a socket, bounded by that broker, not what a Kafka cluster does. Records are 1 KB, put in batches of 1,000 with partition keys
 over a 2-partition topic, as ``bench_stream_local`` does for the local backend. The consumer reads pages of
 up to 1,000 records and commits its group offset after each page, as the local runtime's triggers do.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pathlib
+import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from modelmon.backends.base import OutRecord, SeekTo
@@ -50,14 +53,28 @@ def _consume(streams: Any) -> tuple[float, int]:
     return count / (time.perf_counter() - start), count
 
 
-def main() -> dict[str, object]:
-    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "tests"))
-    from kafka_server import KafkaTestBroker
+@contextlib.contextmanager
+def _broker() -> Iterator[str]:
+    """The test broker in its own process (as a Kafka broker would be, not sharing this one's GIL): its address."""
+    tests = pathlib.Path(__file__).resolve().parent.parent / "tests"
+    env = {**os.environ, "PYTHONPATH": str(tests)}
+    proc = subprocess.Popen([sys.executable, "-m", "kafka_server"], env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline().split()
+        if line[:1] != ["READY"]:
+            raise RuntimeError(f"the test broker did not start: {line}")
+        yield line[1]
+    finally:
+        proc.terminate()
+        proc.wait(30)
 
+
+def main() -> dict[str, object]:
     from modelmon.backends.kafka import open_kafka_streams
 
-    with KafkaTestBroker() as broker:
-        streams = open_kafka_streams([broker.bootstrap], timeout_s=30)
+    with _broker() as bootstrap:
+        streams = open_kafka_streams([bootstrap], timeout_s=30)
         try:
             streams.create(STREAM, shards=SHARDS)
             streams.put_records(STREAM, _batch(-1)[:10])  # connect the producer and learn metadata first
@@ -74,7 +91,7 @@ def main() -> dict[str, object]:
         "records": BATCH * BATCHES,
         "record_bytes": RECORD_BYTES,
         "batch": BATCH,
-        "broker": "tests/kafka_server (in-repo protocol broker)",
+        "broker": "tests/kafka_server (in-repo protocol broker, own process)",
     }
     print(f"kafka streams via the test broker: put {put:,.0f} records/s, consume {consume:,.0f} records/s "
           f"({BATCH * BATCHES:,} records of {RECORD_BYTES} bytes, batches of {BATCH})")

@@ -11,11 +11,28 @@ import signal
 
 import backend_workers as workers
 import pytest
+from kafka_streams_backend import kafka_backend
+from registry import BACKENDS
 
 from modelmon.backends.base import SeekTo
 
 pytestmark = pytest.mark.slow
 SPAWN = multiprocessing.get_context("spawn")
+#: The stream tests here also run on Kafka streams (composed with the local backend's other roles).
+STREAM_BACKENDS = {**BACKENDS, "kafka": kafka_backend}
+#: Parameters left out by ``conftest.pytest_collection_modifyitems``, with why.
+EXCLUDED_BACKENDS = {
+    # KV-only tests: the kafka parameter's KV is the local backend's, already tested as "local".
+    "test_two_processes_racing_a_compare_and_set_exactly_one_wins_each_round": {"kafka": "KV is local's"},
+    "test_concurrent_increments_lose_nothing": {"kafka": "KV is local's"},
+}
+
+
+@pytest.fixture(params=sorted(STREAM_BACKENDS))
+def opener(request, tmp_path):
+    """Opens the backend under test; here every backend of ``registry.BACKENDS`` and Kafka streams."""
+    with STREAM_BACKENDS[request.param](tmp_path) as open_backend:
+        yield open_backend
 
 
 def _run(target, *args_per_process):

@@ -188,6 +188,7 @@ def test_missing_topics_and_bad_arguments(broker, streams):
         open_kafka_streams("localhost:9092")  # a string, not a list
 
 
+@pytest.mark.slow  # each call waits out its 2 s timeout while the broker is down
 def test_an_unreachable_broker_is_unavailable_then_the_backend_recovers(tmp_path):
     data = tmp_path / "kafka-data"
     with KafkaTestBroker(data_dir=data) as first:

@@ -19,13 +19,13 @@ from typing import Any, TypeVar
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 
-from modelmon.backends.base import MAX_PUT_BYTES
+from modelmon.backends.base import MAX_PUT_BYTES, MAX_RECORD_BYTES
 from modelmon.backends.kafka.failures import KAFKA_FAILURES, is_transient, translate
 from modelmon.backends.kafka.topics import MAX_MESSAGE_BYTES
 
 C = TypeVar("C")
 T = TypeVar("T")
-_LINGER_MS = 5
+_LINGER_MS = 100
 _CLIENTS: tuple[type[Any], ...] = (KafkaAdminClient, KafkaProducer, KafkaConsumer)
 
 
@@ -63,10 +63,11 @@ class KafkaClients:
         self._producer_settings = {
             **common,
             "acks": "all",
-            # put_records sends a request's records, then flushes: lingering a little lets a request's
-            # records fill batches (fewer, larger produce requests) and never delays a put past its flush
+            # put_records sends a request's records, then flushes, so lingering never delays a put: it keeps
+            # the records of one request (up to 1 MB per partition) in one batch per partition, sent in one
+            # produce request at the flush, which the broker applies whole or not at all
             "linger_ms": _LINGER_MS,
-            "batch_size": 512 * 1024,
+            "batch_size": MAX_RECORD_BYTES,
             "max_request_size": MAX_PUT_BYTES,
             "max_block_ms": self.timeout_ms,
             "delivery_timeout_ms": self.timeout_ms + _LINGER_MS,  # Kafka wants >= linger + request timeout
