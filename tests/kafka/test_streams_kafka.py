@@ -7,6 +7,7 @@ Nuclio's ``kafka-cluster`` trigger resumes where modelmon's runtime stopped), an
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -172,6 +173,31 @@ def test_committed_sequences_are_the_group_offsets_kafka_consumers_resume_from(b
     assert streams.committed(PATH, "nuclio-group", 1) == 6
     assert streams.committed(PATH, "nuclio-group", 0) is None
     assert streams.committed(PATH, "another-group", 1) is None
+
+
+def test_one_backend_serves_threads_putting_reading_and_committing_at_once(streams):
+    """As the local runtime uses it: one worker thread per shard, all on the same ``KafkaStreams``."""
+    streams.create(PATH, shards=4)
+    got: dict[int, list[bytes]] = {}
+
+    def worker(shard):
+        mine, position = [], 1
+        for b in range(5):
+            streams.put_records(PATH, [OutRecord(b"%d:%d:%d" % (shard, b, i), shard=shard) for i in range(40)])
+            while page := streams.read(PATH, shard, position, limit=30):
+                mine.extend(r.data for r in page)
+                position = page[-1].sequence + 1
+                streams.commit(PATH, "workers", shard, position)
+        got[shard] = mine
+
+    threads = [threading.Thread(target=worker, args=(shard,)) for shard in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    for shard in range(4):
+        assert got[shard] == [b"%d:%d:%d" % (shard, b, i) for b in range(5) for i in range(40)]
+        assert streams.committed(PATH, "workers", shard) == 201
 
 
 def test_missing_topics_and_bad_arguments(broker, streams):
