@@ -20,6 +20,7 @@ from kafka.errors import (
     InvalidConfigurationError,
     InvalidReplicationFactorError,
     InvalidSessionTimeoutError,
+    InvalidTimestampError,
     InvalidTopicError,
     TopicAlreadyExistsError,
     UnknownTopicOrPartitionError,
@@ -510,3 +511,13 @@ def test_a_session_timeout_below_the_brokers_minimum_is_refused(broker, clients)
     consumer.subscribe(["strict"])
     with pytest.raises(InvalidSessionTimeoutError):
         consumer.poll(timeout_ms=2000)
+
+
+def test_create_time_records_far_in_the_future_are_refused_as_by_kafka_4(broker, clients):
+    create(clients(KafkaAdminClient), "clocked")
+    producer = clients(KafkaProducer, retries=0, enable_idempotence=False)
+    now = int(time.time() * 1000)
+    assert producer.send("clocked", b"old", timestamp_ms=now - 10 * 365 * 86_400_000).get().offset == 0
+    with pytest.raises(InvalidTimestampError):
+        producer.send("clocked", b"next day", timestamp_ms=now + 86_400_000).get()
+    assert [value for _, _, value in broker.topic_records("clocked")] == [b"old"]

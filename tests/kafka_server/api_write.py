@@ -147,11 +147,29 @@ def _append(ctx: Context, topic_name: str, index: int, data: bytes | None) -> tu
         try:
             head = records.validate(data)
             append_time = now_ms() if topic.config("message.timestamp.type") == "LogAppendTime" else None
+            if append_time is None:
+                _check_timestamps(
+                    head,
+                    int(topic.config("message.timestamp.before.max.ms")),
+                    int(topic.config("message.timestamp.after.max.ms")),
+                )
             result = log.append(data, head, append_time)
         except InvalidBatch as exc:
             return exc.code, -1, -1, log.log_start_offset, str(exc)
         store.changed.notify_all()
         return errors.NONE, result.base_offset, result.log_append_time, log.log_start_offset, None
+
+
+def _check_timestamps(head: records.BatchHeader, before_ms: int, after_ms: int) -> None:
+    """Kafka's CreateTime bounds around the broker's clock (KIP-937)."""
+    now = now_ms()
+    low, high = now - before_ms, now + after_ms
+    for timestamp in (head.records_min_timestamp, head.records_max_timestamp):
+        if not low <= timestamp <= high:
+            raise InvalidBatch(
+                errors.INVALID_TIMESTAMP,
+                f"Timestamp {timestamp} of message is out of range. The timestamp should be within [{low}, {high}]",
+            )
 
 
 # ---------------------------------------------------------------------------------- InitProducerId v4

@@ -2,9 +2,11 @@
 
 Only names listed here are accepted (Kafka refuses unknown topic configs with INVALID_CONFIG). Most are
 stored and reported but not acted on; the ones with behaviour are ``message.timestamp.type``
-(LogAppendTime stamps batches on append), ``retention.ms`` (see ``Store.enforce_retention``) and
-``max.message.bytes`` (larger batches are refused). ``compression.type`` only takes ``producer``: the broker
-never recompresses.
+(LogAppendTime stamps batches on append), ``message.timestamp.before.max.ms`` and ``...after.max.ms``
+(CreateTime records further from the broker's clock are refused with INVALID_TIMESTAMP; as in Kafka 4, a
+record more than an hour in the future is refused by default), ``retention.ms`` (see
+``Store.enforce_retention``) and ``max.message.bytes`` (larger batches are refused). ``compression.type``
+only takes ``producer``: the broker never recompresses.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ TOPIC_CONFIGS: dict[str, ConfigDef] = {
     "max.message.bytes": ConfigDef("1048588", INT),
     "message.timestamp.type": ConfigDef("CreateTime", STRING, ("CreateTime", "LogAppendTime")),
     "message.timestamp.before.max.ms": ConfigDef("9223372036854775807", LONG),
-    "message.timestamp.after.max.ms": ConfigDef("9223372036854775807", LONG),
+    "message.timestamp.after.max.ms": ConfigDef("3600000", LONG),  # Kafka 4.0's default (KIP-1030)
     "min.insync.replicas": ConfigDef("1", INT),
     "retention.bytes": ConfigDef("-1", LONG),
     "retention.ms": ConfigDef("604800000", LONG),

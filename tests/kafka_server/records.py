@@ -96,6 +96,7 @@ class BatchHeader:
     base_sequence: int
     count: int
     records_max_timestamp: int = -1  # set by validate(): the largest record timestamp in the batch
+    records_min_timestamp: int = -1  # and the smallest
 
     @property
     def compression(self) -> int:
@@ -157,6 +158,7 @@ def validate(data: bytes) -> BatchHeader:
         if record.offset != head.base_offset + index:
             raise InvalidBatch(errors.INVALID_RECORD, f"record {index} has offset delta {record.offset}")
     head.records_max_timestamp = max(record.timestamp for record in records)
+    head.records_min_timestamp = min(record.timestamp for record in records)
     return head
 
 
