@@ -14,8 +14,8 @@ from collections.abc import Iterable
 import numpy as np
 import numpy.typing as npt
 
-from modelmon.core.arrays import BoolArray, FloatArray
-from modelmon.stats.distances import Distance, all_distances, normalise
+from modelmon.core.arrays import BoolArray, FloatArray, IntArray
+from modelmon.stats.distances import Distance, all_distances, normalise, tvd_hellinger
 from modelmon.stats.null_threshold import null_thresholds, size_bucket
 from modelmon.stats.reference import Reference, WindowHistograms
 
@@ -53,15 +53,15 @@ class DriftAssessment:
             return self.scored & (self.score > self.threshold)
 
 
-def _unscored_reasons(reference: Reference, window: WindowHistograms) -> dict[int, str]:
+def _unscored_reasons(reference: Reference, window: WindowHistograms, totals: IntArray) -> dict[int, str]:
     reasons: dict[int, str] = {}
-    totals = window.totals
+    present, n_values = window.present.tolist(), totals.tolist()
     for i in range(len(reference)):
-        if not window.present[i]:
+        if not present[i]:
             reasons[i] = MISSING_IN_WINDOW
         elif window.n_rows == 0:
             reasons[i] = EMPTY_WINDOW
-        elif totals[i] == 0:
+        elif n_values[i] == 0:
             reasons[i] = NO_WINDOW_VALUES
     return reasons
 
@@ -110,33 +110,51 @@ def assess_drift(reference: Reference, window: WindowHistograms, *, metric_name:
     ``expected_features`` (e.g. the endpoint's feature names) are reported as missing from the reference
     when the reference lacks them.
     """
-    unscored = _unscored_reasons(reference, window)
-    rows = np.array([i for i in range(len(reference)) if i not in unscored], dtype=np.int64)
-    p = normalise(window.counts[rows])
-    q = reference.probs[rows]
-    n_window = window.totals.astype(np.float64)
+    totals = window.totals
+    unscored = _unscored_reasons(reference, window, totals)
+    every = not unscored  # the common case: no row selection (copies) needed
+    rows = np.arange(len(reference)) if every else \
+        np.array([i for i in range(len(reference)) if i not in unscored], dtype=np.int64)
+    p = normalise(window.counts if every else window.counts[rows])
+    q = reference.probs if every else reference.probs[rows]
+    n_window = totals.astype(np.float64)
     nan_column = np.full(len(reference), np.nan)
 
     def per_feature(values: FloatArray) -> FloatArray:
+        if every:
+            return values
         out = nan_column.copy()
         out[rows] = values
         return out
 
-    distances = {name: per_feature(values) for name, values in all_distances(p, q).items()}
-    score = per_feature(distances[metric_name] if metric_name in distances else metric(p, q))
+    scored_distances = all_distances(p, q)
+    if metric_name in scored_distances:
+        scores = scored_distances[metric_name].copy()  # its own array, as when it is computed
+    elif metric is tvd_hellinger:  # the default: the same sum of the same two arrays as tvd_hellinger(p, q)
+        scores = (scored_distances["tvd"] + scored_distances["hellinger"]) / 2.0
+    else:
+        scores = metric(p, q)
+    distances = {name: per_feature(values) for name, values in scored_distances.items()}
+    score = per_feature(scores)
     floor = np.full(rows.size, float(min_effect_size))
+    window_totals = totals if every else totals[rows]
     if null_quantile is not None and rows.size and not _noise_below(metric_name, min_effect_size, reference, rows,
-                                                                   window.totals[rows], null_draws):
-        noise = null_thresholds(reference, rows, window.totals[rows], metric_name=metric_name, metric=metric,
+                                                                   window_totals, null_draws):
+        noise = null_thresholds(reference, rows, window_totals, metric_name=metric_name, metric=metric,
                                 quantile=null_quantile, draws=null_draws, seed=seed)
         floor = np.maximum(floor, noise)
     reasons = {reference.names[i]: why for i, why in unscored.items()}
     reasons |= {name: f"unusable reference: {why}" for name, why in reference.invalid.items()}
-    extra = [name for name in dict.fromkeys(expected_features) if name not in reference.names and name not in reasons]
+    known = reference.name_set
+    extra = [name for name in dict.fromkeys(expected_features) if name not in known and name not in reasons]
     reasons |= dict.fromkeys(extra, MISSING_IN_REFERENCE)
-    constant = (reference.counts > 0).sum(axis=1) == 1
+    constant = reference.constant.tolist()
     notes = {reference.names[i]: CONSTANT_REFERENCE for i in rows.tolist() if constant[i]}
     invalid = list(reference.invalid) + extra
+    if not invalid:
+        return DriftAssessment(names=list(reference.names), kinds=list(reference.kinds), distances=distances,
+                               score=score, threshold=per_feature(floor), n_window=n_window,
+                               n_reference=reference.totals.copy(), reasons=reasons, notes=notes)
     pad = np.full(len(invalid), np.nan)
     return DriftAssessment(
         names=reference.names + invalid,

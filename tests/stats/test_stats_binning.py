@@ -125,3 +125,43 @@ def test_bad_edges_are_rejected_with_a_clear_message():
         NumericBinner([np.array([0.0, np.inf])])
     with pytest.raises(ValueError, match="expected 1 columns"):
         NumericBinner([np.array([0.0, 1.0])]).count([])
+
+
+@pytest.mark.parametrize("n_features", [1, 2, 3, 5, 8])
+def test_features_counted_in_pairs_each_match_np_histogram(n_features):
+    # Features are counted two at a time (the first's slot times the width plus the second's); an odd one
+    # out is counted alone. Rows with NaN, infinities or values far off the range take the float path.
+    rng = np.random.default_rng(n_features)
+    columns, edges = [], []
+    for i in range(n_features):
+        reference = rng.normal(10 * i, 1 + i, 2_000)
+        values = rng.normal(10 * i + 0.3, 1 + i, 5_003)
+        if i % 3 == 1:
+            values[::11] = np.nan
+        if i % 4 == 2:
+            values[:4] = [np.inf, -np.inf, 1e300, -1e300]
+        if i % 5 == 3:  # integer data on the edges: every value is near one
+            reference, values = np.arange(21.0), rng.integers(-2, 24, 5_003).astype(float)
+        columns.append(values)
+        edges.append(np.histogram_bin_edges(reference, bins=int(rng.integers(2, 30))))
+    for last_closed in (True, False):
+        counts = NumericBinner(edges).count(columns, last_closed=last_closed)
+        for i, (column, e) in enumerate(zip(columns, edges, strict=True)):
+            expected = _expected_slots(column, e)
+            if not last_closed:  # the last edge's values move above the range
+                on_last = int((column == e[-1]).sum())
+                expected[-2] -= on_last
+                expected[-1] += on_last
+            assert counts[i, : len(expected)].tolist() == expected, (n_features, i, last_closed)
+            assert not counts[i, len(expected):].any()
+
+
+def test_features_with_many_bins_are_counted_one_by_one_exactly():
+    # 60 features of 500 bins: 30 pairs of 503² slot pairs would be too many counts, so each is counted alone.
+    rng = np.random.default_rng(9)
+    edges = [np.linspace(-3 - i, 3 + i, 501) for i in range(60)]
+    columns = [rng.normal(0, 1 + i, 997) for i in range(60)]
+    columns[7][:2] = [np.nan, 1e300]
+    counts = NumericBinner(edges).count(columns)
+    for i, (column, e) in enumerate(zip(columns, edges, strict=True)):
+        assert counts[i].tolist() == _expected_slots(column, e), i

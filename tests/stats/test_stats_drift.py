@@ -145,3 +145,23 @@ def test_windows_too_small_for_the_bound_and_other_metrics_are_simulated():
     assess_drift(reference, large, metric_name="tvd", metric=METRICS["tvd"], min_effect_size=0.005)
     assert {(k[1], k[-1]) for k in reference.cache if k[0] == "null"} == {
         ("tvd_hellinger", 20_000), ("kld", 300_000), ("tvd", 300_000)}
+
+
+@pytest.mark.parametrize("metric_name", ["tvd", "psi", "tvd_hellinger"])
+def test_a_named_distance_as_metric_scores_the_features_left_when_one_is_missing(metric_name):
+    # The score of a metric that is also one of the distances was expanded to every feature twice: with a
+    # feature missing from the window that failed (shape mismatch) instead of scoring the others.
+    rng = np.random.default_rng(21)
+    reference_df = _frame(rng, 2_000, 4)
+    reference = reference_for(feature_stats(reference_df))
+    window = _frame(rng, 1_000, 4, shift=1.0, shifted=1).drop(columns=["f2"])
+    assessed = assess_drift(reference, reference.histograms(window), metric_name=metric_name,
+                            metric=METRICS[metric_name])
+    assert assessed.reasons == {"f2": MISSING_IN_WINDOW}
+    assert np.isnan(assessed.score[2]) and not np.isnan(assessed.score[[0, 1, 3]]).any()
+    expected = assessed.distances[metric_name] if metric_name != "tvd_hellinger" else \
+        (assessed.distances["tvd"] + assessed.distances["hellinger"]) / 2
+    assert np.array_equal(assessed.score, expected, equal_nan=True)
+    whole = assess_drift(reference, reference.histograms(window.assign(f2=reference_df["f2"][:1_000])),
+                         metric_name=metric_name, metric=METRICS[metric_name])
+    assert assessed.score[[0, 1, 3]].tolist() == whole.score[[0, 1, 3]].tolist()

@@ -166,7 +166,14 @@ ModelMonitoringApplicationBaseV2 = ModelMonitoringApplicationBase
 
 def is_legacy(app: ModelMonitoringApplicationBase) -> bool:
     """True when the app's ``do_tracking`` has MLRun 1.6's long signature."""
-    params = inspect.signature(app.do_tracking).parameters
+    method = app.do_tracking
+    return _has_legacy_signature(getattr(method, "__func__", method))
+
+
+@functools.lru_cache(maxsize=256)
+def _has_legacy_signature(do_tracking: Callable[..., Any]) -> bool:
+    """Per function: ``inspect.signature`` costs a few µs, on every window of every endpoint."""
+    params = inspect.signature(do_tracking).parameters
     return "application_name" in params and "sample_df" in params
 
 

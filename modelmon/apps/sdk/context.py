@@ -166,6 +166,13 @@ class MonitoringApplicationContext:
         """The reference statistics, numeric histograms padded to ``∓sys.float_info.max`` as MLRun's."""
         return padded_stats(self._reference_stats)
 
+    @property
+    def reference_feature_stats(self) -> FeatureStats:
+        """The reference statistics as given, without MLRun's padding: for modelmon's histogram apps, which
+        read padded and unpadded histograms alike and need not pay for padding them per window (about as
+        long as counting a 10k-row window). Do not change it: it is the endpoint's, shared."""
+        return self._reference_stats
+
     @functools.cached_property
     def sample_df_stats(self) -> FeatureStats:
         """The window's statistics over the reference's bins, padded as ``feature_stats`` (same bins)."""
