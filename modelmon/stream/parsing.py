@@ -18,7 +18,7 @@ import operator
 import re
 import threading
 from collections.abc import Iterator
-from itertools import chain, repeat
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -308,16 +308,8 @@ def _numeric_rows(per_request: list[Any], flat_is_column: bool) -> tuple[FloatAr
     array: npt.NDArray[Any] | None
     counts: IntArray | None = None
     as_rows: Any = None
-    rows = _rows_of_lists(per_request)
-    if rows is not None:  # MLRun's shape, a list of rows per request
-        if rows[0] is None:
-            return None
-        array, counts = rows
-        if array.ndim != 2 or array.dtype.kind not in "iuf" or not np.isfinite(array).all():
-            return None
-        return array.astype(np.float64, copy=False), counts, None
     try:
-        array = np.array(per_request)  # requests × values (flat lists), or an odd shape
+        array = np.array(per_request)  # requests × rows × values, or requests × values (flat lists)
     except (TypeError, ValueError, OverflowError):  # requests with different row counts (or ragged rows)
         array, counts = _flattened(per_request, flat_is_column)
     else:
@@ -340,33 +332,6 @@ def _numeric_rows(per_request: list[Any], flat_is_column: bool) -> tuple[FloatAr
     if flat_is_column and as_rows is None and type(per_request[0][0]) is not list:
         as_rows = [[[x] for x in value] for value in per_request]
     return array.astype(np.float64, copy=False), counts, as_rows
-
-
-def _rows_of_lists(per_request: list[Any]) -> tuple[npt.NDArray[Any], IntArray] | tuple[None, None] | None:
-    """Requests that are each a list of rows (lists of one width) as one matrix of their rows, and each
-    request's row count; ``(None, None)`` when they are lists of rows that are not numbers of one width, and
-    ``None`` when they are not lists of rows at all (another shape, for numpy to tell).
-
-    The values go to numpy as one flat list, which reads them several times faster than the nested lists:
-    numpy infers their type (text, None or objects give a type that is not a number) as it does the nested
-    lists', and the row widths are checked as one set.
-    """
-    if set(map(type, per_request)) != {list} or not all(per_request) or type(per_request[0][0]) is not list:
-        return None
-    rows = list(chain.from_iterable(per_request))
-    if set(map(type, rows)) != {list}:
-        return None
-    widths = set(map(len, rows))
-    if len(widths) != 1 or 0 in widths:
-        return None, None
-    try:
-        array = np.array(list(chain.from_iterable(rows)))
-    except (TypeError, ValueError, OverflowError):  # a value that is itself a list, an integer beyond 64 bits
-        return None, None
-    if array.ndim != 1:
-        return None, None
-    counts = np.fromiter(map(len, per_request), dtype=np.int64, count=len(per_request))
-    return array.reshape(len(rows), widths.pop()), counts
 
 
 def _flattened(per_request: list[Any], flat_is_column: bool) -> tuple[npt.NDArray[Any] | None, IntArray | None]:
