@@ -256,9 +256,18 @@ def raw_produce(topic: str, batch: bytes) -> bytes:
     return bytes(request.encode(framed=True, header=True))
 
 
-def one_batch(value: bytes) -> bytes:
-    builder = MemoryRecordsBuilder(magic=2, compression_type=0, batch_size=1 << 16)
-    builder.append(timestamp=1, key=None, value=value)
+def one_batch(value: bytes, producer: tuple[int, int, int] = (-1, -1, -1)) -> bytes:
+    """A one-record batch; ``producer`` is (producer id, epoch, base sequence) for an idempotent one."""
+    producer_id, epoch, sequence = producer
+    builder = MemoryRecordsBuilder(
+        magic=2,
+        compression_type=0,
+        batch_size=1 << 16,
+        producer_id=producer_id,
+        producer_epoch=epoch,
+        base_sequence=sequence,
+    )
+    builder.append(timestamp=int(time.time() * 1000), key=None, value=value)
     builder.close()
     return bytes(builder.buffer())
 
@@ -521,3 +530,23 @@ def test_create_time_records_far_in_the_future_are_refused_as_by_kafka_4(broker,
     with pytest.raises(InvalidTimestampError):
         producer.send("clocked", b"next day", timestamp_ms=now + 86_400_000).get()
     assert [value for _, _, value in broker.topic_records("clocked")] == [b"old"]
+
+
+def produce_answer(broker: KafkaTestBroker, topic: str, batch: bytes) -> tuple[int, int]:
+    """(error code, base offset) of a raw Produce v9 of one batch."""
+    response = ProduceResponse.decode(exchange(broker.port, raw_produce(topic, batch)), version=9, header=True)
+    partition = response.responses[0].partition_responses[0]
+    return partition.error_code, partition.base_offset
+
+
+def test_idempotent_sequences_are_checked_per_producer_and_epoch(broker, clients):
+    create(clients(KafkaAdminClient), "sequenced")
+    assert produce_answer(broker, "sequenced", one_batch(b"a", (7, 0, 0))) == (0, 0)
+    assert produce_answer(broker, "sequenced", one_batch(b"a", (7, 0, 0))) == (0, 0)  # a retry: same offset
+    assert produce_answer(broker, "sequenced", one_batch(b"gap", (7, 0, 5)))[0] == 45  # OUT_OF_ORDER_SEQUENCE
+    assert produce_answer(broker, "sequenced", one_batch(b"b", (7, 0, 1))) == (0, 1)
+    assert produce_answer(broker, "sequenced", one_batch(b"bumped", (7, 1, 3)))[0] == 45  # a new epoch starts at 0
+    assert produce_answer(broker, "sequenced", one_batch(b"c", (7, 1, 0))) == (0, 2)
+    assert produce_answer(broker, "sequenced", one_batch(b"stale", (7, 0, 2)))[0] == 47  # INVALID_PRODUCER_EPOCH
+    assert produce_answer(broker, "sequenced", one_batch(b"other", (8, 0, 9))) == (0, 3)  # unknown: any sequence
+    assert [value for _, _, value in broker.topic_records("sequenced")] == [b"a", b"b", b"c", b"other"]
