@@ -85,6 +85,8 @@ def test_round_trip_keeps_keys_headers_timestamps_and_numbers_offsets_per_partit
         (i % 2, i // 2, b"k%d" % i, b"v%d" % i, 1_000 + i, 0) for i in range(6)
     ]
     assert got[3].headers == [("trace", b"t3"), ("empty", b"")]
+    # the versions the client chose: Produce v9, Fetch v12, ListOffsets v10, Metadata v12, InitProducerId v4
+    assert {(0, 9), (1, 12), (2, 10), (3, 12), (22, 4)} <= set(broker.requests)
 
 
 def test_gzip_batches_are_stored_as_sent_and_read_back(broker, clients):
