@@ -128,7 +128,7 @@ class KafkaTestBroker:
             connections = list(self._connections)
         for conn in connections:
             _shutdown(conn)
-        for thread in self._threads:
+        for thread in list(self._threads):
             thread.join(timeout=5)
         self._threads = []
 
@@ -224,7 +224,7 @@ class KafkaTestBroker:
             with self._lock:
                 self._connections.add(conn)
             thread = threading.Thread(target=self._serve, args=(conn,), daemon=True)
-            self._threads.append(thread)
+            self._threads = [t for t in self._threads if t.is_alive()] + [thread]
             thread.start()
 
     def _serve(self, conn: socket.socket) -> None:
