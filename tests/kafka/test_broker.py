@@ -28,6 +28,7 @@ from kafka.errors import (
 from kafka.protocol.metadata import ApiVersionsRequest, ApiVersionsResponse
 from kafka.protocol.producer import ProduceRequest, ProduceResponse
 from kafka.record.memory_records import MemoryRecordsBuilder
+from kafka.record.util import calc_crc32c
 from kafka.structs import OffsetAndMetadata
 from kafka_server import BrokerProcess, KafkaTestBroker
 from kafka_server.log import PartitionLog
@@ -552,3 +553,12 @@ def test_idempotent_sequences_are_checked_per_producer_and_epoch(broker, clients
     assert produce_answer(broker, "sequenced", one_batch(b"stale", (7, 0, 2)))[0] == 47  # INVALID_PRODUCER_EPOCH
     assert produce_answer(broker, "sequenced", one_batch(b"other", (8, 0, 9))) == (0, 3)  # unknown: any sequence
     assert [value for _, _, value in broker.topic_records("sequenced")] == [b"a", b"b", b"c", b"other"]
+
+
+def test_compressions_other_than_gzip_are_refused_with_their_error_code(broker, clients):
+    create(clients(KafkaAdminClient), "squeezed")
+    batch = bytearray(one_batch(b"plain"))
+    struct.pack_into(">h", batch, 21, 3)  # attributes: lz4, as the client would flag it
+    struct.pack_into(">I", batch, 17, calc_crc32c(memoryview(batch)[21:]))  # a valid CRC: only the codec is wrong
+    assert produce_answer(broker, "squeezed", bytes(batch))[0] == 76  # UNSUPPORTED_COMPRESSION_TYPE
+    assert broker.topic_records("squeezed") == []
