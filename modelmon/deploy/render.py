@@ -50,13 +50,13 @@ from modelmon.core.errors import ConfigError
 from modelmon.core.paths import ProjectPaths, check_name, deployed_name
 from modelmon.deploy.access_key import AccessKey
 from modelmon.deploy.code_source import CodeSource, apply_source, parse_source
-from modelmon.deploy.kafka_topics import kafka_topic, to_kafka
+from modelmon.deploy.kafka_topics import kafka_topic as kafka_topic  # re-exported: the topic a trigger reads
+from modelmon.deploy.kafka_topics import to_kafka
 from modelmon.deploy.postgres_password import PostgresPassword, plain_secret_problems
 from modelmon.deploy.schema import check_config
 from modelmon.functions.roles import FUNCTION_LABEL, ROLE_LABEL, Role, role_of
 from modelmon.local_nuclio.spec import find_function_files
 
-__all__ = ["kafka_topic"]  # re-exported: the name triggers read, spelled by the Kafka stream role
 PROJECT_LABEL = "nuclio.io/project-name"
 _STREAM = re.compile(r"^projects/(?P<project>[^/]+)/model-endpoints/(?P<rest>.+)$")
 _V3IO_ENV = (ENV_V3IO_ACCESS_KEY, ENV_V3IO_API, ENV_V3IO_FRAMESD, ENV_V3IO_USERNAME)
