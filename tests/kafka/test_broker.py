@@ -15,7 +15,7 @@ import time
 
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
+from kafka.admin import AlterConfigOp, ConfigResource, ConfigResourceType, NewTopic
 from kafka.errors import (
     InvalidConfigurationError,
     InvalidReplicationFactorError,
@@ -562,3 +562,23 @@ def test_compressions_other_than_gzip_are_refused_with_their_error_code(broker, 
     struct.pack_into(">I", batch, 17, calc_crc32c(memoryview(batch)[21:]))  # a valid CRC: only the codec is wrong
     assert produce_answer(broker, "squeezed", bytes(batch))[0] == 76  # UNSUPPORTED_COMPRESSION_TYPE
     assert broker.topic_records("squeezed") == []
+
+
+def test_topic_configs_are_altered_and_checked(broker, clients):
+    admin = clients(KafkaAdminClient)
+    create(admin, "tuned", **{"retention.ms": "60000"})
+    topic = ConfigResource(ConfigResourceType.TOPIC, "tuned")
+    changed = ConfigResource(
+        ConfigResourceType.TOPIC,
+        "tuned",
+        configs={"retention.ms": (AlterConfigOp.DELETE, None), "message.timestamp.type": "LogAppendTime"},
+    )
+    assert admin.alter_configs([changed]) == {"topic": {"tuned": "OK"}}
+    configs = admin.describe_configs([topic], config_filter="all")["topic"]["tuned"]
+    assert (configs["retention.ms"]["value"], configs["retention.ms"]["config_source"]) == (
+        "604800000",
+        "DEFAULT_CONFIG",
+    )
+    assert configs["message.timestamp.type"]["value"] == "LogAppendTime"
+    refused = ConfigResource(ConfigResourceType.TOPIC, "tuned", configs={"retention.ms": "soon"})
+    assert "InvalidConfigurationError" in admin.alter_configs([refused], raise_on_unknown=False)["topic"]["tuned"]

@@ -1,4 +1,4 @@
-"""Topic administration: CreateTopics v7, DeleteTopics v6, DescribeConfigs v4."""
+"""Topic administration: CreateTopics v7, DeleteTopics v6, DescribeConfigs v4, IncrementalAlterConfigs v1."""
 
 from __future__ import annotations
 
@@ -170,3 +170,71 @@ def describe_configs(ctx: Context, r: Reader, w: Writer) -> None:
         w.int16(error).string(message).int8(kind).string(name).array(rows, config_row).tags()
 
     w.int32(0).array(results, result).tags()
+
+
+SET, DELETE, APPEND, SUBTRACT = 0, 1, 2, 3
+
+
+def incremental_alter_configs(ctx: Context, r: Reader, w: Writer) -> None:
+    """Change topic configs (SET, DELETE, and APPEND/SUBTRACT on list configs), checked as at creation."""
+
+    def entry() -> tuple[str, int, str | None]:
+        item = (r.string(), r.int8(), r.nullable_string())
+        r.tags()
+        return item
+
+    def resource() -> tuple[int, str, list[tuple[str, int, str | None]]]:
+        item = (r.int8(), r.string(), r.array(entry))
+        r.tags()
+        return item
+
+    wanted = r.array(resource)
+    validate_only = r.bool()
+    r.tags()
+
+    results: list[tuple[int, str | None, int, str]] = []
+    with ctx.store.lock:
+        for kind, name, changes in wanted:
+            topic = ctx.store.topics.get(name) if kind == TOPIC_RESOURCE else None
+            if kind != TOPIC_RESOURCE:
+                results.append((errors.INVALID_REQUEST, f"resource type {kind} is not alterable here", kind, name))
+            elif topic is None:
+                results.append((errors.UNKNOWN_TOPIC_OR_PARTITION, f"Topic {name} does not exist", kind, name))
+            else:
+                try:
+                    updated = configs.check_topic_configs(_apply(topic.configs, changes))
+                except ConfigError as exc:
+                    results.append((exc.code, str(exc), kind, name))
+                    continue
+                if not validate_only:
+                    ctx.store.set_topic_configs(name, updated)
+                results.append((errors.NONE, None, kind, name))
+
+    def result(item: tuple[int, str | None, int, str]) -> None:
+        w.int16(item[0]).string(item[1]).int8(item[2]).string(item[3]).tags()
+
+    w.int32(0).array(results, result).tags()
+
+
+def _apply(current: dict[str, str], changes: list[tuple[str, int, str | None]]) -> dict[str, str | None]:
+    updated: dict[str, str | None] = dict(current)
+    for name, operation, value in changes:
+        spec = configs.TOPIC_CONFIGS.get(name)
+        if spec is None:
+            raise ConfigError(f"Unknown topic config name: {name}")
+        if operation == SET:
+            updated[name] = value
+        elif operation == DELETE:
+            updated.pop(name, None)
+        elif operation in (APPEND, SUBTRACT) and spec.type == configs.LIST:
+            items = [i for i in (updated.get(name) or spec.default).split(",") if i]
+            extra = [i for i in (value or "").split(",") if i]
+            kept = (
+                items + [i for i in extra if i not in items]
+                if operation == APPEND
+                else [i for i in items if i not in extra]
+            )
+            updated[name] = ",".join(kept)
+        else:
+            raise ConfigError(f"operation {operation} does not apply to {name}", errors.INVALID_CONFIG)
+    return updated

@@ -55,6 +55,7 @@ SERVED: dict[int, Api] = {
     23: Api("OffsetForLeaderEpoch", 4, api_read.offset_for_leader_epoch),
     32: Api("DescribeConfigs", 4, api_admin.describe_configs),
     42: Api("DeleteGroups", 2, api_group_admin.delete_groups),
+    44: Api("IncrementalAlterConfigs", 1, api_admin.incremental_alter_configs),
     47: Api("OffsetDelete", 0, api_group_admin.offset_delete, flexible=False),
 }
 

@@ -90,6 +90,11 @@ class Store:
             self._save_offsets()
             self.changed.notify_all()
 
+    def set_topic_configs(self, name: str, topic_configs: dict[str, str]) -> None:
+        with self.lock:
+            self.topics[name].configs = topic_configs
+            self._save_meta()
+
     def topic_by_id(self, topic_id: uuid.UUID) -> Topic | None:
         return next((t for t in self.topics.values() if t.id == topic_id), None)
 
