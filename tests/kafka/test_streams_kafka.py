@@ -14,7 +14,7 @@ import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
 from kafka_server import KafkaTestBroker
 
-from modelmon.backends.base import OutRecord, SeekTo, StreamInfo
+from modelmon.backends.base import OutRecord, PutIncomplete, SeekTo, StreamInfo
 from modelmon.backends.kafka import kafka_topic, open_kafka_streams, partition_for_key
 from modelmon.core.errors import BackendUnavailable, NotFound
 from modelmon.core.paths import ProjectPaths
@@ -121,6 +121,14 @@ def test_sequences_are_offsets_plus_one(broker, streams):
     assert streams.seek(PATH, 0, SeekTo.LATEST) == 1
 
 
+def _read_all(streams, path, shard):
+    out, sequence = [], 1
+    while page := streams.read(path, shard, sequence):
+        out.extend(page)
+        sequence = page[-1].sequence + 1
+    return out
+
+
 def _after(t_ms):
     """Wait until the wall clock (the broker's) is past ``t_ms``, so the next append gets a later time."""
     while now_ms() <= t_ms:
@@ -173,6 +181,27 @@ def test_committed_sequences_are_the_group_offsets_kafka_consumers_resume_from(b
     assert streams.committed(PATH, "nuclio-group", 1) == 6
     assert streams.committed(PATH, "nuclio-group", 0) is None
     assert streams.committed(PATH, "another-group", 1) is None
+
+
+def test_a_put_refused_after_its_first_request_says_what_was_stored(broker, streams):
+    """A topic made elsewhere with a smaller ``max.message.bytes``: the broker refuses the one record over it
+    (alone in its partition's batch), after the first request and the rest of the second were stored."""
+    admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap)
+    try:
+        admin.create_topics({"projects.p1.small": {"num_partitions": 2, "replication_factor": 1,
+                                                   "configs": {"max.message.bytes": "100000"}}})
+    finally:
+        admin.close()
+    big = OutRecord(b"B" * 200_000, shard=1)
+    records = [OutRecord(b"s%04d" % i, shard=0) for i in range(1500)]
+    records.insert(1200, big)  # in the second request (records 1000..1500)
+    with pytest.raises(PutIncomplete, match=r"1500 of 1501 records stored.*MessageSizeTooLarge") as failure:
+        streams.put_records("projects/p1/small", records)
+    assert not isinstance(failure.value, BackendUnavailable)  # refused: sending it again will not help
+    assert failure.value.unsent(records) == [big]
+    assert [p for p in failure.value.placed if p is not None] == [(0, s) for s in range(1, 1501)]
+    assert [r.data for r in _read_all(streams, "projects/p1/small", 0)] == [b"s%04d" % i for i in range(1500)]
+    assert streams.read("projects/p1/small", 1, 1) == []
 
 
 def test_one_backend_serves_threads_putting_reading_and_committing_at_once(streams):

@@ -70,10 +70,11 @@ def send_request(
         except KAFKA_FAILURES as exc:  # no metadata within the timeout (brokers down): stop sending
             failure = exc
             break
+    flushed: BaseException | None = None
     try:
         producer.flush(timeout=timeout_s * 2)
-    except KAFKA_FAILURES as exc:
-        failure = failure or exc
+    except KAFKA_FAILURES as exc:  # the records' own answers below say more
+        flushed = exc
     deadline = time.monotonic() + timeout_s
     for i, future in futures:
         try:
@@ -83,5 +84,5 @@ def send_request(
             continue
         placed[i] = (int(metadata.partition), int(metadata.offset) + 1)
     if failure is None and any(placed[i] is None for i in request):
-        failure = KafkaTimeoutError("records were neither acknowledged nor refused in time")
+        failure = flushed or KafkaTimeoutError("records were neither acknowledged nor refused in time")
     return failure
