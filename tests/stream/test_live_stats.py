@@ -53,3 +53,17 @@ def test_feature_rows_are_one_in_ten_numeric_columns_named_for_the_tsdb(backend)
     assert first.to_dict("list") == {"time": [1000, 1010], "_1st_feature": [0.0, 10.0]}
     second = live._sampled("ep", samples.iloc[:9], ["1st-feature"])  # the count goes on across records: 13..21
     assert second["time"].tolist() == [1007]
+
+
+def test_minutes_past_the_hour_leave_the_figures_as_later_records_of_a_minute_arrive(backend):
+    ingestor = Ingestor(backend, PROJECT)
+    ingestor.setup()
+    seconds = [10, 20, 30, 3610, 3620, 3650]  # three records at 10:00, three at 11:00 (the same minute each)
+    for sequence, second in enumerate(seconds, start=1):
+        ingestor.process(RawRecord(_body(f"r{sequence}", sequence, second, 1000 * sequence), shard=0,
+                                   sequence=sequence))
+    # 11:00's hour is 10:01..11:00: the 10:00 minute has left it; 4 + 5 + 6 rows at 11:00
+    assert _metrics(backend) == {"predictions_per_second": 15 / 300, "predictions_count_5m": 15.0,
+                                 "predictions_count_1h": 15.0, "latency_avg_5m": 5000.0, "latency_avg_1h": 5000.0}
+    state = ingestor.live._endpoints[EP]
+    assert sorted(state.minutes) == [MINUTE + 60 * 60_000] and len(state.batches) == 3

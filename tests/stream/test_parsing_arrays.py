@@ -1,4 +1,5 @@
-"""The fast path's arrays: rows kept per request when some are rejected, the boolean scan, the collector."""
+"""The fast path's arrays: rows kept per request when some are rejected, the boolean scan, the collector,
+releasing the decoded body."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import numpy as np
 from ingest_fixtures import batched, entry
 
 from modelmon.core.timeutil import to_ms
-from modelmon.stream import RawRecord
+from modelmon.stream import Ingestor, RawRecord
 from modelmon.stream.frames import build_rows
 from modelmon.stream.parsing import _may_hold_booleans, parse_record
 from modelmon.stream.times import TimeBounds
@@ -91,3 +92,39 @@ def test_threads_reading_at_once_leave_the_collector_on():
     for thread in threads:
         thread.join()
     assert results == [50] * 80 and gc.isenabled()
+
+
+def test_a_released_record_still_gives_each_request_its_own_body():
+    entries = [entry(i, [1.0, float(i)], [0.0], NOW) for i in range(3)]
+    parsed = parse_record(RawRecord(json.dumps(batched(entries, endpoint_id="ep", record_id="rec-7")).encode()), "proj")
+    before = [parsed.payload(i) for i in range(3)]
+    parsed.release()
+    assert parsed.data is None and parsed.event.inputs == [] and parsed.event.outputs == []
+    assert parsed.event.request_ids == ["r0", "r1", "r2"]  # what storing the rows still needs is kept
+    assert [parsed.payload(i) for i in range(3)] == before  # read from the body again
+    assert json.loads(before[1])["values"][0][0]["inputs"] == [[1.0, 1.0]]
+    assert json.loads(before[1])["record_id"] == "rec-7.1"
+
+
+def test_a_record_is_read_and_stored_without_one_collection(backend):
+    """The collector paused over the whole record, and the decoded body freed inside the pause: no collection
+    walks the record's objects, and the collector is on again after."""
+    ingestor = Ingestor(backend, "proj")
+    ingestor.setup()
+    entries = [entry(i, [1.0, float(i)], [0.0], NOW - 1000 * i) for i in range(2000)]
+    body = json.dumps(batched(entries, endpoint_id="ep")).encode()
+    ingestor.process(RawRecord(body, 0, 1))  # first sight of the endpoint: its record created
+    collections = []
+
+    def count(phase: str, info: dict) -> None:
+        if phase == "start":
+            collections.append(info["generation"])
+
+    gc.collect()
+    gc.callbacks.append(count)
+    try:
+        report = ingestor.process(RawRecord(body, 0, 2))
+    finally:
+        gc.callbacks.remove(count)
+    assert report.rows == 2000 and not report.duplicate
+    assert collections == [] and gc.isenabled()
