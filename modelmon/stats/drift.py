@@ -102,6 +102,28 @@ def _noise_below(metric_name: str, min_effect_size: float, reference: Reference,
     return bool(np.all(log_failure <= math.log(_BOUND_FAILURE)))
 
 
+def _floor(reference: Reference, rows: npt.NDArray[np.int64], n_window: IntArray, *, metric_name: str,
+           metric: Distance, min_effect_size: float, null_quantile: float | None, null_draws: int,
+           seed: int) -> FloatArray:
+    """Each feature's threshold ``max(min_effect_size, null quantile)``, kept on the reference per features and
+    window sizes (rounded as :func:`size_bucket` rounds them): deciding it anew took a tenth of a small window."""
+    floor = np.full(rows.size, float(min_effect_size))
+    if null_quantile is None or not rows.size:
+        return floor
+    sizes = n_window.tolist()
+    bucket_of = {n: size_bucket(n) for n in set(sizes)}
+    key = ("floor", metric_name, float(min_effect_size), null_quantile, null_draws, seed, tuple(rows.tolist()),
+           tuple(bucket_of[n] for n in sizes))
+    known = reference.cache.get(key)
+    if known is None:
+        if not _noise_below(metric_name, min_effect_size, reference, rows, n_window, null_draws):
+            floor = np.maximum(floor, null_thresholds(reference, rows, n_window, metric_name=metric_name,
+                                                      metric=metric, quantile=null_quantile, draws=null_draws,
+                                                      seed=seed))
+        known = reference.cache[key] = floor
+    return np.array(known)
+
+
 def assess_drift(reference: Reference, window: WindowHistograms, *, metric_name: str, metric: Distance,
                  min_effect_size: float = 0.1, null_quantile: float | None = 0.99, null_draws: int = 1000,
                  seed: int = 0, expected_features: Iterable[str] = ()) -> DriftAssessment:
@@ -136,13 +158,8 @@ def assess_drift(reference: Reference, window: WindowHistograms, *, metric_name:
         scores = metric(p, q)
     distances = {name: per_feature(values) for name, values in scored_distances.items()}
     score = per_feature(scores)
-    floor = np.full(rows.size, float(min_effect_size))
-    window_totals = totals if every else totals[rows]
-    if null_quantile is not None and rows.size and not _noise_below(metric_name, min_effect_size, reference, rows,
-                                                                   window_totals, null_draws):
-        noise = null_thresholds(reference, rows, window_totals, metric_name=metric_name, metric=metric,
-                                quantile=null_quantile, draws=null_draws, seed=seed)
-        floor = np.maximum(floor, noise)
+    floor = _floor(reference, rows, totals if every else totals[rows], metric_name=metric_name, metric=metric,
+                   min_effect_size=min_effect_size, null_quantile=null_quantile, null_draws=null_draws, seed=seed)
     reasons = {reference.names[i]: why for i, why in unscored.items()}
     reasons |= {name: f"unusable reference: {why}" for name, why in reference.invalid.items()}
     known = reference.name_set

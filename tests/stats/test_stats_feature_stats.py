@@ -137,3 +137,32 @@ def test_windows_of_other_types_are_binned_without_errors():
     assert stats["c"]["hist"][0] == [1, 1, 0] and stats["c"]["nan_count"] == 1
     text = sample_df_stats(pd.DataFrame({"x": ["1", "oops", "3"]}), ref)["x"]
     assert sum(text["hist"][0]) == 2 and text["nan_count"] == 1
+
+
+def test_columns_of_every_kind_and_layout_count_as_plain_float_columns():
+    # Float columns are read straight from pandas' blocks; nullable, text and repeated columns through
+    # df[name]: every window below must count as its plain float64 copy does.
+    rng = np.random.default_rng(3)
+    ref = reference_for(feature_stats(pd.DataFrame({"a": rng.normal(size=500), "b": rng.integers(0, 9, 500),
+                                                    "c": rng.normal(size=500)})))
+    a, b = rng.normal(size=300), rng.integers(-1, 11, 300)
+    plain = pd.DataFrame({"a": a, "b": b.astype(float), "c": a[::-1].copy()})
+    expected = ref.histograms(plain)
+    windows = [
+        pd.DataFrame({"c": a[::-1], "x": "text", "b": b, "a": a}),  # other order, other blocks
+        pd.DataFrame({"a": a.astype(np.float32).astype(float), "b": pd.array(b, dtype="Int64"),
+                      "c": pd.Series(a[::-1]).astype("Float64")}),
+        pd.DataFrame({"a": a, "b": b.astype(str), "c": a[::-1]}).iloc[::-1].iloc[::-1],
+        pd.DataFrame(np.column_stack([a, b, a[::-1]]), columns=["a", "b", "c"]),  # one 2-D block
+    ]
+    for window in windows:
+        counted = ref.histograms(window)
+        assert counted.counts.tolist() == expected.counts.tolist()
+        assert counted.nan_counts.tolist() == [0, 0, 0] and counted.present.all()
+    repeated = pd.concat([plain, plain[["a"]]], axis=1)  # "a" twice: not readable as one column
+    with pytest.raises(ValueError, match="more than one column named 'a'"):
+        ref.histograms(repeated)
+    other_repeated = pd.concat([plain, pd.DataFrame({"x": np.ones(300)}), pd.DataFrame({"x": np.zeros(300)})], axis=1)
+    assert ref.histograms(other_repeated).counts.tolist() == expected.counts.tolist()  # "x" twice: not a feature
+    missing = ref.histograms(plain.drop(columns=["b"]))
+    assert missing.present.tolist() == [True, False, True] and missing.nan_counts.tolist() == [0, 300, 0]
