@@ -2,8 +2,9 @@
 
 Endpoints on the local backend with the shapes the store meets: plain numbers, a column stored as integers in
 one batch and floats in another, a column missing from one batch, text and nested JSON values, a column that is
-numbers in one batch and text in another (no common schema: that endpoint is read alone), windows without rows,
-and two windows of one endpoint sharing its files.
+numbers in one batch and text in another (no common schema: that endpoint is read alone), pandas' own types
+(a file with pandas metadata), rows stored out of time order, windows without rows, and two windows of one
+endpoint sharing its files.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ def stored(backend):
     samples.append("conflict", _frame(0, 2, f0=[1.0, 2.0]), batch_id="numbers")
     samples.append("conflict", _frame(0, 3, f0=["a", "b", "c"]), batch_id="text")
     samples.append("later", _frame(1, 4, f0=rng.normal(size=4)), batch_id="l")  # nothing in window 0
+    samples.append("nullable", _frame(0, 3, f0=pd.array([1, None, 3], dtype="Int64")), batch_id="pandas-typed")
+    samples.append("unsorted", _frame(0, 4, f0=[1.0, 2.0, 3.0, 4.0]).iloc[::-1], batch_id="late-first")
     return samples
 
 
@@ -52,7 +55,8 @@ def _keys(*endpoints: str, windows: tuple[int, ...] = (0,)) -> list[tuple[str, i
 
 
 def test_each_window_gets_what_reading_it_alone_gives(stored):
-    keys = _keys("plain", "promoted", "nested", "conflict", "later", "never-seen", windows=(0, 1))
+    keys = _keys("plain", "promoted", "nested", "conflict", "later", "nullable", "unsorted", "never-seen",
+                 windows=(0, 1))
     together = WindowSamples(stored, keys)
 
     for key in keys:

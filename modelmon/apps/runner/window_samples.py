@@ -167,4 +167,8 @@ def _shaped(frame: pd.DataFrame | None) -> pd.DataFrame:
         frame = one_type_per_column(nested_from_json(frame))
     if frame is None:
         return pd.DataFrame({"timestamp": pd.Series(dtype="int64")})
+    index = frame.index
+    if isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1 \
+            and frame["timestamp"].is_monotonic_increasing:  # a stable sort would change nothing: no copy
+        return frame
     return frame.sort_values("timestamp", kind="stable", ignore_index=True)
