@@ -204,6 +204,18 @@ def test_a_put_refused_after_its_first_request_says_what_was_stored(broker, stre
     assert streams.read("projects/p1/small", 1, 1) == []
 
 
+def test_refused_and_lost_produce_answers_are_retried_and_stored_once(broker, streams):
+    streams.create(PATH, shards=2)
+    broker.fail_next(2, 6)  # NOT_LEADER_OR_FOLLOWER, twice: retriable, nothing applied
+    first = streams.put_records(PATH, [OutRecord(b"a%d" % i, partition_key=f"k{i}") for i in range(20)])
+    broker.drop_next(1, "Produce", after_apply=True)  # stored, but the answer is lost: the producer sends again
+    second = streams.put_records(PATH, [OutRecord(b"b%d" % i, partition_key=f"k{i}") for i in range(20)])
+    broker.drop_next(1, "Fetch")  # a fetch cut off: the consumer fetches again
+    stored = {(r.shard, r.sequence): r.data for shard in range(2) for r in _read_all(streams, PATH, shard)}
+    assert len(stored) == 40  # the idempotent producer's retry was not stored twice
+    assert [stored[p] for p in first + second] == [b"a%d" % i for i in range(20)] + [b"b%d" % i for i in range(20)]
+
+
 def test_one_backend_serves_threads_putting_reading_and_committing_at_once(streams):
     """As the local runtime uses it: one worker thread per shard, all on the same ``KafkaStreams``."""
     streams.create(PATH, shards=4)
