@@ -141,6 +141,16 @@ def _seconds(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
     return statistics.median(times), result
 
 
+def _alternating(first: Callable[[], Any], second: Callable[[], Any],
+                 repeat: int) -> tuple[tuple[float, float, Any], tuple[float, float, Any]]:
+    """Median and best wall time of two functions run in turns (so that a shared machine's load weighs on
+    both alike), and their last results. The best of many runs is the steadier figure under load."""
+    runs = [(_seconds(first, 1), _seconds(second, 1)) for _ in range(repeat)]
+    first_times, second_times = ([run[k][0] for run in runs] for k in (0, 1))
+    return ((statistics.median(first_times), min(first_times), runs[-1][0][1]),
+            (statistics.median(second_times), min(second_times), runs[-1][1][1]))
+
+
 def _case(rows: int, features: int, repeat: int, seed: int) -> dict[str, Any]:
     reference_df, window = _frames(rows, features, seed)
     start = time.perf_counter()
@@ -149,8 +159,8 @@ def _case(rows: int, features: int, repeat: int, seed: int) -> dict[str, Any]:
     prepare_s, _ = _seconds(lambda: Reference(stats), 3)
     app = HistogramDataDriftApplication()
     cold_s, _ = _seconds(lambda: _ours(app, stats, window), 1)
-    warm_s, ours = _seconds(lambda: _ours(app, stats, window), repeat)
-    mlrun_s, mlrun = _seconds(lambda: _mlrun_way(stats, window), max(1, repeat // 3))
+    (warm_s, warm_best_s, ours), (mlrun_s, mlrun_best_s, mlrun) = _alternating(lambda: _ours(app, stats, window),
+                                                    lambda: _mlrun_way(stats, window), repeat)
     for name in SHARED_FIGURES:  # same numbers, other speed
         assert abs(ours[name] - mlrun[name]) < 1e-9, (name, ours, mlrun)
     app_run = _mlrun_app(stats, window, max(2, repeat // 3))
@@ -163,6 +173,8 @@ def _case(rows: int, features: int, repeat: int, seed: int) -> dict[str, Any]:
                                               metric=score, expected_features=window.columns), repeat)
     return {"rows": rows, "features": features, "feature_stats_s": stats_s, "reference_prepare_s": prepare_s,
             "cold_s": cold_s, "warm_s": warm_s, "mlrun_way_s": mlrun_s, "speedup_vs_mlrun": mlrun_s / warm_s,
+            "warm_best_s": warm_best_s, "mlrun_way_best_s": mlrun_best_s,
+            "speedup_vs_mlrun_best": mlrun_best_s / warm_best_s,
             "core_s": core_s, "core_speedup_vs_mlrun": mlrun_s / core_s,
             "mlrun_app_s": app_run and app_run["seconds"], "mlrun_version": app_run and app_run["version"],
             "speedup_vs_mlrun_app": app_run and app_run["seconds"] / warm_s,
@@ -215,8 +227,9 @@ def main(evidently_rows: int = 100_000) -> dict:
     for case, target in ((large, 0.5), (small, 0.005)):
         print(f"{case['rows']:>9,} rows x {case['features']} features: warm {case['warm_s'] * 1e3:8.2f} ms "
               f"(target <= {target * 1e3:g} ms), cold {case['cold_s'] * 1e3:8.1f} ms, "
-              f"MLRun's way {case['mlrun_way_s'] * 1e3:8.1f} ms -> {case['speedup_vs_mlrun']:.1f}x (target >= 5x); "
-              f"reference prep {case['reference_prepare_s'] * 1e3:.1f} ms, "
+              f"MLRun's way (re-implemented) {case['mlrun_way_s'] * 1e3:8.2f} ms -> {case['speedup_vs_mlrun']:.1f}x "
+              f"(target >= 5x; best runs {case['warm_best_s'] * 1e3:.2f} vs {case['mlrun_way_best_s'] * 1e3:.2f} ms -> "
+              f"{case['speedup_vs_mlrun_best']:.1f}x); reference prep {case['reference_prepare_s'] * 1e3:.1f} ms, "
               f"feature_stats {case['feature_stats_s']:.2f} s")
     for case in (large, small):
         if case["mlrun_app_s"] is not None:
@@ -238,6 +251,7 @@ def main(evidently_rows: int = 100_000) -> dict:
     return {"large": large, "small": small, "memory": memory, "evidently": evidently,
             "drift_10k_ms": small["warm_s"] * 1e3, "drift_10k_ratio": small["speedup_vs_mlrun"],
             "drift_10k_core_ratio": small["core_speedup_vs_mlrun"],
+            "drift_10k_ratio_best": small["speedup_vs_mlrun_best"],
             "drift_10k_ratio_mlrun_app": small["speedup_vs_mlrun_app"],
             "drift_1m_ratio_mlrun_app": large["speedup_vs_mlrun_app"],
             "drift_1m_warm_s": large["warm_s"], "drift_1m_cold_s": large["cold_s"],
