@@ -25,8 +25,11 @@ from modelmon.backends.kafka.failures import KAFKA_FAILURES
 def partition_for_key(partition_key: str, partitions: int) -> int:
     """Kafka's default partition of a keyed record: ``(murmur2(key) & 0x7fffffff) % partitions``.
 
-    >>> [partition_for_key("endpoint-1", 4), partition_for_key("endpoint-1", 4)]
-    [3, 3]
+    Kafka's own test vector: the Java client's ``Utils.murmur2("21")`` is -973932308, so of 1,000 partitions
+    (``& 0x7fffffff`` gives 1173551340):
+
+    >>> partition_for_key("21", 1000)
+    340
     """
     return int(murmur2(partition_key.encode()) & 0x7FFFFFFF) % partitions
 
