@@ -80,9 +80,11 @@ class KafkaClients:
             "enable_auto_commit": False,
             "auto_offset_reset": "earliest",  # an expired position resumes at the oldest record kept
             "allow_auto_create_topics": False,
+            # reads move between partitions: a prefetch parked at a partition's end must not hold the next
+            # read up long, and a fetch session (KIP-227) would be rebuilt at every move anyway
             "fetch_max_wait_ms": 100,
-            "max_partition_fetch_bytes": MAX_MESSAGE_BYTES,
             "enable_incremental_fetch_sessions": False,
+            "max_partition_fetch_bytes": MAX_MESSAGE_BYTES,
             **_for(KafkaConsumer, options),
         }
         self._lock = threading.Lock()
