@@ -45,7 +45,7 @@ class FsspecSampleStore(PartitionedSampleStore[str]):
         sink = pa.BufferOutputStream()
         write_parquet(table, sink)
         rel = f"{endpoint_id}/{hour_dir_name}/{name}"
-        self._folder.put(rel, sink.getvalue().to_pybytes(), f"append samples of {endpoint_id!r}")
+        self._folder.put(rel, sink.getvalue().to_pybytes(), f"append samples of {endpoint_id!r}", sync=False)
         return rel
 
     def _batch_files(self, endpoint_id: str, name: str) -> Iterable[str]:
