@@ -151,19 +151,32 @@ def _scan(schema: pa.Schema, members: list[tuple[WindowKey, list[pads.Fragment]]
         m, place = owner[tagged.fragment.path]
         batches[m].append((place, seq, tagged.record_batch))
     out = {}
+    plain = all(_reads_as_is(f.type) for f in schema)
     for (key, _), mine in zip(members, batches, strict=True):
         mine.sort(key=lambda b: (b[0], b[1]))  # the member's files in its order, batches as read
         table = pa.Table.from_batches([b for _, _, b in mine], schema=schema)
         if len(ranges) > 1:
             times = table.column("timestamp")
             table = table.filter(pc.and_(pc.greater_equal(times, key[1]), pc.less(times, key[2])))
-        out[key] = _shaped(table.to_pandas())
+        out[key] = _shaped(table.to_pandas(), plain=plain)
     return out
 
 
-def _shaped(frame: pd.DataFrame | None) -> pd.DataFrame:
-    """What ``PartitionedSampleStore.read`` makes of the frame its files gave (no columns asked for)."""
-    if frame is not None:
+def _reads_as_is(kind: pa.DataType) -> bool:
+    """Whether a column of arrow type ``kind`` is left as it is by the store's shaping (``nested_from_json`` and
+    ``one_type_per_column`` change only object columns pandas infers as bytes, mixed, numbers or decimals): numbers
+    and times become numpy columns, text and booleans with gaps objects inferred as ``string``/``boolean``/
+    ``empty``, none of which they touch. Binary (the nested values), decimals, dates, lists and the rest are
+    shaped as the store shapes them."""
+    types = pa.types
+    return bool(types.is_integer(kind) or types.is_floating(kind) or types.is_boolean(kind) or types.is_string(kind)
+                or types.is_large_string(kind) or types.is_timestamp(kind) or types.is_null(kind))
+
+
+def _shaped(frame: pd.DataFrame | None, *, plain: bool = False) -> pd.DataFrame:
+    """What ``PartitionedSampleStore.read`` makes of the frame its files gave (no columns asked for); ``plain``:
+    every column is of a type its shaping leaves as it is (:func:`_reads_as_is`)."""
+    if frame is not None and not plain:
         frame = one_type_per_column(nested_from_json(frame))
     if frame is None:
         return pd.DataFrame({"timestamp": pd.Series(dtype="int64")})
