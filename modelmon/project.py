@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ from modelmon.alerts.configs import AlertConfig, AlertConfigStore
 from modelmon.apps.registry import AppRegistry, RegisteredApp
 from modelmon.apps.source import AppSource, default_app_name, resolve_app, validate_app
 from modelmon.backends import Backend, make_backend
-from modelmon.core.config import DEFAULT_HOME, ENV_APP_CLASS, Settings
+from modelmon.core.config import DEFAULT_HOME, ENV_APP_CLASS, ENV_BACKEND, Settings
 from modelmon.core.errors import NotFound
 from modelmon.core.paths import ProjectPaths, check_name
 from modelmon.core.project_record import read_record, write_record
@@ -74,6 +75,9 @@ def get_or_create_project(
 ) -> Project:
     """The project ``name`` stored under ``home`` (created on first use).
 
+    ``backend``: where results are stored; default ``$MODELMON_BACKEND``, else ``v3io`` on the nuclio target
+    and ``local`` on the local one.
+
     ``controller_interval`` (local target only, e.g. ``"1s"``): how often the controller looks for closed
     windows, instead of once per base period; for traffic whose event times lie in the past.
 
@@ -100,8 +104,8 @@ def get_or_create_project(
         raise ValueError("source is only for target='nuclio' (local functions import the bundle directly)")
     home_dir = Path(home if home is not None else DEFAULT_HOME)
     record = read_record(home_dir, name)
-    if backend is None:
-        backend = "v3io" if target == "nuclio" else "local"
+    if backend is None:  # as configured ($MODELMON_BACKEND: postgres with Kafka streams, say), else the target's
+        backend = os.environ.get(ENV_BACKEND) or ("v3io" if target == "nuclio" else "local")
     # V3IO addresses and the access key come from the environment (V3IO_API, V3IO_FRAMESD, V3IO_ACCESS_KEY)
     settings = Settings.from_env(backend=backend, home=str(home_dir), project=name,
                         base_period_minutes=int(record.get("base_period_minutes", 10)))
