@@ -61,8 +61,10 @@ def test_endpoint_url_option_reaches_an_s3_compatible_server(s3_url):
 
     bucket = url.removeprefix("s3://").split("/")[0]
     keys = sorted(o["Key"] for o in shared_moto().client().list_objects_v2(Bucket=bucket)["Contents"])
-    assert keys[0] == "mm/objects/artifacts/a.json"  # plain S3 objects, in the local backend's layout
-    assert keys[1].startswith("mm/samples/ep1/hour=2023111422/") and keys[1].endswith(".parquet")
+    assert len(keys) == 3 and keys[0] == "mm/objects/artifacts/a.json"  # plain S3 objects, local's layout
+    stem = keys[2].removeprefix("mm/samples/ep1/hour=2023111422/").removesuffix(".parquet")
+    assert keys[1:] == [f"mm/samples/ep1/batches/{stem}/hour=2023111422",  # the batch's marker (empty)
+                        f"mm/samples/ep1/hour=2023111422/{stem}.parquet"]
     assert len(samples.read("ep1", T0, T0 + HOUR)) == 10
 
 
@@ -209,6 +211,7 @@ def test_a_read_lists_only_its_own_hours_never_the_bucket(s3_url, caplog):
         return [(method, kwargs.get("Prefix", kwargs.get("Key"))) for method, _, kwargs in made]
 
     one_hour = requests(lambda: samples.read("ep1", T0 + 2 * HOUR, T0 + 3 * HOUR))
+    assert len(samples.read("ep1", T0, T0 + 6 * HOUR)) == 24  # no marker read as a sample file
     assert one_hour[0] == ("list_objects_v2", "mm/samples/ep1/hour=2023111500/")
     assert [m for m, _ in one_hour] == ["list_objects_v2", "get_object"]
 
@@ -217,6 +220,29 @@ def test_a_read_lists_only_its_own_hours_never_the_bucket(s3_url, caplog):
     listings = [prefix for method, prefix in made if method == "list_objects_v2"]
     assert listings == ["mm/samples/ep1/", "mm/samples/ep1/hour=2023111422/", "mm/samples/ep1/hour=2023111423/"]
     assert len(made) == 3 + 2  # and a GET per file
+
+
+def test_an_append_costs_the_same_requests_whatever_the_endpoints_history(s3_url, caplog):
+    """The hours a batch was written to are its markers' listing, not a listing of the endpoint's files."""
+    url, options = s3_url
+    samples, _ = open_fsspec_stores(url, options)
+    for i in range(30):
+        samples.append("ep1", _rows(T0 - 10 * HOUR + i * HOUR // 3, 3), f"old-{i}")
+
+    def requests(append) -> list[tuple[str, str]]:
+        caplog.clear()
+        with caplog.at_level(logging.DEBUG, logger="s3fs"):
+            append()
+        made = [r.args for r in caplog.records if r.name == "s3fs" and r.msg.startswith("CALL")]
+        return [(method, kwargs.get("Prefix", kwargs.get("Key"))) for method, _, kwargs in made]
+
+    new = requests(lambda: samples.append("ep1", _rows(T0, 5), "new"))
+    assert [method for method, _ in new] == ["put_object", "put_object", "list_objects_v2"]
+    assert new[2][1].startswith("mm/samples/ep1/batches/") and new[2][1].endswith("/")  # this batch only
+
+    moved = requests(lambda: samples.append("ep1", _rows(T0 + 2 * HOUR, 5), "new"))  # now two hours later
+    assert [method for method, _ in moved] == ["put_object"] * 2 + ["list_objects_v2"] + ["delete_object"] * 2
+    assert samples.read("ep1", T0, T0 + 3 * HOUR)["timestamp"].min() == T0 + 2 * HOUR  # the old copy is gone
 
 
 # ------------------------------------------------------------------------------------ bad files

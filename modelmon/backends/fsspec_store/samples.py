@@ -8,9 +8,13 @@ every listing and every file is a request:
 - a read lists only its hours: each hour's key prefix when the range spans a few hours, else one
   delimited listing of the endpoint's hour folders and then the folders in range; never the bucket;
 - the files of a read are fetched in one concurrent call and filtered per file in arrow;
-- an append writes one object per hour its rows fall in, then lists the endpoint's files once to remove
-  an older copy of the batch from hours its rows left (the layout's rule; its cost grows with the
-  endpoint's file count, one request per 1,000 files on S3).
+- an append must remove an older copy of its batch from hours its rows left (the layout's rule). Listing
+  the endpoint to find them costs one request per 1,000 of its files, on every append, so each batch file
+  has an empty *marker* beside the hours, ``<endpoint_id>/batches/<batch file stem>/hour=<YYYYMMDDHH>``:
+  the hours of a batch are one small listing whatever the endpoint's history. The marker is written before
+  its file and removed after it, so a writer killed between the two leaves a marker without a file (whose
+  removal later is a no-op), never a file no marker leads to. Readers never look at ``batches/``, which is
+  no hour folder.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from modelmon.backends.sample_layout import PartitionedSampleStore, hour_dir, pa
 from modelmon.core.errors import CorruptStore
 
 SAMPLES_FOLDER = "samples"
+#: Where an endpoint's batch markers are (a name that is no hour folder: readers skip it).
+BATCHES_FOLDER = "batches"
 #: Up to this many hours a read lists each hour's prefix directly; beyond, it lists the hour folders first
 #: (one request) so that hours without files cost nothing.
 DIRECT_HOURS = 3
@@ -45,15 +51,20 @@ class FsspecSampleStore(PartitionedSampleStore[str]):
         sink = pa.BufferOutputStream()
         write_parquet(table, sink)
         rel = f"{endpoint_id}/{hour_dir_name}/{name}"
-        self._folder.put(rel, sink.getvalue().to_pybytes(), f"append samples of {endpoint_id!r}", sync=False)
+        what = f"append samples of {endpoint_id!r}"
+        self._folder.put(_marker(rel), b"", what, sync=False)
+        self._folder.put(rel, sink.getvalue().to_pybytes(), what, sync=False)
         return rel
 
     def _batch_files(self, endpoint_id: str, name: str) -> Iterable[str]:
-        found = self._folder.find(endpoint_id, f"list samples of {endpoint_id!r}")
-        return [rel for rel in found if rel.endswith("/" + name) and rel.count("/") == 2]
+        markers = self._folder.find(_marker(f"{endpoint_id}/-/{name}").rsplit("/", 1)[0],
+                                    f"list samples of {endpoint_id!r}")
+        return [f"{endpoint_id}/{marker.rsplit('/', 1)[1]}/{name}" for marker in markers]
 
     def _delete_file(self, file: str) -> None:
-        self._folder.delete(file, f"delete sample file {file!r}")
+        what = f"delete sample file {file!r}"
+        self._folder.delete(file, what)
+        self._folder.delete(_marker(file), what)
 
     def _hour_files(self, endpoint_id: str, first_hour: int, last_hour: int) -> list[str]:
         what = f"list samples of {endpoint_id!r}"
@@ -96,3 +107,9 @@ class FsspecSampleStore(PartitionedSampleStore[str]):
             raise CorruptStore(f"{self._folder.location.where}/{SAMPLES_FOLDER}/{rel}: unreadable sample file "
                                f"({exc})") from exc
         return table
+
+
+def _marker(file: str) -> str:
+    """The marker of the batch file ``<endpoint>/<hour folder>/<stem>.parquet``."""
+    endpoint_id, hour_folder, name = file.split("/")
+    return f"{endpoint_id}/{BATCHES_FOLDER}/{name.removesuffix('.parquet')}/{hour_folder}"
