@@ -208,9 +208,7 @@ class NumericBinner:
             np.floor(y, out=estimate)
             with np.errstate(invalid="ignore"):  # inf - inf: infinite values are never near an edge
                 np.subtract(y, estimate, out=y)
-            close = scratch.flags[:n].reshape(shape)
-            np.less_equal(y, self._near, out=close)
-            check = np.flatnonzero(close.any(axis=1))
+            check = np.flatnonzero(np.fmin.reduce(y, axis=1) <= self._near)  # fmin: NaN (a missing value) aside
             slot = self._slots(estimate, scratch.slots[:n].reshape(shape))
             if check.size:
                 self._correct(slot, columns, start, stop, check, self._lows[last_closed], scratch)

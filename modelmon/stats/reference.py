@@ -131,15 +131,19 @@ def numeric_columns(df: pd.DataFrame, names: list[str],
     getter = getattr(df, "_get_column_array", None) if positions is not None else None
     out: list[npt.NDArray[Any] | None] = []
     for name in names:
-        position = positions.get(name) if positions is not None else (0 if name in df.columns else None)
-        if position is None:
+        if positions is not None:
+            position = positions.get(name)
+            if position is None:
+                out.append(None)
+                continue
+            values = getter(position) if getter is not None else None
+            if isinstance(values, np.ndarray) and values.ndim == 1 and values.dtype.kind in "fiub":
+                out.append(values)
+                continue
+        elif name not in df.columns:
             out.append(None)
             continue
-        values = getter(position) if getter is not None else None
-        if isinstance(values, np.ndarray) and values.ndim == 1 and values.dtype.kind in "fiub":
-            out.append(values)
-        else:
-            out.append(as_float(df[name]))
+        out.append(as_float(df[name]))
     return out
 
 

@@ -140,8 +140,9 @@ def test_features_counted_in_pairs_each_match_np_histogram(n_features):
             values[::11] = np.nan
         if i % 4 == 2:
             values[:4] = [np.inf, -np.inf, 1e300, -1e300]
-        if i % 5 == 3:  # integer data on the edges: every value is near one
+        if i % 5 == 3:  # integer data on the edges (every value is near one), some missing
             reference, values = np.arange(21.0), rng.integers(-2, 24, 5_003).astype(float)
+            values[::13] = np.nan
         columns.append(values)
         edges.append(np.histogram_bin_edges(reference, bins=int(rng.integers(2, 30))))
     for last_closed in (True, False):
