@@ -98,7 +98,7 @@ def test_a_missing_bucket_is_named_and_never_reads_as_an_empty_store():
              lambda: objects.list_objects("a/"), lambda: objects.delete_object("a/b"),
              lambda: samples.append("ep1", _rows(T0, 3), "b1"), lambda: samples.read("ep1", T0, T0 + HOUR)]
     for call in calls:
-        with pytest.raises(NotFound, match=r"bucket of s3://no-such-bucket-mm/prefix does not exist"):
+        with pytest.raises(NotFound, match=r"bucket 'no-such-bucket-mm' \(s3://no-such-bucket-mm/prefix\) does not"):
             call()
 
 

@@ -87,7 +87,8 @@ class FsCalls:
             except Exception as exc:  # the edge: every client library's error is translated below
                 failure = exc
             if bucket_missing(failure):
-                raise NotFound(f"{what}: the bucket of {self.where} does not exist; create it or fix the "
+                bucket = self.where.split("://", 1)[-1].split("/", 1)[0]
+                raise NotFound(f"{what}: bucket {bucket!r} ({self.where}) does not exist; create it or fix the "
                                "store's URL") from failure
             if isinstance(failure, FileNotFoundError | NotADirectoryError | IsADirectoryError):
                 if missing is not None:
