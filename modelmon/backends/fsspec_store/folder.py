@@ -3,8 +3,8 @@
 A write is seen whole or not at all by readers, whatever the file system: an object store publishes a PUT
 at once; a local folder gets a hidden temp file, renamed (the local backend's
 :func:`~modelmon.backends.local.files.write_atomically`, fsync'd first unless ``sync=False``); any other
-file system a hidden temp file moved over the target. A process killed mid-write therefore leaves at most a hidden temp file, which listings
-skip (no path segment of a stored file starts with '.').
+file system a hidden temp file moved over the target. A process killed mid-write therefore leaves at most
+a hidden temp file, which listings skip (no path segment of a stored file starts with '.').
 """
 
 from __future__ import annotations
