@@ -73,3 +73,28 @@ def test_legacy_app_runs_through_evaluate():
     assert got["value"].tolist() == [2.0, 1.0]
     assert app.seen["latest"] == pd.Timestamp(60_000, unit="ms", tz="UTC")
     assert app.seen["endpoint_id"] == "ep7"
+
+
+class _Unhashable:
+    """A callable that defines equality only, hence no hash."""
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    def __call__(self, application_name, sample_df_stats, feature_stats, sample_df, start_infer_time,
+                 end_infer_time, latest_request, endpoint_id, output_stream_uri):
+        return []
+
+
+def test_the_signature_is_read_per_function_whatever_the_callable():
+    class NewStyle(ModelMonitoringApplicationBase):
+        def do_tracking(self, monitoring_context):
+            return []
+
+    assert is_legacy(LegacyApp()) and not is_legacy(NewStyle())
+    assert is_legacy(LegacyApp()) and not is_legacy(NewStyle())  # kept per function: the same answers
+    app = NewStyle()
+    app.do_tracking = _Unhashable()  # type: ignore[method-assign]
+    assert is_legacy(app)
+    app.do_tracking = lambda monitoring_context: []  # type: ignore[method-assign]
+    assert not is_legacy(app)

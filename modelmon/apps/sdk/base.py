@@ -167,14 +167,20 @@ ModelMonitoringApplicationBaseV2 = ModelMonitoringApplicationBase
 def is_legacy(app: ModelMonitoringApplicationBase) -> bool:
     """True when the app's ``do_tracking`` has MLRun 1.6's long signature."""
     method = app.do_tracking
-    return _has_legacy_signature(getattr(method, "__func__", method))
+    function = getattr(method, "__func__", method)
+    try:
+        return _known_legacy_signature(function)
+    except TypeError:  # an unhashable callable: not kept
+        return _has_legacy_signature(function)
 
 
-@functools.lru_cache(maxsize=256)
 def _has_legacy_signature(do_tracking: Callable[..., Any]) -> bool:
-    """Per function: ``inspect.signature`` costs a few µs, on every window of every endpoint."""
     params = inspect.signature(do_tracking).parameters
     return "application_name" in params and "sample_df" in params
+
+
+#: Per function: ``inspect.signature`` costs a few µs, on every window of every endpoint.
+_known_legacy_signature = functools.lru_cache(maxsize=256)(_has_legacy_signature)
 
 
 def run_application(app: ModelMonitoringApplicationBase, context: MonitoringApplicationContext) -> Output:
