@@ -245,9 +245,9 @@ class HistogramDataDriftApplication(ModelMonitoringApplicationBase):
     @staticmethod
     def _shares(a: DriftAssessment, scored: BoolArray, drifted: BoolArray, strong_ratio: float) -> tuple[float, float]:
         """The drifted share and the strongly drifted share of the scored features."""
-        with np.errstate(invalid="ignore"):
-            strong = drifted & (a.score >= strong_ratio * a.threshold)
-        return float(drifted.sum() / scored.sum()), float(strong.sum() / scored.sum())
+        rows = np.flatnonzero(drifted)  # scored, so neither NaN nor compared with NaN
+        strong = int(np.count_nonzero(a.score[rows] >= strong_ratio * a.threshold[rows]))
+        return float(rows.size / scored.sum()), float(strong / scored.sum())
 
     @staticmethod
     def _order(a: DriftAssessment, scored: BoolArray) -> list[int]:
