@@ -13,7 +13,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-import fsspec  # type: ignore[import-untyped]
+import fsspec
 
 from modelmon.core.errors import ConfigError
 
