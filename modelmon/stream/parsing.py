@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import gc
 import json
 import operator
 import re
+import struct
 import threading
 from collections.abc import Iterator
-from itertools import repeat
-from typing import Any
+from itertools import chain, repeat
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -308,6 +310,11 @@ def _numeric_rows(per_request: list[Any], flat_is_column: bool) -> tuple[FloatAr
     array: npt.NDArray[Any] | None
     counts: IntArray | None = None
     as_rows: Any = None
+    packed = _packed_rows(per_request)
+    if packed is not None:  # MLRun's shape: a list of rows per request
+        if packed is False or not np.isfinite(packed[0]).all():
+            return None
+        return packed[0], packed[1], None
     try:
         array = np.array(per_request)  # requests × rows × values, or requests × values (flat lists)
     except (TypeError, ValueError, OverflowError):  # requests with different row counts (or ragged rows)
@@ -332,6 +339,39 @@ def _numeric_rows(per_request: list[Any], flat_is_column: bool) -> tuple[FloatAr
     if flat_is_column and as_rows is None and type(per_request[0][0]) is not list:
         as_rows = [[[x] for x in value] for value in per_request]
     return array.astype(np.float64, copy=False), counts, as_rows
+
+
+def _packed_rows(per_request: list[Any]) -> tuple[FloatArray, IntArray] | Literal[False] | None:
+    """Requests that are each a list of rows of one width as one float matrix, and each request's row count;
+    ``False`` if those rows hold anything but numbers, ``None`` for any other shape (numpy tells them).
+
+    The values are packed as C doubles by :mod:`struct` in one call (``Struct.pack_into``), which reads each
+    number with one C call and refuses text, ``None``, objects and lists: a third of the instructions numpy
+    spends discovering the nested lists' shape and type (booleans, which it would read as 1 and 0, never get
+    here: see :func:`_may_hold_booleans`).
+    """
+    if set(map(type, per_request)) != {list} or not all(per_request) or type(per_request[0][0]) is not list:
+        return None
+    rows = list(chain.from_iterable(per_request))
+    if set(map(type, rows)) != {list}:
+        return None
+    widths = set(map(len, rows))
+    if len(widths) != 1 or 0 in widths:
+        return None
+    width = widths.pop()
+    packed = bytearray(8 * len(rows) * width)  # numpy reads it in place, writable
+    try:
+        _doubles(len(rows) * width).pack_into(packed, 0, *chain.from_iterable(rows))
+    except (struct.error, TypeError, OverflowError):  # text, None, an object or a list; a number beyond floats
+        return False
+    array = np.frombuffer(packed, dtype=np.float64).reshape(len(rows), width)
+    return array, np.fromiter(map(len, per_request), dtype=np.int64, count=len(per_request))
+
+
+@functools.lru_cache(maxsize=64)
+def _doubles(count: int) -> struct.Struct:
+    """The native-order layout of ``count`` doubles (numpy's float64), built once per count."""
+    return struct.Struct(f"={count}d")
 
 
 def _flattened(per_request: list[Any], flat_is_column: bool) -> tuple[npt.NDArray[Any] | None, IntArray | None]:

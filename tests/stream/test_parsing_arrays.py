@@ -128,3 +128,15 @@ def test_a_record_is_read_and_stored_without_one_collection(backend):
         gc.callbacks.remove(count)
     assert report.rows == 2000 and not report.duplicate
     assert collections == [] and gc.isenabled()
+
+
+def test_rows_packed_as_doubles_refuse_what_numpy_would_not_read_as_numbers():
+    """Rows of lists are read by ``struct``: text, None, objects, lists and integers beyond floats leave the
+    fast path (the checked path names or stores them), as numpy's reading did."""
+    for odd in ["1.5", None, {"a": 1}, [1.0], 10**400]:
+        entries = [entry(0, [1.0, 2.0], [0.0], NOW), entry(1, [3.0, odd], [0.0], NOW)]
+        body = json.dumps(batched(entries, endpoint_id="ep")).encode()
+        assert parse_record(RawRecord(body), "proj").features is None, odd
+    entries = [entry(0, [1, 2.5], [0.0], NOW), entry(1, [2**63 + 5, -0.0], [1], NOW)]  # integers: as floats
+    parsed = parse_record(RawRecord(json.dumps(batched(entries, endpoint_id="ep")).encode()), "proj")
+    assert parsed.features.tolist() == [[1.0, 2.5], [float(2**63 + 5), -0.0]] and parsed.features.flags.writeable
