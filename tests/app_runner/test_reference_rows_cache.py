@@ -34,7 +34,9 @@ def test_rows_are_read_once_per_endpoint_and_reference():
     second = _store(objects, "ep1", 500, seed=1)  # registered again: the record's digest changes
     newer = cache.rows("ep1", second)
     assert newer is not None and len(newer) == 500 and cache.reads == 2
+    assert cache.nbytes == 500 * 4 * 8  # the replaced frame no longer counts
     assert cache.rows("ep1", first) is None and cache.reads == 3  # the record's stats and the rows disagree
+    assert cache.nbytes == 0
 
 
 def test_memory_is_bounded_least_recently_used_first():

@@ -45,6 +45,7 @@ class ReferenceRowsCache:
         self.max_bytes = max_bytes
         self.absent_ms = absent_ms
         self._entries: collections.OrderedDict[str, _Entry] = collections.OrderedDict()
+        self._nbytes = 0  # the entries' sum, kept as they come and go: summing them per read grew with endpoints
         self.reads = 0  #: object-store reads so far (what the cache saves is visible in tests)
 
     def rows(self, endpoint_id: str, digest: str) -> pd.DataFrame | None:
@@ -59,19 +60,23 @@ class ReferenceRowsCache:
         stored = read_reference_rows(self._objects, self._paths, endpoint_id)
         frame = stored.frame if stored is not None and stored.stats_digest == digest else None
         nbytes = 0 if frame is None else int(frame.memory_usage(index=False, deep=True).sum())
+        if entry is not None:
+            self._nbytes -= entry.nbytes
         self._entries[endpoint_id] = _Entry(digest, frame, now, nbytes)
+        self._nbytes += nbytes
         self._entries.move_to_end(endpoint_id)
         self._evict(keep=endpoint_id)
         return None if frame is None else frame.copy(deep=False)
 
     @property
     def nbytes(self) -> int:
-        return sum(e.nbytes for e in self._entries.values())
+        return self._nbytes
 
     def _evict(self, keep: str) -> None:
-        total = self.nbytes
+        if self._nbytes <= self.max_bytes:
+            return
         for endpoint_id in list(self._entries):
-            if total <= self.max_bytes:
+            if self._nbytes <= self.max_bytes:
                 return
             if endpoint_id != keep:
-                total -= self._entries.pop(endpoint_id).nbytes
+                self._nbytes -= self._entries.pop(endpoint_id).nbytes
