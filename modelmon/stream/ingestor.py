@@ -163,10 +163,11 @@ class Ingestor:
                     is_error: BoolArray, estimated: FloatArray) -> pd.DataFrame:
         """Write the record's per-minute prediction rows and error rows; the prediction rows."""
         tsdb = self.backend.tsdb
-        minutes = pd.DataFrame({"time": [], "estimated_prediction_count": [], "count": [], "latency_sum_us": []})
         if not is_error.all():
             minutes = predictions_frame(endpoint_id, batch_id, when, latency, is_error, estimated)
             tsdb.write(self.paths.predictions_tsdb, minutes, labels=list(PREDICTION_LABELS))
+        else:  # errors only: no minute to add to the live figures
+            minutes = pd.DataFrame({"time": [], "estimated_prediction_count": [], "count": [], "latency_sum_us": []})
         if is_error.any():
             frame = errors_frame(endpoint_id, batch_id, when, is_error)
             tsdb.write(self.paths.errors_tsdb, frame, labels=list(ERROR_LABELS))
