@@ -150,16 +150,40 @@ def _scan(schema: pa.Schema, members: list[tuple[WindowKey, list[pads.Fragment]]
     for seq, tagged in enumerate(dataset.scanner(filter=where).scan_batches()):
         m, place = owner[tagged.fragment.path]
         batches[m].append((place, seq, tagged.record_batch))
-    out = {}
     plain = all(_reads_as_is(f.type) for f in schema)
+    tables = []
     for (key, _), mine in zip(members, batches, strict=True):
         mine.sort(key=lambda b: (b[0], b[1]))  # the member's files in its order, batches as read
         table = pa.Table.from_batches([b for _, _, b in mine], schema=schema)
         if len(ranges) > 1:
             times = table.column("timestamp")
             table = table.filter(pc.and_(pc.greater_equal(times, key[1]), pc.less(times, key[2])))
-        out[key] = _shaped(table.to_pandas(), plain=plain)
+        tables.append(table)
+    whole = pa.concat_tables(tables) if tables else None
+    if whole is None or not _splits_exactly(whole):
+        return {key: _shaped(table.to_pandas(), plain=plain) for (key, _), table in zip(members, tables, strict=True)}
+    frame = whole.to_pandas()  # one conversion, cut into the windows' frames below
+    out = {}
+    at = 0
+    for (key, _), table in zip(members, tables, strict=True):
+        part = frame.iloc[at:at + table.num_rows].copy()
+        part.index = pd.RangeIndex(table.num_rows)
+        at += table.num_rows
+        out[key] = _shaped(part, plain=plain)
     return out
+
+
+def _splits_exactly(table: pa.Table) -> bool:
+    """Whether the frame of ``table`` cut into row ranges gives each range the frame its own rows convert to: the
+    pandas type of a column must not depend on which rows it holds (integers and booleans with gaps become floats
+    and objects; a dictionary becomes categories of its own values)."""
+    for field, column in zip(table.schema, table.columns, strict=True):
+        kind = field.type
+        if pa.types.is_dictionary(kind):
+            return False
+        if (pa.types.is_integer(kind) or pa.types.is_boolean(kind)) and column.null_count:
+            return False
+    return True
 
 
 def _reads_as_is(kind: pa.DataType) -> bool:
