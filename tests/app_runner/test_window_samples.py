@@ -3,8 +3,8 @@
 Endpoints on the local backend with the shapes the store meets: plain numbers, a column stored as integers in
 one batch and floats in another, a column missing from one batch, text and nested JSON values, a column that is
 numbers in one batch and text in another (no common schema: that endpoint is read alone), pandas' own types
-(a file with pandas metadata), rows stored out of time order, windows without rows, and two windows of one
-endpoint sharing its files.
+(a file with pandas metadata), rows stored out of time order, windows without rows, two windows of one
+endpoint sharing its files, and endpoints of one schema read in one scan.
 """
 
 from __future__ import annotations
@@ -47,6 +47,10 @@ def stored(backend):
     samples.append("later", _frame(1, 4, f0=rng.normal(size=4)), batch_id="l")  # nothing in window 0
     samples.append("nullable", _frame(0, 3, f0=pd.array([1, None, 3], dtype="Int64")), batch_id="pandas-typed")
     samples.append("unsorted", _frame(0, 4, f0=[1.0, 2.0, 3.0, 4.0]).iloc[::-1], batch_id="late-first")
+    for i, n in enumerate((6, 0, 3)):  # one schema: read in one scan, converted once and cut per window
+        rows = pd.concat([_frame(0, n, x=rng.normal(size=n), s=[None if j % 2 else f"t{j}" for j in range(n)]),
+                          _frame(1, 2, x=[1.0, None], s=["a", "b"])], ignore_index=True)
+        samples.append(f"twin{i}", rows, batch_id="t")
     return samples
 
 
@@ -55,8 +59,8 @@ def _keys(*endpoints: str, windows: tuple[int, ...] = (0,)) -> list[tuple[str, i
 
 
 def test_each_window_gets_what_reading_it_alone_gives(stored):
-    keys = _keys("plain", "promoted", "nested", "conflict", "later", "nullable", "unsorted", "never-seen",
-                 windows=(0, 1))
+    keys = _keys("plain", "promoted", "nested", "conflict", "later", "nullable", "unsorted", "twin0", "twin1",
+                 "twin2", "never-seen", windows=(0, 1))
     together = WindowSamples(stored, keys)
 
     for key in keys:
