@@ -31,7 +31,7 @@ from modelmon.alerts.configs import AlertConfig, AlertConfigStore
 from modelmon.apps.registry import AppRegistry, RegisteredApp
 from modelmon.apps.source import AppSource, default_app_name, resolve_app, validate_app
 from modelmon.backends import Backend, make_backend
-from modelmon.core.config import DEFAULT_HOME, ENV_APP_CLASS, ENV_BACKEND, Settings
+from modelmon.core.config import DEFAULT_HOME, ENV_APP_CLASS, ENV_BACKEND, ENV_KAFKA_BROKERS, Settings
 from modelmon.core.errors import NotFound
 from modelmon.core.paths import ProjectPaths, check_name
 from modelmon.core.project_record import read_record, write_record
@@ -40,6 +40,7 @@ from modelmon.deploy.access_key import choose_access_key
 from modelmon.deploy.code_source import source_from
 from modelmon.deploy.credentials import Credentials, credentials_file, load_credentials, save_credentials
 from modelmon.deploy.dashboard import FunctionState
+from modelmon.deploy.postgres_stores import SDK_NAMES, check_postgres_stores, password_secret, refuse_access_key
 from modelmon.deploy.render import (
     FunctionTemplate,
     RenderedFunction,
@@ -72,6 +73,8 @@ def get_or_create_project(
     access_key: str | None = None,
     access_key_secret: str | None = None,
     source: str | None = None,
+    postgres_password_secret: str | None = None,
+    create_topics: bool = False,
 ) -> Project:
     """The project ``name`` stored under ``home`` (created on first use).
 
@@ -90,6 +93,14 @@ def get_or_create_project(
     ``source`` (nuclio target only): where the dashboard's builder gets modelmon, as ``modelmon deploy
     --source`` (default ``$MODELMON_SOURCE``): an archive URL, ``git+URL@branch`` or ``image:NAME``
     (:mod:`modelmon.deploy.code_source`). Deploying without one is refused.
+
+    On the nuclio target with ``backend="postgres"`` the functions get the stores of this process's environment
+    (``MODELMON_POSTGRES_DSN`` without a password, ``MODELMON_KAFKA_BROKERS``, ``MODELMON_SAMPLES_URL``, optional
+    ``MODELMON_S3_ENDPOINT_URL``), ``kafka-cluster`` triggers, and ``PGPASSWORD`` from the Kubernetes secret
+    ``postgres_password_secret`` (``"NAME[/KEY]"``, default ``modelmon-credentials/postgres-password``; ``"none"``
+    sets none), as ``modelmon deploy --kafka --postgres --samples-url``; ``create_topics=True`` creates the topics
+    their triggers read before each deployment, as ``--create-topics``. An incoherent setting (a DSN holding a
+    password, no brokers or samples URL, an access key) is a ``ValueError`` when the project is opened.
     """
     check_name(name, "name")
     if target not in TARGETS:
@@ -102,6 +113,9 @@ def get_or_create_project(
         raise ValueError("access_key is only for target='nuclio' (local functions use this process's V3IO settings)")
     if source is not None and target != "nuclio":
         raise ValueError("source is only for target='nuclio' (local functions import the bundle directly)")
+    if (postgres_password_secret is not None or create_topics) and target != "nuclio":
+        raise ValueError("postgres_password_secret and create_topics are only for target='nuclio' (local functions "
+                         "use this process's PostgreSQL settings; producers create their topics)")
     home_dir = Path(home if home is not None else DEFAULT_HOME)
     record = read_record(home_dir, name)
     if backend is None:  # as configured ($MODELMON_BACKEND: postgres with Kafka streams, say), else the target's
@@ -113,13 +127,31 @@ def get_or_create_project(
     runner: Target
     if target == "nuclio":
         assert dashboard_url, "checked above"
-        stored = credentials_file(home_dir, name)
-        key = choose_access_key(access_key, access_key_secret,
-                                stored=lambda: load_credentials(stored).access_key)
-        runner = NuclioTarget(dashboard_url, access_key=key, source=source_from(source), bundle_dir=bundle)
+        runner = _nuclio_target(settings, dashboard_url, bundle, access_key=access_key,
+                                access_key_secret=access_key_secret, source=source,
+                                postgres_password_secret=postgres_password_secret, create_topics=create_topics)
     else:
         runner = LocalTarget(home_dir, name, python_paths=[bundle], controller_interval=controller_interval)
     return Project(settings, runner, bundle)
+
+
+def _nuclio_target(settings: Settings, dashboard_url: str, bundle: Path, *, access_key: str | None,
+                   access_key_secret: str | None, source: str | None, postgres_password_secret: str | None,
+                   create_topics: bool) -> NuclioTarget:
+    """The dashboard target, its credentials chosen as ``modelmon deploy`` chooses them: on Kafka + PostgreSQL the
+    same checks and ``PGPASSWORD`` secret (:mod:`modelmon.deploy.postgres_stores`), else the V3IO access key."""
+    password = password_secret(postgres_password_secret, settings.backend, SDK_NAMES)
+    if create_topics and not settings.kafka_brokers:
+        raise ValueError(f"create_topics: only with Kafka streams (backend 'postgres' and ${ENV_KAFKA_BROKERS})")
+    key = None
+    if settings.backend == "postgres":
+        check_postgres_stores(settings.postgres_dsn, settings.kafka_brokers, settings.samples_url, SDK_NAMES)
+        refuse_access_key(access_key is not None or access_key_secret is not None, SDK_NAMES)
+    else:
+        stored = credentials_file(settings.home, settings.project)
+        key = choose_access_key(access_key, access_key_secret, stored=lambda: load_credentials(stored).access_key)
+    return NuclioTarget(dashboard_url, access_key=key, source=source_from(source), bundle_dir=bundle,
+                        postgres_password=password, topic_brokers=settings.kafka_brokers if create_topics else ())
 
 
 class Project:

@@ -19,11 +19,17 @@ from modelmon.deploy.code_source import (
     require_source,
     source_from,
 )
-from modelmon.deploy.kafka_topics import create_topics, trigger_topics
 from modelmon.deploy.nuctl import PLATFORMS, check_platform, nuctl_commands
 from modelmon.deploy.postgres_password import DEFAULT_SECRET as PG_SECRET
 from modelmon.deploy.postgres_password import DEFAULT_SECRET_KEY as PG_SECRET_KEY
-from modelmon.deploy.postgres_password import PostgresPassword, check_dsn
+from modelmon.deploy.postgres_password import PostgresPassword
+from modelmon.deploy.postgres_stores import (
+    CLI_NAMES,
+    check_postgres_stores,
+    ensure_topics,
+    password_secret,
+    refuse_access_key,
+)
 from modelmon.deploy.render import default_bundle_dir, load_templates
 from modelmon.functions.roles import Role
 
@@ -32,10 +38,6 @@ KAFKA_NEEDS_POSTGRES = (
     "--kafka: only the postgres backend writes its streams to Kafka; with --backend {backend} every producer (the "
     "tracking client and model servers, the controller, the apps, labels, dead letters) writes {where}, so the "
     "Kafka triggers would wait on topics nobody writes to. Add --postgres DSN (KV and TSDB in PostgreSQL)"
-)
-POSTGRES_NEEDS = (
-    "--postgres on Nuclio needs {missing}: each function runs in its own container, so without {it} the {what} "
-    "would be a private folder in each of them and no function would see what another writes"
 )
 
 
@@ -111,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
     if args.output and args.source:
         raise ValueError("--source is for --dashboard-url: with --output, nuctl sends the bundle itself (--path)")
     source = None if args.output else dashboard_source(args, bundle)
-    password = postgres_password_of(args, settings)
+    password = password_secret(args.postgres_password_secret, settings.backend, CLI_NAMES)
     access_key = access_key_of(args) if settings.backend != "postgres" else None
     if access_key is not None:
         check_platform(args.platform, access_key)
@@ -119,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
     rendered = render_bundle(bundle, settings, functions=functions, image=args.image, access_key=access_key,
                              source=source, postgres_password=password)
     if args.create_topics:
-        for topic, created in create_topics(trigger_topics(rendered), settings.kafka_brokers):
+        for topic, created in ensure_topics(rendered, settings.kafka_brokers):
             print(f"{'created' if created else 'exists '} topic {topic}")
     if args.output:
         written = write_configs(rendered, args.output)
@@ -160,27 +162,13 @@ def store_overrides(args: argparse.Namespace) -> dict[str, Any]:
         return {"backend": backend, "kafka_brokers": (), "samples_url": None}
     if not args.postgres:
         raise ValueError("--backend postgres needs --postgres DSN (libpq's, without a password)")
-    missing = [o for o, v in (("--kafka BROKERS", args.kafka), ("--samples-url URL", args.samples_url)) if not v]
-    if missing:
-        what = " and ".join(w for o, w in (("--kafka BROKERS", "streams"), ("--samples-url URL", "samples and objects"))
-                            if o in missing)
-        raise ValueError(POSTGRES_NEEDS.format(missing=" and ".join(missing), it="them" if len(missing) > 1 else "it",
-                                               what=what))
-    if args.access_key or args.access_key_secret:
-        raise ValueError("--access-key: the postgres backend reads and writes nothing on V3IO; leave it out")
+    check_postgres_stores(args.postgres, args.kafka, args.samples_url, CLI_NAMES)
+    refuse_access_key(bool(args.access_key or args.access_key_secret), CLI_NAMES)
     if args.platform == "local":
         raise ValueError("--platform local with --postgres: Nuclio's Docker platform ignores secret references, so "
                          "PGPASSWORD would be empty; deploy to Kubernetes, or run the bundle with modelmon run")
-    return {"backend": "postgres", "postgres_dsn": check_dsn(args.postgres, "--postgres"),
+    return {"backend": "postgres", "postgres_dsn": args.postgres,
             "kafka_brokers": parse_brokers(args.kafka, "--kafka"), "samples_url": args.samples_url}
-
-
-def postgres_password_of(args: argparse.Namespace, settings: Settings) -> PostgresPassword | None:
-    """Where the functions' ``PGPASSWORD`` comes from (``None``: not a postgres deploy)."""
-    if settings.backend != "postgres":
-        return None
-    text = args.postgres_password_secret or f"{PG_SECRET}/{PG_SECRET_KEY}"
-    return PostgresPassword.none() if text == "none" else PostgresPassword.parse(text)
 
 
 def dashboard_source(args: argparse.Namespace, bundle: Path) -> CodeSource:

@@ -2,10 +2,12 @@
 
 Both targets take the same rendered configs; they differ in how an app's own code reaches its function
 (embedded in the config on Nuclio, files next to it locally) and how the bundle does (on Nuclio, from the
-source the target is given: :mod:`modelmon.deploy.code_source`). :class:`NuclioTarget` creates/updates/deletes them on a
-dashboard. :class:`LocalTarget` writes them as desired-state directories under the home, which the home's
-local service (:mod:`modelmon.service`) runs: a change restarts only the functions it touches (streams
-keep committed offsets, so no event is lost or processed twice by that restart).
+source the target is given: :mod:`modelmon.deploy.code_source`). :class:`NuclioTarget` creates/updates/deletes
+them on a dashboard, each with its credentials as secret references (``V3IO_ACCESS_KEY``, or ``PGPASSWORD`` on
+Kafka + PostgreSQL) and, when asked, the Kafka topics its triggers read created first. :class:`LocalTarget`
+writes them as desired-state directories under the home, which the home's local service
+(:mod:`modelmon.service`) runs: a change restarts only the functions it touches (streams keep committed
+offsets, so no event is lost or processed twice by that restart).
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from modelmon.core.paths import deployed_name
 from modelmon.deploy.access_key import AccessKey
 from modelmon.deploy.code_source import CodeSource, check_bundle_source, require_source, with_source
 from modelmon.deploy.dashboard import FunctionState, check_dashboard_url, delete_function, deploy_function
+from modelmon.deploy.postgres_password import PostgresPassword, plain_secret_problems
+from modelmon.deploy.postgres_stores import ensure_topics
 from modelmon.deploy.render import RenderedFunction
 from modelmon.functions.roles import Role
 from modelmon.service import ServiceInfo
@@ -64,14 +68,22 @@ class NuclioTarget:
     ``source`` says where the dashboard's builder gets the bundle (:mod:`~modelmon.deploy.code_source`); without
     one, deploying is refused saying what to pass. ``bundle_dir`` is the bundle the configs were rendered
     from: an app whose code is embedded carries the bundle's glue module (``apps/handler.py``) from there.
+
+    On Kafka + PostgreSQL (:mod:`~modelmon.deploy.postgres_stores`), ``postgres_password`` sets every function's
+    ``PGPASSWORD`` (a secret reference, or none) and ``topic_brokers`` names the brokers on which the topics the
+    functions' ``kafka-cluster`` triggers read are created before they are deployed (empty: none created; each
+    producer creates its own on first use).
     """
 
     kind = "nuclio"
 
     def __init__(self, dashboard_url: str, *, access_key: Callable[[], AccessKey] | None = None,
-                 source: CodeSource | None = None, bundle_dir: Path | str | None = None) -> None:
+                 source: CodeSource | None = None, bundle_dir: Path | str | None = None,
+                 postgres_password: PostgresPassword | None = None, topic_brokers: Sequence[str] = ()) -> None:
         self.dashboard_url = check_dashboard_url(dashboard_url)
         self._access_key = access_key
+        self.postgres_password = postgres_password
+        self.topic_brokers = tuple(topic_brokers)
         self.source = source
         self.bundle_dir = Path(bundle_dir) if bundle_dir is not None else None
         if source is not None and self.bundle_dir is not None:
@@ -81,12 +93,24 @@ class NuclioTarget:
     def apply(self, functions: Sequence[RenderedFunction], *, settings: Settings, wait: bool) -> list[FunctionState]:
         source = require_source(self.source)  # like a missing key, it fails before any deploy
         key = self._access_key() if self._access_key is not None else None
+        shipped = [self._shipped(function, source, key) for function in functions]
+        if self.topic_brokers:  # before any consumer starts: Nuclio's kafka-cluster trigger creates no topic
+            ensure_topics(shipped, self.topic_brokers)
         states = []
-        for function in functions:
-            shipped = dataclasses.replace(function, config=with_source(function.config, source))
-            states.append(deploy_function(with_access_key(shipped, key), self.dashboard_url, wait=wait))
+        for function in shipped:
+            states.append(deploy_function(function, self.dashboard_url, wait=wait))
             self._names[function.function] = function.name
         return states
+
+    def _shipped(self, function: RenderedFunction, source: CodeSource, key: AccessKey | None) -> RenderedFunction:
+        """``function`` as the dashboard gets it: its code source and credentials set; a config that would
+        carry a PostgreSQL password in plain text is refused (``ValueError``) before anything is sent."""
+        shipped = dataclasses.replace(function, config=with_source(function.config, source))
+        shipped = with_postgres_password(with_access_key(shipped, key), self.postgres_password)
+        for problem in plain_secret_problems(shipped.config.get("spec")):
+            raise ValueError(f"{function.function}: not sending {problem} to the dashboard; the functions read "
+                             "PGPASSWORD from a Kubernetes secret (postgres_password_secret=)")
+        return shipped
 
     def remove(self, functions: Iterable[str], *, settings: Settings) -> list[str]:
         removed = []
@@ -130,6 +154,15 @@ def with_access_key(function: RenderedFunction, key: AccessKey | None) -> Render
         return function
     config = copy.deepcopy(function.config)
     key.apply(config.setdefault("spec", {}))
+    return dataclasses.replace(function, config=config)
+
+
+def with_postgres_password(function: RenderedFunction, password: PostgresPassword | None) -> RenderedFunction:
+    """``function`` with its ``PGPASSWORD`` entry set by ``password`` (a copy; ``None``: unchanged)."""
+    if password is None:
+        return function
+    config = copy.deepcopy(function.config)
+    password.apply(config.setdefault("spec", {}))
     return dataclasses.replace(function, config=config)
 
 
