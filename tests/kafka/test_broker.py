@@ -6,12 +6,15 @@ protocol classes and send them on a plain socket, since the client never sends s
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import struct
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
@@ -30,9 +33,11 @@ from kafka.protocol.producer import ProduceRequest, ProduceResponse
 from kafka.record.memory_records import MemoryRecordsBuilder
 from kafka.record.util import calc_crc32c
 from kafka.structs import OffsetAndMetadata
-from kafka_server import BrokerProcess, KafkaTestBroker
+from kafka_server import BrokerProcess, FileClock, KafkaTestBroker
 from kafka_server.log import PartitionLog
 from kafka_server.records import COMPRESSION_GZIP, read_header
+
+from modelmon.testing import ManualClock
 
 NOT_LEADER_OR_FOLLOWER = 6
 CORRUPT_MESSAGE = 2
@@ -172,7 +177,11 @@ def test_create_describe_delete_topics_and_their_errors(broker, clients):
     configs = described["topic"]["configured"]
     assert configs["retention.ms"]["value"] == "3600000"
     assert configs["retention.ms"]["config_source"] == "DYNAMIC_TOPIC_CONFIG"
-    assert configs["segment.bytes"]["config_source"] == "DEFAULT_CONFIG"
+    assert (configs["segment.bytes"]["value"], configs["segment.bytes"]["config_source"]) == (
+        "14",
+        "STATIC_BROKER_CONFIG",
+    )  # the test broker's default: a segment per batch
+    assert (configs["segment.ms"]["value"], configs["segment.ms"]["config_source"]) == ("604800000", "DEFAULT_CONFIG")
     (topic,) = admin.describe_topics(["configured"])
     assert [p["partition_index"] for p in topic["partitions"]] == [0, 1, 2]
 
@@ -582,3 +591,89 @@ def test_topic_configs_are_altered_and_checked(broker, clients):
     assert configs["message.timestamp.type"]["value"] == "LogAppendTime"
     refused = ConfigResource(ConfigResourceType.TOPIC, "tuned", configs={"retention.ms": "soon"})
     assert "InvalidConfigurationError" in admin.alter_configs([refused], raise_on_unknown=False)["topic"]["tuned"]
+
+
+# ------------------------------------------------------------------------------ the broker's clock
+HOUR_MS = 3_600_000
+MINUTE_MS = 60_000
+
+
+@contextlib.contextmanager
+def clients_of(broker: KafkaTestBroker) -> Iterator[Callable[..., Any]]:
+    """``clients`` for a broker a test starts itself (with its own clock or configs)."""
+    opened: list[Any] = []
+
+    def make(kind: type, **config: Any) -> Any:
+        opened.append(kind(bootstrap_servers=broker.bootstrap, **config))
+        return opened[-1]
+
+    try:
+        yield make
+    finally:
+        for client in reversed(opened):
+            client.close()
+
+
+def test_the_brokers_clock_stamps_appends_and_lists_offsets_by_time():
+    clock = ManualClock()
+    t0 = clock.now
+    with KafkaTestBroker(clock=clock) as broker, clients_of(broker) as clients:
+        admin = clients(KafkaAdminClient)
+        create(admin, "stamped", **{"message.timestamp.type": "LogAppendTime"})
+        create(admin, "created")
+        producer = clients(KafkaProducer)
+        assert producer.send("stamped", b"a").get().timestamp == t0  # not the wall clock the producer read
+        clock.advance(1_000)
+        assert producer.send("stamped", b"b").get().timestamp == t0 + 1_000
+        tp = TopicPartition("stamped", 0)
+        consumer = clients(KafkaConsumer)
+        found = consumer.offsets_for_times({tp: t0 + 1})[tp]
+        assert (found.offset, found.timestamp) == (1, t0 + 1_000)
+        # CreateTime bounds are around the broker's clock too: an hour ahead of it at most
+        assert producer.send("created", b"now", timestamp_ms=clock.now).get().offset == 0
+        with pytest.raises(InvalidTimestampError):
+            producer.send("created", b"later", timestamp_ms=clock.now + HOUR_MS + 1).get()
+
+
+def test_retention_deletes_whole_segments_on_the_brokers_schedule():
+    """Kafka's defaults but for a 15-minute segment.ms: a batch outlives retention.ms while it shares its
+    segment with a newer one, and nothing goes before the 5-minute retention pass falls due."""
+    clock = ManualClock()
+    t0 = clock.now
+    broker = KafkaTestBroker(clock=clock, retention_check_ms=5 * MINUTE_MS, broker_configs={})
+    with broker, clients_of(broker) as clients:
+        configs = {"message.timestamp.type": "LogAppendTime", "retention.ms": str(HOUR_MS), "segment.ms": "900000"}
+        create(clients(KafkaAdminClient), "expiring", **configs)
+        producer = clients(KafkaProducer)
+        consumer = clients(KafkaConsumer)
+        tp = TopicPartition("expiring", 0)
+
+        def log_range_at(now: int) -> tuple[int, int]:
+            clock.now = now
+            return consumer.beginning_offsets([tp])[tp], consumer.end_offsets([tp])[tp]
+
+        for minute, value in ((0, b"a"), (10, b"b"), (30, b"c")):  # c is 30 minutes on: a new segment
+            clock.now = t0 + minute * MINUTE_MS
+            producer.send("expiring", value).get()
+        assert log_range_at(t0 + HOUR_MS + 1) == (0, 3)  # a expired, but b (its segment's newest) has not
+        assert log_range_at(t0 + HOUR_MS + 8 * MINUTE_MS) == (0, 3)  # a pass ran here; b expires after 70 min
+        assert log_range_at(t0 + HOUR_MS + 11 * MINUTE_MS) == (0, 3)  # b expired, the next pass is not due
+        assert log_range_at(t0 + HOUR_MS + 13 * MINUTE_MS) == (2, 3)  # the pass: a and b's segment is gone
+        assert [(o, v) for o, _, v in broker.topic_records("expiring")] == [(2, b"c")]
+        assert log_range_at(t0 + 2 * HOUR_MS) == (3, 3)  # every segment expired, the active one too
+        assert producer.send("expiring", b"d").get().offset == 3
+
+
+def test_a_broker_process_runs_on_a_clock_file(tmp_path):
+    clock = FileClock(tmp_path / "clock", now=1_700_000_000_000)
+    with BrokerProcess(tmp_path / "data", clock=clock) as broker:
+        admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap)
+        producer = KafkaProducer(bootstrap_servers=broker.bootstrap)
+        try:
+            create(admin, "stamped", **{"message.timestamp.type": "LogAppendTime"})
+            assert producer.send("stamped", b"a").get(timeout=10).timestamp == 1_700_000_000_000
+            clock.advance(2_500)
+            assert producer.send("stamped", b"b").get(timeout=10).timestamp == 1_700_000_002_500
+        finally:
+            producer.close()
+            admin.close()

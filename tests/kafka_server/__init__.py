@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from kafka_server.broker import KafkaTestBroker
+from kafka_server.clock import FileClock
 from kafka_server.process import BrokerProcess
 
-__all__ = ["BrokerProcess", "KafkaTestBroker"]
+__all__ = ["BrokerProcess", "FileClock", "KafkaTestBroker"]

@@ -1,6 +1,8 @@
-"""``python -m kafka_server [--port P] [--data DIR] [--auto-create]``: a broker as its own process.
+"""``python -m kafka_server [--port P] [--data DIR] [--auto-create] [--clock-file F] ...``: a broker as its
+own process.
 
-It prints ``READY 127.0.0.1:PORT`` once it listens, and stops on SIGTERM or SIGINT.
+It prints ``READY 127.0.0.1:PORT`` once it listens, and stops on SIGTERM or SIGINT. ``--clock-file`` makes
+the epoch ms in that file its clock (see ``kafka_server.clock.FileClock``) instead of the wall clock.
 """
 
 from __future__ import annotations
@@ -10,6 +12,15 @@ import signal
 import threading
 
 from kafka_server.broker import KafkaTestBroker
+from kafka_server.clock import FileClock
+from kafka_server.store import wall_clock_ms
+
+
+def _config(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return name, value
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -18,11 +29,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", default=None, help="folder keeping topics, logs and offsets across restarts")
     parser.add_argument("--auto-create", action="store_true", help="create unknown topics asked for in Metadata")
     parser.add_argument("--partitions", type=int, default=1, help="partitions of auto-created topics")
+    parser.add_argument("--clock-file", default=None, help="file holding the broker's time in epoch ms")
+    parser.add_argument("--retention-check-ms", type=int, default=None, help="retention pass interval (clock ms)")
+    parser.add_argument("--config", type=_config, action="append", default=[], metavar="NAME=VALUE",
+                        help="a topic config for the whole broker, e.g. segment.ms=60000 (repeatable; "
+                        "none: a segment per batch)")
     args = parser.parse_args(argv)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())
-    broker = KafkaTestBroker(args.data, args.port, args.auto_create, args.partitions).start()
+    broker = KafkaTestBroker(
+        args.data,
+        args.port,
+        args.auto_create,
+        args.partitions,
+        retention_check_ms=args.retention_check_ms,
+        clock=FileClock(args.clock_file) if args.clock_file else wall_clock_ms,
+        broker_configs=dict(args.config) if args.config else None,
+    ).start()
     print(f"READY {broker.bootstrap}", flush=True)
     done.wait()
     broker.stop()

@@ -56,7 +56,7 @@ def create_topics(ctx: Context, r: Reader, w: Writer) -> None:
         name, error, message, created = item
         w.string(name).uuid(created.id if created else NULL_UUID).int16(error).string(message)
         w.int32(created.partitions if created else -1).int16(1 if created else -1)
-        w.array(configs.describe(created.configs, None) if created else None, config_row)
+        w.array(configs.describe(created.configs, None, ctx.store.broker_configs) if created else None, config_row)
         w.tags()
 
     w.int32(0).array(results, result).tags()
@@ -149,7 +149,8 @@ def describe_configs(ctx: Context, r: Reader, w: Writer) -> None:
                 if topic is None:
                     results.append((errors.UNKNOWN_TOPIC_OR_PARTITION, f"Topic {name} does not exist", kind, name, []))
                 else:
-                    results.append((errors.NONE, None, kind, name, configs.describe(topic.configs, keys)))
+                    described = configs.describe(topic.configs, keys, topic.broker_configs)
+                    results.append((errors.NONE, None, kind, name, described))
             elif kind == BROKER_RESOURCE and name in ("", str(ctx.node_id)):
                 rows = [
                     ("auto.create.topics.enable", str(ctx.auto_create_topics).lower(), configs.STATIC_BROKER_CONFIG, 1),

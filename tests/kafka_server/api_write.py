@@ -7,7 +7,6 @@ the leader of every partition at leader epoch 0, and its own controller.
 
 from __future__ import annotations
 
-import time
 import uuid
 
 from kafka_server import errors, records
@@ -16,10 +15,6 @@ from kafka_server.log import LEADER_EPOCH
 from kafka_server.protocol import NULL_UUID, Reader, Writer
 from kafka_server.records import InvalidBatch
 from kafka_server.store import topic_name_error
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 # ---------------------------------------------------------------------------------- Metadata v12
@@ -146,9 +141,10 @@ def _append(ctx: Context, topic_name: str, index: int, data: bytes | None) -> tu
             return errors.MESSAGE_TOO_LARGE, -1, -1, log.log_start_offset, None
         try:
             head = records.validate(data)
-            append_time = now_ms() if topic.config("message.timestamp.type") == "LogAppendTime" else None
+            append_time = store.clock() if topic.config("message.timestamp.type") == "LogAppendTime" else None
             if append_time is None:
                 _check_timestamps(
+                    store.clock(),
                     head,
                     int(topic.config("message.timestamp.before.max.ms")),
                     int(topic.config("message.timestamp.after.max.ms")),
@@ -160,9 +156,8 @@ def _append(ctx: Context, topic_name: str, index: int, data: bytes | None) -> tu
         return errors.NONE, result.base_offset, result.log_append_time, log.log_start_offset, None
 
 
-def _check_timestamps(head: records.BatchHeader, before_ms: int, after_ms: int) -> None:
+def _check_timestamps(now: int, head: records.BatchHeader, before_ms: int, after_ms: int) -> None:
     """Kafka's CreateTime bounds around the broker's clock (KIP-937)."""
-    now = now_ms()
     low, high = now - before_ms, now + after_ms
     for timestamp in (head.records_min_timestamp, head.records_max_timestamp):
         if not low <= timestamp <= high:

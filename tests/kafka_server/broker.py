@@ -13,6 +13,13 @@ Fault knobs count requests of one API (by name or key): :meth:`fail_next` answer
 with an error code on every partition, applying nothing; :meth:`drop_next` closes the connection instead of
 answering, before or after applying the request (the response lost on the way back); :meth:`stall_next`
 delays the answer (a slow broker, for request timeouts).
+
+Time: ``clock`` (epoch ms, wall time by default) is the broker's clock, which a test may replace (as a
+``ManualClock``) to move the broker's time with its own: LogAppendTime stamps, ListOffsets by timestamp
+(over those stamps), the CreateTime bounds and retention all follow it. Retention runs as Kafka's does, every
+``retention_check_ms`` of that clock (``log.retention.check.interval.ms``): a pass falls due once the clock
+is that far past the last one, and runs before the next request is handled (and from a timer thread, for a
+wall clock), so a client sees what a broker with that clock would have deleted by then.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ import socket
 import struct
 import threading
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
@@ -30,9 +38,12 @@ from kafka_server.apis import SERVED, handle, parse_request
 from kafka_server.context import Context
 from kafka_server.groups import GroupCoordinator
 from kafka_server.protocol import ProtocolError
-from kafka_server.store import Store
+from kafka_server.store import Store, wall_clock_ms
 
 log = logging.getLogger("kafka_server")
+
+#: A segment per batch (every batch is over 14 bytes): the smallest ``log.segment.bytes`` Kafka 3 accepts.
+SEGMENT_PER_BATCH = {"segment.bytes": "14"}
 
 MAX_FRAME = 100 * 1024 * 1024  # socket.request.max.bytes
 _FAILABLE = (0, 1, 2, 8)  # Produce, Fetch, ListOffsets, OffsetCommit
@@ -54,9 +65,14 @@ class KafkaTestBroker:
     the same folder) reads back; without it the state lives in memory and survives :meth:`restart` too.
     ``auto_create_topics`` creates a topic named in a Metadata request that allows it (Kafka's
     ``auto.create.topics.enable``, off by default here) with ``default_partitions`` partitions.
-    ``retention_check_ms`` runs :meth:`enforce_retention` that often. ``session_timeout_range`` is Kafka's
-    ``group.min.session.timeout.ms`` and ``group.max.session.timeout.ms``: a JoinGroup outside it gets
-    INVALID_SESSION_TIMEOUT (a test may lower the minimum to see a dead member expire sooner).
+    ``retention_check_ms`` runs :meth:`enforce_retention` that often on ``clock`` (None: only when asked).
+    ``broker_configs`` sets topic configs broker-wide (``{"segment.ms": ...}`` as Kafka's ``log.roll.ms``);
+    left out, it is :data:`SEGMENT_PER_BATCH`, so a retention pass deletes exactly the batches it lets go and
+    tests of expiry read batch by batch. ``broker_configs={}`` is a broker on Kafka's own defaults (segments
+    of 1 GiB or 7 days), on which a batch stays as long as a newer one shares its segment.
+    ``session_timeout_range`` is Kafka's ``group.min.session.timeout.ms`` and ``group.max.session.timeout.ms``:
+    a JoinGroup outside it gets INVALID_SESSION_TIMEOUT (a test may lower the minimum to see a dead member
+    expire sooner).
     """
 
     def __init__(
@@ -68,12 +84,16 @@ class KafkaTestBroker:
         host: str = "127.0.0.1",
         retention_check_ms: int | None = None,
         session_timeout_range: tuple[int, int] = (6_000, 1_800_000),
+        clock: Callable[[], int] = wall_clock_ms,
+        broker_configs: dict[str, str] | None = None,
     ) -> None:
         self.data_dir = Path(data_dir) if data_dir is not None else None
         self.host = host
         self.retention_check_ms = retention_check_ms
         self._port = port
-        self.store = Store(self.data_dir, default_partitions)
+        broker_configs = SEGMENT_PER_BATCH if broker_configs is None else broker_configs
+        self.store = Store(self.data_dir, default_partitions, clock, broker_configs)
+        self._last_retention_ms = clock()
         self.stopping = threading.Event()
         self.ctx = Context(
             self.store,
@@ -132,6 +152,17 @@ class KafkaTestBroker:
             thread.join(timeout=5)
         self._threads = []
 
+    @property
+    def clock(self) -> Callable[[], int]:
+        return self.store.clock
+
+    @clock.setter
+    def clock(self, clock: Callable[[], int]) -> None:
+        """Swap the broker's clock (kept across :meth:`restart`); the retention schedule restarts from its now."""
+        with self.store.lock:
+            self.store.clock = clock
+            self._last_retention_ms = clock()
+
     def restart(self) -> None:
         """Stop and start on the same port; with ``data_dir`` the state is read back from its files.
 
@@ -140,7 +171,8 @@ class KafkaTestBroker:
         """
         self.stop()
         if self.data_dir is not None:
-            self.store = Store(self.data_dir, self.store.default_partitions)
+            old = self.store
+            self.store = Store(self.data_dir, old.default_partitions, old.clock, old.broker_configs)
             self.ctx.store = self.store
             self.ctx.groups.changed = self.store.changed  # group state is kept, as Kafka reloads it
         self.start()
@@ -190,16 +222,27 @@ class KafkaTestBroker:
         self.ctx.faults.drop.setdefault(api_key(api), deque()).extend([after_apply] * n)
 
     def enforce_retention(self, now_ms: int | None = None) -> None:
-        """Delete what ``retention.ms`` lets go, now (Kafka checks every 5 minutes; see ``retention_check_ms``).
+        """Run a retention pass now, at ``now_ms`` (default: the clock's now), whatever the schedule.
 
-        Each stored batch counts as its own segment, deleted once its newest record is older than the
-        topic's ``retention.ms``; the log start offset moves past it.
+        As Kafka: whole segments whose newest record is more than the topic's ``retention.ms`` old are
+        deleted, oldest first, and the log start offset moves past them (see ``PartitionLog.expire``).
         """
         self.store.enforce_retention(now_ms)
 
+    def _retention_if_due(self) -> None:
+        """The scheduled retention pass, if ``retention_check_ms`` of the broker's clock went by since the last."""
+        if not self.retention_check_ms:
+            return
+        with self.store.lock:
+            now = self.store.clock()
+            if now - self._last_retention_ms >= self.retention_check_ms:
+                self._last_retention_ms = now
+                self.store.enforce_retention(now)
+
     def _retention_loop(self, interval_ms: int) -> None:
+        """Passes with no client asking, for a wall clock; a test's clock is seen at its next request."""
         while not self.stopping.wait(interval_ms / 1000):
-            self.store.enforce_retention()
+            self._retention_if_due()
 
     def topic_records(self, topic: str, partition: int = 0) -> list[tuple[int, bytes | None, bytes | None]]:
         """(offset, key, value) of every record stored in a partition, for assertions."""
@@ -260,6 +303,7 @@ class KafkaTestBroker:
             if stall and self.stopping.wait(stall):
                 return False
             self.requests.append((request.api_key, request.version))
+            self._retention_if_due()
             self.ctx.current.client_id = request.client_id
             payload = handle(self.ctx, request)
         except ProtocolError as exc:

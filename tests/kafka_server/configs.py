@@ -5,7 +5,9 @@ stored and reported but not acted on; the ones with behaviour are ``message.time
 (LogAppendTime stamps batches on append), ``message.timestamp.before.max.ms`` and ``...after.max.ms``
 (CreateTime records further from the broker's clock are refused with INVALID_TIMESTAMP; as in Kafka 4, a
 record more than an hour in the future is refused by default), ``retention.ms`` (see
-``Store.enforce_retention``) and ``max.message.bytes`` (larger batches are refused). ``compression.type``
+``Store.enforce_retention``), ``segment.bytes`` and ``segment.ms`` (when a new segment is rolled, which is
+what retention deletes) and ``max.message.bytes`` (larger batches are refused). A broker-wide value (Kafka's
+``log.*`` settings) replaces a default and is described as ``STATIC_BROKER_CONFIG``. ``compression.type``
 only takes ``producer``: the broker never recompresses.
 """
 
@@ -74,15 +76,21 @@ def check_topic_configs(configs: dict[str, str | None]) -> dict[str, str]:
     return checked
 
 
-def topic_config(configs: dict[str, str], name: str) -> str:
-    return configs.get(name, TOPIC_CONFIGS[name].default)
+def topic_config(configs: dict[str, str], name: str, broker: dict[str, str] | None = None) -> str:
+    """A topic's own value, else the broker's, else Kafka's default."""
+    return configs.get(name, (broker or {}).get(name, TOPIC_CONFIGS[name].default))
 
 
-def describe(configs: dict[str, str], keys: list[str] | None) -> list[tuple[str, str, int, int]]:
+def describe(
+    configs: dict[str, str], keys: list[str] | None, broker: dict[str, str] | None = None
+) -> list[tuple[str, str, int, int]]:
     """(name, value, source, type) for each requested config (all when ``keys`` is None), sorted by name."""
     names = sorted(TOPIC_CONFIGS) if keys is None else [k for k in keys if k in TOPIC_CONFIGS]
     rows = []
     for name in names:
-        source = DYNAMIC_TOPIC_CONFIG if name in configs else DEFAULT_CONFIG
-        rows.append((name, topic_config(configs, name), source, TOPIC_CONFIGS[name].type))
+        if name in configs:
+            source = DYNAMIC_TOPIC_CONFIG
+        else:
+            source = STATIC_BROKER_CONFIG if name in (broker or {}) else DEFAULT_CONFIG
+        rows.append((name, topic_config(configs, name, broker), source, TOPIC_CONFIGS[name].type))
     return rows

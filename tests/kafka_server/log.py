@@ -1,8 +1,13 @@
-"""One partition's log: stored batches, offsets, the idempotent-producer state, and its segment file.
+"""One partition's log: stored batches, offsets, the idempotent-producer state, segments, and its file.
 
 Offsets start at 0 and grow by one per record; the high watermark is the log end offset (one replica, so
 every append is committed at once). Reads return whole stored batches, starting with the one holding the
 fetch offset, as Kafka does; the consumer skips the records before its position.
+
+Batches are grouped in segments as Kafka rolls them (``segment.bytes``, ``segment.ms``), because time
+retention deletes whole segments: a batch outlives its ``retention.ms`` while it shares a segment with a
+newer one. The segments are bookkeeping over one file of raw batches; a restarted log rolls them again
+from the stored batches.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import bisect
 import os
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +35,21 @@ class StoredBatch:
 
 
 @dataclass
+class Segment:
+    """One segment's bookkeeping: where it starts, its size, and the timestamps Kafka rolls and expires by."""
+
+    base_offset: int
+    size: int
+    rolling_timestamp: int  # max timestamp of its first batch: segment.ms counts from it
+    largest_timestamp: int  # retention.ms counts from it
+
+
+#: (segment.bytes, segment.ms) in force for a log; read at each append, as a topic's configs may change.
+SegmentLimits = Callable[[], tuple[int, int]]
+KAFKA_SEGMENT_LIMITS = (1_073_741_824, 604_800_000)  # Kafka's defaults: 1 GiB, 7 days
+
+
+@dataclass
 class ProducerState:
     epoch: int
     last_sequence: int
@@ -45,8 +66,11 @@ class AppendResult:
 class PartitionLog:
     """Batches of one partition, in memory and, with ``path``, appended to a file of raw batches."""
 
-    def __init__(self, path: Path | None = None) -> None:
+    def __init__(self, path: Path | None = None, segment_limits: SegmentLimits | None = None) -> None:
         self.batches: list[StoredBatch] = []
+        #: non-empty segments, oldest first; none means the active segment is empty
+        self.segments: list[Segment] = []
+        self.segment_limits = segment_limits or (lambda: KAFKA_SEGMENT_LIMITS)
         self._bases: list[int] = []
         self.log_start_offset = 0
         self.end_offset = 0
@@ -93,6 +117,7 @@ class PartitionLog:
     def _add(self, data: bytearray, head: BatchHeader) -> None:
         self.batches.append(StoredBatch(head.base_offset, head.last_offset, head.max_timestamp, data))
         self._bases.append(head.base_offset)
+        self._place_in_segment(len(data), head)
         self.end_offset = head.last_offset + 1
         if head.producer_id >= 0:
             state = self.producers.get(head.producer_id)
@@ -101,6 +126,30 @@ class PartitionLog:
             state.last_sequence = head.last_sequence
             append_time = head.max_timestamp if head.log_append_time else -1
             state.recent.append((head.base_sequence, head.last_sequence, head.base_offset, append_time))
+
+    def _place_in_segment(self, size: int, head: BatchHeader) -> None:
+        """Kafka's roll rule (``LogSegment.shouldRoll``, no jitter): a new segment once the active one would
+        pass ``segment.bytes`` with this batch, or this batch's time is over ``segment.ms`` past the active
+        segment's first batch."""
+        max_bytes, max_ms = self.segment_limits()
+        active = self.segments[-1] if self.segments else None
+        if active is None or active.size > max_bytes - size or head.max_timestamp - active.rolling_timestamp > max_ms:
+            self.segments.append(Segment(head.base_offset, size, head.max_timestamp, head.max_timestamp))
+            return
+        active.size += size
+        active.largest_timestamp = max(active.largest_timestamp, head.max_timestamp)
+
+    def expire(self, now_ms: int, retention_ms: int) -> None:
+        """Kafka's time retention: delete whole segments, oldest first, while ``now_ms`` is more than
+        ``retention_ms`` past their newest record; the active segment too (Kafka rolls an empty one first),
+        so a log whose every record expired starts at its end offset."""
+        expired = 0
+        for segment in self.segments:
+            if now_ms - segment.largest_timestamp <= retention_ms:
+                break
+            expired += 1
+        if expired:
+            self.delete_before(self.segments[expired].base_offset if expired < len(self.segments) else self.end_offset)
 
     def _load(self, path: Path) -> None:
         """Rebuild from the segment file; a torn or corrupt tail (broker killed mid-write) is cut off."""
@@ -120,12 +169,14 @@ class PartitionLog:
             self.log_start_offset = self.batches[0].base_offset
 
     def delete_before(self, offset: int) -> None:
-        """Drop whole batches that end before ``offset`` (retention); the file is rewritten."""
+        """Drop the segments before the one starting at ``offset`` (or all, at the end offset); the file is
+        rewritten."""
         keep = [b for b in self.batches if b.last_offset >= offset]
         if len(keep) == len(self.batches):
             return
         self.batches = keep
         self._bases = [b.base_offset for b in keep]
+        self.segments = [s for s in self.segments if s.base_offset >= offset]
         self.log_start_offset = keep[0].base_offset if keep else self.end_offset
         if self.path is not None:
             tmp = self.path.with_suffix(".tmp")

@@ -2,6 +2,7 @@
 
 A broker thread dies with the test process; a :class:`BrokerProcess` outlives clients killed with SIGKILL and
 can itself be killed (``kill()``) and started again on the same port and folder, like a real broker host.
+Its clock, if not the wall clock, is a :class:`~kafka_server.clock.FileClock` the test moves.
 """
 
 from __future__ import annotations
@@ -12,14 +13,27 @@ import sys
 from pathlib import Path
 from types import TracebackType
 
+from kafka_server.clock import FileClock
+
 _TESTS_DIR = Path(__file__).resolve().parents[1]
 
 
 class BrokerProcess:
-    def __init__(self, data_dir: str | Path, port: int = 0, auto_create_topics: bool = False) -> None:
+    def __init__(
+        self,
+        data_dir: str | Path,
+        port: int = 0,
+        auto_create_topics: bool = False,
+        clock: FileClock | None = None,
+        retention_check_ms: int | None = None,
+        broker_configs: dict[str, str] | None = None,
+    ) -> None:
         self.data_dir = Path(data_dir)
         self.port = port
         self.auto_create_topics = auto_create_topics
+        self.clock = clock
+        self.retention_check_ms = retention_check_ms
+        self.broker_configs = dict(broker_configs or {})
         self.proc: subprocess.Popen[str] | None = None
 
     @property
@@ -31,6 +45,12 @@ class BrokerProcess:
         command = [sys.executable, "-m", "kafka_server", "--port", str(self.port), "--data", str(self.data_dir)]
         if self.auto_create_topics:
             command.append("--auto-create")
+        if self.clock is not None:
+            command += ["--clock-file", str(self.clock.path)]
+        if self.retention_check_ms is not None:
+            command += ["--retention-check-ms", str(self.retention_check_ms)]
+        for name, value in self.broker_configs.items():
+            command += ["--config", f"{name}={value}"]
         env = {
             **os.environ,
             "PYTHONPATH": os.pathsep.join(filter(None, [str(_TESTS_DIR), os.environ.get("PYTHONPATH")])),

@@ -5,6 +5,10 @@ data is appended or a group changes, so waiting costs no CPU. With ``data_dir`` 
 restarted broker reads back: ``meta.json`` (topics, their ids and configs, the next producer id),
 ``offsets.json`` (committed offsets, rewritten whole on each commit) and ``logs/<topic>-<partition>.log``
 (the raw stored batches, appended).
+
+``clock`` (epoch ms) is the broker's clock: LogAppendTime stamps, the CreateTime bounds and retention read
+it, so a test can move the broker's time as it moves its own. ``broker_configs`` are topic configs set for
+the whole broker (Kafka's ``log.segment.bytes``, ``log.roll.ms``, ...), used where a topic sets none.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import shutil
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,9 +46,13 @@ class Topic:
     id: uuid.UUID
     configs: dict[str, str]
     partitions: list[PartitionLog] = field(default_factory=list)
+    broker_configs: dict[str, str] = field(default_factory=dict)
 
     def config(self, name: str) -> str:
-        return configs.topic_config(self.configs, name)
+        return configs.topic_config(self.configs, name, self.broker_configs)
+
+    def segment_limits(self) -> tuple[int, int]:
+        return int(self.config("segment.bytes")), int(self.config("segment.ms"))
 
 
 @dataclass
@@ -53,8 +62,20 @@ class CommittedOffset:
     metadata: str
 
 
+def wall_clock_ms() -> int:
+    return int(time.time() * 1000)
+
+
 class Store:
-    def __init__(self, data_dir: str | Path | None = None, default_partitions: int = 1) -> None:
+    def __init__(
+        self,
+        data_dir: str | Path | None = None,
+        default_partitions: int = 1,
+        clock: Callable[[], int] = wall_clock_ms,
+        broker_configs: dict[str, str] | None = None,
+    ) -> None:
+        self.clock = clock
+        self.broker_configs = configs.check_topic_configs(dict(broker_configs or {}))
         self.lock = threading.RLock()
         self.changed = threading.Condition(self.lock)
         self.data_dir = Path(data_dir) if data_dir is not None else None
@@ -69,8 +90,8 @@ class Store:
     # ------------------------------------------------------------------------------ topics
     def create_topic(self, name: str, partitions: int, topic_configs: dict[str, str]) -> Topic:
         with self.lock:
-            topic = Topic(name, uuid.uuid4(), topic_configs)
-            topic.partitions = [PartitionLog(self._log_path(name, p)) for p in range(partitions)]
+            topic = Topic(name, uuid.uuid4(), topic_configs, broker_configs=self.broker_configs)
+            topic.partitions = [PartitionLog(self._log_path(name, p), topic.segment_limits) for p in range(partitions)]
             self.topics[name] = topic
             self._save_meta()
             self.changed.notify_all()
@@ -105,17 +126,14 @@ class Store:
         return found.partitions[index]
 
     def enforce_retention(self, now_ms: int | None = None) -> None:
-        """Delete batches older than each topic's ``retention.ms`` (Kafka does this every few minutes)."""
-        now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+        """Delete the segments each topic's ``retention.ms`` lets go at ``now_ms`` (default: the clock's now)."""
         with self.lock:
+            now_ms = self.clock() if now_ms is None else now_ms
             for topic in self.topics.values():
                 retention = int(topic.config("retention.ms"))
-                if retention < 0:
-                    continue
-                for log in topic.partitions:
-                    expired = [b for b in log.batches if b.max_timestamp < now_ms - retention]
-                    if expired:
-                        log.delete_before(expired[-1].last_offset + 1)
+                if retention >= 0:
+                    for log in topic.partitions:
+                        log.expire(now_ms, retention)
 
     # ------------------------------------------------------------------------------ offsets
     def commit(self, group: str, offsets: dict[tuple[str, int], CommittedOffset]) -> None:
@@ -177,8 +195,10 @@ class Store:
             meta = json.loads(meta_path.read_text())
             self.next_producer_id = meta["next_producer_id"]
             for name, spec in meta["topics"].items():
-                topic = Topic(name, uuid.UUID(spec["id"]), spec["configs"])
-                topic.partitions = [PartitionLog(self._log_path(name, p)) for p in range(spec["partitions"])]
+                topic = Topic(name, uuid.UUID(spec["id"]), spec["configs"], broker_configs=self.broker_configs)
+                topic.partitions = [
+                    PartitionLog(self._log_path(name, p), topic.segment_limits) for p in range(spec["partitions"])
+                ]
                 self.topics[name] = topic
         offsets_path = self.data_dir / "offsets.json"
         if offsets_path.exists():
