@@ -154,8 +154,8 @@ def test_a_window_the_runner_keeps_failing_on_is_dead_lettered_and_the_others_go
         return real(self, endpoint_id, *args, **kwargs)
 
     monkeypatch.setattr(store, "_read_files", corrupt_ep2)
-    from modelmon.apps.runner import window_samples
-    monkeypatch.setattr(window_samples, "_files", lambda store, key: None)  # every window read by the store
+    from modelmon.apps.runner.window_samples import WindowSamples
+    monkeypatch.setattr(WindowSamples, "_plan", lambda self, store, key: None)  # every window read by the store
 
     totals = _call(pack(_windows()))
 

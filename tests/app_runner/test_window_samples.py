@@ -9,11 +9,14 @@ endpoint sharing its files, and endpoints of one schema read in one scan.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from modelmon.apps.runner import window_samples
+from modelmon.apps.runner.sample_files import SampleFiles
 from modelmon.apps.runner.window_context import window_error_count
 from modelmon.apps.runner.window_pack import WindowPack
 from modelmon.apps.runner.window_samples import WindowSamples
@@ -118,3 +121,27 @@ def test_pack_error_counts_match_each_windows_own(backend):
 def test_no_error_table_counts_zero(backend):
     window = WindowEvent("test", "a", "app", T0, T0 + PERIOD)
     assert WindowPack(backend, PATHS, [window]).error_count(window) == 0
+
+
+def test_each_footer_is_read_once_and_a_rewritten_file_again(backend):
+    samples = backend.samples
+    samples.append("e", _frame(0, 3, f0=[1.0, 2.0, 3.0]), batch_id="a")
+    samples.append("e", _frame(1, 2, f0=[4.0, 5.0], added=[1.0, 2.0]), batch_id="b")  # a column window 0 lacks
+    files = SampleFiles()
+    keys = _keys("e", windows=(0, 1))
+
+    for key in keys * 2:
+        pd.testing.assert_frame_equal(WindowSamples(samples, [key], files).read(key), samples.read(*key))
+    assert files.footers_read == 2
+    first = WindowSamples(samples, [keys[0]], files)
+    assert [Path(f).parent.name for f, _ in first._plan(samples, keys[0]).files] == [f"hour={_hour()}"]  # one file
+    assert first.read(keys[0])["added"].isna().all()  # yet the column the hour's other file has is there
+
+    samples.append("e", _frame(0, 4, f0=[1.0, 2.0, 3.0, 4.0]), batch_id="a")  # written again, under the same name
+    again = WindowSamples(samples, [keys[0]], files).read(keys[0])
+    pd.testing.assert_frame_equal(again, samples.read(*keys[0]))
+    assert len(again) == 4 and files.footers_read == 3
+
+
+def _hour() -> str:
+    return pd.Timestamp(T0, unit="ms").strftime("%Y%m%d%H")

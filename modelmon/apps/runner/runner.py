@@ -23,6 +23,7 @@ from typing import Any
 from modelmon.apps.runner.failure import AppFailure
 from modelmon.apps.runner.loader import load_app
 from modelmon.apps.runner.reference_cache import ReferenceRowsCache
+from modelmon.apps.runner.sample_files import SampleFiles
 from modelmon.apps.runner.window_context import build_context
 from modelmon.apps.runner.window_pack import WindowPack
 from modelmon.apps.sdk import run_application
@@ -70,6 +71,7 @@ class AppRunner:
         self._app_file = _source_file(app)  # a failure's location is looked for in the app's code first
         self._shown_file = source_file  # and named as the file its author edits, not the copy that runs
         self.reference_rows = ReferenceRowsCache(backend.objects, paths, clock=clock)  # read once per endpoint
+        self.sample_files = SampleFiles()  # each sample file's footer read once
         self._dead_letters = DeadLetters(backend.streams, paths.dead_letter_stream, app_name,
                                          source=paths.app_stream(app_name), clock=clock)
         backend.streams.create(paths.writer_stream)
@@ -131,7 +133,7 @@ class AppRunner:
                 windows.append((message, self._read(message.message)))
             except InvalidEvent as exc:
                 rejected.append((message.reason(exc.reason), message.data))
-        pack = WindowPack(self._backend, self._paths, [window for _, window in windows])
+        pack = WindowPack(self._backend, self._paths, [window for _, window in windows], self.sample_files)
         outs = [out for message, window in windows
                 if (out := self._analyse_packed(message, window, pack, rejected)) is not None]
         pushed = self._push_packed(outs)

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from modelmon.apps.runner.sample_files import SampleFiles
 from modelmon.apps.runner.window_samples import WindowKey, WindowSamples
 from modelmon.backends.base import Backend
 from modelmon.core.errors import NotFound
@@ -20,13 +21,15 @@ from modelmon.events import WindowEvent
 
 
 class WindowPack:
-    """Reads for the ``windows`` of one record, shared by their contexts."""
+    """Reads for the ``windows`` of one record, shared by their contexts; ``files``: what the function knows of
+    the sample files, kept across records."""
 
-    def __init__(self, backend: Backend, paths: ProjectPaths, windows: Sequence[WindowEvent]) -> None:
+    def __init__(self, backend: Backend, paths: ProjectPaths, windows: Sequence[WindowEvent],
+                 files: SampleFiles | None = None) -> None:
         self._backend = backend
         self._paths = paths
         self._windows = list(windows)
-        self._samples = WindowSamples(backend.samples, [_key(w) for w in windows])
+        self._samples = WindowSamples(backend.samples, [_key(w) for w in windows], files)
         self._errors: dict[WindowKey, int] | None = None
 
     def sample_df(self, window: WindowEvent) -> pd.DataFrame:

@@ -16,16 +16,16 @@ unify, or any failure of the batched pass falls back to the store's own read of 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-import os
 from collections.abc import Sequence
-from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as pads
 
+from modelmon.apps.runner.sample_files import LOCAL, PARQUET, SampleFiles
 from modelmon.backends.base import SampleStore
 from modelmon.backends.local.samples import LocalSampleStore
 from modelmon.backends.sample_layout import HOUR_MS, nested_from_json, one_type_per_column
@@ -44,11 +44,13 @@ class WindowSamples:
     """Samples of the windows of one packed record, read in passes as the app asks for them.
 
     ``read(key)`` of the first window not read yet reads it together with the windows after it, up to
-    :data:`READ_AHEAD_BYTES`; a frame is handed out once (the app's context keeps it) and then dropped.
+    :data:`READ_AHEAD_BYTES`; a frame is handed out once (the app's context keeps it) and then dropped. ``files``
+    is the function's knowledge of the sample files (:class:`~modelmon.apps.runner.sample_files.SampleFiles`).
     """
 
-    def __init__(self, store: SampleStore, keys: Sequence[WindowKey]) -> None:
+    def __init__(self, store: SampleStore, keys: Sequence[WindowKey], files: SampleFiles | None = None) -> None:
         self._store = store
+        self._files = files if files is not None else SampleFiles()
         self._pending = list(dict.fromkeys(keys))  # in the pack's order, each window once
         self._frames: dict[WindowKey, pd.DataFrame] = {}
         self.passes = 0  #: batched passes so far (tests see what was read together)
@@ -67,89 +69,98 @@ class WindowSamples:
 
     def _read_ahead(self, store: LocalSampleStore, key: WindowKey) -> None:
         at = self._pending.index(key)
-        run: dict[WindowKey, list[Path]] = {}
+        run: dict[WindowKey, _Plan] = {}
+        alone: set[WindowKey] = {key}
         size = 0
         for pending in self._pending[at:]:
-            files = _files(store, pending)
-            if files is None:
-                continue  # unlisted: read alone when asked for
-            bytes_ = sum(_size(f) for f in files)
-            if run and size + bytes_ > READ_AHEAD_BYTES:
+            plan = self._plan(store, pending)
+            if plan is None:
+                alone.add(pending)  # read alone when asked for (the store says why it cannot)
+                continue
+            if run and size + plan.size > READ_AHEAD_BYTES:
                 break
-            run[pending] = files
-            size += bytes_
-        self._pending = [k for k in self._pending if k not in run and k != key]
+            run[pending] = plan
+            size += plan.size
+        self._pending = [k for k in self._pending if k not in run and k not in alone]
         self.passes += 1
         try:
             self._frames.update(read_windows(run))
         except Exception as exc:  # anything: each window is read alone, and its own read reports its errors
             log.warning("batched read of %d windows failed, reading them one by one: %s", len(run), exc)
 
+    def _plan(self, store: LocalSampleStore, key: WindowKey) -> _Plan | None:
+        """The window's schema (unified over every file of its hours, as the store's read unifies it) and the
+        files whose times meet it; ``None`` when the store must read it alone."""
+        endpoint_id, start, end = key
+        if end <= start:
+            return None
+        try:
+            files = store._hour_files(endpoint_id, start // HOUR_MS, (end - 1) // HOUR_MS)  # see the docstring
+            read = [self._files.facts(file) for file in files]
+            if not read:
+                return _Plan(None, [], 0)
+            facts = [f for f, _ in read]
+            schemas = [f.schema for f in facts]
+            schema = schemas[0] if all(s is schemas[0] for s in schemas) else \
+                pa.unify_schemas(schemas, promote_options="permissive")
+        except (OSError, pa.ArrowException):  # a file gone or unreadable, schemas that do not unify
+            return None
+        meeting = [(file, f, fragment) for file, (f, fragment) in zip(files, read, strict=True) if f.meets(start, end)]
+        return _Plan(schema, [(str(file), fragment) for file, _, fragment in meeting],
+                     sum(f.size for _, f, _ in meeting))
 
-def _files(store: LocalSampleStore, key: WindowKey) -> list[Path] | None:
-    endpoint_id, start, end = key
-    if end <= start:
-        return None
-    try:
-        return store._hour_files(endpoint_id, start // HOUR_MS, (end - 1) // HOUR_MS)  # see the module docstring
-    except OSError:
-        return None
+
+#: A window's files to scan: path, and the fragment that read its footer in this pass (or ``None``).
+_Files = list[tuple[str, pads.Fragment | None]]
 
 
-def _size(file: Path) -> int:
-    try:
-        return os.stat(file).st_size
-    except OSError:
-        return 0
+@dataclasses.dataclass(frozen=True)
+class _Plan:
+    """How one window is read: its unified ``schema`` (``None``: it has no files) and the ``files`` to scan, each
+    with the fragment that read its footer in this pass, if one did."""
+
+    schema: pa.Schema | None
+    files: _Files
+    size: int
 
 
-def read_windows(windows: dict[WindowKey, list[Path]]) -> dict[WindowKey, pd.DataFrame]:
-    """Each window's frame from its ``files``; windows whose files' schemas do not unify are left out.
+def read_windows(windows: dict[WindowKey, _Plan]) -> dict[WindowKey, pd.DataFrame]:
+    """Each window's frame by its plan.
 
     One scan per schema and per occurrence of an endpoint (its second window in the pack goes to a second scan):
     a scan's batches are told apart by their file, which two windows of one endpoint may share.
     """
     out: dict[WindowKey, pd.DataFrame] = {}
-    groups: dict[tuple[bytes, int], tuple[pa.Schema, list[tuple[WindowKey, list[pads.Fragment]]]]] = {}
+    groups: dict[tuple[bytes, int], tuple[pa.Schema, list[tuple[WindowKey, _Files]]]] = {}
     seen: dict[str, int] = {}  # endpoint id -> its windows so far
-    fmt = pads.ParquetFileFormat()
-    everything = [f for files in windows.values() for f in files]
-    fragments = iter(pads.dataset([str(f) for f in everything], format=fmt).get_fragments()) if everything else None
-    for key, files in windows.items():
-        if not files:
+    for key, plan in windows.items():
+        if plan.schema is None:
             out[key] = _shaped(None)
             continue
-        assert fragments is not None
-        mine = [next(fragments) for _ in files]
-        try:
-            schema = pa.unify_schemas([f.physical_schema for f in mine], promote_options="permissive")
-        except (pa.ArrowTypeError, pa.ArrowInvalid):
-            continue  # the store reads it file by file
         occurrence = seen[key[0]] = seen.get(key[0], -1) + 1
-        groups.setdefault((schema.serialize().to_pybytes(), occurrence), (schema, []))[1].append((key, mine))
+        group = groups.setdefault((plan.schema.serialize().to_pybytes(), occurrence), (plan.schema, []))
+        group[1].append((key, plan.files))
     for schema, members in groups.values():
-        out.update(_scan(schema, members, fmt))
+        out.update(_scan(schema, members))
     return out
 
 
-def _scan(schema: pa.Schema, members: list[tuple[WindowKey, list[pads.Fragment]]],
-          fmt: pads.ParquetFileFormat) -> dict[WindowKey, pd.DataFrame]:
+def _scan(schema: pa.Schema, members: list[tuple[WindowKey, _Files]]) -> dict[WindowKey, pd.DataFrame]:
     """One scan of every file of ``members`` (windows sharing ``schema``; each with its own time range)."""
-    owner: dict[str, tuple[int, int]] = {}  # file path -> (member, file's place among the member's files)
-    fragments = []
-    for m, (_, mine) in enumerate(members):
-        for place, fragment in enumerate(mine):
-            owner[fragment.path] = (m, place)
-            fragments.append(fragment)
-    ranges = {(key[1], key[2]) for key, _ in members}
-    field = pads.field("timestamp")
-    # windows of several ranges: their span is read, and each keeps its own rows below
-    where = (field >= min(s for s, _ in ranges)) & (field < max(e for _, e in ranges))
-    dataset = pads.FileSystemDataset(fragments, schema, fmt, fragments[0].filesystem)
+    fragments = [fragment if fragment is not None else PARQUET.make_fragment(path, filesystem=LOCAL)
+                 for _, files in members for path, fragment in files]
+    owners = [(m, place) for m, (_, files) in enumerate(members) for place in range(len(files))]
     batches: list[list[tuple[int, int, pa.RecordBatch]]] = [[] for _ in members]
-    for seq, tagged in enumerate(dataset.scanner(filter=where).scan_batches()):
-        m, place = owner[tagged.fragment.path]
-        batches[m].append((place, seq, tagged.record_batch))
+    ranges = {(key[1], key[2]) for key, _ in members}
+    if fragments:
+        dataset = pads.FileSystemDataset(fragments, schema, PARQUET, LOCAL)
+        owner = {fragment.path: at for fragment, at in zip(fragments, owners, strict=True)}
+        field = pads.field("timestamp")
+        # windows of several ranges: their span is read, and each keeps its own rows below
+        where = (field >= min(s for s, _ in ranges)) & (field < max(e for _, e in ranges))
+        for seq, tagged in enumerate(dataset.scanner(filter=where).scan_batches()):
+            m, place = owner[tagged.fragment.path]
+            batches[m].append((place, seq, tagged.record_batch))
     plain = all(_reads_as_is(f.type) for f in schema)
     tables = []
     for (key, _), mine in zip(members, batches, strict=True):

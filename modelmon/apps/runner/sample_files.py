@@ -1,0 +1,95 @@
+"""What the app function knows of each sample file it has met: its schema and the span of its times.
+
+The local sample store keeps a file per tracked batch in hour folders, and a read of a window opens every file of
+its hour: the window's schema is unified over all of them (a column one batch added shows in the others' windows
+too), and the time filter then skips the rows of other windows. By the end of an hour of one-minute windows
+that is sixty files opened for one window's rows. A file never changes once written (a batch written again
+replaces it under a new inode), so its footer is read once here, kept with the file's ``stat`` identity, and a
+pack's read opens only the files whose time span meets the window, while still unifying every file's schema.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import os
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.dataset as pads
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+#: Files whose facts are kept (least recently used dropped first): a few hundred bytes each.
+MAX_FILES = 200_000
+#: How sample files are opened: pyarrow's parquet fragments on the local file system.
+PARQUET = pads.ParquetFileFormat()
+LOCAL = pafs.LocalFileSystem()
+
+
+@dataclasses.dataclass(frozen=True)
+class FileFacts:
+    """One file's schema (shared with every file of the same schema) and the span of its ``timestamp`` values;
+    ``None`` bounds when a row group has no statistics (the file is then read for every window)."""
+
+    identity: tuple[int, int, int, int]  # inode, device, size, mtime (ns)
+    schema: pa.Schema
+    first_ms: int | None
+    last_ms: int | None
+    size: int
+
+    def meets(self, start: int, end: int) -> bool:
+        """Whether the file may hold times in ``[start, end)``."""
+        if self.first_ms is None or self.last_ms is None:
+            return True
+        return self.last_ms >= start and self.first_ms < end
+
+
+class SampleFiles:
+    """The facts of the sample files an app function has read, checked against each file's ``stat`` on use."""
+
+    def __init__(self, max_files: int = MAX_FILES) -> None:
+        self.max_files = max_files
+        self._facts: collections.OrderedDict[str, FileFacts] = collections.OrderedDict()
+        self._schemas: dict[bytes, pa.Schema] = {}  # one object per distinct schema: equal schemas are the same
+        self.footers_read = 0  #: footers read so far (what the cache saves is visible in tests)
+
+    def facts(self, path: Path) -> tuple[FileFacts, pads.Fragment | None]:
+        """The facts of ``path`` (its footer read unless known for the same file), and the fragment that read it
+        (``None`` when known): a scan of that fragment does not read the footer again. ``OSError`` if the file is
+        gone, pyarrow's error if it is no parquet file."""
+        stat = os.stat(path)
+        identity = (stat.st_ino, stat.st_dev, stat.st_size, stat.st_mtime_ns)
+        key = str(path)
+        known = self._facts.get(key)
+        if known is not None and known.identity == identity:
+            self._facts.move_to_end(key)
+            return known, None
+        fragment = PARQUET.make_fragment(key, filesystem=LOCAL)
+        schema = fragment.physical_schema
+        self.footers_read += 1
+        schema = self._schemas.setdefault(schema.serialize().to_pybytes(), schema)
+        first, last = _time_span(fragment.metadata)
+        facts = self._facts[key] = FileFacts(identity, schema, first, last, stat.st_size)
+        self._facts.move_to_end(key)
+        while len(self._facts) > self.max_files:
+            self._facts.popitem(last=False)
+        return facts, fragment
+
+
+def _time_span(meta: pq.FileMetaData) -> tuple[int | None, int | None]:
+    """The least and greatest ``timestamp`` of a file by its row groups' statistics; ``(None, None)`` when a row
+    group has none (or the column is missing or not an integer)."""
+    column = next((i for i in range(meta.num_columns) if meta.schema.column(i).path == "timestamp"), None)
+    if column is None or meta.num_row_groups == 0:
+        return None, None
+    first: int | None = None
+    last: int | None = None
+    for group in range(meta.num_row_groups):
+        stats = meta.row_group(group).column(column).statistics
+        if stats is None or not stats.has_min_max or not isinstance(stats.min, int) \
+                or not isinstance(stats.max, int):
+            return None, None
+        first = stats.min if first is None else min(first, stats.min)
+        last = stats.max if last is None else max(last, stats.max)
+    return first, last
