@@ -144,13 +144,14 @@ class AppRunner:
         return pushed
 
     def _analyse_packed(self, message: Packed, window: WindowEvent, pack: WindowPack,
-                        rejected: list[tuple[str, Body]]) -> WriterEvent | None:
-        """:meth:`analyse` of one window of a pack; an outage is raised (the record is run again), any other
-        failure of the runner tried again, then the window put in ``rejected``."""
+                        rejected: list[tuple[str, Body]]) -> tuple[WriterEvent, bytes] | None:
+        """:meth:`analyse` of one window of a pack, and its writer event's body; an outage is raised (the record is
+        run again), any other failure of the runner tried again, then the window put in ``rejected``."""
         error: Exception | None = None
         for _ in range(PACKED_ATTEMPTS):
             try:
-                return self.analyse(window, pack)
+                out = self.analyse(window, pack)
+                return out, out.to_body()
             except Exception as exc:  # the app's own failures are results already: this is the runner's or store's
                 if is_transient(exc):
                     raise
@@ -158,19 +159,19 @@ class AppRunner:
         rejected.append((message.reason(f"{type(error).__name__}: {error}"), message.data))
         return None
 
-    def _push_packed(self, events: list[WriterEvent]) -> list[WriterEvent]:
-        """Push ``events`` packed, each on the writer stream's shard of its endpoint; those pushed (an event too
-        large for a record is dead-lettered by the put, as a lone one is)."""
-        by_shard: dict[int, list[WriterEvent]] = {}
-        for event in events:
-            by_shard.setdefault(shard_for_key(event.endpoint_id, self._writer_shards), []).append(event)
+    def _push_packed(self, events: list[tuple[WriterEvent, bytes]]) -> list[WriterEvent]:
+        """Push ``events`` (with their bodies) packed, each on the writer stream's shard of its endpoint; those
+        pushed (an event too large for a record is dead-lettered by the put, as a lone one is)."""
+        by_shard: dict[int, list[tuple[WriterEvent, bytes]]] = {}
+        for event, body in events:
+            by_shard.setdefault(shard_for_key(event.endpoint_id, self._writer_shards), []).append((event, body))
         records: list[OutRecord] = []
         carried: list[list[WriterEvent]] = []
         for shard, mine in sorted(by_shard.items()):
-            bodies = [event.to_body() for event in mine]
+            bodies = [body for _, body in mine]
             for run in runs([len(b) for b in bodies]):
                 records.append(OutRecord(joined(bodies[run.start:run.stop]), shard=shard))
-                carried.append(mine[run.start:run.stop])
+                carried.append([event for event, _ in mine[run.start:run.stop]])
         placed = self._dead_letters.put_or_reject(self._paths.writer_stream, records, resends=1)
         return [event for where, events_ in zip(placed, carried, strict=True) if where is not None
                 for event in events_]
