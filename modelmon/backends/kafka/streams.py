@@ -126,6 +126,10 @@ class KafkaStreams:
                     end = consumer.highwater(tp)  # known from the last fetch: no round trip
                 if end is None or offset >= end:
                     end = self._offset(path, tp, OffsetSpec.LATEST)
+                    # Below the log start with every record expired, a fetch would find nothing to return
+                    # and wait out the timeout: nothing is there to read, say so at once.
+                    if offset < end and self._offset(path, tp, OffsetSpec.EARLIEST) >= end:
+                        return []
                 if offset >= end:
                     return []
                 return read_page(consumer, self._cursor, tp, offset, end, limit, self._timeout_s)

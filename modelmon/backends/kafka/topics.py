@@ -45,9 +45,12 @@ def checked_topic(stream_path: str) -> str:
 def topic_configs(retention_hours: int) -> dict[str, str]:
     """What a stream's topic is created with: its retention; the broker's append time as each record's
     timestamp (``Record.arrival_ms`` and seeking by time mean arrival, not the producer's clock); room
-    for the largest record the Stream contract allows."""
+    for the largest record the Stream contract allows. Kafka expires whole segments, so a segment spans a
+    quarter of the retention: records go at most 25% after their time (the default, 7-day segments, would
+    keep a day's stream for a week)."""
     return {
         "retention.ms": str(retention_hours * HOUR_MS),
+        "segment.ms": str(retention_hours * HOUR_MS // 4),
         "message.timestamp.type": "LogAppendTime",
         "max.message.bytes": str(MAX_MESSAGE_BYTES),
         "cleanup.policy": "delete",
