@@ -18,9 +18,9 @@ environment (``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, ``AWS_SESSION_TOK
 
 from __future__ import annotations
 
-from modelmon.backends.fsspec_store.calls import RetryPolicy
 from modelmon.backends.fsspec_store.objects import FsspecObjectStore
 from modelmon.backends.fsspec_store.opener import open_fsspec_stores
 from modelmon.backends.fsspec_store.samples import FsspecSampleStore
+from modelmon.backends.retry import RetryPolicy
 
 __all__ = ["FsspecObjectStore", "FsspecSampleStore", "RetryPolicy", "open_fsspec_stores"]

@@ -12,7 +12,6 @@ operation and the store, never a credential.
 
 from __future__ import annotations
 
-import dataclasses
 import errno
 import logging
 import random
@@ -20,6 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
+from modelmon.backends.retry import RetryPolicy
 from modelmon.core.errors import BackendError, BackendUnavailable, NotFound
 
 log = logging.getLogger(__name__)
@@ -46,21 +46,8 @@ CREDENTIAL_HINT = ("check the credentials: storage_options key/secret/token, or 
                    "AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_PROFILE in the environment")
 
 
-@dataclasses.dataclass(frozen=True)
-class RetryPolicy:
-    """At most ``attempts`` tries of one call; before try ``i`` sleep uniform(0, min(cap_s, base_s * 2**i))."""
-
-    attempts: int = 5
-    base_s: float = 0.1
-    cap_s: float = 2.0
-
-    def __post_init__(self) -> None:
-        if self.attempts < 1 or self.base_s < 0 or self.cap_s < 0:
-            raise ValueError(f"retry policy {self}: attempts must be >= 1 and delays >= 0")
-
-    def delays(self, rng: random.Random) -> Iterator[float]:
-        for i in range(self.attempts - 1):
-            yield rng.uniform(0, min(self.cap_s, self.base_s * 2**i))
+#: S3 calls are slower and throttle harder than V3IO's: fewer, longer-spaced tries (~2 s in all).
+FS_RETRY = RetryPolicy(attempts=5, base_s=0.1)
 
 
 class FsCalls:
@@ -69,7 +56,7 @@ class FsCalls:
     def __init__(self, where: str, policy: RetryPolicy | None = None, *,
                  sleep: Callable[[float], None] = time.sleep, rng: random.Random | None = None) -> None:
         self.where = where
-        self.policy = policy or RetryPolicy()
+        self.policy = policy or FS_RETRY
         self._sleep = sleep
         self._rng = rng or random.Random()
 

@@ -6,11 +6,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from modelmon.backends.base import ObjectStore, SampleStore
-from modelmon.backends.fsspec_store.calls import FsCalls, RetryPolicy
+from modelmon.backends.fsspec_store.calls import FsCalls
 from modelmon.backends.fsspec_store.folder import Folder
 from modelmon.backends.fsspec_store.location import open_location
 from modelmon.backends.fsspec_store.objects import OBJECTS_FOLDER, FsspecObjectStore
 from modelmon.backends.fsspec_store.samples import SAMPLES_FOLDER, FsspecSampleStore
+from modelmon.backends.retry import RetryPolicy
 
 
 def open_fsspec_stores(url: str, storage_options: Mapping[str, Any] | None = None, *,

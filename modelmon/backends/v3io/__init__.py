@@ -7,7 +7,7 @@ Credentials come from :class:`~modelmon.core.config.Settings` (``V3IO_API``, ``V
 
 from __future__ import annotations
 
+from modelmon.backends.retry import RetryPolicy
 from modelmon.backends.v3io.backend import open_v3io_backend
-from modelmon.backends.v3io.calls import RetryPolicy
 
 __all__ = ["RetryPolicy", "open_v3io_backend"]

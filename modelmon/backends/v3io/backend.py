@@ -9,7 +9,8 @@ import v3io.dataplane
 import v3io_frames
 
 from modelmon.backends.base import Backend
-from modelmon.backends.v3io.calls import RetryPolicy, V3ioCalls
+from modelmon.backends.retry import RetryPolicy
+from modelmon.backends.v3io.calls import V3ioCalls
 from modelmon.backends.v3io.kv import V3ioKV
 from modelmon.backends.v3io.objects import V3ioObjectStore
 from modelmon.backends.v3io.samples import V3ioSampleStore

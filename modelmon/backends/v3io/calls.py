@@ -8,18 +8,18 @@ Messages name the operation and the path, never the access key.
 
 from __future__ import annotations
 
-import dataclasses
 import http.client
 import json
 import logging
 import random
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from v3io.dataplane import RaiseForStatus
 
+from modelmon.backends.retry import RetryPolicy
 from modelmon.core.errors import BackendError, BackendUnavailable, NotFound
 
 log = logging.getLogger(__name__)
@@ -36,21 +36,6 @@ _CONDITION_FALSE_TEXT = re.compile(rb'ErrorCode\W{0,8}-?16777244(?!\d)')
 DEFAULT_CONTAINER = "users"
 
 
-@dataclasses.dataclass(frozen=True)
-class RetryPolicy:
-    """At most ``attempts`` tries; before try ``i`` sleep uniform(0, min(cap_s, base_s * 2**i))."""
-
-    attempts: int = 6
-    base_s: float = 0.05
-    cap_s: float = 2.0
-
-    def __post_init__(self) -> None:
-        if self.attempts < 1 or self.base_s < 0 or self.cap_s < 0:
-            raise ValueError(f"retry policy {self}: attempts must be >= 1 and delays >= 0")
-
-    def delays(self, rng: random.Random) -> Iterator[float]:
-        for i in range(self.attempts - 1):
-            yield rng.uniform(0, min(self.cap_s, self.base_s * 2**i))
 
 
 def split_path(path: str) -> tuple[str, str]:
