@@ -145,6 +145,17 @@ def packed_messages(body: Any) -> list[Packed] | None:
     return None
 
 
+def record_messages(body: bytes) -> list[bytes]:
+    """The messages a stream record holds, as bodies: the record itself, or each message of a pack (for
+    readers of a whole stream, such as tools and tests, that want every event whichever way it was sent).
+
+    >>> record_messages(b'{"a":1}'), record_messages(b'[{"a":1},{"b":2}]')
+    ([b'{"a":1}'], [b'{"a":1}', b'{"b":2}'])
+    """
+    packed = packed_messages(body)
+    return [body] if packed is None else [p.data for p in packed]
+
+
 def not_an_object(message: Any) -> str | None:
     """Why a packed ``message`` cannot be a stream message (it is no JSON object), else ``None``.
 

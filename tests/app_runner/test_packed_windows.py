@@ -21,7 +21,7 @@ from modelmon.core.errors import CorruptStore
 from modelmon.core.paths import ProjectPaths
 from modelmon.endpoints.record import ModelEndpoint
 from modelmon.events import WindowEvent, WriterEvent
-from modelmon.functions.packing import pack, packed_messages
+from modelmon.functions.packing import pack, record_messages
 from modelmon.queries import dead_letters
 from modelmon.stats import feature_stats
 from modelmon.testing import stream_records
@@ -64,9 +64,7 @@ def _call(bodies: list[bytes]) -> list[dict]:
 def _writer_events(backend) -> list[WriterEvent]:
     out = []
     for record in stream_records(backend.streams, PATHS.writer_stream):
-        packed = packed_messages(record.data)
-        out += [WriterEvent.from_body(record.data)] if packed is None else \
-            [WriterEvent.from_body(p.message) for p in packed]
+        out += [WriterEvent.from_body(m) for m in record_messages(record.data)]
     return out
 
 

@@ -14,6 +14,7 @@ from modelmon.alerts.evaluator import Evaluator
 from modelmon.backends.base import Backend, SeekTo
 from modelmon.core.paths import ProjectPaths
 from modelmon.events import WriterEvent
+from modelmon.functions.packing import record_messages
 
 #: How long after its window closes an event is evaluated.
 DELAY_MS = 60_000
@@ -52,6 +53,6 @@ def writer_stream_events(backend: Backend, paths: ProjectPaths) -> list[WriterEv
     for shard in range(backend.streams.describe(stream).shards):
         sequence = backend.streams.seek(stream, shard, SeekTo.EARLIEST)
         while records := backend.streams.read(stream, shard, sequence):
-            events += [WriterEvent.from_body(r.data) for r in records]
+            events += [WriterEvent.from_body(m) for r in records for m in record_messages(r.data)]
             sequence = records[-1].sequence + 1
     return sorted(events, key=lambda e: (e.end_ms, e.endpoint_id, e.app_name))
