@@ -20,10 +20,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from modelmon.backends.base import MAX_RECORD_BYTES
+from modelmon.core.errors import InvalidEvent
+
+T = TypeVar("T")
 
 #: Bytes at most in one packed record: half of V3IO's 1 MB record limit leaves room for the array's commas.
 PACK_BYTES = MAX_RECORD_BYTES // 2
@@ -154,6 +157,24 @@ def record_messages(body: bytes) -> list[bytes]:
     """
     packed = packed_messages(body)
     return [body] if packed is None else [p.data for p in packed]
+
+
+def read_messages(packed: Sequence[Packed], read: Callable[[Any], T]) -> tuple[list[tuple[Packed, T]],
+                                                                           list[tuple[str, bytes]]]:
+    """Each message of a pack read by ``read`` (the reader of a lone message, raising ``InvalidEvent``), and
+    the refused ones as (reason naming their place, body) for the dead-letter stream: one bad message is
+    refused alone, the rest go on."""
+    good: list[tuple[Packed, T]] = []
+    refused: list[tuple[str, bytes]] = []
+    for message in packed:
+        try:
+            problem = not_an_object(message.message)
+            if problem is not None:
+                raise InvalidEvent(problem)
+            good.append((message, read(message.message)))
+        except InvalidEvent as exc:
+            refused.append((message.reason(exc.reason), message.data))
+    return good, refused
 
 
 def not_an_object(message: Any) -> str | None:

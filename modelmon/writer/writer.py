@@ -23,7 +23,7 @@ from modelmon.core.timeutil import now_ms
 from modelmon.events import WriterEvent
 from modelmon.functions.dead_letters import DeadLetters
 from modelmon.functions.handling import Body, Position
-from modelmon.functions.packing import UnreadablePack, not_an_object, packed_messages
+from modelmon.functions.packing import UnreadablePack, packed_messages, read_messages
 from modelmon.writer.alerts import Alert, KVAlertLog, Notifier
 from modelmon.writer.history import HistoryWriter
 from modelmon.writer.latest import LatestResults
@@ -70,16 +70,8 @@ class ResultWriter:
         if packed is None:
             out = self._handle_one(body, position)
             return [] if out is None else [out]
-        events: list[WriterEvent] = []
-        rejected: list[tuple[str, Body]] = []
-        for message in packed:
-            try:
-                problem = not_an_object(message.message)
-                if problem is not None:
-                    raise InvalidEvent(problem)
-                events.append(self._read(message.message))
-            except InvalidEvent as exc:
-                rejected.append((message.reason(exc.reason), message.data))
+        read, rejected = read_messages(packed, self._read)
+        events = [event for _, event in read]
         self.write_many(events)
         if rejected:
             self._dead_letters.reject_all(rejected, position)

@@ -38,7 +38,7 @@ from modelmon.endpoints.store import EndpointStore
 from modelmon.events import WindowEvent, WriterEvent
 from modelmon.functions.dead_letters import DeadLetters
 from modelmon.functions.handling import Body, Position, is_transient
-from modelmon.functions.packing import Packed, UnreadablePack, joined, not_an_object, packed_messages, runs
+from modelmon.functions.packing import Packed, UnreadablePack, joined, packed_messages, read_messages, runs
 
 log = logging.getLogger(__name__)
 #: How often a window of a packed record is tried when the runner (not the app) fails on it with an error that
@@ -123,16 +123,8 @@ class AppRunner:
         """The windows of a packed record: analysed in order, their writer events pushed packed, then the
         windows that could not be handled dead-lettered (after the push: writing an event twice is harmless, a
         dead letter twice is not, and an outage makes ``HandlerRetry`` run the whole record again)."""
-        rejected: list[tuple[str, Body]] = []
-        windows: list[tuple[Packed, WindowEvent]] = []
-        for message in packed:
-            try:
-                problem = not_an_object(message.message)
-                if problem is not None:
-                    raise InvalidEvent(problem)
-                windows.append((message, self._read(message.message)))
-            except InvalidEvent as exc:
-                rejected.append((message.reason(exc.reason), message.data))
+        windows, refused = read_messages(packed, self._read)
+        rejected: list[tuple[str, Body]] = list(refused)
         pack = WindowPack(self._backend, self._paths, [window for _, window in windows], self.sample_files)
         outs = [out for message, window in windows
                 if (out := self._analyse_packed(message, window, pack, rejected)) is not None]
