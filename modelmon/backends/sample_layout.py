@@ -100,16 +100,13 @@ class PartitionedSampleStore(abc.ABC, Generic[FileT]):
         check_name(endpoint_id, "endpoint id")
         wanted = None if columns is None else list(dict.fromkeys(["timestamp", *columns]))
         files = [] if end <= start else self._hour_files(endpoint_id, start // HOUR_MS, (end - 1) // HOUR_MS)
-        frame = self._read_files(endpoint_id, files, start, end, wanted)
-        if frame is not None:
-            frame = one_type_per_column(nested_from_json(frame))
-        if frame is None:
-            return pd.DataFrame({name: pd.Series(dtype="int64" if name == "timestamp" else "object")
-                                 for name in (wanted or ["timestamp"])})
-        for missing in [] if wanted is None else [c for c in wanted if c not in frame.columns]:
-            frame[missing] = None
-        frame = frame.sort_values("timestamp", kind="stable", ignore_index=True)
-        return frame if wanted is None else frame[wanted]
+        return shape_read(self._read_files(endpoint_id, files, start, end, wanted), wanted)
+
+    def files_between(self, endpoint_id: str, start: int, end: int) -> list[FileT]:
+        """The files a read of ``[start, end)`` opens, in its order: for readers that scan many windows'
+        files at once (the app runner's packed windows) and shape each window with :func:`shape_read`."""
+        check_name(endpoint_id, "endpoint id")
+        return [] if end <= start else self._hour_files(endpoint_id, start // HOUR_MS, (end - 1) // HOUR_MS)
 
     @abc.abstractmethod
     def _write_file(self, endpoint_id: str, hour_dir_name: str, name: str, table: pa.Table) -> FileT:
@@ -133,6 +130,24 @@ class PartitionedSampleStore(abc.ABC, Generic[FileT]):
     ) -> pd.DataFrame | None:
         """Rows of ``files`` with ``start <= timestamp < end`` (at least the ``wanted`` columns present,
         or all); None when there is nothing to return. ``CorruptStore`` for an unreadable file."""
+
+
+def shape_read(frame: pd.DataFrame | None, wanted: list[str] | None = None, *, plain: bool = False) -> pd.DataFrame:
+    """What a read returns of the rows its files gave (``None``: no rows): nested values back from JSON, one
+    type per column, the ``wanted`` columns (missing ones as None), rows in time order. ``plain``: every column
+    is of a type that shaping leaves as it is, so it is skipped."""
+    if frame is not None and not plain:
+        frame = one_type_per_column(nested_from_json(frame))
+    if frame is None:
+        return pd.DataFrame({name: pd.Series(dtype="int64" if name == "timestamp" else "object")
+                             for name in (wanted or ["timestamp"])})
+    for missing in [] if wanted is None else [c for c in wanted if c not in frame.columns]:
+        frame[missing] = None
+    index = frame.index
+    if not (isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1
+            and frame["timestamp"].is_monotonic_increasing):  # else a stable sort would change nothing: no copy
+        frame = frame.sort_values("timestamp", kind="stable", ignore_index=True)
+    return frame if wanted is None else frame[wanted]
 
 
 def sample_table(endpoint_id: str, df: pd.DataFrame) -> pa.Table:

@@ -8,10 +8,10 @@ What a window gets is what ``SampleStore.read(endpoint_id, start, end)`` returns
 order, the same unified schema, then the store's own shaping (``nested_from_json``, ``one_type_per_column``,
 stable sort by time) per endpoint.
 
-This reaches into the local store's file listing (``_hour_files``): it belongs in the sample store as a
-``read_many``, and moves there when that store's owner takes it. Any other store, an endpoint whose files do not
-unify, or any failure of the batched pass falls back to the store's own read of that window, so its errors
-(an outage, a corrupt file) are raised for that window as before.
+The files come from the local store (``files_between``, the files its own read would open) and each window is
+shaped by the store's :func:`~modelmon.backends.sample_layout.shape_read`. Any other store, an endpoint whose
+files do not unify, or any failure of the batched pass falls back to the store's own read of that window, so
+its errors (an outage, a corrupt file) are raised for that window as before.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import pyarrow.dataset as pads
 from modelmon.apps.runner.sample_files import LOCAL, PARQUET, SampleFiles
 from modelmon.backends.base import SampleStore
 from modelmon.backends.local.samples import LocalSampleStore
-from modelmon.backends.sample_layout import HOUR_MS, nested_from_json, one_type_per_column
+from modelmon.backends.sample_layout import shape_read
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ class WindowSamples:
         if end <= start:
             return None
         try:
-            files = store._hour_files(endpoint_id, start // HOUR_MS, (end - 1) // HOUR_MS)  # see the docstring
+            files = store.files_between(endpoint_id, start, end)
             read = [self._files.facts(file) for file in files]
             if not read:
                 return _Plan(None, [], 0)
@@ -135,7 +135,7 @@ def read_windows(windows: dict[WindowKey, _Plan]) -> dict[WindowKey, pd.DataFram
     seen: dict[str, int] = {}  # endpoint id -> its windows so far
     for key, plan in windows.items():
         if plan.schema is None:
-            out[key] = _shaped(None)
+            out[key] = shape_read(None)
             continue
         occurrence = seen[key[0]] = seen.get(key[0], -1) + 1
         group = groups.setdefault((plan.schema.serialize().to_pybytes(), occurrence), (plan.schema, []))
@@ -172,7 +172,8 @@ def _scan(schema: pa.Schema, members: list[tuple[WindowKey, _Files]]) -> dict[Wi
         tables.append(table)
     whole = pa.concat_tables(tables) if tables else None
     if whole is None or not _splits_exactly(whole):
-        return {key: _shaped(table.to_pandas(), plain=plain) for (key, _), table in zip(members, tables, strict=True)}
+        return {key: shape_read(table.to_pandas(), plain=plain)
+                for (key, _), table in zip(members, tables, strict=True)}
     frame = whole.to_pandas()  # one conversion, cut into the windows' frames below
     out = {}
     at = 0
@@ -180,7 +181,7 @@ def _scan(schema: pa.Schema, members: list[tuple[WindowKey, _Files]]) -> dict[Wi
         part = frame.iloc[at:at + table.num_rows].copy()
         part.index = pd.RangeIndex(table.num_rows)
         at += table.num_rows
-        out[key] = _shaped(part, plain=plain)
+        out[key] = shape_read(part, plain=plain)
     return out
 
 
@@ -206,17 +207,3 @@ def _reads_as_is(kind: pa.DataType) -> bool:
     types = pa.types
     return bool(types.is_integer(kind) or types.is_floating(kind) or types.is_boolean(kind) or types.is_string(kind)
                 or types.is_large_string(kind) or types.is_timestamp(kind) or types.is_null(kind))
-
-
-def _shaped(frame: pd.DataFrame | None, *, plain: bool = False) -> pd.DataFrame:
-    """What ``PartitionedSampleStore.read`` makes of the frame its files gave (no columns asked for); ``plain``:
-    every column is of a type its shaping leaves as it is (:func:`_reads_as_is`)."""
-    if frame is not None and not plain:
-        frame = one_type_per_column(nested_from_json(frame))
-    if frame is None:
-        return pd.DataFrame({"timestamp": pd.Series(dtype="int64")})
-    index = frame.index
-    if isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1 \
-            and frame["timestamp"].is_monotonic_increasing:  # a stable sort would change nothing: no copy
-        return frame
-    return frame.sort_values("timestamp", kind="stable", ignore_index=True)
