@@ -14,7 +14,6 @@ writer and an app SIGKILLed mid-run, must store exactly what the local run store
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -62,22 +61,16 @@ def samples_location(kind: str, tmp_path_factory) -> Iterator[tuple[dict[str, st
         return
     moto = shared_moto()
     bucket = moto.new_bucket()
-    saved = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
-    os.environ.update(AWS_ACCESS_KEY_ID=KEY, AWS_SECRET_ACCESS_KEY=SECRET)  # the functions inherit them
     client = moto.client()
 
     def keys() -> list[str]:
         pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="mm/")
         return [obj["Key"] for page in pages for obj in page.get("Contents", [])]
 
-    try:
+    with pytest.MonkeyPatch.context() as env:  # the functions inherit the credentials
+        env.setenv("AWS_ACCESS_KEY_ID", KEY)
+        env.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
         yield {"samples_url": f"s3://{bucket}/mm", "s3_endpoint_url": moto.endpoint_url}, keys
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 @pytest.fixture(scope="module", params=["file", "s3"])
