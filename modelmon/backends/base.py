@@ -387,6 +387,18 @@ class SampleStore(Protocol):
 # ---------------------------------------------------------------------------------- object store
 
 
+def check_object_path(path: str) -> str:
+    """``path`` if it is a safe relative object path (what every ObjectStore accepts), else ``ValueError``."""
+    if not isinstance(path, str) or not path:
+        raise ValueError(f"object path must be a non-empty string, not {path!r}")
+    parts = path.split("/")
+    if path.startswith("/") or "\\" in path or "\0" in path or any(p in ("", ".", "..") for p in parts):
+        raise ValueError(f"object path {path!r} must be relative, without '..', '.', '\\' or empty segments")
+    if any(p.startswith(".") for p in parts):
+        raise ValueError(f"object path {path!r}: segments may not start with '.' (reserved for temp files)")
+    return path
+
+
 @runtime_checkable
 class ObjectStore(Protocol):
     """Named blobs (artifacts, datasets)."""

@@ -7,6 +7,7 @@ starting with '.', which temp files use), so a path means the same file on every
 
 from __future__ import annotations
 
+from modelmon.backends.base import check_object_path
 from modelmon.backends.fsspec_store.folder import Folder
 
 OBJECTS_FOLDER = "objects"
@@ -19,39 +20,27 @@ class FsspecObjectStore:
         self._folder = folder
 
     def put_object(self, path: str, data: bytes) -> None:
-        rel = check_path(path)
+        rel = check_object_path(path)
         if not isinstance(data, bytes | bytearray | memoryview):
             raise TypeError(f"object {path!r}: data must be bytes, not {type(data).__name__}")
         self._folder.put(rel, bytes(data), f"put object {path!r}")
 
     def get_object(self, path: str) -> bytes:
         """The blob; ``NotFound`` if missing."""
-        return self._folder.get(check_path(path), f"object {path!r}")
+        return self._folder.get(check_object_path(path), f"object {path!r}")
 
     def list_objects(self, prefix: str) -> list[str]:
         """Paths starting with ``prefix``, sorted."""
         if not isinstance(prefix, str):
             raise ValueError(f"object prefix must be a string, not {prefix!r}")
         if prefix:
-            check_path(prefix.rstrip("/") or "x")  # the same checks as a path
+            check_object_path(prefix.rstrip("/") or "x")  # the same checks as a path
         directory = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
         found = self._folder.find(directory, f"list objects {prefix!r}")
         return [rel for rel in found if rel.startswith(prefix)]
 
     def delete_object(self, path: str) -> None:
-        self._folder.delete(check_path(path), f"delete object {path!r}")
+        self._folder.delete(check_object_path(path), f"delete object {path!r}")
 
     def close(self) -> None:
         """Nothing to release: the file system's connections close with the process."""
-
-
-def check_path(path: str) -> str:
-    """``path`` if it is a safe relative object path, else ``ValueError`` naming it."""
-    if not isinstance(path, str) or not path:
-        raise ValueError(f"object path must be a non-empty string, not {path!r}")
-    parts = path.split("/")
-    if path.startswith("/") or "\\" in path or "\0" in path or any(p in ("", ".", "..") for p in parts):
-        raise ValueError(f"object path {path!r} must be relative, without '..', '.', '\\' or empty segments")
-    if any(p.startswith(".") for p in parts):
-        raise ValueError(f"object path {path!r}: segments may not start with '.' (reserved for temp files)")
-    return path

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import pathlib
 
+from modelmon.backends.base import check_object_path
 from modelmon.backends.local.files import write_atomically
 from modelmon.core.errors import NotFound
 
@@ -54,11 +55,4 @@ class LocalObjectStore:
         """Nothing to release: every call opens and closes its own files."""
 
     def _file(self, path: str) -> pathlib.Path:
-        if not isinstance(path, str) or not path:
-            raise ValueError(f"object path must be a non-empty string, not {path!r}")
-        parts = path.split("/")
-        if path.startswith("/") or "\\" in path or "\0" in path or any(p in ("", ".", "..") for p in parts):
-            raise ValueError(f"object path {path!r} must be relative, without '..', '.', '\\' or empty segments")
-        if any(p.startswith(".") for p in parts):
-            raise ValueError(f"object path {path!r}: segments may not start with '.' (reserved for temp files)")
-        return self.root.joinpath(*parts)
+        return self.root.joinpath(*check_object_path(path).split("/"))
