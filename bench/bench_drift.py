@@ -39,8 +39,6 @@ import json
 import os
 import pathlib
 import statistics
-import subprocess
-import tempfile
 import time
 import tracemalloc
 import warnings
@@ -50,6 +48,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bench.peer_venv import run_peer
 from modelmon.apps.builtin import HistogramDataDriftApplication
 from modelmon.apps.sdk import MonitoringApplicationContext, run_application
 from modelmon.stats import METRICS, Reference, assess_drift, feature_stats, reference_for
@@ -108,16 +107,11 @@ def _mlrun_app(stats: dict, window: pd.DataFrame, repeat: int) -> dict[str, Any]
         print(f"  MLRun's app: not measured, no {MLRUN_PYTHON} (python3.11 -m venv /work/mlrun-venv && "
               "/work/mlrun-venv/bin/pip install 'mlrun[plotly]==1.12.1', or set MODELMON_MLRUN_PYTHON)")
         return None
-    with tempfile.TemporaryDirectory() as directory:
+    def write_inputs(directory: str) -> None:
         pathlib.Path(directory, "feature_stats.json").write_text(json.dumps(stats))
         window.to_parquet(f"{directory}/window.parquet")
-        done = subprocess.run([MLRUN_PYTHON, str(HERE / "mlrun_drift.py"), directory, str(repeat)],
-                              capture_output=True, text=True, timeout=1800, check=False)
-    if done.returncode != 0:
-        print(f"  MLRun's app failed: {done.stderr.strip().splitlines()[-1:]}")
-        return None
-    figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return figures
+
+    return run_peer("MLRun's app", MLRUN_PYTHON, HERE / "mlrun_drift.py", write_inputs, [str(repeat)])
 
 
 def _evidently(reference: pd.DataFrame, window: pd.DataFrame) -> float:

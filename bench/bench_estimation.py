@@ -23,17 +23,15 @@ NannyML's DLE (LightGBM models of the loss) on the same files.
 
 from __future__ import annotations
 
-import json
 import os
 import pathlib
-import subprocess
-import tempfile
 import time
 from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 
+from bench.peer_venv import run_peer
 from modelmon.apps.builtin.performance_estimation import PerformanceEstimationApplication
 
 NANNYML_PYTHON = os.environ.get("MODELMON_NANNYML_PYTHON", "/work/nannyml-venv/bin/python")
@@ -144,17 +142,12 @@ def _ours(reference: pd.DataFrame, windows: list[pd.DataFrame], **options: objec
 def _nannyml(reference: pd.DataFrame, windows: list[pd.DataFrame], features: str = "") -> dict[str, object] | None:
     if not pathlib.Path(NANNYML_PYTHON).exists():
         return None
-    with tempfile.TemporaryDirectory() as directory:
+    def write_inputs(directory: str) -> None:
         reference.to_parquet(f"{directory}/reference.parquet")
         pd.concat(windows, ignore_index=True).to_parquet(f"{directory}/analysis.parquet")
-        done = subprocess.run([NANNYML_PYTHON, str(HERE / "nannyml_estimators.py"), directory,
-                               str(len(windows[0])), str(REPEAT), features],
-                              capture_output=True, text=True, timeout=1800, check=False)
-    if done.returncode != 0:
-        print(f"  nannyml failed: {done.stderr.strip().splitlines()[-1:]}")
-        return None
-    figures: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
-    return figures
+
+    return run_peer("nannyml", NANNYML_PYTHON, HERE / "nannyml_estimators.py", write_inputs,
+                    [str(len(windows[0])), str(REPEAT), features])
 
 
 def _score(run: dict[str, object], realized: np.ndarray) -> dict[str, float]:
