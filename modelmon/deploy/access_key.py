@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 from modelmon.core.config import ENV_V3IO_ACCESS_KEY
+from modelmon.deploy.env_entries import replace_env, secret_entry
 
 #: The ``password`` Nuclio's processor replaces with its ``V3IO_ACCESS_KEY``.
 GENERATE = "$generate"
@@ -75,18 +76,14 @@ class AccessKey:
     def env_entry(self) -> dict[str, Any] | None:
         """The ``spec.env`` entry for ``V3IO_ACCESS_KEY`` (``None``: nuctl's ``--env`` adds it)."""
         if self.source == "secret":
-            return {"name": ENV_V3IO_ACCESS_KEY, "valueFrom": {"secretKeyRef": {"name": self.secret, "key": self.key}}}
+            return secret_entry(ENV_V3IO_ACCESS_KEY, self.secret, self.key)
         if self.source == "value":
             return {"name": ENV_V3IO_ACCESS_KEY, "value": self.value}
         return None
 
     def apply(self, spec: dict[str, Any]) -> None:
         """Replace ``spec.env``'s ``V3IO_ACCESS_KEY`` entry (or drop it, for nuctl's ``--env``)."""
-        entries = [e for e in spec.get("env") or [] if e.get("name") != ENV_V3IO_ACCESS_KEY]
-        entry = self.env_entry()
-        if entry is not None:
-            entries.append(entry)
-        spec["env"] = entries
+        replace_env(spec, ENV_V3IO_ACCESS_KEY, self.env_entry())
 
 
 def stream_key_problems(doc: Mapping[str, Any]) -> list[str]:

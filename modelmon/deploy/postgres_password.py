@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from modelmon.core.config import ENV_POSTGRES_DSN, dsn_has_password
+from modelmon.deploy.env_entries import replace_env, secret_entry
 
 ENV_PGPASSWORD = "PGPASSWORD"  # libpq's own name
 DEFAULT_SECRET = "modelmon-credentials"
@@ -52,15 +53,11 @@ class PostgresPassword:
     def env_entry(self) -> dict[str, Any] | None:
         if self.secret is None:
             return None
-        return {"name": ENV_PGPASSWORD, "valueFrom": {"secretKeyRef": {"name": self.secret, "key": self.key}}}
+        return secret_entry(ENV_PGPASSWORD, self.secret, self.key)
 
     def apply(self, spec: dict[str, Any]) -> None:
         """Replace ``spec.env``'s ``PGPASSWORD`` entry with this one (or drop it)."""
-        entries = [e for e in spec.get("env") or [] if e.get("name") != ENV_PGPASSWORD]
-        entry = self.env_entry()
-        if entry is not None:
-            entries.append(entry)
-        spec["env"] = entries
+        replace_env(spec, ENV_PGPASSWORD, self.env_entry())
 
     def describe(self) -> str:
         """What the user must create, for the CLI's closing lines."""
