@@ -11,7 +11,6 @@ gets its own schema (:meth:`PostgresServer.schema`): far faster than a database 
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import glob
 import os
@@ -28,6 +27,7 @@ import uuid
 from collections.abc import Iterator
 
 import psycopg
+from per_process import PerProcess
 
 #: Server settings for tests: no durability work (a crash loses the test database anyway).
 SERVER_OPTIONS = ("-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 "
@@ -122,24 +122,12 @@ def _service_user() -> pwd.struct_passwd:
     raise RuntimeError("running as root and no 'postgres' or 'nobody' user to run PostgreSQL as")
 
 
-_shared: PostgresServer | None = None
-_shared_lock = threading.Lock()
+_shared = PerProcess(PostgresServer)
 
 
 def shared_server() -> PostgresServer:
     """This process's server, started on first use and stopped when the process exits."""
-    global _shared
-    with _shared_lock:
-        if _shared is None:
-            _shared = PostgresServer()
-            atexit.register(_stop_in, os.getpid(), _shared)
-        return _shared
-
-
-def _stop_in(pid: int, server: PostgresServer) -> None:
-    """Stop ``server`` at exit of the process that started it (not of a forked child exiting normally)."""
-    if os.getpid() == pid:
-        server.stop()
+    return _shared.get()
 
 
 if __name__ == "__main__":

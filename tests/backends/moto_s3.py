@@ -8,18 +8,17 @@ after that many requests (moto's IAM), which a test of refused credentials needs
 
 from __future__ import annotations
 
-import atexit
 import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Mapping
 from typing import Any
 
 import boto3
+from per_process import PerProcess
 
 #: Any credentials do while the server does not check them (moto's default).
 KEY, SECRET = "testing-key", "testing-secret"
@@ -83,15 +82,9 @@ class MotoS3:
         return name
 
 
-_shared: MotoS3 | None = None
-_lock = threading.Lock()
+_shared = PerProcess(MotoS3)
 
 
 def shared_moto() -> MotoS3:
     """This process's server, started on first use and stopped at exit."""
-    global _shared
-    with _lock:
-        if _shared is None:
-            _shared = MotoS3()
-            atexit.register(_shared.stop)
-        return _shared
+    return _shared.get()
