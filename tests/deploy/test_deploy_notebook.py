@@ -117,14 +117,20 @@ def test_the_notebook_deploys_a_working_app_whose_results_the_sdk_reads(notebook
             send(project, base + 2 * PERIOD, PERIOD, rows=4)  # fewer than the app's minimum of 10
             # every window's result: a write retried past its deadline is parked and stored after later
             # windows' (at-least-once, not in order), so the latest window alone says too little
+            # what to look at if a window is missing: the app's failures, the pairs' progress, dead letters, the
+            # endpoint's watermark
+            def state() -> dict[str, object]:
+                endpoint = project.list_model_endpoints().to_dict("records")
+                return {"failures": app_failures(project.backend, PROJECT).to_dict("records"),
+                        "schedules": dict(scan_all(project.backend.kv, ProjectPaths(PROJECT).schedules_table)),
+                        "dead_letters": dead_letters(project.backend, PROJECT).to_dict("records"),
+                        "endpoints": endpoint}
+
             wait_for(lambda: latest_end(project) == base + 3 * PERIOD
-                     and len(result_history(project.backend, PROJECT, app_name=APP)) >= 3)
+                     and len(result_history(project.backend, PROJECT, app_name=APP)) >= 3, explain=state)
             latest = project.get_results(app_name=APP)
             history = result_history(project.backend, PROJECT, app_name=APP).sort_values("start_ms")
-            # what to look at if a window is missing: the app's failures, the pairs' progress, dead letters
-            state = {"failures": app_failures(project.backend, PROJECT).to_dict("records"),
-                     "schedules": dict(scan_all(project.backend.kv, ProjectPaths(PROJECT).schedules_table)),
-                     "dead_letters": dead_letters(project.backend, PROJECT).to_dict("records")}
+            seen = state()
         project.remove_model_monitoring_function(APP)  # the SDK manages the notebook's function as its own
         assert f"{PROJECT}-{APP}" not in cluster.functions
         assert [a.name for a in project.registry.list()] == ["histogram-data-drift"]
@@ -132,7 +138,7 @@ def test_the_notebook_deploys_a_working_app_whose_results_the_sdk_reads(notebook
     assert list(zip(history["start_ms"], history["end_ms"], history["result_name"], history["value"],
                     strict=True)) == [(base, base + PERIOD, "row_count", ROWS),
                                       (base + PERIOD, base + 2 * PERIOD, "row_count", ROWS),
-                                      (base + 2 * PERIOD, base + 3 * PERIOD, "row_count", 4)], state
+                                      (base + 2 * PERIOD, base + 3 * PERIOD, "row_count", 4)], seen
     assert history["status"].tolist() == [0, 0, 2]  # no_detection, no_detection, detected
     assert (latest["endpoint_name"].tolist(), latest["status_name"].tolist(), latest["value"].tolist()) == (
         [MODEL], ["detected"], [4])
@@ -204,9 +210,11 @@ def latest_end(project) -> int | None:
     return None if results.empty else int(results["end_ms"].max())
 
 
-def wait_for(condition: Callable[[], bool], timeout_s: float = 60.0) -> None:
+def wait_for(condition: Callable[[], bool], timeout_s: float = 60.0,
+             explain: Callable[[], object] | None = None) -> None:
     deadline = time.monotonic() + timeout_s
     while not condition():
         if time.monotonic() > deadline:
-            raise TimeoutError(f"condition not met within {timeout_s:g}s")
+            raise TimeoutError(f"condition not met within {timeout_s:g}s"
+                               + (f"; state: {explain()}" if explain is not None else ""))
         time.sleep(0.3)
