@@ -12,9 +12,11 @@ concept ``P(label | inputs)`` stays, so the estimate is meant to be valid):
 Reported per data set: mean absolute error of the estimated accuracy against the window's realized
 accuracy (target ≤ 0.02), the share of windows whose realized accuracy lies in the 95% band (target ≥
 90%), and the time of fitting + estimating every window through ``evaluate`` (best of five runs).
-When a venv with NannyML exists (``MODELMON_NANNYML_PYTHON``, default ``/work/nannyml-venv/bin/python``),
-NannyML's CBPE runs on the same files in the same run (``bench/nannyml_estimators.py``; its band is its ±3
-sampling errors); targets: our error ≤ theirs, ours ≥ 5× faster. Run: ``python -m bench estimation``.
+When a venv with NannyML exists (``MODELMON_NANNYML_PYTHON``, default ``/work/nannyml-venv/bin/python``;
+made by ``python3.11 -m venv /work/nannyml-venv && /work/nannyml-venv/bin/pip install nannyml==0.13.1
+statsmodels``, as NannyML imports statsmodels without declaring it), NannyML's CBPE runs on the same files in
+the same run (``bench/nannyml_estimators.py``; its band is its ±3 sampling errors); targets: our error ≤
+theirs, ours ≥ 5× faster. Run: ``python -m bench estimation``.
 
 For information, regression (``task="regression"``, DLE): a gradient-boosted regressor whose errors grow with
 one input, windows shifted towards larger errors; the estimated MAE against the realized one, next to
