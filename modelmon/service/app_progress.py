@@ -9,7 +9,8 @@ Definitions (``docs/local-runtime.md``, "modelmon status", says the same to user
 - **failed**: windows with an item in ``app_failures_table`` (the writer deletes it when the window later
   succeeds, so these are windows whose last attempt failed).
 - **pending** = *queued* + *not dispatched*:
-  *queued* are the window events on the app's stream its consumer group has not committed (dispatched,
+  *queued* are the window events in the records of the app's stream its consumer group has not committed
+  (a record packs up to a hundred of them: :func:`queued_messages`; dispatched,
   not yet taken by the app; with no function running they pile up here); *not dispatched* are the
   closed windows with traffic that the controller's next run would dispatch (``plan_pair`` on the stored
   schedule, the same closing rule and activity test the controller uses). A window the app has analysed
@@ -19,7 +20,7 @@ Definitions (``docs/local-runtime.md``, "modelmon status", says the same to user
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -35,6 +36,7 @@ from modelmon.core.errors import NotFound
 from modelmon.core.paths import ProjectPaths
 from modelmon.endpoints.record import ModelEndpoint
 from modelmon.endpoints.store import EndpointStore
+from modelmon.functions import packing
 
 DAY_MS = 86_400_000
 _FOREVER_MS = 1 << 62
@@ -96,19 +98,58 @@ def stream_lag(streams: Stream, path: str, group: str) -> int:
     read and are not counted; a group that never committed starts at the oldest retained record (every
     bundle trigger seeks ``earliest``), so all of them count.
     """
+    return sum(end - start for _, start, end in _unconsumed(streams, path, group))
+
+
+#: Unconsumed records :func:`queued_messages` reads to count their messages; beyond them it extrapolates.
+COUNTED_RECORDS = 10_000
+
+
+def queued_messages(streams: Stream, path: str, group: str, counted_records: int = COUNTED_RECORDS) -> int:
+    """Messages in the records of ``path`` that ``group`` has not consumed (as :func:`stream_lag` counts
+    records): the controller packs up to a hundred windows into one record, so the records behind an app
+    are not its windows behind. The first ``counted_records`` records are read and their messages counted;
+    the rest (a backlog of days) count as many messages each as those did on average, so the figure stays
+    quick to get. A record that is no readable pack counts once, as its reader dead-letters it once.
+    """
+    counted = messages = remaining = 0
+    for shard, start, end in _unconsumed(streams, path, group):
+        sequence = start
+        while sequence < end and counted < counted_records:
+            records = streams.read(path, shard, sequence, limit=min(1000, end - sequence, counted_records - counted))
+            if not records:
+                break
+            for record in records:
+                messages += _message_count(record.data)
+            counted += len(records)
+            sequence = records[-1].sequence + 1
+        remaining += max(0, end - sequence)
+    return messages + (round(remaining * messages / counted) if counted else remaining)
+
+
+def _message_count(data: bytes) -> int:
+    try:
+        packed = packing.packed_messages(data)
+    except packing.UnreadablePack:
+        return 1
+    return 1 if packed is None else len(packed)
+
+
+def _unconsumed(streams: Stream, path: str, group: str) -> Iterator[tuple[int, int, int]]:
+    """(shard, first sequence ``group`` has not consumed, the sequence after the newest) per shard of
+    ``path`` with records behind; nothing for a missing stream."""
     try:
         shards = streams.describe(path).shards
     except NotFound:
-        return 0
-    behind = 0
+        return
     for shard in range(shards):
         end = streams.seek(path, shard, SeekTo.LATEST)
         start = streams.seek(path, shard, SeekTo.EARLIEST)
         committed = streams.committed(path, group, shard)
         if committed is not None:
             start = max(start, committed)
-        behind += max(0, end - start)
-    return behind
+        if end > start:
+            yield shard, start, end
 
 
 def app_progress(
@@ -136,7 +177,7 @@ def app_progress(
         out[app.name] = AppProgress(
             analysed=done.count if done else 0,
             failed=len(mine),
-            queued=stream_lag(backend.streams, paths.app_stream(app.name), groups.get(app.name, app.name)),
+            queued=queued_messages(backend.streams, paths.app_stream(app.name), groups.get(app.name, app.name)),
             not_dispatched=pending.get(app.name, 0),
             oldest=done.oldest if done else None,
             newest=done.newest if done else None,

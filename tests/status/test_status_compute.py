@@ -10,7 +10,8 @@ from status_fixtures import APP, PERIOD, WRITER_GROUP, Pipeline, ShiftApp
 
 from modelmon.backends.base import OutRecord
 from modelmon.core.config import Settings
-from modelmon.service.app_progress import DAY_MS, Window, stream_lag
+from modelmon.functions.packing import pack
+from modelmon.service.app_progress import DAY_MS, Window, queued_messages, stream_lag
 from modelmon.service.status import home_status
 from modelmon.testing import ManualClock
 
@@ -63,6 +64,22 @@ def test_stream_lag_is_the_records_after_the_committed_sequence_on_every_shard(b
     streams.put_records("s", [OutRecord(b"z", shard=1)])
     assert stream_lag(streams, "s", "g") == 1
     assert stream_lag(streams, "s", "other") == 9
+
+
+def test_queued_windows_count_the_messages_of_packed_records(backend):
+    streams = backend.streams
+    assert queued_messages(streams, "projects/p/none", "g") == 0
+    streams.create("s", shards=2)
+    windows = [b'{"window": %d}' % i for i in range(250)]
+    records = pack(windows)  # 100 + 100 + 50 windows
+    streams.put_records("s", [OutRecord(r, shard=0) for r in records]
+                        + [OutRecord(b'{"window": "alone"}', shard=1), OutRecord(b"[not json", shard=1)])
+    assert stream_lag(streams, "s", "g") == 5
+    assert queued_messages(streams, "s", "g") == 252  # a lone message and an unreadable pack count once each
+    streams.commit("s", "g", 0, 2)  # the first pack consumed
+    assert queued_messages(streams, "s", "g") == 152
+    # Past the records it reads, it counts each as the mean of those it read: (100 + 50) / 2 for the third.
+    assert queued_messages(streams, "s", "g", counted_records=2) == 150 + 75 + 75
 
 
 def test_windows_and_lag_follow_the_controller_the_app_and_the_writer(pipeline, settings):
