@@ -315,6 +315,13 @@ def _numeric_rows(per_request: list[Any], flat_is_column: bool) -> tuple[FloatAr
         if packed is False or not np.isfinite(packed[0]).all():
             return None
         return packed[0], packed[1], None
+    if flat_is_column:
+        column = _packed_column(per_request)
+        if column is not None:  # one prediction per request, the common shape
+            if column is False or not np.isfinite(column).all():
+                return None
+            # each request's outputs as parse_tracking lists them: one row of its one value
+            return column, np.ones(len(per_request), dtype=np.int64), [[value] for value in per_request]
     try:
         array = np.array(per_request)  # requests × rows × values, or requests × values (flat lists)
     except (TypeError, ValueError, OverflowError):  # requests with different row counts (or ragged rows)
@@ -366,6 +373,22 @@ def _packed_rows(per_request: list[Any]) -> tuple[FloatArray, IntArray] | Litera
         return False
     array = np.frombuffer(packed, dtype=np.float64).reshape(len(rows), width)
     return array, np.fromiter(map(len, per_request), dtype=np.int64, count=len(per_request))
+
+
+def _packed_column(per_request: list[Any]) -> FloatArray | Literal[False] | None:
+    """Requests that are each a list of one number as one float column (packed as :func:`_packed_rows`
+    packs rows); ``False`` if a value is no number, ``None`` for any other shape.
+
+    Numpy would spend longer discovering the thousand one-element lists' shape than reading their values.
+    """
+    if set(map(type, per_request)) != {list} or set(map(len, per_request)) != {1}:
+        return None
+    packed = bytearray(8 * len(per_request))
+    try:
+        _doubles(len(per_request)).pack_into(packed, 0, *chain.from_iterable(per_request))
+    except (struct.error, TypeError, OverflowError):  # text, None, an object or a list; a number beyond floats
+        return False
+    return np.frombuffer(packed, dtype=np.float64).reshape(len(per_request), 1)
 
 
 @functools.lru_cache(maxsize=64)
