@@ -20,7 +20,9 @@ the local backend (sample store, per-minute prediction series, endpoint counters
 The stream function, the floor and both storey baselines are measured ``REPEATS`` times, alternately, and
 the best run of each is kept (another process on the machine slows single runs; a baseline measured once
 in a slow spell would flatter the ratio). Throughput is counted in tracked requests
-(= prediction rows) per second. Run: ``python -m bench ingest``.
+(= prediction rows) per second. After them, :mod:`bench.ingest_stages` reports where a record's time goes
+(CPU time per stage, and the decode floor measured alike; not part of the figures above).
+Run: ``python -m bench ingest``.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ import orjson
 import pandas as pd
 import storey
 
+from bench.ingest_stages import print_profile, stage_profile
 from modelmon.backends.local import open_local_backend
 from modelmon.core.paths import ProjectPaths
 from modelmon.core.timeutil import now_ms, to_ms
@@ -224,6 +227,7 @@ def main() -> dict[str, Any]:
             runs.append(run_stream_function(records, os.path.join(home, f"stream-{k}")))
             plains.append(run_per_event_storey(events, os.path.join(home, f"plain-{k}"), storey_aggregation=False))
             by_keys.append(run_per_event_storey(events, os.path.join(home, f"abk-{k}"), storey_aggregation=True))
+        stages = stage_profile(records, os.path.join(home, "stages"))  # after the measured runs: wrappers cost
     ours = max(runs, key=lambda figures: figures["rows_per_s"])
     plain_floor = max(plain_floors, key=lambda figures: figures["rows_per_s"])
     floor = max([*floors, plain_floor], key=lambda figures: figures["rows_per_s"])  # the faster: the stricter
@@ -256,6 +260,7 @@ def main() -> dict[str, Any]:
         "target_speedup": TARGET_RATIO,
         "load_average_1m": round(load, 2),
         "meets_targets": floor_ratio >= TARGET_FLOOR_RATIO and ratio >= TARGET_RATIO,
+        "stage_profile": stages,
     }
     print(f"stream function: {figures['rows_per_s']:>8,} rows/s "
           f"({REQUESTS_PER_RECORD} requests × {FEATURES} features per record, "
@@ -271,6 +276,7 @@ def main() -> dict[str, Any]:
     print(f"ratio to the decode floor: {figures['ratio_to_decode_floor']} (target ≥ {TARGET_FLOOR_RATIO:g}); "
           f"to the faster per-event storey: {figures['ratio_to_storey']}× (target ≥ {TARGET_RATIO:g}×) -> "
           f"{'met' if figures['meets_targets'] else 'NOT met'} (1-minute load average {load:.2f} at start)")
+    print_profile(stages)
     return figures
 
 
