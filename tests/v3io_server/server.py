@@ -12,7 +12,9 @@ PutRecords, :meth:`throttle_records` fails the records holding a marker in which
 them, and :meth:`restart` stops and starts the listener on the same port keeping all state.
 :meth:`answer_condition_false` and :meth:`answer_oversize` pick which of the platform's reply shapes a
 false condition or a record over the size limit gets. :attr:`put_requests` lists the record count of every
-PutRecords received, so a test sees what a client sent again.
+PutRecords received, so a test sees what a client sent again. :meth:`after_next` runs an action on the store
+right after the next request of one web-API function is applied, before the client gets its answer: what
+another client did between two requests of a multi-request operation (an append between a seek and a read).
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ class _Faults:
         self.drop: list[str] = []  # "before" / "after" per coming request
         self.records = stream_functions.RecordFaults()
         self.requests = 0
+        self.after: dict[str, list[Callable[[Store], None]]] = {}  # web-API function -> actions, one per request
 
 
 class V3ioTestServer:
@@ -144,6 +147,14 @@ class V3ioTestServer:
         with self.store.lock:
             self.faults.records.throttle[marker] = times
 
+    def after_next(self, function: str, action: Callable[[Store], None]) -> None:
+        """Run ``action(store)`` once, right after the next ``function`` request (``"GetRecords"``, ...) is
+        applied and before it is answered (several calls queue one action per request)."""
+        if function not in _FUNCTIONS:
+            raise ValueError(f"function={function!r}: expected one of {sorted(_FUNCTIONS)}")
+        with self.store.lock:
+            self.faults.after.setdefault(function, []).append(action)
+
     @property
     def request_count(self) -> int:
         return self.faults.requests
@@ -210,6 +221,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 status, headers, body = self._dispatch(raw)
             except V3ioFailure as failure:
                 status, headers, body = failure.status, {}, failure.body()
+            actions = owner.faults.after.get(self.headers.get("X-v3io-function") or "")
+            if actions:
+                actions.pop(0)(store)
             if drop == "after":
                 self.close_connection = True
                 return

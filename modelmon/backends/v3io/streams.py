@@ -128,8 +128,11 @@ class V3ioStream:
             if not isinstance(value, int):
                 raise ValueError(f"seek {path!r} shard {shard}: TIME needs epoch milliseconds, not {value!r}")
             kwargs = {"timestamp_sec": value // 1000, "timestamp_nsec": value % 1000 * 1_000_000}
+        # the end is read before the seek: a record appended after the seek found none must lie at or after
+        # the position returned (read after it, the end would count that record and skip it)
+        end = self._last_sequence(path, shard) + 1
         first = self._records_at(path, shard, to.value, 1, **kwargs)
-        return first[0].sequence if first else self._last_sequence(path, shard) + 1
+        return first[0].sequence if first else end
 
     def read(self, path: str, shard: int, sequence: int, limit: int = 1000) -> list[Record]:
         if not isinstance(sequence, int) or sequence < 1 or not isinstance(limit, int) or limit < 1:
