@@ -280,7 +280,8 @@ def _fast_path(data: dict[str, Any], project: str) -> _Columns | None:
     except (TypeError, KeyError):
         return None
     when, microsec = columns["when"], columns["microsec"]
-    if not set(map(type, when)) <= _WHEN_TYPES or not set(map(type, microsec)) <= _NUMBER_TYPES:
+    latency_types = set(map(type, microsec))
+    if not set(map(type, when)) <= _WHEN_TYPES or not latency_types <= _NUMBER_TYPES:
         return None
     try:
         latency = np.array(microsec, dtype=np.float64)
@@ -299,7 +300,7 @@ def _fast_path(data: dict[str, Any], project: str) -> _Columns | None:
     event.inputs = inputs if type(inputs[0][0]) is list else [[value] for value in inputs]
     event.outputs = outputs if type(outputs[0][0]) is list else predictions[2]
     event.when = list(when)
-    event.microsec = list(map(int, microsec))
+    event.microsec = list(microsec) if latency_types == {int} else list(map(int, microsec))
     event.errors = [None] * n
     return _Columns(event, features[0], predictions[0], features[1], latency)
 

@@ -58,7 +58,15 @@ class LocalSampleStore(PartitionedSampleStore[pathlib.Path]):
             return _replace_file(directory, name, data, f"{self._token}-{next(self._serials)}")
 
     def _batch_files(self, endpoint_id: str, name: str) -> Iterable[pathlib.Path]:
-        return (self.root / endpoint_id).glob(f"{HOUR_DIR_PREFIX}*/{name}")
+        """The hour directories listed once and each looked into for ``name``: ``Path.glob`` compiled a
+        pattern for every batch's name (a tenth of a stream record's append)."""
+        base = self.root / endpoint_id
+        try:
+            entries = os.listdir(base)
+        except FileNotFoundError:
+            return []
+        return [base / entry / name for entry in entries
+                if entry.startswith(HOUR_DIR_PREFIX) and os.path.lexists(os.path.join(base, entry, name))]
 
     def _delete_file(self, file: pathlib.Path) -> None:
         file.unlink(missing_ok=True)
