@@ -31,7 +31,7 @@ from v3io_server.stack import ACCESS_KEY
 
 import modelmon
 from modelmon.backends import OutRecord
-from modelmon.backends.base import scan_all
+from modelmon.backends.base import SeekTo, scan_all
 from modelmon.core.config import Settings
 from modelmon.core.paths import ProjectPaths
 from modelmon.core.timeutil import now_ms
@@ -118,13 +118,13 @@ def test_the_notebook_deploys_a_working_app_whose_results_the_sdk_reads(notebook
             # every window's result: a write retried past its deadline is parked and stored after later
             # windows' (at-least-once, not in order), so the latest window alone says too little
             # what to look at if a window is missing: the app's failures, the pairs' progress, dead letters, the
-            # endpoint's watermark
+            # endpoint's watermark and counts, and how far each consumer group got in each stream
             def state() -> dict[str, object]:
                 endpoint = project.list_model_endpoints().to_dict("records")
                 return {"failures": app_failures(project.backend, PROJECT).to_dict("records"),
                         "schedules": dict(scan_all(project.backend.kv, ProjectPaths(PROJECT).schedules_table)),
                         "dead_letters": dead_letters(project.backend, PROJECT).to_dict("records"),
-                        "endpoints": endpoint}
+                        "endpoints": endpoint, "streams": stream_positions(project.backend.streams)}
 
             wait_for(lambda: latest_end(project) == base + 3 * PERIOD
                      and len(result_history(project.backend, PROJECT, app_name=APP)) >= 3, explain=state)
@@ -203,6 +203,20 @@ def send(project, start_ms: int, span_ms: int, rows: int = ROWS) -> None:
     body = tracking_body(model=MODEL, version="1", function_uri=f"{PROJECT}/serving", requests=requests)
     project.backend.streams.put_records(ProjectPaths(PROJECT).tracking_stream,
                                         [OutRecord(orjson.dumps(body), partition_key=MODEL)])
+
+
+def stream_positions(streams) -> dict[str, list[tuple[int, int | None]]]:
+    """Per stream and consumer group: each shard's (next sequence to be written, group's committed position).
+    A committed position past a record the group's function never handled is a record lost on the way in."""
+    paths = ProjectPaths(PROJECT)
+    groups = {paths.tracking_stream: "model-monitoring-stream", paths.app_stream(APP): APP,
+              paths.writer_stream: "model-monitoring-writer"}
+    out = {}
+    for path, group in groups.items():
+        shards = range(streams.describe(path).shards)
+        out[f"{path} ({group})"] = [(streams.seek(path, s, SeekTo.LATEST), streams.committed(path, group, s))
+                                    for s in shards]
+    return out
 
 
 def latest_end(project) -> int | None:
