@@ -105,9 +105,10 @@ class KafkaStreams:
         if to is SeekTo.TIME:
             if isinstance(value, bool) or not isinstance(value, int):
                 raise ValueError(f"seek to TIME needs an epoch-ms int, got {value!r}")
+            # the end is read first: a record appended after the time lookup found none lies at or after it
+            end = self._offset(path, tp, OffsetSpec.LATEST)
             found = self._offset(path, tp, max(0, value))  # a negative timestamp is a ListOffsets sentinel
-            if found >= 0:
-                return found + 1
+            return (found if found >= 0 else end) + 1
         spec = OffsetSpec.EARLIEST if to is SeekTo.EARLIEST else OffsetSpec.LATEST
         return self._offset(path, tp, spec) + 1
 
