@@ -77,7 +77,8 @@ def _open_postgres(settings: Settings) -> Backend:
 def _kafka_streams(settings: Settings) -> Stream:
     from modelmon.backends.kafka import open_kafka_streams
 
-    return open_kafka_streams(settings.kafka_brokers, client_id=f"modelmon-{settings.project}")
+    return open_kafka_streams(settings.kafka_brokers, client_id=f"modelmon-{settings.project}",
+                              **settings.kafka_security.client_options())
 
 
 def _fsspec_stores(settings: Settings) -> tuple[SampleStore, ObjectStore]:

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from modelmon.core.errors import ConfigError
+from modelmon.core.kafka_security import ENV_KAFKA_SECURITY_PROTOCOL, KafkaSecurity
 from modelmon.core.store_addresses import check_http_url, check_samples_url, parse_brokers
 
 ENV_HOME = "MODELMON_HOME"
@@ -72,6 +73,7 @@ class Settings:
     v3io_username: str | None = None
     postgres_dsn: str | None = dataclasses.field(default=None, repr=False)  # may hold a password
     kafka_brokers: tuple[str, ...] = ()  # postgres: streams on Kafka (else the SQLite file in home)
+    kafka_security: KafkaSecurity = dataclasses.field(default_factory=KafkaSecurity)  # MODELMON_KAFKA_* (SASL, TLS)
     samples_url: str | None = None  # postgres: samples and objects on fsspec (else folders in home)
     s3_endpoint_url: str | None = None
 
@@ -104,6 +106,9 @@ class Settings:
                               f"samples go with KV and TSDB in PostgreSQL; {ENV_BACKEND}={self.backend} keeps its own)")
         if self.kafka_brokers:
             object.__setattr__(self, "kafka_brokers", parse_brokers(self.kafka_brokers, ENV_KAFKA_BROKERS))
+        elif self.kafka_security != KafkaSecurity():
+            raise ConfigError(f"{ENV_KAFKA_SECURITY_PROTOCOL} and the other Kafka security settings: only with "
+                              f"{ENV_KAFKA_BROKERS}")
         if self.samples_url:
             check_samples_url(self.samples_url, ENV_SAMPLES_URL)
         if self.s3_endpoint_url:
@@ -147,6 +152,7 @@ class Settings:
             "postgres_dsn": env.get(ENV_POSTGRES_DSN) or None,
             "kafka_brokers": parse_brokers(env[ENV_KAFKA_BROKERS], ENV_KAFKA_BROKERS)
             if env.get(ENV_KAFKA_BROKERS, "").strip() else (),
+            "kafka_security": KafkaSecurity.from_env(env),
             "samples_url": env.get(ENV_SAMPLES_URL) or None,
             "s3_endpoint_url": env.get(ENV_S3_ENDPOINT_URL) or None,
         }
@@ -180,6 +186,7 @@ class Settings:
             env[ENV_APP_SOURCE] = self.app_source
         if self.kafka_brokers:
             env[ENV_KAFKA_BROKERS] = ",".join(self.kafka_brokers)
+            env.update(self.kafka_security.to_env())  # never the SASL password
         for name, value in ((ENV_SAMPLES_URL, self.samples_url), (ENV_S3_ENDPOINT_URL, self.s3_endpoint_url),
                             (ENV_BATCH_ROOT, self.batch_root), (ENV_V3IO_API, self.v3io_api),
                             (ENV_V3IO_FRAMESD, self.v3io_framesd),

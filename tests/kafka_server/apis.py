@@ -4,9 +4,9 @@ Each API is served at exactly one version, the one kafka-python 3.0 picks agains
 client uses the highest version both sides support, and caps Produce at 9, Fetch at 12, OffsetCommit and
 OffsetFetch at 8, JoinGroup at 7), so ApiVersions advertises ``min == max == that version``; every one of
 them is still served by Kafka 4.x, and the client identifies the broker as 4.0 (ListOffsets v10).
-All but OffsetDelete v0 (which has no flexible version) are flexible versions (KIP-482): request header v2,
-response header v1. ApiVersions is served at v0-v4 because a client sends it before it knows anything, and
-its response header is always v0.
+All but OffsetDelete v0 and SaslHandshake v1 (which have no flexible version) are flexible versions
+(KIP-482): request header v2, response header v1. ApiVersions is served at v0-v4 because a client sends
+it before it knows anything, and its response header is always v0.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from kafka_server import api_admin, api_group_admin, api_groups, api_read, api_write, errors
+from kafka_server import api_admin, api_group_admin, api_groups, api_read, api_write, errors, sasl
 from kafka_server.context import Context
 from kafka_server.protocol import ProtocolError, Reader, Writer
 
@@ -49,11 +49,13 @@ SERVED: dict[int, Api] = {
     14: Api("SyncGroup", 5, api_groups.sync_group),
     15: Api("DescribeGroups", 6, api_group_admin.describe_groups),
     16: Api("ListGroups", 5, api_group_admin.list_groups),
+    17: Api("SaslHandshake", 1, sasl.handshake, flexible=False),
     19: Api("CreateTopics", 7, api_admin.create_topics),
     20: Api("DeleteTopics", 6, api_admin.delete_topics),
     22: Api("InitProducerId", 4, api_write.init_producer_id),
     23: Api("OffsetForLeaderEpoch", 4, api_read.offset_for_leader_epoch),
     32: Api("DescribeConfigs", 4, api_admin.describe_configs),
+    36: Api("SaslAuthenticate", 2, sasl.authenticate),
     42: Api("DeleteGroups", 2, api_group_admin.delete_groups),
     44: Api("IncrementalAlterConfigs", 1, api_admin.incremental_alter_configs),
     47: Api("OffsetDelete", 0, api_group_admin.offset_delete, flexible=False),

@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
+import ssl
 import struct
 import threading
 from collections import deque
@@ -34,6 +35,7 @@ from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
+from kafka_server import sasl
 from kafka_server.apis import SERVED, handle, parse_request
 from kafka_server.context import Context
 from kafka_server.groups import GroupCoordinator
@@ -73,6 +75,9 @@ class KafkaTestBroker:
     ``session_timeout_range`` is Kafka's ``group.min.session.timeout.ms`` and ``group.max.session.timeout.ms``:
     a JoinGroup outside it gets INVALID_SESSION_TIMEOUT (a test may lower the minimum to see a dead member
     expire sooner).
+    ``sasl_users`` (user -> password) makes it a ``SASL_*`` listener (:mod:`kafka_server.sasl`, PLAIN):
+    a connection is served only once it has authenticated. ``ssl_context`` (a server context with its
+    certificate loaded, :mod:`kafka_server.tls`) makes every connection TLS (``SSL`` or ``SASL_SSL``).
     """
 
     def __init__(
@@ -86,6 +91,8 @@ class KafkaTestBroker:
         session_timeout_range: tuple[int, int] = (6_000, 1_800_000),
         clock: Callable[[], int] = wall_clock_ms,
         broker_configs: dict[str, str] | None = None,
+        sasl_users: dict[str, str] | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.data_dir = Path(data_dir) if data_dir is not None else None
         self.host = host
@@ -102,7 +109,11 @@ class KafkaTestBroker:
             self.stopping,
             GroupCoordinator(self.store.changed, self.stopping, session_timeout_range),
             auto_create_topics,
+            sasl_users=dict(sasl_users) if sasl_users is not None else None,
         )
+        self.ssl_context = ssl_context
+        #: why connections were closed during TLS or SASL (handshake errors, refused requests), for assertions
+        self.refusals: list[str] = []
         self._listener: socket.socket | None = None
         self._threads: list[threading.Thread] = []
         self._connections: set[socket.socket] = set()
@@ -271,7 +282,15 @@ class KafkaTestBroker:
             thread.start()
 
     def _serve(self, conn: socket.socket) -> None:
+        raw = conn  # the socket stop() shuts down, under its TLS wrapper
+        sasl.reset(self.ctx)
         try:
+            if self.ssl_context is not None:  # the handshake in this connection's thread, not the accepting one
+                try:
+                    conn = self.ssl_context.wrap_socket(conn, server_side=True)
+                except (ssl.SSLError, OSError) as exc:
+                    self.refusals.append(f"TLS handshake: {exc}")
+                    return
             while not self.stopping.is_set():
                 head = _recv_exact(conn, 4)
                 if head is None:
@@ -289,7 +308,7 @@ class KafkaTestBroker:
             return
         finally:
             with self._lock:
-                self._connections.discard(conn)
+                self._connections.discard(raw)
             _shutdown(conn)
 
     def _answer(self, conn: socket.socket, frame: bytes) -> bool:
@@ -301,6 +320,9 @@ class KafkaTestBroker:
                 return False
             stall = self.ctx.faults.take_stall(request.api_key)
             if stall and self.stopping.wait(stall):
+                return False
+            if not sasl.allowed(self.ctx, request.api_key):  # as Kafka: closed, nothing answered
+                self.refusals.append(f"{SERVED[request.api_key].name} before SASL authentication")
                 return False
             self.requests.append((request.api_key, request.version))
             self._retention_if_due()
@@ -316,6 +338,10 @@ class KafkaTestBroker:
             return False
         if payload is not None:
             conn.sendall(struct.pack(">i", len(payload)) + payload)
+        if sasl.state(self.ctx).failed:  # answered, then closed after Kafka's connection.failed.authentication.delay.ms
+            self.refusals.append("SASL authentication failed")
+            self.stopping.wait(0.1)
+            return False
         return True
 
 

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 
 from modelmon.backends.base import MAX_PUT_BYTES, MAX_RECORD_BYTES
+from modelmon.backends.kafka.bootstrap_causes import BootstrapCauses
 from modelmon.backends.kafka.failures import KAFKA_FAILURES, is_transient, translate
 from modelmon.backends.kafka.topics import MAX_MESSAGE_BYTES
 
@@ -133,10 +134,12 @@ class KafkaClients:
     def _make(self, what: str, client: Callable[..., C], settings: Mapping[str, Any]) -> C:
         if self._closed:
             raise ValueError("the Kafka streams backend is closed")
-        try:
-            return client(**settings)
-        except KAFKA_FAILURES as exc:
-            raise translate(exc, f"connecting a {what} to {settings['bootstrap_servers']}") from exc
+        where = f"connecting a {what} to {settings['bootstrap_servers']}"
+        with BootstrapCauses() as causes:  # a wrong password or CA is a timeout to kafka-python: find why
+            try:
+                return client(**settings)
+            except KAFKA_FAILURES as exc:
+                raise (causes.error(where) or translate(exc, where)) from exc
 
     def close(self) -> None:
         """Close every client made (the producer sends what it holds first, within the timeout)."""
