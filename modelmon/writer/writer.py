@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 
-from modelmon.backends.base import Backend
+from modelmon.backends.base import Backend, Update
 from modelmon.core.errors import InvalidEvent
 from modelmon.core.paths import ProjectPaths
 from modelmon.core.results import ResultStatusApp
@@ -52,7 +52,7 @@ class ResultWriter:
         self._paths = paths
         self._clock = clock
         self._history = HistoryWriter(backend.tsdb, paths, clock, kv=backend.kv)
-        self._latest = LatestResults(backend.kv, paths)
+        self._latest = LatestResults(backend.kv, paths, batched_statuses=backend.name != "v3io")
         self._mlrun = mlrun_layout_for(backend, paths)
         self._notifiers = list(notifiers) if notifiers is not None else [KVAlertLog(backend.kv, paths.alerts_table)]
         self._dead_letters = DeadLetters(backend.streams, paths.dead_letter_stream, FUNCTION_NAME,
@@ -114,12 +114,12 @@ class ResultWriter:
         if self._mlrun is not None:
             for event, replaced in zip(done, stored, strict=True):
                 self._mlrun.write(event, replaced)
-        for event in events:  # in order: the last event of a window decides whether its failure item stays
+        last: dict[str, WriterEvent] = {}  # the last event of a window decides whether its failure item stays
+        for event in events:
             if event.error is not None:
                 self._record_failure(event)
-            else:  # a window that failed once and now succeeded (re-dispatched, or the app was fixed)
-                self._backend.kv.delete(self._paths.app_failures_table,
-                                        failure_key(event.endpoint_id, event.app_name, event.start_ms))
+            last[failure_key(event.endpoint_id, event.app_name, event.start_ms)] = event
+        self._clear_failures([(key, event.endpoint_id) for key, event in last.items() if event.error is None])
         self._latest.update_drift_statuses(done)
         alerts = [Alert(event.endpoint_id, event.app_name, result.name, result.value, int(result.kind),
                         event.start_ms, event.end_ms, result.extra_data)
@@ -127,6 +127,21 @@ class ResultWriter:
         if alerts:
             for notifier in self._notifiers:
                 notifier.notify_all(alerts)
+
+    def _clear_failures(self, keys: list[tuple[str, str]]) -> None:
+        """Delete the failure items of ``keys`` (with their endpoint's id): windows that failed once and now
+        succeeded (re-dispatched, or the app was fixed). Almost none exist, so they are looked for with one batch
+        of updates of items that exist (each rewrites its own ``endpoint_id``: one transaction on SQL stores, a
+        request per key on V3IO, as a delete was), and only those found are deleted: a delete per event was most
+        of the writer's store transactions."""
+        if not keys:
+            return
+        table = self._paths.app_failures_table
+        found = self._backend.kv.update_many(table, [Update(key, {"endpoint_id": endpoint_id}, create=False)
+                                                     for key, endpoint_id in keys])
+        for (key, _), exists in zip(keys, found, strict=True):
+            if exists:
+                self._backend.kv.delete(table, key)
 
     def _record_failure(self, event: WriterEvent) -> None:
         """The app-failures item of the window; ``error_type``, ``location`` and ``traceback`` only when the

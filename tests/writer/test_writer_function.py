@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import nuclio_sdk
@@ -192,3 +193,36 @@ def test_unreadable_writer_events_go_to_the_dead_letter_stream(backend, body, re
     assert reason in letter.reason
     assert (letter.payload, letter.source, letter.sequence) == (body, PATHS.writer_stream, 7)
     assert _latest(backend) == {}
+
+
+def _drift_states(backend) -> dict[str, tuple]:
+    return {key: (item.get("drift_status"), item.get("drift_status_end_ms"))
+            for key, item in scan_all(backend.kv, PATHS.endpoints_table)}
+
+
+@pytest.mark.parametrize("order", [[0, 1, 2, 3, 4, 5], [5, 4, 3, 2, 1, 0], [2, 0, 5, 1, 4, 3]])
+def test_a_batch_leaves_the_drift_statuses_and_failures_writing_its_events_one_by_one_leaves(settings, tmp_path,
+                                                                                            order):
+    statuses = (ResultStatusApp.no_detection, ResultStatusApp.detected, ResultStatusApp.potential_detection)
+    events = [WriterEvent("test", f"ep{e}", app, T0 + k * PERIOD, T0 + (k + 1) * PERIOD,
+                          (_result("tvd", 0.1, statuses[(e + k + len(app)) % 3]),))
+              for e in (1, 2) for k in (0, 1) for app in ("a", "bb", "ccc")]
+    events = [events[i] for i in order] + [events[i + 6] for i in order]
+    events.insert(1, WriterEvent("test", "ep1", "a", T0, T0 + PERIOD, error="boom"))  # its success may come later
+    events.append(WriterEvent("test", "ep2", "a", T0 + PERIOD, T0 + 2 * PERIOD, error="boom"))  # after its success
+    states = []
+    for batched, home in ((False, tmp_path / "one"), (True, tmp_path / "batch")):
+        store = make_backend(dataclasses.replace(settings, home=str(home)))
+        for name in ("ep1", "ep2"):
+            store.kv.put(PATHS.endpoints_table, name, ModelEndpoint(name, name=name).to_item())
+        writer = ResultWriter(store, PATHS)
+        if batched:
+            writer.write_many(events)
+        else:
+            for event in events:
+                writer.write(event)
+        states.append((_drift_states(store), sorted(dict(scan_all(store.kv, PATHS.app_failures_table)))))
+        store.close()
+    assert states[0] == states[1]
+    assert f"ep2.a.{T0 + PERIOD}" in states[0][1]  # the failure after its window's success stays
+    assert {status for status, _ in states[0][0].values()} - {-1} and all(states[0][0].values())

@@ -2,8 +2,10 @@
 
 A packed record hands an app function a hundred windows; reading each window's samples alone cost about 2 ms
 of the 4 an app spent per window at 1,000 endpoints (a dataset, a scan and a pandas frame per endpoint, and
-the Python around them). Here the windows' files are scanned as one pyarrow dataset per schema (every endpoint
-of a model shares one), each batch tagged with its file, and only the per-endpoint frame is built apart.
+the Python around them). Here each window's files (only those whose times meet it) are read with
+``pyarrow.parquet`` and brought to the window's unified schema, the windows sharing a schema converted to
+pandas at once, and only the per-endpoint frame is cut apart.
+
 What a window gets is what ``SampleStore.read(endpoint_id, start, end)`` returns: the same files in the same
 order, the same unified schema, then the store's own shaping (``nested_from_json``, ``one_type_per_column``,
 stable sort by time) per endpoint.
@@ -24,8 +26,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as pads
+import pyarrow.parquet as pq
 
-from modelmon.apps.runner.sample_files import LOCAL, PARQUET, SampleFiles
+from modelmon.apps.runner.sample_files import SampleFiles
 from modelmon.backends.base import SampleStore
 from modelmon.backends.local.samples import LocalSampleStore
 from modelmon.backends.sample_layout import shape_read
@@ -146,30 +149,10 @@ def read_windows(windows: dict[WindowKey, _Plan]) -> dict[WindowKey, pd.DataFram
 
 
 def _scan(schema: pa.Schema, members: list[tuple[WindowKey, _Files]]) -> dict[WindowKey, pd.DataFrame]:
-    """One scan of every file of ``members`` (windows sharing ``schema``; each with its own time range)."""
-    fragments = [fragment if fragment is not None else PARQUET.make_fragment(path, filesystem=LOCAL)
-                 for _, files in members for path, fragment in files]
-    owners = [(m, place) for m, (_, files) in enumerate(members) for place in range(len(files))]
-    batches: list[list[tuple[int, int, pa.RecordBatch]]] = [[] for _ in members]
-    ranges = {(key[1], key[2]) for key, _ in members}
-    if fragments:
-        dataset = pads.FileSystemDataset(fragments, schema, PARQUET, LOCAL)
-        owner = {fragment.path: at for fragment, at in zip(fragments, owners, strict=True)}
-        field = pads.field("timestamp")
-        # windows of several ranges: their span is read, and each keeps its own rows below
-        where = (field >= min(s for s, _ in ranges)) & (field < max(e for _, e in ranges))
-        for seq, tagged in enumerate(dataset.scanner(filter=where).scan_batches()):
-            m, place = owner[tagged.fragment.path]
-            batches[m].append((place, seq, tagged.record_batch))
+    """Every file of ``members`` (windows sharing ``schema``; each with its own time range) read, each window's rows
+    as one table of ``schema``, then converted to pandas at once when the types allow."""
+    tables = [_window_table(schema, key, files) for key, files in members]
     plain = all(_reads_as_is(f.type) for f in schema)
-    tables = []
-    for (key, _), mine in zip(members, batches, strict=True):
-        mine.sort(key=lambda b: (b[0], b[1]))  # the member's files in its order, batches as read
-        table = pa.Table.from_batches([b for _, _, b in mine], schema=schema)
-        if len(ranges) > 1:
-            times = table.column("timestamp")
-            table = table.filter(pc.and_(pc.greater_equal(times, key[1]), pc.less(times, key[2])))
-        tables.append(table)
     whole = pa.concat_tables(tables) if tables else None
     if whole is None or not _splits_exactly(whole):
         return {key: shape_read(table.to_pandas(), plain=plain)
@@ -183,6 +166,28 @@ def _scan(schema: pa.Schema, members: list[tuple[WindowKey, _Files]]) -> dict[Wi
         at += table.num_rows
         out[key] = shape_read(part, plain=plain)
     return out
+
+
+def _window_table(schema: pa.Schema, key: WindowKey, files: _Files) -> pa.Table:
+    """The rows of ``files`` in the window ``key``'s time range, in file order, as a table of ``schema``.
+
+    Each file is read whole with ``pyarrow.parquet`` (a window's file holds one tracked batch: a few rows) and
+    brought to the window's unified schema (columns it lacks as nulls, types promoted as the dataset's scan
+    promotes them): a dataset scan cost twice as much per small file as the read itself."""
+    parts = [_conformed(pq.ParquetFile(path).read(use_threads=False), schema) for path, _ in files]
+    table = pa.concat_tables(parts) if parts else schema.empty_table()
+    times = table.column("timestamp")
+    return table.filter(pc.and_(pc.greater_equal(times, key[1]), pc.less(times, key[2])))
+
+
+def _conformed(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``table`` with the columns of ``schema`` in its order and types (missing ones null)."""
+    if table.schema.equals(schema):
+        return table
+    names = table.schema.names
+    columns = [table.column(field.name).cast(field.type) if field.name in names
+               else pa.nulls(table.num_rows, field.type) for field in schema]
+    return pa.Table.from_arrays(columns, schema=schema)
 
 
 def _splits_exactly(table: pa.Table) -> bool:

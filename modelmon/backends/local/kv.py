@@ -74,9 +74,10 @@ class LocalKV:
             items = _load_many(conn, table, [change.key for change in changes])  # one read for the batch
             applied, rows = [], []
             for change in changes:
-                new = change.applied(items.get(change.key))
+                old = items.get(change.key)
+                new = change.applied(old)
                 applied.append(new is not None)
-                if new is not None:
+                if new is not None and new != old:  # an update that changes nothing is not written again
                     items[change.key] = new  # a later update of the same key sees this one
                     rows.append((table, change.key, json.dumps(new)))
             conn.executemany(_UPSERT, rows)  # in order: the last row of a key is its final item
