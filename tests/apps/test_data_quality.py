@@ -111,3 +111,13 @@ def test_reference_categories_drop_the_catch_all_bucket():
     assert reference_categories(REFERENCE["color"]) == ["red", "blue"]
     assert reference_categories({"categories": ["a", 1]}) == ["a", "1"]
     assert reference_categories({"count": 3}) is None
+
+
+def test_numbers_stored_as_numbers_or_as_objects_give_the_same_results():
+    window = _window().assign(y=[1.0, 2.0, np.nan, 4.0, 5.0, 6.0, 7.0, 8.0, 150.0, np.nan],
+                              x=pd.array([1, 5, 11, -1, None, 3, 4, 2, 8, 9], dtype="Int64"))
+    as_numbers = DataQualityApplication().evaluate(window, feature_stats=REFERENCE)
+    as_objects = DataQualityApplication().evaluate(
+        window.astype({"x": object, "y": object, "z": object}).replace({np.nan: None}), feature_stats=REFERENCE)
+    pd.testing.assert_frame_equal(as_numbers, as_objects)
+    assert as_numbers.set_index("name").loc["missing_value_rate", "value"] == 0.2
