@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from modelmon.core.config import ENV_SOURCE, ENV_V3IO_ACCESS_KEY, Settings
+from modelmon.core.kafka_security import ENV_KAFKA_SASL_PASSWORD, MECHANISMS, PROTOCOLS, KafkaSecurity
 from modelmon.core.store_addresses import parse_brokers
 from modelmon.deploy import DeploymentFailed, deploy_function, render_bundle, write_configs
 from modelmon.deploy.access_key import DEFAULT_SECRET, DEFAULT_SECRET_KEY, AccessKey
@@ -19,6 +20,7 @@ from modelmon.deploy.code_source import (
     require_source,
     source_from,
 )
+from modelmon.deploy.kafka_credentials import KafkaCredentials
 from modelmon.deploy.nuctl import PLATFORMS, check_platform, nuctl_commands
 from modelmon.deploy.postgres_password import DEFAULT_SECRET as PG_SECRET
 from modelmon.deploy.postgres_password import DEFAULT_SECRET_KEY as PG_SECRET_KEY
@@ -67,6 +69,15 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--kafka", metavar="BROKERS",
                         help="streams on these Kafka brokers (host:port,host:port), with --postgres: every function "
                              "writes and reads its topics, triggers are kafka-cluster ones")
+    parser.add_argument("--kafka-security-protocol", choices=PROTOCOLS,
+                        help="with --kafka: SASL and/or TLS (managed Kafka: SASL_SSL); the triggers and functions "
+                             "get the SASL password (and the CA given with --kafka-ca-file) from the PostgreSQL "
+                             f"password's secret; --create-topics reads the password from ${ENV_KAFKA_SASL_PASSWORD}")
+    parser.add_argument("--kafka-sasl-mechanism", choices=MECHANISMS, help="with SASL: the mechanism (default PLAIN)")
+    parser.add_argument("--kafka-sasl-username", metavar="USER", help="with SASL: the username")
+    parser.add_argument("--kafka-ca-file", metavar="PEM",
+                        help="with TLS: the brokers' CA bundle, when private (it goes into the secret as "
+                             "kafka-ca-cert; a public CA needs none)")
     parser.add_argument("--postgres", metavar="DSN",
                         help="KV and TSDB in this PostgreSQL database (libpq DSN without a password: the functions "
                              "read PGPASSWORD from a Kubernetes secret, see --postgres-password-secret)")
@@ -121,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
     rendered = render_bundle(bundle, settings, functions=functions, image=args.image, access_key=access_key,
                              source=source, postgres_password=password)
     if args.create_topics:
-        for topic, created in ensure_topics(rendered, settings.kafka_brokers):
+        for topic, created in ensure_topics(rendered, settings.kafka_brokers, settings.kafka_security):
             print(f"{'created' if created else 'exists '} topic {topic}")
     if args.output:
         written = write_configs(rendered, args.output)
@@ -156,7 +167,8 @@ def store_overrides(args: argparse.Namespace) -> dict[str, Any]:
         raise ValueError(KAFKA_NEEDS_POSTGRES.format(backend=backend, where=where))
     if backend != "postgres":
         for option, value in (("--postgres", args.postgres), ("--samples-url", args.samples_url),
-                              ("--postgres-password-secret", args.postgres_password_secret)):
+                              ("--postgres-password-secret", args.postgres_password_secret),
+                              ("--kafka-security-protocol", args.kafka_security_protocol)):
             if value is not None:
                 raise ValueError(f"{option}: only with the postgres backend (--postgres DSN)")
         return {"backend": backend, "kafka_brokers": (), "samples_url": None}
@@ -168,7 +180,21 @@ def store_overrides(args: argparse.Namespace) -> dict[str, Any]:
         raise ValueError("--platform local with --postgres: Nuclio's Docker platform ignores secret references, so "
                          "PGPASSWORD would be empty; deploy to Kubernetes, or run the bundle with modelmon run")
     return {"backend": "postgres", "postgres_dsn": args.postgres,
-            "kafka_brokers": parse_brokers(args.kafka, "--kafka"), "samples_url": args.samples_url}
+            "kafka_brokers": parse_brokers(args.kafka, "--kafka"), "samples_url": args.samples_url,
+            "kafka_security": kafka_security_of(args)}
+
+
+def kafka_security_of(args: argparse.Namespace) -> KafkaSecurity:
+    """The ``--kafka-*`` security options; the password only from this shell (for ``--create-topics``)."""
+    if not args.kafka_security_protocol:
+        given = [o for o, v in (("--kafka-sasl-mechanism", args.kafka_sasl_mechanism),
+                                ("--kafka-sasl-username", args.kafka_sasl_username),
+                                ("--kafka-ca-file", args.kafka_ca_file)) if v]
+        if given:
+            raise ValueError(f"{', '.join(given)}: only with --kafka-security-protocol")
+        return KafkaSecurity()
+    return KafkaSecurity(args.kafka_security_protocol, args.kafka_sasl_mechanism, args.kafka_sasl_username,
+                         os.environ.get(ENV_KAFKA_SASL_PASSWORD) or None, args.kafka_ca_file)
 
 
 def dashboard_source(args: argparse.Namespace, bundle: Path) -> CodeSource:
@@ -211,7 +237,9 @@ def access_key_of(args: argparse.Namespace) -> AccessKey:
 
 def _postgres_needs(settings: Settings, password: PostgresPassword) -> str:
     brokers = ",".join(settings.kafka_brokers)
-    return (f"$NUCTL_REGISTRY names the image registry; {password.describe()}; the functions reach Kafka at "
+    kafka = KafkaCredentials(settings.kafka_security, password.secret or PG_SECRET)
+    return (f"$NUCTL_REGISTRY names the image registry; {password.describe()}; "
+            f"{kafka.describe() + '; ' if kafka.needed else ''}the functions reach Kafka at "
             f"{brokers}, PostgreSQL and {settings.samples_url} (S3 credentials: the pods' role or AWS_* env)")
 
 

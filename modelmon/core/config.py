@@ -152,10 +152,11 @@ class Settings:
             "postgres_dsn": env.get(ENV_POSTGRES_DSN) or None,
             "kafka_brokers": parse_brokers(env[ENV_KAFKA_BROKERS], ENV_KAFKA_BROKERS)
             if env.get(ENV_KAFKA_BROKERS, "").strip() else (),
-            "kafka_security": KafkaSecurity.from_env(env),
             "samples_url": env.get(ENV_SAMPLES_URL) or None,
             "s3_endpoint_url": env.get(ENV_S3_ENDPOINT_URL) or None,
         }
+        if "kafka_security" not in overrides:  # checked only when read from env (it refuses a stray password)
+            values["kafka_security"] = KafkaSecurity.from_env(env)
         values.update(overrides)
         return cls(**values)
 

@@ -32,9 +32,12 @@ class KafkaSecurity:
 
     >>> KafkaSecurity("SASL_SSL", "PLAIN", "svc", "hunter2")
     KafkaSecurity(protocol='SASL_SSL', sasl_mechanism='PLAIN', sasl_username='svc', ca_file=None)
-    >>> KafkaSecurity("SASL_SSL", "PLAIN", "svc")
+    >>> KafkaSecurity("SASL_SSL", "PLAIN").client_options()
     Traceback (most recent call last):
-    modelmon.core.errors.ConfigError: MODELMON_KAFKA_SECURITY_PROTOCOL=SASL_SSL needs MODELMON_KAFKA_SASL_PASSWORD
+    modelmon.core.errors.ConfigError: MODELMON_KAFKA_SECURITY_PROTOCOL=SASL_SSL needs MODELMON_KAFKA_SASL_USERNAME
+
+    The password is checked when a client needs it (:meth:`client_options`), not at construction: rendering
+    a deploy names the settings without knowing the password, which the functions get from a secret.
     """
 
     protocol: str = "PLAINTEXT"
@@ -56,10 +59,8 @@ class KafkaSecurity:
             if self.sasl_mechanism not in MECHANISMS:
                 raise ConfigError(f"{ENV_KAFKA_SASL_MECHANISM}={self.sasl_mechanism!r}: expected one of "
                                   f"{', '.join(MECHANISMS)}")
-            for name, value in ((ENV_KAFKA_SASL_USERNAME, self.sasl_username),
-                                (ENV_KAFKA_SASL_PASSWORD, self.sasl_password)):
-                if not value:
-                    raise ConfigError(f"{ENV_KAFKA_SECURITY_PROTOCOL}={self.protocol} needs {name}")
+            if not self.sasl_username:
+                raise ConfigError(f"{ENV_KAFKA_SECURITY_PROTOCOL}={self.protocol} needs {ENV_KAFKA_SASL_USERNAME}")
         elif sasl_given:
             raise ConfigError(f"{' and '.join(sasl_given)}: only with {ENV_KAFKA_SECURITY_PROTOCOL}=SASL_SSL or "
                               f"SASL_PLAINTEXT (it is {self.protocol})")
@@ -82,6 +83,9 @@ class KafkaSecurity:
 
     def client_options(self) -> dict[str, Any]:
         """The kafka-python settings (each client takes them); none for plaintext."""
+        if self.sasl and not self.sasl_password:
+            raise ConfigError(f"{ENV_KAFKA_SECURITY_PROTOCOL}={self.protocol} needs {ENV_KAFKA_SASL_PASSWORD} (on a "
+                              "deployed function: set from the secret, see modelmon.deploy.kafka_credentials)")
         options: dict[str, Any] = {}
         if self.protocol != "PLAINTEXT":
             options["security_protocol"] = self.protocol

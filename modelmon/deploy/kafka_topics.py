@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from modelmon.core.errors import ConfigError
+from modelmon.core.kafka_security import KafkaSecurity
 from modelmon.local_nuclio.stream_source import topic_path
 
 if TYPE_CHECKING:
@@ -64,13 +65,16 @@ def trigger_topics(rendered: Iterable[RenderedFunction]) -> list[str]:
     return sorted(topics)
 
 
-def create_topics(topics: Sequence[str], brokers: Sequence[str]) -> list[tuple[str, bool]]:
-    """Create each topic on ``brokers``: ``(topic, created)`` pairs, ``created`` false for one that existed."""
+def create_topics(topics: Sequence[str], brokers: Sequence[str],
+                  security: KafkaSecurity | None = None) -> list[tuple[str, bool]]:
+    """Create each topic on ``brokers`` (reached with ``security``: SASL, TLS): ``(topic, created)`` pairs,
+    ``created`` false for one that existed."""
     try:
         from modelmon.backends.kafka import open_kafka_streams
     except ImportError as exc:
         raise ConfigError(f"--create-topics needs kafka-python: pip install 'modelmon[kafka]' ({exc})") from exc
-    streams = open_kafka_streams(brokers, client_id="modelmon-deploy")
+    options = security.client_options() if security is not None else {}
+    streams = open_kafka_streams(brokers, client_id="modelmon-deploy", **options)
     try:
         return [(topic, streams.create(topic_path(topic))) for topic in topics]
     finally:

@@ -188,8 +188,11 @@ TRIGGER_ATTRIBUTES: Mapping[str, Schema] = {
         "maxWaitHandlerDuringRebalance": "str",
         "retryBackoff": "str",
         "ackWindowSize": "int-or-str",
-        "sasl": "map",
-        "tls": "map",
+        # pkg/processor/trigger/kafka/types.go (mapstructure: Nuclio matches the names case-insensitively)
+        "sasl": {"enable": "bool", "handshake": "bool", "user": "str", "password": "str", "mechanism": "str",
+                 "oauth": "map"},
+        "tls": {"enable": "bool", "insecureSkipVerify": "bool", "minimumVersion": "str"},
+        "secretPath": "str",
         "caCert": "str",
         "accessKey": "str",
         "accessCertificate": "str",

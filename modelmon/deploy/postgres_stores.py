@@ -16,6 +16,7 @@ import dataclasses
 from collections.abc import Iterable, Sequence
 
 from modelmon.core.config import ENV_BACKEND, ENV_KAFKA_BROKERS, ENV_POSTGRES_DSN, ENV_SAMPLES_URL
+from modelmon.core.kafka_security import KafkaSecurity
 from modelmon.deploy.kafka_topics import create_topics, trigger_topics
 from modelmon.deploy.postgres_password import DEFAULT_SECRET, DEFAULT_SECRET_KEY, PostgresPassword, check_dsn
 from modelmon.deploy.render import RenderedFunction
@@ -79,7 +80,8 @@ def password_secret(text: str | None, backend: str, names: StoreNames) -> Postgr
     return PostgresPassword.none() if text == NO_PASSWORD else PostgresPassword.parse(text)
 
 
-def ensure_topics(rendered: Iterable[RenderedFunction], brokers: Sequence[str]) -> list[tuple[str, bool]]:
+def ensure_topics(rendered: Iterable[RenderedFunction], brokers: Sequence[str],
+                  security: KafkaSecurity | None = None) -> list[tuple[str, bool]]:
     """Create the topics the ``kafka-cluster`` triggers of ``rendered`` read (Nuclio's trigger creates none, so a
     consumer deployed before its producer's first record would find no topic): ``(topic, created)`` pairs."""
-    return create_topics(trigger_topics(rendered), brokers)
+    return create_topics(trigger_topics(rendered), brokers, security)

@@ -50,6 +50,7 @@ from modelmon.core.errors import ConfigError
 from modelmon.core.paths import ProjectPaths, check_name, deployed_name
 from modelmon.deploy.access_key import AccessKey
 from modelmon.deploy.code_source import CodeSource, apply_source, parse_source
+from modelmon.deploy.kafka_credentials import KafkaCredentials, plain_kafka_secret_problems
 from modelmon.deploy.kafka_topics import kafka_topic as kafka_topic  # re-exported: the topic a trigger reads
 from modelmon.deploy.kafka_topics import to_kafka
 from modelmon.deploy.postgres_password import PostgresPassword, plain_secret_problems
@@ -199,6 +200,9 @@ def render_function(
         spec["env"] = [e for e in spec.get("env") or [] if e.get("name") not in _V3IO_ENV]
     if postgres_password is not None:
         postgres_password.apply(spec)
+    if brokers and settings.kafka_security.protocol != "PLAINTEXT":  # SASL/TLS: password and CA from the secret
+        secret = postgres_password.secret if postgres_password is not None and postgres_password.secret else None
+        KafkaCredentials(settings.kafka_security, *([secret] if secret else [])).apply(spec)
     if source is not None:
         apply_source(config, parse_source(source))
     rendered = RenderedFunction(function=template.name, name=name, project=settings.project, config=config)
@@ -285,6 +289,9 @@ def write_configs(rendered: Iterable[RenderedFunction], output_dir: Path | str) 
         for problem in plain_secret_problems(function.config.get("spec")):
             raise ValueError(f"{function.function}: not writing {problem} to a file; use a secret reference "
                              "(PGPASSWORD from a Kubernetes secret)")
+        for problem in plain_kafka_secret_problems(function.config):
+            raise ValueError(f"{function.function}: not writing {problem} to a file; the Kafka password comes "
+                             "from a Kubernetes secret (modelmon.deploy.kafka_credentials)")
     written = []
     for function in rendered:
         target = Path(output_dir) / function.function / "function.yaml"

@@ -95,7 +95,7 @@ class NuclioTarget:
         key = self._access_key() if self._access_key is not None else None
         shipped = [self._shipped(function, source, key) for function in functions]
         if self.topic_brokers:  # before any consumer starts: Nuclio's kafka-cluster trigger creates no topic
-            ensure_topics(shipped, self.topic_brokers)
+            ensure_topics(shipped, self.topic_brokers, settings.kafka_security)
         states = []
         for function in shipped:
             states.append(deploy_function(function, self.dashboard_url, wait=wait))
