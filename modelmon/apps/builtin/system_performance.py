@@ -102,6 +102,10 @@ def _latencies(df: pd.DataFrame) -> FloatArray:
     """Latencies in microseconds of the rows that have one."""
     if "latency_us" not in df.columns:
         return np.empty(0)
-    values = pd.to_numeric(df["latency_us"], errors="coerce").to_numpy(dtype=float)
+    column = df["latency_us"]
+    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):  # as stored: no parse
+        values = column.to_numpy(dtype=float, na_value=np.nan)
+    else:
+        values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
     finite: FloatArray = values[np.isfinite(values)]
     return finite
