@@ -37,11 +37,11 @@ def sasl_ssl_broker(certificates):
         yield running
 
 
-def _env(broker, protocol, password="s3cret-pw", ca_file=None):
+def _env(broker, protocol, password="s3cret-pw", ca_file=None, mechanism="PLAIN"):
     env = {"MODELMON_BACKEND": "postgres", "MODELMON_POSTGRES_DSN": "host=db dbname=mm user=mm",
            "MODELMON_KAFKA_BROKERS": broker.bootstrap, "MODELMON_KAFKA_SECURITY_PROTOCOL": protocol}
     if protocol.startswith("SASL_"):
-        env.update(MODELMON_KAFKA_SASL_MECHANISM="PLAIN", MODELMON_KAFKA_SASL_USERNAME="modelmon",
+        env.update(MODELMON_KAFKA_SASL_MECHANISM=mechanism, MODELMON_KAFKA_SASL_USERNAME="modelmon",
                    MODELMON_KAFKA_SASL_PASSWORD=password)
     if ca_file is not None:
         env["MODELMON_KAFKA_CA_FILE"] = str(ca_file)
@@ -81,6 +81,26 @@ def test_streams_put_read_and_commit_over_sasl_ssl(sasl_ssl_broker, certificates
     finally:
         streams.close()
     assert sasl_ssl_broker.refusals == []
+
+
+@pytest.mark.parametrize("mechanism", ["SCRAM-SHA-256", "SCRAM-SHA-512"])
+def test_streams_put_read_and_commit_with_scram(sasl_ssl_broker, certificates, mechanism):
+    streams = _streams(_env(sasl_ssl_broker, "SASL_SSL", ca_file=certificates.ca_file, mechanism=mechanism))
+    try:
+        _round_trip(streams)
+    finally:
+        streams.close()
+    assert sasl_ssl_broker.refusals == []
+
+
+@pytest.mark.parametrize("mechanism", ["PLAIN", "SCRAM-SHA-512"])
+def test_a_wrong_password_fails_with_every_mechanism(sasl_broker, mechanism):
+    streams = _streams(_env(sasl_broker, "SASL_PLAINTEXT", password="wrong", mechanism=mechanism), timeout_s=3)
+    try:
+        with pytest.raises(BackendError, match=r"SASL authentication failed .*check MODELMON_KAFKA_SASL_USERNAME"):
+            streams.create(PATH)
+    finally:
+        streams.close()
 
 
 def test_a_consumer_group_member_reads_over_sasl_ssl(sasl_ssl_broker, certificates):

@@ -75,9 +75,10 @@ class KafkaTestBroker:
     ``session_timeout_range`` is Kafka's ``group.min.session.timeout.ms`` and ``group.max.session.timeout.ms``:
     a JoinGroup outside it gets INVALID_SESSION_TIMEOUT (a test may lower the minimum to see a dead member
     expire sooner).
-    ``sasl_users`` (user -> password) makes it a ``SASL_*`` listener (:mod:`kafka_server.sasl`, PLAIN):
-    a connection is served only once it has authenticated. ``ssl_context`` (a server context with its
-    certificate loaded, :mod:`kafka_server.tls`) makes every connection TLS (``SSL`` or ``SASL_SSL``).
+    ``sasl_users`` (user -> password) makes it a ``SASL_*`` listener (:mod:`kafka_server.sasl`: PLAIN,
+    SCRAM-SHA-256/512): a connection is served only once it has authenticated. ``ssl_context`` (a server
+    context with its certificate loaded, :mod:`kafka_server.tls`) makes every connection TLS (``SSL`` or
+    ``SASL_SSL``).
     """
 
     def __init__(

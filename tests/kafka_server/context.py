@@ -42,7 +42,7 @@ class Context:
     stopping: threading.Event
     groups: GroupCoordinator
     auto_create_topics: bool = False
-    #: SASL PLAIN users and their passwords (None: no SASL, every connection is served at once)
+    #: SASL users and their passwords, for every mechanism (None: no SASL, every connection is served at once)
     sasl_users: dict[str, str] | None = None
     faults: Faults = field(default_factory=Faults)
     node_id: int = NODE_ID
