@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from kafka import KafkaConsumer, TopicPartition
-from kafka_server import KafkaTestBroker
+from kafka_server import BrokerProcess, KafkaTestBroker
 from kafka_server.tls import make_certificates, server_context
 
 from modelmon.backends.base import OutRecord, SeekTo
@@ -126,6 +126,19 @@ def test_a_consumer_group_member_reads_over_sasl_ssl(sasl_ssl_broker, certificat
         assert consumer.assignment() == {TopicPartition(TOPIC, 0)}
     finally:
         consumer.close(autocommit=False)
+
+
+def test_a_broker_process_serves_sasl_ssl_across_a_restart(certificates, tmp_path):
+    """``python -m kafka_server --sasl-user ... --tls-cert ...``: the same listener as its own process."""
+    with BrokerProcess(tmp_path / "data", sasl_users=USERS, certificates=certificates) as broker:
+        streams = _streams(_env(broker, "SASL_SSL", ca_file=certificates.ca_file))
+        try:
+            _round_trip(streams)
+            broker.restart()  # clients reconnect, authenticating again, to the data kept on disk
+            assert streams.committed(PATH, "nuclio-group", 1) is not None
+            assert len(streams.read(PATH, 1, streams.seek(PATH, 1, SeekTo.EARLIEST))) == 5
+        finally:
+            streams.close()
 
 
 def test_a_wrong_password_fails_naming_the_authentication(sasl_broker):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import signal
+import ssl
 import threading
 
 from kafka_server.broker import KafkaTestBroker
@@ -34,7 +35,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--config", type=_config, action="append", default=[], metavar="NAME=VALUE",
                         help="a topic config for the whole broker, e.g. segment.ms=60000 (repeatable; "
                         "none: a segment per batch)")
+    parser.add_argument("--sasl-user", type=_config, action="append", default=[], metavar="USER=PASSWORD",
+                        help="a SASL user (repeatable): the listener then requires SASL (PLAIN, SCRAM-SHA-256/512)")
+    parser.add_argument("--tls-cert", default=None, help="PEM server certificate: the listener speaks TLS")
+    parser.add_argument("--tls-key", default=None, help="PEM private key of --tls-cert")
     args = parser.parse_args(argv)
+    context = None
+    if args.tls_cert:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())
@@ -46,6 +55,8 @@ def main(argv: list[str] | None = None) -> None:
         retention_check_ms=args.retention_check_ms,
         clock=FileClock(args.clock_file) if args.clock_file else wall_clock_ms,
         broker_configs=dict(args.config) if args.config else None,
+        sasl_users=dict(args.sasl_user) if args.sasl_user else None,
+        ssl_context=context,
     ).start()
     print(f"READY {broker.bootstrap}", flush=True)
     done.wait()

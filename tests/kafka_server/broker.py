@@ -283,12 +283,17 @@ class KafkaTestBroker:
             thread.start()
 
     def _serve(self, conn: socket.socket) -> None:
-        raw = conn  # the socket stop() shuts down, under its TLS wrapper
+        raw = conn
         sasl.reset(self.ctx)
         try:
             if self.ssl_context is not None:  # the handshake in this connection's thread, not the accepting one
+                tls = self.ssl_context.wrap_socket(conn, server_side=True, do_handshake_on_connect=False)
+                conn = tls
+                with self._lock:  # wrapping detached the plain socket: stop() shuts down the TLS one
+                    self._connections.discard(raw)
+                    self._connections.add(conn)
                 try:
-                    conn = self.ssl_context.wrap_socket(conn, server_side=True)
+                    tls.do_handshake()
                 except (ssl.SSLError, OSError) as exc:
                     self.refusals.append(f"TLS handshake: {exc}")
                     return
@@ -310,6 +315,7 @@ class KafkaTestBroker:
         finally:
             with self._lock:
                 self._connections.discard(raw)
+                self._connections.discard(conn)
             _shutdown(conn)
 
     def _answer(self, conn: socket.socket, frame: bytes) -> bool:

@@ -12,8 +12,12 @@ import subprocess
 import sys
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from kafka_server.clock import FileClock
+
+if TYPE_CHECKING:
+    from kafka_server.tls import Certificates
 
 _TESTS_DIR = Path(__file__).resolve().parents[1]
 
@@ -27,6 +31,8 @@ class BrokerProcess:
         clock: FileClock | None = None,
         retention_check_ms: int | None = None,
         broker_configs: dict[str, str] | None = None,
+        sasl_users: dict[str, str] | None = None,
+        certificates: Certificates | None = None,
     ) -> None:
         self.data_dir = Path(data_dir)
         self.port = port
@@ -34,6 +40,8 @@ class BrokerProcess:
         self.clock = clock
         self.retention_check_ms = retention_check_ms
         self.broker_configs = dict(broker_configs or {})
+        self.sasl_users = dict(sasl_users or {})  # given: SASL required
+        self.certificates = certificates  # given: the listener speaks TLS with this server pair
         self.proc: subprocess.Popen[str] | None = None
 
     @property
@@ -51,6 +59,10 @@ class BrokerProcess:
             command += ["--retention-check-ms", str(self.retention_check_ms)]
         for name, value in self.broker_configs.items():
             command += ["--config", f"{name}={value}"]
+        for user, password in self.sasl_users.items():
+            command += ["--sasl-user", f"{user}={password}"]
+        if self.certificates is not None:
+            command += ["--tls-cert", str(self.certificates.cert_file), "--tls-key", str(self.certificates.key_file)]
         env = {
             **os.environ,
             "PYTHONPATH": os.pathsep.join(filter(None, [str(_TESTS_DIR), os.environ.get("PYTHONPATH")])),
