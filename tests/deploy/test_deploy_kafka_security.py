@@ -13,6 +13,8 @@ import copy
 import pytest
 import yaml
 from deploy_paths import REPO
+from kafka_server import KafkaTestBroker
+from kafka_server.tls import make_certificates, server_context
 
 from modelmon.cli import main
 from modelmon.core.config import Settings
@@ -151,3 +153,18 @@ def test_attributes_follow_the_settings():
     assert KafkaCredentials(KafkaSecurity("SASL_PLAINTEXT", None, "u")).trigger_attributes() == {
         "sasl": {"enable": True, "handshake": True, "mechanism": "PLAIN", "user": "u",
                  "password": "/etc/modelmon/kafka/kafka-sasl-password"}}
+
+
+def test_create_topics_connects_over_sasl_ssl_with_the_shells_password(tmp_path, capsys, monkeypatch):
+    """``--create-topics`` from the deploying machine: the same security settings, the password from its shell."""
+    certificates = make_certificates(tmp_path / "tls")
+    with KafkaTestBroker(sasl_users={"svc-mm": PASSWORD}, ssl_context=server_context(certificates)) as broker:
+        stores = ["--kafka", broker.bootstrap, *STORES[2:]]
+        common = ["deploy", "--bundle", str(REPO), "--project", "fraud", "--output", str(tmp_path / "out"), *stores,
+                  "--create-topics", "--kafka-security-protocol", "SASL_SSL", "--kafka-sasl-username", "svc-mm",
+                  "--kafka-ca-file", str(certificates.ca_file)]
+        monkeypatch.setenv("MODELMON_KAFKA_SASL_PASSWORD", PASSWORD)
+        assert main(common) == 0
+        out = capsys.readouterr().out
+        assert "created topic projects.fraud.model-endpoints.stream" in out and PASSWORD not in out
+        assert broker.store.partition("projects.fraud.model-endpoints.stream", 0) is not None
