@@ -8,7 +8,9 @@ import pytest
 from kafka import KafkaConsumer, TopicPartition
 from kafka_server import BrokerProcess, KafkaTestBroker
 from kafka_server.tls import make_certificates, server_context
+from postgres_server import shared_server
 
+from modelmon.backends import make_backend
 from modelmon.backends.base import OutRecord, SeekTo
 from modelmon.backends.kafka import open_kafka_streams
 from modelmon.core.config import Settings
@@ -101,6 +103,21 @@ def test_a_wrong_password_fails_with_every_mechanism(sasl_broker, mechanism):
             streams.create(PATH)
     finally:
         streams.close()
+
+
+def test_a_function_s_backend_reads_its_security_from_env(sasl_ssl_broker, certificates, tmp_path):
+    """What ``init_context`` does: ``Settings.from_env`` then ``make_backend``; its streams speak SASL_SSL."""
+    with shared_server().schema() as dsn:
+        env = {"MODELMON_BACKEND": "postgres", "MODELMON_POSTGRES_DSN": dsn, "MODELMON_HOME": str(tmp_path),
+               "MODELMON_KAFKA_BROKERS": sasl_ssl_broker.bootstrap, "MODELMON_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+               "MODELMON_KAFKA_SASL_MECHANISM": "SCRAM-SHA-256", "MODELMON_KAFKA_SASL_USERNAME": "modelmon",
+               "MODELMON_KAFKA_SASL_PASSWORD": USERS["modelmon"], "MODELMON_KAFKA_CA_FILE": str(certificates.ca_file)}
+        backend = make_backend(Settings.from_env(env))
+        try:
+            _round_trip(backend.streams)
+        finally:
+            backend.close()
+    assert sasl_ssl_broker.refusals == []
 
 
 def test_a_consumer_group_member_reads_over_sasl_ssl(sasl_ssl_broker, certificates):
