@@ -85,6 +85,22 @@ def test_streams_put_read_and_commit_over_sasl_ssl(sasl_ssl_broker, certificates
     assert sasl_ssl_broker.refusals == []
 
 
+def test_streams_over_tls_without_sasl(certificates):
+    with KafkaTestBroker(ssl_context=server_context(certificates)) as broker:
+        streams = _streams(_env(broker, "SSL", ca_file=certificates.ca_file))
+        try:
+            _round_trip(streams)
+        finally:
+            streams.close()
+        plain = open_kafka_streams([broker.bootstrap], timeout_s=2)  # a plaintext client on a TLS listener
+        try:
+            with pytest.raises(BackendUnavailable):
+                plain.create(PATH + "-2")
+        finally:
+            plain.close()
+        assert any(r.startswith("TLS handshake") for r in broker.refusals)
+
+
 @pytest.mark.parametrize("mechanism", ["SCRAM-SHA-256", "SCRAM-SHA-512"])
 def test_streams_put_read_and_commit_with_scram(sasl_ssl_broker, certificates, mechanism):
     streams = _streams(_env(sasl_ssl_broker, "SASL_SSL", ca_file=certificates.ca_file, mechanism=mechanism))
