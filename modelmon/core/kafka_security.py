@@ -26,6 +26,26 @@ PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
 
 
+class Redacted(str):
+    """A password that prints as ``'***'``: kafka-python logs its whole configuration at DEBUG (the admin
+    client's "Starting KafkaAdminClient with configuration: {...}"), and the SASL mechanisms use only the
+    characters (``join``, ``encode``), never the printed form.
+
+    >>> password = Redacted("hunter2")
+    >>> (repr(password), str(password), f"{password}", {"p": password}, password.encode())
+    ("'***'", '***', '***', {'p': '***'}, b'hunter2')
+    """
+
+    def __repr__(self) -> str:
+        return "'***'"
+
+    def __str__(self) -> str:
+        return "***"
+
+    def __format__(self, spec: str) -> str:
+        return format("***", spec)
+
+
 @dataclasses.dataclass(frozen=True)
 class KafkaSecurity:
     """The security protocol, SASL credentials and CA bundle of the Kafka connection (default: plaintext).
@@ -92,7 +112,7 @@ class KafkaSecurity:
         if self.sasl:
             # kafka-python takes the SCRAM credentials under the PLAIN names too
             options.update(sasl_mechanism=self.sasl_mechanism, sasl_plain_username=self.sasl_username,
-                           sasl_plain_password=self.sasl_password)
+                           sasl_plain_password=Redacted(self.sasl_password))
         if self.ca_file:
             options["ssl_cafile"] = self.ca_file
         return options

@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 from kafka_server import BrokerProcess, KafkaTestBroker
@@ -76,13 +78,15 @@ def test_streams_put_read_and_commit_over_sasl_plaintext(sasl_broker):
     assert sasl_broker.refusals == []
 
 
-def test_streams_put_read_and_commit_over_sasl_ssl(sasl_ssl_broker, certificates):
+def test_streams_put_read_and_commit_over_sasl_ssl(sasl_ssl_broker, certificates, caplog):
+    caplog.set_level(logging.DEBUG)  # kafka-python logs each client's whole configuration at DEBUG
     streams = _streams(_env(sasl_ssl_broker, "SASL_SSL", ca_file=certificates.ca_file))
     try:
         _round_trip(streams)
     finally:
         streams.close()
     assert sasl_ssl_broker.refusals == []
+    assert "sasl_plain_password': '***'" in caplog.text and USERS["modelmon"] not in caplog.text
 
 
 def test_streams_over_tls_without_sasl(certificates):

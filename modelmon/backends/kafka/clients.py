@@ -22,6 +22,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from modelmon.backends.base import MAX_PUT_BYTES, MAX_RECORD_BYTES
 from modelmon.backends.kafka.bootstrap_causes import BootstrapCauses
 from modelmon.backends.kafka.failures import KAFKA_FAILURES, is_transient, translate
+from modelmon.backends.kafka.log_redaction import redact_in_kafka_logs
 from modelmon.backends.kafka.topics import MAX_MESSAGE_BYTES
 
 C = TypeVar("C")
@@ -52,6 +53,8 @@ class KafkaClients:
         if not timeout_s > 0:
             raise ValueError(f"timeout_s must be > 0, got {timeout_s!r}")
         check_options(options)
+        if options.get("sasl_plain_password"):
+            redact_in_kafka_logs(options["sasl_plain_password"])
         self.timeout_ms = max(1, int(timeout_s * 1000))
         common: dict[str, Any] = {
             "bootstrap_servers": list(brokers),
