@@ -198,7 +198,7 @@ def result_history(backend: Backend, project: str, *, endpoint_id: str | None = 
     columns = HISTORY_COLUMNS if extra_data else RESULT_COLUMNS
     df = _history(backend, ProjectPaths(project).app_results_tsdb, "result_name", endpoint_id, app_name, since_ms,
                   until_ms)
-    if df is None:
+    if df is None or df.empty:  # an empty read has none of the columns
         return _frame([], columns, [])
     # column by column: a dict per row cost a poller of 12,000 rows most of its time
     status, kind = _ints(df["status"]), _ints(df["kind"])
