@@ -15,8 +15,15 @@ from modelmon.core.results import ModelMonitoringApplicationResult, ResultKindAp
 from modelmon.endpoints.registration import register_model_endpoint
 from modelmon.events import WriterEvent
 from modelmon.functions.dead_letters import DeadLetters
-from modelmon.queries import (app_failures, dead_letters, latest_results, metric_history, parse_since, resolve_endpoint,
-                              result_history)
+from modelmon.queries import (
+    app_failures,
+    dead_letters,
+    latest_results,
+    metric_history,
+    parse_since,
+    resolve_endpoint,
+    result_history,
+)
 from modelmon.writer import ResultWriter
 
 PROJECT = "clitest"
@@ -92,10 +99,13 @@ def test_queries_on_an_empty_project_return_empty_frames_with_columns(filled):
     assert list(result_history(backend, "other").columns)[:3] == ["endpoint_id", "app_name", "result_name"]
     assert latest_results(backend, "other").empty and app_failures(backend, "other").empty
     assert dead_letters(backend, "other").empty
-    # a stored history that none of the rows matches: the TSDB's read has none of the columns
-    for empty in (result_history(backend, PROJECT, endpoint_id="nobody"),
-                  result_history(backend, PROJECT, since_ms=T0 + 100 * PERIOD, extra_data=True),
-                  metric_history(backend, PROJECT, endpoint_id="nobody")):
+    # history tables created (as the writer does when it starts) but never written: the TSDB's read has none
+    # of the columns
+    paths = ProjectPaths("fresh")
+    for table in (paths.app_results_tsdb, paths.metrics_tsdb):
+        backend.tsdb.create_table(table)
+    for empty in (result_history(backend, "fresh"), result_history(backend, "fresh", extra_data=True),
+                  metric_history(backend, "fresh"), result_history(backend, PROJECT, endpoint_id="nobody")):
         assert empty.empty and {"endpoint_id", "end_ms", "value"} <= set(empty.columns)
 
 
