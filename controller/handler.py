@@ -26,7 +26,8 @@ def init_context(context: nuclio_sdk.Context) -> None:
     settings = Settings.from_env()
     backend = make_backend(settings)
     context.user_data.controller = Controller.from_settings(settings, backend)
-    context.user_data.pacer = BoundaryPacer(settings.base_period_minutes * 60_000)
+    context.user_data.pacer = BoundaryPacer(settings.base_period_minutes * 60_000,
+                                           grace_ms=settings.grace_minutes * 60_000)
     on_shutdown(context, backend.close)
 
 

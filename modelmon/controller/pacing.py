@@ -3,8 +3,9 @@
 A cron tick comes at any phase of the windows: with a 1-second interval a window closing at a minute's turn
 waited half a second on average (a second at worst) for the next tick, a quarter of the time to detect the
 benchmark measured. Windows of an idle endpoint close by the wall clock exactly at a boundary of the base
-period, so a tick that finds a boundary before the next tick waits for it and runs again: those windows are
-dispatched as they close. Running twice is harmless (all progress is in KV, claims are compare-and-sets).
+period plus the grace, so a tick that finds such an instant before the next tick waits for it and runs again:
+those windows are dispatched as they close. Running twice is harmless (all progress is in KV, claims are
+compare-and-sets).
 
 The cron's interval is not known to the handler; it is the shortest gap seen between recent ticks, and the
 wait is bounded by :data:`MAX_WAIT_S` so that a slow cron never holds a handler call long.
@@ -25,10 +26,12 @@ _GAPS = 8
 
 
 class BoundaryPacer:
-    """Tells a tick how long to wait for the next boundary of ``period_ms`` windows, if it comes first."""
+    """Tells a tick how long to wait for the next close of ``period_ms`` windows (a boundary plus ``grace_ms``),
+    if it comes first."""
 
-    def __init__(self, period_ms: int, *, max_wait_s: float = MAX_WAIT_S) -> None:
+    def __init__(self, period_ms: int, *, grace_ms: int = 0, max_wait_s: float = MAX_WAIT_S) -> None:
         self.period_ms = period_ms
+        self.grace_ms = grace_ms
         self.max_wait_s = max_wait_s
         self._last_tick_ms: int | None = None
         self._gaps: collections.deque[int] = collections.deque(maxlen=_GAPS)
@@ -51,7 +54,7 @@ class BoundaryPacer:
         """
         if not self._gaps:
             return None
-        boundary = ceil_to(now_ms + 1, self.period_ms)
+        boundary = ceil_to(now_ms + 1 - self.grace_ms, self.period_ms) + self.grace_ms
         wait_ms = boundary - now_ms
         if wait_ms > min(min(self._gaps), self.max_wait_s * 1000):
             return None

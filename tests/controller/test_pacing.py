@@ -25,3 +25,11 @@ def test_the_shortest_gap_counts_and_the_wait_is_bounded():
         pacer.tick(at)
     assert pacer.wait_s(57_600) is None  # 2.4 s away: more than the bound
     assert pacer.wait_s(58_100) == 1.905
+
+
+def test_windows_close_a_grace_after_their_boundary():
+    pacer = BoundaryPacer(600_000, grace_ms=90_000)  # ten-minute windows closing a minute and a half late
+    for at in (687_200, 688_200, 689_200):
+        pacer.tick(at)
+    assert pacer.wait_s(689_300) == 0.705  # 10:00 + 1:30
+    assert pacer.wait_s(599_300) is None  # the boundary itself closes nothing
