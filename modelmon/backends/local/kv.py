@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from modelmon.backends.base import Cond, Condition, Item, Update
+from modelmon.backends.base import Cond, Condition, Item, Op, Update
 from modelmon.backends.conditions import check_condition, matches
 from modelmon.backends.kv_checks import check_key, check_scan, check_table, normalise_item
 from modelmon.backends.local.database import Database
@@ -25,6 +25,8 @@ from modelmon.backends.local.database import Database
 _SCAN_CHUNK = 500
 #: A number of 19 digits or more (items are flat: a value follows ": ", or "[" / ", " in a list).
 _LONG_NUMBER = re.compile(r"[:,\[]\s*-?\d{19}")
+#: Floats at least this large may be integers of more than 64 bits that orjson read as floats.
+_BEYOND_64_BITS = 2.0 ** 63
 _UPSERT = "INSERT INTO kv (tbl, key, item) VALUES (?, ?, ?) ON CONFLICT (tbl, key) DO UPDATE SET item = excluded.item"
 
 
@@ -59,14 +61,17 @@ class LocalKV:
         def update(conn: sqlite3.Connection) -> bool:
             new = change.applied(_load(conn, table, key))
             if new is not None:
-                conn.execute(_UPSERT, (table, key, json.dumps(new)))
+                conn.execute(_UPSERT, (table, key, _encode(new)))
             return new is not None
 
         return self._db.write(update)
 
     def update_many(self, table: str, updates: Sequence[Update]) -> list[bool]:
         """All of ``updates`` in one write transaction (see ``KV.update_many``)."""
-        changes = [_Change.checked(table, u.key, u.set_, None, u.condition, u.create) for u in updates]
+        if updates:
+            check_table(table)  # once: each update's key is checked alone
+        changes = [_Change.checked(table, u.key, u.set_, None, u.condition, u.create, table_checked=True)
+                   for u in updates]
         if not changes:
             return []
 
@@ -79,7 +84,7 @@ class LocalKV:
                 applied.append(new is not None)
                 if new is not None and new != old:  # an update that changes nothing is not written again
                     items[change.key] = new  # a later update of the same key sees this one
-                    rows.append((table, change.key, json.dumps(new)))
+                    rows.append((table, change.key, _encode(new)))
             conn.executemany(_UPSERT, rows)  # in order: the last row of a key is its final item
             return applied
 
@@ -126,7 +131,7 @@ class LocalKV:
         self._db.close()
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(slots=True)
 class _Change:
     """One checked conditional update, applied inside a write transaction."""
 
@@ -139,24 +144,30 @@ class _Change:
 
     @classmethod
     def checked(cls, table: str, key: str, set_: Mapping[str, Any] | None,
-                increment: Mapping[str, int | float] | None, condition: Condition, create: bool) -> _Change:
-        """The update, or the error naming what is wrong with it (before any transaction starts)."""
-        check_key(table, key)
-        steps = dict(increment or {})
+                increment: Mapping[str, int | float] | None, condition: Condition, create: bool, *,
+                table_checked: bool = False) -> _Change:
+        """The update, or the error naming what is wrong with it (before any transaction starts).
+        ``table_checked``: the batch checked ``table`` once already."""
+        if not (table_checked and type(key) is str and key):
+            check_key(table, key)
+        steps = dict(increment) if increment else {}
         for attr, step in steps.items():
             if isinstance(step, np.generic):
                 steps[attr] = step = step.item()
             if not isinstance(step, int | float) or isinstance(step, bool):
                 raise TypeError(f"KV {table!r} key {key!r}: increment of {attr!r} must be a number, not {step!r}")
-        return cls(table, key, normalise_item(table, key, set_ or {}), steps, check_condition(condition),
+        return cls(table, key, normalise_item(table, key, set_ or {}), steps, _checked_condition(condition),
                    create)
 
     def applied(self, item: Item | None) -> Item | None:
         """The item after this update of ``item`` (``None``: missing), or ``None`` when the condition fails."""
-        if (item is None and not self.create) or not matches(item, self.conds):
+        if (item is None and not self.create) or (self.conds and not matches(item, self.conds)):
             return None
-        new = dict(item or {})
-        new.update(self.changes)
+        if item is None:
+            new = self.changes.copy()
+        else:
+            new = item.copy()
+            new.update(self.changes)
         for attr, step in self.steps.items():
             current = new.get(attr, 0)
             if current is None:
@@ -184,20 +195,50 @@ def _load_many(conn: sqlite3.Connection, table: str, keys: list[str]) -> dict[st
     return items
 
 
+def _checked_condition(condition: Condition) -> tuple[Cond, ...]:
+    """:func:`check_condition`, without its checks for the tuples of ``Cond`` of known operators the writer's
+    batches are made of."""
+    if type(condition) is tuple and all(type(cond) is Cond and type(cond.op) is Op for cond in condition):
+        return condition
+    return check_condition(condition)
+
+
 def _loads(text: str) -> Item:
-    """A stored item. orjson reads the JSON ``json.dumps`` wrote several times as fast (a controller run
+    """A stored item. orjson reads the JSON ``json`` or orjson wrote several times as fast (a controller run
     decodes every schedule); what it refuses (``NaN``, lone surrogates) goes through ``json``, and so does
-    text with a number of 19 digits or more, which may be an integer beyond 64 bits that orjson would read
-    as a float (``json.dumps`` writes no float with more than 17 digits in a row)."""
-    if _LONG_NUMBER.search(text) is None:
-        try:
-            item: Item = orjson.loads(text)
-            return item
-        except orjson.JSONDecodeError:
-            pass
-    item = json.loads(text)
+    an item that may hold an integer beyond 64 bits, which orjson reads as a float: a flat item with a float
+    of that size (rare: an item whose float came from the text of such an integer reads the same from
+    ``json``), or an item not flat (rarer still; checked with a search for a number of 19 digits or more)."""
+    try:
+        item: Item = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return _json_loads(text)
+    if type(item) is not dict:
+        return _json_loads(text)
+    for value in item.values():
+        kind = type(value)
+        if kind is float:
+            if not -_BEYOND_64_BITS < value < _BEYOND_64_BITS:
+                return _json_loads(text)
+        elif kind is list or kind is dict:
+            return item if _LONG_NUMBER.search(text) is None else _json_loads(text)
     return item
 
 
+def _json_loads(text: str) -> Item:
+    item: Item = json.loads(text)
+    return item
+
+
+def _encode(item: Item) -> str:
+    """An item as JSON text: orjson's, several times as fast as ``json.dumps`` and read the same by
+    :func:`_loads` (and by ``json``). What orjson refuses (an integer beyond 64 bits, a lone surrogate, a
+    subclass of ``float``) is written by ``json``."""
+    try:
+        return orjson.dumps(item).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(item)
+
+
 def _dumps(table: str, key: str, item: Mapping[str, Any]) -> str:
-    return json.dumps(normalise_item(table, key, item))
+    return _encode(normalise_item(table, key, item))
