@@ -171,7 +171,8 @@ class AppRunner:
     def analyse(self, window: WindowEvent, pack: WindowPack | None = None) -> WriterEvent:
         """Run the app on ``window``: its results, or the failure as ``error``. ``pack`` is the reads the windows
         of its packed record share."""
-        item = EndpointStore(self._backend.kv, self._paths).item(window.endpoint_id)
+        item = pack.endpoint(window) if pack is not None else \
+            EndpointStore(self._backend.kv, self._paths).item(window.endpoint_id)
         if item is None:
             return self._failure(window, f"endpoint {window.endpoint_id!r} is not in the endpoints table")
         context = build_context(window, item, self._backend, self._paths, self._app_logger,

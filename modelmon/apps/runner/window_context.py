@@ -7,14 +7,13 @@ the runner's :class:`~modelmon.apps.runner.reference_cache.ReferenceRowsCache`, 
 
 from __future__ import annotations
 
-import copy
-import dataclasses
 import logging
 from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
 
+from modelmon.apps.runner.endpoint_record import EndpointRecord
 from modelmon.apps.runner.reference_cache import ReferenceRowsCache
 from modelmon.apps.runner.window_pack import WindowPack
 from modelmon.apps.sdk import MonitoringApplicationContext
@@ -23,7 +22,6 @@ from modelmon.backends.base import Backend
 from modelmon.core.errors import NotFound
 from modelmon.core.paths import ProjectPaths
 from modelmon.core.timeutil import from_ms
-from modelmon.endpoints.record import ModelEndpoint
 from modelmon.endpoints.reference_rows import read_reference_rows, stats_digest
 from modelmon.events import WindowEvent
 from modelmon.labels.matching import load_window_labels
@@ -31,7 +29,7 @@ from modelmon.labels.matching import load_window_labels
 
 def build_context(
     window: WindowEvent,
-    endpoint_item: Mapping[str, Any],
+    endpoint_item: Mapping[str, Any] | EndpointRecord,
     backend: Backend,
     paths: ProjectPaths,
     logger: logging.Logger | Any = None,
@@ -41,14 +39,16 @@ def build_context(
     reference_rows: ReferenceRowsCache | None = None,
     pack: WindowPack | None = None,
 ) -> MonitoringApplicationContext:
-    """The context ``do_tracking`` receives for ``window`` of the endpoint stored as ``endpoint_item``.
+    """The context ``do_tracking`` receives for ``window`` of the endpoint stored as ``endpoint_item`` (the item, or
+    the :class:`EndpointRecord` the windows of a pack share).
 
     ``logger`` (default: ``modelmon.app.<name>``) takes MLRun's keyword fields; ``nuclio_logger`` is the
     function's Nuclio logger; ``bookkeeping_columns`` keeps ``request_id``, ``latency_us``… in ``sample_df``;
     ``reference_rows`` is the runner's cache of reference rows (without it they are read for this window);
     ``pack`` reads the samples and error counts of the windows of one packed record together.
     """
-    endpoint = ModelEndpoint.from_item(dict(endpoint_item))
+    record = endpoint_item if isinstance(endpoint_item, EndpointRecord) else EndpointRecord(endpoint_item, uses=1)
+    endpoint, model_endpoint = record.take()
     key = _ReferenceKey(endpoint.feature_stats)
     return MonitoringApplicationContext(
         application_name=window.app_name,
@@ -62,7 +62,7 @@ def build_context(
         feature_stats=endpoint.feature_stats,
         feature_names=endpoint.feature_names,
         label_names=endpoint.label_names,
-        model_endpoint=_endpoint_dict(endpoint_item),
+        model_endpoint=model_endpoint,
         logger=logger,
         nuclio_logger=nuclio_logger,
         bookkeeping_columns=bookkeeping_columns,
@@ -102,24 +102,6 @@ def _reference_rows(cache: ReferenceRowsCache | None, backend: Backend, paths: P
         return cache.rows(endpoint_id, digest)
     stored = read_reference_rows(backend.objects, paths, endpoint_id)
     return stored.frame if stored is not None and stored.stats_digest == digest else None
-
-
-#: Values a copy of an item may share with the item: immutable.
-_SCALARS = (str, int, float, bool, type(None))
-
-
-def _endpoint_dict(endpoint_item: Mapping[str, Any]) -> dict[str, Any]:
-    """``ModelEndpoint.from_item(endpoint_item).to_dict()``, at a fraction of the cost.
-
-    ``to_dict`` deep-copies the reference ``feature_stats`` through ``dataclasses.asdict``: the
-    dearest step of a window's context (about 1 ms of 1.7 for 20 features). Parsing the stored JSON
-    text a second time yields the same values, just as independent of ``context.feature_stats``.
-    """
-    flat = all(isinstance(value, _SCALARS) for value in endpoint_item.values())  # as KV items are: a dict copy
-    endpoint = ModelEndpoint.from_item(dict(endpoint_item) if flat else copy.deepcopy(dict(endpoint_item)))
-    out = {field.name: getattr(endpoint, field.name) for field in dataclasses.fields(endpoint)}
-    out["latency_avg_us"] = endpoint.latency_avg_us
-    return out
 
 
 def window_error_count(backend: Backend, paths: ProjectPaths, window: WindowEvent) -> int:

@@ -1,17 +1,21 @@
-"""What the windows of one packed record share: their samples and error counts, read together on first use.
+"""What the windows of one packed record share: their samples, error counts and endpoint records, read together on
+first use.
 
 An app that never asks for ``sample_df`` or ``error_count`` reads neither, as with a lone window; the first
 window that asks reads them for the windows after it too (:class:`~modelmon.apps.runner.window_samples.
 WindowSamples`; one TSDB read of the errors of every endpoint of the pack). Each window gets what reading it
-alone gives.
+alone gives. An endpoint's record is read once per pack (each window gets its own copy: :class:`~modelmon.apps.
+runner.endpoint_record.EndpointRecord`); the KV role has no read of many keys, so that is one ``get`` per endpoint.
 """
 
 from __future__ import annotations
 
+import collections
 from collections.abc import Sequence
 
 import pandas as pd
 
+from modelmon.apps.runner.endpoint_record import EndpointRecord
 from modelmon.apps.runner.sample_files import SampleFiles
 from modelmon.apps.runner.window_samples import WindowKey, WindowSamples
 from modelmon.backends.base import Backend
@@ -31,6 +35,18 @@ class WindowPack:
         self._windows = list(windows)
         self._samples = WindowSamples(backend.samples, [_key(w) for w in windows], files)
         self._errors: dict[WindowKey, int] | None = None
+        self._endpoints: dict[str, EndpointRecord | None] = {}
+        self._uses = collections.Counter(w.endpoint_id for w in self._windows)  # windows per endpoint
+
+    def endpoint(self, window: WindowEvent) -> EndpointRecord | None:
+        """The record of the window's endpoint (``None``: not in the endpoints table), read and decoded once for
+        the windows of the pack that analyse it."""
+        endpoint_id = window.endpoint_id
+        if endpoint_id not in self._endpoints:
+            item = self._backend.kv.get(self._paths.endpoints_table, endpoint_id)
+            uses = self._uses[endpoint_id]
+            self._endpoints[endpoint_id] = None if item is None else EndpointRecord(item, uses)
+        return self._endpoints[endpoint_id]
 
     def sample_df(self, window: WindowEvent) -> pd.DataFrame:
         """The window's samples, as ``backend.samples.read(endpoint_id, start_ms, end_ms)``."""
