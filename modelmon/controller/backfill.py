@@ -63,6 +63,8 @@ def backfill(backend: Backend, project: str, endpoint_id: str, since: TimeLike, 
         period = app.period_ms(base_period_minutes)
         start = floor_to(max(since_ms, endpoint.first_request_ms), period)
         done.append(_set_back(backend, paths, endpoint_id, app.name, start))
+    if done:  # running controllers plan the pairs set back at their next run (not when next due)
+        ClaimLedger(backend.kv, paths.claims_table).mark_backfill(now)
     return done
 
 

@@ -8,11 +8,15 @@ without a confirmation is either in flight (younger than the lease) or from a cr
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Set
 
 from modelmon.backends.base import KV, scan_all
 
 log = logging.getLogger(__name__)
+#: Key prefix of the marks a backfill leaves: a controller process that sees a new one plans every pair again
+#: (it remembers pairs with nothing due: :mod:`modelmon.controller.quiet`). No schedule refers to them: pruned.
+BACKFILL_MARK = "backfill-"
 
 
 class ClaimLedger:
@@ -29,6 +33,10 @@ class ClaimLedger:
 
     def confirm(self, claim_id: str, windows: int, now_ms: int) -> None:
         self._kv.put(self._table, claim_id, {"time_ms": now_ms, "windows": windows})
+
+    def mark_backfill(self, now_ms: int) -> None:
+        """Tell every controller process that schedules were set back (see :data:`BACKFILL_MARK`)."""
+        self._kv.put(self._table, f"{BACKFILL_MARK}{uuid.uuid4().hex}", {"time_ms": now_ms, "windows": 0})
 
     def prune(self, confirmed: dict[str, int], referenced: Set[str], now_ms: int) -> int:
         """Delete confirmations no schedule refers to any more, once older than ``keep_ms``.

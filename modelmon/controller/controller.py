@@ -21,8 +21,9 @@ from typing import Any
 from modelmon.apps.registry import AppRegistry, RegisteredApp
 from modelmon.backends.base import Backend, Cond, Update, scan_all
 from modelmon.controller.activity import RequestActivity
-from modelmon.controller.claims import ClaimLedger
+from modelmon.controller.claims import BACKFILL_MARK, ClaimLedger
 from modelmon.controller.packs import window_records
+from modelmon.controller.quiet import NEVER, KnownEndpoint, Quiet, quiet_until
 from modelmon.controller.schedule import PairPlan, PairState, plan_pair, schedule_key
 from modelmon.controller.windows import ClosingRule
 from modelmon.core.config import Settings
@@ -36,6 +37,13 @@ from modelmon.functions.dead_letters import DeadLetters
 from modelmon.functions.packing import PACK_MESSAGES
 
 log = logging.getLogger(__name__)
+#: The most due pairs whose schedules are read one by one; more are read with a scan of every schedule.
+_READ_ALONE = 100
+#: The endpoint attributes a run reads (the rest is left undecoded: the reference statistics above all).
+_READ = ("endpoint_id", "name", "labels", "first_request_ms", "watermark_ms", "skipped_from_ms", "skipped_until_ms")
+_UNREAD = tuple(field.name for field in dataclasses.fields(ModelEndpoint) if field.name not in _READ)
+#: How often a process plans every pair whatever it remembers (what other processes changed is seen by then).
+REFRESH_MS = 60_000
 
 
 @dataclasses.dataclass
@@ -70,6 +78,7 @@ class Controller:
         claim_batch: int = 1000,
         pack_windows: int = 1,
         clock: Callable[[], int] = now_ms,
+        refresh_ms: int = REFRESH_MS,
     ) -> None:
         if pack_windows < 1:
             raise ValueError(f"pack_windows={pack_windows}: must be at least 1")
@@ -94,6 +103,14 @@ class Controller:
         # next run, so a transient error costs one interval, not the lease (after a crash, the lease does)
         self._unconfirmed: dict[str, tuple[int, int]] = {}  # claim id -> (windows pushed, when)
         self._not_given_back: dict[tuple[str, str], dict[str, Any]] = {}  # (claim id, pair key) -> its give-back
+        # what this process knows of the endpoints and their quiet pairs (modelmon.controller.quiet), and of what
+        # makes it all planned again
+        self._known: dict[str, KnownEndpoint] = {}
+        self._refresh_ms = refresh_ms
+        self._next_refresh = 0
+        self._apps_seen: list[RegisteredApp] = []
+        self._marks_seen: set[str] = set()
+        self._last_now = 0
 
     @classmethod
     def from_settings(cls, settings: Settings, backend: Backend, **kwargs: Any) -> Controller:
@@ -110,18 +127,25 @@ class Controller:
         )
 
     def run(self) -> ControllerReport:
-        """One pass over every endpoint × enabled app; safe to run twice or concurrently."""
+        """One pass over every endpoint × enabled app; safe to run twice or concurrently.
+
+        Pairs this process found nothing to do for are planned again only once due (:mod:`modelmon.controller.
+        quiet`): a run with nothing due reads the endpoints and the claims, and no schedule.
+        """
         began = time.perf_counter()
         now = self._clock()
         report = ControllerReport()
-        self._settle()
+        settled = self._settle()
         apps = self._registry.list(enabled_only=True)
-        endpoints = list(self._endpoints.scan(brief=True))
-        report.endpoints, report.apps = len(endpoints), len(apps)
-        states = self._states()
         confirmed = self._ledger.confirmed()
+        self._forget_if_changed(apps, confirmed, now, settled)
+        known = self._scan_endpoints()
+        endpoints = [k.endpoint for k in known]
+        report.endpoints, report.apps = len(endpoints), len(apps)
         starts: dict[str, int] = {}  # endpoint id -> where its earliest pair's analysis starts
-        plans = list(self._plan(apps, endpoints, states, confirmed, now, starts, report))
+        due = self._due(apps, known, now, starts)
+        states, every = self._states(due)
+        plans = list(self._plan(due, states, confirmed, now, starts, report))
         self._record_skipped(endpoints, starts, report)
         busy = self._busy_windows(plans)
         batches = _batches(plans, busy, self._push_batch, uuid.uuid4().hex)
@@ -132,56 +156,111 @@ class Controller:
             won = [(plan, busy[plan.key]) for plan in claims if plan.key in claimed]
             if won:
                 self._dispatch(claim_id, app_name, won, names, now, report, created)
-        self._ledger.prune(confirmed, {s.claim_id for s in states.values()}, now)
+        if every:  # every schedule's claim seen: the confirmations none refers to can go
+            self._ledger.prune(confirmed, {s.claim_id for s in states.values()}, now)
         report.elapsed_s = time.perf_counter() - began
         log.info("controller run: %s", report)
         return report
 
-    def _states(self) -> dict[str, PairState]:
-        states = {}
-        for key, item in scan_all(self._backend.kv, self._paths.schedules_table):
-            state = PairState.from_item(item)
-            if state is not None:
-                states[key] = state
-        return states
+    def _forget_if_changed(self, apps: list[RegisteredApp], confirmed: Mapping[str, int], now: int,
+                           settled: bool) -> None:
+        """Plan every pair again after a change this process cannot see pair by pair: the apps' registrations, a
+        backfill's mark, a give-back or confirmation retried, a clock that went back, or ``refresh_ms`` passed."""
+        marks = {key for key in confirmed if key.startswith(BACKFILL_MARK)}
+        if (settled or apps != self._apps_seen or not marks <= self._marks_seen or now < self._last_now
+                or now >= self._next_refresh):
+            for known in self._known.values():
+                known.quiet.clear()
+            self._next_refresh = now + self._refresh_ms
+        self._apps_seen, self._marks_seen, self._last_now = apps, marks, now
 
-    # ----------------------------------------------------------------------------------- planning
-    def _plan(
-        self, apps: Sequence[RegisteredApp], endpoints: Sequence[ModelEndpoint], states: Mapping[str, PairState],
-        confirmed: Container[str], now: int, starts: dict[str, int], report: ControllerReport,
-    ) -> Iterator[PairPlan]:
-        """Each pair's plan; ``starts`` collects where each endpoint's analysis starts.
+    def _scan_endpoints(self) -> list[KnownEndpoint]:
+        """Every endpoint, decoded only when the attributes a run reads changed since the last run (else the pairs
+        it knew quiet stay so)."""
+        known: dict[str, KnownEndpoint] = {}
+        for key, item in scan_all(self._backend.kv, self._paths.endpoints_table):
+            seen = self._known.get(key)
+            read = tuple(item.get(name) for name in _READ)
+            if seen is None or seen.read != read:
+                seen = KnownEndpoint(read, ModelEndpoint.from_item(item, _UNREAD, key=key))
+            known[key] = seen
+        self._known = known
+        return list(known.values())
 
-        A pair whose planning raises is recorded against it and left out: one endpoint's record never
-        stops the run for the others.
-        """
+    def _due(self, apps: Sequence[RegisteredApp], known: Sequence[KnownEndpoint], now: int,
+             starts: dict[str, int]) -> list[_Pair]:
+        """The pairs to plan: those not known to be quiet at ``now`` (whose starts go to ``starts``)."""
+        due: list[_Pair] = []
         for app in apps:
             try:
                 rule = ClosingRule(app.period_ms(self._period_minutes), self._grace_ms, self._backfill_ms)
             except ValueError as exc:
                 log.error("skipping application %s: %s", app.name, exc)
                 continue
-            selective = bool(app.endpoints or app.label_selector)  # else it applies to every endpoint
-            for ep in endpoints:
-                key = schedule_key(ep.endpoint_id, app.name)
-                try:
-                    if selective and not app.applies_to(ep.endpoint_id, ep.name, ep.labels):
-                        continue
-                    state = states.get(key)
-                    plan = plan_pair(
-                        endpoint_id=ep.endpoint_id, app_name=app.name, state=state,
-                        first_request_ms=ep.first_request_ms, watermark_ms=ep.watermark_ms, rule=rule,
-                        now_ms=now, lease_ms=self._lease_ms, confirmed=confirmed,
-                    )
-                except Exception as exc:  # anything: the other endpoints' windows go on
-                    self._record_failure(key, exc, now, report)
+            for k in known:
+                quiet = k.quiet.get(app.name)
+                if quiet is None or now >= quiet.until_ms:
+                    due.append((app, rule, k))
+                elif quiet.start_ms is not None:
+                    endpoint_id = k.endpoint.endpoint_id
+                    starts[endpoint_id] = min(quiet.start_ms, starts.get(endpoint_id, quiet.start_ms))
+        return due
+
+    def _states(self, due: Sequence[_Pair]) -> tuple[dict[str, PairState], bool]:
+        """The stored progress of the ``due`` pairs (a read each when few, else a scan of every schedule), and
+        whether it is every schedule's."""
+        table = self._paths.schedules_table
+        states = {}
+        if len(due) <= _READ_ALONE:
+            for app, _, known in due:
+                key = schedule_key(known.endpoint.endpoint_id, app.name)
+                state = PairState.from_item(self._backend.kv.get(table, key) or {})
+                if state is not None:
+                    states[key] = state
+            return states, False
+        for key, item in scan_all(self._backend.kv, table):
+            state = PairState.from_item(item)
+            if state is not None:
+                states[key] = state
+        return states, True
+
+    # ----------------------------------------------------------------------------------- planning
+    def _plan(
+        self, due: Sequence[_Pair], states: Mapping[str, PairState], confirmed: Container[str], now: int,
+        starts: dict[str, int], report: ControllerReport,
+    ) -> Iterator[PairPlan]:
+        """Each due pair's plan; ``starts`` collects where each endpoint's analysis starts, and a pair planned
+        nothing for is noted quiet until it can be due.
+
+        A pair whose planning raises is recorded against it and left out: one endpoint's record never
+        stops the run for the others.
+        """
+        for app, rule, known in due:
+            ep = known.endpoint
+            key = schedule_key(ep.endpoint_id, app.name)
+            known.quiet.pop(app.name, None)
+            try:
+                if (app.endpoints or app.label_selector) and not app.applies_to(ep.endpoint_id, ep.name, ep.labels):
+                    known.quiet[app.name] = Quiet(NEVER, None)  # until the endpoint or the app changes
                     continue
-                start = state.first_planned_ms if state is not None else (plan.first_planned_ms
-                                                                          if plan is not None else None)
-                if start is not None:
-                    starts[ep.endpoint_id] = min(start, starts.get(ep.endpoint_id, start))
-                if plan is not None:
-                    yield plan
+                state = states.get(key)
+                plan = plan_pair(
+                    endpoint_id=ep.endpoint_id, app_name=app.name, state=state,
+                    first_request_ms=ep.first_request_ms, watermark_ms=ep.watermark_ms, rule=rule,
+                    now_ms=now, lease_ms=self._lease_ms, confirmed=confirmed,
+                )
+            except Exception as exc:  # anything: the other endpoints' windows go on
+                self._record_failure(key, exc, now, report)
+                continue
+            start = state.first_planned_ms if state is not None else (plan.first_planned_ms
+                                                                      if plan is not None else None)
+            if start is not None:
+                starts[ep.endpoint_id] = min(start, starts.get(ep.endpoint_id, start))
+            if plan is not None:
+                yield plan
+            else:
+                open_claim = state is not None and bool(state.claim_id) and state.claim_id not in confirmed
+                known.quiet[app.name] = Quiet(quiet_until(state, rule, now, self._lease_ms, open_claim), start)
 
     def _record_failure(self, key: str, exc: Exception, now: int, report: ControllerReport) -> None:
         report.pairs_failed += 1
@@ -315,13 +394,19 @@ class Controller:
             log.error("could not give back %s (%s); retried at the next run (a crash before that: "
                       "re-dispatched after the lease)", key, exc)
 
-    def _settle(self) -> None:
-        """Retry the confirmations and give-backs an outage interrupted in an earlier run of this process."""
+    def _settle(self) -> bool:
+        """Retry the confirmations and give-backs an outage interrupted in an earlier run of this process; whether
+        there were any."""
+        retried = bool(self._unconfirmed or self._not_given_back)
         for claim_id, (windows, at) in list(self._unconfirmed.items()):
             self._confirm(claim_id, windows, at)
         for (claim_id, key), set_ in list(self._not_given_back.items()):
             self._give_back_one(claim_id, key, set_)
+        return retried
 
+
+#: A pair to plan: its app, the app's closing rule, and its endpoint.
+_Pair = tuple[RegisteredApp, ClosingRule, "KnownEndpoint"]
 
 #: (claim id, app name, plans): windows pushed in one ``put_records`` and confirmed together
 _Batch = tuple[str, str, list[PairPlan]]
