@@ -85,10 +85,11 @@ class HistoryWriter:
         result's ``extra_data`` in KV (when the writer was given one)."""
         self.write_many([event])
 
-    def write_many(self, events: Sequence[WriterEvent]) -> None:
+    def write_many(self, events: Sequence[WriterEvent], texts: ExtraDataTexts | None = None) -> None:
         """The results of all ``events`` in one TSDB write and their metrics in another, each event under its
         own stamp (in order: a later event of the same window wins, as if written one by one); then every
-        result's ``extra_data`` in one KV batch. A batch costs a few store round trips, not a few per event."""
+        result's ``extra_data`` in one KV batch. A batch costs a few store round trips, not a few per event.
+        ``texts``: the ``extra_data`` texts, shared with the batch's other writes."""
         stamped = [(event, write_stamp(self._clock)) for event in events if event.results or event.metrics]
         with_results = [(event, stamp) for event, stamp in stamped if event.results]
         with_metrics = [(event, stamp) for event, stamp in stamped if event.metrics]
@@ -96,12 +97,12 @@ class HistoryWriter:
             self._write_rows(self._results, RESULT_LABELS, with_results, "result_name", lambda e: [
                 (r.name, r.value, {"status": int(r.status), "kind": int(r.kind)}) for r in e.results])
             if self._kv is not None:
-                self._write_extra(with_results)
+                self._write_extra(with_results, texts or ExtraDataTexts())
         if with_metrics:
             self._write_rows(self._metrics, METRIC_LABELS, with_metrics, "metric_name", lambda e: [
                 (m.name, m.value, {}) for m in e.metrics])
 
-    def _write_extra(self, stamped: Sequence[tuple[WriterEvent, int]]) -> None:
+    def _write_extra(self, stamped: Sequence[tuple[WriterEvent, int]], texts: ExtraDataTexts) -> None:
         """Each window's ``extra_data`` item per result: created, or replaced when this write's stamp is newer
         (a later write already stored stays). One batch creates them all; only items that exist go on.
 
@@ -119,7 +120,7 @@ class HistoryWriter:
                     empty.pop(key, None)
                     filled[key] = {"endpoint_id": event.endpoint_id, "app_name": event.app_name,
                                    "result_name": result.name, "start_ms": event.start_ms, "end_ms": event.end_ms,
-                                   WRITE_LABEL: stamp, "extra_data": bounded_extra_data(result.extra_data)}
+                                   WRITE_LABEL: stamp, "extra_data": texts(result.extra_data)}
                 else:
                     filled.pop(key, None)
                     empty[key] = Update(key, cleared, newer, create=False)
@@ -185,6 +186,22 @@ def extra_data_key(endpoint_id: str, app_name: str, result_name: str, end_ms: in
     return f"{endpoint_id}.{app_name}.{result_name}.{end_ms}"
 
 
+class ExtraDataTexts:
+    """:func:`bounded_extra_data` of each ``extra_data`` of a batch, encoded once for all the writes that store it
+    (history and latest results). It keeps each mapping it encoded, so that its ``id`` stays its own."""
+
+    def __init__(self) -> None:
+        self._texts: dict[int, tuple[Mapping[str, Any], str]] = {}
+
+    def __call__(self, extra_data: Mapping[str, Any]) -> str:
+        kept = self._texts.get(id(extra_data))
+        if kept is not None and kept[0] is extra_data:
+            return kept[1]
+        text = bounded_extra_data(extra_data)
+        self._texts[id(extra_data)] = (extra_data, text)
+        return text
+
+
 def bounded_extra_data(extra_data: Mapping[str, Any], limit: int = MAX_EXTRA_DATA_BYTES) -> str:
     """``extra_data`` as JSON text of at most ``limit`` bytes.
 
@@ -197,6 +214,8 @@ def bounded_extra_data(extra_data: Mapping[str, Any], limit: int = MAX_EXTRA_DAT
     >>> len(text) <= 3_000, cut["reason"], list(cut["features"])[:2], cut["_truncated"]["keys"]
     (True, 'ok', ['f0', 'f1'], ['features'])
     """
+    if type(extra_data) is dict and not extra_data:
+        return "{}"  # most results' (as json.dumps writes it)
     text = json.dumps(extra_data)
     if len(text) <= limit:  # json.dumps escapes every non-ASCII character: one byte per character
         return text

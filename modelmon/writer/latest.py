@@ -19,7 +19,7 @@ from modelmon.core.paths import ProjectPaths
 from modelmon.core.results import ModelMonitoringApplicationResult, stored_value
 from modelmon.endpoints.store import DRIFT_STATUS, DRIFT_STATUS_END, EndpointStore
 from modelmon.events import WriterEvent
-from modelmon.writer.history import bounded_extra_data
+from modelmon.writer.history import ExtraDataTexts
 
 _RETRIES = 5
 
@@ -68,11 +68,14 @@ class LatestResults:
         which were stored."""
         return self.write_many([event], now_ms)[0]
 
-    def write_many(self, events: Sequence[WriterEvent], now_ms: int) -> list[Stored]:
+    def write_many(self, events: Sequence[WriterEvent], now_ms: int,
+                   texts: ExtraDataTexts | None = None) -> list[Stored]:
         """:meth:`write` for each of ``events`` with one batch per table for all of them; what each stored.
 
         Of several events with the same item (one result of one endpoint and app) only the latest window is
-        written (of equal windows the last event): the state is the one writing them in order leaves."""
+        written (of equal windows the last event): the state is the one writing them in order leaves.
+        ``texts``: the ``extra_data`` texts, shared with the batch's other writes."""
+        texts = texts or ExtraDataTexts()
         metrics: dict[str, tuple[int, dict[str, Any]]] = {}
         results: dict[str, tuple[int, dict[str, Any]]] = {}
         for index, event in enumerate(events):
@@ -83,7 +86,7 @@ class LatestResults:
                     "metrics": json.dumps({m.name: stored_value(m.value) for m in event.metrics})})
             for result in event.results:
                 _keep_latest(results, result_key(event.endpoint_id, event.app_name, result.name), index,
-                             self._result_item(event, result, now_ms))
+                             self._result_item(event, result, now_ms, texts))
         stored_metrics = set(self._put_unless_later(self._metrics, {k: item for k, (_, item) in metrics.items()})) \
             if metrics else set()
         stored_results = set(self._put_unless_later(self._results, {k: item for k, (_, item) in results.items()})) \
@@ -98,7 +101,8 @@ class LatestResults:
         return out
 
     @staticmethod
-    def _result_item(event: WriterEvent, result: ModelMonitoringApplicationResult, now_ms: int) -> dict[str, Any]:
+    def _result_item(event: WriterEvent, result: ModelMonitoringApplicationResult, now_ms: int,
+                     texts: ExtraDataTexts) -> dict[str, Any]:
         return {
             "endpoint_id": event.endpoint_id,
             "app_name": event.app_name,
@@ -106,7 +110,7 @@ class LatestResults:
             "value": stored_value(result.value),  # a missing (NaN) value is stored as missing
             "status": int(result.status),
             "kind": int(result.kind),
-            "extra_data": bounded_extra_data(result.extra_data),  # within V3IO's text attribute size
+            "extra_data": texts(result.extra_data),  # within V3IO's text attribute size
             "start_ms": event.start_ms,
             "end_ms": event.end_ms,
             "updated_ms": now_ms,

@@ -25,7 +25,7 @@ from modelmon.functions.dead_letters import DeadLetters
 from modelmon.functions.handling import Body, Position
 from modelmon.functions.packing import UnreadablePack, packed_messages, read_messages
 from modelmon.writer.alerts import Alert, KVAlertLog, Notifier
-from modelmon.writer.history import HistoryWriter
+from modelmon.writer.history import ExtraDataTexts, HistoryWriter
 from modelmon.writer.latest import LatestResults
 from modelmon.writer.mlrun_layout import mlrun_layout_for
 
@@ -109,8 +109,9 @@ class ResultWriter:
         them one by one in order would, with one history write, one latest-results batch, one drift-status
         update per endpoint and one alert batch for all of them."""
         done = [event for event in events if event.error is None]
-        self._history.write_many(done)
-        stored = self._latest.write_many(done, self._clock())
+        texts = ExtraDataTexts()  # each extra_data encoded once for both
+        self._history.write_many(done, texts)
+        stored = self._latest.write_many(done, self._clock(), texts)
         if self._mlrun is not None:
             for event, replaced in zip(done, stored, strict=True):
                 self._mlrun.write(event, replaced)

@@ -198,9 +198,12 @@ def _load_many(conn: sqlite3.Connection, table: str, keys: list[str]) -> dict[st
 def _checked_condition(condition: Condition) -> tuple[Cond, ...]:
     """:func:`check_condition`, without its checks for the tuples of ``Cond`` of known operators the writer's
     batches are made of."""
-    if type(condition) is tuple and all(type(cond) is Cond and type(cond.op) is Op for cond in condition):
-        return condition
-    return check_condition(condition)
+    if type(condition) is not tuple:
+        return check_condition(condition)
+    for cond in condition:
+        if type(cond) is not Cond or type(cond.op) is not Op:
+            return check_condition(condition)
+    return condition
 
 
 def _loads(text: str) -> Item:
