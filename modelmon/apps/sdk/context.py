@@ -112,10 +112,11 @@ class MonitoringApplicationContext:
         self.end_infer_time = end_infer_time
         self.feature_names = list(feature_names)
         self.label_names = list(label_names)
-        self.model_endpoint = model_endpoint if isinstance(model_endpoint, ModelEndpointView) else \
-            ModelEndpointView.from_record(model_endpoint or {}, endpoint_id=endpoint_id, name=endpoint_name,
-                                          project=project_name, feature_names=feature_names,
-                                          label_names=label_names)
+        # the view is built on first use from what was given (not from attributes the app may have changed)
+        self._model_endpoint = model_endpoint
+        self._endpoint_view = functools.partial(ModelEndpointView.from_record, endpoint_id=endpoint_id,
+                                                name=endpoint_name, project=project_name,
+                                                feature_names=feature_names, label_names=label_names)
         self.logger = app_logger(application_name, logger)
         #: the Nuclio context's logger in a function (no keyword fields there); else ``logger``
         self.nuclio_logger = nuclio_logger if nuclio_logger is not None else self.logger
@@ -133,6 +134,15 @@ class MonitoringApplicationContext:
 
     #: MLRun's helper: ``feature_stats``-style dict → DataFrame of normalised histograms, one column a feature
     dict_to_histogram = staticmethod(dict_to_histogram)
+
+    @functools.cached_property
+    def model_endpoint(self) -> ModelEndpointView:
+        """MLRun's endpoint object, also the record's dict: built on first use (its times and sections cost a
+        tenth of a context, and most apps never look)."""
+        given = self._model_endpoint
+        if isinstance(given, ModelEndpointView):
+            return given
+        return self._endpoint_view(given or {})
 
     @functools.cached_property
     def window_df(self) -> pd.DataFrame:
