@@ -16,15 +16,10 @@ import os
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.dataset as pads
-import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 #: Files whose facts are kept (least recently used dropped first): a few hundred bytes each.
 MAX_FILES = 200_000
-#: How sample files are opened: pyarrow's parquet fragments on the local file system.
-PARQUET = pads.ParquetFileFormat()
-LOCAL = pafs.LocalFileSystem()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,10 +49,10 @@ class SampleFiles:
         self._schemas: dict[bytes, pa.Schema] = {}  # one object per distinct schema: equal schemas are the same
         self.footers_read = 0  #: footers read so far (what the cache saves is visible in tests)
 
-    def facts(self, path: Path) -> tuple[FileFacts, pads.Fragment | None]:
-        """The facts of ``path`` (its footer read unless known for the same file), and the fragment that read it
-        (``None`` when known): a scan of that fragment does not read the footer again. ``OSError`` if the file is
-        gone, pyarrow's error if it is no parquet file."""
+    def facts(self, path: Path) -> tuple[FileFacts, pq.ParquetFile | None]:
+        """The facts of ``path`` (its footer read unless known for the same file), and the open file that read it
+        (``None`` when known): reading its rows does not open it and read the footer again. ``OSError`` if the file
+        is gone, pyarrow's error if it is no parquet file."""
         stat = os.stat(path)
         identity = (stat.st_ino, stat.st_dev, stat.st_size, stat.st_mtime_ns)
         key = str(path)
@@ -65,16 +60,16 @@ class SampleFiles:
         if known is not None and known.identity == identity:
             self._facts.move_to_end(key)
             return known, None
-        fragment = PARQUET.make_fragment(key, filesystem=LOCAL)
-        schema = fragment.physical_schema
+        opened = pq.ParquetFile(key)
+        schema = opened.schema_arrow
         self.footers_read += 1
         schema = self._schemas.setdefault(schema.serialize().to_pybytes(), schema)
-        first, last = _time_span(fragment.metadata)
+        first, last = _time_span(opened.metadata)
         facts = self._facts[key] = FileFacts(identity, schema, first, last, stat.st_size)
         self._facts.move_to_end(key)
         while len(self._facts) > self.max_files:
             self._facts.popitem(last=False)
-        return facts, fragment
+        return facts, opened
 
 
 def _time_span(meta: pq.FileMetaData) -> tuple[int | None, int | None]:

@@ -25,7 +25,6 @@ from collections.abc import Sequence
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 from modelmon.apps.runner.sample_files import SampleFiles
@@ -38,6 +37,9 @@ log = logging.getLogger(__name__)
 #: Parquet bytes at most read ahead in one pass: windows are read in runs up to this size, so a pack of large
 #: windows holds a few of them in memory at a time, not a hundred.
 READ_AHEAD_BYTES = 16 * 2**20
+
+#: Files at most kept open from reading their footers to reading their rows in one pass (each holds a descriptor).
+HELD_OPEN = 256
 
 #: (endpoint id, start ms, end ms) of one window's samples.
 WindowKey = tuple[str, int, int]
@@ -56,6 +58,7 @@ class WindowSamples:
         self._files = files if files is not None else SampleFiles()
         self._pending = list(dict.fromkeys(keys))  # in the pack's order, each window once
         self._frames: dict[WindowKey, pd.DataFrame] = {}
+        self._held = 0  # files kept open in this pass
         self.passes = 0  #: batched passes so far (tests see what was read together)
 
     def read(self, key: WindowKey) -> pd.DataFrame:
@@ -75,6 +78,7 @@ class WindowSamples:
         run: dict[WindowKey, _Plan] = {}
         alone: set[WindowKey] = {key}
         size = 0
+        self._held = 0
         for pending in self._pending[at:]:
             plan = self._plan(store, pending)
             if plan is None:
@@ -108,19 +112,25 @@ class WindowSamples:
                 pa.unify_schemas(schemas, promote_options="permissive")
         except (OSError, pa.ArrowException):  # a file gone or unreadable, schemas that do not unify
             return None
-        meeting = [(file, f, fragment) for file, (f, fragment) in zip(files, read, strict=True) if f.meets(start, end)]
-        return _Plan(schema, [(str(file), fragment) for file, _, fragment in meeting],
-                     sum(f.size for _, f, _ in meeting))
+        meeting = [(file, f, opened) for file, (f, opened) in zip(files, read, strict=True) if f.meets(start, end)]
+        kept: _Files = []
+        for file, _, opened in meeting:
+            if opened is not None and self._held < HELD_OPEN:
+                self._held += 1
+                kept.append((str(file), opened))
+            else:  # opened again when read (the others' handles close as they are dropped)
+                kept.append((str(file), None))
+        return _Plan(schema, kept, sum(f.size for _, f, _ in meeting))
 
 
-#: A window's files to scan: path, and the fragment that read its footer in this pass (or ``None``).
-_Files = list[tuple[str, pads.Fragment | None]]
+#: A window's files to read: path, and the file opened when its footer was read in this pass (or ``None``).
+_Files = list[tuple[str, pq.ParquetFile | None]]
 
 
 @dataclasses.dataclass(frozen=True)
 class _Plan:
     """How one window is read: its unified ``schema`` (``None``: it has no files) and the ``files`` to scan, each
-    with the fragment that read its footer in this pass, if one did."""
+    with the file opened to read its footer in this pass, if one was."""
 
     schema: pa.Schema | None
     files: _Files
@@ -171,10 +181,11 @@ def _scan(schema: pa.Schema, members: list[tuple[WindowKey, _Files]]) -> dict[Wi
 def _window_table(schema: pa.Schema, key: WindowKey, files: _Files) -> pa.Table:
     """The rows of ``files`` in the window ``key``'s time range, in file order, as a table of ``schema``.
 
-    Each file is read whole with ``pyarrow.parquet`` (a window's file holds one tracked batch: a few rows) and
+    Each file is read whole with ``pyarrow.parquet`` (a window's file holds one tracked batch: a few rows; a file
+    opened in this pass to read its footer is read from that handle, without parsing the footer again) and
     brought to the window's unified schema (columns it lacks as nulls, types promoted as the dataset's scan
     promotes them): a dataset scan cost twice as much per small file as the read itself."""
-    parts = [_conformed(pq.ParquetFile(path).read(use_threads=False), schema) for path, _ in files]
+    parts = [_conformed((opened or pq.ParquetFile(path)).read(use_threads=False), schema) for path, opened in files]
     table = pa.concat_tables(parts) if parts else schema.empty_table()
     times = table.column("timestamp")
     return table.filter(pc.and_(pc.greater_equal(times, key[1]), pc.less(times, key[2])))
