@@ -21,6 +21,7 @@ import pandas as pd
 
 from modelmon.backends import Backend
 from modelmon.core.arrays import BoolArray, FloatArray
+from modelmon.core.collector import collector_paused
 from modelmon.core.paths import ProjectPaths
 from modelmon.core.timeutil import now_ms
 from modelmon.endpoints.cache import EndpointCache
@@ -31,7 +32,7 @@ from modelmon.functions.dead_letters import DeadLetters
 from modelmon.stream.aggregate import ERROR_LABELS, PREDICTION_LABELS, errors_frame, predictions_frame, totals
 from modelmon.stream.frames import build_rows
 from modelmon.stream.live_stats import LiveStats, custom_metrics
-from modelmon.stream.parsing import ParsedRecord, Rejection, collector_paused, parse_record
+from modelmon.stream.parsing import ParsedRecord, Rejection, parse_record
 from modelmon.stream.record import RawRecord
 from modelmon.stream.sampling import estimated_predictions
 from modelmon.stream.times import TimeBounds

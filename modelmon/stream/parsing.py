@@ -1,25 +1,22 @@
 """Reading one tracking record into columns, rejecting bad requests one by one.
 
-A record is decoded once (orjson; the standard library only as a fallback that still reads NaN so the
-request carrying it can be rejected alone), with the cyclic collector paused (:func:`collector_paused`). A
-batched record that is well formed and all numeric takes the fast path: its ``values`` are transposed into
-columns in one call, each column's types checked as a set and its numbers read by numpy in one call, with
-no Python loop per request. Anything else goes through :func:`modelmon.events.parse_tracking`, request by
-request, so a bad request is rejected with its reason and the valid requests of the same record are kept.
+A record is decoded once (orjson; the standard library only as a fallback that still reads NaN so the request
+carrying it can be rejected alone), with the cyclic collector paused
+(:func:`modelmon.core.collector.collector_paused`). A batched record that is well formed and all numeric takes
+the fast path: its ``values`` are transposed into columns in one call, each column's types checked as a set
+and its numbers read by numpy in one call, with no Python loop per request. Anything else goes through
+:func:`modelmon.events.parse_tracking`, request by request, so a bad request is rejected with its reason and
+the valid requests of the same record are kept.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
-import gc
 import json
 import operator
 import re
 import struct
-import threading
-from collections.abc import Iterator
 from itertools import chain, repeat
 from typing import Any, Literal
 
@@ -28,6 +25,7 @@ import numpy.typing as npt
 import orjson
 
 from modelmon.core.arrays import FloatArray, IntArray
+from modelmon.core.collector import collector_paused
 from modelmon.core.errors import InvalidEvent
 from modelmon.core.paths import check_name
 from modelmon.events import TrackingEvent, encode, parse_tracking
@@ -97,38 +95,6 @@ def parse_record(record: RawRecord, project: str, bounds: TimeBounds | None = No
     """
     with collector_paused():
         return _parse_record(record, project, bounds, now_ms)
-
-
-_PAUSE = threading.Lock()
-#: Young objects left while other threads keep the collector paused, past which they are collected anyway.
-_COLLECT_AT = 200_000
-_pausing = [0, False]  # readers inside collector_paused; whether the collector was enabled before the first
-
-
-@contextlib.contextmanager
-def collector_paused() -> Iterator[None]:
-    """Python's cyclic collector off while a record is read or stored (for every thread doing so at the time).
-
-    Decoding a record allocates thousands of lists and dicts, and each 700 allocations start a collection
-    that walks all the young ones, to free nothing: a decoded JSON document holds no reference cycle. With
-    the collector on, reading a record of 1,000 requests spent about as long collecting as decoding, and
-    the decoded lists, promoted while the record was stored, made each full collection walk them again.
-    Whatever cycles the storing leaves (pandas, pyarrow) are collected once the collector is back on.
-    """
-    with _PAUSE:
-        if _pausing[0] == 0:
-            _pausing[1] = gc.isenabled()
-            gc.disable()
-        _pausing[0] += 1
-    try:
-        yield
-    finally:
-        with _PAUSE:
-            _pausing[0] -= 1
-            if _pausing[0] == 0 and _pausing[1]:
-                gc.enable()
-            elif _pausing[1] and gc.get_count()[0] > _COLLECT_AT:  # worker threads that never all pause at once
-                gc.collect(0)
 
 
 def _parse_record(record: RawRecord, project: str, bounds: TimeBounds | None, now_ms: int | None) -> ParsedRecord:

@@ -12,12 +12,11 @@ and the controller may dispatch a window twice after a lease.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 
 from modelmon.backends.base import Backend, Update
+from modelmon.core.collector import collector_paused
 from modelmon.core.errors import InvalidEvent
 from modelmon.core.paths import ProjectPaths
 from modelmon.core.results import ResultStatusApp
@@ -110,7 +109,7 @@ class ResultWriter:
         """Store ``events`` (a page of the writer stream, or the list Nuclio hands a batching function) as writing
         them one by one in order would, with one history write, one latest-results batch, one drift-status
         update per endpoint and one alert batch for all of them."""
-        with _collector_paused():
+        with collector_paused():  # a pack's many short-lived containers: modelmon.core.collector
             self._write_many(events)
 
     def _write_many(self, events: Sequence[WriterEvent]) -> None:
@@ -165,17 +164,3 @@ class ResultWriter:
             "time_ms": self._clock(),
         })
 
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """The cyclic garbage collector off for one batch: a pack of a thousand events makes some hundred thousand
-    short-lived containers (updates, conditions, items), freed by their reference counts, whose allocations set
-    off collections that walk the whole heap, a quarter of the writer's CPU time. Collection resumes after."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
