@@ -10,7 +10,6 @@ a hidden temp file, which listings skip (no path segment of a stored file starts
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import pathlib
 import posixpath
@@ -50,11 +49,7 @@ class Folder:
         """
         target = self.path(rel)
         if self.location.is_local:
-            if sync:
-                self.calls.call(what, lambda: write_atomically(pathlib.Path(target), data))
-            else:
-                self.calls.call(what, lambda: write_atomically(pathlib.Path(target),
-                                                                writer=functools.partial(_write, data=data)))
+            self.calls.call(what, lambda: write_atomically(pathlib.Path(target), data, sync=sync))
         elif self.location.whole_writes:
             self.calls.call(what, lambda: self._fs.pipe_file(target, data))
         else:
@@ -144,6 +139,3 @@ def _walk(start: str) -> list[str]:
     """Every file under the local folder ``start`` as a '/'-joined path (none if it does not exist)."""
     return [f"{folder}/{name}" for folder, _, names in os.walk(start) for name in names]
 
-
-def _write(temp: pathlib.Path, data: bytes) -> None:
-    temp.write_bytes(data)

@@ -9,11 +9,8 @@ pushes the time filter down to pyarrow.
 
 from __future__ import annotations
 
-import contextlib
-import itertools
 import os
 import pathlib
-import uuid
 from collections.abc import Iterable
 
 import pandas as pd
@@ -21,7 +18,7 @@ import pyarrow as pa
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
-from modelmon.backends.local.files import TEMP_PREFIX
+from modelmon.backends.local.files import write_atomically
 from modelmon.backends.sample_layout import HOUR_DIR_PREFIX, PartitionedSampleStore, parquet_bytes, parse_hour_dir
 from modelmon.core.errors import CorruptStore
 
@@ -35,10 +32,6 @@ class LocalSampleStore(PartitionedSampleStore[pathlib.Path]):
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = pathlib.Path(root)
         self._made: set[pathlib.Path] = set()  # hour directories this process created or found
-        # temp names: this process's id, a random token (processes of other hosts or containers may share
-        # the directory and the pid) and a serial
-        self._token = uuid.uuid4().hex[:8]
-        self._serials = itertools.count()
 
     def close(self) -> None:
         """Nothing to release: every call opens and closes its own files."""
@@ -51,11 +44,14 @@ class LocalSampleStore(PartitionedSampleStore[pathlib.Path]):
             if len(self._made) >= _KNOWN_DIRECTORIES:  # bounded: hours keep coming
                 self._made.clear()
             self._made.add(directory)
+        # no fsync: the rename makes it atomic for readers and for a killed process (durability across a
+        # power loss is the file system's, as for every sample file)
+        target = directory / name
         try:
-            return _replace_file(directory, name, data, f"{self._token}-{next(self._serials)}")
+            write_atomically(target, data, sync=False, make_parent=False)
         except FileNotFoundError:  # the directory was removed since (retention): make it again
-            directory.mkdir(parents=True, exist_ok=True)
-            return _replace_file(directory, name, data, f"{self._token}-{next(self._serials)}")
+            write_atomically(target, data, sync=False)
+        return target
 
     def _batch_files(self, endpoint_id: str, name: str) -> Iterable[pathlib.Path]:
         """The hour directories listed once and each looked into for ``name``: ``Path.glob`` compiled a
@@ -118,30 +114,6 @@ class LocalSampleStore(PartitionedSampleStore[pathlib.Path]):
             if table.num_rows:
                 parts.append(table.to_pandas())
         return pd.concat(parts, ignore_index=True) if parts else None
-
-def _replace_file(directory: pathlib.Path, name: str, data: pa.Buffer, unique: str) -> pathlib.Path:
-    """``data`` as ``directory/name``, written whole under a hidden temp name then renamed (as
-    :func:`~modelmon.backends.local.files.write_atomically` does, with a serial in the temp name instead of a
-    fresh random one and plain ``os`` calls: the path and file objects cost a tenth of the write). No fsync:
-    the rename makes it atomic for readers and for a killed process (durability across a power loss is the
-    file system's, as for every sample file before)."""
-    target = directory / name
-    temp = os.path.join(directory, f"{TEMP_PREFIX}{os.getpid()}-{unique}-{name}")
-    view = memoryview(data)
-    try:
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
-        try:
-            while view:  # a regular file takes it in one write; a short write continues
-                view = view[os.write(fd, view):]
-        finally:
-            os.close(fd)
-        os.replace(temp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
-    return target
-
 
 def _schema(file: pathlib.Path) -> pa.Schema:
     try:
