@@ -2,10 +2,12 @@
 
 A cron tick comes at any phase of the windows: with a 1-second interval a window closing at a minute's turn
 waited half a second on average (a second at worst) for the next tick, a quarter of the time to detect the
-benchmark measured. Windows of an idle endpoint close by the wall clock exactly at a boundary of the base
-period plus the grace, so a tick that finds such an instant before the next tick waits for it and runs again:
-those windows are dispatched as they close. Running twice is harmless (all progress is in KV, claims are
-compare-and-sets).
+benchmark measured. Without a grace, the windows of endpoints whose traffic has moved on or stopped close
+exactly at a boundary of the base period; with one, an idle endpoint's window closes the grace after its last
+request, which for traffic running up to a window's end is about the boundary plus the grace. So a tick that
+finds the next boundary plus the grace before the next tick waits for it and runs again: those windows are
+dispatched as they close, not up to a tick later. Running twice is harmless (all progress is in KV, claims are
+compare-and-sets); a close the instant misses is dispatched by the next tick as before.
 
 The cron's interval is not known to the handler; it is the shortest gap seen between recent ticks, and the
 wait is bounded by :data:`MAX_WAIT_S` so that a slow cron never holds a handler call long.
