@@ -26,7 +26,7 @@ import json
 from collections.abc import Callable, Collection, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
-from modelmon.backends.base import KV, Cond, Item, scan_all
+from modelmon.backends.base import KV, Cond, Item, Op, Update, scan_all
 from modelmon.core.errors import BackendUnavailable
 from modelmon.core.paths import ProjectPaths
 from modelmon.endpoints.record import (
@@ -228,6 +228,27 @@ class EndpointStore:
             if self._kv.update(self._table, endpoint_id, changes, condition=condition, create=False):
                 return status
         raise BackendUnavailable(f"endpoint {endpoint_id!r}: drift status kept changing; giving up")
+
+    def raise_drift_statuses(self, statuses: Mapping[str, tuple[int, int]]) -> dict[str, tuple[int, int]]:
+        """:meth:`update_drift_status` for many endpoints (id -> (window end, status)) as one batch of
+        compare-and-sets on the stored numbers, each item read once on stores whose batch is one transaction: a
+        newer window replaces the status, the same window raises it, a stored status at least as high (or a
+        later window) is left as it is. Returns the endpoints these cannot judge (no status yet, MLRun's text, a
+        missing item), for :meth:`update_drift_status`."""
+        listed = [(endpoint_id, end, status) for endpoint_id, (end, status) in statuses.items()]
+        judged = self._kv.update_many(self._table, [
+            update for endpoint_id, end, status in listed for update in (
+                Update(endpoint_id, {DRIFT_STATUS: status, DRIFT_STATUS_END: end},
+                       (Cond(DRIFT_STATUS_END, Op.LT, end),), create=False),
+                Update(endpoint_id, {DRIFT_STATUS: status}, (Cond(DRIFT_STATUS_END, Op.EQ, end),
+                                                             Cond(DRIFT_STATUS, Op.LT, status)), create=False),
+                # nothing to change (the same window with a status at least as high, or a later window): these
+                # write back what they checked
+                Update(endpoint_id, {DRIFT_STATUS_END: end}, (Cond(DRIFT_STATUS_END, Op.EQ, end),
+                                                              Cond(DRIFT_STATUS, Op.GE, status)), create=False),
+                Update(endpoint_id, {}, (Cond(DRIFT_STATUS_END, Op.GT, end),), create=False))])
+        return {endpoint_id: (end, status) for index, (endpoint_id, end, status) in enumerate(listed)
+                if not any(judged[4 * index:4 * index + 4])}
 
     def update_drift_measures(self, endpoint_id: str, end_ms: int,
                               drift: Callable[[], Mapping[str, Any]]) -> bool:

@@ -17,7 +17,7 @@ from modelmon.backends.base import KV, Cond, Op, Update
 from modelmon.core.errors import BackendUnavailable
 from modelmon.core.paths import ProjectPaths
 from modelmon.core.results import ModelMonitoringApplicationResult, stored_value
-from modelmon.endpoints.store import DRIFT_STATUS, DRIFT_STATUS_END, EndpointStore
+from modelmon.endpoints.store import EndpointStore
 from modelmon.events import WriterEvent
 from modelmon.writer.history import ExtraDataTexts
 
@@ -58,7 +58,6 @@ class LatestResults:
         transaction); else one read and update per endpoint (V3IO, where every update is a request)."""
         self._kv = kv
         self._batched = batched_statuses
-        self._endpoints_table = paths.endpoints_table
         self._results = paths.app_results_table
         self._metrics = paths.app_metrics_table
         self._endpoints = EndpointStore(kv, paths)
@@ -168,30 +167,10 @@ class LatestResults:
             latest[event.endpoint_id] = (end, max(highest, status) if event.end_ms == end else highest)
         pending = latest
         if self._batched:
-            pending = self._raise_drift_statuses(latest)
+            pending = self._endpoints.raise_drift_statuses(latest)
         for endpoint_id, (end, status) in pending.items():
             self._endpoints.update_drift_status(endpoint_id, status, end)
 
-    def _raise_drift_statuses(self, latest: dict[str, tuple[int, int]]) -> dict[str, tuple[int, int]]:
-        """What :meth:`EndpointStore.update_drift_status` decides, as compare-and-sets on the stored numbers, for
-        all endpoints in one batch (each item read once): a newer window replaces the status, the same window
-        raises it, a stored status at least as high (or a later window) is left as it is. The endpoints these
-        cannot judge (no status yet, MLRun's text, a missing item) are returned for the store's own
-        read-and-update."""
-        statuses = [(endpoint_id, end, status) for endpoint_id, (end, status) in latest.items()]
-        judged = self._kv.update_many(self._endpoints_table, [
-            update for endpoint_id, end, status in statuses for update in (
-                Update(endpoint_id, {DRIFT_STATUS: status, DRIFT_STATUS_END: end},
-                       (Cond(DRIFT_STATUS_END, Op.LT, end),), create=False),
-                Update(endpoint_id, {DRIFT_STATUS: status}, (Cond(DRIFT_STATUS_END, Op.EQ, end),
-                                                             Cond(DRIFT_STATUS, Op.LT, status)), create=False),
-                # nothing to change (the same window with a status at least as high, or a later window): these
-                # write back what they checked
-                Update(endpoint_id, {DRIFT_STATUS_END: end}, (Cond(DRIFT_STATUS_END, Op.EQ, end),
-                                                              Cond(DRIFT_STATUS, Op.GE, status)), create=False),
-                Update(endpoint_id, {}, (Cond(DRIFT_STATUS_END, Op.GT, end),), create=False))])
-        return {endpoint_id: (end, status) for index, (endpoint_id, end, status) in enumerate(statuses)
-                if not any(judged[4 * index:4 * index + 4])}
 
 def _keep_latest(items: dict[str, tuple[int, dict[str, Any]]], key: str, index: int, item: dict[str, Any]) -> None:
     """Keep ``item`` (of event ``index``) under ``key`` unless the one kept holds a later window."""
