@@ -65,12 +65,8 @@ class WriterEvent:
         data = decode_json(body, _KIND)
         check_envelope(data, _KIND)
         try:
-            results = tuple(
-                ModelMonitoringApplicationResult(
-                    r["name"], r["value"], r["kind"], r["status"], r.get("extra_data") or {}
-                )
-                for r in require(data, "results", list, _KIND)
-            )
+            results = tuple(ModelMonitoringApplicationResult.from_decoded(r)
+                            for r in require(data, "results", list, _KIND))
             metrics = tuple(
                 ModelMonitoringApplicationMetric(m["name"], m["value"])
                 for m in require(data, "metrics", list, _KIND)
