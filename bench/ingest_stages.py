@@ -31,7 +31,7 @@ _MODULE_STAGES = [
     ("free the decoded body", "modelmon.stream.parsing:ParsedRecord", "release"),
     ("samples: arrow table", "modelmon.backends.sample_layout", "sample_table"),
     ("samples: parquet encode", "modelmon.backends.local.samples", "parquet_bytes"),
-    ("samples: file write and rename", "modelmon.backends.local.samples", "_replace_file"),
+    ("samples: file write and rename", "modelmon.backends.local.samples", "write_atomically"),
     ("samples: hours, stale copies", "modelmon.backends.sample_layout:PartitionedSampleStore", "append"),
     ("per-minute frame", "modelmon.stream.ingestor", "predictions_frame"),
 ]
