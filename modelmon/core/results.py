@@ -153,7 +153,9 @@ class ModelMonitoringApplicationResult:
         """The result of :meth:`to_dict`'s output after a JSON round trip, checked as the constructor checks it;
         its ``extra_data`` is not walked for values JSON cannot hold: a JSON decoder yields nothing else, and the
         walk cost the writer ~0.1 CPU-second per close of 1,000 endpoints x 3 apps (8%). ``KeyError`` or
-        ``ValueError`` for a missing or bad field."""
+        ``ValueError`` for a missing or bad field, ``TypeError`` when ``data`` is no mapping."""
+        if not isinstance(data, Mapping):
+            raise TypeError(f"a result must be a JSON object, not {type(data).__name__}")
         extra = data.get("extra_data") or {}
         if not isinstance(extra, dict):
             raise ValueError(f"result {data['name']!r}: extra_data must be a dict")
