@@ -48,13 +48,19 @@ def test_an_idle_endpoint_closes_by_the_grace_in_a_quiet_process_as_in_a_fresh_o
     assert _starts(backend, paths) == [T0]  # closed once the 30-minute grace passed
 
 
-def test_a_backfill_is_dispatched_at_the_next_run_of_a_quiet_process(backend, paths, clock, registry):
+def _quiet_after_two_windows(backend, paths, clock, registry, refresh_ms):
+    """A controller that dispatched endpoint ``ep``'s two closed windows, then ran twice with nothing due."""
     _setup(backend, paths, clock, registry)
     put_endpoint(backend, paths, "ep", first=T0 + MINUTE, watermark=T0 + 2 * PERIOD + 2 * MINUTE)
     clock.now = T0 + 2 * PERIOD + 3 * MINUTE
-    controller = make_controller(backend, paths, clock, refresh_ms=NO_REFRESH)
+    controller = make_controller(backend, paths, clock, refresh_ms=refresh_ms)
     for _ in range(3):
         controller.run()
+    return controller
+
+
+def test_a_backfill_is_dispatched_at_the_next_run_of_a_quiet_process(backend, paths, clock, registry):
+    controller = _quiet_after_two_windows(backend, paths, clock, registry, NO_REFRESH)
     assert _starts(backend, paths) == [T0, T0 + PERIOD]
 
     backfill(backend, "test", "ep", T0, now=clock.now)
@@ -63,12 +69,7 @@ def test_a_backfill_is_dispatched_at_the_next_run_of_a_quiet_process(backend, pa
 
 
 def test_a_schedule_another_process_set_back_is_planned_within_refresh_ms(backend, paths, clock, registry):
-    _setup(backend, paths, clock, registry)
-    put_endpoint(backend, paths, "ep", first=T0 + MINUTE, watermark=T0 + 2 * PERIOD + 2 * MINUTE)
-    clock.now = T0 + 2 * PERIOD + 3 * MINUTE
-    controller = make_controller(backend, paths, clock, refresh_ms=MINUTE)
-    for _ in range(3):
-        controller.run()
+    controller = _quiet_after_two_windows(backend, paths, clock, registry, MINUTE)
     [(key, item)] = list(scan_all(backend.kv, paths.schedules_table))
     backend.kv.put(paths.schedules_table, key, {**item, "last_analyzed_ms": T0 + PERIOD})
     clock.advance(MINUTE)
