@@ -25,6 +25,9 @@ from modelmon.core.paths import check_name
 
 HOUR_MS = 3_600_000
 HOUR_DIR_PREFIX = "hour="
+#: Up to this many hours a read lists each hour's folder by name; beyond, it lists the endpoint's hour folders
+#: first (one listing) so that hours without files cost nothing.
+DIRECT_HOURS = 3
 #: The first byte of a JSON value on disk (:func:`nested_as_json`): never a byte of UTF-8 text.
 _JSON_MARK = b"\xff"
 

@@ -123,7 +123,10 @@ def test_a_killed_writers_temp_file_is_ignored(tmp_path):
     backend.samples.append("ep1", pd.DataFrame({"timestamp": [1000], "f": [1.0]}), "b")
     (file,) = (tmp_path / "samples").rglob("*.parquet")
     (file.parent / ".tmp-123-abcd-half.parquet").write_bytes(b"PAR1 half written")
-    assert backend.samples.read("ep1", 0, 5000)["f"].tolist() == [1.0]
+    (file.parent.parent / "hour=notanhour").mkdir()  # and entries of the endpoint's folder that are no hour
+    (file.parent.parent / "notes.parquet").write_bytes(b"not samples")
+    assert backend.samples.read("ep1", 0, 5000)["f"].tolist() == [1.0]  # an hour's folder listed by name
+    assert backend.samples.read("ep1", 0, 10 * 3_600_000)["f"].tolist() == [1.0]  # the endpoint's folder listed
     backend.close()
 
 

@@ -105,7 +105,7 @@ class WindowSamples:
             files = store.files_between(endpoint_id, start, end)
             read = [self._files.facts(file) for file in files]
             if not read:
-                return _Plan(None, [], 0)
+                return _Plan(None, [], 0, inside=True)
             facts = [f for f, _ in read]
             schemas = [f.schema for f in facts]
             schema = schemas[0] if all(s is schemas[0] for s in schemas) else \
@@ -120,7 +120,9 @@ class WindowSamples:
                 kept.append((str(file), opened))
             else:  # opened again when read (the others' handles close as they are dropped)
                 kept.append((str(file), None))
-        return _Plan(schema, kept, sum(f.size for _, f, _ in meeting))
+        inside = all(f.first_ms is not None and f.last_ms is not None and start <= f.first_ms and f.last_ms < end
+                     for _, f, _ in meeting)
+        return _Plan(schema, kept, sum(f.size for _, f, _ in meeting), inside)
 
 
 #: A window's files to read: path, and the file opened when its footer was read in this pass (or ``None``).
@@ -130,11 +132,13 @@ _Files = list[tuple[str, pq.ParquetFile | None]]
 @dataclasses.dataclass(frozen=True)
 class _Plan:
     """How one window is read: its unified ``schema`` (``None``: it has no files) and the ``files`` to scan, each
-    with the file opened to read its footer in this pass, if one was."""
+    with the file opened to read its footer in this pass, if one was; ``inside``: every row of those files lies in
+    the window (by their statistics), so none is filtered out."""
 
     schema: pa.Schema | None
     files: _Files
     size: int
+    inside: bool
 
 
 def read_windows(windows: dict[WindowKey, _Plan]) -> dict[WindowKey, pd.DataFrame]:
@@ -144,7 +148,7 @@ def read_windows(windows: dict[WindowKey, _Plan]) -> dict[WindowKey, pd.DataFram
     a scan's batches are told apart by their file, which two windows of one endpoint may share.
     """
     out: dict[WindowKey, pd.DataFrame] = {}
-    groups: dict[tuple[bytes, int], tuple[pa.Schema, list[tuple[WindowKey, _Files]]]] = {}
+    groups: dict[tuple[bytes, int], tuple[pa.Schema, list[tuple[WindowKey, _Plan]]]] = {}
     seen: dict[str, int] = {}  # endpoint id -> its windows so far
     for key, plan in windows.items():
         if plan.schema is None:
@@ -152,16 +156,16 @@ def read_windows(windows: dict[WindowKey, _Plan]) -> dict[WindowKey, pd.DataFram
             continue
         occurrence = seen[key[0]] = seen.get(key[0], -1) + 1
         group = groups.setdefault((plan.schema.serialize().to_pybytes(), occurrence), (plan.schema, []))
-        group[1].append((key, plan.files))
+        group[1].append((key, plan))
     for schema, members in groups.values():
         out.update(_scan(schema, members))
     return out
 
 
-def _scan(schema: pa.Schema, members: list[tuple[WindowKey, _Files]]) -> dict[WindowKey, pd.DataFrame]:
+def _scan(schema: pa.Schema, members: list[tuple[WindowKey, _Plan]]) -> dict[WindowKey, pd.DataFrame]:
     """Every file of ``members`` (windows sharing ``schema``; each with its own time range) read, each window's rows
     as one table of ``schema``, then converted to pandas at once when the types allow."""
-    tables = [_window_table(schema, key, files) for key, files in members]
+    tables = [_window_table(schema, key, plan) for key, plan in members]
     plain = all(_reads_as_is(f.type) for f in schema)
     whole = pa.concat_tables(tables) if tables else None
     if whole is None or not _splits_exactly(whole):
@@ -178,15 +182,18 @@ def _scan(schema: pa.Schema, members: list[tuple[WindowKey, _Files]]) -> dict[Wi
     return out
 
 
-def _window_table(schema: pa.Schema, key: WindowKey, files: _Files) -> pa.Table:
-    """The rows of ``files`` in the window ``key``'s time range, in file order, as a table of ``schema``.
+def _window_table(schema: pa.Schema, key: WindowKey, plan: _Plan) -> pa.Table:
+    """The rows of the plan's files in the window ``key``'s time range, in file order, as a table of ``schema``.
 
     Each file is read whole with ``pyarrow.parquet`` (a window's file holds one tracked batch: a few rows; a file
     opened in this pass to read its footer is read from that handle, without parsing the footer again) and
     brought to the window's unified schema (columns it lacks as nulls, types promoted as the dataset's scan
     promotes them): a dataset scan cost twice as much per small file as the read itself."""
-    parts = [_conformed((opened or pq.ParquetFile(path)).read(use_threads=False), schema) for path, opened in files]
-    table = pa.concat_tables(parts) if parts else schema.empty_table()
+    parts = [_conformed((opened or pq.ParquetFile(path)).read(use_threads=False), schema)
+             for path, opened in plan.files]
+    table = parts[0] if len(parts) == 1 else pa.concat_tables(parts) if parts else schema.empty_table()
+    if plan.inside:  # a tracked batch within one window (the usual case): no row to filter out
+        return table
     times = table.column("timestamp")
     return table.filter(pc.and_(pc.greater_equal(times, key[1]), pc.less(times, key[2])))
 

@@ -27,15 +27,18 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from modelmon.backends.fsspec_store.folder import Folder
-from modelmon.backends.sample_layout import PartitionedSampleStore, hour_dir, parse_hour_dir, write_parquet
+from modelmon.backends.sample_layout import (
+    DIRECT_HOURS,
+    PartitionedSampleStore,
+    hour_dir,
+    parse_hour_dir,
+    write_parquet,
+)
 from modelmon.core.errors import CorruptStore
 
 SAMPLES_FOLDER = "samples"
 #: Where an endpoint's batch markers are (a name that is no hour folder: readers skip it).
 BATCHES_FOLDER = "batches"
-#: Up to this many hours a read lists each hour's prefix directly; beyond, it lists the hour folders first
-#: (one request) so that hours without files cost nothing.
-DIRECT_HOURS = 3
 
 
 class FsspecSampleStore(PartitionedSampleStore[str]):
