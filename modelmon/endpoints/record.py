@@ -11,12 +11,10 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
-import re
 from collections.abc import Collection, Mapping
 from typing import Any
 
-import orjson
-
+from modelmon.core.json_text import loads_exact
 from modelmon.core.results import ResultStatusApp
 from modelmon.events.tracking import parse_function_uri
 
@@ -103,7 +101,7 @@ class ModelEndpoint:
                 if name in _SPLIT_FIELDS:
                     value = _joined(item, name, value)
                 try:
-                    value = _loads(value)
+                    value = loads_exact(value)  # an app decodes the record for every window: orjson
                 except ValueError:
                     continue
             if name == DRIFT_STATUS:
@@ -115,22 +113,6 @@ class ModelEndpoint:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (for the CLI and SDK), with the average latency."""
         return {**dataclasses.asdict(self), "latency_avg_us": self.latency_avg_us}
-
-
-def _loads(text: str) -> Any:
-    """A stored JSON attribute: by orjson (an app decodes the record for every window it analyses, and ``json``
-    was most of that), or by ``json`` where only it reads the text as written: ``NaN``, and integers beyond 64
-    bits (orjson makes them floats); ``ValueError`` if neither reads it."""
-    if _LONG_DIGITS.search(text) is None:
-        try:
-            return orjson.loads(text)
-        except orjson.JSONDecodeError:
-            pass
-    return json.loads(text)
-
-
-#: A run of digits that may be an integer beyond 64 bits.
-_LONG_DIGITS = re.compile(r"\d{19}")
 
 
 #: MLRun's names of the endpoint's id and kind (``EndpointType.NODE_EP``: no router) in the KV item.

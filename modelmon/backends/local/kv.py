@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 import sqlite3
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -21,12 +20,9 @@ from modelmon.backends.base import Cond, Condition, Item, Op, Update
 from modelmon.backends.conditions import check_condition, matches
 from modelmon.backends.kv_checks import check_key, check_scan, check_table, normalise_item
 from modelmon.backends.local.database import Database
+from modelmon.core.json_text import loads_exact
 
 _SCAN_CHUNK = 500
-#: A number of 19 digits or more (items are flat: a value follows ": ", or "[" / ", " in a list).
-_LONG_NUMBER = re.compile(r"[:,\[]\s*-?\d{19}")
-#: Floats at least this large may be integers of more than 64 bits that orjson read as floats.
-_BEYOND_64_BITS = 2.0 ** 63
 _UPSERT = "INSERT INTO kv (tbl, key, item) VALUES (?, ?, ?) ON CONFLICT (tbl, key) DO UPDATE SET item = excluded.item"
 
 
@@ -207,29 +203,9 @@ def _checked_condition(condition: Condition) -> tuple[Cond, ...]:
 
 
 def _loads(text: str) -> Item:
-    """A stored item. orjson reads the JSON ``json`` or orjson wrote several times as fast (a controller run
-    decodes every schedule); what it refuses (``NaN``, lone surrogates) goes through ``json``, and so does
-    an item that may hold an integer beyond 64 bits, which orjson reads as a float: a flat item with a float
-    of that size (rare: an item whose float came from the text of such an integer reads the same from
-    ``json``), or an item not flat (rarer still; checked with a search for a number of 19 digits or more)."""
-    try:
-        item: Item = orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return _json_loads(text)
-    if type(item) is not dict:
-        return _json_loads(text)
-    for value in item.values():
-        kind = type(value)
-        if kind is float:
-            if not -_BEYOND_64_BITS < value < _BEYOND_64_BITS:
-                return _json_loads(text)
-        elif kind is list or kind is dict:
-            return item if _LONG_NUMBER.search(text) is None else _json_loads(text)
-    return item
-
-
-def _json_loads(text: str) -> Item:
-    item: Item = json.loads(text)
+    """A stored item, read as ``json`` reads it: by orjson where that reads it the same (several times as fast: a
+    controller run decodes every schedule)."""
+    item: Item = loads_exact(text)
     return item
 
 
