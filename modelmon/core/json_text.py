@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -11,23 +12,25 @@ import orjson
 _BEYOND_64_BITS = 2.0 ** 63
 
 
-def loads_exact(text: str | bytes) -> Any:
-    """``json.loads(text)``, decoded by orjson (several times as fast) unless orjson would read it otherwise.
+def loads_exact(text: str | bytes, parse_constant: Callable[[str], Any] | None = None) -> Any:
+    """``json.loads(text, parse_constant=parse_constant)``, decoded by orjson (several times as fast) unless orjson
+    would read it otherwise.
 
-    orjson refuses ``NaN``, infinities and lone surrogates, which ``json`` reads, and reads an integer beyond 64
-    bits as a float: such text goes through ``json``. A float as large in the text itself sends it there too
-    (``json`` reads it the same). ``ValueError`` if the text is no JSON.
+    orjson refuses ``NaN``, infinities and lone surrogates, which ``json`` reads (or refuses through
+    ``parse_constant``, with its message), and reads an integer beyond 64 bits as a float: such text goes through
+    ``json``. A float as large in the text itself sends it there too (``json`` reads it the same). ``ValueError``
+    if the text is no JSON.
     """
     try:
         value = orjson.loads(text)
     except orjson.JSONDecodeError:
-        return json.loads(text)
-    return json.loads(text) if holds_beyond_64_bits(value) else value
+        return json.loads(text, parse_constant=parse_constant)
+    return json.loads(text, parse_constant=parse_constant) if _holds_float_beyond_64_bits(value) else value
 
 
-def holds_beyond_64_bits(value: Any) -> bool:
-    """Whether decoded JSON ``value`` holds a float of 2**63 or more in size (walked without recursing into
-    scalars: the check costs a fraction of ``json`` decoding the text)."""
+def _holds_float_beyond_64_bits(value: Any) -> bool:
+    """Whether decoded JSON ``value`` holds a float of 2**63 or more in size, in a walk that does not recurse into
+    scalars (a fraction of what ``json`` takes to read the text)."""
     kind = type(value)
     if kind is dict:
         value = value.values()
@@ -38,6 +41,6 @@ def holds_beyond_64_bits(value: Any) -> bool:
         if kind is float:
             if not -_BEYOND_64_BITS < item < _BEYOND_64_BITS:
                 return True
-        elif (kind is dict or kind is list) and holds_beyond_64_bits(item):
+        elif (kind is dict or kind is list) and _holds_float_beyond_64_bits(item):
             return True
     return False

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from modelmon.core.errors import InvalidEvent
+from modelmon.core.json_text import loads_exact
 
 
 class MessageKind(enum.StrEnum):
@@ -37,7 +38,7 @@ def decode_json(body: Body, kind: str | None = None) -> dict[str, Any]:
     if not isinstance(body, str):
         raise InvalidEvent(f"body of type {type(body).__name__} is not JSON text", kind=kind)
     try:
-        value = json.loads(body, parse_constant=_reject_constant)
+        value = loads_exact(body, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
         raise InvalidEvent(f"body is not valid JSON: {exc.msg} at position {exc.pos}", kind=kind) from None
     except ValueError as exc:

@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 from modelmon.backends.base import MAX_RECORD_BYTES
 from modelmon.core.errors import InvalidEvent
+from modelmon.core.json_text import loads_exact
 
 T = TypeVar("T")
 
@@ -110,15 +111,16 @@ def unpack(body: bytes) -> list[Packed]:
     """The messages of the packed record ``body``, in order; :class:`UnreadablePack` when it is no JSON array.
 
     Each message is returned as JSON decoded it (readers check it: an element that is no object is refused by
-    them, alone). It is decoded as a lone message is (``modelmon.events.envelope.decode_json``): the standard
-    library, so numbers beyond 64 bits read as they do alone, and JSON's non-standard constants (``NaN``) make
-    the record unreadable, as they make a lone message unreadable.
+    them, alone). It is decoded as a lone message is (``modelmon.events.envelope.decode_json``): as the standard
+    library reads it (:func:`~modelmon.core.json_text.loads_exact`), so numbers beyond 64 bits read as they do
+    alone, and JSON's non-standard constants (``NaN``) make the record unreadable, as they make a lone message
+    unreadable.
 
     >>> [(p.index, p.message, p.data) for p in unpack(b'[{"a":1}, 2]')]
     [(0, {'a': 1}, b'{"a":1}'), (1, 2, b'2')]
     """
     try:
-        messages = json.loads(body, parse_constant=_reject_constant)
+        messages = loads_exact(body, parse_constant=_reject_constant)
     except (UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError is a ValueError
         raise UnreadablePack(f"packed record is not valid JSON: {exc}") from None
     if not isinstance(messages, list):

@@ -33,3 +33,12 @@ def test_bytes_are_read_too():
 def test_no_json_is_a_value_error():
     with pytest.raises(ValueError):
         loads_exact("{not json")
+
+
+def test_parse_constant_refuses_what_orjson_also_refuses_with_its_own_message():
+    def refuse(name: str) -> float:
+        raise ValueError(f"no {name} here")
+
+    with pytest.raises(ValueError, match="no NaN here"):
+        loads_exact('{"x": [1, NaN]}', parse_constant=refuse)
+    assert loads_exact('{"x": [1, 2]}', parse_constant=refuse) == {"x": [1, 2]}
