@@ -13,7 +13,6 @@ from __future__ import annotations
 import collections
 import dataclasses
 import os
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -39,6 +38,10 @@ class FileFacts:
             return True
         return self.last_ms >= start and self.first_ms < end
 
+    def lies_in(self, start: int, end: int) -> bool:
+        """Whether every time of the file is in ``[start, end)`` (known only with statistics)."""
+        return self.first_ms is not None and self.last_ms is not None and start <= self.first_ms and self.last_ms < end
+
 
 class SampleFiles:
     """The facts of the sample files an app function has read, checked against each file's ``stat`` on use."""
@@ -49,24 +52,23 @@ class SampleFiles:
         self._schemas: dict[bytes, pa.Schema] = {}  # one object per distinct schema: equal schemas are the same
         self.footers_read = 0  #: footers read so far (what the cache saves is visible in tests)
 
-    def facts(self, path: Path) -> tuple[FileFacts, pq.ParquetFile | None]:
+    def facts(self, path: str) -> tuple[FileFacts, pq.ParquetFile | None]:
         """The facts of ``path`` (its footer read unless known for the same file), and the open file that read it
         (``None`` when known): reading its rows does not open it and read the footer again. ``OSError`` if the file
         is gone, pyarrow's error if it is no parquet file."""
         stat = os.stat(path)
         identity = (stat.st_ino, stat.st_dev, stat.st_size, stat.st_mtime_ns)
-        key = str(path)
-        known = self._facts.get(key)
+        known = self._facts.get(path)
         if known is not None and known.identity == identity:
-            self._facts.move_to_end(key)
+            self._facts.move_to_end(path)
             return known, None
-        opened = pq.ParquetFile(key)
+        opened = pq.ParquetFile(path)
         schema = opened.schema_arrow
         self.footers_read += 1
         schema = self._schemas.setdefault(schema.serialize().to_pybytes(), schema)
         first, last = _time_span(opened.metadata)
-        facts = self._facts[key] = FileFacts(identity, schema, first, last, stat.st_size)
-        self._facts.move_to_end(key)
+        facts = self._facts[path] = FileFacts(identity, schema, first, last, stat.st_size)
+        self._facts.move_to_end(path)
         while len(self._facts) > self.max_files:
             self._facts.popitem(last=False)
         return facts, opened

@@ -103,26 +103,33 @@ class WindowSamples:
             return None
         try:
             files = store.files_between(endpoint_id, start, end)
-            read = [self._files.facts(file) for file in files]
-            if not read:
+            if not files:
                 return _Plan(None, [], 0, inside=True)
-            facts = [f for f, _ in read]
-            schemas = [f.schema for f in facts]
-            schema = schemas[0] if all(s is schemas[0] for s in schemas) else \
+            facts = self._files.facts
+            schema: pa.Schema | None = None
+            schemas: list[pa.Schema] = []
+            kept: _Files = []
+            size, inside = 0, True
+            # one pass over the hour's files (sixty by its end): every schema, and the files that meet the window
+            for file in files:
+                known, opened = facts(file)
+                if known.schema is not schema:
+                    schema = known.schema
+                    schemas.append(schema)
+                if not known.meets(start, end):
+                    continue
+                size += known.size
+                inside = inside and known.lies_in(start, end)
+                if opened is not None and self._held < HELD_OPEN:
+                    self._held += 1
+                    kept.append((file, opened))
+                else:  # opened again when read (the others' handles close as they are dropped)
+                    kept.append((file, None))
+            unified = schemas[0] if len(schemas) == 1 or all(s is schemas[0] for s in schemas) else \
                 pa.unify_schemas(schemas, promote_options="permissive")
         except (OSError, pa.ArrowException):  # a file gone or unreadable, schemas that do not unify
             return None
-        meeting = [(file, f, opened) for file, (f, opened) in zip(files, read, strict=True) if f.meets(start, end)]
-        kept: _Files = []
-        for file, _, opened in meeting:
-            if opened is not None and self._held < HELD_OPEN:
-                self._held += 1
-                kept.append((str(file), opened))
-            else:  # opened again when read (the others' handles close as they are dropped)
-                kept.append((str(file), None))
-        inside = all(f.first_ms is not None and f.last_ms is not None and start <= f.first_ms and f.last_ms < end
-                     for _, f, _ in meeting)
-        return _Plan(schema, kept, sum(f.size for _, f, _ in meeting), inside)
+        return _Plan(unified, kept, size, inside)
 
 
 #: A window's files to read: path, and the file opened when its footer was read in this pass (or ``None``).

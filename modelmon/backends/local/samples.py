@@ -33,8 +33,9 @@ from modelmon.core.errors import CorruptStore
 _KNOWN_DIRECTORIES = 4096
 
 
-class LocalSampleStore(PartitionedSampleStore[pathlib.Path]):
-    """The ``SampleStore`` role on a directory of parquet files."""
+class LocalSampleStore(PartitionedSampleStore[str]):
+    """The ``SampleStore`` role on a directory of parquet files, each named by its path as text (a ``Path`` per
+    file cost more than the ``stat`` an app function makes of it per window)."""
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = pathlib.Path(root)
@@ -43,7 +44,7 @@ class LocalSampleStore(PartitionedSampleStore[pathlib.Path]):
     def close(self) -> None:
         """Nothing to release: every call opens and closes its own files."""
 
-    def _write_file(self, endpoint_id: str, hour_dir_name: str, name: str, table: pa.Table) -> pathlib.Path:
+    def _write_file(self, endpoint_id: str, hour_dir_name: str, name: str, table: pa.Table) -> str:
         directory = self.root / endpoint_id / hour_dir_name
         data = parquet_bytes(table)
         if directory not in self._made:
@@ -58,27 +59,27 @@ class LocalSampleStore(PartitionedSampleStore[pathlib.Path]):
             write_atomically(target, data, sync=False, make_parent=False)
         except FileNotFoundError:  # the directory was removed since (retention): make it again
             write_atomically(target, data, sync=False)
-        return target
+        return str(target)
 
-    def _batch_files(self, endpoint_id: str, name: str) -> Iterable[pathlib.Path]:
+    def _batch_files(self, endpoint_id: str, name: str) -> Iterable[str]:
         """The hour directories listed once and each looked into for ``name``: ``Path.glob`` compiled a
         pattern for every batch's name (a tenth of a stream record's append)."""
-        base = self.root / endpoint_id
+        base = f"{self.root}/{endpoint_id}"
         try:
             entries = os.listdir(base)
         except FileNotFoundError:
             return []
-        return [base / entry / name for entry in entries
-                if entry.startswith(HOUR_DIR_PREFIX) and os.path.lexists(os.path.join(base, entry, name))]
+        return [path for entry in entries
+                if entry.startswith(HOUR_DIR_PREFIX) and os.path.lexists(path := f"{base}/{entry}/{name}")]
 
-    def _delete_file(self, file: pathlib.Path) -> None:
-        file.unlink(missing_ok=True)
+    def _delete_file(self, file: str) -> None:
+        pathlib.Path(file).unlink(missing_ok=True)
 
-    def _hour_files(self, endpoint_id: str, first_hour: int, last_hour: int) -> list[pathlib.Path]:
+    def _hour_files(self, endpoint_id: str, first_hour: int, last_hour: int) -> list[str]:
         """A read of a few hours (an app's window) lists those hour folders by name: listing the endpoint's
         folder, parsing every name and globbing each hour was a tenth of an app's work per window. A longer
         span lists the endpoint's folder once, so that hours without samples cost nothing."""
-        base = self.root / endpoint_id
+        base = f"{self.root}/{endpoint_id}"
         if last_hour - first_hour < DIRECT_HOURS:
             folders = [hour_dir(hour) for hour in range(first_hour, last_hour + 1)]
         else:
@@ -88,18 +89,18 @@ class LocalSampleStore(PartitionedSampleStore[pathlib.Path]):
                 return []
             folders = sorted(entry for entry in entries
                              if (hour := parse_hour_dir(entry)) is not None and first_hour <= hour <= last_hour)
-        files = []
+        files: list[str] = []
         for folder in folders:
             try:
-                names = os.listdir(base / folder)
+                names = os.listdir(f"{base}/{folder}")
             except (FileNotFoundError, NotADirectoryError):
                 continue
-            files.extend(base / folder / name for name in sorted(names)
+            files.extend(f"{base}/{folder}/{name}" for name in sorted(names)
                          if name.endswith(".parquet") and not name.startswith("."))
         return files
 
     def _read_files(
-        self, endpoint_id: str, files: list[pathlib.Path], start: int, end: int, wanted: list[str] | None
+        self, endpoint_id: str, files: list[str], start: int, end: int, wanted: list[str] | None
     ) -> pd.DataFrame | None:
         """One pyarrow dataset over every file, with the time filter pushed down."""
         if not files:
@@ -109,7 +110,7 @@ class LocalSampleStore(PartitionedSampleStore[pathlib.Path]):
         except (pa.ArrowTypeError, pa.ArrowInvalid):  # a column is numbers in some files, text in others
             return self._read_one_by_one(endpoint_id, files, start, end, wanted)
         try:
-            dataset = pads.dataset([str(f) for f in files], schema=schema, format="parquet")
+            dataset = pads.dataset(files, schema=schema, format="parquet")
             present = None if wanted is None else [c for c in wanted if c in schema.names]
             field = pads.field("timestamp")
             table = dataset.to_table(columns=present, filter=(field >= start) & (field < end))
@@ -119,7 +120,7 @@ class LocalSampleStore(PartitionedSampleStore[pathlib.Path]):
         return frame
 
     def _read_one_by_one(
-        self, endpoint_id: str, files: list[pathlib.Path], start: int, end: int, wanted: list[str] | None
+        self, endpoint_id: str, files: list[str], start: int, end: int, wanted: list[str] | None
     ) -> pd.DataFrame | None:
         """Files whose schemas do not unify (written before feature types were kept), read apart and
         concatenated; :func:`~modelmon.backends.sample_layout.one_type_per_column` settles the types."""
@@ -135,7 +136,7 @@ class LocalSampleStore(PartitionedSampleStore[pathlib.Path]):
                 parts.append(table.to_pandas())
         return pd.concat(parts, ignore_index=True) if parts else None
 
-def _schema(file: pathlib.Path) -> pa.Schema:
+def _schema(file: str) -> pa.Schema:
     try:
         return pq.read_schema(file)
     except (pa.ArrowInvalid, OSError) as exc:
