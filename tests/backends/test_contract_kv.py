@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from modelmon.backends.base import Cond, Op, Update, scan_all
+from modelmon.backends.base import Cond, Op, Update, get_many, scan_all
 
 TABLE = "users/pipelines/p/monitoring-schedules/last-analyzed"
 
@@ -26,6 +26,17 @@ def test_delete_removes_and_tolerates_missing(backend):
     backend.kv.delete(TABLE, "k")
     backend.kv.delete(TABLE, "k")
     assert backend.kv.get(TABLE, "k") is None
+
+
+def test_get_many_gives_each_existing_item_as_get_does(backend):
+    kv = backend.kv
+    keys = [f"k{i:04d}" for i in range(1200)]  # beyond one chunk of SQLite's parameters
+    for i, key in enumerate(keys[::2]):
+        kv.put(TABLE, key, {"i": i, "big": 2**70, "s": "é"})
+    kv.put("other table", "k0001", {"a": 1})
+    found = get_many(kv, TABLE, [*keys, "k0000"])  # a key asked twice is one item
+    assert found == {key: kv.get(TABLE, key) for key in keys[::2]}
+    assert "k0001" not in found and get_many(kv, TABLE, []) == {}
 
 
 def test_tables_are_separate(backend):

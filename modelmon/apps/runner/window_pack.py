@@ -5,7 +5,7 @@ An app that never asks for ``sample_df`` or ``error_count`` reads neither, as wi
 window that asks reads them for the windows after it too (:class:`~modelmon.apps.runner.window_samples.
 WindowSamples`; one TSDB read of the errors of every endpoint of the pack). Each window gets what reading it
 alone gives. An endpoint's record is read once per pack (each window gets its own copy: :class:`~modelmon.apps.
-runner.endpoint_record.EndpointRecord`); the KV role has no read of many keys, so that is one ``get`` per endpoint.
+runner.endpoint_record.EndpointRecord`), all of the pack's endpoints in one read where the KV has one for many keys.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import pandas as pd
 from modelmon.apps.runner.endpoint_record import EndpointRecord
 from modelmon.apps.runner.sample_files import SampleFiles
 from modelmon.apps.runner.window_samples import WindowKey, WindowSamples
-from modelmon.backends.base import Backend
+from modelmon.backends.base import Backend, get_many
 from modelmon.core.errors import NotFound
 from modelmon.core.paths import ProjectPaths
 from modelmon.events import WindowEvent
@@ -42,10 +42,12 @@ class WindowPack:
         """The record of the window's endpoint (``None``: not in the endpoints table), read and decoded once for
         the windows of the pack that analyse it."""
         endpoint_id = window.endpoint_id
-        if endpoint_id not in self._endpoints:
-            item = self._backend.kv.get(self._paths.endpoints_table, endpoint_id)
-            uses = self._uses[endpoint_id]
-            self._endpoints[endpoint_id] = None if item is None else EndpointRecord(item, uses)
+        if endpoint_id not in self._endpoints:  # the first window asking: every endpoint of the pack read at once
+            wanted = [key for key in self._uses if key not in self._endpoints]
+            items = get_many(self._backend.kv, self._paths.endpoints_table, wanted)
+            for key in wanted:
+                item = items.get(key)
+                self._endpoints[key] = None if item is None else EndpointRecord(item, self._uses[key])
         return self._endpoints[endpoint_id]
 
     def sample_df(self, window: WindowEvent) -> pd.DataFrame:

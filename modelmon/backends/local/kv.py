@@ -90,6 +90,12 @@ class LocalKV:
         check_key(table, key)
         return self._db.read(lambda conn: _load(conn, table, key))
 
+    def get_many(self, table: str, keys: Sequence[str]) -> dict[str, Item]:
+        """The items of ``keys`` that exist, in one read transaction (:func:`~modelmon.backends.base.get_many`)."""
+        for key in keys:
+            check_key(table, key)
+        return self._db.read(lambda conn: _load_many(conn, table, list(keys)))
+
     def scan(
         self, table: str, *, condition: Condition = (), limit: int = 1000, marker: str | None = None
     ) -> tuple[list[tuple[str, Item]], str | None]:
