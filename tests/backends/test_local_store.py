@@ -200,3 +200,26 @@ def test_items_read_back_exactly_whichever_json_reader_decodes_them(tmp_path):
     nan = backend.kv.get("t", "nan")["v"]
     assert nan != nan
     backend.close()
+
+
+def test_a_time_range_of_every_series_is_read_through_the_time_index(tmp_path):
+    """One window's results of every endpoint: without an index on time, a read scans the whole history."""
+    backend = open_local_backend(tmp_path)
+    backend.tsdb.create_table("results")
+    frame = pd.DataFrame({"time": [60_000 * k for k in range(1, 6)] * 3,
+                          "endpoint_id": ["a"] * 5 + ["b"] * 5 + ["c"] * 5, "v": [float(k) for k in range(15)]})
+    backend.tsdb.write("results", frame, ["endpoint_id"])
+    assert backend.tsdb.read("results", 120_000, 120_001)["endpoint_id"].tolist() == ["a", "b", "c"]
+    with sqlite3.connect(tmp_path / DB_FILE) as conn:
+        (table,) = conn.execute("SELECT id FROM tsdb_tables WHERE name = 'results'").fetchone()
+        plan = " ".join(row[-1] for row in conn.execute(
+            f"EXPLAIN QUERY PLAN SELECT * FROM tsdb_{table} WHERE time >= 120000 AND time < 120001"))
+        assert f"USING INDEX tsdb_{table}_time" in plan
+        conn.execute(f"DROP INDEX tsdb_{table}_time")  # as a table made by an earlier release
+    backend.close()
+    later = open_local_backend(tmp_path)  # a process started after the upgrade: its first write makes it
+    later.tsdb.write("results", frame.assign(time=frame["time"] + 600_000), ["endpoint_id"])
+    later.close()
+    with sqlite3.connect(tmp_path / DB_FILE) as conn:
+        names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert f"tsdb_{table}_time" in names

@@ -202,11 +202,30 @@ def test_one_write_is_one_insert_and_the_series_index_serves_latest_lookups(dsn,
     assert got[["count(v)", "sum(v)", "last(v)", "count(missing)", "sum(missing)"]].values.tolist() == \
            [[500, 500.0, 1.0, 0, 0.0]]
     assert math.isnan(got["last(missing)"].iloc[0])  # as pandas: NaN is missing, its sum 0
+    assert _indexes(dsn) == ['btree ("time")', 'btree (endpoint_id, "time")']  # a time range; a series
+
+
+def _indexes(dsn: str) -> list[str]:
     with psycopg.connect(dsn) as conn:
         (name,) = conn.execute("SELECT id FROM modelmon_tsdb_tables WHERE name = %s", (TSDB_TABLE,)).fetchone()
         indexes = conn.execute("SELECT indexdef FROM pg_indexes WHERE tablename = %s",
                                (f"modelmon_tsdb_{name}",)).fetchall()
-    assert [row[0].split(" USING ")[1] for row in indexes] == ['btree (endpoint_id, "time")']
+    return sorted(row[0].split(" USING ")[1] for row in indexes)
+
+
+def test_a_table_made_without_a_time_index_gets_one_at_its_next_write(dsn, backend, tmp_path):
+    backend.tsdb.create_table(TSDB_TABLE)
+    frame = pd.DataFrame({"time": pd.Series([0, 10], dtype="int64"), "endpoint_id": "e", "v": 1.0})
+    backend.tsdb.write(TSDB_TABLE, frame, ["endpoint_id"])
+    with psycopg.connect(dsn) as conn:
+        (name,) = conn.execute("SELECT id FROM modelmon_tsdb_tables WHERE name = %s", (TSDB_TABLE,)).fetchone()
+        conn.execute(f"DROP INDEX modelmon_tsdb_{name}_time")  # as a table made by an earlier release
+    assert _indexes(dsn) == ['btree (endpoint_id, "time")']
+    later = open_postgres_backend(dsn, tmp_path / "home")  # a process started after the upgrade
+    later.tsdb.write(TSDB_TABLE, frame.assign(time=frame["time"] + 100), ["endpoint_id"])
+    later.close()
+    assert _indexes(dsn) == ['btree ("time")', 'btree (endpoint_id, "time")']
+    assert backend.tsdb.read(TSDB_TABLE, 0, 1000)["time"].tolist() == [0, 10, 100, 110]
 
 
 @pytest.mark.slow

@@ -6,8 +6,9 @@ time order (stable), so a write stores every row after its series' latest time w
 
 The labels of a table are set by its first write; a later write may add labels (the rows stored before
 read them as ``""``), and value columns are added as they appear. A unique index on (labels, time)
-serves the latest-time lookups. Reads select the range in SQL and aggregate by step with one pandas
-``groupby``.
+serves the latest-time lookups and the reads of some series; an index on time serves the reads of a time range
+of every series (the results of one window: without it, a scan of the whole history). Reads select the range in
+SQL and aggregate by step with one pandas ``groupby``.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class LocalTSDB:
 
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._indexed: set[str] = set()  # tables whose time index this process made sure of
 
     def create_table(self, table: str) -> None:
         check_table(table)
@@ -67,6 +69,9 @@ class LocalTSDB:
                 _create_physical(conn, meta)
             elif set(meta.labels) != set(labels):
                 _add_labels(conn, table, meta, labels)
+            elif table not in self._indexed:  # a table made before it had a time index gets one (once)
+                _create_time_index(conn, meta)
+            self._indexed.add(table)
             for column in columns:
                 if column not in meta.columns:
                     conn.execute(f"ALTER TABLE {meta.sql_name} ADD COLUMN {quote(column)}")
@@ -240,3 +245,8 @@ def _create_physical(conn: sqlite3.Connection, meta: _Meta) -> None:
     conn.execute(f"CREATE TABLE IF NOT EXISTS {meta.sql_name} (time INTEGER NOT NULL{label_defs})")
     keys = ", ".join(quote(n) for n in [*meta.labels, "time"])
     conn.execute(f"CREATE UNIQUE INDEX IF NOT EXISTS {meta.sql_name}_key ON {meta.sql_name} ({keys})")
+    _create_time_index(conn, meta)
+
+
+def _create_time_index(conn: sqlite3.Connection, meta: _Meta) -> None:
+    conn.execute(f"CREATE INDEX IF NOT EXISTS {meta.sql_name}_time ON {meta.sql_name} (time)")

@@ -43,6 +43,7 @@ class PostgresTSDB:
 
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._indexed: set[str] = set()  # tables whose time index this process made sure of
 
     def create_table(self, table: str) -> None:
         check_table(table)
@@ -68,6 +69,9 @@ class PostgresTSDB:
             elif set(meta.labels) != set(labels):
                 _add_labels(conn, table, meta, labels)
                 changed = True
+            elif table not in self._indexed and not self._db.timescale:  # made before it had a time index
+                _create_time_index(conn, meta)
+            self._indexed.add(table)
             for column in columns:
                 if column not in meta.columns:
                     if column in meta.labels:
@@ -191,10 +195,18 @@ def _create_physical(conn: Connection, meta: _Meta, timescale: bool) -> None:
     assert meta.labels is not None
     label_defs = "".join(f', {quote(label)} text COLLATE "C" NOT NULL' for label in meta.labels)
     conn.execute(f'CREATE TABLE IF NOT EXISTS {meta.sql_name} ("time" bigint NOT NULL{label_defs})')
-    if timescale:
+    if timescale:  # its chunks by time, each with an index on time, serve reads of a time range
         conn.execute("SELECT create_hypertable(%s::regclass, 'time', chunk_time_interval => %s::bigint, "
                      "if_not_exists => true)", (meta.sql_name, CHUNK_MS))
+    else:
+        _create_time_index(conn, meta)
     _create_key(conn, meta)
+
+
+def _create_time_index(conn: Connection, meta: _Meta) -> None:
+    """An index on time: a read of a time range of every series (one window's results) reads that range, not the
+    table (the key index leads with the labels)."""
+    conn.execute(f'CREATE INDEX IF NOT EXISTS {meta.sql_name}_time ON {meta.sql_name} ("time")')
 
 
 def _create_key(conn: Connection, meta: _Meta) -> None:
