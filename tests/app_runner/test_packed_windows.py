@@ -162,3 +162,19 @@ def test_a_window_the_runner_keeps_failing_on_is_dead_lettered_and_the_others_go
     reasons = sorted(dead_letters(app_env, "test")["reason"])
     assert reasons == [f"message {i} of 6 in a packed record: CorruptStore: ep2: unreadable sample file (test)"
                        for i in (2, 5)]
+
+
+def test_an_endpoint_id_the_store_refuses_fails_its_window_only(app_env):
+    """The pack's endpoint records and samples are read together; an id the store refuses (empty) must not fail the
+    other windows with it (the samples' read-ahead failed the window that started it)."""
+    bad = WindowEvent("test", "", "rowcount", T0, T0 + PERIOD, "nameless").to_body()
+    good = _windows()
+
+    totals = _call(pack([good[0], bad, *good[1:]]))
+
+    assert totals == [{"windows": 6, "failed": 2, "dead_lettered": 0}]  # the app's own, on its small windows
+    events = _writer_events(app_env)
+    assert sorted(e.endpoint_id for e in events) == ["ep1", "ep1", "ep2", "ep2", "ep3", "ep3"]
+    assert all(e.error is None or e.error.startswith("RuntimeError: only") for e in events)
+    (reason,) = dead_letters(app_env, "test")["reason"]
+    assert reason.startswith("message 2 of 7 in a packed record: ValueError: KV") and "non-empty" in reason

@@ -43,8 +43,13 @@ class WindowPack:
         the windows of the pack that analyse it."""
         endpoint_id = window.endpoint_id
         if endpoint_id not in self._endpoints:  # the first window asking: every endpoint of the pack read at once
+            table = self._paths.endpoints_table
             wanted = [key for key in self._uses if key not in self._endpoints]
-            items = get_many(self._backend.kv, self._paths.endpoints_table, wanted)
+            try:
+                items = get_many(self._backend.kv, table, wanted)
+            except ValueError:  # a key the store refuses: this endpoint read alone, so only its windows fail
+                wanted = [endpoint_id]
+                items = {key: item for key in wanted if (item := self._backend.kv.get(table, key)) is not None}
             for key in wanted:
                 item = items.get(key)
                 self._endpoints[key] = None if item is None else EndpointRecord(item, self._uses[key])

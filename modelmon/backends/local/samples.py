@@ -59,18 +59,22 @@ class LocalSampleStore(PartitionedSampleStore[str]):
             write_atomically(target, data, sync=False, make_parent=False)
         except FileNotFoundError:  # the directory was removed since (retention): make it again
             write_atomically(target, data, sync=False)
-        return str(target)
+        return self._file(endpoint_id, hour_dir_name, name)
+
+    def _file(self, endpoint_id: str, hour_dir_name: str, name: str) -> str:
+        """A sample file's path as text, spelled the same wherever it is made: ``append`` tells the files it
+        wrote from stale copies by comparing these."""
+        return f"{self.root}/{endpoint_id}/{hour_dir_name}/{name}"
 
     def _batch_files(self, endpoint_id: str, name: str) -> Iterable[str]:
         """The hour directories listed once and each looked into for ``name``: ``Path.glob`` compiled a
         pattern for every batch's name (a tenth of a stream record's append)."""
-        base = f"{self.root}/{endpoint_id}"
         try:
-            entries = os.listdir(base)
+            entries = os.listdir(self.root / endpoint_id)
         except FileNotFoundError:
             return []
         return [path for entry in entries
-                if entry.startswith(HOUR_DIR_PREFIX) and os.path.lexists(path := f"{base}/{entry}/{name}")]
+                if entry.startswith(HOUR_DIR_PREFIX) and os.path.lexists(path := self._file(endpoint_id, entry, name))]
 
     def _delete_file(self, file: str) -> None:
         pathlib.Path(file).unlink(missing_ok=True)
@@ -95,7 +99,7 @@ class LocalSampleStore(PartitionedSampleStore[str]):
                 names = os.listdir(f"{base}/{folder}")
             except (FileNotFoundError, NotADirectoryError):
                 continue
-            files.extend(f"{base}/{folder}/{name}" for name in sorted(names)
+            files.extend(self._file(endpoint_id, folder, name) for name in sorted(names)
                          if name.endswith(".parquet") and not name.startswith("."))
         return files
 
