@@ -71,7 +71,6 @@ class LocalTSDB:
                 _add_labels(conn, table, meta, labels)
             elif table not in self._indexed:  # a table made before it had a time index gets one (once)
                 _create_time_index(conn, meta)
-            self._indexed.add(table)
             for column in columns:
                 if column not in meta.columns:
                     conn.execute(f"ALTER TABLE {meta.sql_name} ADD COLUMN {quote(column)}")
@@ -88,6 +87,7 @@ class LocalTSDB:
             conn.executemany(f"INSERT OR IGNORE INTO {meta.sql_name} ({sql_names}) VALUES ({marks})", kept)
 
         self._db.write(write)
+        self._indexed.add(table)  # after the commit: a rolled-back index is made again
 
     def read(
         self,

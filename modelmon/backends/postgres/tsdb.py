@@ -71,7 +71,6 @@ class PostgresTSDB:
                 changed = True
             elif table not in self._indexed and not self._db.timescale:  # made before it had a time index
                 _create_time_index(conn, meta)
-            self._indexed.add(table)
             for column in columns:
                 if column not in meta.columns:
                     if column in meta.labels:
@@ -85,6 +84,7 @@ class PostgresTSDB:
             conn.execute(_insert_sql(meta, labels, columns), arrays)
 
         self._db.run(write)
+        self._indexed.add(table)  # after the commit: a rolled-back index is made again
 
     def read(
         self,
